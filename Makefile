@@ -1,0 +1,70 @@
+# Everyday commands; CMake does the building. See README.md.
+BUILD     ?= build
+ASAN      ?= build-asan
+FUZZ      ?= build-fuzz
+JOBS      ?= $(shell nproc)
+CMAKE_OPTS ?=
+
+.PHONY: all deps build check test test-asan asan demo demo-stop format install clean bench help
+
+all: build
+
+help:
+	@echo "make demo       run the demo (installs what it needs)"
+	@echo "make check      install test dependencies, build, run every test (normal + ASan/UBSan)"
+	@echo "make build      build into $(BUILD)/"
+	@echo "make test       run the tests of the normal build only"
+	@echo "make format     clang-format every C file"
+	@echo "make install    install programs, templates and man pages"
+
+deps:
+	@scripts/install-deps.sh build
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DBD_WERROR=ON $(CMAKE_OPTS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN)/CMakeCache.txt:
+	cmake -S . -B $(ASAN) -DBD_WERROR=ON -DBD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_OPTS)
+
+asan: deps $(ASAN)/CMakeCache.txt
+	cmake --build $(ASAN) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+test-asan: asan
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure
+
+# The test command: everything, in the normal and in the sanitizer build.
+check:
+	@scripts/install-deps.sh test
+	$(MAKE) test
+	$(MAKE) test-asan
+
+demo:
+	@scripts/install-deps.sh demo
+	@$(MAKE) --no-print-directory build
+	@scripts/demo.sh start
+
+demo-stop:
+	@scripts/demo.sh stop
+
+conf/bestanden.conf: lib/conf_table.c lib/conf.c
+	$(MAKE) build
+	$(BUILD)/cli/bestanden check-config --example > $@
+
+format:
+	find lib cli milter gateway tests bench -name '*.[ch]' -print0 | xargs -0 clang-format -i
+
+install: build
+	cmake --install $(BUILD)
+
+bench: build
+	cmake --build $(BUILD) --target bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

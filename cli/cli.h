@@ -1,0 +1,21 @@
+/*
+ * cli.h - what the subcommand files of bestanden(1) share.
+ */
+#ifndef BD_CLI_H
+#define BD_CLI_H
+
+#include <stdarg.h>
+
+#include "conf.h"
+#include "error.h"
+
+extern const char *bd_cli_conf_path;
+
+/* Print a usage problem to stderr; returns exit status 2. */
+int bd_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print ERR to stderr; returns exit status 1. */
+int bd_cli_fail(const struct bd_error *err);
+/* Load the configuration named by -c (or the default); prints errors. */
+struct bd_conf *bd_cli_load_conf(void);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * bestanden - the administrator's command.
+ *
+ * Thin: each subcommand parses its arguments, calls libbestanden and
+ * prints the result; errors go to stderr with exit status 1 (2 for usage).
+ * Subcommands are a table below; `bestanden help` prints it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "keys.h"
+
+const char *bd_cli_conf_path = BD_CONF_DEFAULT_PATH;
+
+int bd_cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bestanden: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nRun 'bestanden help' for the list of commands.\n", stderr);
+	return 2;
+}
+
+int bd_cli_fail(const struct bd_error *err)
+{
+	fprintf(stderr, "bestanden: %s\n", err->msg);
+	return 1;
+}
+
+struct bd_conf *bd_cli_load_conf(void)
+{
+	struct bd_error err;
+	struct bd_conf *conf = bd_conf_load(bd_cli_conf_path, &err);
+
+	if (conf == NULL)
+		fprintf(stderr, "bestanden: %s\n", err.msg);
+	return conf;
+}
+
+/* The key directory: -d DIR if given, else [keys] dir from the configuration. */
+static char *key_dir(const char *opt)
+{
+	struct bd_conf *conf;
+	char *dir;
+
+	if (opt != NULL)
+		return strdup(opt);
+	conf = bd_cli_load_conf();
+	if (conf == NULL)
+		return NULL;
+	dir = strdup(conf->keys.dir);
+	bd_conf_free(&conf);
+	return dir;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+	int example = 0, manpage = 0, verbose = 0, c;
+	static const struct option opts[] = {
+		{"example", no_argument, NULL, 'E'},
+		{"manpage", no_argument, NULL, 'M'},
+		{"verbose", no_argument, NULL, 'v'},
+		{NULL, 0, NULL, 0}};
+	struct bd_conf *conf;
+
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		if (c == 'E')
+			example = 1;
+		else if (c == 'M')
+			manpage = 1;
+		else if (c == 'v')
+			verbose = 1;
+		else
+			return bd_cli_usage("check-config [-v] [--example | --manpage]");
+	}
+	if (example) {
+		bd_conf_write_example(stdout);
+		return 0;
+	}
+	if (manpage) {
+		bd_conf_write_manpage(stdout);
+		return 0;
+	}
+	conf = bd_cli_load_conf();
+	if (conf == NULL)
+		return 1;
+	if (verbose) {
+		const char *section = "";
+
+		for (size_t i = 0; i < bd_conf_nkeys; i++) {
+			char value[1024];
+
+			if (strcmp(section, bd_conf_keys[i].section) != 0) {
+				section = bd_conf_keys[i].section;
+				printf("%s[%s]\n", i ? "\n" : "", section);
+			}
+			bd_conf_format_value(conf, &bd_conf_keys[i], value, sizeof(value));
+			printf("%s = %s\n", bd_conf_keys[i].name, value);
+		}
+	}
+	fprintf(stderr, "%s: configuration is valid\n", conf->path);
+	bd_conf_free(&conf);
+	return 0;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	const char *dir_opt = NULL;
+	struct bd_error err;
+	char *dir;
+	int c;
+
+	while ((c = getopt(argc, argv, "d:")) != -1) {
+		if (c == 'd')
+			dir_opt = optarg;
+		else
+			return bd_cli_usage("keygen [-d DIR]");
+	}
+	dir = key_dir(dir_opt);
+	if (dir == NULL)
+		return 1;
+	if (bd_keys_generate(dir, &err) < 0) {
+		free(dir);
+		return bd_cli_fail(&err);
+	}
+	printf("created keys in %s: link key 1, gateway key pair 1, store token\n", dir);
+	free(dir);
+	return 0;
+}
+
+static int keys_list(const char *dir)
+{
+	struct bd_key_info info[2 * BD_KEY_ID_MAX];
+	struct bd_error err;
+	int n = bd_keys_list(dir, info, sizeof(info) / sizeof(info[0]), &err);
+
+	if (n < 0)
+		return bd_cli_fail(&err);
+	printf("%-8s %4s  %-8s %-20s %s\n", "KIND", "ID", "STATE", "CREATED", "FILES");
+	for (int i = 0; i < n; i++) {
+		char when[32] = "-";
+		struct tm tm;
+
+		if (info[i].created) {
+			gmtime_r(&info[i].created, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+		}
+		printf("%-8s %4u  %-8s %-20s %s\n", bd_key_kind_name(info[i].kind), info[i].id,
+		       info[i].current ? "current" : "retired", when,
+		       info[i].kind == BD_KEY_LINK ? "secret" :
+		       info[i].has_secret ? "secret+public" : "public only");
+	}
+	return 0;
+}
+
+static int parse_kind(const char *s, enum bd_key_kind *kind)
+{
+	if (strcmp(s, "link") == 0)
+		*kind = BD_KEY_LINK;
+	else if (strcmp(s, "gateway") == 0)
+		*kind = BD_KEY_GATEWAY;
+	else
+		return -1;
+	return 0;
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+	const char *dir_opt = NULL, *what;
+	struct bd_error err;
+	enum bd_key_kind kind;
+	char *dir;
+	int c, r = 0;
+	static const char usage[] = "keys [-d DIR] list | rotate [link|gateway|all] | remove link|gateway ID";
+
+	while ((c = getopt(argc, argv, "+d:")) != -1) {
+		if (c == 'd')
+			dir_opt = optarg;
+		else
+			return bd_cli_usage(usage);
+	}
+	if (optind >= argc)
+		return bd_cli_usage(usage);
+	what = argv[optind];
+	if (strcmp(what, "list") != 0 && strcmp(what, "rotate") != 0 && strcmp(what, "remove") != 0)
+		return bd_cli_usage("unknown keys command '%s'; expected %s", what, usage);
+	dir = key_dir(dir_opt);
+	if (dir == NULL)
+		return 1;
+	if (strcmp(what, "list") == 0) {
+		r = keys_list(dir);
+	} else if (strcmp(what, "rotate") == 0) {
+		const char *which = optind + 1 < argc ? argv[optind + 1] : "all";
+		int all = strcmp(which, "all") == 0;
+
+		if (!all && parse_kind(which, &kind) < 0) {
+			r = bd_cli_usage(usage);
+		} else {
+			for (int k = 0; k < 2 && r == 0; k++) {
+				int id;
+
+				if (!all && (int)kind != k)
+					continue;
+				id = bd_keys_rotate(dir, k, &err);
+				if (id < 0)
+					r = bd_cli_fail(&err);
+				else
+					printf("%s key %d is now current\n", bd_key_kind_name(k), id);
+			}
+		}
+	} else {
+		char *end = NULL;
+		unsigned long id = optind + 2 < argc ? strtoul(argv[optind + 2], &end, 10) : 0;
+
+		if (optind + 2 >= argc || parse_kind(argv[optind + 1], &kind) < 0 || *end != '\0' || id == 0 ||
+		    id > BD_KEY_ID_MAX)
+			r = bd_cli_usage(usage);
+		else if (bd_keys_remove(dir, kind, (unsigned)id, &err) < 0)
+			r = bd_cli_fail(&err);
+		else
+			printf("removed %s key %lu; what it protected can no longer be opened\n",
+			       bd_key_kind_name(kind), id);
+	}
+	free(dir);
+	return r;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis;
+} commands[] = {
+	{"check-config", cmd_check_config,
+	 "check-config [-v]        check the configuration file (-v: print every value)"},
+	{"keygen", cmd_keygen, "keygen [-d DIR]          create link key, gateway key pair and store token"},
+	{"keys", cmd_keys,
+	 "keys [-d DIR] list|rotate [link|gateway|all]|remove KIND ID\n"
+	 "                           list, rotate or remove keys"},
+	{"help", cmd_help, "help                     this list"},
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	printf("usage: bestanden [-c CONFIG] COMMAND [ARGS]\n\n"
+	       "  -c CONFIG   configuration file (default %s)\n\ncommands:\n", BD_CONF_DEFAULT_PATH);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %s\n", commands[i].synopsis);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "+c:hV")) != -1) {
+		switch (c) {
+		case 'c':
+			bd_cli_conf_path = optarg;
+			break;
+		case 'h':
+			return cmd_help(0, NULL);
+		case 'V':
+			printf("bestanden %s\n", BD_VERSION);
+			return 0;
+		default:
+			return bd_cli_usage("unknown option");
+		}
+	}
+	if (optind >= argc)
+		return cmd_help(0, NULL), 2;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			int sub_argc = argc - optind;
+			char **sub_argv = argv + optind;
+
+			optind = 1; /* restart getopt for the subcommand */
+			return commands[i].run(sub_argc, sub_argv);
+		}
+	}
+	return bd_cli_usage("unknown command '%s'", argv[optind]);
+}

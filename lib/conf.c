@@ -1,0 +1,642 @@
+/*
+ * conf.c - reading, checking and documenting the configuration file.
+ *
+ * libinih does the INI syntax; this file gives every value its type and
+ * bounds from the key table and keeps the line number of each key (inih
+ * hands lines to our reader one at a time, so the reader counts them).
+ * Problems are collected, one line each, so check-config shows them all.
+ */
+#include "conf.h"
+#include "mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_LINE 4096
+
+struct parse_state {
+	struct bd_conf *conf;
+	const char *name;      /* file name for messages */
+	FILE *fp;              /* file input, or */
+	const char *text;      /* string input */
+	unsigned line;         /* line most recently handed to inih */
+	unsigned *seen;        /* line where each key was set, 0 if not */
+	char *errors;          /* collected messages, '\n'-separated */
+	unsigned nerrors;
+};
+
+static void add_error(struct parse_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_error(struct parse_state *st, const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+	char *joined;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	joined = st->errors ? bd_asprintf("%s\n%s", st->errors, line) : bd_strdup(line);
+	free(st->errors);
+	st->errors = joined;
+	st->nerrors++;
+}
+
+static void *field(struct bd_conf *conf, const struct bd_conf_key *key)
+{
+	return (char *)conf + key->offset;
+}
+
+static void strlist_clear(struct bd_strlist *list)
+{
+	for (size_t i = 0; i < list->n; i++)
+		free(list->v[i]);
+	free(list->v);
+	list->v = NULL;
+	list->n = 0;
+}
+
+bool bd_strlist_contains(const struct bd_strlist *list, const char *s)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (strcasecmp(list->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *yes[] = {"yes", "true", "on", "1"};
+	static const char *no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = false, 0;
+	}
+	return -1;
+}
+
+/* Digits, then an optional unit from UNITS (with its multiplier). */
+static int parse_scaled(const char *s, const char *units, const uint64_t *mult, uint64_t *out)
+{
+	const char *p = s;
+	uint64_t v = 0, m = 1;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '\0') {
+		const char *u = strchr(units, tolower((unsigned char)*p));
+
+		if (u == NULL || p[1] != '\0')
+			return -1;
+		m = mult[u - units];
+	}
+	if (v != 0 && m > UINT64_MAX / v)
+		return -1;
+	*out = v * m;
+	return 0;
+}
+
+int bd_conf_parse_size(const char *s, uint64_t *out)
+{
+	static const uint64_t mult[] = {1024ULL, 1024ULL * 1024, 1024ULL * 1024 * 1024};
+
+	return parse_scaled(s, "kmg", mult, out);
+}
+
+int bd_conf_parse_duration(const char *s, uint64_t *out)
+{
+	static const uint64_t mult[] = {1, 60, 3600, 86400};
+
+	return parse_scaled(s, "smhd", mult, out);
+}
+
+static bool enum_has(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+
+	for (const char *p = choices; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == n && strncmp(p, v, n) == 0)
+			return true;
+		if (bar == NULL)
+			break;
+		p = bar + 1;
+	}
+	return false;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Give KEY the value V; on failure leave the field alone and describe why in ERR. */
+static int set_value(struct bd_conf *conf, const struct bd_conf_key *key, const char *v,
+		     struct bd_error *err)
+{
+	void *f = field(conf, key);
+	uint64_t n;
+
+	switch (key->type) {
+	case BD_CT_STRING:
+	case BD_CT_PATH:
+		if (key->type == BD_CT_PATH && *v != '\0' && *v != '/')
+			return bd_error_set(err, BD_E_CONFIG, "'%s' is not an absolute path", v);
+		if (key->type == BD_CT_PATH && *v == '\0' && key->min)
+			return bd_error_set(err, BD_E_CONFIG, "a path is required");
+		if (*v != '\0' && key->check && key->check(v, err) < 0)
+			return -1;
+		free(*(char **)f);
+		*(char **)f = bd_strdup(v);
+		return 0;
+	case BD_CT_BOOL:
+		if (parse_bool(v, (bool *)f) < 0)
+			return bd_error_set(err, BD_E_CONFIG, "'%s' is not yes or no", v);
+		return 0;
+	case BD_CT_ENUM:
+		if (!enum_has(key->choices, v))
+			return bd_error_set(err, BD_E_CONFIG, "'%s' is not one of %s", v, key->choices);
+		free(*(char **)f);
+		*(char **)f = bd_strdup(v);
+		return 0;
+	case BD_CT_UINT:
+	case BD_CT_SIZE:
+	case BD_CT_DURATION: {
+		int r;
+
+		if (key->type == BD_CT_UINT) {
+			char *end;
+
+			errno = 0;
+			n = strtoull(v, &end, 10);
+			r = (!isdigit((unsigned char)*v) || *end != '\0' || errno) ? -1 : 0;
+		} else if (key->type == BD_CT_SIZE) {
+			r = bd_conf_parse_size(v, &n);
+		} else {
+			r = bd_conf_parse_duration(v, &n);
+		}
+		if (r < 0)
+			return bd_error_set(err, BD_E_CONFIG, "'%s' is not %s", v,
+					    key->type == BD_CT_UINT ? "a whole number" :
+					    key->type == BD_CT_SIZE ? "a size (e.g. 512K, 10M, 1G)" :
+					    "a duration (e.g. 30s, 5m, 2h, 14d)");
+		if (n < key->min || n > key->max) {
+			char lo[32], hi[32];
+
+			snprintf(lo, sizeof(lo), "%" PRIu64, key->min);
+			snprintf(hi, sizeof(hi), "%" PRIu64, key->max);
+			return bd_error_set(err, BD_E_CONFIG, "'%s' is out of range (%s..%s%s)", v, lo, hi,
+					    key->type == BD_CT_SIZE ? " bytes" :
+					    key->type == BD_CT_DURATION ? " seconds" : "");
+		}
+		*(uint64_t *)f = n;
+		return 0;
+	}
+	case BD_CT_LIST: {
+		struct bd_strlist list = {0, NULL};
+		char *copy = bd_strdup(v), *save = NULL;
+
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			char *item = trim(tok);
+
+			if (*item == '\0')
+				continue;
+			if (key->check && key->check(item, err) < 0) {
+				free(copy);
+				strlist_clear(&list);
+				return -1;
+			}
+			list.v = bd_realloc(list.v, (list.n + 1) * sizeof(char *));
+			list.v[list.n++] = bd_strdup(item);
+		}
+		free(copy);
+		strlist_clear((struct bd_strlist *)f);
+		*(struct bd_strlist *)f = list;
+		return 0;
+	}
+	}
+	return bd_error_set(err, BD_E_CONFIG, "internal error: unknown type");
+}
+
+const struct bd_conf_key *bd_conf_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < bd_conf_nkeys; i++)
+		if (strcmp(bd_conf_keys[i].section, section) == 0 &&
+		    strcmp(bd_conf_keys[i].name, name) == 0)
+			return &bd_conf_keys[i];
+	return NULL;
+}
+
+static bool section_known(const char *section)
+{
+	for (size_t i = 0; i < bd_conf_nkeys; i++)
+		if (strcmp(bd_conf_keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/* A close match for a misspelt key, to suggest in the message. */
+static const struct bd_conf_key *near_key(const char *section, const char *name)
+{
+	const struct bd_conf_key *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; i < bd_conf_nkeys; i++) {
+		const char *a = name, *b = bd_conf_keys[i].name;
+		size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+		if (strcmp(bd_conf_keys[i].section, section) != 0 || la >= 63 || lb >= 63)
+			continue;
+		for (size_t j = 0; j <= lb; j++)
+			prev[j] = j;
+		for (size_t x = 1; x <= la; x++) {
+			cur[0] = x;
+			for (size_t y = 1; y <= lb; y++) {
+				size_t c = prev[y - 1] + (a[x - 1] != b[y - 1]);
+
+				if (prev[y] + 1 < c)
+					c = prev[y] + 1;
+				if (cur[y - 1] + 1 < c)
+					c = cur[y - 1] + 1;
+				cur[y] = c;
+			}
+			memcpy(prev, cur, sizeof(size_t) * (lb + 1));
+		}
+		if (prev[lb] < best_d) {
+			best_d = prev[lb];
+			best = &bd_conf_keys[i];
+		}
+	}
+	return best;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	const struct bd_conf_key *key;
+	struct bd_error err;
+	size_t idx;
+
+	if (*section == '\0') {
+		add_error(st, "%s:%u: key '%s' stands before any [section]", st->name, st->line, name);
+		return 1;
+	}
+	if (!section_known(section)) {
+		add_error(st, "%s:%u: unknown section [%s] (key '%s')", st->name, st->line, section, name);
+		return 1;
+	}
+	key = bd_conf_find(section, name);
+	if (key == NULL) {
+		const struct bd_conf_key *near = near_key(section, name);
+
+		if (near)
+			add_error(st, "%s:%u: unknown key '%s' in [%s]; did you mean '%s'?", st->name,
+				  st->line, name, section, near->name);
+		else
+			add_error(st, "%s:%u: unknown key '%s' in [%s]", st->name, st->line, name, section);
+		return 1;
+	}
+	idx = (size_t)(key - bd_conf_keys);
+	if (st->seen[idx]) {
+		add_error(st, "%s:%u: [%s] %s is set again (first set on line %u)", st->name, st->line,
+			  section, name, st->seen[idx]);
+		return 1;
+	}
+	st->seen[idx] = st->line;
+	if (set_value(st->conf, key, value, &err) < 0)
+		add_error(st, "%s:%u: [%s] %s: %s", st->name, st->line, section, name, err.msg);
+	return 1;
+}
+
+/* inih reads through this, one line per call, so st->line is the current line. */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct parse_state *st = stream;
+	size_t len;
+
+	if (st->fp != NULL) {
+		if (fgets(buf, size, st->fp) == NULL)
+			return NULL;
+	} else {
+		const char *nl;
+
+		if (*st->text == '\0')
+			return NULL;
+		nl = strchr(st->text, '\n');
+		len = nl ? (size_t)(nl - st->text + 1) : strlen(st->text);
+		if (len >= (size_t)size)
+			len = (size_t)size - 1;
+		memcpy(buf, st->text, len);
+		buf[len] = '\0';
+		st->text += len;
+	}
+	st->line++;
+	len = strlen(buf);
+	if (len == (size_t)size - 1 && buf[len - 1] != '\n') {
+		int c;
+
+		add_error(st, "%s:%u: line longer than %d characters", st->name, st->line, size - 2);
+		/* skip the rest of the line so it is not read as a new one */
+		if (st->fp != NULL) {
+			while ((c = fgetc(st->fp)) != EOF && c != '\n')
+				;
+		} else {
+			const char *nl = strchr(st->text, '\n');
+
+			st->text = nl ? nl + 1 : st->text + strlen(st->text);
+		}
+		buf[0] = '\0';
+	}
+	return buf;
+}
+
+/* Checks that involve more than one key. */
+static void check_combinations(struct parse_state *st)
+{
+	struct bd_conf *c = st->conf;
+
+	if (strcmp(c->storage.driver, "s3") == 0) {
+		static const struct { const char *name; size_t off; } need[] = {
+			{"s3_endpoint", offsetof(struct bd_conf, storage.s3_endpoint)},
+			{"s3_bucket", offsetof(struct bd_conf, storage.s3_bucket)},
+			{"s3_access_key", offsetof(struct bd_conf, storage.s3_access_key)},
+			{"s3_secret_key_file", offsetof(struct bd_conf, storage.s3_secret_key_file)},
+		};
+
+		for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+			if (**(char **)((char *)c + need[i].off) == '\0')
+				add_error(st, "%s: [storage] driver = s3 needs %s to be set", st->name,
+					  need[i].name);
+	} else if (c->storage.token_file[0] == '\0') {
+		add_error(st, "%s: [storage] driver = gateway needs token_file", st->name);
+	}
+	if ((c->gateway.tls_cert[0] == '\0') != (c->gateway.tls_key[0] == '\0'))
+		add_error(st, "%s: [gateway] tls_cert and tls_key go together: set both or neither",
+			  st->name);
+	if (c->storage.s3_part_size > c->storage.s3_multipart_threshold)
+		add_error(st, "%s: [storage] s3_part_size is larger than s3_multipart_threshold", st->name);
+}
+
+struct bd_conf *bd_conf_defaults(void)
+{
+	struct bd_conf *conf = bd_calloc(1, sizeof(*conf));
+	struct bd_error err;
+
+	for (size_t i = 0; i < bd_conf_nkeys; i++) {
+		if (set_value(conf, &bd_conf_keys[i], bd_conf_keys[i].def, &err) < 0) {
+			/* A bad default is a programming error; the unit tests catch it. */
+			fprintf(stderr, "bestanden: bad default for [%s] %s: %s\n",
+				bd_conf_keys[i].section, bd_conf_keys[i].name, err.msg);
+			abort();
+		}
+	}
+	return conf;
+}
+
+static struct bd_conf *load(struct parse_state *st, struct bd_error *err)
+{
+	int r;
+
+	st->conf = bd_conf_defaults();
+	st->seen = bd_calloc(bd_conf_nkeys, sizeof(unsigned));
+	r = ini_parse_stream(read_line, st, on_key, st);
+	if (r > 0 && st->nerrors == 0)
+		add_error(st, "%s:%d: syntax error (expected [section] or key = value)", st->name, r);
+	else if (r < 0 && st->nerrors == 0)
+		add_error(st, "%s: could not be read", st->name);
+	if (st->nerrors == 0)
+		check_combinations(st);
+	free(st->seen);
+	if (st->nerrors > 0) {
+		bd_error_set(err, BD_E_CONFIG, "%s", st->errors);
+		free(st->errors);
+		bd_conf_free(&st->conf);
+		return NULL;
+	}
+	st->conf->path = bd_strdup(st->name);
+	return st->conf;
+}
+
+struct bd_conf *bd_conf_load(const char *path, struct bd_error *err)
+{
+	struct parse_state st = {.name = path};
+	struct bd_conf *conf;
+
+	st.fp = fopen(path, "r");
+	if (st.fp == NULL) {
+		bd_error_set(err, BD_E_CONFIG, "%s: cannot open configuration: %s%s", path, strerror(errno),
+			     errno == ENOENT ? " (use -c FILE to name another one)" : "");
+		return NULL;
+	}
+	conf = load(&st, err);
+	fclose(st.fp);
+	return conf;
+}
+
+struct bd_conf *bd_conf_load_string(const char *name, const char *text, struct bd_error *err)
+{
+	struct parse_state st = {.name = name, .text = text};
+
+	return load(&st, err);
+}
+
+void bd_conf_free(struct bd_conf **confp)
+{
+	struct bd_conf *conf = *confp;
+
+	if (conf == NULL)
+		return;
+	for (size_t i = 0; i < bd_conf_nkeys; i++) {
+		const struct bd_conf_key *key = &bd_conf_keys[i];
+
+		if (key->type == BD_CT_STRING || key->type == BD_CT_PATH || key->type == BD_CT_ENUM)
+			free(*(char **)field(conf, key));
+		else if (key->type == BD_CT_LIST)
+			strlist_clear(field(conf, key));
+	}
+	free(conf->path);
+	free(conf);
+	*confp = NULL;
+}
+
+void bd_conf_format_value(const struct bd_conf *conf, const struct bd_conf_key *key, char *buf,
+			  size_t size)
+{
+	const void *f = (const char *)conf + key->offset;
+
+	switch (key->type) {
+	case BD_CT_STRING:
+	case BD_CT_PATH:
+	case BD_CT_ENUM:
+		snprintf(buf, size, "%s", *(char *const *)f);
+		break;
+	case BD_CT_BOOL:
+		snprintf(buf, size, "%s", *(const bool *)f ? "yes" : "no");
+		break;
+	case BD_CT_UINT:
+	case BD_CT_SIZE:
+	case BD_CT_DURATION:
+		snprintf(buf, size, "%" PRIu64, *(const uint64_t *)f);
+		break;
+	case BD_CT_LIST: {
+		const struct bd_strlist *l = f;
+		size_t used = 0;
+
+		buf[0] = '\0';
+		for (size_t i = 0; i < l->n && used < size; i++)
+			used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", l->v[i]);
+		break;
+	}
+	}
+}
+
+static const char *type_name(const struct bd_conf_key *key)
+{
+	switch (key->type) {
+	case BD_CT_STRING: return "text";
+	case BD_CT_PATH: return "path";
+	case BD_CT_BOOL: return "yes|no";
+	case BD_CT_UINT: return "number";
+	case BD_CT_SIZE: return "size";
+	case BD_CT_DURATION: return "duration";
+	case BD_CT_ENUM: return key->choices;
+	case BD_CT_LIST: return "list";
+	}
+	return "?";
+}
+
+static void format_bound(const struct bd_conf_key *key, uint64_t v, char *buf, size_t size)
+{
+	static const struct { uint64_t m; const char *u; } size_units[] = {
+		{1ULL << 30, "G"}, {1ULL << 20, "M"}, {1ULL << 10, "K"}};
+	static const struct { uint64_t m; const char *u; } time_units[] = {
+		{86400, "d"}, {3600, "h"}, {60, "m"}};
+
+	if (v != 0 && key->type == BD_CT_SIZE) {
+		for (size_t i = 0; i < 3; i++)
+			if (v % size_units[i].m == 0)
+				return (void)snprintf(buf, size, "%" PRIu64 "%s", v / size_units[i].m,
+						      size_units[i].u);
+	} else if (v != 0 && key->type == BD_CT_DURATION) {
+		for (size_t i = 0; i < 3; i++)
+			if (v % time_units[i].m == 0)
+				return (void)snprintf(buf, size, "%" PRIu64 "%s", v / time_units[i].m,
+						      time_units[i].u);
+		return (void)snprintf(buf, size, "%" PRIu64 "s", v);
+	}
+	snprintf(buf, size, "%" PRIu64, v);
+}
+
+/* "text", "size, 1M..4G", ... for the example and the man page. */
+static void describe_type(const struct bd_conf_key *key, char *buf, size_t size)
+{
+	if (key->type == BD_CT_UINT || key->type == BD_CT_SIZE || key->type == BD_CT_DURATION) {
+		char lo[32], hi[32];
+
+		format_bound(key, key->min, lo, sizeof(lo));
+		format_bound(key, key->max, hi, sizeof(hi));
+		snprintf(buf, size, "%s, %s..%s", type_name(key), lo, hi);
+	} else {
+		snprintf(buf, size, "%s", type_name(key));
+	}
+}
+
+void bd_conf_write_example(FILE *out)
+{
+	const char *section = "";
+
+	fprintf(out, "# bestanden.conf - configuration of bestanden-milter, bestanden-gateway and bestanden.\n"
+		     "#\n"
+		     "# Every key is listed with its default value. Sizes take K, M or G; durations\n"
+		     "# take s, m, h or d. Check a changed file with: bestanden check-config -c FILE\n"
+		     "# This file is generated from the key table: bestanden check-config --example\n");
+	for (size_t i = 0; i < bd_conf_nkeys; i++) {
+		const struct bd_conf_key *key = &bd_conf_keys[i];
+		char type[96];
+
+		if (strcmp(section, key->section) != 0) {
+			section = key->section;
+			fprintf(out, "\n[%s]\n", section);
+		}
+		describe_type(key, type, sizeof(type));
+		fprintf(out, "\n# %s\n# (%s)\n%s =%s%s\n", key->doc, type, key->name, *key->def ? " " : "", key->def);
+	}
+}
+
+/* Escape text for roff: backslashes, and a leading dot or quote. */
+static void roff_text(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void bd_conf_write_manpage(FILE *out)
+{
+	const char *section = "";
+
+	fprintf(out, ".TH BESTANDEN.CONF 5 \"\" \"bestanden\" \"File Formats\"\n"
+		     ".SH NAME\nbestanden.conf \\- configuration of bestanden\n"
+		     ".SH SYNOPSIS\n/etc/bestanden/bestanden.conf\n"
+		     ".SH DESCRIPTION\n"
+		     "One INI file configures bestanden\\-milter(8), bestanden\\-gateway(8) and bestanden(1).\n"
+		     "Lines are \\fIkey\\fR = \\fIvalue\\fR inside \\fB[section]\\fR headings; lines starting with\n"
+		     "\\fB#\\fR or \\fB;\\fR are comments. Unknown sections or keys, keys set twice, and values of\n"
+		     "the wrong type or out of range are errors that name the file, the line and the key;\n"
+		     "the programs refuse to start until they are fixed.\n"
+		     ".PP\nSizes are bytes with an optional suffix K, M or G (powers of 1024).\n"
+		     "Durations are seconds with an optional suffix s, m, h or d. Lists are separated by commas.\n"
+		     "Booleans are yes/no, true/false, on/off or 1/0.\n"
+		     "Check a file with \\fBbestanden check\\-config \\-c\\fR \\fIFILE\\fR.\n");
+	for (size_t i = 0; i < bd_conf_nkeys; i++) {
+		const struct bd_conf_key *key = &bd_conf_keys[i];
+		char type[96];
+
+		if (strcmp(section, key->section) != 0) {
+			section = key->section;
+			fprintf(out, ".SH [%s]\n", section);
+		}
+		describe_type(key, type, sizeof(type));
+		fprintf(out, ".TP\n\\fB");
+		roff_text(out, key->name);
+		fprintf(out, "\\fR (");
+		roff_text(out, type);
+		fprintf(out, "; default: \\fI");
+		roff_text(out, *key->def ? key->def : "empty");
+		fprintf(out, "\\fR)\n");
+		roff_text(out, key->doc);
+		fputc('\n', out);
+	}
+	fprintf(out, ".SH FILES\n/etc/bestanden/bestanden.conf, /etc/bestanden/keys/\n"
+		     ".SH SEE ALSO\nbestanden(1), bestanden\\-milter(8), bestanden\\-gateway(8)\n");
+}

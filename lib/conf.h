@@ -1,0 +1,164 @@
+/*
+ * conf.h - the one configuration file, /etc/bestanden/bestanden.conf.
+ *
+ * All three programs read the same INI file. Every key is a row in one
+ * table (conf_table.c): section, name, type, default, bounds and a one-line
+ * description. That table drives the parser, the validation, `bestanden
+ * check-config`, the example conf/bestanden.conf and bestanden.conf(5).
+ * Errors name the file, the line and the key. bd_conf_load() returns a
+ * struct bd_conf that the caller releases with bd_conf_free().
+ */
+#ifndef BD_CONF_H
+#define BD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+
+#define BD_CONF_DEFAULT_PATH "/etc/bestanden/bestanden.conf"
+
+struct bd_strlist {
+	size_t n;
+	char **v;
+};
+
+struct bd_conf {
+	char *path; /* the file this was read from, or NULL for defaults */
+
+	struct {
+		char *socket;
+		char *user;
+		char *pid_file;
+		char *spool_dir;
+		uint64_t spool_memory;
+		uint64_t max_message_size;
+		struct bd_strlist internal_networks;
+		struct bd_strlist internal_domains;
+		struct bd_strlist originating_daemons;
+		uint64_t timeout;
+	} milter;
+
+	struct {
+		char *listen;
+		char *public_url;
+		char *organisation;
+		char *logo;
+		char *tls_cert;
+		char *tls_key;
+		char *data_dir;
+		char *language;
+		char *user;
+		char *pid_file;
+		uint64_t max_connections;
+		uint64_t connection_timeout;
+		uint64_t sweep_interval;
+		uint64_t failed_lookups_per_minute;
+		char *audit_log;
+		char *audit_client_address;
+	} gateway;
+
+	struct {
+		char *driver;
+		char *url;
+		char *token_file;
+		char *s3_endpoint;
+		char *s3_region;
+		char *s3_bucket;
+		char *s3_access_key;
+		char *s3_secret_key_file;
+		char *s3_addressing;
+		uint64_t s3_multipart_threshold;
+		uint64_t s3_part_size;
+		uint64_t timeout;
+		uint64_t connect_timeout;
+		uint64_t retries;
+		uint64_t parallel_uploads;
+	} storage;
+
+	struct {
+		bool outgoing_only;
+		bool skip_internal_only;
+		uint64_t min_attachment_size;
+		bool keep_inline_images;
+		bool keep_calendar;
+		bool keep_signatures;
+		char *forwarded_messages;
+		uint64_t retention;
+		char *failure_mode;
+		char *malformed;
+		uint64_t max_parts;
+		uint64_t max_depth;
+	} policy;
+
+	struct {
+		char *language;
+		char *template_dir;
+	} notice;
+
+	struct {
+		char *dir;
+		uint64_t grace;
+	} keys;
+
+	struct {
+		char *host;
+		uint64_t port;
+		char *from;
+	} smtp;
+};
+
+enum bd_conf_type {
+	BD_CT_STRING,   /* free text */
+	BD_CT_PATH,     /* absolute path, or empty when the default allows it */
+	BD_CT_BOOL,     /* yes/no, true/false, on/off, 1/0 */
+	BD_CT_UINT,     /* decimal integer within [min, max] */
+	BD_CT_SIZE,     /* bytes, with optional K, M, G suffix (powers of 1024) */
+	BD_CT_DURATION, /* seconds, with optional s, m, h, d suffix */
+	BD_CT_ENUM,     /* one of the '|'-separated choices */
+	BD_CT_LIST,     /* comma-separated words */
+};
+
+struct bd_conf_key {
+	const char *section;
+	const char *name;
+	enum bd_conf_type type;
+	const char *def;      /* default, in the syntax of the file */
+	uint64_t min, max;    /* bounds for UINT, SIZE, DURATION */
+	const char *choices;  /* ENUM: "a|b|c" */
+	size_t offset;        /* into struct bd_conf */
+	/* Extra syntax check for strings and list items; NULL if none. */
+	int (*check)(const char *value, struct bd_error *err);
+	const char *doc;      /* one line */
+};
+
+extern const struct bd_conf_key bd_conf_keys[];
+extern const size_t bd_conf_nkeys;
+
+/* A configuration holding only defaults (never fails). */
+struct bd_conf *bd_conf_defaults(void);
+/* Read PATH over the defaults. On failure *err lists the problems, one per line. */
+struct bd_conf *bd_conf_load(const char *path, struct bd_error *err);
+/* Same, from a string (for tests); NAME is used in messages. */
+struct bd_conf *bd_conf_load_string(const char *name, const char *text,
+				    struct bd_error *err);
+void bd_conf_free(struct bd_conf **conf);
+
+/* Look up a key by section and name; NULL when there is none. */
+const struct bd_conf_key *bd_conf_find(const char *section, const char *name);
+/* Write the value of KEY in CONF in the file's syntax into BUF. */
+void bd_conf_format_value(const struct bd_conf *conf,
+			  const struct bd_conf_key *key, char *buf, size_t size);
+
+/* Generated documents: the commented example file and the man page. */
+void bd_conf_write_example(FILE *out);
+void bd_conf_write_manpage(FILE *out);
+
+/* Helpers shared with other modules. */
+bool bd_strlist_contains(const struct bd_strlist *list, const char *s);
+int bd_conf_parse_size(const char *s, uint64_t *out);
+int bd_conf_parse_duration(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * keys.h - the key directory: link MAC keys, gateway key pairs, store token.
+ *
+ * bestanden keygen creates, in one directory (mode 0700):
+ *   link-N.key      32-byte key that signs link tokens (secret, 0600)
+ *   gateway-N.key   X25519 secret key that opens sealed server keys (secret, 0600)
+ *   gateway-N.pub   its public key; all the milter needs (0644)
+ *   store.token     bearer token of the gateway's object API (secret, 0600)
+ *   current         which link and gateway key ids new packages use
+ * Ids are 1..255. Rotation adds a new id and makes it current; old ids stay
+ * usable for verifying and opening until their files are removed, which is
+ * what destroys old packages for good (crypto-shredding).
+ * Every loader refuses a secret file that group or others can read.
+ * A keyring owns its secrets (sodium_malloc'ed, wiped by bd_keyring_free).
+ */
+#ifndef BD_KEYS_H
+#define BD_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+
+#define BD_LINK_KEY_BYTES 32
+#define BD_GATEWAY_KEY_BYTES 32 /* crypto_box_SECRETKEYBYTES == PUBLICKEYBYTES */
+#define BD_KEY_ID_MAX 255
+
+enum bd_key_kind {
+	BD_KEY_LINK,
+	BD_KEY_GATEWAY,
+};
+
+/* What a program needs from the key directory. */
+enum {
+	BD_NEED_LINK = 1 << 0,           /* link keys (milter signs, gateway verifies) */
+	BD_NEED_GATEWAY_PUBLIC = 1 << 1, /* milter: seal server keys */
+	BD_NEED_GATEWAY_SECRET = 1 << 2, /* gateway and CLI fetch: open them */
+};
+
+struct bd_keyring;
+
+struct bd_keyring *bd_keyring_load(const char *dir, unsigned need, struct bd_error *err);
+void bd_keyring_free(struct bd_keyring **kr);
+
+/* Current ids for new packages (0 when that kind was not loaded). */
+unsigned bd_keyring_current(const struct bd_keyring *kr, enum bd_key_kind kind);
+/* Key material by id; NULL when the id is unknown or was not loaded. */
+const uint8_t *bd_keyring_link_key(const struct bd_keyring *kr, unsigned id);
+const uint8_t *bd_keyring_gateway_public(const struct bd_keyring *kr, unsigned id);
+const uint8_t *bd_keyring_gateway_secret(const struct bd_keyring *kr, unsigned id);
+
+/* A listing entry, for `bestanden keys list`. */
+struct bd_key_info {
+	enum bd_key_kind kind;
+	unsigned id;
+	time_t created;
+	int current;
+	int has_secret; /* gateway: the .key file is present */
+};
+/* Fills up to MAX entries, sorted by kind then id; returns the count or -1. */
+int bd_keys_list(const char *dir, struct bd_key_info *out, size_t max, struct bd_error *err);
+
+/* First-time setup: creates DIR and every file above. Refuses if keys exist. */
+int bd_keys_generate(const char *dir, struct bd_error *err);
+/* New current id for KIND; returns the id or -1. */
+int bd_keys_rotate(const char *dir, enum bd_key_kind kind, struct bd_error *err);
+/* Remove a key that is not current (destroys what it protected). */
+int bd_keys_remove(const char *dir, enum bd_key_kind kind, unsigned id, struct bd_error *err);
+
+/*
+ * Read a small secret file (token, S3 secret) into sodium_malloc'ed memory,
+ * refusing group/world-readable files; trailing newline removed, NUL-terminated.
+ * Free with bd_secret_free().
+ */
+char *bd_secret_file_read(const char *path, size_t max, struct bd_error *err);
+
+const char *bd_key_kind_name(enum bd_key_kind kind);
+
+#endif

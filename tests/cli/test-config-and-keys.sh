@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# test-config-and-keys.sh - check-config, keygen and key refusals as an operator meets them.
+# usage: test-config-and-keys.sh BESTANDEN MILTER GATEWAY SOURCE_DIR
+set -u
+cli=$1 milter=$2 gateway=$3 src=$4
+tmp=$(mktemp -d /tmp/bd-cli-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+failed=0 passed=0
+
+ok()   { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+# expect STATUS PATTERN CMD...: exit status and a fixed string on stdout+stderr
+expect() {
+	local want=$1 pattern=$2; shift 2
+	local out status
+	out=$("$@" 2>&1); status=$?
+	if [ "$status" != "$want" ]; then fail "$* exited $status, expected $want: $out"; return; fi
+	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" <<<"$out"; then
+		fail "$*: output lacks '$pattern': $out"; return
+	fi
+	ok
+}
+mode() { stat -c %a "$1"; }
+
+# The shipped example is valid as it is.
+expect 0 "configuration is valid" "$cli" -c "$src/conf/bestanden.conf" check-config
+
+# A misspelt key: non-zero, and file, line and key are named.
+sed 's/^retention = /retentoin = /' "$src/conf/bestanden.conf" > "$tmp/bad.conf"
+line=$(grep -n '^retentoin' "$tmp/bad.conf" | cut -d: -f1)
+expect 1 "$tmp/bad.conf:$line: unknown key 'retentoin' in [policy]; did you mean 'retention'?" \
+	"$cli" -c "$tmp/bad.conf" check-config
+# A bad value in an otherwise good file.
+sed 's/^max_parts = .*/max_parts = many/' "$src/conf/bestanden.conf" > "$tmp/bad2.conf"
+expect 1 "[policy] max_parts: 'many' is not a whole number" "$cli" -c "$tmp/bad2.conf" check-config
+expect 1 "cannot open configuration" "$cli" -c "$tmp/none.conf" check-config
+expect 2 "unknown command" "$cli" frobnicate
+
+# keygen writes the files with the right modes.
+expect 0 "created keys" "$cli" keygen -d "$tmp/keys"
+for f in link-1.key gateway-1.key store.token; do
+	[ "$(mode "$tmp/keys/$f")" = 600 ] && ok || fail "$f has mode $(mode "$tmp/keys/$f")"
+done
+[ "$(mode "$tmp/keys/gateway-1.pub")" = 644 ] && ok || fail "gateway-1.pub mode"
+[ "$(mode "$tmp/keys")" = 700 ] && ok || fail "key directory mode"
+expect 1 "already holds keys" "$cli" keygen -d "$tmp/keys"
+expect 0 "link key 2 is now current" "$cli" keys -d "$tmp/keys" rotate link
+expect 0 "current" "$cli" keys -d "$tmp/keys" list
+out=$("$cli" keys -d "$tmp/keys" list)
+grep -qE '^link +1 +retired' <<<"$out" && ok || fail "link 1 not listed as retired: $out"
+grep -qE '^link +2 +current' <<<"$out" && ok || fail "link 2 not current: $out"
+grep -qE '^gateway +1 +current' <<<"$out" && ok || fail "gateway 1 not current: $out"
+expect 1 "is current" "$cli" keys -d "$tmp/keys" remove link 2
+
+# A configuration for the daemons that points at these keys.
+sed "s|^dir = /etc/bestanden/keys|dir = $tmp/keys|" "$src/conf/bestanden.conf" > "$tmp/test.conf"
+expect 0 "result=ok" "$milter" -t -c "$tmp/test.conf"
+expect 0 "result=ok" "$gateway" -t -c "$tmp/test.conf"
+
+# chmod 644 on a secret key: every program that loads it refuses, saying how to fix it.
+chmod 644 "$tmp/keys/link-2.key"
+for prog in "$milter" "$gateway"; do
+	expect 1 "chmod 600 $tmp/keys/link-2.key" "$prog" -t -c "$tmp/test.conf"
+done
+chmod 600 "$tmp/keys/link-2.key"
+chmod 644 "$tmp/keys/gateway-1.key"
+expect 1 "refusing secret key file $tmp/keys/gateway-1.key" "$gateway" -t -c "$tmp/test.conf"
+chmod 600 "$tmp/keys/gateway-1.key"
+# No secret ever appears in what the programs print.
+secret=$(sed -n 's/^key: //p' "$tmp/keys/link-2.key")
+out=$("$milter" -t -c "$tmp/test.conf" 2>&1; "$cli" -c "$tmp/test.conf" keys list 2>&1)
+grep -qF -- "$secret" <<<"$out" && fail "a secret key was printed" || ok
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
