@@ -1,0 +1,53 @@
+/*
+ * io.c - the memory source and buffer sink of io.h.
+ */
+#include "io.h"
+#include "mem.h"
+
+#include <string.h>
+
+static ssize_t mem_read(void *ctx, uint8_t *buf, size_t len)
+{
+	struct bd_mem_source *s = ctx;
+	size_t n = s->len - s->pos < len ? s->len - s->pos : len;
+
+	if (n > 0)
+		memcpy(buf, s->data + s->pos, n);
+	s->pos += n;
+	return (ssize_t)n;
+}
+
+void bd_mem_source_init(struct bd_mem_source *s, const uint8_t *data, size_t len)
+{
+	s->source.read = mem_read;
+	s->source.ctx = s;
+	s->data = data;
+	s->len = len;
+	s->pos = 0;
+}
+
+static int buf_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct bd_buf_sink *s = ctx;
+
+	if (s->len + len > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+
+		while (cap < s->len + len)
+			cap *= 2;
+		s->data = bd_realloc(s->data, cap);
+		s->cap = cap;
+	}
+	if (len > 0)
+		memcpy(s->data + s->len, buf, len);
+	s->len += len;
+	return 0;
+}
+
+void bd_buf_sink_init(struct bd_buf_sink *s)
+{
+	s->sink.write = buf_write;
+	s->sink.ctx = s;
+	s->data = NULL;
+	s->len = s->cap = 0;
+}

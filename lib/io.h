@@ -1,0 +1,43 @@
+/*
+ * io.h - pull sources and push sinks: how bytes move between modules.
+ *
+ * A source yields bytes on request (the encryptor pulls plaintext, the
+ * storage driver pulls ciphertext to upload); a sink takes bytes as they
+ * come (a download writes to the HTTP response). Neither owns the other.
+ */
+#ifndef BD_IO_H
+#define BD_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bd_source {
+	/* Up to LEN bytes into BUF: returns the count, 0 at the end, -1 on error. */
+	ssize_t (*read)(void *ctx, uint8_t *buf, size_t len);
+	void *ctx;
+};
+
+struct bd_sink {
+	/* All LEN bytes of BUF: returns 0, or -1 to stop the transfer. */
+	int (*write)(void *ctx, const uint8_t *buf, size_t len);
+	void *ctx;
+};
+
+/* A source over a memory buffer (not copied; must outlive the source). */
+struct bd_mem_source {
+	struct bd_source source;
+	const uint8_t *data;
+	size_t len, pos;
+};
+void bd_mem_source_init(struct bd_mem_source *s, const uint8_t *data, size_t len);
+
+/* A sink that appends to a growing malloc'ed buffer (data/len; free(data) after). */
+struct bd_buf_sink {
+	struct bd_sink sink;
+	uint8_t *data;
+	size_t len, cap;
+};
+void bd_buf_sink_init(struct bd_buf_sink *s);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * manifest.h - the one object per package that lists its files.
+ *
+ * Object "<id>/0". A clear header (magic, version, package id, key ids,
+ * sealed server key, created, expires) that storage tools may read without
+ * keys (the sweeper needs the expiry), authenticated as associated data of
+ * an encrypted body that holds everything personal: file names, content
+ * types, sizes, object indexes, sender and Message-ID. Storage never sees
+ * a file name. Layouts are in docs/FORMAT.md. Parsing enforces hard caps on
+ * every length and count.
+ * A struct bd_manifest and its strings are malloc'ed: bd_manifest_free().
+ */
+#ifndef BD_MANIFEST_H
+#define BD_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "keys.h"
+#include "package.h"
+
+#define BD_MANIFEST_MAX_FILES 1000
+#define BD_MANIFEST_MAX_STRING 1024 /* bytes of any one name, type or address */
+
+struct bd_manifest_file {
+	unsigned index;     /* object number, 1-based */
+	char *name;         /* sanitised display name, UTF-8 */
+	char *content_type; /* e.g. application/pdf */
+	uint64_t size;      /* plaintext bytes */
+};
+
+struct bd_manifest {
+	uint8_t package_id[BD_PACKAGE_ID_BYTES];
+	unsigned link_key_id;
+	unsigned gateway_key_id;
+	int64_t created; /* unix seconds */
+	int64_t expires; /* unix seconds */
+	char *sender;     /* envelope sender or NULL */
+	char *message_id; /* Message-ID or NULL */
+	size_t nfiles;
+	struct bd_manifest_file *files;
+};
+
+/* The clear header, readable without keys. */
+struct bd_manifest_header {
+	unsigned version;
+	uint8_t package_id[BD_PACKAGE_ID_BYTES];
+	unsigned link_key_id;
+	unsigned gateway_key_id;
+	int64_t created;
+	int64_t expires;
+	uint8_t sealed_server_key[BD_SEALED_SERVER_KEY_BYTES];
+};
+
+struct bd_manifest *bd_manifest_new(void);
+/* Append a file; strings are copied. Returns the new entry. */
+struct bd_manifest_file *bd_manifest_add_file(struct bd_manifest *m, unsigned index,
+					      const char *name, const char *content_type,
+					      uint64_t size);
+void bd_manifest_free(struct bd_manifest **m);
+
+/* Serialise and encrypt M (its package_id must equal KEYS->id). *out is malloc'ed. */
+int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *keys,
+		     const uint8_t gateway_pk[32], uint8_t **out, size_t *outlen,
+		     struct bd_error *err);
+/* Read the clear header only. */
+int bd_manifest_parse_header(const uint8_t *buf, size_t len, struct bd_manifest_header *h,
+			     struct bd_error *err);
+/*
+ * Open a sealed manifest with the link SECRET and the gateway's secret key of
+ * the header's key id from KR. On success *m_out and *keys_out (the package's
+ * keys, to derive file keys) belong to the caller. Any modification of any
+ * byte fails with BD_E_CRYPTO; unknown key id with BD_E_KEY.
+ */
+int bd_manifest_open(const uint8_t *buf, size_t len, const uint8_t secret[BD_SECRET_BYTES],
+		     const struct bd_keyring *kr, struct bd_manifest **m_out,
+		     struct bd_package_keys **keys_out, struct bd_error *err);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * store.h - object storage: one interface, two drivers.
+ *
+ * "gateway": the embedded store of bestanden-gateway, over its object API
+ * (PUT/GET/HEAD/DELETE /v1/objects/<name>, bearer token). "s3": any
+ * S3-compatible store, SigV4 via libcurl. Object names use only [0-9a-f/]
+ * (see package.h), so they never need escaping; other names are refused.
+ * Every call has timeouts, retries 5xx answers and timeouts with backoff,
+ * and on failure says which backend, which object and which HTTP status or
+ * curl error. A struct bd_store may be used from several threads at once.
+ */
+#ifndef BD_STORE_H
+#define BD_STORE_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "error.h"
+#include "io.h"
+
+#define BD_STORE_TO_END UINT64_MAX
+
+struct bd_store;
+
+/* The driver the configuration names ([storage] driver), credentials loaded. */
+struct bd_store *bd_store_open(const struct bd_conf *conf, struct bd_error *err);
+void bd_store_close(struct bd_store **store);
+
+/* Upload exactly LENGTH bytes pulled from SRC. The object appears whole or not at all. */
+int bd_store_put(struct bd_store *s, const char *name, struct bd_source *src, uint64_t length,
+		 struct bd_error *err);
+/* Bytes [offset, offset+length) (length BD_STORE_TO_END: to the end) pushed to SINK. */
+int bd_store_get(struct bd_store *s, const char *name, uint64_t offset, uint64_t length,
+		 struct bd_sink *sink, struct bd_error *err);
+/* Size of an object; BD_E_NOTFOUND when it does not exist. */
+int bd_store_head(struct bd_store *s, const char *name, uint64_t *size, struct bd_error *err);
+/* Delete; deleting what is not there is not an error. */
+int bd_store_delete(struct bd_store *s, const char *name, struct bd_error *err);
+/* Call CB for every object whose name starts with PREFIX; CB returns non-zero to stop. */
+int bd_store_list(struct bd_store *s, const char *prefix,
+		  int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+		  struct bd_error *err);
+
+/* Drivers, and test doubles for fault injection, implement these. */
+struct bd_store_ops {
+	const char *name; /* "gateway", "s3", "memory" - used in error messages */
+	int (*put)(void *impl, const char *name, struct bd_source *src, uint64_t length,
+		   struct bd_error *err);
+	int (*get)(void *impl, const char *name, uint64_t offset, uint64_t length,
+		   struct bd_sink *sink, struct bd_error *err);
+	int (*head)(void *impl, const char *name, uint64_t *size, struct bd_error *err);
+	int (*del)(void *impl, const char *name, struct bd_error *err);
+	int (*list)(void *impl, const char *prefix,
+		    int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+		    struct bd_error *err);
+	void (*close)(void *impl);
+};
+struct bd_store *bd_store_new(const struct bd_store_ops *ops, void *impl);
+/* True when NAME uses only [0-9a-f/], is not empty and has no "//" or leading '/'. */
+int bd_store_name_valid(const char *name);
+
+/* An in-memory store (thread-safe), for unit tests of code that uses a store. */
+struct bd_store *bd_store_new_memory(void);
+
+#endif

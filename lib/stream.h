@@ -1,0 +1,87 @@
+/*
+ * stream.h - payload encryption: the age v1 STREAM construction in a small
+ * container (docs/FORMAT.md is the normative description).
+ *
+ * ChaCha20-Poly1305 over 64 KiB chunks; the payload key comes from the
+ * file key and a random 16-byte nonce by HKDF-SHA-256. Every chunk can be
+ * opened on its own, so any byte range decrypts without reading the rest.
+ * The ciphertext size follows from the plaintext size alone, so an upload
+ * can declare its length before the first byte is encrypted.
+ * Keys are the caller's; objects here copy what they need into secret memory.
+ */
+#ifndef BD_STREAM_H
+#define BD_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "io.h"
+
+#define BD_STREAM_KEY_BYTES 32
+#define BD_STREAM_CHUNK 65536u
+#define BD_STREAM_TAG_BYTES 16u
+#define BD_STREAM_NONCE_BYTES 16u
+
+/* Bytes of the container header (magic, algorithm id, nonce) before the first chunk. */
+size_t bd_stream_header_size(void);
+/* Exact ciphertext size (container header included) for PLAINTEXT bytes. */
+uint64_t bd_stream_ciphertext_size(uint64_t plaintext);
+/* Ciphertext byte range [*off, *off + *len) that holds plaintext [poff, poff + plen),
+ * whole chunks, for a payload of PLAINTEXT bytes in all. */
+void bd_stream_cipher_range(uint64_t plaintext, uint64_t poff, uint64_t plen, uint64_t *off,
+			    uint64_t *len);
+
+/*
+ * Encryption as a pull source: reading from the returned source yields the
+ * container header and the sealed chunks of everything PLAIN yields, exactly
+ * bd_stream_ciphertext_size(PLAIN_SIZE) bytes. PLAIN must yield exactly
+ * PLAIN_SIZE bytes, else the read fails. Free with bd_stream_enc_free().
+ */
+struct bd_stream_enc;
+struct bd_stream_enc *bd_stream_enc_new(const uint8_t key[BD_STREAM_KEY_BYTES],
+					struct bd_source *plain, uint64_t plain_size);
+struct bd_source *bd_stream_enc_source(struct bd_stream_enc *enc);
+void bd_stream_enc_free(struct bd_stream_enc **enc);
+
+/*
+ * Decryption of a byte range: feed the ciphertext that bd_stream_cipher_range()
+ * named (in order, in any slicing) and the plaintext of [poff, poff+plen) goes
+ * to OUT. Authentication failure of any chunk stops it with BD_E_CRYPTO before
+ * that chunk's plaintext is released. The container header (the first
+ * bd_stream_header_size() bytes of the object) must be given to _new.
+ */
+struct bd_stream_dec;
+struct bd_stream_dec *bd_stream_dec_new(const uint8_t key[BD_STREAM_KEY_BYTES],
+					const uint8_t *header, size_t header_len,
+					uint64_t plain_size, uint64_t poff, uint64_t plen,
+					struct bd_sink *out, struct bd_error *err);
+int bd_stream_dec_update(struct bd_stream_dec *dec, const uint8_t *cipher, size_t len,
+			 struct bd_error *err);
+/* After the last byte: fails if the range was not complete. */
+int bd_stream_dec_final(struct bd_stream_dec *dec, struct bd_error *err);
+void bd_stream_dec_free(struct bd_stream_dec **dec);
+
+/* Whole-buffer conveniences (tests, manifests, small objects). *out is malloc'ed. */
+int bd_stream_encrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8_t *in, size_t len,
+			     uint8_t **out, size_t *outlen, struct bd_error *err);
+int bd_stream_decrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8_t *in, size_t len,
+			     uint8_t **out, size_t *outlen, struct bd_error *err);
+
+/*
+ * Raw age STREAM (no container header): payload key from FILE_KEY and NONCE
+ * by HKDF-SHA-256 (salt = nonce, info = "payload"), then decrypt the chunk
+ * sequence. Used to check against the age test vectors. Releases plaintext
+ * chunk by chunk into OUT, so a later failure still leaves earlier output.
+ */
+int bd_stream_age_decrypt(const uint8_t file_key[16], const uint8_t nonce[16],
+			  const uint8_t *payload, size_t len, struct bd_sink *out,
+			  struct bd_error *err);
+
+/* HKDF-SHA-256 (RFC 5869) built from libsodium's HMAC-SHA-256. OUTLEN <= 255*32. */
+void bd_hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
+		    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen);
+
+#endif
