@@ -1,0 +1,158 @@
+/*
+ * test_direction.c - outgoing detection, networks, internal recipients; the spool.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "conf.h"
+#include "direction.h"
+#include "spool.h"
+
+static struct sockaddr_storage addr(const char *text)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(text, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, text, &s6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, text, &s4->sin_addr), 1);
+	}
+	return ss;
+}
+
+static void test_networks(void **state)
+{
+	struct bd_error err;
+	struct bd_conf *c = bd_conf_load_string("t.conf",
+		"[milter]\ninternal_networks = 192.0.2.0/24, 198.51.100.7, 10.0.0.0/9, 2001:db8::/32, 0.0.0.0/0\n",
+		&err);
+	static const struct { const char *a; bool in; } cases[] = {
+		{"192.0.2.1", true}, {"192.0.2.255", true}, {"192.0.3.1", true /* 0/0 */},
+		{"2001:db8:ffff::1", true}, {"2001:db9::1", false}, {"::ffff:192.0.2.9", true},
+	};
+
+	assert_non_null(c);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sockaddr_storage ss = addr(cases[i].a);
+
+		assert_int_equal(bd_addr_in_networks((struct sockaddr *)&ss, &c->milter.internal_networks),
+				 cases[i].in);
+	}
+	bd_conf_free(&c);
+	c = bd_conf_load_string("t.conf",
+		"[milter]\ninternal_networks = 192.0.2.0/24, 198.51.100.7, 10.0.0.0/9, 2001:db8::/32\n", &err);
+	static const struct { const char *a; bool in; } cases2[] = {
+		{"192.0.3.1", false}, {"198.51.100.7", true}, {"198.51.100.8", false},
+		{"10.127.255.255", true}, {"10.128.0.0", false}, {"::1", false},
+	};
+	for (size_t i = 0; i < sizeof(cases2) / sizeof(cases2[0]); i++) {
+		struct sockaddr_storage ss = addr(cases2[i].a);
+
+		assert_int_equal(bd_addr_in_networks((struct sockaddr *)&ss, &c->milter.internal_networks),
+				 cases2[i].in);
+	}
+	bd_conf_free(&c);
+}
+
+static void test_outgoing(void **state)
+{
+	struct bd_conf *c = bd_conf_defaults();
+	struct sockaddr_storage ext = addr("203.0.113.5"), loop = addr("127.0.0.1");
+	struct bd_origin o = {.client = (struct sockaddr *)&ext};
+	const char *why;
+
+	assert_false(bd_is_outgoing(c, &o, &why));
+	assert_string_equal(why, "external-client");
+	o.daemon_name = "smtpd";
+	assert_false(bd_is_outgoing(c, &o, &why));
+	o.daemon_name = "ORIGINATING";
+	assert_true(bd_is_outgoing(c, &o, &why));
+	assert_string_equal(why, "originating-daemon");
+	o.daemon_name = NULL;
+	o.authenticated = true;
+	assert_true(bd_is_outgoing(c, &o, &why));
+	assert_string_equal(why, "authenticated");
+	o.authenticated = false;
+	o.client = (struct sockaddr *)&loop;
+	assert_true(bd_is_outgoing(c, &o, &why));
+	assert_string_equal(why, "internal-network");
+	o.client = NULL;
+	assert_true(bd_is_outgoing(c, &o, &why));
+	assert_string_equal(why, "local-submission");
+	bd_conf_free(&c);
+}
+
+static void test_internal_recipients(void **state)
+{
+	struct bd_error err;
+	struct bd_conf *c = bd_conf_load_string("t.conf", "[milter]\ninternal_domains = example.nl\n", &err);
+
+	assert_true(bd_recipient_is_internal(c, "<jan@example.nl>"));
+	assert_true(bd_recipient_is_internal(c, "jan@EXAMPLE.NL"));
+	assert_true(bd_recipient_is_internal(c, "jan@mail.example.nl"));
+	assert_true(bd_recipient_is_internal(c, "postmaster"));
+	assert_false(bd_recipient_is_internal(c, "<jan@badexample.nl>"));
+	assert_false(bd_recipient_is_internal(c, "<jan@example.nl.evil.org>"));
+	assert_false(bd_recipient_is_internal(c, "<jan@>"));
+	bd_conf_free(&c);
+}
+
+static void test_spool(void **state)
+{
+	char dir[] = "/tmp/bd-spool-XXXXXX", buf[64];
+	struct bd_error err;
+	struct bd_spool *sp;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	sp = bd_spool_new(dir, 10, 30, &err);
+	assert_non_null(sp);
+	assert_int_equal(bd_spool_write(sp, "0123456789", 10, &err), 0);
+	assert_false(bd_spool_on_disk(sp));
+	assert_int_equal(bd_spool_write(sp, "abcdefghij", 10, &err), 0);
+	assert_true(bd_spool_on_disk(sp));
+	assert_int_equal(bd_spool_write(sp, "0123456789X", 11, &err), -1);
+	assert_int_equal(err.code, BD_E_LIMIT);
+	assert_int_equal(bd_spool_size(sp), 20);
+	fd = bd_spool_fd(sp, &err);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 20);
+	assert_memory_equal(buf, "0123456789abcdefghij", 20);
+	bd_spool_free(&sp);
+	assert_null(sp);
+	assert_int_equal(rmdir(dir), 0); /* empty: nothing was left behind */
+
+	/* an unusable spool directory is a temporary failure with a clear message */
+	sp = bd_spool_new("/nonexistent-spool", 4, 100, &err);
+	assert_non_null(sp);
+	assert_int_equal(bd_spool_write(sp, "0123456789", 10, &err), -1);
+	assert_int_equal(err.code, BD_E_TEMP);
+	assert_non_null(strstr(err.msg, "/nonexistent-spool"));
+	bd_spool_free(&sp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_networks),
+		cmocka_unit_test(test_outgoing),
+		cmocka_unit_test(test_internal_recipients),
+		cmocka_unit_test(test_spool),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
