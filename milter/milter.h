@@ -1,0 +1,40 @@
+/*
+ * milter.h - what the files of bestanden-milter share.
+ *
+ * main.c runs the process (options, supervisor, privileges, signals);
+ * filter.c is the libmilter glue (per-connection and per-message state,
+ * the callbacks, and the hand-over to the rewrite engine); runtime.c holds
+ * the configuration, keys and store that messages use, swapped whole on
+ * reload and reference-counted so a message in flight keeps its own.
+ */
+#ifndef BD_MILTER_H
+#define BD_MILTER_H
+
+#include <libmilter/mfapi.h>
+
+#include "conf.h"
+#include "error.h"
+#include "keys.h"
+#include "store.h"
+
+struct bd_runtime {
+	struct bd_conf *conf;
+	struct bd_keyring *keys;
+	struct bd_store *store;
+	int refs;
+};
+
+/* Load configuration, keys and store from PATH; NULL with ERR on failure. */
+struct bd_runtime *bd_runtime_load(const char *path, struct bd_error *err);
+/* Make RT the one new messages get (takes over the caller's reference). */
+void bd_runtime_install(struct bd_runtime *rt);
+/* A reference to the current runtime; release it with bd_runtime_release. */
+struct bd_runtime *bd_runtime_get(void);
+void bd_runtime_release(struct bd_runtime *rt);
+
+/* The libmilter description of this filter. */
+extern struct smfiDesc bd_filter_desc;
+/* Messages being processed right now (for draining on stop). */
+int bd_filter_active(void);
+
+#endif
