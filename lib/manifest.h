@@ -22,6 +22,12 @@
 
 #define BD_MANIFEST_MAX_FILES 1000
 #define BD_MANIFEST_MAX_STRING 1024 /* bytes of any one name, type or address */
+#define BD_MANIFEST_VERSION 1
+#define BD_MANIFEST_HEADER_BYTES 136 /* the clear header, also the AEAD's associated data */
+/* Largest possible sealed manifest (every cap reached): a download can refuse more. */
+#define BD_MANIFEST_MAX_BYTES                                                                      \
+	(BD_MANIFEST_HEADER_BYTES + 16 + 2 * (2 + BD_MANIFEST_MAX_STRING) + 2 +                    \
+	 BD_MANIFEST_MAX_FILES * (4 + 8 + 2 * (2 + BD_MANIFEST_MAX_STRING)))
 
 struct bd_manifest_file {
 	unsigned index;     /* object number, 1-based */
@@ -76,5 +82,15 @@ int bd_manifest_parse_header(const uint8_t *buf, size_t len, struct bd_manifest_
 int bd_manifest_open(const uint8_t *buf, size_t len, const uint8_t secret[BD_SECRET_BYTES],
 		     const struct bd_keyring *kr, struct bd_manifest **m_out,
 		     struct bd_package_keys **keys_out, struct bd_error *err);
+
+/*
+ * The body codec alone, without encryption: for tests and fuzzing. Decoding
+ * fills sender, message_id and files of a fresh M (free it whatever happens)
+ * and accepts exactly the encodings that bd_manifest_body_encode produces.
+ */
+int bd_manifest_body_encode(const struct bd_manifest *m, uint8_t **out, size_t *outlen,
+			    struct bd_error *err);
+int bd_manifest_body_decode(const uint8_t *buf, size_t len, struct bd_manifest *m,
+			    struct bd_error *err);
 
 #endif

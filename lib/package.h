@@ -14,6 +14,7 @@
 #ifndef BD_PACKAGE_H
 #define BD_PACKAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -48,8 +49,10 @@ void bd_package_file_key(const struct bd_package_keys *keys, unsigned index,
 			 uint8_t out[BD_CONTENT_KEY_BYTES]);
 void bd_package_manifest_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES]);
 
-/* Seal the server key to a gateway public key; open it with that pair's secret key. */
-void bd_package_seal_server_key(const struct bd_package_keys *keys, const uint8_t gateway_pk[32],
+/* Seal the server key to a gateway public key; open it with that pair's secret key.
+ * Sealing returns -1 (OUT zeroed) only for an unusable public key, e.g. a low-order point
+ * from a damaged key file; callers that ignore it get the old void behaviour. */
+int bd_package_seal_server_key(const struct bd_package_keys *keys, const uint8_t gateway_pk[32],
 				uint8_t out[BD_SEALED_SERVER_KEY_BYTES]);
 int bd_package_open_server_key(const uint8_t sealed[BD_SEALED_SERVER_KEY_BYTES],
 			       const uint8_t gateway_pk[32], const uint8_t gateway_sk[32],

@@ -24,15 +24,24 @@
 #define BD_STREAM_CHUNK 65536u
 #define BD_STREAM_TAG_BYTES 16u
 #define BD_STREAM_NONCE_BYTES 16u
+#define BD_STREAM_VERSION 1        /* container version byte */
+#define BD_STREAM_ALG_AGE_STREAM 1 /* algorithm byte: age v1 STREAM, 64 KiB chunks */
+#define BD_STREAM_MAX_PLAINTEXT (UINT64_C(1) << 60) /* refused above this */
 
 /* Bytes of the container header (magic, algorithm id, nonce) before the first chunk. */
 size_t bd_stream_header_size(void);
 /* Exact ciphertext size (container header included) for PLAINTEXT bytes. */
 uint64_t bd_stream_ciphertext_size(uint64_t plaintext);
 /* Ciphertext byte range [*off, *off + *len) that holds plaintext [poff, poff + plen),
- * whole chunks, for a payload of PLAINTEXT bytes in all. */
+ * whole chunks, for a payload of PLAINTEXT bytes in all. Offsets count from the start
+ * of the object (header included). The range is never empty: PLEN 0 names the chunk
+ * holding POFF (so an empty payload's single chunk is still authenticated); a range
+ * reaching past PLAINTEXT is clipped to it. */
 void bd_stream_cipher_range(uint64_t plaintext, uint64_t poff, uint64_t plen, uint64_t *off,
 			    uint64_t *len);
+/* Inverse of bd_stream_ciphertext_size: 0 and *plaintext set, or -1 when no
+ * plaintext size gives CIPHERTEXT bytes (a truncated or extended object). */
+int bd_stream_plaintext_size(uint64_t ciphertext, uint64_t *plaintext);
 
 /*
  * Encryption as a pull source: reading from the returned source yields the
@@ -44,7 +53,14 @@ struct bd_stream_enc;
 struct bd_stream_enc *bd_stream_enc_new(const uint8_t key[BD_STREAM_KEY_BYTES],
 					struct bd_source *plain, uint64_t plain_size);
 struct bd_source *bd_stream_enc_source(struct bd_stream_enc *enc);
+/* Why a read of the source returned -1 (code BD_OK while nothing failed). */
+const struct bd_error *bd_stream_enc_error(const struct bd_stream_enc *enc);
 void bd_stream_enc_free(struct bd_stream_enc **enc);
+/* As bd_stream_enc_new with a given nonce instead of a random one: for test vectors only;
+ * a nonce must never be used twice with one key. */
+struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BYTES],
+					      const uint8_t nonce[BD_STREAM_NONCE_BYTES],
+					      struct bd_source *plain, uint64_t plain_size);
 
 /*
  * Decryption of a byte range: feed the ciphertext that bd_stream_cipher_range()

@@ -1,0 +1,602 @@
+/*
+ * stream.c - payload encryption: age v1 STREAM inside the bestanden container.
+ *
+ * The encryptor is a pull source that seals one 64 KiB chunk per step; the
+ * decryptor takes ciphertext in any slicing, opens whole chunks and releases
+ * only the requested slice of plaintext. Both share the chunk nonce and the
+ * payload key derivation with the raw age decryptor used for the vectors.
+ * Byte layout and the size formula: docs/FORMAT.md, "Payload".
+ */
+#include "stream.h"
+#include "mem.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEADER_BYTES 22 /* magic (4), version (1), algorithm (1), nonce (16) */
+#define SEALED_CHUNK (BD_STREAM_CHUNK + BD_STREAM_TAG_BYTES)
+
+static const uint8_t magic[4] = {'B', 'D', 'S', 'T'};
+
+/* ---- sizes ---------------------------------------------------------------------------------- */
+
+size_t bd_stream_header_size(void)
+{
+	return HEADER_BYTES;
+}
+
+/* Chunks of a payload: at least one (an empty payload is one empty final chunk). */
+static uint64_t chunk_count(uint64_t plaintext)
+{
+	return plaintext == 0 ? 1 : (plaintext + BD_STREAM_CHUNK - 1) / BD_STREAM_CHUNK;
+}
+
+/* Plaintext bytes of chunk I of a payload of PLAINTEXT bytes. */
+static size_t chunk_plain_len(uint64_t plaintext, uint64_t i)
+{
+	uint64_t n = chunk_count(plaintext);
+
+	return i + 1 < n ? BD_STREAM_CHUNK : (size_t)(plaintext - (n - 1) * BD_STREAM_CHUNK);
+}
+
+uint64_t bd_stream_ciphertext_size(uint64_t plaintext)
+{
+	return HEADER_BYTES + plaintext + chunk_count(plaintext) * BD_STREAM_TAG_BYTES;
+}
+
+int bd_stream_plaintext_size(uint64_t ciphertext, uint64_t *plaintext)
+{
+	uint64_t body, full, rest;
+
+	if (ciphertext < HEADER_BYTES + BD_STREAM_TAG_BYTES)
+		return -1;
+	body = ciphertext - HEADER_BYTES;
+	full = body / SEALED_CHUNK;
+	rest = body % SEALED_CHUNK;
+	if (rest == 0) {
+		*plaintext = full * BD_STREAM_CHUNK;
+	} else {
+		/* a short final chunk holds at least one byte, unless it is the only chunk */
+		if (rest < BD_STREAM_TAG_BYTES || (rest == BD_STREAM_TAG_BYTES && full > 0))
+			return -1;
+		*plaintext = full * BD_STREAM_CHUNK + rest - BD_STREAM_TAG_BYTES;
+	}
+	if (*plaintext > BD_STREAM_MAX_PLAINTEXT)
+		return -1;
+	return 0;
+}
+
+/* First and last chunk index that a plaintext range touches (see stream.h). */
+static void chunk_span(uint64_t plaintext, uint64_t poff, uint64_t plen, uint64_t *first,
+		       uint64_t *last)
+{
+	uint64_t n = chunk_count(plaintext);
+
+	if (poff > plaintext)
+		poff = plaintext;
+	if (plen > plaintext - poff)
+		plen = plaintext - poff;
+	*first = poff / BD_STREAM_CHUNK;
+	if (*first >= n)
+		*first = n - 1;
+	*last = plen == 0 ? *first : (poff + plen - 1) / BD_STREAM_CHUNK;
+}
+
+void bd_stream_cipher_range(uint64_t plaintext, uint64_t poff, uint64_t plen, uint64_t *off,
+			    uint64_t *len)
+{
+	uint64_t first, last;
+
+	chunk_span(plaintext, poff, plen, &first, &last);
+	*off = HEADER_BYTES + first * SEALED_CHUNK;
+	*len = (last - first) * SEALED_CHUNK + chunk_plain_len(plaintext, last) + BD_STREAM_TAG_BYTES;
+}
+
+/* ---- primitives ------------------------------------------------------------------------------ */
+
+void bd_hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
+		    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen)
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t prk[crypto_auth_hmacsha256_BYTES], t[crypto_auth_hmacsha256_BYTES];
+	size_t tlen = 0, done = 0;
+	uint8_t counter = 0;
+
+	if (outlen > 255 * sizeof(t))
+		abort(); /* a caller bug, not a runtime condition */
+	/* extract: PRK = HMAC(salt, IKM); an empty salt is HMAC's all-zero key, as RFC 5869 says */
+	crypto_auth_hmacsha256_init(&st, salt, saltlen);
+	crypto_auth_hmacsha256_update(&st, ikm, ikmlen);
+	crypto_auth_hmacsha256_final(&st, prk);
+	/* expand: T(i) = HMAC(PRK, T(i-1) || info || i) */
+	while (done < outlen) {
+		size_t n = outlen - done < sizeof(t) ? outlen - done : sizeof(t);
+
+		counter++;
+		crypto_auth_hmacsha256_init(&st, prk, sizeof(prk));
+		crypto_auth_hmacsha256_update(&st, t, tlen);
+		crypto_auth_hmacsha256_update(&st, info, infolen);
+		crypto_auth_hmacsha256_update(&st, &counter, 1);
+		crypto_auth_hmacsha256_final(&st, t);
+		tlen = sizeof(t);
+		memcpy(out + done, t, n);
+		done += n;
+	}
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(prk, sizeof(prk));
+	sodium_memzero(t, sizeof(t));
+}
+
+static void payload_key(const uint8_t *file_key, size_t keylen,
+			const uint8_t nonce[BD_STREAM_NONCE_BYTES], uint8_t *key)
+{
+	static const uint8_t info[] = {'p', 'a', 'y', 'l', 'o', 'a', 'd'};
+
+	bd_hkdf_sha256(nonce, BD_STREAM_NONCE_BYTES, file_key, keylen, info, sizeof(info), key,
+		       crypto_aead_chacha20poly1305_ietf_KEYBYTES);
+}
+
+/* age's chunk nonce: 11-byte big-endian counter, then 0x01 for the final chunk, else 0x00. */
+static void chunk_nonce(uint64_t counter, int last, uint8_t nonce[12])
+{
+	memset(nonce, 0, 3);
+	for (int i = 0; i < 8; i++)
+		nonce[3 + i] = (uint8_t)(counter >> (56 - 8 * i));
+	nonce[11] = last ? 1 : 0;
+}
+
+/* Seal LEN bytes of IN into OUT (LEN + 16 bytes); IN and OUT may be the same buffer. */
+static void chunk_seal(const uint8_t *key, uint64_t counter, int last, const uint8_t *in,
+		       size_t len, uint8_t *out)
+{
+	uint8_t nonce[12];
+
+	chunk_nonce(counter, last, nonce);
+	crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, in, len, NULL, 0, NULL, nonce, key);
+}
+
+/* Open a sealed chunk of LEN >= 16 bytes into OUT (LEN - 16 bytes). */
+static int chunk_open(const uint8_t *key, uint64_t counter, int last, const uint8_t *in,
+		      size_t len, uint8_t *out)
+{
+	uint8_t nonce[12];
+
+	chunk_nonce(counter, last, nonce);
+	return crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, in, len, NULL, 0, nonce,
+							 key);
+}
+
+/* ---- encryption ------------------------------------------------------------------------------ */
+
+struct bd_stream_enc {
+	struct bd_source source;
+	struct bd_source *plain;
+	uint64_t plain_size;
+	uint64_t nchunks, next; /* chunks in all; index of the next one to seal */
+	uint8_t *key;           /* payload key, secret memory */
+	uint8_t *buf;           /* header or one sealed chunk waiting to be read */
+	size_t buf_len, buf_pos;
+	int failed;
+	struct bd_error err;
+};
+
+/* Read exactly LEN plaintext bytes into BUF; then, after the final chunk, insist on EOF. */
+static int enc_fill(struct bd_stream_enc *enc, uint8_t *buf, size_t len, int last)
+{
+	size_t got = 0;
+	uint8_t probe;
+
+	while (got < len) {
+		ssize_t n = enc->plain->read(enc->plain->ctx, buf + got, len - got);
+
+		if (n < 0)
+			return bd_error_set(&enc->err, BD_E_IO, "reading the plaintext failed");
+		if (n == 0)
+			return bd_error_set(&enc->err, BD_E_INVALID,
+					    "the plaintext ended before its declared size of %llu bytes",
+					    (unsigned long long)enc->plain_size);
+		got += (size_t)n;
+	}
+	if (last) {
+		ssize_t n = enc->plain->read(enc->plain->ctx, &probe, 1);
+
+		if (n < 0)
+			return bd_error_set(&enc->err, BD_E_IO, "reading the plaintext failed");
+		if (n > 0)
+			return bd_error_set(&enc->err, BD_E_INVALID,
+					    "the plaintext is longer than its declared size of %llu bytes",
+					    (unsigned long long)enc->plain_size);
+	}
+	return 0;
+}
+
+static ssize_t enc_read(void *ctx, uint8_t *out, size_t len)
+{
+	struct bd_stream_enc *enc = ctx;
+	size_t done = 0;
+
+	if (enc->failed)
+		return -1;
+	while (done < len) {
+		size_t plen, n;
+		int last;
+
+		if (enc->buf_pos < enc->buf_len) {
+			n = enc->buf_len - enc->buf_pos;
+			if (n > len - done)
+				n = len - done;
+			memcpy(out + done, enc->buf + enc->buf_pos, n);
+			enc->buf_pos += n;
+			done += n;
+			continue;
+		}
+		if (enc->next == enc->nchunks)
+			break;
+		plen = chunk_plain_len(enc->plain_size, enc->next);
+		last = enc->next + 1 == enc->nchunks;
+		if (len - done >= plen + BD_STREAM_TAG_BYTES) {
+			/* room for a whole sealed chunk: seal it in place in the reader's buffer */
+			if (enc_fill(enc, out + done, plen, last) < 0) {
+				sodium_memzero(out, len);
+				enc->failed = 1;
+				return -1;
+			}
+			chunk_seal(enc->key, enc->next, last, out + done, plen, out + done);
+			done += plen + BD_STREAM_TAG_BYTES;
+		} else {
+			if (enc_fill(enc, enc->buf, plen, last) < 0) {
+				sodium_memzero(out, len);
+				sodium_memzero(enc->buf, SEALED_CHUNK);
+				enc->failed = 1;
+				return -1;
+			}
+			chunk_seal(enc->key, enc->next, last, enc->buf, plen, enc->buf);
+			enc->buf_len = plen + BD_STREAM_TAG_BYTES;
+			enc->buf_pos = 0;
+		}
+		enc->next++;
+	}
+	return (ssize_t)done;
+}
+
+struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BYTES],
+					      const uint8_t nonce[BD_STREAM_NONCE_BYTES],
+					      struct bd_source *plain, uint64_t plain_size)
+{
+	struct bd_stream_enc *enc = bd_calloc(1, sizeof(*enc));
+
+	enc->source.read = enc_read;
+	enc->source.ctx = enc;
+	enc->plain = plain;
+	enc->plain_size = plain_size;
+	enc->nchunks = chunk_count(plain_size);
+	enc->key = bd_secret_alloc(crypto_aead_chacha20poly1305_ietf_KEYBYTES);
+	enc->buf = bd_malloc(SEALED_CHUNK);
+	payload_key(key, BD_STREAM_KEY_BYTES, nonce, enc->key);
+	memcpy(enc->buf, magic, sizeof(magic));
+	enc->buf[4] = BD_STREAM_VERSION;
+	enc->buf[5] = BD_STREAM_ALG_AGE_STREAM;
+	memcpy(enc->buf + 6, nonce, BD_STREAM_NONCE_BYTES);
+	enc->buf_len = HEADER_BYTES;
+	if (plain_size > BD_STREAM_MAX_PLAINTEXT) {
+		bd_error_set(&enc->err, BD_E_LIMIT, "a payload may hold at most %llu bytes",
+			     (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
+		enc->failed = 1;
+	}
+	return enc;
+}
+
+struct bd_stream_enc *bd_stream_enc_new(const uint8_t key[BD_STREAM_KEY_BYTES],
+					struct bd_source *plain, uint64_t plain_size)
+{
+	uint8_t nonce[BD_STREAM_NONCE_BYTES];
+
+	if (sodium_init() < 0)
+		abort();
+	randombytes_buf(nonce, sizeof(nonce));
+	return bd_stream_enc_new_nonce(key, nonce, plain, plain_size);
+}
+
+struct bd_source *bd_stream_enc_source(struct bd_stream_enc *enc)
+{
+	return &enc->source;
+}
+
+const struct bd_error *bd_stream_enc_error(const struct bd_stream_enc *enc)
+{
+	return &enc->err;
+}
+
+void bd_stream_enc_free(struct bd_stream_enc **encp)
+{
+	struct bd_stream_enc *enc = *encp;
+
+	if (enc == NULL)
+		return;
+	bd_secret_free(enc->key);
+	sodium_memzero(enc->buf, SEALED_CHUNK);
+	free(enc->buf);
+	free(enc);
+	*encp = NULL;
+}
+
+/* ---- decryption ------------------------------------------------------------------------------ */
+
+struct bd_stream_dec {
+	uint8_t *key; /* payload key, secret memory */
+	uint64_t plain_size, poff, pend;
+	uint64_t next, last; /* next chunk expected; last chunk of the range */
+	struct bd_sink *out;
+	uint8_t *cbuf; /* a sealed chunk arriving in pieces */
+	size_t cfill;
+	uint8_t *pbuf; /* one chunk of plaintext */
+	int failed;
+};
+
+static int check_header(const uint8_t *header, size_t len, struct bd_error *err)
+{
+	if (len != HEADER_BYTES)
+		return bd_error_set(err, BD_E_INVALID, "a payload header is %d bytes, not %zu",
+				    HEADER_BYTES, len);
+	if (memcmp(header, magic, sizeof(magic)) != 0)
+		return bd_error_set(err, BD_E_INVALID, "not a bestanden payload (bad magic)");
+	if (header[4] != BD_STREAM_VERSION || header[5] != BD_STREAM_ALG_AGE_STREAM)
+		return bd_error_set(err, BD_E_INVALID,
+				    "unsupported payload format (version %u, algorithm %u)",
+				    header[4], header[5]);
+	return 0;
+}
+
+struct bd_stream_dec *bd_stream_dec_new(const uint8_t key[BD_STREAM_KEY_BYTES],
+					const uint8_t *header, size_t header_len,
+					uint64_t plain_size, uint64_t poff, uint64_t plen,
+					struct bd_sink *out, struct bd_error *err)
+{
+	struct bd_stream_dec *dec;
+	uint64_t first;
+
+	if (sodium_init() < 0) {
+		bd_error_set(err, BD_E_CRYPTO, "libsodium could not be initialised");
+		return NULL;
+	}
+	if (check_header(header, header_len, err) < 0)
+		return NULL;
+	if (plain_size > BD_STREAM_MAX_PLAINTEXT) {
+		bd_error_set(err, BD_E_LIMIT, "a payload may hold at most %llu bytes",
+			     (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
+		return NULL;
+	}
+	if (poff > plain_size || plen > plain_size - poff) {
+		bd_error_set(err, BD_E_INVALID,
+			     "range %llu+%llu lies outside a payload of %llu bytes",
+			     (unsigned long long)poff, (unsigned long long)plen,
+			     (unsigned long long)plain_size);
+		return NULL;
+	}
+	dec = bd_calloc(1, sizeof(*dec));
+	dec->key = bd_secret_alloc(crypto_aead_chacha20poly1305_ietf_KEYBYTES);
+	payload_key(key, BD_STREAM_KEY_BYTES, header + 6, dec->key);
+	dec->plain_size = plain_size;
+	dec->poff = poff;
+	dec->pend = poff + plen;
+	chunk_span(plain_size, poff, plen, &first, &dec->last);
+	dec->next = first;
+	dec->out = out;
+	dec->cbuf = bd_malloc(SEALED_CHUNK);
+	dec->pbuf = bd_malloc(BD_STREAM_CHUNK);
+	return dec;
+}
+
+/* Open chunk dec->next from SEALED and release its part of the range. */
+static int dec_chunk(struct bd_stream_dec *dec, const uint8_t *sealed, size_t len,
+		     struct bd_error *err)
+{
+	uint64_t start = dec->next * BD_STREAM_CHUNK, end = start + (len - BD_STREAM_TAG_BYTES);
+	int last = dec->next + 1 == chunk_count(dec->plain_size);
+	uint64_t a = dec->poff > start ? dec->poff : start;
+	uint64_t b = dec->pend < end ? dec->pend : end;
+
+	if (chunk_open(dec->key, dec->next, last, sealed, len, dec->pbuf) != 0)
+		return bd_error_set(err, BD_E_CRYPTO,
+				    "payload chunk %llu failed authentication (wrong key or damaged data)",
+				    (unsigned long long)dec->next);
+	dec->next++;
+	if (a < b && dec->out->write(dec->out->ctx, dec->pbuf + (a - start), (size_t)(b - a)) < 0)
+		return bd_error_set(err, BD_E_IO, "the plaintext output refused the data");
+	return 0;
+}
+
+int bd_stream_dec_update(struct bd_stream_dec *dec, const uint8_t *cipher, size_t len,
+			 struct bd_error *err)
+{
+	if (dec->failed)
+		return bd_error_set(err, BD_E_INVALID, "decryption already failed");
+	while (len > 0) {
+		size_t need, n;
+
+		if (dec->next > dec->last) {
+			dec->failed = 1;
+			return bd_error_set(err, BD_E_CRYPTO,
+					    "more ciphertext than the requested range holds");
+		}
+		need = chunk_plain_len(dec->plain_size, dec->next) + BD_STREAM_TAG_BYTES;
+		if (dec->cfill == 0 && len >= need) {
+			/* a whole chunk in the caller's buffer: open it there */
+			if (dec_chunk(dec, cipher, need, err) < 0)
+				goto fail;
+			cipher += need;
+			len -= need;
+			continue;
+		}
+		n = need - dec->cfill < len ? need - dec->cfill : len;
+		memcpy(dec->cbuf + dec->cfill, cipher, n);
+		dec->cfill += n;
+		cipher += n;
+		len -= n;
+		if (dec->cfill == need) {
+			dec->cfill = 0;
+			if (dec_chunk(dec, dec->cbuf, need, err) < 0)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	dec->failed = 1;
+	sodium_memzero(dec->pbuf, BD_STREAM_CHUNK);
+	return -1;
+}
+
+int bd_stream_dec_final(struct bd_stream_dec *dec, struct bd_error *err)
+{
+	if (dec->failed)
+		return bd_error_set(err, BD_E_INVALID, "decryption already failed");
+	if (dec->next <= dec->last) {
+		dec->failed = 1;
+		return bd_error_set(err, BD_E_CRYPTO,
+				    "the ciphertext ended before the requested range was complete");
+	}
+	return 0;
+}
+
+void bd_stream_dec_free(struct bd_stream_dec **decp)
+{
+	struct bd_stream_dec *dec = *decp;
+
+	if (dec == NULL)
+		return;
+	bd_secret_free(dec->key);
+	sodium_memzero(dec->pbuf, BD_STREAM_CHUNK);
+	free(dec->pbuf);
+	free(dec->cbuf);
+	free(dec);
+	*decp = NULL;
+}
+
+/* ---- whole buffers --------------------------------------------------------------------------- */
+
+int bd_stream_encrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8_t *in, size_t len,
+			     uint8_t **out, size_t *outlen, struct bd_error *err)
+{
+	struct bd_mem_source src;
+	struct bd_stream_enc *enc;
+	uint64_t size = bd_stream_ciphertext_size(len);
+	size_t done = 0;
+	uint8_t *buf;
+
+	if (len > BD_STREAM_MAX_PLAINTEXT || size > SIZE_MAX)
+		return bd_error_set(err, BD_E_LIMIT, "a payload may hold at most %llu bytes",
+				    (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
+	bd_mem_source_init(&src, in, len);
+	enc = bd_stream_enc_new(key, &src.source, len);
+	buf = bd_malloc((size_t)size);
+	while (done < size) {
+		ssize_t n = enc->source.read(enc, buf + done, (size_t)size - done);
+
+		if (n <= 0) {
+			bd_error_set(err, enc->err.code ? enc->err.code : BD_E_INVALID, "%s",
+				     enc->err.code ? enc->err.msg : "the encryptor stopped early");
+			bd_stream_enc_free(&enc);
+			free(buf);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	bd_stream_enc_free(&enc);
+	*out = buf;
+	*outlen = done;
+	return 0;
+}
+
+int bd_stream_decrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8_t *in, size_t len,
+			     uint8_t **out, size_t *outlen, struct bd_error *err)
+{
+	struct bd_buf_sink sink;
+	struct bd_stream_dec *dec;
+	uint64_t plain;
+
+	if (len < HEADER_BYTES)
+		return bd_error_set(err, BD_E_INVALID, "too short for a payload (%zu bytes)", len);
+	if (check_header(in, HEADER_BYTES, err) < 0)
+		return -1;
+	if (bd_stream_plaintext_size(len, &plain) < 0)
+		return bd_error_set(err, BD_E_CRYPTO,
+				    "%zu bytes is not a possible payload size (truncated or extended)",
+				    len);
+	bd_buf_sink_init(&sink);
+	dec = bd_stream_dec_new(key, in, HEADER_BYTES, plain, 0, plain, &sink.sink, err);
+	if (dec == NULL)
+		return -1;
+	if (bd_stream_dec_update(dec, in + HEADER_BYTES, len - HEADER_BYTES, err) < 0 ||
+	    bd_stream_dec_final(dec, err) < 0) {
+		bd_stream_dec_free(&dec);
+		if (sink.data != NULL)
+			sodium_memzero(sink.data, sink.cap);
+		free(sink.data);
+		return -1;
+	}
+	bd_stream_dec_free(&dec);
+	*out = sink.data != NULL ? sink.data : bd_malloc(1);
+	*outlen = sink.len;
+	return 0;
+}
+
+/* ---- raw age payloads (test vectors) --------------------------------------------------------- */
+
+int bd_stream_age_decrypt(const uint8_t file_key[16], const uint8_t nonce[16],
+			  const uint8_t *payload, size_t len, struct bd_sink *out,
+			  struct bd_error *err)
+{
+	uint8_t *key = bd_secret_alloc(crypto_aead_chacha20poly1305_ietf_KEYBYTES);
+	uint8_t *plain = bd_malloc(BD_STREAM_CHUNK);
+	uint64_t counter = 0;
+	size_t pos = 0;
+	int r = -1;
+
+	payload_key(file_key, 16, nonce, key);
+	/* Without a declared size the final chunk is found as age finds it: a short chunk
+	 * must be final; a full one is tried as non-final first, then as final. */
+	for (;;) {
+		size_t rest = len - pos, clen = rest < SEALED_CHUNK ? rest : SEALED_CHUNK;
+		int last = rest < SEALED_CHUNK;
+
+		if (rest == 0) {
+			bd_error_set(err, BD_E_CRYPTO, "the payload has no final chunk");
+			break;
+		}
+		if (clen < BD_STREAM_TAG_BYTES) {
+			bd_error_set(err, BD_E_CRYPTO, "payload chunk %llu is truncated",
+				     (unsigned long long)counter);
+			break;
+		}
+		if (clen == BD_STREAM_TAG_BYTES && counter > 0) {
+			bd_error_set(err, BD_E_CRYPTO, "empty final chunk after other chunks");
+			break;
+		}
+		if (chunk_open(key, counter, last, payload + pos, clen, plain) != 0) {
+			if (last || chunk_open(key, counter, 1, payload + pos, clen, plain) != 0) {
+				bd_error_set(err, BD_E_CRYPTO, "payload chunk %llu failed authentication",
+					     (unsigned long long)counter);
+				break;
+			}
+			last = 1;
+		}
+		if (out->write(out->ctx, plain, clen - BD_STREAM_TAG_BYTES) < 0) {
+			bd_error_set(err, BD_E_IO, "the plaintext output refused the data");
+			break;
+		}
+		pos += clen;
+		if (last) {
+			if (pos == len)
+				r = 0;
+			else
+				bd_error_set(err, BD_E_CRYPTO, "data after the final payload chunk");
+			break;
+		}
+		counter++;
+	}
+	bd_secret_free(key);
+	sodium_memzero(plain, BD_STREAM_CHUNK);
+	free(plain);
+	return r;
+}
