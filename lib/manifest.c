@@ -90,7 +90,8 @@ static void w_bytes(struct writer *w, const void *data, size_t n)
 		w->p = bd_realloc(w->p, cap); /* holds no secret key, but file names: wiped at the end */
 		w->cap = cap;
 	}
-	memcpy(w->p + w->len, data, n);
+	if (n > 0)
+		memcpy(w->p + w->len, data, n);
 	w->len += n;
 }
 

@@ -103,8 +103,15 @@ void bd_hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, siz
 	size_t tlen = 0, done = 0;
 	uint8_t counter = 0;
 
+	static const uint8_t none[1];
+
 	if (outlen > 255 * sizeof(t))
 		abort(); /* a caller bug, not a runtime condition */
+	/* libsodium declares its pointers non-null even for zero lengths */
+	if (salt == NULL)
+		salt = none, saltlen = 0;
+	if (info == NULL)
+		info = none, infolen = 0;
 	/* extract: PRK = HMAC(salt, IKM); an empty salt is HMAC's all-zero key, as RFC 5869 says */
 	crypto_auth_hmacsha256_init(&st, salt, saltlen);
 	crypto_auth_hmacsha256_update(&st, ikm, ikmlen);
