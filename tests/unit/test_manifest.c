@@ -398,6 +398,71 @@ static void test_body_codec(void **state)
 	bd_manifest_free(&m);
 }
 
+/* docs/FORMAT.md: a manifest sealed once with the fixed keys; it must keep opening. */
+static const char manifest_vector[] =
+	"42444d46010101000123456789abcdef0000000069434400000000006955b900ba230505875257d1"
+	"6d23e50c7fe47b4941f27ed0a1d7c7fc2333e5da6659852df17beeb4f80afcdb6da85731676464d5"
+	"da009ece2331a406e2ebba27ade488e22aaf054237090c37a34e466e98e7f0ac5c4cb99e500c8ab3"
+	"c07b00679c39ab521ec5501daaeb3bf978880f20f5fd8b821e605841238d59bee683786aad84b448"
+	"c0e52d17886e606fe146734e8ffe8257db5d293e801e65c6722e719ce673db570a1800043e53a5fb"
+	"80e2c2fe94ab44c2b94e8aa5f359c5fda7d4f052684fcb9324952d0748e6d8cd286c6de56ef1542c"
+	"1278ef093ac57538025691a25a46df";
+
+static void test_format_vector(void **state)
+{
+	uint8_t link_key[32], gw_sk[32], secret[16], *buf, *body;
+	size_t len = sizeof(manifest_vector) / 2, blen;
+	struct bd_manifest *m = NULL;
+	struct bd_package_keys *k = NULL;
+	struct bd_keyring *kr;
+	struct bd_error err;
+	uint8_t want[256];
+	char *dir;
+
+	for (int i = 0; i < 32; i++) {
+		link_key[i] = (uint8_t)i;
+		gw_sk[i] = (uint8_t)(0x20 + i);
+	}
+	for (int i = 0; i < 16; i++)
+		secret[i] = (uint8_t)(0x40 + i);
+	dir = keydir_make(link_key, gw_sk);
+	kr = bd_keyring_load(dir, BD_NEED_GATEWAY_SECRET, NULL);
+	assert_non_null(kr);
+	buf = bd_malloc(len);
+	hex_decode(manifest_vector, buf, len);
+	assert_int_equal(len, 255);
+	assert_int_equal(bd_manifest_open(buf, len, secret, kr, &m, &k, &err), 0);
+	assert_string_equal(m->sender, "jan@example.nl");
+	assert_string_equal(m->message_id, "<1@example.nl>");
+	assert_int_equal(m->created, 1766016000);
+	assert_int_equal(m->expires, 1767225600);
+	assert_int_equal(m->link_key_id, 1);
+	assert_int_equal(m->gateway_key_id, 1);
+	assert_int_equal(m->nfiles, 2);
+	assert_string_equal(m->files[0].name, "brief.txt");
+	assert_string_equal(m->files[0].content_type, "text/plain");
+	assert_int_equal(m->files[0].size, 12);
+	assert_int_equal(m->files[1].index, 2);
+	assert_string_equal(m->files[1].name, "foto.jpg");
+	assert_int_equal(m->files[1].size, 65537);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(k->server_key[i], 0x50 + i);
+	/* the body plaintext as FORMAT.md shows it */
+	assert_int_equal(bd_manifest_body_encode(m, &body, &blen, &err), 0);
+	hex_decode("000e6a616e406578616d706c652e6e6c000e3c31406578616d706c652e6e6c3e0002"
+		   "00000001000000000000000c000962726965662e747874000a746578742f706c61696e"
+		   "0000000200000000000100010008666f746f2e6a7067000a696d6167652f6a706567",
+		   want, blen);
+	assert_int_equal(blen, len - BD_MANIFEST_HEADER_BYTES - 16);
+	assert_memory_equal(body, want, blen);
+	free(body);
+	bd_manifest_free(&m);
+	bd_package_keys_free(&k);
+	free(buf);
+	bd_keyring_free(&kr);
+	keydir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_parse_header_refusals),
 		cmocka_unit_test(test_body_codec),
+		cmocka_unit_test(test_format_vector),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -658,6 +658,71 @@ static void test_age_vectors(void **state)
 	assert_int_equal(passed, 37);
 }
 
+/* ---- docs/FORMAT.md vectors ----------------------------------------------------------------- */
+
+static void test_format_vectors(void **state)
+{
+	static const struct {
+		const char *plain, *cipher;
+	} v[] = {
+		{"", "424453540101707172737475767778797a7b7c7d7e7fd388451630143e7aef48c6d1c69aa14b"},
+		{"Hallo, bestanden!\n",
+		 "424453540101707172737475767778797a7b7c7d7e7fd0368fa6307a2d76234892e93ee438f34580881b9"
+		 "d966ced105e331ac82346ed48a0"},
+	};
+	uint8_t fkey[32], nonce[16], want[128], digest[32], *c, *p, *big;
+	size_t clen, plen;
+	struct bd_error err;
+
+	/* the file key of file 1 of the FORMAT.md package (test_package checks the derivation) */
+	hex_decode("3027cd9a2249bf7a11f2a83cf0508c59bb33972c52f1551e28d9e1461168609f", fkey, 32);
+	for (int i = 0; i < 16; i++)
+		nonce[i] = (uint8_t)(0x70 + i);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct bd_mem_source src;
+		struct bd_stream_enc *enc;
+		struct bd_source *s;
+		size_t n = strlen(v[i].cipher) / 2;
+
+		hex_decode(v[i].cipher, want, n);
+		bd_mem_source_init(&src, (const uint8_t *)v[i].plain, strlen(v[i].plain));
+		enc = bd_stream_enc_new_nonce(fkey, nonce, &src.source, strlen(v[i].plain));
+		s = bd_stream_enc_source(enc);
+		c = bd_malloc(n + 1);
+		assert_int_equal(s->read(s->ctx, c, n + 1), (ssize_t)n);
+		assert_memory_equal(c, want, n);
+		bd_stream_enc_free(&enc);
+		assert_int_equal(bd_stream_decrypt_buffer(fkey, want, n, &p, &plen, &err), 0);
+		assert_int_equal(plen, strlen(v[i].plain));
+		assert_memory_equal(p, v[i].plain, plen);
+		free(p);
+		free(c);
+	}
+	/* two chunks: 65537 bytes, byte i = i mod 256; the ciphertext by its SHA-256 */
+	big = bd_malloc(65537);
+	for (size_t i = 0; i < 65537; i++)
+		big[i] = (uint8_t)i;
+	{
+		struct bd_mem_source src;
+		struct bd_stream_enc *enc;
+		struct bd_source *s;
+
+		bd_mem_source_init(&src, big, 65537);
+		enc = bd_stream_enc_new_nonce(fkey, nonce, &src.source, 65537);
+		s = bd_stream_enc_source(enc);
+		clen = (size_t)bd_stream_ciphertext_size(65537);
+		assert_int_equal(clen, 65591);
+		c = bd_malloc(clen);
+		assert_int_equal(s->read(s->ctx, c, clen), (ssize_t)clen);
+		bd_stream_enc_free(&enc);
+	}
+	crypto_hash_sha256(digest, c, clen);
+	hex_decode("6e9f28bbad10178cd05bbc915e9e63ce8802c1ee74d5c0ab32f8687705073a48", want, 32);
+	assert_memory_equal(digest, want, 32);
+	free(c);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_truncate_extend_reorder),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_age_vectors),
+		cmocka_unit_test(test_format_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
