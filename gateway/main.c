@@ -1,17 +1,28 @@
 /*
  * bestanden-gateway - download pages, upload requests and the object store.
  *
- * Start-up: read the configuration and the link keys and gateway secret keys,
- * refusing unsafe key files. With -t it stops there and reports, like
- * `postfix check`.
+ * Start-up: read the configuration, the link keys and gateway secret keys
+ * (refusing unsafe key files) and, for the embedded store, the object API
+ * token; with -t stop there and report, like `postfix check`. Otherwise bind
+ * the port (errors still reach the terminal), detach unless -f, start the
+ * HTTP server and the sweeper, write the pid file, and stop cleanly on
+ * SIGTERM or SIGINT.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "gateway.h"
 #include "keys.h"
 #include "log.h"
+#include "mem.h"
+
+#define TLS_FILE_MAX (256 * 1024)
 
 static void usage(void)
 {
@@ -22,13 +33,66 @@ static void usage(void)
 	exit(2);
 }
 
+static int write_pid_file(const char *path, struct bd_error *err)
+{
+	char line[32];
+	int fd, n;
+
+	if (path[0] == '\0')
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return bd_error_set(err, BD_E_IO, "cannot write pid file %s: %s", path, strerror(errno));
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		return bd_error_set(err, BD_E_IO, "cannot write pid file %s: %s", path, strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+/* The certificate is public; the key is read like any secret file (0600, secret memory). */
+static int load_tls(struct gw_server *srv, struct bd_error *err)
+{
+	const struct bd_conf *conf = srv->conf;
+	FILE *f;
+	size_t n;
+
+	if (conf->gateway.tls_cert[0] == '\0' && conf->gateway.tls_key[0] == '\0')
+		return 0;
+	if (conf->gateway.tls_cert[0] == '\0' || conf->gateway.tls_key[0] == '\0')
+		return bd_error_set(err, BD_E_CONFIG, "[gateway] tls_cert and tls_key go together");
+	f = fopen(conf->gateway.tls_cert, "r");
+	if (f == NULL)
+		return bd_error_set(err, BD_E_CONFIG, "cannot read %s: %s", conf->gateway.tls_cert,
+				    strerror(errno));
+	srv->tls_cert = bd_malloc(TLS_FILE_MAX + 1);
+	n = fread(srv->tls_cert, 1, TLS_FILE_MAX, f);
+	srv->tls_cert[n] = '\0';
+	fclose(f);
+	srv->tls_key = bd_secret_file_read(conf->gateway.tls_key, TLS_FILE_MAX, err);
+	return srv->tls_key == NULL ? -1 : 0;
+}
+
+static void cleanup(struct gw_server *srv)
+{
+	gw_objects_fini(srv);
+	free(srv->tls_cert);
+	bd_secret_free(srv->tls_key);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	bd_keyring_free(&srv->keys);
+	bd_conf_free(&srv->conf);
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf_path = BD_CONF_DEFAULT_PATH;
-	struct bd_keyring *keys;
-	struct bd_conf *conf;
+	struct gw_server srv = {.listen_fd = -1};
 	struct bd_error err;
-	int c, test_only = 0, foreground = 0;
+	sigset_t sigs;
+	int c, sig, test_only = 0, foreground = 0;
 
 	while ((c = getopt(argc, argv, "c:ft")) != -1) {
 		switch (c) {
@@ -39,27 +103,71 @@ int main(int argc, char **argv)
 		}
 	}
 	bd_log_open("bestanden-gateway", foreground || test_only);
-	conf = bd_conf_load(conf_path, &err);
-	if (conf == NULL) {
+	srv.conf = bd_conf_load(conf_path, &err);
+	if (srv.conf == NULL) {
 		bd_log(LOG_ERR, "event=config-error error=\"%s\"", err.msg);
 		return 1;
 	}
-	keys = bd_keyring_load(conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
-	if (keys == NULL) {
+	srv.keys = bd_keyring_load(srv.conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
+	if (srv.keys == NULL) {
 		bd_log(LOG_ERR, "event=key-error error=\"%s\"", err.msg);
-		bd_conf_free(&conf);
+		cleanup(&srv);
+		return 1;
+	}
+	if ((strcmp(srv.conf->storage.driver, "gateway") == 0 && gw_objects_init(&srv, &err) < 0) ||
+	    load_tls(&srv, &err) < 0) {
+		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
+		cleanup(&srv);
 		return 1;
 	}
 	if (test_only) {
-		bd_log(LOG_INFO, "event=check config=%s link_key=%u gateway_key=%u result=ok", conf->path,
-		       bd_keyring_current(keys, BD_KEY_LINK), bd_keyring_current(keys, BD_KEY_GATEWAY));
-		bd_keyring_free(&keys);
-		bd_conf_free(&conf);
+		bd_log(LOG_INFO, "event=check config=%s link_key=%u gateway_key=%u result=ok",
+		       srv.conf->path, bd_keyring_current(srv.keys, BD_KEY_LINK),
+		       bd_keyring_current(srv.keys, BD_KEY_GATEWAY));
+		cleanup(&srv);
 		return 0;
 	}
-	bd_log(LOG_ERR, "event=start-refused reason=\"the HTTP server is not part of this build yet; "
-			"only -t works\"");
-	bd_keyring_free(&keys);
-	bd_conf_free(&conf);
-	return 1;
+	if (gw_listen(&srv, &err) < 0) {
+		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
+		cleanup(&srv);
+		return 1;
+	}
+	if (!foreground && daemon(0, 0) < 0) {
+		bd_log(LOG_ERR, "event=start-refused error=\"cannot detach: %s\"", strerror(errno));
+		cleanup(&srv);
+		return 1;
+	}
+	/* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (gw_server_start(&srv, &err) < 0 || write_pid_file(srv.conf->gateway.pid_file, &err) < 0) {
+		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
+		gw_server_stop(&srv);
+		cleanup(&srv);
+		return 1;
+	}
+	bd_log(LOG_INFO, "event=start listen=%s storage=%s pid=%ld", srv.conf->gateway.listen,
+	       srv.conf->storage.driver, (long)getpid());
+	if (gw_sweep_start(&srv, &err) < 0)
+		bd_log(LOG_ERR, "event=sweep-disabled error=\"%s\"", err.msg);
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			bd_log(LOG_INFO, "event=sighup action=none reason=\"restart to reload\"");
+			continue;
+		}
+		break;
+	}
+	bd_log(LOG_INFO, "event=stop signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	gw_sweep_stop(&srv);
+	gw_server_stop(&srv);
+	if (srv.conf->gateway.pid_file[0] != '\0')
+		unlink(srv.conf->gateway.pid_file);
+	cleanup(&srv);
+	return 0;
 }

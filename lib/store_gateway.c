@@ -1,10 +1,271 @@
 /*
- * store_gateway.c - the "gateway" storage driver (work in progress).
+ * store_gateway.c - the "gateway" driver: a client of bestanden-gateway's
+ * object API (docs/STORAGE.md): PUT/GET/HEAD/DELETE /v1/objects/<name> and
+ * GET /v1/objects?prefix=&after=&limit= for listings, bearer token from
+ * [storage] token_file. The token lives in sodium_malloc'ed memory and every
+ * copy handed to libcurl is wiped after the request.
  */
 #include "store.h"
+#include "http.h"
+#include "keys.h"
+#include "mem.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOKEN_MAX 1024
+#define LIST_PAGE 1000
+
+struct gw {
+	struct bd_http *http;
+	char *base;   /* [storage] url, no trailing '/' */
+	char *header; /* "Authorization: Bearer ...", secret memory */
+};
+
+static struct curl_slist *auth_headers(const struct gw *g)
+{
+	struct curl_slist *l = curl_slist_append(NULL, g->header);
+
+	if (l == NULL) {
+		fprintf(stderr, "bestanden: out of memory building a request\n");
+		abort();
+	}
+	return l;
+}
+
+static void free_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p != NULL; p = p->next)
+		sodium_memzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+static char *object_url(const struct gw *g, const char *name)
+{
+	return bd_asprintf("%s/v1/objects/%s", g->base, name);
+}
+
+static int gw_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
+		  struct bd_error *err)
+{
+	struct gw *g = impl;
+	struct bd_http_request rq = {.method = "PUT", .source = src, .source_len = length};
+	struct bd_http_response resp;
+	int rv = -1;
+
+	rq.url = object_url(g, name);
+	rq.headers = auth_headers(g);
+	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
+		if (resp.status / 100 == 2)
+			rv = 0;
+		else
+			bd_http_status_error(&resp, "PUT", resp.body_len < 200 ? resp.body : NULL,
+					     err);
+	}
+	bd_http_response_free(&resp);
+	free_headers(rq.headers);
+	free((char *)rq.url);
+	return rv;
+}
+
+static int gw_get(void *impl, const char *name, uint64_t offset, uint64_t length,
+		  struct bd_sink *sink, struct bd_error *err)
+{
+	struct gw *g = impl;
+	struct bd_http_request rq = {.method = "GET", .sink = sink, .offset = offset,
+				     .length = length};
+	struct bd_http_response resp;
+	int rv = -1;
+
+	rq.ranged = offset > 0 || length != BD_STORE_TO_END;
+	rq.url = object_url(g, name);
+	rq.headers = auth_headers(g);
+	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
+		if (resp.status == 200 || resp.status == 206)
+			rv = 0;
+		else if (resp.status == 416 && offset == 0)
+			rv = 0; /* every range of an empty object is unsatisfiable */
+		else if (resp.status == 416)
+			bd_error_set(err, BD_E_INVALID, "GET: offset %llu is past the end",
+				     (unsigned long long)offset);
+		else
+			bd_http_status_error(&resp, "GET", NULL, err);
+	}
+	bd_http_response_free(&resp);
+	free_headers(rq.headers);
+	free((char *)rq.url);
+	return rv;
+}
+
+static int gw_head(void *impl, const char *name, uint64_t *size, struct bd_error *err)
+{
+	struct gw *g = impl;
+	struct bd_http_request rq = {.method = "HEAD"};
+	struct bd_http_response resp;
+	int rv = -1;
+
+	rq.url = object_url(g, name);
+	rq.headers = auth_headers(g);
+	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
+		if (resp.status == 200 && resp.content_length >= 0) {
+			*size = (uint64_t)resp.content_length;
+			rv = 0;
+		} else if (resp.status == 200) {
+			bd_error_set(err, BD_E_STORAGE, "HEAD: the answer has no Content-Length");
+		} else {
+			bd_http_status_error(&resp, "HEAD", NULL, err);
+		}
+	}
+	bd_http_response_free(&resp);
+	free_headers(rq.headers);
+	free((char *)rq.url);
+	return rv;
+}
+
+static int gw_del(void *impl, const char *name, struct bd_error *err)
+{
+	struct gw *g = impl;
+	struct bd_http_request rq = {.method = "DELETE"};
+	struct bd_http_response resp;
+	int rv = -1;
+
+	rq.url = object_url(g, name);
+	rq.headers = auth_headers(g);
+	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
+		if (resp.status / 100 == 2 || resp.status == 404)
+			rv = 0;
+		else
+			bd_http_status_error(&resp, "DELETE", NULL, err);
+	}
+	bd_http_response_free(&resp);
+	free_headers(rq.headers);
+	free((char *)rq.url);
+	return rv;
+}
+
+/* One page: lines "<name> <size>". Returns the entry count, or -1. */
+static int parse_page(char *body, char *last, size_t lastsize,
+		      int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+		      int *stopped, struct bd_error *err)
+{
+	int n = 0;
+
+	for (char *line = body, *next; line != NULL && *line != '\0'; line = next) {
+		char *sp, *end;
+		unsigned long long size;
+
+		next = strchr(line, '\n');
+		if (next == NULL)
+			return bd_error_set(err, BD_E_STORAGE, "list: truncated answer");
+		*next++ = '\0';
+		sp = strchr(line, ' ');
+		if (sp == NULL)
+			return bd_error_set(err, BD_E_STORAGE, "list: malformed line in answer");
+		*sp = '\0';
+		size = strtoull(sp + 1, &end, 10);
+		if (!bd_store_name_valid(line) || *end != '\0' || end == sp + 1)
+			return bd_error_set(err, BD_E_STORAGE, "list: malformed line in answer");
+		snprintf(last, lastsize, "%s", line);
+		n++;
+		if (cb(ctx, line, size) != 0) {
+			*stopped = 1;
+			break;
+		}
+	}
+	return n;
+}
+
+static int gw_list(void *impl, const char *prefix,
+		   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+		   struct bd_error *err)
+{
+	struct gw *g = impl;
+	char last[BD_STORE_NAME_MAX + 1] = "";
+	int stopped = 0, rv = 0;
+
+	/* Pages continue after the last name seen, so CB may delete as it goes. */
+	while (!stopped && rv == 0) {
+		struct bd_http_request rq = {.method = "GET", .max_body = BD_HTTP_SMALL_BODY};
+		struct bd_http_response resp;
+		int n = -1;
+
+		rq.url = bd_asprintf("%s/v1/objects?prefix=%s&after=%s&limit=%d", g->base, prefix,
+				     last, LIST_PAGE);
+		rq.headers = auth_headers(g);
+		if (bd_http_perform(g->http, &rq, &resp, err) < 0)
+			rv = -1;
+		else if (resp.status != 200)
+			rv = bd_http_status_error(&resp, "list", NULL, err);
+		else
+			n = parse_page(resp.body ? resp.body : (char *)"", last, sizeof(last), cb, ctx,
+				       &stopped, err);
+		if (rv == 0 && n < 0)
+			rv = -1;
+		bd_http_response_free(&resp);
+		free_headers(rq.headers);
+		free((char *)rq.url);
+		if (rv == 0 && n < LIST_PAGE)
+			break;
+	}
+	return rv;
+}
+
+static void gw_close(void *impl)
+{
+	struct gw *g = impl;
+
+	bd_http_free(&g->http);
+	free(g->base);
+	bd_secret_free(g->header);
+	free(g);
+}
+
+static const struct bd_store_ops gw_ops = {
+	.name = "gateway",
+	.put = gw_put,
+	.get = gw_get,
+	.head = gw_head,
+	.del = gw_del,
+	.list = gw_list,
+	.close = gw_close,
+};
 
 struct bd_store *bd_store_gateway_open(const struct bd_conf *conf, struct bd_error *err)
 {
-	bd_error_set(err, BD_E_CONFIG, "storage driver 'gateway' is not part of this build yet");
-	return NULL;
+	struct bd_http_options o = {
+		.timeout = (unsigned)conf->storage.timeout,
+		.connect_timeout = (unsigned)conf->storage.connect_timeout,
+		.retries = (unsigned)conf->storage.retries,
+	};
+	static const char prefix[] = "Authorization: Bearer ";
+	struct gw *g;
+	char *token;
+	size_t n;
+
+	if (conf->storage.token_file[0] == '\0') {
+		bd_error_set(err, BD_E_CONFIG, "[storage] token_file is empty; the gateway driver needs it");
+		return NULL;
+	}
+	token = bd_secret_file_read(conf->storage.token_file, TOKEN_MAX, err);
+	if (token == NULL) {
+		bd_error_prefix(err, "gateway store: token");
+		return NULL;
+	}
+	for (const char *p = token; *p; p++) {
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
+			bd_secret_free(token);
+			bd_error_set(err, BD_E_KEY, "gateway store: %s holds characters a token cannot have",
+				     conf->storage.token_file);
+			return NULL;
+		}
+	}
+	g = bd_calloc(1, sizeof(*g));
+	n = sizeof(prefix) + strlen(token);
+	g->header = bd_secret_alloc(n);
+	snprintf(g->header, n, "%s%s", prefix, token);
+	bd_secret_free(token);
+	g->base = bd_strdup(conf->storage.url);
+	g->http = bd_http_new(&o);
+	return bd_store_new(&gw_ops, g);
 }

@@ -1,0 +1,95 @@
+/*
+ * gateway.h - what the parts of bestanden-gateway share.
+ *
+ * server.c owns the libmicrohttpd daemon and a routing table; each feature
+ * (objects.c, later the download pages) is a handler with the MHD calling
+ * convention plus a struct gw_request that lives for one request. A request
+ * logs one key=value line when it ends; handlers add fields to r->log and
+ * must never put tokens or link secrets there (paths are not logged).
+ */
+#ifndef BD_GATEWAY_H
+#define BD_GATEWAY_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "conf.h"
+#include "error.h"
+#include "keys.h"
+#include "objstore.h"
+
+struct gw_request;
+
+/*
+ * Called once when the headers are in (r->calls == 1), then for every piece
+ * of the body (*size > 0: consume it and set *size = 0), and once more at the
+ * end (*size == 0). Queue the response with gw_respond*() at the end; an
+ * answer queued at the first call (e.g. a refusal before a large upload)
+ * makes libmicrohttpd close the connection afterwards.
+ */
+typedef enum MHD_Result (*gw_handler)(struct gw_request *r, const char *data, size_t *size);
+
+struct gw_route {
+	const char *path;
+	int is_prefix; /* path matches the start of the URL */
+	gw_handler handler;
+	const char *name; /* in log lines */
+};
+
+struct gw_server {
+	struct bd_conf *conf;
+	struct bd_keyring *keys;
+	int listen_fd;
+	struct MHD_Daemon *daemon;
+	char *tls_cert, *tls_key; /* PEM text; the key in secret memory */
+
+	/* objects.c: the embedded store, when [storage] driver = gateway */
+	struct bd_objstore *objects;
+	uint8_t token_hash[32];
+
+	/* sweep.c */
+	pthread_t sweeper;
+	int sweeper_running;
+	pthread_mutex_t sweep_lock;
+	pthread_cond_t sweep_cond;
+	int stopping;
+};
+
+struct gw_request {
+	struct gw_server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	const struct gw_route *route;
+	unsigned calls;
+	unsigned status; /* of the queued response */
+	uint64_t bytes;  /* body bytes received or sent, for the log */
+	char log[512];   /* extra " key=value" pairs */
+	struct timespec start;
+	void *state; /* the handler's, released by state_free */
+	void (*state_free)(struct gw_request *r, int completed);
+};
+
+/* server.c */
+int gw_listen(struct gw_server *srv, struct bd_error *err);
+int gw_server_start(struct gw_server *srv, struct bd_error *err);
+void gw_server_stop(struct gw_server *srv);
+/* Queue RESP (destroyed here) with STATUS. */
+enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Response *resp);
+/* A short text/plain answer. */
+enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text);
+/* Add " KEY=VALUE" to the request's log line. */
+void gw_log_field(struct gw_request *r, const char *key, const char *value);
+
+/* objects.c: the object API under /v1/objects */
+int gw_objects_init(struct gw_server *srv, struct bd_error *err);
+void gw_objects_fini(struct gw_server *srv);
+enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t *size);
+
+/* sweep.c: the periodic sweep of expired packages */
+int gw_sweep_start(struct gw_server *srv, struct bd_error *err);
+void gw_sweep_stop(struct gw_server *srv);
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * objects.c - the object API of the embedded store (docs/STORAGE.md):
+ * PUT/GET/HEAD/DELETE /v1/objects/<name>, GET /v1/objects?prefix=&after=&limit=.
+ * Every request needs "Authorization: Bearer <token>"; the token is compared
+ * as a BLAKE2b hash with sodium_memcmp, so neither its content nor its length
+ * leaks through timing. Uploads stream to a temporary file (lib/objstore.c).
+ */
+#include "gateway.h"
+#include "keys.h"
+#include "log.h"
+#include "mem.h"
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define TOKEN_MAX 1024
+#define LIST_DEFAULT 1000
+#define LIST_MAX 10000
+
+int gw_objects_init(struct gw_server *srv, struct bd_error *err)
+{
+	char *token;
+
+	token = bd_secret_file_read(srv->conf->storage.token_file, TOKEN_MAX, err);
+	if (token == NULL)
+		return bd_error_prefix(err, "object API token ([storage] token_file)");
+	crypto_generichash(srv->token_hash, sizeof(srv->token_hash), (const uint8_t *)token,
+			   strlen(token), NULL, 0);
+	bd_secret_free(token);
+	srv->objects = bd_objstore_open(srv->conf->gateway.data_dir, err);
+	if (srv->objects == NULL)
+		return bd_error_prefix(err, "[gateway] data_dir");
+	return 0;
+}
+
+void gw_objects_fini(struct gw_server *srv)
+{
+	bd_objstore_close(&srv->objects);
+	sodium_memzero(srv->token_hash, sizeof(srv->token_hash));
+}
+
+static int authorized(struct gw_request *r)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	uint8_t hash[32];
+	int ok;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	crypto_generichash(hash, sizeof(hash), (const uint8_t *)h, strlen(h), NULL, 0);
+	ok = sodium_memcmp(hash, r->srv->token_hash, sizeof(hash)) == 0;
+	sodium_memzero(hash, sizeof(hash));
+	return ok;
+}
+
+static enum MHD_Result refuse_auth(struct gw_request *r)
+{
+	static const char text[] = "missing or wrong bearer token\n";
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+
+	if (resp != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"bestanden objects\"");
+	gw_log_field(r, "result", "unauthorized");
+	return gw_respond(r, MHD_HTTP_UNAUTHORIZED, resp);
+}
+
+static unsigned status_of(const struct bd_error *err)
+{
+	switch (err->code) {
+	case BD_E_NOTFOUND: return MHD_HTTP_NOT_FOUND;
+	case BD_E_INVALID: return MHD_HTTP_CONFLICT;
+	case BD_E_LIMIT: return MHD_HTTP_INSUFFICIENT_STORAGE;
+	default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+static enum MHD_Result respond_error(struct gw_request *r, const struct bd_error *err)
+{
+	char text[BD_ERROR_MAX + 2];
+	unsigned status = status_of(err);
+
+	if (status == MHD_HTTP_INTERNAL_SERVER_ERROR || status == MHD_HTTP_INSUFFICIENT_STORAGE) {
+		/* The details (paths, errno) are for the log, not for the client. */
+		gw_log_field(r, "error", err->msg);
+		return gw_respond_text(r, status, "the object store failed; see the gateway log\n");
+	}
+	snprintf(text, sizeof(text), "%s\n", err->msg);
+	return gw_respond_text(r, status, text);
+}
+
+/* Upload state: the writer, and the first failure (the body is drained after it). */
+struct put_state {
+	struct bd_objstore_writer *w;
+	struct bd_error err;
+	int failed;
+};
+
+static void put_free(struct gw_request *r, int completed)
+{
+	struct put_state *st = r->state;
+
+	bd_objstore_abort(&st->w); /* no-op after a commit */
+	free(st);
+}
+
+static enum MHD_Result put_object(struct gw_request *r, const char *name, const char *data,
+				  size_t *size)
+{
+	struct put_state *st = r->state;
+
+	if (st == NULL) {
+		st = bd_calloc(1, sizeof(*st));
+		r->state = st;
+		r->state_free = put_free;
+		st->w = bd_objstore_writer_new(r->srv->objects, name, &st->err);
+		if (st->w == NULL)
+			st->failed = 1;
+		return MHD_YES; /* MHD now sends "100 Continue" if asked */
+	}
+	if (*size > 0) {
+		if (!st->failed && bd_objstore_write(st->w, data, *size, &st->err) < 0) {
+			st->failed = 1;
+			bd_objstore_abort(&st->w);
+		}
+		r->bytes += *size;
+		*size = 0;
+		return MHD_YES;
+	}
+	if (!st->failed && bd_objstore_commit(&st->w, &st->err) < 0)
+		st->failed = 1;
+	if (st->failed)
+		return respond_error(r, &st->err);
+	return gw_respond_text(r, MHD_HTTP_CREATED, "stored\n");
+}
+
+/* "bytes=A-B", "bytes=A-", "bytes=-N": 1 with [*from, *to] set, 0 to ignore, -1 unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+	unsigned long long a = 0, b = 0;
+	char *end;
+	int has_a, has_b;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 0; /* absent, another unit, or several ranges: send it all */
+	h += 6;
+	has_a = *h >= '0' && *h <= '9';
+	if (has_a) {
+		errno = 0;
+		a = strtoull(h, &end, 10);
+		if (errno != 0)
+			return 0;
+		h = end;
+	}
+	if (*h++ != '-')
+		return 0;
+	has_b = *h >= '0' && *h <= '9';
+	if (has_b) {
+		errno = 0;
+		b = strtoull(h, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return 0;
+	} else if (*h != '\0') {
+		return 0;
+	}
+	if (!has_a && !has_b)
+		return 0;
+	if (!has_a) { /* the last B bytes */
+		if (b == 0 || size == 0)
+			return -1;
+		*from = b >= size ? 0 : size - b;
+		*to = size - 1;
+		return 1;
+	}
+	if (has_b && b < a)
+		return 0;
+	if (a >= size)
+		return -1;
+	*from = a;
+	*to = has_b && b < size - 1 ? b : size - 1;
+	return 1;
+}
+
+static enum MHD_Result get_object(struct gw_request *r, const char *name)
+{
+	struct MHD_Response *resp;
+	struct bd_error err;
+	uint64_t size, from = 0, to = 0, len;
+	char value[96];
+	unsigned status = MHD_HTTP_OK;
+	int fd, range;
+
+	fd = bd_objstore_open_object(r->srv->objects, name, &size, &err);
+	if (fd < 0)
+		return respond_error(r, &err);
+	range = parse_range(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_RANGE),
+			    size, &from, &to);
+	if (range < 0) {
+		close(fd);
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		snprintf(value, sizeof(value), "bytes */%" PRIu64, size);
+		if (resp != NULL)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, value);
+		return gw_respond(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
+	}
+	len = range ? to - from + 1 : size;
+	if (len == 0) {
+		close(fd);
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	} else {
+		/* MHD sends from the descriptor (sendfile) and closes it; HEAD sends no body. */
+		resp = MHD_create_response_from_fd_at_offset64(len, fd, from);
+		if (resp == NULL)
+			close(fd);
+	}
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (range) {
+		snprintf(value, sizeof(value), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to, size);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, value);
+		status = MHD_HTTP_PARTIAL_CONTENT;
+	}
+	if (strcmp(r->method, "GET") == 0)
+		r->bytes = len;
+	return gw_respond(r, status, resp);
+}
+
+static enum MHD_Result delete_object(struct gw_request *r, const char *name)
+{
+	struct bd_error err;
+
+	if (bd_objstore_delete(r->srv->objects, name, &err) < 0)
+		return respond_error(r, &err);
+	return gw_respond(r, MHD_HTTP_NO_CONTENT,
+			  MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT));
+}
+
+struct listing {
+	char *buf;
+	size_t len, cap;
+};
+
+static int list_entry(void *ctx, const char *name, uint64_t size)
+{
+	struct listing *l = ctx;
+	char line[BD_STORE_NAME_MAX + 32];
+	int n = snprintf(line, sizeof(line), "%s %" PRIu64 "\n", name, size);
+
+	if (l->len + (size_t)n + 1 > l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64 * 1024;
+		l->buf = bd_realloc(l->buf, l->cap);
+	}
+	memcpy(l->buf + l->len, line, (size_t)n);
+	l->len += (size_t)n;
+	return 0;
+}
+
+/* Empty, or [0-9a-f/] without a leading '/' or "//". */
+static int list_arg_valid(const char *s)
+{
+	if (*s == '/')
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+		      (*p == '/' && p[1] != '/')))
+			return 0;
+	return strlen(s) <= BD_STORE_NAME_MAX;
+}
+
+static enum MHD_Result list_objects(struct gw_request *r)
+{
+	const char *prefix = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "prefix");
+	const char *after = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "after");
+	const char *limit_s = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
+	struct listing l = {0};
+	struct bd_error err;
+	unsigned long limit = LIST_DEFAULT;
+	struct MHD_Response *resp;
+
+	prefix = prefix ? prefix : "";
+	after = after ? after : "";
+	if (limit_s != NULL) {
+		char *end;
+
+		limit = strtoul(limit_s, &end, 10);
+		if (*end != '\0' || limit == 0 || limit > LIST_MAX)
+			return gw_respond_text(r, MHD_HTTP_BAD_REQUEST, "limit must be 1..10000\n");
+	}
+	if (!list_arg_valid(prefix) || !list_arg_valid(after))
+		return gw_respond_text(r, MHD_HTTP_BAD_REQUEST,
+				       "prefix and after may hold only 0-9, a-f and '/'\n");
+	gw_log_field(r, "prefix", prefix);
+	if (bd_objstore_list(r->srv->objects, prefix, after, limit, list_entry, &l, &err) < 0) {
+		free(l.buf);
+		return respond_error(r, &err);
+	}
+	r->bytes = l.len;
+	resp = MHD_create_response_from_buffer(l.len, l.buf ? l.buf : (void *)"",
+					       l.buf ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		free(l.buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	return gw_respond(r, MHD_HTTP_OK, resp);
+}
+
+enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t *size)
+{
+	static const char base[] = "/v1/objects";
+	const char *name;
+
+	/* Refusals come before any body is read (and cost the connection). */
+	if (r->calls == 1 && !authorized(r))
+		return refuse_auth(r);
+	name = strcmp(r->url, base) == 0 ? NULL : r->url + sizeof(base); /* after "/v1/objects/" */
+	if (r->calls == 1 && name != NULL) {
+		if (!bd_store_name_valid(name))
+			return gw_respond_text(r, MHD_HTTP_BAD_REQUEST,
+					       "object names have only 0-9, a-f and single inner '/'\n");
+		gw_log_field(r, "object", name);
+	}
+	if (name != NULL && strcmp(r->method, "PUT") == 0)
+		return put_object(r, name, data, size);
+	if (r->calls == 1 || *size > 0) { /* answer once the request is in; ignore stray bodies */
+		*size = 0;
+		return MHD_YES;
+	}
+	if (name == NULL)
+		return strcmp(r->method, "GET") == 0
+			       ? list_objects(r)
+			       : gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "list with GET\n");
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+		return get_object(r, name);
+	if (strcmp(r->method, "DELETE") == 0)
+		return delete_object(r, name);
+	return gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use PUT, GET, HEAD or DELETE\n");
+}

@@ -1,0 +1,227 @@
+/*
+ * server.c - the HTTP server of bestanden-gateway: listening socket,
+ * libmicrohttpd daemon (a thread per connection, so handlers may block on
+ * disk and storage), the routing table, request logging.
+ * A new feature adds its handler in its own file and one row to routes[].
+ */
+#include "gateway.h"
+#include "log.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static enum MHD_Result health_handle(struct gw_request *r, const char *data, size_t *size)
+{
+	if (r->calls == 1 || *size > 0) {
+		*size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+		return gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET\n");
+	return gw_respond_text(r, MHD_HTTP_OK, "ok\n");
+}
+
+static const struct gw_route routes[] = {
+	{"/healthz", 0, health_handle, "healthz"},
+	{"/v1/objects", 0, gw_objects_handle, "objects"},
+	{"/v1/objects/", 1, gw_objects_handle, "objects"},
+};
+
+static const struct gw_route *find_route(const struct gw_server *srv, const char *url)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct gw_route *rt = &routes[i];
+
+		if (rt->handler == gw_objects_handle && srv->objects == NULL)
+			continue; /* S3 holds the objects; no object API here */
+		if (rt->is_prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0
+				  : strcmp(url, rt->path) == 0)
+			return rt;
+	}
+	return NULL;
+}
+
+enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result rc;
+
+	if (resp == NULL) {
+		bd_log(LOG_ERR, "event=response-failed reason=\"out of memory\"");
+		return MHD_NO;
+	}
+	r->status = status;
+	rc = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+
+	if (resp != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	return gw_respond(r, status, resp);
+}
+
+void gw_log_field(struct gw_request *r, const char *key, const char *value)
+{
+	bd_log_kv_str(r->log, sizeof(r->log), key, value);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *size, void **con_cls)
+{
+	struct gw_server *srv = cls;
+	struct gw_request *r = *con_cls;
+
+	if (r == NULL) {
+		r = bd_calloc(1, sizeof(*r));
+		r->srv = srv;
+		r->conn = conn;
+		r->method = method;
+		r->url = url;
+		clock_gettime(CLOCK_MONOTONIC, &r->start);
+		r->route = find_route(srv, url);
+		*con_cls = r;
+	}
+	if (r->route == NULL) {
+		/* Answered only once the request is in, so the connection stays usable. */
+		if (*size > 0) {
+			*size = 0;
+			return MHD_YES;
+		}
+		r->calls++;
+		return r->calls == 1 ? MHD_YES : gw_respond_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
+	}
+	r->calls++;
+	return r->route->handler(r, data, size);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct gw_request *r = *con_cls;
+	struct timespec now;
+	long ms;
+	int quiet;
+
+	if (r == NULL)
+		return;
+	if (r->state_free != NULL)
+		r->state_free(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - r->start.tv_sec) * 1000 + (now.tv_nsec - r->start.tv_nsec) / 1000000;
+	quiet = r->route != NULL && r->route->handler == health_handle && r->status == 200;
+	bd_log(quiet ? LOG_DEBUG : LOG_INFO,
+	       "event=request route=%s method=%s status=%u bytes=%llu ms=%ld%s%s",
+	       r->route ? r->route->name : "none", r->method, r->status,
+	       (unsigned long long)r->bytes, ms, r->log,
+	       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " result=aborted");
+	free(r);
+	*con_cls = NULL;
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	for (char *p = msg; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	bd_log(LOG_WARNING, "event=http-error error=\"%s\"", msg);
+}
+
+/* [gateway] listen is HOST:PORT or [V6]:PORT (conf_table.c checked the form). */
+int gw_listen(struct gw_server *srv, struct bd_error *err)
+{
+	const char *addr = srv->conf->gateway.listen, *colon;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
+			*res = NULL;
+	char host[256];
+	int fd = -1, on = 1, rc;
+
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+
+		snprintf(host, sizeof(host), "%.*s", (int)(close - addr - 1), addr + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	}
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc != 0)
+		return bd_error_set(err, BD_E_CONFIG, "[gateway] listen %s: %s", addr,
+				    gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+			int e = errno;
+
+			close(fd);
+			fd = -1;
+			errno = e;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return bd_error_set(err, BD_E_IO, "cannot listen on %s: %s", addr, strerror(errno));
+	srv->listen_fd = fd;
+	return 0;
+}
+
+int gw_server_start(struct gw_server *srv, struct bd_error *err)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
+
+	if (srv->tls_cert != NULL) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return bd_error_set(err, BD_E_CONFIG,
+					    "[gateway] tls_cert is set but this libmicrohttpd has no TLS; "
+					    "use a TLS reverse proxy instead");
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
+	}
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, srv,
+		MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->conf->gateway.max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->conf->gateway.connection_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_ARRAY, tls,
+		MHD_OPTION_END);
+	if (srv->daemon == NULL)
+		return bd_error_set(err, BD_E_IO, "cannot start the HTTP server on %s",
+				    srv->conf->gateway.listen);
+	return 0;
+}
+
+void gw_server_stop(struct gw_server *srv)
+{
+	if (srv->daemon == NULL)
+		return;
+	MHD_stop_daemon(srv->daemon); /* closes the listening socket, ends every connection */
+	srv->daemon = NULL;
+	srv->listen_fd = -1;
+}
