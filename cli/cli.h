@@ -18,4 +18,8 @@ int bd_cli_fail(const struct bd_error *err);
 /* Load the configuration named by -c (or the default); prints errors. */
 struct bd_conf *bd_cli_load_conf(void);
 
+/* Subcommands in their own files. */
+int bd_cmd_fetch(int argc, char **argv);
+int bd_cmd_inspect(int argc, char **argv);
+
 #endif

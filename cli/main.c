@@ -246,6 +246,8 @@ static const struct command {
 	{"keys", cmd_keys,
 	 "keys [-d DIR] list|rotate [link|gateway|all]|remove KIND ID\n"
 	 "                           list, rotate or remove keys"},
+	{"fetch", bd_cmd_fetch, "fetch [-o DIR] [-f] LINK   download and decrypt a link's files into DIR"},
+	{"inspect", bd_cmd_inspect, "inspect LINK             show a link's package: files, sizes, expiry"},
 	{"help", cmd_help, "help                     this list"},
 };
 

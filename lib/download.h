@@ -1,0 +1,41 @@
+/*
+ * download.h - opening a package from its link and reading its files.
+ *
+ * What the gateway's pages and `bestanden fetch` share: check the token,
+ * fetch and open the manifest, then stream any byte range of any file,
+ * decrypted chunk by chunk. Error codes tell the caller what to answer:
+ * BD_E_EXPIRED (410), BD_E_INVALID / BD_E_NOTFOUND / BD_E_CRYPTO / BD_E_KEY
+ * (404: forged, tampered, unknown and revoked look the same), BD_E_STORAGE
+ * and BD_E_TEMP (503). A struct bd_download owns the manifest and keys.
+ */
+#ifndef BD_DOWNLOAD_H
+#define BD_DOWNLOAD_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "io.h"
+#include "keys.h"
+#include "manifest.h"
+#include "store.h"
+
+struct bd_download;
+
+/* Verify TOKEN (the part after /d/) at time NOW and open its package. */
+int bd_download_open(const char *token, const struct bd_keyring *kr, struct bd_store *store,
+		     int64_t now, struct bd_download **out, struct bd_error *err);
+const struct bd_manifest *bd_download_manifest(const struct bd_download *d);
+/* The package id as 16 hex digits, for logs. */
+const char *bd_download_package_id(const struct bd_download *d);
+/* The file with object number INDEX, or NULL. */
+const struct bd_manifest_file *bd_download_find(const struct bd_download *d, unsigned index);
+/*
+ * Plaintext bytes [off, off+len) of file INDEX to OUT (len BD_STORE_TO_END: to the
+ * end). Nothing unauthenticated reaches OUT: a tampered chunk stops the transfer
+ * with BD_E_CRYPTO before its bytes are written.
+ */
+int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
+		     struct bd_sink *out, struct bd_error *err);
+void bd_download_close(struct bd_download **d);
+
+#endif

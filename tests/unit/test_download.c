@@ -1,0 +1,236 @@
+/*
+ * test_download.c - from link to decrypted bytes, over the in-memory store:
+ * whole files, ranges, and every refusal (forged, expired, missing, tampered).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "download.h"
+#include "keys.h"
+#include "manifest.h"
+#include "package.h"
+#include "store.h"
+#include "stream.h"
+#include "token.h"
+
+struct fx {
+	char dir[64];
+	struct bd_keyring *kr;
+	struct bd_store *store;
+	uint8_t *data[3];
+	size_t size[3];
+	char token[BD_TOKEN_MAX_CHARS + 1];
+	uint8_t id[BD_PACKAGE_ID_BYTES];
+};
+
+static void put_buffer(struct bd_store *s, const char *name, const uint8_t *buf, size_t len)
+{
+	struct bd_mem_source src;
+	struct bd_error err;
+
+	bd_mem_source_init(&src, buf, len);
+	if (bd_store_put(s, name, &src.source, len, &err) < 0)
+		fail_msg("put %s: %s", name, err.msg);
+}
+
+/* Build a package the way the rewrite engine does. */
+static void make_package(struct fx *f, int64_t expires)
+{
+	struct bd_package_keys *keys = bd_package_keys_new();
+	struct bd_manifest *m = bd_manifest_new();
+	unsigned gw = bd_keyring_current(f->kr, BD_KEY_GATEWAY);
+	struct bd_token t = {0};
+	struct bd_error err;
+	uint8_t *sealed;
+	size_t sealed_len;
+	char name[64];
+
+	memcpy(f->id, keys->id, sizeof(f->id));
+	memcpy(m->package_id, keys->id, sizeof(keys->id));
+	m->link_key_id = bd_keyring_current(f->kr, BD_KEY_LINK);
+	m->gateway_key_id = gw;
+	m->created = (int64_t)time(NULL);
+	m->expires = expires;
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t key[BD_CONTENT_KEY_BYTES], *ct;
+		size_t ctlen;
+		char fname[32];
+
+		snprintf(fname, sizeof(fname), "file-%u.bin", i + 1);
+		bd_manifest_add_file(m, i + 1, fname, "application/octet-stream", f->size[i]);
+		bd_package_file_key(keys, i + 1, key);
+		assert_int_equal(bd_stream_encrypt_buffer(key, f->data[i], f->size[i], &ct, &ctlen, &err), 0);
+		bd_package_object_name(keys->id, i + 1, name, sizeof(name));
+		put_buffer(f->store, name, ct, ctlen);
+		free(ct);
+	}
+	assert_int_equal(bd_manifest_seal(m, keys, bd_keyring_gateway_public(f->kr, gw), &sealed,
+					  &sealed_len, &err), 0);
+	bd_package_object_name(keys->id, 0, name, sizeof(name));
+	put_buffer(f->store, name, sealed, sealed_len);
+	free(sealed);
+	t.type = BD_TOKEN_DOWNLOAD;
+	t.key_id = m->link_key_id;
+	t.expires = expires;
+	memcpy(t.package_id, keys->id, sizeof(t.package_id));
+	memcpy(t.secret, keys->secret, sizeof(t.secret));
+	assert_int_equal(bd_token_encode(&t, f->kr, f->token, &err), 0);
+	bd_manifest_free(&m);
+	bd_package_keys_free(&keys);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct bd_error err;
+	char keys[96];
+	static const size_t sizes[3] = {0, 1000, 3 * 65536 + 17};
+
+	strcpy(f->dir, "/tmp/bd-test-dl-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(keys, sizeof(keys), "%s/keys", f->dir);
+	if (bd_keys_generate(keys, &err) < 0)
+		return -1;
+	f->kr = bd_keyring_load(keys, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC | BD_NEED_GATEWAY_SECRET, &err);
+	f->store = bd_store_new_memory();
+	for (int i = 0; i < 3; i++) {
+		f->size[i] = sizes[i];
+		f->data[i] = malloc(sizes[i] + 1);
+		randombytes_buf(f->data[i], sizes[i]);
+	}
+	*state = f;
+	return f->kr ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		free(f->data[i]);
+	bd_keyring_free(&f->kr);
+	bd_store_close(&f->store);
+	free(f);
+	return 0;
+}
+
+static int get(struct bd_download *d, unsigned index, uint64_t off, uint64_t len, struct bd_buf_sink *out,
+	       struct bd_error *err)
+{
+	bd_buf_sink_init(out);
+	return bd_download_file(d, index, off, len, &out->sink, err);
+}
+
+static void test_whole_files_and_ranges(void **state)
+{
+	struct fx *f = *state;
+	struct bd_download *d;
+	struct bd_error err;
+	struct bd_buf_sink out;
+	int64_t now = (int64_t)time(NULL);
+
+	make_package(f, now + 3600);
+	assert_int_equal(bd_download_open(f->token, f->kr, f->store, now, &d, &err), 0);
+	assert_int_equal(bd_download_manifest(d)->nfiles, 3);
+	assert_string_equal(bd_download_find(d, 2)->name, "file-2.bin");
+	assert_null(bd_download_find(d, 4));
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(get(d, i + 1, 0, BD_STORE_TO_END, &out, &err), 0);
+		assert_int_equal(out.len, f->size[i]);
+		if (f->size[i])
+			assert_memory_equal(out.data, f->data[i], f->size[i]);
+		free(out.data);
+	}
+	/* ranges across chunk boundaries, at the end, single bytes */
+	static const uint64_t ranges[][2] = {
+		{0, 1}, {65535, 2}, {65536, 65536}, {100, 150000}, {3 * 65536, 17}, {3 * 65536 + 16, 1},
+		{1, BD_STORE_TO_END}, {131071, 65538},
+	};
+	for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
+		uint64_t off = ranges[r][0], len = ranges[r][1];
+		uint64_t want = len == BD_STORE_TO_END ? f->size[2] - off : len;
+
+		assert_int_equal(get(d, 3, off, len, &out, &err), 0);
+		assert_int_equal(out.len, want);
+		assert_memory_equal(out.data, f->data[2] + off, want);
+		free(out.data);
+	}
+	assert_int_equal(get(d, 3, f->size[2], 1, &out, &err), -1);
+	free(out.data);
+	assert_int_equal(get(d, 9, 0, 1, &out, &err), -1);
+	assert_int_equal(err.code, BD_E_NOTFOUND);
+	free(out.data);
+	bd_download_close(&d);
+	assert_null(d);
+}
+
+static void test_refusals(void **state)
+{
+	struct fx *f = *state;
+	struct bd_download *d;
+	struct bd_error err;
+	int64_t now = (int64_t)time(NULL);
+	char forged[BD_TOKEN_MAX_CHARS + 1], name[64];
+
+	make_package(f, now + 3600);
+	/* expired: by the clock, distinctly */
+	assert_int_equal(bd_download_open(f->token, f->kr, f->store, now + 7200, &d, &err), -1);
+	assert_int_equal(err.code, BD_E_EXPIRED);
+	/* one changed character */
+	strcpy(forged, f->token);
+	forged[10] = forged[10] == 'A' ? 'B' : 'A';
+	assert_int_equal(bd_download_open(forged, f->kr, f->store, now, &d, &err), -1);
+	assert_int_equal(err.code, BD_E_INVALID);
+	assert_int_equal(bd_download_open("", f->kr, f->store, now, &d, &err), -1);
+	assert_int_equal(bd_download_open("not-a-token", f->kr, f->store, now, &d, &err), -1);
+	/* a file object changed in storage: the chunk fails, nothing is released */
+	{
+		struct bd_buf_sink out;
+		struct bd_buf_sink obj;
+		uint8_t *copy;
+
+		bd_package_object_name(f->id, 3, name, sizeof(name));
+		bd_buf_sink_init(&obj);
+		assert_int_equal(bd_store_get(f->store, name, 0, BD_STORE_TO_END, &obj.sink, &err), 0);
+		copy = obj.data;
+		copy[obj.len - 5] ^= 1; /* in the last chunk */
+		put_buffer(f->store, name, copy, obj.len);
+		free(obj.data);
+		assert_int_equal(bd_download_open(f->token, f->kr, f->store, now, &d, &err), 0);
+		assert_int_equal(get(d, 3, 0, 65536, &out, &err), 0); /* first chunk still fine */
+		free(out.data);
+		assert_int_equal(get(d, 3, 3 * 65536, 17, &out, &err), -1);
+		assert_int_equal(err.code, BD_E_CRYPTO);
+		assert_int_equal(out.len, 0);
+		free(out.data);
+		bd_download_close(&d);
+	}
+	/* the manifest gone: not found */
+	bd_package_object_name(f->id, 0, name, sizeof(name));
+	assert_int_equal(bd_store_delete(f->store, name, &err), 0);
+	assert_int_equal(bd_download_open(f->token, f->kr, f->store, now, &d, &err), -1);
+	assert_int_equal(err.code, BD_E_NOTFOUND);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_whole_files_and_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
