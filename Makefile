@@ -5,7 +5,7 @@ FUZZ      ?= build-fuzz
 JOBS      ?= $(shell nproc)
 CMAKE_OPTS ?=
 
-.PHONY: all deps build check test test-asan asan demo demo-stop format install clean bench help
+.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install clean bench help
 
 all: build
 
@@ -14,6 +14,7 @@ help:
 	@echo "make check      install test dependencies, build, run every test (normal + ASan/UBSan)"
 	@echo "make build      build into $(BUILD)/"
 	@echo "make test       run the tests of the normal build only"
+	@echo "make fuzz-smoke run each libFuzzer target briefly (clang)"
 	@echo "make format     clang-format every C file"
 	@echo "make install    install programs, templates and man pages"
 
@@ -44,6 +45,26 @@ check:
 	@scripts/install-deps.sh test
 	$(MAKE) test
 	$(MAKE) test-asan
+	$(MAKE) fuzz-smoke
+
+# Each libFuzzer target for FUZZ_SECONDS; any crash, leak or sanitizer report fails.
+# New inputs go to $(FUZZ)/corpus/<target>; the seeds in tests/fuzz/corpus are only read.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = fuzz-token fuzz-manifest
+
+$(FUZZ)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ) -DBD_FUZZ=ON -DBD_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug $(CMAKE_OPTS)
+
+fuzz-smoke: deps $(FUZZ)/CMakeCache.txt
+	cmake --build $(FUZZ) -j $(JOBS) --target $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ)/corpus/$$t $(FUZZ)/artifacts && \
+	  echo "fuzz-smoke: $$t for $(FUZZ_SECONDS) s" && \
+	  $(FUZZ)/tests/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ)/artifacts/$$t- $(FUZZ)/corpus/$$t tests/fuzz/corpus/$$t \
+	    > $(FUZZ)/$$t.log 2>&1 || { tail -50 $(FUZZ)/$$t.log; echo "fuzz-smoke: $$t FAILED"; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units' $(FUZZ)/$$t.log; \
+	done
 
 demo:
 	@scripts/install-deps.sh demo
