@@ -248,6 +248,9 @@ static const struct command {
 	 "                           list, rotate or remove keys"},
 	{"fetch", bd_cmd_fetch, "fetch [-o DIR] [-f] LINK   download and decrypt a link's files into DIR"},
 	{"inspect", bd_cmd_inspect, "inspect LINK             show a link's package: files, sizes, expiry"},
+	{"rewrite", bd_cmd_rewrite,
+	 "rewrite [--explain] IN.eml\n"
+	 "                           run the milter's rewrite on a message file (--explain: decisions only)"},
 	{"help", cmd_help, "help                     this list"},
 };
 

@@ -1,0 +1,285 @@
+/*
+ * mimestream.c - GMimeStream subclasses: pread(2) over a spool, and a sink adapter.
+ *
+ * Pread substreams share the descriptor and own nothing; the root stream
+ * closes it when the last reference goes. Positions are per stream object,
+ * so nothing here touches the descriptor's file offset.
+ */
+#include "mimestream.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+	GMimeStream parent_object;
+	int fd;
+	gint64 size; /* of the whole file */
+	gboolean owner, eos;
+	GMimeStream *root; /* substreams keep the root (and so the fd) alive */
+} BdPreadStream;
+
+typedef struct {
+	GMimeStreamClass parent_class;
+} BdPreadStreamClass;
+
+GType bd_pread_stream_get_type(void);
+G_DEFINE_TYPE(BdPreadStream, bd_pread_stream, GMIME_TYPE_STREAM)
+
+static gint64 end_of(GMimeStream *stream)
+{
+	BdPreadStream *ps = (BdPreadStream *)stream;
+
+	return stream->bound_end == -1 ? ps->size : MIN(stream->bound_end, ps->size);
+}
+
+static ssize_t ps_read(GMimeStream *stream, char *buf, size_t len)
+{
+	BdPreadStream *ps = (BdPreadStream *)stream;
+	gint64 end = end_of(stream);
+	ssize_t n;
+
+	if (stream->position >= end) {
+		ps->eos = TRUE;
+		return 0;
+	}
+	if ((gint64)len > end - stream->position)
+		len = (size_t)(end - stream->position);
+	do {
+		n = pread(ps->fd, buf, len, (off_t)stream->position);
+	} while (n == -1 && errno == EINTR);
+	if (n > 0)
+		stream->position += n;
+	else if (n == 0)
+		ps->eos = TRUE;
+	return n;
+}
+
+static ssize_t ps_write(GMimeStream *stream, const char *buf, size_t len)
+{
+	errno = EBADF;
+	return -1;
+}
+
+static int ps_flush(GMimeStream *stream)
+{
+	return 0;
+}
+
+static int ps_close(GMimeStream *stream)
+{
+	BdPreadStream *ps = (BdPreadStream *)stream;
+
+	if (ps->owner && ps->fd != -1)
+		close(ps->fd);
+	ps->fd = -1;
+	return 0;
+}
+
+static gboolean ps_eos(GMimeStream *stream)
+{
+	BdPreadStream *ps = (BdPreadStream *)stream;
+
+	return ps->eos || stream->position >= end_of(stream);
+}
+
+static int ps_reset(GMimeStream *stream)
+{
+	((BdPreadStream *)stream)->eos = FALSE;
+	return 0;
+}
+
+static gint64 ps_seek(GMimeStream *stream, gint64 offset, GMimeSeekWhence whence)
+{
+	gint64 real;
+
+	switch (whence) {
+	case GMIME_STREAM_SEEK_SET: real = offset; break;
+	case GMIME_STREAM_SEEK_CUR: real = stream->position + offset; break;
+	case GMIME_STREAM_SEEK_END: real = end_of(stream) + offset; break;
+	default: errno = EINVAL; return -1;
+	}
+	if (real < stream->bound_start || real > end_of(stream)) {
+		errno = EINVAL;
+		return -1;
+	}
+	((BdPreadStream *)stream)->eos = FALSE;
+	stream->position = real;
+	return real;
+}
+
+static gint64 ps_tell(GMimeStream *stream)
+{
+	return stream->position;
+}
+
+static gint64 ps_length(GMimeStream *stream)
+{
+	return end_of(stream) - stream->bound_start;
+}
+
+static GMimeStream *ps_substream(GMimeStream *stream, gint64 start, gint64 end)
+{
+	BdPreadStream *parent = (BdPreadStream *)stream;
+	BdPreadStream *ps = g_object_new(bd_pread_stream_get_type(), NULL);
+
+	g_mime_stream_construct((GMimeStream *)ps, start, end);
+	ps->fd = parent->fd;
+	ps->size = parent->size;
+	ps->owner = FALSE;
+	ps->root = g_object_ref(parent->root != NULL ? parent->root : stream);
+	return (GMimeStream *)ps;
+}
+
+static void ps_finalize(GObject *object)
+{
+	BdPreadStream *ps = (BdPreadStream *)object;
+
+	ps_close((GMimeStream *)ps);
+	if (ps->root != NULL)
+		g_object_unref(ps->root);
+	G_OBJECT_CLASS(bd_pread_stream_parent_class)->finalize(object);
+}
+
+static void bd_pread_stream_class_init(BdPreadStreamClass *klass)
+{
+	GMimeStreamClass *sc = GMIME_STREAM_CLASS(klass);
+
+	G_OBJECT_CLASS(klass)->finalize = ps_finalize;
+	sc->read = ps_read;
+	sc->write = ps_write;
+	sc->flush = ps_flush;
+	sc->close = ps_close;
+	sc->eos = ps_eos;
+	sc->reset = ps_reset;
+	sc->seek = ps_seek;
+	sc->tell = ps_tell;
+	sc->length = ps_length;
+	sc->substream = ps_substream;
+}
+
+static void bd_pread_stream_init(BdPreadStream *ps)
+{
+	ps->fd = -1;
+}
+
+GMimeStream *bd_mimestream_pread_new(int fd)
+{
+	BdPreadStream *ps;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	ps = g_object_new(bd_pread_stream_get_type(), NULL);
+	g_mime_stream_construct((GMimeStream *)ps, 0, -1);
+	ps->fd = fd;
+	ps->size = st.st_size;
+	ps->owner = TRUE;
+	return (GMimeStream *)ps;
+}
+
+/* ---- the sink adapter ---- */
+
+typedef struct {
+	GMimeStream parent_object;
+	struct bd_sink *sink;
+	gboolean failed;
+} BdSinkStream;
+
+typedef struct {
+	GMimeStreamClass parent_class;
+} BdSinkStreamClass;
+
+GType bd_sink_stream_get_type(void);
+G_DEFINE_TYPE(BdSinkStream, bd_sink_stream, GMIME_TYPE_STREAM)
+
+static ssize_t ss_read(GMimeStream *stream, char *buf, size_t len)
+{
+	errno = EBADF;
+	return -1;
+}
+
+static ssize_t ss_write(GMimeStream *stream, const char *buf, size_t len)
+{
+	BdSinkStream *ss = (BdSinkStream *)stream;
+
+	if (ss->failed || ss->sink->write(ss->sink->ctx, (const uint8_t *)buf, len) < 0) {
+		ss->failed = TRUE;
+		errno = EIO;
+		return -1;
+	}
+	stream->position += (gint64)len;
+	return (ssize_t)len;
+}
+
+static int ss_flush(GMimeStream *stream)
+{
+	return ((BdSinkStream *)stream)->failed ? -1 : 0;
+}
+
+static int ss_close(GMimeStream *stream)
+{
+	return 0;
+}
+
+static gboolean ss_eos(GMimeStream *stream)
+{
+	return TRUE;
+}
+
+static int ss_reset(GMimeStream *stream)
+{
+	errno = ESPIPE;
+	return -1;
+}
+
+static gint64 ss_seek(GMimeStream *stream, gint64 offset, GMimeSeekWhence whence)
+{
+	errno = ESPIPE;
+	return -1;
+}
+
+static gint64 ss_tell(GMimeStream *stream)
+{
+	return stream->position;
+}
+
+static gint64 ss_length(GMimeStream *stream)
+{
+	errno = ESPIPE;
+	return -1;
+}
+
+static GMimeStream *ss_substream(GMimeStream *stream, gint64 start, gint64 end)
+{
+	return NULL;
+}
+
+static void bd_sink_stream_class_init(BdSinkStreamClass *klass)
+{
+	GMimeStreamClass *sc = GMIME_STREAM_CLASS(klass);
+
+	sc->read = ss_read;
+	sc->write = ss_write;
+	sc->flush = ss_flush;
+	sc->close = ss_close;
+	sc->eos = ss_eos;
+	sc->reset = ss_reset;
+	sc->seek = ss_seek;
+	sc->tell = ss_tell;
+	sc->length = ss_length;
+	sc->substream = ss_substream;
+}
+
+static void bd_sink_stream_init(BdSinkStream *ss)
+{
+}
+
+GMimeStream *bd_mimestream_sink_new(struct bd_sink *sink)
+{
+	BdSinkStream *ss = g_object_new(bd_sink_stream_get_type(), NULL);
+
+	g_mime_stream_construct((GMimeStream *)ss, 0, -1);
+	ss->sink = sink;
+	return (GMimeStream *)ss;
+}

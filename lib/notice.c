@@ -1,0 +1,731 @@
+/*
+ * notice.c - notice templates (load, check, render) and putting the notice
+ * into body parts.
+ *
+ * Templates are compiled into a token list at load time so that every
+ * mistake (unknown placeholder, unbalanced section, no link line) is found
+ * when the program starts, not when the first message goes out.
+ */
+#include "notice.h"
+#include "mem.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TEMPLATE_MAX (64 * 1024)
+
+enum tok_kind { TOK_TEXT, TOK_VAR, TOK_OPEN, TOK_CLOSE };
+
+struct tok {
+	enum tok_kind kind;
+	char *text; /* literal, variable name or section name */
+	size_t end; /* TOK_OPEN: index of its TOK_CLOSE */
+};
+
+struct template {
+	struct tok *v;
+	size_t n, cap;
+};
+
+struct bd_notice {
+	char lang[8];
+	struct template text, html;
+};
+
+static const char *const variables[] = {"organisation", "link", "expiry", "count"};
+static const char *const file_variables[] = {"name", "size"};
+static const char *const sections[] = {"files", "one", "many"};
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+#define IN_LIST(s, list) in_list((s), (list), sizeof(list) / sizeof((list)[0]))
+
+static void template_add(struct template *t, enum tok_kind kind, const char *text, size_t len)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 32;
+		t->v = bd_realloc(t->v, t->cap * sizeof(*t->v));
+	}
+	t->v[t->n].kind = kind;
+	t->v[t->n].text = bd_strndup(text, len);
+	t->v[t->n].end = 0;
+	t->n++;
+}
+
+static void template_clear(struct template *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i].text);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/* True when [from, to) holds only blanks. */
+static bool blank(const char *from, const char *to)
+{
+	for (; from < to; from++)
+		if (*from != ' ' && *from != '\t')
+			return false;
+	return true;
+}
+
+/*
+ * Compile SRC. A section tag alone on its line takes the line with it, so
+ * templates can put {{#files}} on a line of its own without leaving a gap.
+ */
+static int template_compile(struct template *t, const char *src, const char *path,
+			    struct bd_error *err)
+{
+	size_t stack[8], depth = 0, infiles = 0;
+	const char *p = src, *lit = src, *line_start = src;
+	unsigned line = 1;
+	GString *literal = g_string_new(NULL);
+
+	while (*p) {
+		if (p == line_start && p[0] == '#' && p[1] == '#') {
+			const char *nl = strchr(p, '\n');
+
+			g_string_append_len(literal, lit, p - lit);
+			p = nl ? nl + 1 : p + strlen(p);
+			lit = line_start = p;
+			line++;
+			continue;
+		}
+		if (*p == '\n') {
+			line++;
+			line_start = ++p;
+			continue;
+		}
+		if (p[0] != '{' || p[1] != '{') {
+			p++;
+			continue;
+		}
+		{
+			const char *close = strstr(p + 2, "}}");
+			const char *name = p + 2, *after;
+			enum tok_kind kind = TOK_VAR;
+			char word[32];
+			size_t len;
+
+			if (close == NULL) {
+				g_string_free(literal, TRUE);
+				return bd_error_set(err, BD_E_CONFIG, "%s:%u: '{{' without '}}'", path, line);
+			}
+			if (*name == '#' || *name == '/') {
+				kind = *name == '#' ? TOK_OPEN : TOK_CLOSE;
+				name++;
+			}
+			len = (size_t)(close - name);
+			if (len == 0 || len >= sizeof(word) || memchr(name, '\n', len) != NULL) {
+				g_string_free(literal, TRUE);
+				return bd_error_set(err, BD_E_CONFIG, "%s:%u: malformed placeholder", path,
+						    line);
+			}
+			memcpy(word, name, len);
+			word[len] = '\0';
+			after = close + 2;
+			g_string_append_len(literal, lit, p - lit);
+			if (kind != TOK_VAR && blank(line_start, p) &&
+			    (after[strspn(after, " \t")] == '\n' || after[strspn(after, " \t")] == '\0')) {
+				/* standalone section tag: drop its indentation and its newline */
+				g_string_truncate(literal, literal->len - (size_t)(p - line_start));
+				after += strspn(after, " \t");
+				if (*after == '\n') {
+					after++;
+					line++;
+				}
+				line_start = after;
+			}
+			if (literal->len > 0)
+				template_add(t, TOK_TEXT, literal->str, literal->len);
+			g_string_truncate(literal, 0);
+
+			if (kind == TOK_VAR) {
+				if (!IN_LIST(word, variables) &&
+				    !(infiles > 0 && IN_LIST(word, file_variables))) {
+					g_string_free(literal, TRUE);
+					return bd_error_set(err, BD_E_CONFIG,
+							    "%s:%u: unknown placeholder {{%s}}%s", path,
+							    line, word,
+							    IN_LIST(word, file_variables) ?
+								    " (only inside {{#files}})" :
+								    "");
+				}
+			} else if (kind == TOK_OPEN) {
+				if (!IN_LIST(word, sections) || depth == sizeof(stack) / sizeof(stack[0])) {
+					g_string_free(literal, TRUE);
+					return bd_error_set(err, BD_E_CONFIG,
+							    "%s:%u: unknown section {{#%s}}", path, line,
+							    word);
+				}
+				stack[depth++] = t->n;
+				if (strcmp(word, "files") == 0)
+					infiles++;
+			} else {
+				if (depth == 0 || strcmp(t->v[stack[depth - 1]].text, word) != 0) {
+					g_string_free(literal, TRUE);
+					return bd_error_set(err, BD_E_CONFIG,
+							    "%s:%u: {{/%s}} does not close an open section",
+							    path, line, word);
+				}
+				t->v[stack[--depth]].end = t->n;
+				if (strcmp(word, "files") == 0)
+					infiles--;
+			}
+			template_add(t, kind, word, len);
+			p = lit = after;
+		}
+	}
+	g_string_append_len(literal, lit, p - lit);
+	if (literal->len > 0)
+		template_add(t, TOK_TEXT, literal->str, literal->len);
+	g_string_free(literal, TRUE);
+	if (depth > 0)
+		return bd_error_set(err, BD_E_CONFIG, "%s: section {{#%s}} is never closed", path,
+				    t->v[stack[depth - 1]].text);
+	return 0;
+}
+
+static char *read_template(const char *path, struct bd_error *err)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (f == NULL) {
+		bd_error_set(err, BD_E_CONFIG, "notice template %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = bd_malloc(TEMPLATE_MAX + 1);
+	n = fread(buf, 1, TEMPLATE_MAX + 1, f);
+	fclose(f);
+	if (n > TEMPLATE_MAX) {
+		free(buf);
+		bd_error_set(err, BD_E_CONFIG, "notice template %s: larger than %d bytes", path,
+			     TEMPLATE_MAX);
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (strlen(buf) != n || !g_utf8_validate(buf, (gssize)n, NULL)) {
+		free(buf);
+		bd_error_set(err, BD_E_CONFIG, "notice template %s: not UTF-8 text", path);
+		return NULL;
+	}
+	return buf;
+}
+
+static bool has_line(const char *src, const char *wanted)
+{
+	size_t wl = strlen(wanted);
+
+	for (const char *p = src; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		size_t len = strcspn(p, "\n");
+
+		while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' '))
+			len--;
+		if (len == wl && memcmp(p, wanted, wl) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int load_one(struct template *t, const char *dir, const char *lang, const char *ext,
+		    struct bd_error *err)
+{
+	char *path = bd_asprintf("%s/notice.%s.%s", dir, lang, ext);
+	char *src = read_template(path, err);
+	int r = -1;
+
+	if (src == NULL)
+		goto out;
+	if (strstr(src, "{{link}}") == NULL) {
+		bd_error_set(err, BD_E_CONFIG, "notice template %s: {{link}} is missing", path);
+		goto out;
+	}
+	if (strcmp(ext, "txt") == 0 && !has_line(src, "<{{link}}>")) {
+		bd_error_set(err, BD_E_CONFIG,
+			     "notice template %s: needs the line <{{link}}> (the URL alone on its line)",
+			     path);
+		goto out;
+	}
+	r = template_compile(t, src, path, err);
+out:
+	free(src);
+	free(path);
+	return r;
+}
+
+struct bd_notice *bd_notice_load(const char *dir, const char *lang, struct bd_error *err)
+{
+	struct bd_notice *n = bd_calloc(1, sizeof(*n));
+
+	if (strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0) {
+		bd_error_set(err, BD_E_CONFIG, "notice language '%s': expected nl or en", lang);
+		free(n);
+		return NULL;
+	}
+	snprintf(n->lang, sizeof(n->lang), "%s", lang);
+	if (load_one(&n->text, dir, lang, "txt", err) < 0 ||
+	    load_one(&n->html, dir, lang, "html", err) < 0) {
+		bd_notice_free(&n);
+		return NULL;
+	}
+	return n;
+}
+
+void bd_notice_free(struct bd_notice **n)
+{
+	if (n == NULL || *n == NULL)
+		return;
+	template_clear(&(*n)->text);
+	template_clear(&(*n)->html);
+	free(*n);
+	*n = NULL;
+}
+
+const char *bd_notice_language(const struct bd_notice *n)
+{
+	return n->lang;
+}
+
+void bd_notice_format_size(const char *lang, uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = {"kB", "MB", "GB", "TB", "PB"};
+	char sep = strcmp(lang, "nl") == 0 ? ',' : '.';
+	uint64_t unit = 1000;
+
+	if (bytes < 1000) {
+		snprintf(buf, size, "%llu %s", (unsigned long long)bytes, bytes == 1 ? "byte" : "bytes");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++, unit *= 1000) {
+		/* tenths of a unit, rounded half up */
+		uint64_t tenths = bytes / (unit / 10) + (bytes % (unit / 10) >= unit / 20 ? 1 : 0);
+
+		if (tenths < 100) {
+			snprintf(buf, size, "%llu%c%llu %s", (unsigned long long)(tenths / 10), sep,
+				 (unsigned long long)(tenths % 10), units[i]);
+			return;
+		}
+		if ((tenths + 5) / 10 < 1000 || i + 1 == sizeof(units) / sizeof(units[0])) {
+			snprintf(buf, size, "%llu %s", (unsigned long long)((tenths + 5) / 10), units[i]);
+			return;
+		}
+	}
+}
+
+void bd_notice_format_date(const char *lang, time_t when, char *buf, size_t size)
+{
+	static const char *const nl[] = {"januari", "februari", "maart",     "april",
+					 "mei",     "juni",     "juli",      "augustus",
+					 "september", "oktober", "november", "december"};
+	static const char *const en[] = {"January", "February", "March",     "April",
+					 "May",     "June",     "July",      "August",
+					 "September", "October", "November", "December"};
+	struct tm tm;
+
+	localtime_r(&when, &tm);
+	snprintf(buf, size, "%d %s %d", tm.tm_mday,
+		 (strcmp(lang, "nl") == 0 ? nl : en)[tm.tm_mon], tm.tm_year + 1900);
+}
+
+/* HTML-escape VALUE into OUT (non-ASCII is handled for the whole snippet later). */
+static void append_escaped(GString *out, const char *value, bool html)
+{
+	if (!html) {
+		g_string_append(out, value);
+		return;
+	}
+	for (const char *p = value; *p; p++) {
+		switch (*p) {
+		case '&': g_string_append(out, "&amp;"); break;
+		case '<': g_string_append(out, "&lt;"); break;
+		case '>': g_string_append(out, "&gt;"); break;
+		case '"': g_string_append(out, "&quot;"); break;
+		case '\'': g_string_append(out, "&#39;"); break;
+		default: g_string_append_c(out, *p);
+		}
+	}
+}
+
+struct render {
+	const struct bd_notice *n;
+	const struct bd_notice_vars *v;
+	bool html;
+	char expiry[64];
+	GString *out;
+};
+
+static void render_range(struct render *r, const struct template *t, size_t from, size_t to,
+			 size_t file)
+{
+	for (size_t i = from; i < to; i++) {
+		const struct tok *k = &t->v[i];
+		char buf[64];
+
+		switch (k->kind) {
+		case TOK_TEXT:
+			g_string_append(r->out, k->text);
+			break;
+		case TOK_VAR:
+			if (strcmp(k->text, "organisation") == 0) {
+				append_escaped(r->out, r->v->organisation, r->html);
+			} else if (strcmp(k->text, "link") == 0) {
+				append_escaped(r->out, r->v->link, r->html);
+			} else if (strcmp(k->text, "expiry") == 0) {
+				append_escaped(r->out, r->expiry, r->html);
+			} else if (strcmp(k->text, "count") == 0) {
+				snprintf(buf, sizeof(buf), "%zu", r->v->nfiles);
+				g_string_append(r->out, buf);
+			} else if (strcmp(k->text, "name") == 0) {
+				append_escaped(r->out, r->v->files[file].name, r->html);
+			} else if (strcmp(k->text, "size") == 0) {
+				bd_notice_format_size(r->n->lang, r->v->files[file].size, buf, sizeof(buf));
+				append_escaped(r->out, buf, r->html);
+			}
+			break;
+		case TOK_OPEN:
+			if (strcmp(k->text, "files") == 0) {
+				for (size_t f = 0; f < r->v->nfiles; f++)
+					render_range(r, t, i + 1, k->end, f);
+			} else if ((strcmp(k->text, "one") == 0) == (r->v->nfiles == 1)) {
+				render_range(r, t, i + 1, k->end, file);
+			}
+			i = k->end;
+			break;
+		case TOK_CLOSE:
+			break;
+		}
+	}
+}
+
+static char *render(const struct bd_notice *n, const struct template *t,
+		    const struct bd_notice_vars *v, bool html)
+{
+	struct render r = {.n = n, .v = v, .html = html, .out = g_string_new(NULL)};
+	char *result;
+
+	bd_notice_format_date(n->lang, v->expires, r.expiry, sizeof(r.expiry));
+	render_range(&r, t, 0, t->n, 0);
+	if (html) {
+		/* ASCII only: the snippet then fits every charset the part may have */
+		GString *ascii = g_string_new(NULL);
+
+		for (const char *p = r.out->str; *p; p = g_utf8_next_char(p)) {
+			gunichar c = g_utf8_get_char(p);
+
+			if (c < 0x80)
+				g_string_append_c(ascii, (char)c);
+			else
+				g_string_append_printf(ascii, "&#%u;", (unsigned)c);
+		}
+		g_string_free(r.out, TRUE);
+		r.out = ascii;
+	}
+	result = bd_strdup(r.out->str);
+	g_string_free(r.out, TRUE);
+	return result;
+}
+
+char *bd_notice_render_text(const struct bd_notice *n, const struct bd_notice_vars *v)
+{
+	return render(n, &n->text, v, false);
+}
+
+char *bd_notice_render_html(const struct bd_notice *n, const struct bd_notice_vars *v)
+{
+	return render(n, &n->html, v, true);
+}
+
+/* ---- insertion into body parts ---- */
+
+static GString *decode_content(GMimePart *part)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	GMimeStream *mem;
+	GByteArray *bytes;
+	GString *s;
+
+	if (content == NULL)
+		return g_string_new(NULL);
+	mem = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(content, mem);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	s = g_string_new_len((const char *)bytes->data, (gssize)bytes->len);
+	g_object_unref(mem);
+	return s;
+}
+
+static void set_content(GMimePart *part, const GString *s, GMimeContentEncoding encoding)
+{
+	GMimeStream *mem = g_mime_stream_mem_new_with_buffer(s->str, s->len);
+	GMimeDataWrapper *wrapper =
+		g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
+
+	g_mime_part_set_content(part, wrapper);
+	g_mime_part_set_content_encoding(part, encoding);
+	g_object_unref(wrapper);
+	g_object_unref(mem);
+}
+
+/* Strict conversion; NULL when a character cannot be represented or the input is invalid. */
+static GString *convert(const char *from, const char *to, const char *in, size_t len)
+{
+	iconv_t cd = iconv_open(g_mime_charset_iconv_name(to), g_mime_charset_iconv_name(from));
+	GString *out;
+	char *inp = (char *)in;
+	size_t inleft = len;
+
+	if (cd == (iconv_t)-1)
+		return NULL;
+	out = g_string_sized_new(len + 64);
+	for (int final = 0;; final = 1) {
+		for (;;) {
+			char buf[4096], *outp = buf;
+			size_t outleft = sizeof(buf);
+			size_t r = final ? iconv(cd, NULL, NULL, &outp, &outleft) :
+					   iconv(cd, &inp, &inleft, &outp, &outleft);
+
+			g_string_append_len(out, buf, (gssize)(sizeof(buf) - outleft));
+			if (r != (size_t)-1)
+				break;
+			if (errno != E2BIG) {
+				iconv_close(cd);
+				g_string_free(out, TRUE);
+				return NULL;
+			}
+		}
+		if (final)
+			break;
+	}
+	iconv_close(cd);
+	return out;
+}
+
+static bool ascii_compatible(const char *charset)
+{
+	static const char *const wide[] = {"utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2",
+					   "ucs-4", "ucs4",   "utf-7",  "utf7",  "unicode"};
+
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+		if (strncasecmp(charset, wide[i], strlen(wide[i])) == 0)
+			return false;
+	return true;
+}
+
+/* Every non-ASCII character becomes '?': the last resort when the part's charset is unknown. */
+static GString *ascii_fold(const char *s)
+{
+	GString *out = g_string_new(NULL);
+
+	for (const char *p = s; *p; p = g_utf8_next_char(p))
+		g_string_append_c(out, (unsigned char)*p < 0x80 ? *p : '?');
+	return out;
+}
+
+static void crlf_to_lf(GString *s)
+{
+	size_t w = 0;
+
+	for (size_t r = 0; r < s->len; r++)
+		if (!(s->str[r] == '\r' && r + 1 < s->len && s->str[r + 1] == '\n'))
+			s->str[w++] = s->str[r];
+	g_string_truncate(s, w);
+}
+
+static void lf_to_crlf(GString *s)
+{
+	GString *out = g_string_sized_new(s->len + s->len / 32);
+
+	for (size_t i = 0; i < s->len; i++) {
+		if (s->str[i] == '\n' && (i == 0 || s->str[i - 1] != '\r'))
+			g_string_append_c(out, '\r');
+		g_string_append_c(out, s->str[i]);
+	}
+	g_string_assign(s, "");
+	g_string_append_len(s, out->str, (gssize)out->len);
+	g_string_free(out, TRUE);
+}
+
+/*
+ * RFC 3676: no trailing spaces (they would join lines), space-stuff lines
+ * that start with ' ', '>' or "From ", and wrap long lines at spaces with
+ * soft breaks (not with DelSp=yes, where a soft break would eat a space).
+ */
+static char *flow_notice(const char *notice, bool delsp)
+{
+	GString *out = g_string_new(NULL);
+	const char *p = notice;
+
+	while (*p) {
+		size_t len = strcspn(p, "\n");
+		GString *line = g_string_new_len(p, (gssize)len);
+
+		while (line->len > 0 && line->str[line->len - 1] == ' ')
+			g_string_truncate(line, line->len - 1);
+		while (!delsp && line->len > 78) {
+			size_t cut = 78;
+
+			while (cut > 0 && line->str[cut - 1] != ' ')
+				cut--;
+			if (cut == 0)
+				break; /* one long word, e.g. the URL: leave it whole */
+			if (line->str[0] == ' ' || line->str[0] == '>' ||
+			    strncmp(line->str, "From ", 5) == 0)
+				g_string_append_c(out, ' ');
+			g_string_append_len(out, line->str, (gssize)cut);
+			g_string_append_c(out, '\n');
+			g_string_erase(line, 0, (gssize)cut);
+		}
+		if (line->str[0] == ' ' || line->str[0] == '>' || strncmp(line->str, "From ", 5) == 0)
+			g_string_append_c(out, ' ');
+		g_string_append_len(out, line->str, (gssize)line->len);
+		g_string_append_c(out, '\n');
+		g_string_free(line, TRUE);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	return g_string_free(out, FALSE);
+}
+
+static const char *param_or(GMimeObject *obj, const char *name, const char *def)
+{
+	const char *v = g_mime_object_get_content_type_parameter(obj, name);
+
+	return v != NULL && *v != '\0' ? v : def;
+}
+
+/* The encoding a modified body part gets: base64 stays base64, everything else becomes QP. */
+static GMimeContentEncoding body_encoding(GMimePart *part)
+{
+	return g_mime_part_get_content_encoding(part) == GMIME_CONTENT_ENCODING_BASE64 ?
+		       GMIME_CONTENT_ENCODING_BASE64 :
+		       GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
+}
+
+/* Make TEXT ASCII-compatible (UTF-8) if its charset is not; updates *CHARSET. */
+static int widen_to_utf8(GMimePart *part, GString **text, const char **charset,
+			 struct bd_error *err)
+{
+	GString *utf8;
+
+	if (ascii_compatible(*charset))
+		return 0;
+	utf8 = convert(*charset, "utf-8", (*text)->str, (*text)->len);
+	if (utf8 == NULL)
+		return bd_error_set(err, BD_E_INVALID, "body part is not valid %s", *charset);
+	g_string_free(*text, TRUE);
+	*text = utf8;
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
+	*charset = "utf-8";
+	return 0;
+}
+
+int bd_notice_add_to_text(GMimePart *part, const char *notice, struct bd_error *err)
+{
+	GMimeObject *obj = GMIME_OBJECT(part);
+	GMimeContentEncoding encoding = body_encoding(part);
+	const char *charset = param_or(obj, "charset", "us-ascii");
+	bool flowed = g_ascii_strcasecmp(param_or(obj, "format", ""), "flowed") == 0;
+	bool delsp = g_ascii_strcasecmp(param_or(obj, "delsp", ""), "yes") == 0;
+	GString *text = decode_content(part), *add;
+	char *prepared = flowed ? flow_notice(notice, delsp) : bd_strdup(notice);
+
+	if (widen_to_utf8(part, &text, &charset, err) < 0) {
+		g_string_free(text, TRUE);
+		free(prepared);
+		return -1;
+	}
+	add = convert("utf-8", charset, prepared, strlen(prepared));
+	if (add == NULL) {
+		/* the notice does not fit the charset: the whole part becomes UTF-8 */
+		GString *utf8 = convert(charset, "utf-8", text->str, text->len);
+
+		if (utf8 != NULL) {
+			g_string_free(text, TRUE);
+			text = utf8;
+			g_mime_object_set_content_type_parameter(obj, "charset", "utf-8");
+			add = g_string_new(prepared);
+		} else {
+			/* the text is not what its charset says: leave it, simplify the notice */
+			add = ascii_fold(prepared);
+		}
+	}
+	free(prepared);
+	crlf_to_lf(text);
+	if (text->len > 0 && text->str[text->len - 1] != '\n')
+		g_string_append_c(text, '\n');
+	if (text->len > 0)
+		g_string_append_c(text, '\n');
+	g_string_append_len(text, add->str, (gssize)add->len);
+	g_string_free(add, TRUE);
+	if (encoding == GMIME_CONTENT_ENCODING_BASE64)
+		lf_to_crlf(text);
+	set_content(part, text, encoding);
+	g_string_free(text, TRUE);
+	return 0;
+}
+
+/* Offset of the last "</TAG" (ASCII case-insensitive), or -1. */
+static gssize find_last_tag(const GString *s, const char *tag)
+{
+	size_t tl = strlen(tag);
+
+	for (size_t i = s->len; i >= tl; i--)
+		if (g_ascii_strncasecmp(s->str + i - tl, tag, tl) == 0)
+			return (gssize)(i - tl);
+	return -1;
+}
+
+int bd_notice_add_to_html(GMimePart *part, const char *snippet, struct bd_error *err)
+{
+	GMimeContentEncoding encoding = body_encoding(part);
+	const char *charset = param_or(GMIME_OBJECT(part), "charset", "us-ascii");
+	GString *html = decode_content(part);
+	gssize at;
+
+	if (widen_to_utf8(part, &html, &charset, err) < 0) {
+		g_string_free(html, TRUE);
+		return -1;
+	}
+	at = find_last_tag(html, "</body");
+	if (at < 0)
+		at = find_last_tag(html, "</html");
+	if (at < 0) {
+		if (html->len > 0 && html->str[html->len - 1] != '\n')
+			g_string_append_c(html, '\n');
+		g_string_append(html, snippet);
+	} else {
+		g_string_insert(html, at, snippet);
+	}
+	if (encoding == GMIME_CONTENT_ENCODING_BASE64)
+		lf_to_crlf(html);
+	else
+		crlf_to_lf(html);
+	set_content(part, html, encoding);
+	g_string_free(html, TRUE);
+	return 0;
+}
+
+GMimePart *bd_notice_new_text_part(const char *notice)
+{
+	GMimePart *part = g_mime_part_new_with_type("text", "plain");
+	GString *text = g_string_new(notice);
+
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
+	set_content(part, text, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_string_free(text, TRUE);
+	return part;
+}

@@ -1,0 +1,52 @@
+/*
+ * policy.h - which messages and which parts leave, and why ([policy] keys).
+ *
+ * Decisions only: no decoding, no storing. Every decision comes with a short
+ * reason in plain words, so `bestanden rewrite --explain` and the logs can
+ * say why a part went or stayed. Reasons are static strings.
+ */
+#ifndef BD_POLICY_H
+#define BD_POLICY_H
+
+#include <glib.h>
+#include <gmime/gmime.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "rewrite.h"
+
+/* A reason the whole message stays unchanged (envelope and top-level
+ * headers: direction, null sender, internal recipients, Auto-Submitted), or NULL. */
+const char *bd_policy_check_message(const struct bd_conf *conf,
+				    const struct bd_rewrite_envelope *env, GMimeMessage *msg);
+
+/* A part in the message body that makes the whole message stay unchanged
+ * (signed, encrypted, delivery or read report), or NULL. */
+const char *bd_policy_check_part(GMimeObject *obj);
+
+/*
+ * The decision for one leaf part of the message body (not one inside an
+ * attached message). REFERENCED: its Content-ID is the target of a cid: URL
+ * in an HTML body part. Returns KEEP, SEND or BODY.
+ */
+enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject *obj,
+					bool referenced, const char **reason);
+
+/* The size rules for a part that would go: SEND, or KEEP with the reason. */
+enum bd_rewrite_action bd_policy_decide_size(const struct bd_conf *conf, uint64_t size,
+					     const char **reason);
+
+/* The raw (decoded, unsanitised) file name of OBJ, or NULL. */
+const char *bd_policy_filename(GMimeObject *obj);
+
+/* True for message/rfc822 and its kin, also when gmime kept it as an encoded leaf. */
+bool bd_policy_is_attached_message(GMimeObject *obj);
+
+/* Add every Content-ID that a cid: URL in HTML (LEN bytes) names to SET
+ * (keys malloc'ed with g_malloc, compared without case). */
+void bd_policy_collect_cids(const char *html, size_t len, GHashTable *set);
+/* The normalised Content-ID of OBJ (lower case, no <>), g_malloc'ed, or NULL. */
+char *bd_policy_content_id(GMimeObject *obj);
+
+#endif

@@ -1,0 +1,923 @@
+/*
+ * rewrite.c - one message through the pipeline: parse, decide, store, change, write.
+ *
+ * The order is the safety argument: every decision is made and every part
+ * stored (files, then the manifest) before the first change to the parsed
+ * message; a failure at any point before that deletes what was stored and
+ * leaves the message as it came. Policy is in policy.c, the notice in
+ * notice.c, part content and parallel upload in upload.c.
+ */
+#include "rewrite.h"
+#include "filename.h"
+#include "manifest.h"
+#include "mem.h"
+#include "mimestream.h"
+#include "notice.h"
+#include "policy.h"
+#include "token.h"
+#include "upload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PARAM_NAME_MAX 64 /* longer names can hang gmime 3.2.13's parameter folding */
+
+struct bd_rewrite {
+	const struct bd_conf *conf;
+	const struct bd_keyring *keys;
+	struct bd_store *store;
+	struct bd_notice *notice;
+};
+
+/* What the parser said; lives as long as the message (gmime keeps the callback). */
+struct warnings {
+	int parsing;
+	int critical;
+	int first; /* GMimeParserWarning of the first critical one */
+	gint64 offset;
+};
+
+struct bd_rewrite_state {
+	GMimeStream *stream;
+	GMimeMessage *message;
+	GMimeFormatOptions *format;
+	struct warnings warnings;
+};
+
+/* A part of the message body, parallel to result->parts. */
+struct node {
+	GMimeObject *obj;
+	GMimeMultipart *parent; /* NULL: the top-level entity */
+	int index;              /* position in parent */
+};
+
+struct job {
+	const struct bd_rewrite *rw;
+	const struct bd_rewrite_envelope *env;
+	struct bd_rewrite_result *res;
+	GMimeMessage *msg;
+	struct node *nodes;
+	size_t cap;
+	unsigned counted;
+	const char *problem; /* malformed: why */
+	const char *veto;    /* unchanged: why */
+	time_t now;
+};
+
+const char *bd_rewrite_action_name(enum bd_rewrite_action a)
+{
+	switch (a) {
+	case BD_REWRITE_KEEP: return "keep";
+	case BD_REWRITE_SEND: return "send";
+	case BD_REWRITE_BODY: return "notice";
+	case BD_REWRITE_CONTAINER: return "multipart";
+	}
+	return "?";
+}
+
+struct bd_rewrite *bd_rewrite_new(const struct bd_conf *conf, const struct bd_keyring *keys,
+				  struct bd_store *store, struct bd_error *err)
+{
+	struct bd_rewrite *rw = bd_calloc(1, sizeof(*rw));
+
+	rw->conf = conf;
+	rw->keys = keys;
+	rw->store = store;
+	rw->notice = bd_notice_load(conf->notice.template_dir, conf->notice.language, err);
+	if (rw->notice == NULL) {
+		free(rw);
+		return NULL;
+	}
+	return rw;
+}
+
+void bd_rewrite_free(struct bd_rewrite **rw)
+{
+	if (rw == NULL || *rw == NULL)
+		return;
+	bd_notice_free(&(*rw)->notice);
+	free(*rw);
+	*rw = NULL;
+}
+
+void bd_rewrite_result_free(struct bd_rewrite_result **r)
+{
+	struct bd_rewrite_result *res;
+
+	if (r == NULL || *r == NULL)
+		return;
+	res = *r;
+	for (size_t i = 0; i < res->nparts; i++)
+		free(res->parts[i].filename);
+	free(res->parts);
+	for (size_t i = 0; i < res->nheaders; i++)
+		free(res->headers[i].value);
+	if (res->state != NULL) {
+		if (res->state->message != NULL)
+			g_object_unref(res->state->message);
+		if (res->state->stream != NULL)
+			g_object_unref(res->state->stream);
+		if (res->state->format != NULL)
+			g_mime_format_options_free(res->state->format);
+		free(res->state);
+	}
+	free(res);
+	*r = NULL;
+}
+
+/* ---- parsing ---- */
+
+static bool is_critical(GMimeParserWarning w)
+{
+	switch (w) {
+	case GMIME_CRIT_INVALID_HEADER_NAME:
+	case GMIME_CRIT_CONFLICTING_HEADER:
+	case GMIME_CRIT_CONFLICTING_PARAMETER:
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+	case GMIME_CRIT_NESTING_OVERFLOW:
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer data)
+{
+	struct warnings *w = data;
+
+	/* gmime also calls this later, when it decodes a header lazily: only parsing counts */
+	if (!__atomic_load_n(&w->parsing, __ATOMIC_RELAXED) || !is_critical(code))
+		return;
+	/* an mbox "From " line before a (forwarded) message's headers: skipped, nothing lost */
+	if (code == GMIME_CRIT_INVALID_HEADER_NAME && item != NULL && strncmp(item, "From ", 5) == 0)
+		return;
+	if (w->critical++ == 0) {
+		w->first = (int)code;
+		w->offset = offset;
+	}
+}
+
+static const char *warning_name(int code)
+{
+	switch (code) {
+	case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
+	case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting headers";
+	case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameters";
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without boundary";
+	case GMIME_CRIT_NESTING_OVERFLOW: return "nesting overflow";
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "part without headers or content";
+	}
+	return "critical parser warning";
+}
+
+static int parse(struct bd_rewrite_result *res, int spool_fd, struct bd_error *err)
+{
+	struct bd_rewrite_state *st = bd_calloc(1, sizeof(*st));
+	GMimeParserOptions *options;
+	GMimeParser *parser;
+	int fd = fcntl(spool_fd, F_DUPFD_CLOEXEC, 0);
+
+	res->state = st;
+	if (fd < 0)
+		return bd_error_set(err, BD_E_IO, "spool: %s", strerror(errno));
+	st->stream = bd_mimestream_pread_new(fd);
+	if (st->stream == NULL) {
+		close(fd);
+		return bd_error_set(err, BD_E_INVALID, "spool is not a regular file");
+	}
+	st->format = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(st->format, GMIME_NEWLINE_FORMAT_DOS);
+	if (g_mime_stream_length(st->stream) == 0)
+		return 0;
+
+	options = g_mime_parser_options_new();
+	g_mime_parser_options_set_warning_callback(options, on_warning, &st->warnings);
+	parser = g_mime_parser_new_with_stream(st->stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	g_mime_parser_set_persist_stream(parser, TRUE);
+	__atomic_store_n(&st->warnings.parsing, 1, __ATOMIC_RELAXED);
+	st->message = g_mime_parser_construct_message(parser, options);
+	__atomic_store_n(&st->warnings.parsing, 0, __ATOMIC_RELAXED);
+	g_object_unref(parser);
+	g_mime_parser_options_free(options);
+	return 0;
+}
+
+/* ---- checking the structure: counts, depth, hostile parameters ---- */
+
+static bool params_too_long(GMimeParamList *list)
+{
+	int n = list != NULL ? g_mime_param_list_length(list) : 0;
+
+	for (int i = 0; i < n; i++) {
+		const char *name = g_mime_param_get_name(g_mime_param_list_get_parameter_at(list, i));
+
+		if (name != NULL && strlen(name) > PARAM_NAME_MAX)
+			return true;
+	}
+	return false;
+}
+
+static int check_structure(struct job *j, GMimeObject *obj, unsigned depth)
+{
+	const struct bd_conf *conf = j->rw->conf;
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+
+	if (++j->counted > conf->policy.max_parts) {
+		j->problem = "more MIME parts than max_parts";
+		return -1;
+	}
+	if (depth > conf->policy.max_depth) {
+		j->problem = "MIME parts nested deeper than max_depth";
+		return -1;
+	}
+	if ((ct != NULL && params_too_long(g_mime_content_type_get_parameters(ct))) ||
+	    (cd != NULL && params_too_long(g_mime_content_disposition_get_parameters(cd)))) {
+		j->problem = "a header parameter name longer than 64 characters";
+		return -1;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+			if (check_structure(j, g_mime_multipart_get_part(mp, i), depth + 1) < 0)
+				return -1;
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+		if (m != NULL && g_mime_message_get_mime_part(m) != NULL)
+			return check_structure(j, g_mime_message_get_mime_part(m), depth + 1);
+	}
+	return 0;
+}
+
+/* ---- the walk over the message body ---- */
+
+static size_t add_node(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int index,
+		       const char *path)
+{
+	struct bd_rewrite_result *res = j->res;
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	struct bd_rewrite_part *p;
+	char *type = ct != NULL ? g_mime_content_type_get_mime_type(ct) : g_strdup("text/plain");
+	char *lower = g_ascii_strdown(type, -1);
+
+	if (res->nparts == j->cap) {
+		j->cap = j->cap ? 2 * j->cap : 16;
+		res->parts = bd_realloc(res->parts, j->cap * sizeof(*res->parts));
+		j->nodes = bd_realloc(j->nodes, j->cap * sizeof(*j->nodes));
+	}
+	p = &res->parts[res->nparts];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	if (strlen(lower) < sizeof(p->content_type))
+		snprintf(p->content_type, sizeof(p->content_type), "%s", lower);
+	else
+		snprintf(p->content_type, sizeof(p->content_type), "application/octet-stream");
+	p->action = BD_REWRITE_KEEP;
+	p->reason = "";
+	j->nodes[res->nparts] = (struct node){obj, parent, index};
+	g_free(type);
+	g_free(lower);
+	return res->nparts++;
+}
+
+/* Depth is bounded by check_structure() before this runs. */
+static void walk(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int index,
+		 const char *path)
+{
+	size_t me = add_node(j, obj, parent, index, path);
+	const char *veto = bd_policy_check_part(obj);
+
+	if (veto != NULL && j->veto == NULL)
+		j->veto = veto;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+		j->res->parts[me].action = BD_REWRITE_CONTAINER;
+		j->res->parts[me].reason = "multipart: its parts are decided one by one";
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
+			char sub[80];
+
+			snprintf(sub, sizeof(sub), "%s.%d", path, i + 1);
+			walk(j, g_mime_multipart_get_part(mp, i), mp, i, sub);
+		}
+	}
+}
+
+static GString *decoded_text(GMimeObject *obj)
+{
+	struct bd_buf_sink sink;
+	GString *s;
+
+	bd_buf_sink_init(&sink);
+	if (bd_upload_copy(obj, &sink.sink, NULL) < 0) {
+		free(sink.data);
+		return NULL;
+	}
+	s = g_string_new_len((const char *)sink.data, (gssize)sink.len);
+	free(sink.data);
+	return s;
+}
+
+/* Content-IDs that the HTML body parts show through cid: URLs. */
+static GHashTable *collect_cids(struct job *j)
+{
+	GHashTable *cids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	for (size_t i = 0; i < j->res->nparts; i++) {
+		const char *reason;
+		GString *html;
+
+		if (j->res->parts[i].action == BD_REWRITE_CONTAINER ||
+		    strcmp(j->res->parts[i].content_type, "text/html") != 0 ||
+		    bd_policy_decide(j->rw->conf, j->nodes[i].obj, false, &reason) != BD_REWRITE_BODY)
+			continue;
+		html = decoded_text(j->nodes[i].obj);
+		if (html != NULL) {
+			bd_policy_collect_cids(html->str, html->len, cids);
+			g_string_free(html, TRUE);
+		}
+	}
+	return cids;
+}
+
+/* The name a part that goes is listed under: its own, sanitised, or a generated one. */
+static char *part_name(struct job *j, size_t i, unsigned *nameless)
+{
+	GMimeObject *obj = j->nodes[i].obj;
+	const char *raw = bd_policy_filename(obj);
+	bool message = bd_policy_is_attached_message(obj);
+	char *name = NULL, *unique;
+
+	if (raw == NULL && GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+		raw = m != NULL ? g_mime_message_get_subject(m) : NULL;
+	}
+	if (raw != NULL)
+		name = bd_filename_sanitise(raw);
+	if (name != NULL && message && !g_str_has_suffix(name, ".eml") &&
+	    !g_str_has_suffix(name, ".EML")) {
+		char *eml = bd_asprintf("%s.eml", name);
+
+		free(name);
+		name = bd_filename_sanitise(eml); /* keeps the length cap */
+		free(eml);
+	}
+	if (name == NULL)
+		name = bd_filename_generate(bd_notice_language(j->rw->notice), ++*nameless,
+					    j->res->parts[i].content_type);
+	{
+		char **taken = bd_calloc(j->res->nparts, sizeof(char *));
+
+		for (size_t k = 0; k < i; k++)
+			taken[k] = j->res->parts[k].action == BD_REWRITE_SEND ? j->res->parts[k].filename :
+										 NULL;
+		unique = bd_filename_unique(name, taken, i);
+		free(taken);
+	}
+	free(name);
+	return unique;
+}
+
+/* Decide every leaf; measure and name what goes. */
+static int decide(struct job *j, struct bd_error *err)
+{
+	struct bd_rewrite_result *res = j->res;
+	GHashTable *cids = collect_cids(j);
+	unsigned nameless = 0;
+
+	for (size_t i = 0; i < res->nparts; i++) {
+		struct bd_rewrite_part *p = &res->parts[i];
+		GMimeObject *obj = j->nodes[i].obj;
+		const char *raw = bd_policy_filename(obj);
+		char *cid;
+		bool referenced;
+
+		if (p->action == BD_REWRITE_CONTAINER)
+			continue;
+		cid = bd_policy_content_id(obj);
+		referenced = cid != NULL && g_hash_table_contains(cids, cid);
+		g_free(cid);
+		p->action = bd_policy_decide(j->rw->conf, obj, referenced, &p->reason);
+		if (p->action == BD_REWRITE_SEND) {
+			if (bd_upload_measure(obj, &p->size, err) < 0) {
+				g_hash_table_destroy(cids);
+				return bd_error_prefix(err, "part %s", p->path);
+			}
+			p->action = bd_policy_decide_size(j->rw->conf, p->size, &p->reason);
+		}
+		if (p->action == BD_REWRITE_SEND) {
+			p->filename = part_name(j, i, &nameless);
+			res->nfiles++;
+			res->bytes += p->size;
+		} else if (raw != NULL) {
+			p->filename = bd_filename_sanitise(raw);
+		}
+	}
+	g_hash_table_destroy(cids);
+	return 0;
+}
+
+/* ---- storing ---- */
+
+static void delete_package(struct job *j, const struct bd_package_keys *keys,
+			   const struct bd_upload_item *items, size_t n, bool manifest)
+{
+	char name[64];
+
+	for (size_t i = 0; i < n; i++) {
+		if (!items[i].stored)
+			continue;
+		bd_package_object_name(keys->id, items[i].index, name, sizeof(name));
+		bd_store_delete(j->rw->store, name, NULL);
+	}
+	if (manifest) {
+		bd_package_object_name(keys->id, 0, name, sizeof(name));
+		bd_store_delete(j->rw->store, name, NULL);
+	}
+}
+
+static char *bounded_copy(const char *s)
+{
+	return s != NULL && *s != '\0' && strlen(s) <= BD_MANIFEST_MAX_STRING ? bd_strdup(s) : NULL;
+}
+
+static int store_manifest(struct job *j, const struct bd_package_keys *keys, int64_t expires,
+			  struct bd_error *err)
+{
+	const struct bd_keyring *kr = j->rw->keys;
+	unsigned gw = bd_keyring_current(kr, BD_KEY_GATEWAY);
+	const uint8_t *pk = bd_keyring_gateway_public(kr, gw);
+	struct bd_manifest *m = bd_manifest_new();
+	struct bd_mem_source src;
+	uint8_t *sealed = NULL;
+	size_t sealed_len = 0;
+	char name[64];
+	unsigned index = 0;
+	int rc;
+
+	if (pk == NULL) {
+		bd_manifest_free(&m);
+		return bd_error_set(err, BD_E_KEY, "no current gateway public key");
+	}
+	memcpy(m->package_id, keys->id, BD_PACKAGE_ID_BYTES);
+	m->link_key_id = bd_keyring_current(kr, BD_KEY_LINK);
+	m->gateway_key_id = gw;
+	m->created = (int64_t)j->now;
+	m->expires = expires;
+	if (j->env->sender != NULL && strcmp(j->env->sender, "<>") != 0)
+		m->sender = bounded_copy(j->env->sender);
+	m->message_id = bounded_copy(g_mime_message_get_message_id(j->msg));
+	for (size_t i = 0; i < j->res->nparts; i++) {
+		const struct bd_rewrite_part *p = &j->res->parts[i];
+
+		if (p->action == BD_REWRITE_SEND)
+			bd_manifest_add_file(m, ++index, p->filename, p->content_type, p->size);
+	}
+	rc = bd_manifest_seal(m, keys, pk, &sealed, &sealed_len, err);
+	bd_manifest_free(&m);
+	if (rc < 0)
+		return -1;
+	bd_package_object_name(keys->id, 0, name, sizeof(name));
+	bd_mem_source_init(&src, sealed, sealed_len);
+	rc = bd_store_put(j->rw->store, name, &src.source, sealed_len, err);
+	free(sealed);
+	return rc;
+}
+
+static char *make_link(struct job *j, const struct bd_package_keys *keys, int64_t expires,
+		       struct bd_error *err)
+{
+	struct bd_token t = {.type = BD_TOKEN_DOWNLOAD,
+			     .key_id = bd_keyring_current(j->rw->keys, BD_KEY_LINK),
+			     .expires = expires};
+	char token[BD_TOKEN_MAX_CHARS + 1];
+	char *link = NULL;
+
+	memcpy(t.package_id, keys->id, BD_PACKAGE_ID_BYTES);
+	memcpy(t.secret, keys->secret, BD_SECRET_BYTES);
+	if (bd_token_encode(&t, j->rw->keys, token, err) == 0)
+		link = bd_asprintf("%s/d/%s", j->rw->conf->gateway.public_url, token);
+	sodium_memzero(&t, sizeof(t));
+	sodium_memzero(token, sizeof(token));
+	return link;
+}
+
+static void free_secret_string(char *s)
+{
+	if (s != NULL) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* ---- changing the message ---- */
+
+struct removal {
+	GMimeMultipart *parent;
+	int index;
+};
+
+static int by_index_desc(const void *a, const void *b)
+{
+	const struct removal *x = a, *y = b;
+
+	return (y->index > x->index) - (y->index < x->index);
+}
+
+/* Take out every part that went, and multiparts that only held such parts. */
+static bool remove_sent(struct job *j)
+{
+	struct bd_rewrite_result *res = j->res;
+	struct removal *rm = bd_calloc(res->nparts, sizeof(*rm));
+	GHashTable *emptied = g_hash_table_new(g_direct_hash, g_direct_equal);
+	bool top_gone = false;
+	size_t n = 0;
+
+	for (size_t i = 0; i < res->nparts; i++) {
+		if (res->parts[i].action != BD_REWRITE_SEND)
+			continue;
+		if (j->nodes[i].parent == NULL)
+			top_gone = true;
+		else
+			rm[n++] = (struct removal){j->nodes[i].parent, j->nodes[i].index};
+	}
+	/* highest index first, so the indexes still to come stay valid */
+	qsort(rm, n, sizeof(*rm), by_index_desc);
+	for (size_t i = 0; i < n; i++) {
+		GMimeObject *gone = g_mime_multipart_remove_at(rm[i].parent, rm[i].index);
+
+		if (gone != NULL)
+			g_object_unref(gone);
+		g_hash_table_add(emptied, rm[i].parent);
+	}
+	/* children come after their parent in document order: go backwards */
+	for (size_t i = res->nparts; i-- > 0;) {
+		GMimeObject *obj = j->nodes[i].obj;
+
+		if (res->parts[i].action != BD_REWRITE_CONTAINER || !g_hash_table_contains(emptied, obj) ||
+		    g_mime_multipart_get_count(GMIME_MULTIPART(obj)) > 0)
+			continue;
+		if (j->nodes[i].parent == NULL) {
+			top_gone = true;
+		} else {
+			int at = g_mime_multipart_index_of(j->nodes[i].parent, obj);
+
+			if (at >= 0) {
+				GMimeObject *gone = g_mime_multipart_remove_at(j->nodes[i].parent, at);
+
+				if (gone != NULL)
+					g_object_unref(gone);
+				g_hash_table_add(emptied, j->nodes[i].parent);
+			}
+		}
+		res->parts[i].reason = "multipart: emptied, removed";
+	}
+	g_hash_table_destroy(emptied);
+	free(rm);
+	return top_gone;
+}
+
+static void add_notice_part(struct job *j, const char *text, bool top_gone)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(j->msg);
+	GMimePart *part = bd_notice_new_text_part(text);
+
+	if (top_gone || top == NULL) {
+		g_mime_message_set_mime_part(j->msg, GMIME_OBJECT(part));
+	} else if (GMIME_IS_MULTIPART(top) &&
+		   g_mime_content_type_is_type(g_mime_object_get_content_type(top), "multipart",
+					       "mixed")) {
+		g_mime_multipart_insert(GMIME_MULTIPART(top), 0, GMIME_OBJECT(part));
+	} else {
+		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
+
+		g_mime_multipart_add(mixed, GMIME_OBJECT(part));
+		g_mime_multipart_add(mixed, top);
+		g_mime_message_set_mime_part(j->msg, GMIME_OBJECT(mixed));
+		g_object_unref(mixed);
+	}
+	g_object_unref(part);
+}
+
+static int insert_notices(struct job *j, const char *text, const char *html, bool top_gone)
+{
+	struct bd_rewrite_result *res = j->res;
+	unsigned placed = 0;
+
+	if (!top_gone) {
+		for (size_t i = 0; i < res->nparts; i++) {
+			struct bd_error err;
+			GMimePart *part;
+			int rc;
+
+			if (res->parts[i].action != BD_REWRITE_BODY)
+				continue;
+			part = GMIME_PART(j->nodes[i].obj);
+			if (strcmp(res->parts[i].content_type, "text/html") == 0)
+				rc = bd_notice_add_to_html(part, html, &err);
+			else
+				rc = bd_notice_add_to_text(part, text, &err);
+			if (rc == 0)
+				placed++;
+			else
+				res->parts[i].reason = "body text in a charset the notice cannot join";
+		}
+	}
+	if (placed == 0)
+		add_notice_part(j, text, top_gone);
+	return 0;
+}
+
+/* ---- top-level headers ---- */
+
+static const char *const top_headers[] = {"Content-Type", "Content-Transfer-Encoding",
+					  "Content-Disposition", "MIME-Version"};
+#define NTOP (sizeof(top_headers) / sizeof(top_headers[0]))
+
+static char *unfolded(const char *v)
+{
+	GString *s;
+
+	if (v == NULL)
+		return NULL;
+	s = g_string_new(NULL);
+	for (const char *p = v; *p; p++) {
+		if (*p == '\r' || *p == '\n')
+			continue;
+		g_string_append_c(s, *p == '\t' && (s->len == 0 || p[-1] == '\n') ? ' ' : *p);
+	}
+	g_strstrip(s->str);
+	return g_string_free(s, FALSE);
+}
+
+static GMimeObject *header_owner(GMimeMessage *msg, const char *name)
+{
+	return strcmp(name, "MIME-Version") == 0 ? GMIME_OBJECT(msg) : g_mime_message_get_mime_part(msg);
+}
+
+/* The raw value as it would be written (unfolded), or NULL when absent. */
+static char *top_header(GMimeMessage *msg, GMimeFormatOptions *fmt, const char *name)
+{
+	GMimeObject *owner = header_owner(msg, name);
+	GMimeHeader *h;
+
+	if (owner == NULL)
+		return NULL;
+	h = g_mime_header_list_get_header(g_mime_object_get_header_list(owner), name);
+	if (h == NULL)
+		return NULL;
+	if (g_mime_header_get_raw_value(h) != NULL)
+		return unfolded(g_mime_header_get_raw_value(h));
+	return unfolded(g_mime_header_get_value(h));
+}
+
+static void diff_headers(struct job *j, char *before[NTOP], GMimeFormatOptions *fmt)
+{
+	for (size_t i = 0; i < NTOP; i++) {
+		char *after = top_header(j->msg, fmt, top_headers[i]);
+		bool same = (before[i] == NULL && after == NULL) ||
+			    (before[i] != NULL && after != NULL && strcmp(before[i], after) == 0);
+
+		if (same) {
+			g_free(after);
+			continue;
+		}
+		j->res->headers[j->res->nheaders].name = top_headers[i];
+		j->res->headers[j->res->nheaders].value = after ? bd_strdup(after) : NULL;
+		j->res->nheaders++;
+		g_free(after);
+	}
+}
+
+/* ---- the pipeline ---- */
+
+static void summary(struct bd_rewrite_result *res, const char *prefix, const char *what)
+{
+	snprintf(res->reason, sizeof(res->reason), "%s: %s", prefix, what);
+}
+
+/* Everything up to the decisions; returns 1 when the message stays unchanged. */
+static int prepare(struct job *j, int spool_fd, struct bd_error *err)
+{
+	struct bd_rewrite_result *res = j->res;
+	struct bd_rewrite_state *st;
+	GMimeObject *top;
+	char why[128];
+
+	if (parse(res, spool_fd, err) < 0)
+		return -1;
+	st = res->state;
+	j->msg = st->message;
+	if (j->msg == NULL || g_mime_message_get_mime_part(j->msg) == NULL) {
+		j->problem = "not a message gmime can parse";
+	} else if (st->warnings.critical > 0) {
+		snprintf(why, sizeof(why), "gmime: %s at offset %lld", warning_name(st->warnings.first),
+			 (long long)st->warnings.offset);
+		j->problem = why;
+	} else {
+		top = g_mime_message_get_mime_part(j->msg);
+		check_structure(j, top, 1);
+	}
+	if (j->problem != NULL) {
+		res->malformed = true;
+		summary(res, "malformed MIME", j->problem);
+		if (strcmp(j->rw->conf->policy.malformed, "tempfail") == 0)
+			return bd_error_set(err, BD_E_INVALID, "%s", res->reason);
+		return 1;
+	}
+	j->veto = bd_policy_check_message(j->rw->conf, j->env, j->msg);
+	walk(j, g_mime_message_get_mime_part(j->msg), NULL, 0, "1");
+	if (j->veto != NULL) {
+		for (size_t i = 0; i < res->nparts; i++)
+			if (res->parts[i].action != BD_REWRITE_CONTAINER)
+				res->parts[i].reason = "the message stays unchanged";
+		summary(res, "unchanged", j->veto);
+		return 1;
+	}
+	if (decide(j, err) < 0)
+		return -1;
+	if (res->nfiles == 0) {
+		summary(res, "unchanged", "nothing to send");
+		return 1;
+	}
+	if (res->nfiles > BD_MANIFEST_MAX_FILES) {
+		summary(res, "unchanged", "more attachments than one package can list");
+		return 1;
+	}
+	snprintf(res->reason, sizeof(res->reason), "%u file%s to send", res->nfiles,
+		 res->nfiles == 1 ? "" : "s");
+	return 0;
+}
+
+static int start(const struct bd_rewrite *rw, const struct bd_rewrite_envelope *env,
+		 struct job *j, struct bd_rewrite_result **out)
+{
+	static const struct bd_rewrite_envelope none = {0};
+
+	*out = bd_calloc(1, sizeof(**out));
+	memset(j, 0, sizeof(*j));
+	j->rw = rw;
+	j->env = env != NULL ? env : &none;
+	j->res = *out;
+	j->now = j->env->now ? j->env->now : time(NULL);
+	return 0;
+}
+
+int bd_rewrite_explain(const struct bd_rewrite *rw, int spool_fd,
+		       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+		       struct bd_error *err)
+{
+	struct job j;
+	int rc;
+
+	start(rw, env, &j, out);
+	rc = prepare(&j, spool_fd, err);
+	free(j.nodes);
+	if (rc < 0) {
+		bd_rewrite_result_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+static int rewrite(struct job *j, struct bd_error *err)
+{
+	struct bd_rewrite_result *res = j->res;
+	const struct bd_conf *conf = j->rw->conf;
+	struct bd_package_keys *keys = bd_package_keys_new();
+	struct bd_upload_item *items = bd_calloc(res->nfiles, sizeof(*items));
+	struct bd_notice_file *files = bd_calloc(res->nfiles, sizeof(*files));
+	int64_t expires = (int64_t)j->now + (int64_t)conf->policy.retention;
+	char *before[NTOP] = {0}, *link = NULL, *text = NULL, *html = NULL;
+	size_t n = 0;
+	bool top_gone, manifest_stored = false;
+	int rc = -1;
+
+	for (size_t i = 0; i < res->nparts; i++) {
+		if (res->parts[i].action != BD_REWRITE_SEND)
+			continue;
+		items[n] = (struct bd_upload_item){.obj = j->nodes[i].obj, .index = (unsigned)n + 1,
+						   .size = res->parts[i].size};
+		files[n] = (struct bd_notice_file){res->parts[i].filename, res->parts[i].size};
+		n++;
+	}
+	if (bd_upload_run(j->rw->store, keys, items, n, (unsigned)conf->storage.parallel_uploads,
+			  j->env, err) < 0)
+		goto fail;
+	if (store_manifest(j, keys, expires, err) < 0)
+		goto fail;
+	manifest_stored = true;
+	link = make_link(j, keys, expires, err);
+	if (link == NULL)
+		goto fail;
+	{
+		struct bd_notice_vars vars = {conf->gateway.organisation, link, (time_t)expires, n,
+					      files};
+
+		text = bd_notice_render_text(j->rw->notice, &vars);
+		html = bd_notice_render_html(j->rw->notice, &vars);
+	}
+
+	/* Every object is stored: from here on the message changes. */
+	for (size_t i = 0; i < NTOP; i++)
+		before[i] = top_header(j->msg, res->state->format, top_headers[i]);
+	top_gone = remove_sent(j);
+	insert_notices(j, text, html, top_gone);
+	if (g_mime_object_get_header(GMIME_OBJECT(j->msg), "MIME-Version") == NULL)
+		g_mime_object_set_header(GMIME_OBJECT(j->msg), "MIME-Version", "1.0", NULL);
+	diff_headers(j, before, res->state->format);
+	bd_package_id_hex(keys->id, res->package_id);
+	snprintf(res->x_bestanden, sizeof(res->x_bestanden), "files=%u; package=%s", res->nfiles,
+		 res->package_id);
+	while (g_mime_header_list_remove(g_mime_object_get_header_list(GMIME_OBJECT(j->msg)),
+					 "X-Bestanden"))
+		;
+	g_mime_object_append_header(GMIME_OBJECT(j->msg), "X-Bestanden", res->x_bestanden, NULL);
+	res->changed = true;
+	snprintf(res->reason, sizeof(res->reason), "%u file%s sent, package %s", res->nfiles,
+		 res->nfiles == 1 ? "" : "s", res->package_id);
+	rc = 0;
+	goto out;
+fail:
+	delete_package(j, keys, items, n, manifest_stored);
+out:
+	for (size_t i = 0; i < NTOP; i++)
+		g_free(before[i]);
+	free_secret_string(link);
+	free_secret_string(text);
+	free_secret_string(html);
+	free(files);
+	free(items);
+	bd_package_keys_free(&keys);
+	return rc;
+}
+
+int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
+		       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+		       struct bd_error *err)
+{
+	struct job j;
+	int rc;
+
+	start(rw, env, &j, out);
+	rc = prepare(&j, spool_fd, err);
+	if (rc == 0)
+		rc = rewrite(&j, err);
+	else if (rc > 0)
+		rc = 0;
+	free(j.nodes);
+	if (rc < 0)
+		bd_rewrite_result_free(out);
+	return rc;
+}
+
+/* ---- output ---- */
+
+static int write_out(struct bd_rewrite_result *r, struct bd_sink *out, bool body_only,
+		     struct bd_error *err)
+{
+	GMimeStream *sink, *filtered;
+	GMimeFilter *crlf;
+	ssize_t n;
+	int rc = 0;
+
+	if (!r->changed || r->state == NULL || r->state->message == NULL)
+		return bd_error_set(err, BD_E_INVALID, "the message was not changed: pass on the original");
+	sink = bd_mimestream_sink_new(out);
+	filtered = g_mime_stream_filter_new(sink);
+	crlf = g_mime_filter_unix2dos_new(FALSE);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), crlf);
+	g_object_unref(crlf);
+	if (body_only)
+		n = g_mime_object_write_content_to_stream(GMIME_OBJECT(r->state->message),
+							  r->state->format, filtered);
+	else
+		n = g_mime_object_write_to_stream(GMIME_OBJECT(r->state->message), r->state->format,
+						  filtered);
+	if (n < 0 || g_mime_stream_flush(filtered) < 0)
+		rc = bd_error_set(err, BD_E_IO, "writing the rewritten message failed");
+	g_object_unref(filtered);
+	g_object_unref(sink);
+	return rc;
+}
+
+int bd_rewrite_write_message(struct bd_rewrite_result *r, struct bd_sink *out,
+			     struct bd_error *err)
+{
+	return write_out(r, out, false, err);
+}
+
+int bd_rewrite_write_body(struct bd_rewrite_result *r, struct bd_sink *out, struct bd_error *err)
+{
+	return write_out(r, out, true, err);
+}

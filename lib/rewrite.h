@@ -1,0 +1,124 @@
+/*
+ * rewrite.h - the rewrite engine: attachments out, notice in.
+ *
+ * One message in (a seekable spool), the policy applied to every part, each
+ * part that goes decoded, encrypted and stored (in parallel), the manifest
+ * stored, the link formed, the notice put into every body text part. The
+ * message changes only after every upload is confirmed; any failure returns
+ * -1 and deletes what this message already stored. The milter and
+ * `bestanden rewrite` run exactly this code.
+ *
+ * Ownership: struct bd_rewrite borrows CONF, KEYS and STORE (they must
+ * outlive it) and is read-only afterwards, so threads may share it. A result
+ * belongs to the caller (bd_rewrite_result_free) and keeps the spool fd's
+ * content mapped until it is freed: write the output before closing the spool.
+ */
+#ifndef BD_REWRITE_H
+#define BD_REWRITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "conf.h"
+#include "error.h"
+#include "io.h"
+#include "keys.h"
+#include "package.h"
+#include "store.h"
+
+struct bd_rewrite;
+
+/* What the MTA knows about the message; the policy needs it. */
+struct bd_rewrite_envelope {
+	/* Envelope sender: "" (or "<>") is the null sender; NULL means unknown,
+	 * and then a Return-Path header, if present, stands in for it. */
+	const char *sender;
+	const char *const *recipients; /* may be NULL when nrecipients is 0 */
+	size_t nrecipients;
+	bool outgoing;  /* see direction.h; [policy] outgoing_only skips the rest */
+	time_t now;     /* 0: the current time */
+	/* Called from the calling thread at least every few seconds while uploads
+	 * run (the milter sends smfi_progress); NULL for none. */
+	void (*progress)(void *ctx);
+	void *progress_ctx;
+};
+
+enum bd_rewrite_action {
+	BD_REWRITE_KEEP,      /* the part stays as it is */
+	BD_REWRITE_SEND,      /* the part leaves the message (stored, listed in the notice) */
+	BD_REWRITE_BODY,      /* a text/plain or text/html body part: the notice goes in */
+	BD_REWRITE_CONTAINER, /* a multipart: its children are decided one by one */
+};
+
+/* One line of `bestanden rewrite --explain`; nothing secret in here. */
+struct bd_rewrite_part {
+	char path[64];      /* "1", "1.2", "1.2.3" (gmime's part numbering, 1-based) */
+	char content_type[128];
+	char *filename;     /* sanitised name the part is listed under, or NULL */
+	uint64_t size;      /* decoded bytes (SEND and size-checked parts), else 0 */
+	enum bd_rewrite_action action;
+	const char *reason; /* static text */
+};
+
+/* A header of the top-level entity to change: VALUE NULL deletes it. */
+struct bd_rewrite_header {
+	const char *name;
+	char *value; /* unfolded, one line */
+};
+
+struct bd_rewrite_result {
+	bool changed;       /* false: pass the message on as it came */
+	bool malformed;     /* unchanged because the MIME structure was flagged */
+	char reason[256];   /* why unchanged, or a summary; for logs, nothing secret */
+	unsigned nfiles;    /* parts stored */
+	uint64_t bytes;     /* their decoded size */
+	char package_id[BD_PACKAGE_ID_HEX]; /* "" when unchanged */
+	char x_bestanden[96];               /* value for the X-Bestanden header, "" when unchanged */
+	/* Top-level headers that differ from the original (Content-Type,
+	 * Content-Transfer-Encoding, Content-Disposition, MIME-Version). */
+	struct bd_rewrite_header headers[4];
+	size_t nheaders;
+	/* Every part, in document order, with its decision. */
+	struct bd_rewrite_part *parts;
+	size_t nparts;
+	struct bd_rewrite_state *state; /* the parsed message; private */
+};
+
+/* Load and check the notice templates; borrow CONF, KEYS and STORE. */
+struct bd_rewrite *bd_rewrite_new(const struct bd_conf *conf, const struct bd_keyring *keys,
+				  struct bd_store *store, struct bd_error *err);
+void bd_rewrite_free(struct bd_rewrite **rw);
+
+/*
+ * Rewrite the message in SPOOL_FD (read from offset 0; CRLF or LF; the fd
+ * is duplicated, not closed). 0 with *out filled (changed or not), or -1:
+ * BD_E_INVALID for malformed MIME under [policy] malformed = tempfail, any
+ * other code for a failure to store (the milter tempfails, or accepts the
+ * message unchanged under [policy] failure_mode = accept).
+ */
+int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
+		       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+		       struct bd_error *err);
+
+/*
+ * Classify only (for --explain): the same decisions and sizes, nothing is
+ * stored and the message is not changed (result->changed stays false;
+ * result->nfiles counts the parts that would go).
+ */
+int bd_rewrite_explain(const struct bd_rewrite *rw, int spool_fd,
+		       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+		       struct bd_error *err);
+
+/* The changed message, with CRLF line ends: whole (with the X-Bestanden
+ * header) or only the body (for smfi_replacebody). Only when changed. */
+int bd_rewrite_write_message(struct bd_rewrite_result *r, struct bd_sink *out,
+			     struct bd_error *err);
+int bd_rewrite_write_body(struct bd_rewrite_result *r, struct bd_sink *out, struct bd_error *err);
+
+void bd_rewrite_result_free(struct bd_rewrite_result **r);
+
+const char *bd_rewrite_action_name(enum bd_rewrite_action a);
+
+#endif

@@ -1,0 +1,361 @@
+/*
+ * upload.c - part content as a pull source, and the parallel upload of a package.
+ *
+ * A leaf part is read through a fresh substream of its content with gmime's
+ * decoder on top, so every reader has its own position. An attached message
+ * is serialised by gmime, which only pushes; a producer thread writes it into
+ * a pipe and the reader pulls from the other end.
+ */
+#include "upload.h"
+#include "mem.h"
+#include "stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PRODUCER_STACK (8u << 20) /* gmime recurses once per nesting level */
+#define PROGRESS_EVERY 3          /* seconds between progress callbacks */
+
+struct reader {
+	struct bd_source source;
+	const int *cancel; /* non-zero: another upload failed, stop */
+	GMimeStream *stream;
+	/* attached message: serialised by the producer into a pipe */
+	GMimeObject *message;
+	GMimeFormatOptions *format;
+	int rfd, wfd;
+	pthread_t producer;
+	bool running;
+	bool produce_failed;
+};
+
+static ssize_t reader_read(void *ctx, uint8_t *buf, size_t len)
+{
+	struct reader *r = ctx;
+	ssize_t n;
+
+	if (r->cancel != NULL && __atomic_load_n(r->cancel, __ATOMIC_RELAXED))
+		return -1;
+	if (r->stream != NULL) {
+		/* a decoder may turn a chunk of input into no output: read on until EOS */
+		for (unsigned spins = 0; spins < 1000000; spins++) {
+			if (g_mime_stream_eos(r->stream))
+				return 0;
+			n = g_mime_stream_read(r->stream, (char *)buf, len);
+			if (n > 0)
+				return n;
+			if (n < 0)
+				return g_mime_stream_eos(r->stream) ? 0 : -1;
+		}
+		return -1;
+	}
+	if (r->rfd < 0)
+		return 0;
+	do {
+		n = read(r->rfd, buf, len);
+	} while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static void *produce(void *arg)
+{
+	struct reader *r = arg;
+	GMimeStream *pipe = g_mime_stream_pipe_new(r->wfd);
+	GMimeStream *filtered = g_mime_stream_filter_new(pipe);
+	GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
+
+	g_mime_stream_pipe_set_owner(GMIME_STREAM_PIPE(pipe), TRUE); /* closes wfd: EOF */
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), crlf);
+	g_object_unref(crlf);
+	if (g_mime_object_write_to_stream(r->message, r->format, filtered) < 0 ||
+	    g_mime_stream_flush(filtered) < 0)
+		r->produce_failed = true;
+	g_object_unref(filtered);
+	g_object_unref(pipe);
+	return NULL;
+}
+
+static void reader_close(struct reader **rp)
+{
+	struct reader *r = *rp;
+
+	if (r == NULL)
+		return;
+	if (r->running) {
+		/* let the producer finish (it never sees a closed pipe, so no SIGPIPE) */
+		uint8_t buf[16384];
+		ssize_t n;
+
+		do {
+			n = read(r->rfd, buf, sizeof(buf));
+		} while (n > 0 || (n < 0 && errno == EINTR));
+		pthread_join(r->producer, NULL);
+	}
+	if (r->rfd >= 0)
+		close(r->rfd);
+	if (r->stream != NULL)
+		g_object_unref(r->stream);
+	if (r->format != NULL)
+		g_mime_format_options_free(r->format);
+	free(r);
+	*rp = NULL;
+}
+
+static struct reader *reader_open(GMimeObject *obj, const int *cancel, struct bd_error *err)
+{
+	struct reader *r = bd_calloc(1, sizeof(*r));
+
+	r->source.read = reader_read;
+	r->source.ctx = r;
+	r->cancel = cancel;
+	r->rfd = r->wfd = -1;
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		int fds[2];
+		pthread_attr_t attr;
+
+		if (m == NULL)
+			return r; /* an empty message/rfc822 part: zero bytes */
+		if (pipe2(fds, O_CLOEXEC) < 0) {
+			bd_error_set(err, BD_E_TEMP, "pipe: %s", strerror(errno));
+			free(r);
+			return NULL;
+		}
+		r->rfd = fds[0];
+		r->wfd = fds[1];
+		r->message = GMIME_OBJECT(m);
+		r->format = g_mime_format_options_new();
+		g_mime_format_options_set_newline_format(r->format, GMIME_NEWLINE_FORMAT_DOS);
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, PRODUCER_STACK);
+		if (pthread_create(&r->producer, &attr, produce, r) != 0) {
+			pthread_attr_destroy(&attr);
+			close(r->wfd);
+			reader_close(&r);
+			bd_error_set(err, BD_E_TEMP, "cannot start a thread");
+			return NULL;
+		}
+		pthread_attr_destroy(&attr);
+		r->running = true;
+		return r;
+	}
+	if (GMIME_IS_PART(obj)) {
+		GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
+		GMimeStream *raw = w != NULL ? g_mime_data_wrapper_get_stream(w) : NULL;
+		GMimeContentEncoding enc;
+		GMimeStream *sub;
+
+		if (raw == NULL)
+			return r;
+		sub = g_mime_stream_substream(raw, raw->bound_start, raw->bound_end);
+		r->stream = g_mime_stream_filter_new(sub);
+		g_object_unref(sub);
+		enc = g_mime_data_wrapper_get_encoding(w);
+		if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+		    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+		    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+			GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
+
+			g_mime_stream_filter_add(GMIME_STREAM_FILTER(r->stream), dec);
+			g_object_unref(dec);
+		}
+		return r;
+	}
+	bd_error_set(err, BD_E_INVALID, "not a part with content");
+	free(r);
+	return NULL;
+}
+
+/* Finish reading: a producer that failed means the bytes were not the message. */
+static int reader_finish(struct reader **r, struct bd_error *err)
+{
+	bool failed;
+
+	if ((*r)->running) {
+		pthread_join((*r)->producer, NULL);
+		(*r)->running = false;
+	}
+	failed = (*r)->produce_failed;
+	reader_close(r);
+	if (failed)
+		return bd_error_set(err, BD_E_IO, "writing an attached message failed");
+	return 0;
+}
+
+int bd_upload_copy(GMimeObject *obj, struct bd_sink *sink, struct bd_error *err)
+{
+	struct reader *r = reader_open(obj, NULL, err);
+	uint8_t buf[65536];
+	ssize_t n;
+
+	if (r == NULL)
+		return -1;
+	while ((n = reader_read(r, buf, sizeof(buf))) > 0) {
+		if (sink->write(sink->ctx, buf, (size_t)n) < 0) {
+			reader_close(&r);
+			return bd_error_set(err, BD_E_IO, "writing part content failed");
+		}
+	}
+	if (n < 0) {
+		reader_close(&r);
+		return bd_error_set(err, BD_E_IO, "reading part content failed");
+	}
+	return reader_finish(&r, err);
+}
+
+static int count_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	*(uint64_t *)ctx += len;
+	return 0;
+}
+
+int bd_upload_measure(GMimeObject *obj, uint64_t *size, struct bd_error *err)
+{
+	struct bd_sink counter = {count_write, size};
+
+	*size = 0;
+	return bd_upload_copy(obj, &counter, err);
+}
+
+/* ---- the parallel upload ---- */
+
+struct pool {
+	struct bd_store *store;
+	const struct bd_package_keys *keys;
+	struct bd_upload_item *items;
+	size_t n, next;
+	unsigned running;
+	int cancel;
+	bool failed;
+	struct bd_error err;
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+};
+
+static int upload_one(struct pool *p, struct bd_upload_item *it, struct bd_error *err)
+{
+	uint8_t *key = bd_secret_alloc(BD_CONTENT_KEY_BYTES);
+	struct reader *r = reader_open(it->obj, &p->cancel, err);
+	struct bd_stream_enc *enc;
+	char name[64];
+	int rc;
+
+	if (r == NULL) {
+		bd_secret_free(key);
+		return -1;
+	}
+	bd_package_file_key(p->keys, it->index, key);
+	enc = bd_stream_enc_new(key, &r->source, it->size);
+	bd_secret_free(key);
+	if (enc == NULL) {
+		reader_close(&r);
+		return bd_error_set(err, BD_E_LIMIT, "part too large to encrypt");
+	}
+	bd_package_object_name(p->keys->id, it->index, name, sizeof(name));
+	rc = bd_store_put(p->store, name, bd_stream_enc_source(enc),
+			  bd_stream_ciphertext_size(it->size), err);
+	bd_stream_enc_free(&enc);
+	if (rc < 0) {
+		reader_close(&r);
+		return -1;
+	}
+	return reader_finish(&r, err);
+}
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+
+	for (;;) {
+		struct bd_upload_item *it;
+		struct bd_error err;
+		int rc;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->next >= p->n || p->failed) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		it = &p->items[p->next++];
+		pthread_mutex_unlock(&p->lock);
+
+		bd_error_clear(&err);
+		rc = upload_one(p, it, &err);
+
+		pthread_mutex_lock(&p->lock);
+		if (rc == 0) {
+			it->stored = true;
+		} else if (!p->failed) {
+			p->failed = true;
+			p->err = err;
+			__atomic_store_n(&p->cancel, 1, __ATOMIC_RELAXED);
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_lock(&p->lock);
+	p->running--;
+	pthread_cond_signal(&p->done);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int bd_upload_run(struct bd_store *store, const struct bd_package_keys *keys,
+		  struct bd_upload_item *items, size_t n, unsigned threads,
+		  const struct bd_rewrite_envelope *env, struct bd_error *err)
+{
+	struct pool p = {.store = store, .keys = keys, .items = items, .n = n};
+	pthread_t *tids;
+	unsigned started = 0;
+
+	if (threads == 0)
+		threads = 1;
+	if (threads > n)
+		threads = (unsigned)n;
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.done, NULL);
+	tids = bd_calloc(threads ? threads : 1, sizeof(*tids));
+	pthread_mutex_lock(&p.lock);
+	for (unsigned i = 0; i < threads; i++) {
+		if (pthread_create(&tids[started], NULL, worker, &p) != 0)
+			break;
+		started++;
+		p.running++;
+	}
+	if (started == 0) {
+		/* no thread to be had: do it here, one after the other */
+		p.running = 1;
+		pthread_mutex_unlock(&p.lock);
+		worker(&p);
+		pthread_mutex_lock(&p.lock);
+	}
+	while (p.running > 0) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += PROGRESS_EVERY;
+		if (pthread_cond_timedwait(&p.done, &p.lock, &until) == ETIMEDOUT &&
+		    env != NULL && env->progress != NULL) {
+			pthread_mutex_unlock(&p.lock);
+			env->progress(env->progress_ctx);
+			pthread_mutex_lock(&p.lock);
+		}
+	}
+	pthread_mutex_unlock(&p.lock);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	pthread_cond_destroy(&p.done);
+	pthread_mutex_destroy(&p.lock);
+	if (p.failed) {
+		if (err != NULL)
+			*err = p.err;
+		return -1;
+	}
+	return 0;
+}
