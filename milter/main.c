@@ -1,65 +1,286 @@
 /*
  * bestanden-milter - the mail filter in front of Postfix or Sendmail.
  *
- * Start-up: read the configuration and the public side of the keys,
- * refusing unsafe key files. With -t it stops there and reports, like
- * `postfix check`.
+ * Process model (like a tiny Postfix master): the supervisor keeps the pid
+ * file and the signals; the filter runs in one child that it restarts if it
+ * dies. SIGHUP reloads configuration and keys in the child without dropping
+ * connections (SIGUSR1 to the child: libmilter keeps SIGHUP for itself).
+ * SIGTERM stops accepting, lets running messages finish, then exits.
+ * -t checks configuration, keys and storage settings, like `postfix check`.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <gmime/gmime.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "keys.h"
 #include "log.h"
+#include "milter.h"
+
+static const char *conf_path = BD_CONF_DEFAULT_PATH;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bestanden-milter [-c CONFIG] [-f] [-t]\n"
+	fprintf(stderr, "usage: bestanden-milter [-c CONFIG] [-f] [-t] [-d]\n"
 			"  -c CONFIG  configuration file (default " BD_CONF_DEFAULT_PATH ")\n"
 			"  -f         stay in the foreground, log to stderr\n"
-			"  -t         check configuration and keys, then exit\n");
+			"  -t         check configuration, keys and storage settings, then exit\n"
+			"  -d         log debug lines too\n");
 	exit(2);
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL || *user == '\0' || getuid() != 0)
+		return 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		bd_log(LOG_ERR, "event=start-failed error=\"user '%s' does not exist ([milter] user)\"", user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		bd_log(LOG_ERR, "event=start-failed error=\"cannot switch to user %s: %s\"", user,
+		       strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* In the child: reload on SIGUSR1. */
+static void *reload_thread(void *arg)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		struct bd_runtime *rt;
+		struct bd_error err;
+
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		rt = bd_runtime_load(conf_path, &err);
+		if (rt == NULL) {
+			bd_log(LOG_ERR, "event=reload-failed config=%s error=\"%s\" action=\"kept the running configuration\"",
+			       conf_path, err.msg);
+			continue;
+		}
+		bd_runtime_install(rt);
+		bd_log(LOG_INFO, "event=reloaded config=%s", conf_path);
+	}
+	return NULL;
+}
+
+/* The filter process: socket, privileges, libmilter loop, drain. */
+static int run_filter(void)
+{
+	struct bd_runtime *rt;
+	struct bd_error err;
+	pthread_t tid;
+	sigset_t set;
+	char *socket;
+	uint64_t timeout;
+
+	rt = bd_runtime_load(conf_path, &err);
+	if (rt == NULL) {
+		bd_log(LOG_ERR, "event=start-failed error=\"%s\"", err.msg);
+		return 1;
+	}
+	socket = strdup(rt->conf->milter.socket);
+	timeout = rt->conf->milter.timeout;
+	if (smfi_setconn(socket) == MI_FAILURE || smfi_register(bd_filter_desc) == MI_FAILURE ||
+	    smfi_opensocket(true) == MI_FAILURE) {
+		bd_log(LOG_ERR, "event=start-failed socket=%s error=\"cannot open the milter socket "
+				"(in use, or no permission?)\"", socket);
+		return 1;
+	}
+	if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
+		chmod(strchr(socket, ':') + 1, 0660);
+	if (drop_privileges(rt->conf->milter.user) < 0)
+		return 1;
+	bd_runtime_install(rt);
+	g_mime_init();
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_create(&tid, NULL, reload_thread, NULL);
+	pthread_detach(tid);
+	bd_log(LOG_INFO, "event=started socket=%s", socket);
+	smfi_main();
+	/* Stopped: the socket is closed; let messages in progress finish. */
+	for (uint64_t waited = 0; bd_filter_active() > 0 && waited < timeout * 10; waited++) {
+		if (waited % 50 == 0)
+			bd_log(LOG_INFO, "event=draining active=%d", bd_filter_active());
+		usleep(100000);
+	}
+	bd_log(LOG_INFO, "event=stopped active=%d", bd_filter_active());
+	free(socket);
+	return 0;
+}
+
+static int write_pid_file(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL || *path == '\0')
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		bd_log(LOG_ERR, "event=start-failed error=\"cannot write pid file %s: %s\"", path,
+		       strerror(errno));
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The supervisor: start the filter child, pass signals on, restart it if it dies. */
+static int supervise(const char *pid_file)
+{
+	sigset_t set;
+	pid_t child = -1;
+	int fast_failures = 0, stopping = 0, status = 0;
+	time_t started = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;) {
+		int sig;
+
+		if (child < 0 && !stopping) {
+			started = time(NULL);
+			child = fork();
+			if (child == 0) {
+				sigprocmask(SIG_UNBLOCK, &set, NULL);
+				_exit(run_filter());
+			}
+			if (child < 0) {
+				bd_log(LOG_ERR, "event=fork-failed error=\"%s\"", strerror(errno));
+				return 1;
+			}
+		}
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP && child > 0) {
+			kill(child, SIGUSR1);
+		} else if ((sig == SIGTERM || sig == SIGINT) && child > 0) {
+			stopping = 1;
+			kill(child, SIGTERM);
+		} else if (sig == SIGCHLD) {
+			pid_t p;
+
+			while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (p != child)
+					continue;
+				child = -1;
+				if (stopping)
+					break;
+				if (time(NULL) - started < 5)
+					fast_failures++;
+				else
+					fast_failures = 0;
+				bd_log(LOG_ERR, "event=filter-died status=%d action=%s",
+				       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+				       fast_failures >= 5 ? "giving-up" : "restarting");
+				if (fast_failures >= 5)
+					stopping = 1;
+				else
+					sleep(1);
+			}
+			if (child < 0 && stopping)
+				break;
+		}
+	}
+	if (pid_file && *pid_file)
+		unlink(pid_file);
+	return fast_failures >= 5 ? 1 : (WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	if (chdir("/") < 0)
+		return -1;
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = BD_CONF_DEFAULT_PATH;
-	struct bd_keyring *keys;
-	struct bd_conf *conf;
+	struct bd_runtime *rt;
 	struct bd_error err;
-	int c, test_only = 0, foreground = 0;
+	int c, test_only = 0, foreground = 0, debug = 0, r;
+	char *pid_file;
 
-	while ((c = getopt(argc, argv, "c:ft")) != -1) {
+	while ((c = getopt(argc, argv, "c:ftd")) != -1) {
 		switch (c) {
 		case 'c': conf_path = optarg; break;
 		case 'f': foreground = 1; break;
 		case 't': test_only = 1; break;
+		case 'd': debug = 1; break;
 		default: usage();
 		}
 	}
 	bd_log_open("bestanden-milter", foreground || test_only);
-	conf = bd_conf_load(conf_path, &err);
-	if (conf == NULL) {
-		bd_log(LOG_ERR, "event=config-error error=\"%s\"", err.msg);
-		return 1;
-	}
-	keys = bd_keyring_load(conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, &err);
-	if (keys == NULL) {
-		bd_log(LOG_ERR, "event=key-error error=\"%s\"", err.msg);
-		bd_conf_free(&conf);
+	bd_log_set_debug(debug);
+	rt = bd_runtime_load(conf_path, &err);
+	if (rt == NULL) {
+		bd_log(LOG_ERR, "event=start-failed error=\"%s\"", err.msg);
 		return 1;
 	}
 	if (test_only) {
-		bd_log(LOG_INFO, "event=check config=%s link_key=%u gateway_key=%u result=ok", conf->path,
-		       bd_keyring_current(keys, BD_KEY_LINK), bd_keyring_current(keys, BD_KEY_GATEWAY));
-		bd_keyring_free(&keys);
-		bd_conf_free(&conf);
+		bd_log(LOG_INFO, "event=check config=%s link_key=%u gateway_key=%u storage=%s result=ok",
+		       rt->conf->path, bd_keyring_current(rt->keys, BD_KEY_LINK),
+		       bd_keyring_current(rt->keys, BD_KEY_GATEWAY), rt->conf->storage.driver);
+		bd_runtime_release(rt);
 		return 0;
 	}
-	bd_log(LOG_ERR, "event=start-refused reason=\"the filter daemon is not part of this build yet; "
-			"only -t works\"");
-	bd_keyring_free(&keys);
-	bd_conf_free(&conf);
-	return 1;
+	pid_file = strdup(rt->conf->milter.pid_file);
+	bd_runtime_release(rt);
+	if (!foreground && daemonize() < 0) {
+		bd_log(LOG_ERR, "event=start-failed error=\"cannot become a daemon: %s\"", strerror(errno));
+		return 1;
+	}
+	if (write_pid_file(pid_file) < 0)
+		return 1;
+	r = supervise(pid_file);
+	free(pid_file);
+	return r;
 }

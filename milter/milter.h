@@ -15,16 +15,18 @@
 #include "conf.h"
 #include "error.h"
 #include "keys.h"
+#include "rewrite.h"
 #include "store.h"
 
 struct bd_runtime {
 	struct bd_conf *conf;
 	struct bd_keyring *keys;
 	struct bd_store *store;
+	struct bd_rewrite *rewrite;
 	int refs;
 };
 
-/* Load configuration, keys and store from PATH; NULL with ERR on failure. */
+/* Load configuration, keys, store and templates from PATH; NULL with ERR on failure. */
 struct bd_runtime *bd_runtime_load(const char *path, struct bd_error *err);
 /* Make RT the one new messages get (takes over the caller's reference). */
 void bd_runtime_install(struct bd_runtime *rt);

@@ -29,6 +29,9 @@ struct bd_runtime *bd_runtime_load(const char *path, struct bd_error *err)
 	rt->store = bd_store_open(rt->conf, err);
 	if (rt->store == NULL)
 		goto fail;
+	rt->rewrite = bd_rewrite_new(rt->conf, rt->keys, rt->store, err);
+	if (rt->rewrite == NULL)
+		goto fail;
 	return rt;
 fail:
 	rt->refs = 1;
@@ -38,6 +41,7 @@ fail:
 
 static void runtime_free(struct bd_runtime *rt)
 {
+	bd_rewrite_free(&rt->rewrite);
 	bd_store_close(&rt->store);
 	bd_keyring_free(&rt->keys);
 	bd_conf_free(&rt->conf);

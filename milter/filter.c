@@ -1,0 +1,480 @@
+/*
+ * filter.c - libmilter callbacks: collect the message, hand it to the
+ * rewrite engine at end of message, write the result back.
+ *
+ * Per connection: where the mail comes from. Per message: envelope,
+ * macros and the spool; freed at end of message AND on abort (one
+ * connection can carry several messages). All changes happen at end of
+ * message: header changes first, then every replacement body chunk back to
+ * back (Postfix ends a body replacement at any other reply). While the
+ * rewrite uploads, its progress callback sends smfi_progress.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "direction.h"
+#include "log.h"
+#include "mem.h"
+#include "milter.h"
+#include "rewrite.h"
+#include "spool.h"
+
+struct conn {
+	struct sockaddr_storage client;
+	int have_client;
+	char *daemon_name;
+	struct msg *msg;
+};
+
+struct msg {
+	struct bd_runtime *rt;
+	char *sender;
+	char **rcpts;
+	size_t nrcpts;
+	int authenticated;
+	char queue_id[64];
+	struct bd_spool *spool;
+	unsigned nhdr[5];     /* how often each of counted_headers[] occurs */
+	int failed;           /* spooling failed: tempfail at eom */
+	char fail_reason[256];
+	struct timespec start;
+};
+
+static atomic_int active;
+
+/* Top-level headers the rewrite may change, and our own. */
+static const char *const counted_headers[5] = {
+	"Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "MIME-Version", "X-Bestanden",
+};
+
+int bd_filter_active(void)
+{
+	return atomic_load(&active);
+}
+
+static void msg_free(struct msg **mp)
+{
+	struct msg *m = *mp;
+
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	free(m->sender);
+	bd_spool_free(&m->spool);
+	bd_runtime_release(m->rt);
+	free(m);
+	*mp = NULL;
+	atomic_fetch_sub(&active, 1);
+}
+
+static const char *macro(SMFICTX *ctx, const char *name)
+{
+	const char *v = smfi_getsymval(ctx, (char *)name);
+
+	return v && *v ? v : NULL;
+}
+
+static void set_queue_id(SMFICTX *ctx, struct msg *m)
+{
+	const char *qid = macro(ctx, "i");
+
+	if (qid && m->queue_id[0] == '\0')
+		snprintf(m->queue_id, sizeof(m->queue_id), "%s", qid);
+}
+
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+			     unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long need = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS;
+
+	if ((f0 & need) != need) {
+		bd_log(LOG_ERR, "event=negotiate-failed error=\"the MTA does not allow body and header "
+				"changes (offered actions 0x%lx)\"", f0);
+		return SMFIS_REJECT;
+	}
+	*pf0 = need | (f0 & SMFIF_SETSYMLIST);
+	/* exact header values (keep the space after the colon) */
+	*pf1 = f1 & SMFIP_HDR_LEADSPC;
+	*pf2 = *pf3 = 0;
+	if (f0 & SMFIF_SETSYMLIST) {
+		smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name} j");
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {auth_type}");
+		smfi_setsymlist(ctx, SMFIM_EOH, "i");
+		smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+	struct conn *c = bd_calloc(1, sizeof(*c));
+	const char *dn = macro(ctx, "{daemon_name}");
+
+	if (addr && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6)) {
+		memcpy(&c->client, addr,
+		       addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		c->have_client = 1;
+	}
+	c->daemon_name = dn ? bd_strdup(dn) : NULL;
+	smfi_setpriv(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	struct bd_error err;
+	struct msg *m;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	msg_free(&c->msg);
+	m = bd_calloc(1, sizeof(*m));
+	atomic_fetch_add(&active, 1);
+	c->msg = m;
+	clock_gettime(CLOCK_MONOTONIC, &m->start);
+	m->rt = bd_runtime_get();
+	m->sender = bd_strdup(argv[0] ? argv[0] : "<>");
+	m->authenticated = macro(ctx, "{auth_authen}") != NULL || macro(ctx, "{auth_type}") != NULL;
+	set_queue_id(ctx, m);
+	m->spool = bd_spool_new(m->rt->conf->milter.spool_dir, m->rt->conf->milter.spool_memory,
+				m->rt->conf->milter.max_message_size, &err);
+	if (m->spool == NULL) {
+		bd_log(LOG_ERR, "event=spool-failed error=\"%s\"", err.msg);
+		smfi_setreply(ctx, "451", "4.3.0", "Temporary problem with attachment processing, try again later");
+		msg_free(&c->msg);
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	struct msg *m = c ? c->msg : NULL;
+
+	if (m == NULL)
+		return SMFIS_TEMPFAIL;
+	m->rcpts = bd_realloc(m->rcpts, (m->nrcpts + 1) * sizeof(char *));
+	m->rcpts[m->nrcpts++] = bd_strdup(argv[0]);
+	return SMFIS_CONTINUE;
+}
+
+/* Spool failures are remembered and reported once, at end of message. */
+static void spool_write(struct msg *m, const void *data, size_t len)
+{
+	struct bd_error err;
+
+	if (m->failed)
+		return;
+	if (bd_spool_write(m->spool, data, len, &err) < 0) {
+		m->failed = err.code == BD_E_LIMIT ? 2 : 1;
+		snprintf(m->fail_reason, sizeof(m->fail_reason), "%s", err.msg);
+	}
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	struct msg *m = c ? c->msg : NULL;
+	const char *p;
+
+	if (m == NULL)
+		return SMFIS_TEMPFAIL;
+	for (size_t i = 0; i < 5; i++)
+		if (strcasecmp(name, counted_headers[i]) == 0)
+			m->nhdr[i]++;
+	spool_write(m, name, strlen(name));
+	spool_write(m, ":", 1);
+	/* folded values come with bare LF: store CRLF like the body */
+	for (p = value; *p; ) {
+		size_t n = strcspn(p, "\r\n");
+
+		spool_write(m, p, n);
+		p += n;
+		if (*p == '\r' && p[1] == '\n')
+			p++;
+		if (*p == '\n' || *p == '\r') {
+			spool_write(m, "\r\n", 2);
+			p++;
+		}
+	}
+	spool_write(m, "\r\n", 2);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_eoh(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	struct msg *m = c ? c->msg : NULL;
+
+	if (m == NULL)
+		return SMFIS_TEMPFAIL;
+	set_queue_id(ctx, m);
+	spool_write(m, "\r\n", 2);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	struct msg *m = c ? c->msg : NULL;
+
+	if (m == NULL)
+		return SMFIS_TEMPFAIL;
+	spool_write(m, chunk, len);
+	return SMFIS_CONTINUE;
+}
+
+static void progress(void *ctx)
+{
+	smfi_progress(ctx);
+}
+
+/* Body replacement: collect into 64 KiB pieces, send them back to back. */
+struct body_sink {
+	SMFICTX *ctx;
+	unsigned char buf[65536];
+	size_t len;
+	int failed;
+};
+
+static int body_flush(struct body_sink *b)
+{
+	if (b->len > 0 && smfi_replacebody(b->ctx, b->buf, (int)b->len) == MI_FAILURE)
+		b->failed = 1;
+	b->len = 0;
+	return b->failed ? -1 : 0;
+}
+
+static int body_write(void *ctx, const uint8_t *data, size_t len)
+{
+	struct body_sink *b = ctx;
+
+	while (len > 0) {
+		size_t n = sizeof(b->buf) - b->len < len ? sizeof(b->buf) - b->len : len;
+
+		memcpy(b->buf + b->len, data, n);
+		b->len += n;
+		data += n;
+		len -= n;
+		if (b->len == sizeof(b->buf) && body_flush(b) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t header_slot(const char *name)
+{
+	for (size_t i = 0; i < 5; i++)
+		if (strcasecmp(name, counted_headers[i]) == 0)
+			return i;
+	return 5;
+}
+
+/* Set header NAME to VALUE (NULL: remove it), whatever number of copies it had. */
+static int set_header(SMFICTX *ctx, struct msg *m, const char *name, const char *value)
+{
+	size_t slot = header_slot(name);
+	unsigned n = slot < 5 ? m->nhdr[slot] : 0;
+
+	/* extra copies go, from the highest index down */
+	for (unsigned i = n; i > 1; i--)
+		if (smfi_chgheader(ctx, (char *)name, (int)i, NULL) == MI_FAILURE)
+			return -1;
+	if (value == NULL)
+		return n >= 1 ? (smfi_chgheader(ctx, (char *)name, 1, NULL) == MI_FAILURE ? -1 : 0) : 0;
+	if (n >= 1)
+		return smfi_chgheader(ctx, (char *)name, 1, (char *)value) == MI_FAILURE ? -1 : 0;
+	return smfi_addheader(ctx, (char *)name, (char *)value) == MI_FAILURE ? -1 : 0;
+}
+
+/* Hand the result to the MTA: headers first, then the whole body back to back. */
+static int apply(SMFICTX *ctx, struct msg *m, struct bd_rewrite_result *res, struct bd_error *err)
+{
+	struct body_sink *b;
+	int r;
+
+	for (size_t i = 0; i < res->nheaders; i++)
+		if (set_header(ctx, m, res->headers[i].name, res->headers[i].value) < 0)
+			return bd_error_set(err, BD_E_TEMP, "the MTA refused a change of header %s",
+					    res->headers[i].name);
+	/* an X-Bestanden header that came with the message is not ours: replace it */
+	if (set_header(ctx, m, "X-Bestanden", res->x_bestanden) < 0)
+		return bd_error_set(err, BD_E_TEMP, "the MTA refused the X-Bestanden header");
+	b = bd_malloc(sizeof(*b));
+	b->ctx = ctx;
+	b->len = 0;
+	b->failed = 0;
+	struct bd_sink sink = {body_write, b};
+	r = bd_rewrite_write_body(res, &sink, err);
+	if (r == 0 && body_flush(b) < 0)
+		r = -1;
+	if (b->failed)
+		r = bd_error_set(err, BD_E_TEMP, "the MTA connection failed during body replacement");
+	free(b);
+	return r;
+}
+
+static double elapsed(const struct msg *m)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - m->start.tv_sec) + (double)(now.tv_nsec - m->start.tv_nsec) / 1e9;
+}
+
+/* Leave the message as it came, logging why. */
+static sfsistat pass(struct msg *m, const char *direction, const char *reason)
+{
+	char why[300] = "";
+
+	bd_log_kv_str(why, sizeof(why), "reason", reason);
+	bd_log(LOG_INFO, "queue_id=%s direction=%s action=unchanged%s bytes=%llu duration=%.3f",
+	       m->queue_id[0] ? m->queue_id : "-", direction, why,
+	       (unsigned long long)bd_spool_size(m->spool), elapsed(m));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat fail(SMFICTX *ctx, struct msg *m, const char *direction, const struct bd_error *err)
+{
+	int accept = strcmp(m->rt->conf->policy.failure_mode, "accept") == 0;
+
+	bd_log(LOG_ERR, "queue_id=%s direction=%s action=%s bytes=%llu duration=%.3f error=\"%s\"",
+	       m->queue_id[0] ? m->queue_id : "-", direction, accept ? "unchanged-after-error" : "tempfail",
+	       (unsigned long long)bd_spool_size(m->spool), elapsed(m), err->msg);
+	if (accept)
+		return SMFIS_CONTINUE;
+	smfi_setreply(ctx, "451", "4.3.0",
+		      "Attachments could not be stored for a download link; please try again later");
+	return SMFIS_TEMPFAIL;
+}
+
+static sfsistat on_eom(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	struct msg *m = c ? c->msg : NULL;
+	struct bd_rewrite_result *res = NULL;
+	struct bd_rewrite_envelope env;
+	struct bd_origin origin;
+	struct bd_error err;
+	const char *why;
+	sfsistat r;
+	size_t external = 0;
+	bool outgoing;
+	int fd;
+
+	if (m == NULL)
+		return SMFIS_TEMPFAIL;
+	set_queue_id(ctx, m);
+	if (m->failed == 2) {
+		bd_log(LOG_NOTICE, "queue_id=%s action=reject reason=too-large error=\"%s\"",
+		       m->queue_id[0] ? m->queue_id : "-", m->fail_reason);
+		smfi_setreply(ctx, "552", "5.3.4", "Message too large for attachment processing");
+		r = SMFIS_REJECT;
+		goto done;
+	}
+	if (m->failed) {
+		bd_error_set(&err, BD_E_TEMP, "spooling failed: %s", m->fail_reason);
+		r = fail(ctx, m, "-", &err);
+		goto done;
+	}
+	origin.authenticated = m->authenticated;
+	origin.daemon_name = c->daemon_name;
+	origin.client = c->have_client ? (struct sockaddr *)&c->client : NULL;
+	outgoing = bd_is_outgoing(m->rt->conf, &origin, &why);
+	if (!outgoing && m->rt->conf->policy.outgoing_only) {
+		r = pass(m, "inbound", why);
+		goto done;
+	}
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (!bd_recipient_is_internal(m->rt->conf, m->rcpts[i]))
+			external++;
+	if (external == 0 && m->rt->conf->policy.skip_internal_only) {
+		r = pass(m, "internal", "all-recipients-internal");
+		goto done;
+	}
+	fd = bd_spool_fd(m->spool, &err);
+	if (fd < 0) {
+		r = fail(ctx, m, "outgoing", &err);
+		goto done;
+	}
+	memset(&env, 0, sizeof(env));
+	env.sender = m->sender;
+	env.recipients = (const char *const *)m->rcpts;
+	env.nrecipients = m->nrcpts;
+	env.outgoing = outgoing;
+	env.progress = progress;
+	env.progress_ctx = ctx;
+	if (bd_rewrite_message(m->rt->rewrite, fd, &env, &res, &err) < 0) {
+		r = fail(ctx, m, "outgoing", &err);
+	} else if (!res->changed) {
+		r = pass(m, res->malformed ? "outgoing-malformed" : "outgoing", res->reason);
+	} else if (apply(ctx, m, res, &err) < 0) {
+		/* the MTA may have seen part of the change: it must not deliver this message */
+		bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=tempfail package=%s error=\"%s\"",
+		       m->queue_id[0] ? m->queue_id : "-", res->package_id, err.msg);
+		smfi_setreply(ctx, "451", "4.3.0", "Attachment processing failed; please try again later");
+		r = SMFIS_TEMPFAIL;
+	} else {
+		bd_log(LOG_INFO, "queue_id=%s direction=outgoing action=rewritten attachments=%u "
+				 "bytes=%llu stored=%llu package=%s duration=%.3f",
+		       m->queue_id[0] ? m->queue_id : "-", res->nfiles,
+		       (unsigned long long)bd_spool_size(m->spool), (unsigned long long)res->bytes,
+		       res->package_id, elapsed(m));
+		r = SMFIS_CONTINUE;
+	}
+	bd_rewrite_result_free(&res);
+done:
+	msg_free(&c->msg);
+	return r;
+}
+
+static sfsistat on_abort(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c)
+		msg_free(&c->msg);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_close(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c) {
+		msg_free(&c->msg);
+		free(c->daemon_name);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc bd_filter_desc = {
+	.xxfi_name = "bestanden",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS | SMFIF_SETSYMLIST,
+	.xxfi_connect = on_connect,
+	.xxfi_envfrom = on_envfrom,
+	.xxfi_envrcpt = on_envrcpt,
+	.xxfi_header = on_header,
+	.xxfi_eoh = on_eoh,
+	.xxfi_body = on_body,
+	.xxfi_eom = on_eom,
+	.xxfi_abort = on_abort,
+	.xxfi_close = on_close,
+	.xxfi_negotiate = on_negotiate,
+};

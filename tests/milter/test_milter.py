@@ -1,0 +1,170 @@
+"""bestanden-milter driven directly over the milter protocol.
+
+Negotiation, macros, headers, a body over 64 KiB in chunks, end of message:
+the replacement body and header changes are checked, as is the order of the
+replies (body chunks back to back), inbound and internal mail, abort and
+reuse of a connection, storage failure (tempfail) and SIGHUP reload.
+
+usage: test_milter.py BUILD_DIR
+"""
+import os
+import signal
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
+import mailtools as mt  # noqa: E402
+import milterclient as mc  # noqa: E402
+from stack import Stack  # noqa: E402
+
+BUILD = None
+SENDER = "<medewerker@bestanden.test>"
+OUTSIDE = "<klant@example.org>"
+
+
+class MilterProtocol(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(BUILD, with_postfix=False).start()
+        cls.port = cls.stack.ports["milter"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def run_message(self, raw, rcpts=(OUTSIDE,), auth=True, connect=("client.example", "4", "198.51.100.1")):
+        return mc.send_message("127.0.0.1", self.port, raw, SENDER, list(rcpts), connect=connect,
+                               mail_macros={"{auth_authen}": "jan", "{auth_type}": "PLAIN"} if auth else None)
+
+    def test_negotiation_asks_for_body_and_header_changes(self):
+        c = mc.MilterClient("127.0.0.1", self.port)
+        try:
+            actions, protocol = c.negotiate()
+        finally:
+            c.close()
+        for flag in (0x02, 0x10, 0x01):  # CHGBODY, CHGHDRS, ADDHDRS
+            self.assertTrue(actions & flag, "action 0x%x not requested" % flag)
+        self.assertTrue(protocol & mc.SMFIP_HDR_LEADSPC)
+
+    def test_outgoing_large_body_replaced(self):
+        data = os.urandom(200 * 1024)  # base64: about 270 KiB of body, 5 chunks
+        raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Offerte",
+                         "Goedemiddag,\n\nIn de bijlage de offerte.\n",
+                         [("offerte.pdf", "application", "pdf", data)])
+        res, _ = self.run_message(raw)
+        self.assertEqual(res.verdict, "continue")
+        self.assertIsNotNone(res.body, "no replacement body")
+        # every body chunk back to back, after the header changes, no progress in between
+        first_b = res.order.index("b")
+        last_b = len(res.order) - 1 - res.order[::-1].index("b")
+        self.assertEqual(set(res.order[first_b:last_b + 1]), {"b"})
+        self.assertNotIn("h", res.order[last_b:])
+        self.assertNotIn("m", res.order[last_b:])
+        names = [h[0] for h in res.add_headers] + [h[1] for h in res.chg_headers]
+        self.assertIn("X-Bestanden", names)
+        # put the message back together as the MTA would and check it
+        headers, _ = mc.split_message(raw)
+        hdr = {}
+        for n, v in headers:
+            hdr.setdefault(n.lower(), (n, v))
+        for idx, n, v in res.chg_headers:
+            if v is None:
+                hdr.pop(n.lower(), None)
+            else:
+                hdr[n.lower()] = (n, " " + v.lstrip())
+        for n, v in res.add_headers:
+            hdr[n.lower()] = (n, " " + v.lstrip())
+        rebuilt = b"".join(("%s:%s\r\n" % nv).encode() for nv in hdr.values()) + b"\r\n" + res.body
+        msg = mt.parse(rebuilt)
+        self.assertEqual(mt.attachments(msg), [])
+        links = mt.links(msg)
+        self.assertEqual(len(links), 1)
+        got = mt.fetch(self.stack.prog("cli"), self.stack.conf, links.pop())
+        self.assertEqual(list(got.values()), [data])
+        self.assertTrue(mt.is_7bit(res.body))
+
+    def test_inbound_and_internal_unchanged(self):
+        raw = mt.message("klant@example.org", ["medewerker@bestanden.test"], "Vraag", "Hallo\n",
+                         [("scan.pdf", "application", "pdf", os.urandom(5000))])
+        res, _ = self.run_message(raw, rcpts=[SENDER], auth=False)
+        self.assertEqual(res.verdict, "continue")
+        self.assertIsNone(res.body)
+        self.assertEqual(res.add_headers + res.chg_headers, [])
+        res, _ = self.run_message(raw, rcpts=["<collega@bestanden.test>", "<x@sub.bestanden.test>"])
+        self.assertEqual(res.verdict, "continue")
+        self.assertIsNone(res.body)
+
+    def test_abort_then_next_message_on_same_connection(self):
+        raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Twee", "Tekst\n",
+                         [("a.bin", "application", "octet-stream", os.urandom(3000))])
+        c = mc.MilterClient("127.0.0.1", self.port)
+        try:
+            c.negotiate()
+            c.connect("client.example", "4", "198.51.100.1")
+            c.mail(SENDER, {"{auth_authen}": "jan"})
+            c.rcpt(OUTSIDE)
+            c.header("Subject", " half")
+            c.abort()
+            c.mail(SENDER, {"{auth_authen}": "jan"})
+            c.rcpt(OUTSIDE)
+            headers, body = mc.split_message(raw)
+            for n, v in headers:
+                c.header(n, v)
+            c.eoh()
+            c.body(body)
+            res = c.eom({"i": "QID2"})
+        finally:
+            c.close()
+        self.assertEqual(res.verdict, "continue")
+        self.assertIsNotNone(res.body)
+
+    def test_z_storage_down_tempfails_then_reload(self):
+        raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Weg", "Tekst\n",
+                         [("b.bin", "application", "octet-stream", os.urandom(3000))])
+        self.stack.stop_gateway()
+        try:
+            res, _ = self.run_message(raw)
+            self.assertEqual(res.verdict, "tempfail")
+            self.assertIsNone(res.body)
+            self.assertTrue(res.reply and res.reply.startswith("451 4.3.0"), res.reply)
+        finally:
+            self.stack.start_gateway()
+        res, _ = self.run_message(raw)
+        self.assertEqual(res.verdict, "continue")
+        self.assertIsNotNone(res.body)
+        # SIGHUP reloads without dropping an open connection
+        c = mc.MilterClient("127.0.0.1", self.port)
+        try:
+            c.negotiate()
+            c.connect("client.example", "4", "198.51.100.1")
+            self.stack.procs["milter"].send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while "event=reloaded" not in self.stack.log("milter") and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertIn("event=reloaded", self.stack.log("milter"))
+            c.mail(SENDER, {"{auth_authen}": "jan"})
+            c.rcpt(OUTSIDE)
+            headers, body = mc.split_message(raw)
+            for n, v in headers:
+                c.header(n, v)
+            c.eoh()
+            c.body(body)
+            res = c.eom()
+        finally:
+            c.close()
+        self.assertEqual(res.verdict, "continue")
+        self.assertIsNotNone(res.body)
+
+    def test_zz_log_never_contains_a_token(self):
+        log = self.stack.log("milter")
+        self.assertIn("action=rewritten", log)
+        self.assertIsNone(mt.LINK_RE.search(log))
+        self.assertNotIn("/d/", log)
+
+
+if __name__ == "__main__":
+    BUILD = sys.argv.pop(1)
+    unittest.main(verbosity=2)
