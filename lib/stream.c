@@ -1,11 +1,11 @@
 /*
  * stream.c - payload encryption: age v1 STREAM inside the bestanden container.
  *
- * The encryptor is a pull source that seals one 64 KiB chunk per step; the
- * decryptor takes ciphertext in any slicing, opens whole chunks and releases
- * only the requested slice of plaintext. Both share the chunk nonce and the
- * payload key derivation with the raw age decryptor used for the vectors.
- * Byte layout and the size formula: docs/FORMAT.md, "Payload".
+ * Encryption is a pull source that encrypts the plaintext in the reader's own
+ * buffer; decryption takes ciphertext in any slicing and releases a chunk's part
+ * of the requested range only after that chunk's tag checks out. Both run the
+ * AEAD piece by piece, so no chunk is gathered just to be encrypted or opened.
+ * Byte layout and the size formula: docs/FORMAT.md, section 4.
  */
 #include "stream.h"
 #include "mem.h"
@@ -153,14 +153,102 @@ static void chunk_nonce(uint64_t counter, int last, uint8_t nonce[12])
 	nonce[11] = last ? 1 : 0;
 }
 
-/* Seal LEN bytes of IN into OUT (LEN + 16 bytes); IN and OUT may be the same buffer. */
-static void chunk_seal(const uint8_t *key, uint64_t counter, int last, const uint8_t *in,
-		       size_t len, uint8_t *out)
-{
+/*
+ * ChaCha20-Poly1305 (RFC 8439, no associated data) one piece at a time, so a chunk is
+ * sealed or opened in whatever slices the caller's buffers come in, without first
+ * gathering it in a buffer of our own. Its output is byte for byte that of the
+ * one-shot crypto_aead_chacha20poly1305_ietf_* functions, which chunk_open uses for
+ * the age vectors; the FORMAT.md vectors come from an independent implementation.
+ */
+struct chunk_aead {
+	crypto_onetimeauth_poly1305_state mac;
 	uint8_t nonce[12];
+	uint8_t block[64]; /* keystream of the block holding byte POS while POS is mid-block */
+	uint64_t pos;      /* bytes of this chunk processed */
+};
 
-	chunk_nonce(counter, last, nonce);
-	crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, in, len, NULL, 0, NULL, nonce, key);
+/* Everything secret of an encryptor or decryptor, in one sodium_malloc'ed block. */
+struct stream_secrets {
+	uint8_t key[crypto_aead_chacha20poly1305_ietf_KEYBYTES]; /* payload key */
+	struct chunk_aead aead;
+};
+
+static void aead_start(struct chunk_aead *a, const uint8_t *key, uint64_t counter, int last)
+{
+	uint8_t otk[64];
+
+	chunk_nonce(counter, last, a->nonce);
+	crypto_stream_chacha20_ietf(otk, sizeof(otk), a->nonce, key); /* block 0: Poly1305 key */
+	crypto_onetimeauth_poly1305_init(&a->mac, otk);
+	sodium_memzero(otk, sizeof(otk));
+	a->pos = 0;
+}
+
+/* OUT = IN xor keystream from block 1 on, continuing at a->pos; OUT may equal IN. */
+static void aead_xor(struct chunk_aead *a, const uint8_t *key, const uint8_t *in, uint8_t *out,
+		     size_t n)
+{
+	while (n > 0) {
+		size_t off = (size_t)(a->pos % 64), m;
+		uint32_t block = (uint32_t)(1 + a->pos / 64);
+
+		if (off == 0 && n >= 64) {
+			m = n - n % 64;
+			crypto_stream_chacha20_ietf_xor_ic(out, in, m, a->nonce, block, key);
+		} else {
+			if (off == 0) {
+				memset(a->block, 0, sizeof(a->block));
+				crypto_stream_chacha20_ietf_xor_ic(a->block, a->block, sizeof(a->block),
+								   a->nonce, block, key);
+			}
+			m = 64 - off < n ? 64 - off : n;
+			for (size_t i = 0; i < m; i++)
+				out[i] = in[i] ^ a->block[off + i];
+		}
+		in += m;
+		out += m;
+		n -= m;
+		a->pos += m;
+	}
+}
+
+/* Encrypt N bytes in place and authenticate them; in steps small enough that the
+ * cipher's output is still in the L1 cache when Poly1305 reads it. */
+#define AEAD_STEP 4096
+
+static void aead_seal_piece(struct chunk_aead *a, const uint8_t *key, uint8_t *buf, size_t n)
+{
+	for (size_t off = 0; off < n; off += AEAD_STEP) {
+		size_t m = n - off < AEAD_STEP ? n - off : AEAD_STEP;
+
+		aead_xor(a, key, buf + off, buf + off, m);
+		crypto_onetimeauth_poly1305_update(&a->mac, buf + off, m);
+	}
+}
+
+static void aead_open_piece(struct chunk_aead *a, const uint8_t *key, const uint8_t *in,
+			    uint8_t *out, size_t n)
+{
+	for (size_t off = 0; off < n; off += AEAD_STEP) {
+		size_t m = n - off < AEAD_STEP ? n - off : AEAD_STEP;
+
+		crypto_onetimeauth_poly1305_update(&a->mac, in + off, m);
+		aead_xor(a, key, in + off, out + off, m);
+	}
+}
+
+/* The tag over the a->pos ciphertext bytes fed to a->mac. */
+static void aead_tag(struct chunk_aead *a, uint8_t tag[BD_STREAM_TAG_BYTES])
+{
+	static const uint8_t zero[16];
+	uint8_t lengths[16] = {0}; /* le64(associated data length = 0) || le64(ciphertext length) */
+
+	for (int i = 0; i < 8; i++)
+		lengths[8 + i] = (uint8_t)(a->pos >> (8 * i));
+	crypto_onetimeauth_poly1305_update(&a->mac, zero, (16 - a->pos % 16) % 16);
+	crypto_onetimeauth_poly1305_update(&a->mac, lengths, sizeof(lengths));
+	crypto_onetimeauth_poly1305_final(&a->mac, tag);
+	sodium_memzero(a, sizeof(*a));
 }
 
 /* Open a sealed chunk of LEN >= 16 bytes into OUT (LEN - 16 bytes). */
@@ -180,44 +268,36 @@ struct bd_stream_enc {
 	struct bd_source source;
 	struct bd_source *plain;
 	uint64_t plain_size;
-	uint64_t nchunks, next; /* chunks in all; index of the next one to seal */
-	uint8_t *key;           /* payload key, secret memory */
-	uint8_t *buf;           /* header or one sealed chunk waiting to be read */
-	size_t buf_len, buf_pos;
+	uint64_t nchunks, next; /* chunks in all; the chunk being written */
+	size_t chunk_len, chunk_pos;
+	int in_chunk;
+	struct stream_secrets *s;
+	uint8_t pending[HEADER_BYTES]; /* the header, later each chunk's tag, waiting to be read */
+	size_t pending_len, pending_pos;
 	int failed;
 	struct bd_error err;
 };
 
-/* Read exactly LEN plaintext bytes into BUF; then, after the final chunk, insist on EOF. */
-static int enc_fill(struct bd_stream_enc *enc, uint8_t *buf, size_t len, int last)
+/* After the final chunk's plaintext the source must be at its end. */
+static int enc_expect_end(struct bd_stream_enc *enc)
 {
-	size_t got = 0;
 	uint8_t probe;
+	ssize_t n = enc->plain->read(enc->plain->ctx, &probe, 1);
 
-	while (got < len) {
-		ssize_t n = enc->plain->read(enc->plain->ctx, buf + got, len - got);
-
-		if (n < 0)
-			return bd_error_set(&enc->err, BD_E_IO, "reading the plaintext failed");
-		if (n == 0)
-			return bd_error_set(&enc->err, BD_E_INVALID,
-					    "the plaintext ended before its declared size of %llu bytes",
-					    (unsigned long long)enc->plain_size);
-		got += (size_t)n;
-	}
-	if (last) {
-		ssize_t n = enc->plain->read(enc->plain->ctx, &probe, 1);
-
-		if (n < 0)
-			return bd_error_set(&enc->err, BD_E_IO, "reading the plaintext failed");
-		if (n > 0)
-			return bd_error_set(&enc->err, BD_E_INVALID,
-					    "the plaintext is longer than its declared size of %llu bytes",
-					    (unsigned long long)enc->plain_size);
-	}
+	if (n < 0)
+		return bd_error_set(&enc->err, BD_E_IO, "reading the plaintext failed");
+	if (n > 0)
+		return bd_error_set(&enc->err, BD_E_INVALID,
+				    "the plaintext is longer than its declared size of %llu bytes",
+				    (unsigned long long)enc->plain_size);
 	return 0;
 }
 
+/*
+ * The plaintext is read straight into the reader's buffer and encrypted there,
+ * so a byte is copied only by the plaintext source itself; the 22-byte header
+ * and each 16-byte tag go out through PENDING.
+ */
 static ssize_t enc_read(void *ctx, uint8_t *out, size_t len)
 {
 	struct bd_stream_enc *enc = ctx;
@@ -226,45 +306,59 @@ static ssize_t enc_read(void *ctx, uint8_t *out, size_t len)
 	if (enc->failed)
 		return -1;
 	while (done < len) {
-		size_t plen, n;
-		int last;
+		if (enc->pending_pos < enc->pending_len) {
+			size_t n = enc->pending_len - enc->pending_pos;
 
-		if (enc->buf_pos < enc->buf_len) {
-			n = enc->buf_len - enc->buf_pos;
 			if (n > len - done)
 				n = len - done;
-			memcpy(out + done, enc->buf + enc->buf_pos, n);
-			enc->buf_pos += n;
+			memcpy(out + done, enc->pending + enc->pending_pos, n);
+			enc->pending_pos += n;
 			done += n;
 			continue;
 		}
 		if (enc->next == enc->nchunks)
 			break;
-		plen = chunk_plain_len(enc->plain_size, enc->next);
-		last = enc->next + 1 == enc->nchunks;
-		if (len - done >= plen + BD_STREAM_TAG_BYTES) {
-			/* room for a whole sealed chunk: seal it in place in the reader's buffer */
-			if (enc_fill(enc, out + done, plen, last) < 0) {
-				sodium_memzero(out, len);
-				enc->failed = 1;
-				return -1;
-			}
-			chunk_seal(enc->key, enc->next, last, out + done, plen, out + done);
-			done += plen + BD_STREAM_TAG_BYTES;
-		} else {
-			if (enc_fill(enc, enc->buf, plen, last) < 0) {
-				sodium_memzero(out, len);
-				sodium_memzero(enc->buf, SEALED_CHUNK);
-				enc->failed = 1;
-				return -1;
-			}
-			chunk_seal(enc->key, enc->next, last, enc->buf, plen, enc->buf);
-			enc->buf_len = plen + BD_STREAM_TAG_BYTES;
-			enc->buf_pos = 0;
+		if (!enc->in_chunk) {
+			enc->chunk_len = chunk_plain_len(enc->plain_size, enc->next);
+			enc->chunk_pos = 0;
+			aead_start(&enc->s->aead, enc->s->key, enc->next, enc->next + 1 == enc->nchunks);
+			enc->in_chunk = 1;
 		}
+		if (enc->chunk_pos < enc->chunk_len) {
+			size_t want = enc->chunk_len - enc->chunk_pos;
+			ssize_t n;
+
+			if (want > len - done)
+				want = len - done;
+			n = enc->plain->read(enc->plain->ctx, out + done, want);
+			if (n < 0 || (size_t)n > want) {
+				bd_error_set(&enc->err, BD_E_IO, "reading the plaintext failed");
+				goto fail;
+			}
+			if (n == 0) {
+				bd_error_set(&enc->err, BD_E_INVALID,
+					     "the plaintext ended before its declared size of %llu bytes",
+					     (unsigned long long)enc->plain_size);
+				goto fail;
+			}
+			aead_seal_piece(&enc->s->aead, enc->s->key, out + done, (size_t)n);
+			enc->chunk_pos += (size_t)n;
+			done += (size_t)n;
+			continue;
+		}
+		if (enc->next + 1 == enc->nchunks && enc_expect_end(enc) < 0)
+			goto fail;
+		aead_tag(&enc->s->aead, enc->pending);
+		enc->pending_len = BD_STREAM_TAG_BYTES;
+		enc->pending_pos = 0;
+		enc->in_chunk = 0;
 		enc->next++;
 	}
 	return (ssize_t)done;
+fail:
+	sodium_memzero(out, len); /* nothing half-done leaves, plaintext least of all */
+	enc->failed = 1;
+	return -1;
 }
 
 struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BYTES],
@@ -278,14 +372,13 @@ struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BY
 	enc->plain = plain;
 	enc->plain_size = plain_size;
 	enc->nchunks = chunk_count(plain_size);
-	enc->key = bd_secret_alloc(crypto_aead_chacha20poly1305_ietf_KEYBYTES);
-	enc->buf = bd_malloc(SEALED_CHUNK);
-	payload_key(key, BD_STREAM_KEY_BYTES, nonce, enc->key);
-	memcpy(enc->buf, magic, sizeof(magic));
-	enc->buf[4] = BD_STREAM_VERSION;
-	enc->buf[5] = BD_STREAM_ALG_AGE_STREAM;
-	memcpy(enc->buf + 6, nonce, BD_STREAM_NONCE_BYTES);
-	enc->buf_len = HEADER_BYTES;
+	enc->s = bd_secret_alloc(sizeof(*enc->s));
+	payload_key(key, BD_STREAM_KEY_BYTES, nonce, enc->s->key);
+	memcpy(enc->pending, magic, sizeof(magic));
+	enc->pending[4] = BD_STREAM_VERSION;
+	enc->pending[5] = BD_STREAM_ALG_AGE_STREAM;
+	memcpy(enc->pending + 6, nonce, BD_STREAM_NONCE_BYTES);
+	enc->pending_len = HEADER_BYTES;
 	if (plain_size > BD_STREAM_MAX_PLAINTEXT) {
 		bd_error_set(&enc->err, BD_E_LIMIT, "a payload may hold at most %llu bytes",
 			     (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
@@ -321,9 +414,7 @@ void bd_stream_enc_free(struct bd_stream_enc **encp)
 
 	if (enc == NULL)
 		return;
-	bd_secret_free(enc->key);
-	sodium_memzero(enc->buf, SEALED_CHUNK);
-	free(enc->buf);
+	bd_secret_free(enc->s);
 	free(enc);
 	*encp = NULL;
 }
@@ -331,13 +422,15 @@ void bd_stream_enc_free(struct bd_stream_enc **encp)
 /* ---- decryption ------------------------------------------------------------------------------ */
 
 struct bd_stream_dec {
-	uint8_t *key; /* payload key, secret memory */
-	uint64_t plain_size, poff, pend;
-	uint64_t next, last; /* next chunk expected; last chunk of the range */
+	struct stream_secrets *s;
+	uint64_t plain_size, nchunks, poff, pend;
+	uint64_t next, last; /* the chunk arriving; the last chunk of the range */
+	size_t chunk_len, chunk_pos;
+	int in_chunk;
+	uint8_t tag[BD_STREAM_TAG_BYTES];
+	size_t tag_fill;
 	struct bd_sink *out;
-	uint8_t *cbuf; /* a sealed chunk arriving in pieces */
-	size_t cfill;
-	uint8_t *pbuf; /* one chunk of plaintext */
+	uint8_t *pbuf; /* the plaintext of the arriving chunk, held until its tag checks out */
 	int failed;
 };
 
@@ -382,33 +475,37 @@ struct bd_stream_dec *bd_stream_dec_new(const uint8_t key[BD_STREAM_KEY_BYTES],
 		return NULL;
 	}
 	dec = bd_calloc(1, sizeof(*dec));
-	dec->key = bd_secret_alloc(crypto_aead_chacha20poly1305_ietf_KEYBYTES);
-	payload_key(key, BD_STREAM_KEY_BYTES, header + 6, dec->key);
+	dec->s = bd_secret_alloc(sizeof(*dec->s));
+	payload_key(key, BD_STREAM_KEY_BYTES, header + 6, dec->s->key);
 	dec->plain_size = plain_size;
+	dec->nchunks = chunk_count(plain_size);
 	dec->poff = poff;
 	dec->pend = poff + plen;
 	chunk_span(plain_size, poff, plen, &first, &dec->last);
 	dec->next = first;
 	dec->out = out;
-	dec->cbuf = bd_malloc(SEALED_CHUNK);
 	dec->pbuf = bd_malloc(BD_STREAM_CHUNK);
 	return dec;
 }
 
-/* Open chunk dec->next from SEALED and release its part of the range. */
-static int dec_chunk(struct bd_stream_dec *dec, const uint8_t *sealed, size_t len,
-		     struct bd_error *err)
+/* The tag of chunk dec->next is complete: check it, then release the chunk's part of the range. */
+static int dec_chunk_done(struct bd_stream_dec *dec, struct bd_error *err)
 {
-	uint64_t start = dec->next * BD_STREAM_CHUNK, end = start + (len - BD_STREAM_TAG_BYTES);
-	int last = dec->next + 1 == chunk_count(dec->plain_size);
+	uint64_t start = dec->next * BD_STREAM_CHUNK, end = start + dec->chunk_len;
 	uint64_t a = dec->poff > start ? dec->poff : start;
 	uint64_t b = dec->pend < end ? dec->pend : end;
+	uint8_t tag[BD_STREAM_TAG_BYTES];
+	int bad;
 
-	if (chunk_open(dec->key, dec->next, last, sealed, len, dec->pbuf) != 0)
+	aead_tag(&dec->s->aead, tag);
+	bad = crypto_verify_16(tag, dec->tag);
+	sodium_memzero(tag, sizeof(tag));
+	if (bad)
 		return bd_error_set(err, BD_E_CRYPTO,
 				    "payload chunk %llu failed authentication (wrong key or damaged data)",
 				    (unsigned long long)dec->next);
 	dec->next++;
+	dec->in_chunk = 0;
 	if (a < b && dec->out->write(dec->out->ctx, dec->pbuf + (a - start), (size_t)(b - a)) < 0)
 		return bd_error_set(err, BD_E_IO, "the plaintext output refused the data");
 	return 0;
@@ -420,38 +517,39 @@ int bd_stream_dec_update(struct bd_stream_dec *dec, const uint8_t *cipher, size_
 	if (dec->failed)
 		return bd_error_set(err, BD_E_INVALID, "decryption already failed");
 	while (len > 0) {
-		size_t need, n;
+		size_t n;
 
 		if (dec->next > dec->last) {
 			dec->failed = 1;
 			return bd_error_set(err, BD_E_CRYPTO,
 					    "more ciphertext than the requested range holds");
 		}
-		need = chunk_plain_len(dec->plain_size, dec->next) + BD_STREAM_TAG_BYTES;
-		if (dec->cfill == 0 && len >= need) {
-			/* a whole chunk in the caller's buffer: open it there */
-			if (dec_chunk(dec, cipher, need, err) < 0)
-				goto fail;
-			cipher += need;
-			len -= need;
-			continue;
+		if (!dec->in_chunk) {
+			dec->chunk_len = chunk_plain_len(dec->plain_size, dec->next);
+			dec->chunk_pos = 0;
+			dec->tag_fill = 0;
+			aead_start(&dec->s->aead, dec->s->key, dec->next, dec->next + 1 == dec->nchunks);
+			dec->in_chunk = 1;
 		}
-		n = need - dec->cfill < len ? need - dec->cfill : len;
-		memcpy(dec->cbuf + dec->cfill, cipher, n);
-		dec->cfill += n;
+		if (dec->chunk_pos < dec->chunk_len) {
+			n = dec->chunk_len - dec->chunk_pos < len ? dec->chunk_len - dec->chunk_pos : len;
+			aead_open_piece(&dec->s->aead, dec->s->key, cipher, dec->pbuf + dec->chunk_pos, n);
+			dec->chunk_pos += n;
+		} else {
+			n = BD_STREAM_TAG_BYTES - dec->tag_fill < len ? BD_STREAM_TAG_BYTES - dec->tag_fill
+								      : len;
+			memcpy(dec->tag + dec->tag_fill, cipher, n);
+			dec->tag_fill += n;
+			if (dec->tag_fill == BD_STREAM_TAG_BYTES && dec_chunk_done(dec, err) < 0) {
+				dec->failed = 1;
+				sodium_memzero(dec->pbuf, BD_STREAM_CHUNK);
+				return -1;
+			}
+		}
 		cipher += n;
 		len -= n;
-		if (dec->cfill == need) {
-			dec->cfill = 0;
-			if (dec_chunk(dec, dec->cbuf, need, err) < 0)
-				goto fail;
-		}
 	}
 	return 0;
-fail:
-	dec->failed = 1;
-	sodium_memzero(dec->pbuf, BD_STREAM_CHUNK);
-	return -1;
 }
 
 int bd_stream_dec_final(struct bd_stream_dec *dec, struct bd_error *err)
@@ -472,10 +570,9 @@ void bd_stream_dec_free(struct bd_stream_dec **decp)
 
 	if (dec == NULL)
 		return;
-	bd_secret_free(dec->key);
+	bd_secret_free(dec->s);
 	sodium_memzero(dec->pbuf, BD_STREAM_CHUNK);
 	free(dec->pbuf);
-	free(dec->cbuf);
 	free(dec);
 	*decp = NULL;
 }
@@ -498,7 +595,7 @@ int bd_stream_encrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8
 	enc = bd_stream_enc_new(key, &src.source, len);
 	buf = bd_malloc((size_t)size);
 	while (done < size) {
-		ssize_t n = enc->source.read(enc, buf + done, (size_t)size - done);
+		ssize_t n = enc_read(enc, buf + done, (size_t)size - done);
 
 		if (n <= 0) {
 			bd_error_set(err, enc->err.code ? enc->err.code : BD_E_INVALID, "%s",

@@ -658,6 +658,77 @@ static void test_age_vectors(void **state)
 	assert_int_equal(passed, 37);
 }
 
+/* The piecewise AEAD of stream.c against libsodium's one-shot ChaCha20-Poly1305, both ways,
+ * with slicings that cut ChaCha20 blocks and Poly1305 blocks anywhere. */
+static void one_shot_nonce(uint64_t i, int last, uint8_t n[12])
+{
+	memset(n, 0, 12);
+	for (int b = 0; b < 8; b++)
+		n[3 + b] = (uint8_t)(i >> (56 - 8 * b));
+	n[11] = (uint8_t)last;
+}
+
+static void test_matches_one_shot_aead(void **state)
+{
+	static const size_t sizes[] = {0, 1, 15, 16, 17, 63, 64, 65, 1000, CHUNK, CHUNK + 63, 2 * CHUNK + 129};
+	static const size_t steps[] = {1, 7, 64, 1000, SEALED + 3};
+	static const uint8_t nonce[16] = {9, 8, 7};
+	uint8_t pkey[32];
+
+	bd_hkdf_sha256(nonce, 16, key, 32, (const uint8_t *)"payload", 7, pkey, 32);
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		size_t len = sizes[si], n = len == 0 ? 1 : (len + CHUNK - 1) / CHUNK, clen;
+		uint8_t *plain = pattern(len, (uint32_t)si), *c, *mine, *p = bd_malloc(CHUNK);
+		const uint8_t h = (uint8_t)bd_stream_header_size();
+
+		/* ours encrypts, libsodium opens every chunk */
+		for (size_t st = 0; st < sizeof(steps) / sizeof(steps[0]); st++) {
+			if (steps[st] == 1 && len > 70000)
+				continue;
+			mine = encrypt_in_steps(nonce, plain, len, steps[st], &clen);
+			for (size_t i = 0; i < n; i++) {
+				size_t plen = i + 1 < n ? CHUNK : len - (n - 1) * CHUNK;
+				uint8_t cn[12];
+
+				one_shot_nonce(i, i + 1 == n, cn);
+				assert_int_equal(crypto_aead_chacha20poly1305_ietf_decrypt(
+							 p, NULL, NULL, mine + h + i * SEALED, plen + 16, NULL,
+							 0, cn, pkey),
+						 0);
+				if (plen > 0)
+					assert_memory_equal(p, plain + i * CHUNK, plen);
+			}
+			free(mine);
+		}
+		/* libsodium seals every chunk, ours opens it in odd slices */
+		clen = (size_t)bd_stream_ciphertext_size(len);
+		c = bd_malloc(clen);
+		memcpy(c, "BDST\x01\x01", 6);
+		memcpy(c + 6, nonce, 16);
+		for (size_t i = 0; i < n; i++) {
+			size_t plen = i + 1 < n ? CHUNK : len - (n - 1) * CHUNK;
+			uint8_t cn[12];
+
+			one_shot_nonce(i, i + 1 == n, cn);
+			crypto_aead_chacha20poly1305_ietf_encrypt(c + h + i * SEALED, NULL, plain + i * CHUNK,
+								  plen, NULL, 0, NULL, cn, pkey);
+		}
+		for (int round = 0; round < 5; round++) {
+			struct bd_buf_sink sink;
+			struct bd_error err;
+
+			assert_int_equal(decrypt_range(c, len, 0, len, &sink, &err), 0);
+			assert_int_equal(sink.len, len);
+			if (len > 0)
+				assert_memory_equal(sink.data, plain, len);
+			free(sink.data);
+		}
+		free(c);
+		free(p);
+		free(plain);
+	}
+}
+
 /* ---- docs/FORMAT.md vectors ----------------------------------------------------------------- */
 
 static void test_format_vectors(void **state)
@@ -740,6 +811,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_age_vectors),
 		cmocka_unit_test(test_format_vectors),
+		cmocka_unit_test(test_matches_one_shot_aead),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
