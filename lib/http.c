@@ -142,6 +142,11 @@ struct xfer {
 	uint64_t *delivered; /* to the sink, across attempts */
 	uint64_t want;       /* still wanted by the sink (UINT64_MAX: all) */
 	int sink_failed, too_large;
+	/* progress: the [storage] timeout is "no byte moved for this long" */
+	unsigned timeout;
+	curl_off_t moved;
+	struct timespec last_move;
+	int stalled;
 };
 
 static size_t on_upload(char *buf, size_t size, size_t n, void *ctx)
@@ -215,7 +220,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 		if (x->to_sink && status == 200 && (x->rq->ranged || *x->delivered > 0))
 			x->skip = (x->rq->ranged ? x->rq->offset : 0) + *x->delivered;
 		if (!x->to_sink && status / 100 == 2 && x->rq->sink == NULL)
-			x->to_sink = -1; /* 2xx kept in memory */
+			x->to_sink = x->rq->max_body > 0 ? -1 : -2; /* 2xx kept, or not wanted */
 	}
 	if (x->to_sink == 1) {
 		if (x->skip > 0) {
@@ -238,6 +243,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 		}
 		return len;
 	}
+	if (x->to_sink == -2)
+		return len;
 	if (x->to_sink == -1) {
 		if (x->resp->body_len + len > x->rq->max_body) {
 			x->too_large = 1;
@@ -271,6 +278,31 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 		}
 	}
 	return len;
+}
+
+/*
+ * libcurl's own low-speed check averages over several seconds, so a transfer
+ * that stalls after moving a few bytes fails only seconds after the limit;
+ * counting the time since the last byte moved keeps the promise exactly.
+ */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct xfer *x = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (dlnow + ulnow != x->moved || x->last_move.tv_sec == 0) {
+		x->moved = dlnow + ulnow;
+		x->last_move = now;
+		return 0;
+	}
+	if ((now.tv_sec - x->last_move.tv_sec) * 1000 +
+		    (now.tv_nsec - x->last_move.tv_nsec) / 1000000 >= (long)x->timeout * 1000) {
+		x->stalled = 1;
+		return 1;
+	}
+	return 0;
 }
 
 static int retryable_curl(CURLcode rc)
@@ -319,8 +351,10 @@ static void setup_handle(struct bd_http *h, CURL *c, struct xfer *x, char *errbu
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->o.connect_timeout);
 	/* "Timeout" means no progress: a 100 MiB upload may take long, a stuck one may not. */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->o.timeout);
+	x->timeout = h->o.timeout;
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)BUFFER_SIZE);
@@ -449,7 +483,7 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 			rv = 0;
 			goto out;
 		}
-		retry = rc == CURLE_OK ? 1 : retryable_curl(rc);
+		retry = rc == CURLE_OK ? 1 : x.stalled || retryable_curl(rc);
 		/* A streamed body can be sent again only if none of it was read yet. */
 		if (body == NULL && rq->source != NULL && src_sent > 0)
 			retry = 0;
@@ -462,9 +496,14 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 
 			if (attempt > 0)
 				snprintf(tries, sizeof(tries), " after %u attempts", attempt + 1);
-			bd_error_set(err, BD_E_STORAGE, "%s %s: %s (curl error %d)%s", rq->method,
-				     rq->url, errbuf[0] ? errbuf : curl_easy_strerror(rc), (int)rc,
-				     tries);
+			if (x.stalled)
+				bd_error_set(err, BD_E_STORAGE,
+					     "%s %s: no progress for %u s (the [storage] timeout)%s",
+					     rq->method, rq->url, h->o.timeout, tries);
+			else
+				bd_error_set(err, BD_E_STORAGE, "%s %s: %s (curl error %d)%s",
+					     rq->method, rq->url,
+					     errbuf[0] ? errbuf : curl_easy_strerror(rc), (int)rc, tries);
 			goto out;
 		}
 		backoff(attempt);

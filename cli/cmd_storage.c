@@ -1,0 +1,115 @@
+/*
+ * cmd_storage.c - `bestanden storage init` and `bestanden sweep`.
+ *
+ * storage init prepares the configured backend: for S3 it creates the bucket
+ * when asked and installs the lifecycle rules (expire after retention + 1
+ * day, abort incomplete uploads after a day); for the gateway store it checks
+ * that the object API answers and accepts the token. sweep deletes expired
+ * packages now, through whichever driver the configuration names.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "store.h"
+#include "sweep.h"
+
+#define DAY 86400
+
+static int storage_init(struct bd_conf *conf, int create_bucket)
+{
+	struct bd_error err;
+
+	if (strcmp(conf->storage.driver, "s3") == 0) {
+		/* Whole days (S3 counts in days), one more than links live: a backstop, never early. */
+		unsigned days = (unsigned)((conf->policy.retention + DAY - 1) / DAY) + 1;
+
+		if (bd_store_s3_init(conf, create_bucket, days, &err) < 0)
+			return bd_cli_fail(&err);
+		printf("s3 bucket %s: %slifecycle rules installed: objects expire after %u days, "
+		       "incomplete uploads are aborted after 1 day\n",
+		       conf->storage.s3_bucket, create_bucket ? "ready; " : "", days);
+		return 0;
+	} else {
+		struct bd_store *s = bd_store_open(conf, &err);
+		uint64_t size;
+		int rc;
+
+		if (s == NULL)
+			return bd_cli_fail(&err);
+		if (create_bucket)
+			fprintf(stderr, "bestanden: --create-bucket is for the s3 driver; ignored\n");
+		/* A name nobody uses: "not found" proves the API answers and takes the token. */
+		rc = bd_store_head(s, "0/0", &size, &err);
+		bd_store_close(&s);
+		if (rc < 0 && err.code != BD_E_NOTFOUND)
+			return bd_cli_fail(&err);
+		printf("gateway store at %s answers; it needs no setup (the gateway sweeps it)\n",
+		       conf->storage.url);
+		return 0;
+	}
+}
+
+int bd_cmd_storage(int argc, char **argv)
+{
+	static const struct option opts[] = {{"create-bucket", no_argument, NULL, 'b'},
+					     {NULL, 0, NULL, 0}};
+	static const char usage[] = "storage init [--create-bucket]";
+	struct bd_conf *conf;
+	int c, create_bucket = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'b')
+			create_bucket = 1;
+		else
+			return bd_cli_usage(usage);
+	}
+	if (optind >= argc || strcmp(argv[optind], "init") != 0)
+		return bd_cli_usage(usage);
+	/* allow the option after "init" too */
+	for (int i = optind + 1; i < argc; i++) {
+		if (strcmp(argv[i], "--create-bucket") == 0)
+			create_bucket = 1;
+		else
+			return bd_cli_usage(usage);
+	}
+	conf = bd_cli_load_conf();
+	if (conf == NULL)
+		return 1;
+	rc = storage_init(conf, create_bucket);
+	bd_conf_free(&conf);
+	return rc;
+}
+
+int bd_cmd_sweep(int argc, char **argv)
+{
+	struct bd_sweep_options o = {0};
+	struct bd_sweep_stats st;
+	struct bd_error err;
+	struct bd_conf *conf;
+	struct bd_store *s;
+	int rc;
+
+	if (argc > 1)
+		return bd_cli_usage("sweep (takes no arguments)");
+	conf = bd_cli_load_conf();
+	if (conf == NULL)
+		return 1;
+	s = bd_store_open(conf, &err);
+	if (s == NULL) {
+		bd_conf_free(&conf);
+		return bd_cli_fail(&err);
+	}
+	o.now = (int64_t)time(NULL);
+	rc = bd_sweep_run(s, &o, &st, &err);
+	printf("swept %s storage: %llu objects, %llu packages, %llu expired and deleted "
+	       "(%llu objects), %llu without manifest (left for the gateway), %llu failures\n",
+	       conf->storage.driver, (unsigned long long)st.objects, (unsigned long long)st.packages,
+	       (unsigned long long)st.expired, (unsigned long long)st.deleted,
+	       (unsigned long long)st.orphans, (unsigned long long)st.failures);
+	bd_store_close(&s);
+	bd_conf_free(&conf);
+	return rc < 0 ? bd_cli_fail(&err) : 0;
+}
