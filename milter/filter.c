@@ -49,6 +49,12 @@ struct msg {
 };
 
 static atomic_int active;
+static atomic_int draining;
+
+void bd_filter_drain(void)
+{
+	atomic_store(&draining, 1);
+}
 
 /* Top-level headers the rewrite may change, and our own. */
 static const char *const counted_headers[5] = {
@@ -140,6 +146,10 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	msg_free(&c->msg);
+	if (atomic_load(&draining)) {
+		smfi_setreply(ctx, "421", "4.3.2", "Attachment filter is restarting, try again shortly");
+		return SMFIS_TEMPFAIL;
+	}
 	m = bd_calloc(1, sizeof(*m));
 	atomic_fetch_add(&active, 1);
 	c->msg = m;

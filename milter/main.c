@@ -5,7 +5,8 @@
  * file and the signals; the filter runs in one child that it restarts if it
  * dies. SIGHUP reloads configuration and keys in the child without dropping
  * connections (SIGUSR1 to the child: libmilter keeps SIGHUP for itself).
- * SIGTERM stops accepting, lets running messages finish, then exits.
+ * SIGTERM drains (SIGUSR2 to the child): new messages are tempfailed, the
+ * ones in progress finish, then the filter and the supervisor exit.
  * -t checks configuration, keys and storage settings, like `postfix check`.
  */
 #include <errno.h>
@@ -58,20 +59,34 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
-/* In the child: reload on SIGUSR1. */
-static void *reload_thread(void *arg)
+/*
+ * In the child: SIGUSR1 reloads; SIGUSR2 (the supervisor's SIGTERM) drains:
+ * new messages are tempfailed, messages in progress finish (libmilter's
+ * worker pool must still run for that), then libmilter is stopped.
+ */
+static void *signal_thread(void *arg)
 {
+	uint64_t timeout = *(uint64_t *)arg;
 	sigset_t set;
 	int sig;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	for (;;) {
 		struct bd_runtime *rt;
 		struct bd_error err;
 
 		if (sigwait(&set, &sig) != 0)
 			continue;
+		if (sig == SIGUSR2) {
+			bd_filter_drain();
+			bd_log(LOG_INFO, "event=draining active=%d", bd_filter_active());
+			for (uint64_t waited = 0; bd_filter_active() > 0 && waited < timeout * 10; waited++)
+				usleep(100000);
+			smfi_stop();
+			return NULL;
+		}
 		rt = bd_runtime_load(conf_path, &err);
 		if (rt == NULL) {
 			bd_log(LOG_ERR, "event=reload-failed config=%s error=\"%s\" action=\"kept the running configuration\"",
@@ -92,7 +107,7 @@ static int run_filter(void)
 	pthread_t tid;
 	sigset_t set;
 	char *socket;
-	uint64_t timeout;
+	static uint64_t timeout; /* read by the signal thread */
 
 	rt = bd_runtime_load(conf_path, &err);
 	if (rt == NULL) {
@@ -113,19 +128,19 @@ static int run_filter(void)
 		return 1;
 	bd_runtime_install(rt);
 	g_mime_init();
+	/* Every thread blocks these: libmilter's signal thread takes HUP, TERM and INT
+	 * with sigwait, ours USR1 and USR2. A thread that left TERM unblocked would die of it. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	pthread_create(&tid, NULL, reload_thread, NULL);
+	pthread_create(&tid, NULL, signal_thread, &timeout);
 	pthread_detach(tid);
 	bd_log(LOG_INFO, "event=started socket=%s", socket);
 	smfi_main();
-	/* Stopped: the socket is closed; let messages in progress finish. */
-	for (uint64_t waited = 0; bd_filter_active() > 0 && waited < timeout * 10; waited++) {
-		if (waited % 50 == 0)
-			bd_log(LOG_INFO, "event=draining active=%d", bd_filter_active());
-		usleep(100000);
-	}
 	bd_log(LOG_INFO, "event=stopped active=%d", bd_filter_active());
 	free(socket);
 	return 0;
@@ -188,7 +203,7 @@ static int supervise(const char *pid_file)
 			kill(child, SIGUSR1);
 		} else if ((sig == SIGTERM || sig == SIGINT) && child > 0) {
 			stopping = 1;
-			kill(child, SIGTERM);
+			kill(child, SIGUSR2); /* drain, then stop */
 		} else if (sig == SIGCHLD) {
 			pid_t p;
 

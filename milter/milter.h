@@ -38,5 +38,7 @@ void bd_runtime_release(struct bd_runtime *rt);
 extern struct smfiDesc bd_filter_desc;
 /* Messages being processed right now (for draining on stop). */
 int bd_filter_active(void);
+/* From now on new messages are tempfailed (shutting down). */
+void bd_filter_drain(void);
 
 #endif

@@ -165,6 +165,94 @@ class MilterProtocol(unittest.TestCase):
         self.assertNotIn("/d/", log)
 
 
+class MilterOperations(unittest.TestCase):
+    """A milter that runs as nobody, accepts unchanged on storage failure, has a
+    1 MiB size limit, and drains on SIGTERM."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack(BUILD, with_postfix=False, conf_extra={
+            ("milter", "user"): "nobody",
+            ("milter", "max_message_size"): "1M",
+            ("policy", "failure_mode"): "accept",
+        })
+        os.makedirs(os.path.join(cls.stack.dir, "spool"), exist_ok=True)
+        os.chmod(os.path.join(cls.stack.dir, "spool"), 0o1777)
+        cls.stack.start()
+        cls.port = cls.stack.ports["milter"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def send(self, raw):
+        return mc.send_message("127.0.0.1", self.port, raw, SENDER, [OUTSIDE],
+                               mail_macros={"{auth_authen}": "jan"})
+
+    def filter_pid(self):
+        sup = self.stack.procs["milter"].pid
+        with open("/proc/%d/task/%d/children" % (sup, sup)) as f:
+            return int(f.read().split()[0])
+
+    def test_a_runs_as_configured_user(self):
+        with open("/proc/%d/status" % self.filter_pid()) as f:
+            uid = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        self.assertEqual(set(uid), {"65534"}, "filter process uid %r" % uid)
+
+    def test_b_too_large_is_refused_permanently(self):
+        raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Te groot", "x\n",
+                         [("groot.bin", "application", "octet-stream", os.urandom(900 * 1024))])
+        res, _ = self.send(raw)
+        self.assertEqual(res.verdict, "reject")
+        self.assertTrue(res.reply.startswith("552 5.3.4"), res.reply)
+
+    def test_c_failure_mode_accept_passes_unchanged(self):
+        raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Weg", "x\n",
+                         [("a.bin", "application", "octet-stream", os.urandom(2000))])
+        self.stack.stop_gateway()
+        try:
+            res, _ = self.send(raw)
+        finally:
+            self.stack.start_gateway()
+        self.assertEqual(res.verdict, "continue")
+        self.assertIsNone(res.body)
+        self.assertEqual(res.add_headers + res.chg_headers, [])
+        self.assertIn("action=unchanged-after-error", self.stack.log("milter"))
+
+    def test_z_sigterm_drains_running_message(self):
+        import threading
+        raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Lopend", "x\n",
+                         [("b.bin", "application", "octet-stream", os.urandom(700 * 1024))])
+        c = mc.MilterClient("127.0.0.1", self.port)
+        c.negotiate()
+        c.connect("client.example", "4", "198.51.100.1")
+        c.mail(SENDER, {"{auth_authen}": "jan"})
+        c.rcpt(OUTSIDE)
+        headers, body = mc.split_message(raw)
+        for n, v in headers:
+            c.header(n, v)
+        c.eoh()
+        c.body(body)
+        # the message is in; stop the milter before end of message
+        self.stack.procs["milter"].send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        result = {}
+        t = threading.Thread(target=lambda: result.update(res=c.eom()))
+        t.start()
+        t.join(60)
+        c.sock.close()
+        self.assertEqual(result["res"].verdict, "continue")
+        self.assertIsNotNone(result["res"].body)
+        self.stack.procs["milter"].wait(60)
+        log = self.stack.log("milter")
+        self.assertIn("event=stopped", log)
+        self.assertIn("action=rewritten", log)
+        # new connections are refused once stopping
+        with self.assertRaises(OSError):
+            socket_probe = mc.MilterClient("127.0.0.1", self.port, timeout=2)
+            socket_probe.negotiate()
+
+
 if __name__ == "__main__":
     BUILD = sys.argv.pop(1)
     unittest.main(verbosity=2)
