@@ -156,8 +156,15 @@ class Stack:
                             self.postfix_dir])
         for name in list(self.procs):
             self._stop(name)
+        # In a sanitizer build, a finding in a daemon fails the test that ran it.
+        findings = [n for n in ("gateway", "milter") if "Sanitizer" in self.log(n)]
+        if findings:
+            keep = True
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if findings:
+            raise AssertionError("sanitizer findings in %s; see %s" %
+                                 (", ".join(n + ".log" for n in findings), self.dir))
 
     def log(self, name):
         try:
