@@ -19,6 +19,7 @@
 #include "error.h"
 #include "keys.h"
 #include "objstore.h"
+#include "store.h"
 
 struct gw_request;
 
@@ -48,6 +49,12 @@ struct gw_server {
 	/* objects.c: the embedded store, when [storage] driver = gateway */
 	struct bd_objstore *objects;
 	uint8_t token_hash[32];
+
+	/* download.c and friends: the recipient's pages (GET /d/...) */
+	struct bd_store *store;         /* packages are read through this */
+	struct gw_pages *pages;         /* pages.c: logo, CSP, texts */
+	struct gw_audit *audit;         /* audit.c: JSON lines */
+	struct gw_ratelimit *ratelimit; /* ratelimit.c: failed lookups per client */
 
 	/* sweep.c */
 	pthread_t sweeper;
@@ -87,6 +94,17 @@ void gw_log_field(struct gw_request *r, const char *key, const char *value);
 int gw_objects_init(struct gw_server *srv, struct bd_error *err);
 void gw_objects_fini(struct gw_server *srv);
 enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t *size);
+
+/* download.c: GET /d/<token> (the page), /d/<token>/<n> (a file), /d/<token>/all (zip) */
+int gw_download_init(struct gw_server *srv, struct bd_error *err);
+void gw_download_fini(struct gw_server *srv);
+enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_t *size);
+/* pages.c: the logo under /logo; headers every response carries */
+enum MHD_Result gw_pages_logo_handle(struct gw_request *r, const char *data, size_t *size);
+void gw_security_headers(const struct gw_server *srv, struct MHD_Response *resp);
+/* metrics.c: GET /metrics, and one count per answered request */
+enum MHD_Result gw_metrics_handle(struct gw_request *r, const char *data, size_t *size);
+void gw_metrics_request(const struct gw_request *r);
 
 /* sweep.c: the periodic sweep of expired packages */
 int gw_sweep_start(struct gw_server *srv, struct bd_error *err);

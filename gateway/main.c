@@ -77,6 +77,7 @@ static int load_tls(struct gw_server *srv, struct bd_error *err)
 
 static void cleanup(struct gw_server *srv)
 {
+	gw_download_fini(srv);
 	gw_objects_fini(srv);
 	free(srv->tls_cert);
 	bd_secret_free(srv->tls_key);
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
 		cleanup(&srv);
 		return 0;
 	}
-	if (gw_listen(&srv, &err) < 0) {
+	if (gw_download_init(&srv, &err) < 0 || gw_listen(&srv, &err) < 0) {
 		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
 		cleanup(&srv);
 		return 1;

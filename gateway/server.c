@@ -32,6 +32,9 @@ static const struct gw_route routes[] = {
 	{"/healthz", 0, health_handle, "healthz"},
 	{"/v1/objects", 0, gw_objects_handle, "objects"},
 	{"/v1/objects/", 1, gw_objects_handle, "objects"},
+	{"/d/", 1, gw_download_handle, "download"},
+	{"/logo", 0, gw_pages_logo_handle, "logo"},
+	{"/metrics", 0, gw_metrics_handle, "metrics"},
 };
 
 static const struct gw_route *find_route(const struct gw_server *srv, const char *url)
@@ -57,6 +60,7 @@ enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Res
 		return MHD_NO;
 	}
 	r->status = status;
+	gw_security_headers(r->srv, resp); /* pages.c: CSP, nosniff, no-store ... on everything */
 	rc = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -119,6 +123,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (r->state_free != NULL)
 		r->state_free(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	gw_metrics_request(r);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - r->start.tv_sec) * 1000 + (now.tv_nsec - r->start.tv_nsec) / 1000000;
 	quiet = r->route != NULL && r->route->handler == health_handle && r->status == 200;

@@ -1,0 +1,581 @@
+/*
+ * download.c - what a recipient's browser asks for under /d/:
+ *   /d/<token>      the landing page; inert (link scanners fetch it), never a download
+ *   /d/<token>/<n>  file n, decrypted while it streams; Range, If-Range, ETag
+ *   /d/<token>/all  every file as one zip
+ * The token is checked before storage is touched; refusals get the pages of
+ * pages.c, each outcome one audit line; failed lookups feed the rate limit.
+ */
+#include "audit.h"
+#include "download.h"
+#include "gateway.h"
+#include "log.h"
+#include "mem.h"
+#include "metrics.h"
+#include "pages.h"
+#include "pipe.h"
+#include "ratelimit.h"
+#include "token.h"
+#include "zip.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define PIPE_BYTES (256 * 1024) /* per transfer in flight: the bound on memory */
+#define INDEX_MAX 1000000u
+
+enum target_kind { T_PAGE, T_FILE, T_ALL };
+
+/* One request under /d/, as parsed and as it goes along. */
+struct dl {
+	struct gw_request *r;
+	char token[BD_TOKEN_MAX_CHARS + 1];
+	enum target_kind kind;
+	unsigned index;
+	const char *lang;
+	const struct sockaddr *client;
+	int head;
+};
+
+int gw_download_init(struct gw_server *srv, struct bd_error *err)
+{
+	const struct bd_conf *conf = srv->conf;
+
+	/* With the embedded store the packages are on our own disk: no HTTP round trip. */
+	if (srv->objects != NULL)
+		srv->store = bd_objstore_store(srv->objects);
+	else if ((srv->store = bd_store_open(conf, err)) == NULL)
+		return bd_error_prefix(err, "[storage]");
+	srv->pages = gw_pages_new(conf, err);
+	if (srv->pages == NULL)
+		return -1;
+	srv->audit = gw_audit_open(conf->gateway.audit_log, conf->gateway.audit_client_address, err);
+	if (srv->audit == NULL)
+		return -1;
+	srv->ratelimit = gw_ratelimit_new((unsigned)conf->gateway.failed_lookups_per_minute);
+	return 0;
+}
+
+void gw_download_fini(struct gw_server *srv)
+{
+	gw_ratelimit_free(&srv->ratelimit);
+	gw_audit_close(&srv->audit);
+	gw_pages_free(&srv->pages);
+	bd_store_close(&srv->store);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *header(const struct dl *c, const char *name)
+{
+	return MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND, name);
+}
+
+static void audit(const struct dl *c, const char *event, const char *package, int file,
+		  int64_t bytes, const char *range, const char *outcome, unsigned status)
+{
+	struct gw_audit_event ev = {
+		.event = event, .package = package, .file = file, .bytes = bytes, .range = range,
+		.outcome = outcome, .status = status, .client = c->client,
+	};
+
+	gw_audit_write(c->r->srv->audit, &ev);
+}
+
+/* "<token>", "<token>/", "<token>/<n>" or "<token>/all" after "/d/"; 0 or -1. */
+static int parse_target(const char *rest, struct dl *c)
+{
+	size_t n = strcspn(rest, "/");
+	const char *after = rest + n;
+
+	if (n != BD_TOKEN_MAX_CHARS)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)rest[i]) && rest[i] != '-' && rest[i] != '_')
+			return -1;
+	memcpy(c->token, rest, n);
+	c->token[n] = '\0';
+	if (after[0] == '\0' || strcmp(after, "/") == 0) {
+		c->kind = T_PAGE;
+		return 0;
+	}
+	after++;
+	if (strcmp(after, "all") == 0) {
+		c->kind = T_ALL;
+		return 0;
+	}
+	if (after[0] < '1' || after[0] > '9' || strlen(after) > 7)
+		return -1;
+	for (const char *p = after; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return -1;
+	c->kind = T_FILE;
+	c->index = (unsigned)strtoul(after, NULL, 10);
+	return c->index <= INDEX_MAX ? 0 : -1;
+}
+
+static enum gw_page page_for(int code)
+{
+	switch (code) {
+	case BD_E_EXPIRED: return GW_PAGE_EXPIRED;
+	case BD_E_INVALID:
+	case BD_E_NOTFOUND:
+	case BD_E_CRYPTO:
+	case BD_E_KEY: return GW_PAGE_NOT_FOUND;
+	case BD_E_STORAGE:
+	case BD_E_TEMP:
+	case BD_E_IO: return GW_PAGE_UNAVAILABLE;
+	default: return GW_PAGE_ERROR;
+	}
+}
+
+static enum gw_metric_error metric_error_for(int code)
+{
+	switch (code) {
+	case BD_E_STORAGE:
+	case BD_E_TEMP:
+	case BD_E_IO: return GW_ERR_STORAGE;
+	case BD_E_CRYPTO: return GW_ERR_CRYPTO;
+	default: return GW_ERR_INTERNAL;
+	}
+}
+
+static enum MHD_Result not_found(struct dl *c, const char *package, int file)
+{
+	gw_ratelimit_failed(c->r->srv->ratelimit, c->client, now_ms());
+	gw_metrics_event(GW_EV_NOT_FOUND);
+	if (!c->head)
+		audit(c, "not-found", package, file, -1, NULL, "refused", MHD_HTTP_NOT_FOUND);
+	gw_log_field(c->r, "result", "not-found");
+	return gw_pages_respond_error(c->r, c->lang, GW_PAGE_NOT_FOUND, 0);
+}
+
+/*
+ * Answer a failure. A genuine link (expired, or its package gone or damaged) is
+ * decoded once more for its package id and date, so the audit trail can name it;
+ * a forged one names nothing. Every kind of 404 renders the same page.
+ */
+static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file)
+{
+	struct gw_request *r = c->r;
+	enum gw_page page = page_for(err->code);
+	char package[BD_PACKAGE_ID_HEX] = "";
+	int64_t expires = 0;
+
+	if (err->code != BD_E_INVALID) {
+		struct bd_token t;
+		struct bd_error e2;
+
+		if (bd_token_decode(c->token, r->srv->keys, (int64_t)time(NULL), &t, &e2) == 0 ||
+		    e2.code == BD_E_EXPIRED) {
+			bd_package_id_hex(t.package_id, package);
+			expires = t.expires;
+			gw_log_field(r, "package", package);
+		}
+		sodium_memzero(&t, sizeof(t));
+	}
+	switch (page) {
+	case GW_PAGE_EXPIRED:
+		gw_metrics_event(GW_EV_EXPIRED);
+		if (!c->head)
+			audit(c, "expired", package[0] ? package : NULL, file, -1, NULL, "refused",
+			      MHD_HTTP_GONE);
+		gw_log_field(r, "result", "expired");
+		return gw_pages_respond_error(r, c->lang, GW_PAGE_EXPIRED, expires);
+	case GW_PAGE_NOT_FOUND:
+		if (err->code == BD_E_CRYPTO || err->code == BD_E_KEY) {
+			gw_metrics_error(GW_ERR_CRYPTO);
+			gw_log_field(r, "error", err->msg);
+		}
+		return not_found(c, package[0] ? package : NULL, file);
+	default:
+		gw_metrics_error(metric_error_for(err->code));
+		gw_log_field(r, "result", page == GW_PAGE_UNAVAILABLE ? "unavailable" : "error");
+		gw_log_field(r, "error", err->msg);
+		return gw_pages_respond_error(r, c->lang, page, 0);
+	}
+}
+
+/* ---- one file, or all as a zip ---- */
+
+struct job {
+	struct bd_download *d;
+	unsigned index; /* 0: the zip */
+	uint64_t off, len;
+};
+
+static int job_produce(void *ctx, struct bd_sink *out, struct bd_error *err)
+{
+	struct job *j = ctx;
+
+	if (j->index == 0)
+		return gw_zip_write(j->d, out, err);
+	return bd_download_file(j->d, j->index, j->off, j->len, out, err);
+}
+
+static void job_free(void *ctx)
+{
+	struct job *j = ctx;
+
+	bd_download_close(&j->d);
+	free(j);
+}
+
+/* What the request keeps of a transfer, for the audit line when it ends. */
+struct transfer {
+	struct dl c;
+	struct gw_pipe *pipe;
+	char package[BD_PACKAGE_ID_HEX];
+	char range[64];
+	uint64_t expected; /* MHD_SIZE_UNKNOWN for a zip */
+	struct sockaddr_storage client;
+};
+
+static void transfer_end(struct gw_request *r, int completed)
+{
+	struct transfer *t = r->state;
+	struct bd_error err;
+	uint64_t sent;
+	int rc, whole;
+
+	if (!completed)
+		gw_pipe_cancel(t->pipe);
+	rc = gw_pipe_result(t->pipe, &err);
+	sent = gw_pipe_sent(t->pipe);
+	whole = completed && rc == 0 && (t->expected == MHD_SIZE_UNKNOWN || sent == t->expected);
+	gw_metrics_download_end();
+	gw_metrics_event(whole ? GW_EV_DOWNLOAD_COMPLETE : GW_EV_DOWNLOAD_INCOMPLETE);
+	r->bytes = sent;
+	if (rc < 0) {
+		gw_metrics_error(metric_error_for(err.code));
+		gw_log_field(r, "error", err.msg);
+		bd_log(LOG_WARNING, "event=download-failed package=%s file=%u bytes=%llu error=\"%s\"",
+		       t->package, t->c.index, (unsigned long long)sent, err.msg);
+	}
+	/* Only a request that got every byte it asked for counts as a download. */
+	audit(&t->c, whole ? "download" : "download-incomplete", t->package, (int)t->c.index,
+	      (int64_t)sent, t->range[0] ? t->range : NULL,
+	      whole ? "complete" : rc < 0 ? "failed" : "aborted", r->status);
+	gw_log_field(r, "result", whole ? "complete" : rc < 0 ? "failed" : "aborted");
+	gw_pipe_release(&t->pipe);
+	free(t);
+	r->state = NULL;
+}
+
+/* "bytes=A-B", "bytes=A-", "bytes=-N": 1 with [*first, *last]; 0 to ignore the header
+ * (malformed, another unit, several ranges: the whole file is the answer); -1 for 416. */
+static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+	unsigned long long a = 0, b = 0;
+	int has_a, has_b;
+	char *end;
+
+	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 0;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	has_a = isdigit((unsigned char)*h);
+	if (has_a) {
+		errno = 0;
+		a = strtoull(h, &end, 10);
+		if (errno != 0)
+			return 0;
+		h = end;
+	}
+	if (*h++ != '-')
+		return 0;
+	has_b = isdigit((unsigned char)*h);
+	if (has_b) {
+		errno = 0;
+		b = strtoull(h, &end, 10);
+		if (errno != 0)
+			return 0;
+		h = end;
+	}
+	while (*h == ' ')
+		h++;
+	if (*h != '\0' || (!has_a && !has_b) || (has_a && has_b && b < a))
+		return 0;
+	if (!has_a) { /* the last B bytes */
+		if (b == 0)
+			return -1;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return 1;
+	}
+	if (a >= size)
+		return -1;
+	*first = a;
+	*last = has_b && b < size - 1 ? b : size - 1;
+	return 1;
+}
+
+/* IMF-fixdate, with English names whatever the locale. */
+static void http_date(int64_t when, char out[40])
+{
+	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* RFC 6266: a quoted ASCII stand-in for old clients, and the real name as RFC 8187 UTF-8. */
+static char *content_disposition(const char *name)
+{
+	static const char attr_char[] = "!#$&+-.^_`|~";
+	GString *out = g_string_new("attachment; filename=\"");
+	int any = 0;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p >= 0x80) {
+			/* one '_' per UTF-8 sequence, not per byte */
+			if ((*p & 0xc0) != 0x80)
+				g_string_append_c(out, '_');
+		} else if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '%' ||
+			   *p == '/') {
+			g_string_append_c(out, '_');
+		} else {
+			g_string_append_c(out, (char)*p);
+		}
+		any = 1;
+	}
+	if (!any)
+		g_string_append(out, "download");
+	g_string_append(out, "\"; filename*=UTF-8''");
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (isalnum(*p) || (*p < 0x80 && strchr(attr_char, *p) != NULL && *p != '\0'))
+			g_string_append_c(out, (char)*p);
+		else
+			g_string_append_printf(out, "%%%02X", *p);
+	}
+	if (!any)
+		g_string_append(out, "download");
+	return g_string_free(out, FALSE);
+}
+
+/* The manifest's type when it is a plain type/subtype, else octet-stream. */
+static void safe_content_type(const char *type, char *out, size_t size)
+{
+	size_t n = strcspn(type, "; "), slash = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)type[i];
+
+		if (ch == '/' && slash == 0 && i > 0)
+			slash = i;
+		else if (!isalnum(ch) && ch != '.' && ch != '+' && ch != '-' && ch != '_')
+			n = 0;
+	}
+	if (n == 0 || n >= size || slash == 0 || slash + 1 == n)
+		snprintf(out, size, "application/octet-stream");
+	else
+		snprintf(out, size, "%.*s", (int)n, type);
+}
+
+/* HEAD: the headers a GET would get, and no producer at all. */
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static enum MHD_Result serve(struct dl *c, struct bd_download *d)
+{
+	struct gw_request *r = c->r;
+	const struct bd_manifest *m = bd_download_manifest(d);
+	const struct bd_manifest_file *f = NULL;
+	const char *package = bd_download_package_id(d);
+	struct MHD_Response *resp;
+	struct transfer *t;
+	struct gw_pipe *pipe = NULL;
+	struct bd_error err;
+	struct job *j;
+	char etag[64], modified[40], value[128], *disposition;
+	uint64_t off = 0, len = MHD_SIZE_UNKNOWN, size = 0, first, last;
+	unsigned status = MHD_HTTP_OK;
+	int partial = 0;
+
+	if (c->kind == T_FILE) {
+		f = bd_download_find(d, c->index);
+		if (f == NULL) {
+			char id[BD_PACKAGE_ID_HEX];
+
+			snprintf(id, sizeof(id), "%s", package);
+			bd_download_close(&d);
+			return not_found(c, id, (int)c->index);
+		}
+		size = len = f->size;
+	}
+	snprintf(etag, sizeof(etag), "\"%s-%u\"", package, c->kind == T_FILE ? c->index : 0);
+	http_date(m->created, modified);
+	if (f != NULL && f->size > 0) {
+		const char *range = header(c, MHD_HTTP_HEADER_RANGE);
+		const char *if_range = header(c, MHD_HTTP_HEADER_IF_RANGE);
+		int rc = 0;
+
+		/* If-Range: the range only if the client's copy is this one; else the whole file. */
+		if (range != NULL && (if_range == NULL || strcmp(if_range, etag) == 0 ||
+				      strcmp(if_range, modified) == 0))
+			rc = parse_range(range, f->size, &first, &last);
+		if (rc < 0) {
+			bd_download_close(&d);
+			resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+			snprintf(value, sizeof(value), "bytes */%" PRIu64, size);
+			if (resp != NULL)
+				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, value);
+			gw_log_field(r, "result", "unsatisfiable-range");
+			return gw_respond(r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
+		}
+		if (rc > 0) {
+			off = first;
+			len = last - first + 1;
+			partial = 1;
+			status = MHD_HTTP_PARTIAL_CONTENT;
+		}
+	}
+	if (c->head) {
+		bd_download_close(&d);
+		resp = MHD_create_response_from_callback(len, 1024, no_body, NULL, NULL);
+	} else {
+		j = bd_calloc(1, sizeof(*j));
+		j->d = d; /* the job owns it now */
+		j->index = c->kind == T_FILE ? c->index : 0;
+		j->off = off;
+		j->len = len;
+		pipe = gw_pipe_start(PIPE_BYTES, job_produce, j, job_free, &err);
+		if (pipe == NULL)
+			return refuse(c, &err, c->kind == T_FILE ? (int)c->index : 0);
+		/* Wait for the first bytes, so a failure can still get its proper page. */
+		if (gw_pipe_wait_first(pipe, &err) < 0) {
+			gw_pipe_release(&pipe);
+			return refuse(c, &err, c->kind == T_FILE ? (int)c->index : 0);
+		}
+		resp = gw_pipe_response(pipe, len);
+	}
+	if (resp == NULL) {
+		gw_pipe_release(&pipe);
+		return MHD_NO;
+	}
+	if (f != NULL) {
+		safe_content_type(f->content_type, value, sizeof(value));
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, value);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, modified);
+		disposition = content_disposition(f->name);
+	} else {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/zip");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "none");
+		disposition = content_disposition(gw_pages_zip_name(c->lang));
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+	g_free(disposition);
+	if (partial) {
+		snprintf(value, sizeof(value), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
+			 off + len - 1, size);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, value);
+	}
+	gw_log_field(r, "package", package);
+	snprintf(value, sizeof(value), "%u", c->kind == T_FILE ? c->index : 0);
+	gw_log_field(r, "file", value);
+	if (c->head)
+		return gw_respond(r, status, resp);
+
+	t = bd_calloc(1, sizeof(*t));
+	t->c = *c;
+	sodium_memzero(t->c.token, sizeof(t->c.token)); /* not needed past this point */
+	t->pipe = pipe;
+	t->expected = len;
+	snprintf(t->package, sizeof(t->package), "%s", package);
+	if (partial)
+		snprintf(t->range, sizeof(t->range), "%" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
+			 off + len - 1, size);
+	if (c->client != NULL) {
+		memcpy(&t->client, c->client,
+		       c->client->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							 : sizeof(struct sockaddr_in));
+		t->c.client = (const struct sockaddr *)&t->client;
+	}
+	r->state = t;
+	r->state_free = transfer_end;
+	gw_metrics_download_begin();
+	return gw_respond(r, status, resp);
+}
+
+static enum MHD_Result landing(struct dl *c, struct bd_download *d)
+{
+	enum MHD_Result rc;
+
+	gw_log_field(c->r, "package", bd_download_package_id(d));
+	gw_log_field(c->r, "result", "page");
+	if (!c->head) {
+		gw_metrics_event(GW_EV_PAGE_VIEW);
+		audit(c, "page-view", bd_download_package_id(d), -1, -1, NULL, "shown", MHD_HTTP_OK);
+	}
+	rc = gw_pages_respond_landing(c->r, c->lang, c->token, bd_download_manifest(d));
+	bd_download_close(&d);
+	return rc;
+}
+
+enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_t *size)
+{
+	const struct bd_conf *conf = r->srv->conf;
+	const union MHD_ConnectionInfo *ci;
+	struct bd_download *d = NULL;
+	struct bd_error err;
+	struct dl c = {.r = r};
+	enum MHD_Result rc;
+
+	if (r->calls == 1 || *size > 0) {
+		*size = 0;
+		return MHD_YES;
+	}
+	c.head = strcmp(r->method, "HEAD") == 0;
+	c.lang = gw_pages_language(
+		MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
+		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
+		conf->gateway.language);
+	if (strcmp(r->method, "GET") != 0 && !c.head) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+			sizeof("use GET\n") - 1, (void *)"use GET\n", MHD_RESPMEM_PERSISTENT);
+
+		if (resp != NULL)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		return gw_respond(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+	}
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	c.client = ci != NULL ? ci->client_addr : NULL;
+	if (gw_ratelimit_blocked(r->srv->ratelimit, c.client, now_ms())) {
+		gw_metrics_event(GW_EV_RATE_LIMITED);
+		audit(&c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
+		gw_log_field(r, "result", "rate-limited");
+		return gw_pages_respond_error(r, c.lang, GW_PAGE_TOO_MANY, 0);
+	}
+	if (parse_target(r->url + strlen("/d/"), &c) < 0)
+		return not_found(&c, NULL, -1);
+	if (bd_download_open(c.token, r->srv->keys, r->srv->store, (int64_t)time(NULL), &d, &err) < 0)
+		return refuse(&c, &err, c.kind == T_FILE ? (int)c.index : c.kind == T_ALL ? 0 : -1);
+	rc = c.kind == T_PAGE ? landing(&c, d) : serve(&c, d);
+	sodium_memzero(c.token, sizeof(c.token));
+	return rc;
+}

@@ -1,0 +1,36 @@
+/*
+ * metrics.h - counters for /metrics (Prometheus text format 0.0.4).
+ *
+ * Process-wide, lock-free where they are hot (atomics), so any thread may
+ * count. Requests are counted by route and status when they end (server.c);
+ * the download code counts bytes, active downloads, outcomes and errors.
+ */
+#ifndef GW_METRICS_H
+#define GW_METRICS_H
+
+#include <stdint.h>
+
+enum gw_metric_error {
+	GW_ERR_STORAGE,  /* storage failed or was unreachable */
+	GW_ERR_CRYPTO,   /* an object failed authentication */
+	GW_ERR_INTERNAL, /* anything else */
+	GW_ERR_COUNT
+};
+
+enum gw_metric_event {
+	GW_EV_PAGE_VIEW,
+	GW_EV_DOWNLOAD_COMPLETE,   /* a file or zip sent whole */
+	GW_EV_DOWNLOAD_INCOMPLETE, /* stopped by the client or by a failure */
+	GW_EV_EXPIRED,
+	GW_EV_NOT_FOUND,
+	GW_EV_RATE_LIMITED,
+	GW_EV_COUNT
+};
+
+void gw_metrics_bytes_out(uint64_t n);
+void gw_metrics_download_begin(void);
+void gw_metrics_download_end(void);
+void gw_metrics_error(enum gw_metric_error e);
+void gw_metrics_event(enum gw_metric_event e);
+
+#endif

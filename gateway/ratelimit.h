@@ -1,0 +1,26 @@
+/*
+ * ratelimit.h - how many failed link lookups one client may make.
+ *
+ * A token bucket per client address (IPv4 /32, IPv6 /64, the block one
+ * subscriber usually has) holding [gateway] failed_lookups_per_minute
+ * tokens, refilled evenly over a minute; each 404 takes one. An address
+ * with an empty bucket gets 429 for every link until it has refilled a bit.
+ * The table has a fixed size; the stalest entry makes room. Thread-safe.
+ */
+#ifndef GW_RATELIMIT_H
+#define GW_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct gw_ratelimit;
+
+struct gw_ratelimit *gw_ratelimit_new(unsigned per_minute);
+void gw_ratelimit_free(struct gw_ratelimit **rl);
+/* True when CLIENT has no failed lookup left at NOW_MS (monotonic milliseconds). */
+bool gw_ratelimit_blocked(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms);
+/* Count one failed lookup by CLIENT. */
+void gw_ratelimit_failed(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms);
+
+#endif
