@@ -14,7 +14,7 @@
 #include "mem.h"
 #include "stream.h"
 
-#define CHUNK BD_STREAM_CHUNK
+#define CHUNK  BD_STREAM_CHUNK
 #define SEALED (BD_STREAM_CHUNK + BD_STREAM_TAG_BYTES)
 
 static double now(void)
@@ -47,8 +47,8 @@ static void raw_encrypt(const uint8_t *plain, size_t len, uint8_t *out)
 	for (size_t off = 0, i = 0; off < len; off += CHUNK, i++) {
 		size_t n = len - off < CHUNK ? len - off : CHUNK;
 
-		crypto_aead_chacha20poly1305_ietf_encrypt(out + i * SEALED, NULL, plain + off, n, NULL, 0,
-							  NULL, nonce12, key);
+		crypto_aead_chacha20poly1305_ietf_encrypt(out + i * SEALED, NULL, plain + off, n,
+		                                          NULL, 0, NULL, nonce12, key);
 	}
 }
 
@@ -57,8 +57,9 @@ static void raw_decrypt(const uint8_t *cipher, size_t plen, uint8_t *out)
 	for (size_t off = 0, i = 0; off < plen; off += CHUNK, i++) {
 		size_t n = plen - off < CHUNK ? plen - off : CHUNK;
 
-		if (crypto_aead_chacha20poly1305_ietf_decrypt(out + off, NULL, NULL, cipher + i * SEALED,
-							      n + 16, NULL, 0, nonce12, key) != 0)
+		if (crypto_aead_chacha20poly1305_ietf_decrypt(out + off, NULL, NULL,
+		                                              cipher + i * SEALED, n + 16, NULL, 0,
+		                                              nonce12, key) != 0)
 			abort();
 	}
 }
@@ -71,8 +72,8 @@ static void raw_copy_encrypt(const uint8_t *plain, size_t len, uint8_t *out)
 		size_t n = len - off < CHUNK ? len - off : CHUNK;
 
 		memcpy(out + i * SEALED, plain + off, n);
-		crypto_aead_chacha20poly1305_ietf_encrypt(out + i * SEALED, NULL, out + i * SEALED, n,
-							  NULL, 0, NULL, nonce12, key);
+		crypto_aead_chacha20poly1305_ietf_encrypt(out + i * SEALED, NULL, out + i * SEALED,
+		                                          n, NULL, 0, NULL, nonce12, key);
 	}
 }
 
@@ -121,7 +122,8 @@ static void stream_decrypt(const uint8_t *cipher, size_t plen, uint8_t *out, siz
 	if (dec == NULL)
 		abort();
 	for (size_t off = h; off < clen; off += step)
-		if (bd_stream_dec_update(dec, cipher + off, clen - off < step ? clen - off : step, NULL) < 0)
+		if (bd_stream_dec_update(dec, cipher + off, clen - off < step ? clen - off : step,
+		                         NULL) < 0)
 			abort();
 	if (bd_stream_dec_final(dec, NULL) < 0 || sink.len != plen)
 		abort();
@@ -135,10 +137,13 @@ int main(int argc, char **argv)
 	size_t clen = (size_t)bd_stream_ciphertext_size(len), h = bd_stream_header_size();
 	uint8_t *plain, *cipher, *back, *raw;
 	double *t[7];
-	static const char *names[7] = {"raw encrypt", "encrypt, whole-buffer reads",
-				       "encrypt, 64 KiB reads", "raw decrypt",
-				       "decrypt, whole-buffer writes", "decrypt, 64 KiB writes",
-				       "(reference: memcpy + raw)"};
+	static const char *names[7] = {"raw encrypt",
+	                               "encrypt, whole-buffer reads",
+	                               "encrypt, 64 KiB reads",
+	                               "raw decrypt",
+	                               "decrypt, whole-buffer writes",
+	                               "decrypt, 64 KiB writes",
+	                               "(reference: memcpy + raw)"};
 
 	if (sodium_init() < 0 || reps < 1 || mib < 1)
 		return 2;

@@ -42,8 +42,8 @@ struct bd_manifest *bd_manifest_new(void)
 }
 
 struct bd_manifest_file *bd_manifest_add_file(struct bd_manifest *m, unsigned index,
-					      const char *name, const char *content_type,
-					      uint64_t size)
+                                              const char *name, const char *content_type,
+                                              uint64_t size)
 {
 	struct bd_manifest_file *f;
 
@@ -84,10 +84,18 @@ static void w_bytes(struct writer *w, const void *data, size_t n)
 {
 	if (w->len + n > w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 256;
+		uint8_t *p;
 
 		while (cap < w->len + n)
 			cap *= 2;
-		w->p = bd_realloc(w->p, cap); /* holds no secret key, but file names: wiped at the end */
+		/* file names: the old buffer is wiped, not just released */
+		p = bd_malloc(cap);
+		if (w->len > 0)
+			memcpy(p, w->p, w->len);
+		if (w->p != NULL)
+			sodium_memzero(w->p, w->cap);
+		free(w->p);
+		w->p = p;
 		w->cap = cap;
 	}
 	if (n > 0)
@@ -108,8 +116,9 @@ static int w_string(struct writer *w, const char *s, const char *what, struct bd
 	size_t n = s ? strlen(s) : 0;
 
 	if (n > BD_MANIFEST_MAX_STRING)
-		return bd_error_set(err, BD_E_LIMIT, "manifest: %s is %zu bytes, at most %d allowed", what,
-				    n, BD_MANIFEST_MAX_STRING);
+		return bd_error_set(err, BD_E_LIMIT,
+		                    "manifest: %s is %zu bytes, at most %d allowed", what, n,
+		                    BD_MANIFEST_MAX_STRING);
 	w_be(w, n, 2);
 	w_bytes(w, s, n);
 	return 0;
@@ -119,26 +128,28 @@ static int check_indexes(const struct bd_manifest_file *files, size_t n, struct 
 {
 	for (size_t i = 0; i < n; i++) {
 		if (files[i].index < 1)
-			return bd_error_set(err, BD_E_INVALID, "manifest: file index 0 is reserved");
+			return bd_error_set(err, BD_E_INVALID,
+			                    "manifest: file index 0 is reserved");
 		if (files[i].size > BD_STREAM_MAX_PLAINTEXT)
 			return bd_error_set(err, BD_E_LIMIT, "manifest: file %u is too large",
-					    files[i].index);
+			                    files[i].index);
 		for (size_t j = 0; j < i; j++)
 			if (files[j].index == files[i].index)
 				return bd_error_set(err, BD_E_INVALID,
-						    "manifest: file index %u appears twice", files[i].index);
+				                    "manifest: file index %u appears twice",
+				                    files[i].index);
 	}
 	return 0;
 }
 
 int bd_manifest_body_encode(const struct bd_manifest *m, uint8_t **out, size_t *outlen,
-			    struct bd_error *err)
+                            struct bd_error *err)
 {
 	struct writer w = {0};
 
 	if (m->nfiles > BD_MANIFEST_MAX_FILES)
 		return bd_error_set(err, BD_E_LIMIT, "manifest: %zu files, at most %d allowed",
-				    m->nfiles, BD_MANIFEST_MAX_FILES);
+		                    m->nfiles, BD_MANIFEST_MAX_FILES);
 	if (check_indexes(m->files, m->nfiles, err) < 0)
 		return -1;
 	if (w_string(&w, m->sender, "the sender", err) < 0 ||
@@ -187,7 +198,7 @@ static int r_string(struct reader *r, int empty_null, char **out, struct bd_erro
 		return bd_error_set(err, BD_E_INVALID, "manifest body: truncated");
 	if (n > BD_MANIFEST_MAX_STRING)
 		return bd_error_set(err, BD_E_LIMIT, "manifest body: a string of %llu bytes",
-				    (unsigned long long)n);
+		                    (unsigned long long)n);
 	if (memchr(r->p + r->pos, '\0', n) != NULL)
 		return bd_error_set(err, BD_E_INVALID, "manifest body: a string holds a NUL byte");
 	*out = n == 0 && empty_null ? NULL : bd_strndup((const char *)r->p + r->pos, n);
@@ -196,7 +207,7 @@ static int r_string(struct reader *r, int empty_null, char **out, struct bd_erro
 }
 
 int bd_manifest_body_decode(const uint8_t *buf, size_t len, struct bd_manifest *m,
-			    struct bd_error *err)
+                            struct bd_error *err)
 {
 	struct reader r = {buf, len, 0};
 	uint64_t n, v;
@@ -207,7 +218,7 @@ int bd_manifest_body_decode(const uint8_t *buf, size_t len, struct bd_manifest *
 		return bd_error_set(err, BD_E_INVALID, "manifest body: truncated");
 	if (n > BD_MANIFEST_MAX_FILES)
 		return bd_error_set(err, BD_E_LIMIT, "manifest body: %llu files",
-				    (unsigned long long)n);
+		                    (unsigned long long)n);
 	m->files = bd_calloc(n ? n : 1, sizeof(*m->files));
 	for (uint64_t i = 0; i < n; i++) {
 		struct bd_manifest_file *f = &m->files[i];
@@ -218,19 +229,20 @@ int bd_manifest_body_decode(const uint8_t *buf, size_t len, struct bd_manifest *
 		if (r_be(&r, 8, &f->size) < 0)
 			return bd_error_set(err, BD_E_INVALID, "manifest body: truncated");
 		m->nfiles++; /* from here on bd_manifest_free releases the entry */
-		if (r_string(&r, 0, &f->name, err) < 0 || r_string(&r, 0, &f->content_type, err) < 0)
+		if (r_string(&r, 0, &f->name, err) < 0 ||
+		    r_string(&r, 0, &f->content_type, err) < 0)
 			return -1;
 	}
 	if (r.pos != r.len)
 		return bd_error_set(err, BD_E_INVALID, "manifest body: %zu bytes of trailing data",
-				    r.len - r.pos);
+		                    r.len - r.pos);
 	return check_indexes(m->files, m->nfiles, err);
 }
 
 /* ---- header ---------------------------------------------------------------------------------- */
 
 static void header_encode(const struct bd_manifest_header *h, const uint8_t nonce[24],
-			  uint8_t out[BD_MANIFEST_HEADER_BYTES])
+                          uint8_t out[BD_MANIFEST_HEADER_BYTES])
 {
 	memcpy(out, magic, 4);
 	out[4] = (uint8_t)h->version;
@@ -245,12 +257,13 @@ static void header_encode(const struct bd_manifest_header *h, const uint8_t nonc
 }
 
 int bd_manifest_parse_header(const uint8_t *buf, size_t len, struct bd_manifest_header *h,
-			     struct bd_error *err)
+                             struct bd_error *err)
 {
 	if (len < BD_MANIFEST_HEADER_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 		return bd_error_set(err, BD_E_INVALID, "manifest: %zu bytes is too short", len);
 	if (len > BD_MANIFEST_MAX_BYTES)
-		return bd_error_set(err, BD_E_LIMIT, "manifest: %zu bytes is larger than allowed", len);
+		return bd_error_set(err, BD_E_LIMIT, "manifest: %zu bytes is larger than allowed",
+		                    len);
 	if (memcmp(buf, magic, 4) != 0)
 		return bd_error_set(err, BD_E_INVALID, "not a bestanden manifest (bad magic)");
 	if (buf[4] != BD_MANIFEST_VERSION)
@@ -270,8 +283,8 @@ int bd_manifest_parse_header(const uint8_t *buf, size_t len, struct bd_manifest_
 /* ---- seal and open --------------------------------------------------------------------------- */
 
 int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *keys,
-		     const uint8_t gateway_pk[32], uint8_t **out, size_t *outlen,
-		     struct bd_error *err)
+                     const uint8_t gateway_pk[32], uint8_t **out, size_t *outlen,
+                     struct bd_error *err)
 {
 	struct bd_manifest_header h = {0};
 	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
@@ -281,11 +294,12 @@ int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *
 	if (sodium_init() < 0)
 		return bd_error_set(err, BD_E_CRYPTO, "libsodium could not be initialised");
 	if (memcmp(m->package_id, keys->id, BD_PACKAGE_ID_BYTES) != 0)
-		return bd_error_set(err, BD_E_INVALID, "manifest: package id differs from the keys' id");
+		return bd_error_set(err, BD_E_INVALID,
+		                    "manifest: package id differs from the keys' id");
 	if (m->link_key_id < 1 || m->link_key_id > BD_KEY_ID_MAX || m->gateway_key_id < 1 ||
 	    m->gateway_key_id > BD_KEY_ID_MAX)
 		return bd_error_set(err, BD_E_INVALID, "manifest: key ids must be 1..%d",
-				    BD_KEY_ID_MAX);
+		                    BD_KEY_ID_MAX);
 	if (bd_manifest_body_encode(m, &body, &bodylen, err) < 0)
 		return -1;
 	h.version = BD_MANIFEST_VERSION;
@@ -298,7 +312,7 @@ int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *
 		sodium_memzero(body, bodylen);
 		free(body);
 		return bd_error_set(err, BD_E_KEY, "gateway public key %u is unusable",
-				    m->gateway_key_id);
+		                    m->gateway_key_id);
 	}
 	randombytes_buf(nonce, sizeof(nonce));
 	*outlen = BD_MANIFEST_HEADER_BYTES + bodylen + crypto_aead_xchacha20poly1305_ietf_ABYTES;
@@ -307,8 +321,8 @@ int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *
 	key = bd_secret_alloc(BD_CONTENT_KEY_BYTES);
 	bd_package_manifest_key(keys, key);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(buf + BD_MANIFEST_HEADER_BYTES, NULL, body,
-						   bodylen, buf, BD_MANIFEST_HEADER_BYTES, NULL,
-						   nonce, key);
+	                                           bodylen, buf, BD_MANIFEST_HEADER_BYTES, NULL,
+	                                           nonce, key);
 	bd_secret_free(key);
 	sodium_memzero(body, bodylen);
 	free(body);
@@ -317,8 +331,8 @@ int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *
 }
 
 int bd_manifest_open(const uint8_t *buf, size_t len, const uint8_t secret[BD_SECRET_BYTES],
-		     const struct bd_keyring *kr, struct bd_manifest **m_out,
-		     struct bd_package_keys **keys_out, struct bd_error *err)
+                     const struct bd_keyring *kr, struct bd_manifest **m_out,
+                     struct bd_package_keys **keys_out, struct bd_error *err)
 {
 	struct bd_manifest_header h;
 	struct bd_package_keys *keys = NULL;
@@ -339,7 +353,7 @@ int bd_manifest_open(const uint8_t *buf, size_t len, const uint8_t secret[BD_SEC
 	sk = bd_keyring_gateway_secret(kr, h.gateway_key_id);
 	if (pk == NULL || sk == NULL)
 		return bd_error_set(err, BD_E_KEY, "manifest: gateway key %u is not available",
-				    h.gateway_key_id);
+		                    h.gateway_key_id);
 	keys = bd_package_keys_alloc();
 	memcpy(keys->id, h.package_id, BD_PACKAGE_ID_BYTES);
 	memcpy(keys->secret, secret, BD_SECRET_BYTES);
@@ -349,11 +363,13 @@ int bd_manifest_open(const uint8_t *buf, size_t len, const uint8_t secret[BD_SEC
 	bd_package_manifest_key(keys, key);
 	bodylen = len - BD_MANIFEST_HEADER_BYTES - crypto_aead_xchacha20poly1305_ietf_ABYTES;
 	body = bd_malloc(bodylen ? bodylen : 1);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(body, NULL, NULL, buf + BD_MANIFEST_HEADER_BYTES,
-						       len - BD_MANIFEST_HEADER_BYTES, buf,
-						       BD_MANIFEST_HEADER_BYTES, buf + 112, key) != 0) {
-		bd_error_set(err, BD_E_CRYPTO,
-			     "manifest: the body does not authenticate (wrong link secret or damaged)");
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+	            body, NULL, NULL, buf + BD_MANIFEST_HEADER_BYTES,
+	            len - BD_MANIFEST_HEADER_BYTES, buf, BD_MANIFEST_HEADER_BYTES, buf + 112,
+	            key) != 0) {
+		bd_error_set(
+		        err, BD_E_CRYPTO,
+		        "manifest: the body does not authenticate (wrong link secret or damaged)");
 		goto fail;
 	}
 	m = bd_manifest_new();

@@ -20,9 +20,9 @@
 #include "keys.h"
 #include "package.h"
 
-#define BD_MANIFEST_MAX_FILES 1000
-#define BD_MANIFEST_MAX_STRING 1024 /* bytes of any one name, type or address */
-#define BD_MANIFEST_VERSION 1
+#define BD_MANIFEST_MAX_FILES    1000
+#define BD_MANIFEST_MAX_STRING   1024 /* bytes of any one name, type or address */
+#define BD_MANIFEST_VERSION      1
 #define BD_MANIFEST_HEADER_BYTES 136 /* the clear header, also the AEAD's associated data */
 /* Largest possible sealed manifest (every cap reached): a download can refuse more. */
 #define BD_MANIFEST_MAX_BYTES                                                                      \
@@ -40,8 +40,8 @@ struct bd_manifest {
 	uint8_t package_id[BD_PACKAGE_ID_BYTES];
 	unsigned link_key_id;
 	unsigned gateway_key_id;
-	int64_t created; /* unix seconds */
-	int64_t expires; /* unix seconds */
+	int64_t created;  /* unix seconds */
+	int64_t expires;  /* unix seconds */
 	char *sender;     /* envelope sender or NULL */
 	char *message_id; /* Message-ID or NULL */
 	size_t nfiles;
@@ -62,17 +62,17 @@ struct bd_manifest_header {
 struct bd_manifest *bd_manifest_new(void);
 /* Append a file; strings are copied. Returns the new entry. */
 struct bd_manifest_file *bd_manifest_add_file(struct bd_manifest *m, unsigned index,
-					      const char *name, const char *content_type,
-					      uint64_t size);
+                                              const char *name, const char *content_type,
+                                              uint64_t size);
 void bd_manifest_free(struct bd_manifest **m);
 
 /* Serialise and encrypt M (its package_id must equal KEYS->id). *out is malloc'ed. */
 int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *keys,
-		     const uint8_t gateway_pk[32], uint8_t **out, size_t *outlen,
-		     struct bd_error *err);
+                     const uint8_t gateway_pk[32], uint8_t **out, size_t *outlen,
+                     struct bd_error *err);
 /* Read the clear header only. */
 int bd_manifest_parse_header(const uint8_t *buf, size_t len, struct bd_manifest_header *h,
-			     struct bd_error *err);
+                             struct bd_error *err);
 /*
  * Open a sealed manifest with the link SECRET and the gateway's secret key of
  * the header's key id from KR. On success *m_out and *keys_out (the package's
@@ -80,8 +80,8 @@ int bd_manifest_parse_header(const uint8_t *buf, size_t len, struct bd_manifest_
  * byte fails with BD_E_CRYPTO; unknown key id with BD_E_KEY.
  */
 int bd_manifest_open(const uint8_t *buf, size_t len, const uint8_t secret[BD_SECRET_BYTES],
-		     const struct bd_keyring *kr, struct bd_manifest **m_out,
-		     struct bd_package_keys **keys_out, struct bd_error *err);
+                     const struct bd_keyring *kr, struct bd_manifest **m_out,
+                     struct bd_package_keys **keys_out, struct bd_error *err);
 
 /*
  * The body codec alone, without encryption: for tests and fuzzing. Decoding
@@ -89,8 +89,8 @@ int bd_manifest_open(const uint8_t *buf, size_t len, const uint8_t secret[BD_SEC
  * and accepts exactly the encodings that bd_manifest_body_encode produces.
  */
 int bd_manifest_body_encode(const struct bd_manifest *m, uint8_t **out, size_t *outlen,
-			    struct bd_error *err);
+                            struct bd_error *err);
 int bd_manifest_body_decode(const uint8_t *buf, size_t len, struct bd_manifest *m,
-			    struct bd_error *err);
+                            struct bd_error *err);
 
 #endif

@@ -65,7 +65,7 @@ int bd_package_id_parse(const char *hex, uint8_t id[BD_PACKAGE_ID_BYTES])
 }
 
 void bd_package_object_name(const uint8_t id[BD_PACKAGE_ID_BYTES], unsigned n, char *out,
-			    size_t size)
+                            size_t size)
 {
 	char hex[BD_PACKAGE_ID_HEX];
 
@@ -74,14 +74,14 @@ void bd_package_object_name(const uint8_t id[BD_PACKAGE_ID_BYTES], unsigned n, c
 }
 
 static void content_key(const struct bd_package_keys *keys, const char *domain, size_t domainlen,
-			uint32_t index, uint8_t out[BD_CONTENT_KEY_BYTES])
+                        uint32_t index, uint8_t out[BD_CONTENT_KEY_BYTES])
 {
 	crypto_generichash_state st;
 	uint8_t be[4] = {(uint8_t)(index >> 24), (uint8_t)(index >> 16), (uint8_t)(index >> 8),
-			 (uint8_t)index};
+	                 (uint8_t)index};
 
 	crypto_generichash_init(&st, keys->server_key, sizeof(keys->server_key),
-				BD_CONTENT_KEY_BYTES);
+	                        BD_CONTENT_KEY_BYTES);
 	crypto_generichash_update(&st, (const uint8_t *)domain, domainlen);
 	crypto_generichash_update(&st, keys->secret, sizeof(keys->secret));
 	crypto_generichash_update(&st, be, sizeof(be));
@@ -90,7 +90,7 @@ static void content_key(const struct bd_package_keys *keys, const char *domain, 
 }
 
 void bd_package_file_key(const struct bd_package_keys *keys, unsigned index,
-			 uint8_t out[BD_CONTENT_KEY_BYTES])
+                         uint8_t out[BD_CONTENT_KEY_BYTES])
 {
 	content_key(keys, file_domain, sizeof(file_domain), index, out);
 }
@@ -101,7 +101,7 @@ void bd_package_manifest_key(const struct bd_package_keys *keys, uint8_t out[BD_
 }
 
 int bd_package_seal_server_key(const struct bd_package_keys *keys, const uint8_t gateway_pk[32],
-			       uint8_t out[BD_SEALED_SERVER_KEY_BYTES])
+                               uint8_t out[BD_SEALED_SERVER_KEY_BYTES])
 {
 	if (crypto_box_seal(out, keys->server_key, sizeof(keys->server_key), gateway_pk) != 0) {
 		sodium_memzero(out, BD_SEALED_SERVER_KEY_BYTES);
@@ -111,14 +111,14 @@ int bd_package_seal_server_key(const struct bd_package_keys *keys, const uint8_t
 }
 
 int bd_package_open_server_key(const uint8_t sealed[BD_SEALED_SERVER_KEY_BYTES],
-			       const uint8_t gateway_pk[32], const uint8_t gateway_sk[32],
-			       struct bd_package_keys *keys, struct bd_error *err)
+                               const uint8_t gateway_pk[32], const uint8_t gateway_sk[32],
+                               struct bd_package_keys *keys, struct bd_error *err)
 {
 	if (crypto_box_seal_open(keys->server_key, sealed, BD_SEALED_SERVER_KEY_BYTES, gateway_pk,
-				 gateway_sk) != 0) {
+	                         gateway_sk) != 0) {
 		sodium_memzero(keys->server_key, sizeof(keys->server_key));
 		return bd_error_set(err, BD_E_CRYPTO,
-				    "the sealed server key does not open with this gateway key");
+		                    "the sealed server key does not open with this gateway key");
 	}
 	return 0;
 }

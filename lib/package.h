@@ -19,12 +19,12 @@
 
 #include "error.h"
 
-#define BD_PACKAGE_ID_BYTES 8
-#define BD_PACKAGE_ID_HEX 17 /* 16 hex digits and NUL */
-#define BD_SECRET_BYTES 16
-#define BD_SERVER_KEY_BYTES 32
+#define BD_PACKAGE_ID_BYTES        8
+#define BD_PACKAGE_ID_HEX          17 /* 16 hex digits and NUL */
+#define BD_SECRET_BYTES            16
+#define BD_SERVER_KEY_BYTES        32
 #define BD_SEALED_SERVER_KEY_BYTES 80 /* crypto_box_SEALBYTES + 32 */
-#define BD_CONTENT_KEY_BYTES 32
+#define BD_CONTENT_KEY_BYTES       32
 
 struct bd_package_keys {
 	uint8_t id[BD_PACKAGE_ID_BYTES];
@@ -42,20 +42,20 @@ void bd_package_id_hex(const uint8_t id[BD_PACKAGE_ID_BYTES], char out[BD_PACKAG
 int bd_package_id_parse(const char *hex, uint8_t id[BD_PACKAGE_ID_BYTES]);
 /* Object names: "<hex id>/0" for the manifest, "<hex id>/<n in hex>" for file n >= 1. */
 void bd_package_object_name(const uint8_t id[BD_PACKAGE_ID_BYTES], unsigned n, char *out,
-			    size_t size);
+                            size_t size);
 
 /* Content key of file INDEX (1-based) and of the manifest body. */
 void bd_package_file_key(const struct bd_package_keys *keys, unsigned index,
-			 uint8_t out[BD_CONTENT_KEY_BYTES]);
+                         uint8_t out[BD_CONTENT_KEY_BYTES]);
 void bd_package_manifest_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES]);
 
 /* Seal the server key to a gateway public key; open it with that pair's secret key.
  * Sealing returns -1 (OUT zeroed) only for an unusable public key, e.g. a low-order point
  * from a damaged key file; callers that ignore it get the old void behaviour. */
 int bd_package_seal_server_key(const struct bd_package_keys *keys, const uint8_t gateway_pk[32],
-				uint8_t out[BD_SEALED_SERVER_KEY_BYTES]);
+                               uint8_t out[BD_SEALED_SERVER_KEY_BYTES]);
 int bd_package_open_server_key(const uint8_t sealed[BD_SEALED_SERVER_KEY_BYTES],
-			       const uint8_t gateway_pk[32], const uint8_t gateway_sk[32],
-			       struct bd_package_keys *keys, struct bd_error *err);
+                               const uint8_t gateway_pk[32], const uint8_t gateway_sk[32],
+                               struct bd_package_keys *keys, struct bd_error *err);
 
 #endif

@@ -69,7 +69,7 @@ int bd_stream_plaintext_size(uint64_t ciphertext, uint64_t *plaintext)
 
 /* First and last chunk index that a plaintext range touches (see stream.h). */
 static void chunk_span(uint64_t plaintext, uint64_t poff, uint64_t plen, uint64_t *first,
-		       uint64_t *last)
+                       uint64_t *last)
 {
 	uint64_t n = chunk_count(plaintext);
 
@@ -84,19 +84,20 @@ static void chunk_span(uint64_t plaintext, uint64_t poff, uint64_t plen, uint64_
 }
 
 void bd_stream_cipher_range(uint64_t plaintext, uint64_t poff, uint64_t plen, uint64_t *off,
-			    uint64_t *len)
+                            uint64_t *len)
 {
 	uint64_t first, last;
 
 	chunk_span(plaintext, poff, plen, &first, &last);
 	*off = HEADER_BYTES + first * SEALED_CHUNK;
-	*len = (last - first) * SEALED_CHUNK + chunk_plain_len(plaintext, last) + BD_STREAM_TAG_BYTES;
+	*len = (last - first) * SEALED_CHUNK + chunk_plain_len(plaintext, last) +
+	       BD_STREAM_TAG_BYTES;
 }
 
 /* ---- primitives ------------------------------------------------------------------------------ */
 
 void bd_hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
-		    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen)
+                    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen)
 {
 	crypto_auth_hmacsha256_state st;
 	uint8_t prk[crypto_auth_hmacsha256_BYTES], t[crypto_auth_hmacsha256_BYTES];
@@ -136,12 +137,12 @@ void bd_hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, siz
 }
 
 static void payload_key(const uint8_t *file_key, size_t keylen,
-			const uint8_t nonce[BD_STREAM_NONCE_BYTES], uint8_t *key)
+                        const uint8_t nonce[BD_STREAM_NONCE_BYTES], uint8_t *key)
 {
 	static const uint8_t info[] = {'p', 'a', 'y', 'l', 'o', 'a', 'd'};
 
 	bd_hkdf_sha256(nonce, BD_STREAM_NONCE_BYTES, file_key, keylen, info, sizeof(info), key,
-		       crypto_aead_chacha20poly1305_ietf_KEYBYTES);
+	               crypto_aead_chacha20poly1305_ietf_KEYBYTES);
 }
 
 /* age's chunk nonce: 11-byte big-endian counter, then 0x01 for the final chunk, else 0x00. */
@@ -186,7 +187,7 @@ static void aead_start(struct chunk_aead *a, const uint8_t *key, uint64_t counte
 
 /* OUT = IN xor keystream from block 1 on, continuing at a->pos; OUT may equal IN. */
 static void aead_xor(struct chunk_aead *a, const uint8_t *key, const uint8_t *in, uint8_t *out,
-		     size_t n)
+                     size_t n)
 {
 	while (n > 0) {
 		size_t off = (size_t)(a->pos % 64), m;
@@ -198,8 +199,8 @@ static void aead_xor(struct chunk_aead *a, const uint8_t *key, const uint8_t *in
 		} else {
 			if (off == 0) {
 				memset(a->block, 0, sizeof(a->block));
-				crypto_stream_chacha20_ietf_xor_ic(a->block, a->block, sizeof(a->block),
-								   a->nonce, block, key);
+				crypto_stream_chacha20_ietf_xor_ic(
+				        a->block, a->block, sizeof(a->block), a->nonce, block, key);
 			}
 			m = 64 - off < n ? 64 - off : n;
 			for (size_t i = 0; i < m; i++)
@@ -227,7 +228,7 @@ static void aead_seal_piece(struct chunk_aead *a, const uint8_t *key, uint8_t *b
 }
 
 static void aead_open_piece(struct chunk_aead *a, const uint8_t *key, const uint8_t *in,
-			    uint8_t *out, size_t n)
+                            uint8_t *out, size_t n)
 {
 	for (size_t off = 0; off < n; off += AEAD_STEP) {
 		size_t m = n - off < AEAD_STEP ? n - off : AEAD_STEP;
@@ -252,14 +253,14 @@ static void aead_tag(struct chunk_aead *a, uint8_t tag[BD_STREAM_TAG_BYTES])
 }
 
 /* Open a sealed chunk of LEN >= 16 bytes into OUT (LEN - 16 bytes). */
-static int chunk_open(const uint8_t *key, uint64_t counter, int last, const uint8_t *in,
-		      size_t len, uint8_t *out)
+static int chunk_open(const uint8_t *key, uint64_t counter, int last, const uint8_t *in, size_t len,
+                      uint8_t *out)
 {
 	uint8_t nonce[12];
 
 	chunk_nonce(counter, last, nonce);
 	return crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, in, len, NULL, 0, nonce,
-							 key);
+	                                                 key);
 }
 
 /* ---- encryption ------------------------------------------------------------------------------ */
@@ -288,8 +289,8 @@ static int enc_expect_end(struct bd_stream_enc *enc)
 		return bd_error_set(&enc->err, BD_E_IO, "reading the plaintext failed");
 	if (n > 0)
 		return bd_error_set(&enc->err, BD_E_INVALID,
-				    "the plaintext is longer than its declared size of %llu bytes",
-				    (unsigned long long)enc->plain_size);
+		                    "the plaintext is longer than its declared size of %llu bytes",
+		                    (unsigned long long)enc->plain_size);
 	return 0;
 }
 
@@ -321,7 +322,8 @@ static ssize_t enc_read(void *ctx, uint8_t *out, size_t len)
 		if (!enc->in_chunk) {
 			enc->chunk_len = chunk_plain_len(enc->plain_size, enc->next);
 			enc->chunk_pos = 0;
-			aead_start(&enc->s->aead, enc->s->key, enc->next, enc->next + 1 == enc->nchunks);
+			aead_start(&enc->s->aead, enc->s->key, enc->next,
+			           enc->next + 1 == enc->nchunks);
 			enc->in_chunk = 1;
 		}
 		if (enc->chunk_pos < enc->chunk_len) {
@@ -337,8 +339,9 @@ static ssize_t enc_read(void *ctx, uint8_t *out, size_t len)
 			}
 			if (n == 0) {
 				bd_error_set(&enc->err, BD_E_INVALID,
-					     "the plaintext ended before its declared size of %llu bytes",
-					     (unsigned long long)enc->plain_size);
+				             "the plaintext ended before its declared size of %llu "
+				             "bytes",
+				             (unsigned long long)enc->plain_size);
 				goto fail;
 			}
 			aead_seal_piece(&enc->s->aead, enc->s->key, out + done, (size_t)n);
@@ -362,8 +365,8 @@ fail:
 }
 
 struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BYTES],
-					      const uint8_t nonce[BD_STREAM_NONCE_BYTES],
-					      struct bd_source *plain, uint64_t plain_size)
+                                              const uint8_t nonce[BD_STREAM_NONCE_BYTES],
+                                              struct bd_source *plain, uint64_t plain_size)
 {
 	struct bd_stream_enc *enc = bd_calloc(1, sizeof(*enc));
 
@@ -381,14 +384,14 @@ struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BY
 	enc->pending_len = HEADER_BYTES;
 	if (plain_size > BD_STREAM_MAX_PLAINTEXT) {
 		bd_error_set(&enc->err, BD_E_LIMIT, "a payload may hold at most %llu bytes",
-			     (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
+		             (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
 		enc->failed = 1;
 	}
 	return enc;
 }
 
 struct bd_stream_enc *bd_stream_enc_new(const uint8_t key[BD_STREAM_KEY_BYTES],
-					struct bd_source *plain, uint64_t plain_size)
+                                        struct bd_source *plain, uint64_t plain_size)
 {
 	uint8_t nonce[BD_STREAM_NONCE_BYTES];
 
@@ -438,20 +441,20 @@ static int check_header(const uint8_t *header, size_t len, struct bd_error *err)
 {
 	if (len != HEADER_BYTES)
 		return bd_error_set(err, BD_E_INVALID, "a payload header is %d bytes, not %zu",
-				    HEADER_BYTES, len);
+		                    HEADER_BYTES, len);
 	if (memcmp(header, magic, sizeof(magic)) != 0)
 		return bd_error_set(err, BD_E_INVALID, "not a bestanden payload (bad magic)");
 	if (header[4] != BD_STREAM_VERSION || header[5] != BD_STREAM_ALG_AGE_STREAM)
 		return bd_error_set(err, BD_E_INVALID,
-				    "unsupported payload format (version %u, algorithm %u)",
-				    header[4], header[5]);
+		                    "unsupported payload format (version %u, algorithm %u)",
+		                    header[4], header[5]);
 	return 0;
 }
 
 struct bd_stream_dec *bd_stream_dec_new(const uint8_t key[BD_STREAM_KEY_BYTES],
-					const uint8_t *header, size_t header_len,
-					uint64_t plain_size, uint64_t poff, uint64_t plen,
-					struct bd_sink *out, struct bd_error *err)
+                                        const uint8_t *header, size_t header_len,
+                                        uint64_t plain_size, uint64_t poff, uint64_t plen,
+                                        struct bd_sink *out, struct bd_error *err)
 {
 	struct bd_stream_dec *dec;
 	uint64_t first;
@@ -464,14 +467,14 @@ struct bd_stream_dec *bd_stream_dec_new(const uint8_t key[BD_STREAM_KEY_BYTES],
 		return NULL;
 	if (plain_size > BD_STREAM_MAX_PLAINTEXT) {
 		bd_error_set(err, BD_E_LIMIT, "a payload may hold at most %llu bytes",
-			     (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
+		             (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
 		return NULL;
 	}
 	if (poff > plain_size || plen > plain_size - poff) {
 		bd_error_set(err, BD_E_INVALID,
-			     "range %llu+%llu lies outside a payload of %llu bytes",
-			     (unsigned long long)poff, (unsigned long long)plen,
-			     (unsigned long long)plain_size);
+		             "range %llu+%llu lies outside a payload of %llu bytes",
+		             (unsigned long long)poff, (unsigned long long)plen,
+		             (unsigned long long)plain_size);
 		return NULL;
 	}
 	dec = bd_calloc(1, sizeof(*dec));
@@ -501,9 +504,10 @@ static int dec_chunk_done(struct bd_stream_dec *dec, struct bd_error *err)
 	bad = crypto_verify_16(tag, dec->tag);
 	sodium_memzero(tag, sizeof(tag));
 	if (bad)
-		return bd_error_set(err, BD_E_CRYPTO,
-				    "payload chunk %llu failed authentication (wrong key or damaged data)",
-				    (unsigned long long)dec->next);
+		return bd_error_set(
+		        err, BD_E_CRYPTO,
+		        "payload chunk %llu failed authentication (wrong key or damaged data)",
+		        (unsigned long long)dec->next);
 	dec->next++;
 	dec->in_chunk = 0;
 	if (a < b && dec->out->write(dec->out->ctx, dec->pbuf + (a - start), (size_t)(b - a)) < 0)
@@ -512,7 +516,7 @@ static int dec_chunk_done(struct bd_stream_dec *dec, struct bd_error *err)
 }
 
 int bd_stream_dec_update(struct bd_stream_dec *dec, const uint8_t *cipher, size_t len,
-			 struct bd_error *err)
+                         struct bd_error *err)
 {
 	if (dec->failed)
 		return bd_error_set(err, BD_E_INVALID, "decryption already failed");
@@ -522,22 +526,26 @@ int bd_stream_dec_update(struct bd_stream_dec *dec, const uint8_t *cipher, size_
 		if (dec->next > dec->last) {
 			dec->failed = 1;
 			return bd_error_set(err, BD_E_CRYPTO,
-					    "more ciphertext than the requested range holds");
+			                    "more ciphertext than the requested range holds");
 		}
 		if (!dec->in_chunk) {
 			dec->chunk_len = chunk_plain_len(dec->plain_size, dec->next);
 			dec->chunk_pos = 0;
 			dec->tag_fill = 0;
-			aead_start(&dec->s->aead, dec->s->key, dec->next, dec->next + 1 == dec->nchunks);
+			aead_start(&dec->s->aead, dec->s->key, dec->next,
+			           dec->next + 1 == dec->nchunks);
 			dec->in_chunk = 1;
 		}
 		if (dec->chunk_pos < dec->chunk_len) {
-			n = dec->chunk_len - dec->chunk_pos < len ? dec->chunk_len - dec->chunk_pos : len;
-			aead_open_piece(&dec->s->aead, dec->s->key, cipher, dec->pbuf + dec->chunk_pos, n);
+			n = dec->chunk_len - dec->chunk_pos < len ? dec->chunk_len - dec->chunk_pos
+			                                          : len;
+			aead_open_piece(&dec->s->aead, dec->s->key, cipher,
+			                dec->pbuf + dec->chunk_pos, n);
 			dec->chunk_pos += n;
 		} else {
-			n = BD_STREAM_TAG_BYTES - dec->tag_fill < len ? BD_STREAM_TAG_BYTES - dec->tag_fill
-								      : len;
+			n = BD_STREAM_TAG_BYTES - dec->tag_fill < len
+			            ? BD_STREAM_TAG_BYTES - dec->tag_fill
+			            : len;
 			memcpy(dec->tag + dec->tag_fill, cipher, n);
 			dec->tag_fill += n;
 			if (dec->tag_fill == BD_STREAM_TAG_BYTES && dec_chunk_done(dec, err) < 0) {
@@ -559,7 +567,7 @@ int bd_stream_dec_final(struct bd_stream_dec *dec, struct bd_error *err)
 	if (dec->next <= dec->last) {
 		dec->failed = 1;
 		return bd_error_set(err, BD_E_CRYPTO,
-				    "the ciphertext ended before the requested range was complete");
+		                    "the ciphertext ended before the requested range was complete");
 	}
 	return 0;
 }
@@ -580,7 +588,7 @@ void bd_stream_dec_free(struct bd_stream_dec **decp)
 /* ---- whole buffers --------------------------------------------------------------------------- */
 
 int bd_stream_encrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8_t *in, size_t len,
-			     uint8_t **out, size_t *outlen, struct bd_error *err)
+                             uint8_t **out, size_t *outlen, struct bd_error *err)
 {
 	struct bd_mem_source src;
 	struct bd_stream_enc *enc;
@@ -590,7 +598,7 @@ int bd_stream_encrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8
 
 	if (len > BD_STREAM_MAX_PLAINTEXT || size > SIZE_MAX)
 		return bd_error_set(err, BD_E_LIMIT, "a payload may hold at most %llu bytes",
-				    (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
+		                    (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
 	bd_mem_source_init(&src, in, len);
 	enc = bd_stream_enc_new(key, &src.source, len);
 	buf = bd_malloc((size_t)size);
@@ -599,7 +607,7 @@ int bd_stream_encrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8
 
 		if (n <= 0) {
 			bd_error_set(err, enc->err.code ? enc->err.code : BD_E_INVALID, "%s",
-				     enc->err.code ? enc->err.msg : "the encryptor stopped early");
+			             enc->err.code ? enc->err.msg : "the encryptor stopped early");
 			bd_stream_enc_free(&enc);
 			free(buf);
 			return -1;
@@ -613,7 +621,7 @@ int bd_stream_encrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8
 }
 
 int bd_stream_decrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8_t *in, size_t len,
-			     uint8_t **out, size_t *outlen, struct bd_error *err)
+                             uint8_t **out, size_t *outlen, struct bd_error *err)
 {
 	struct bd_buf_sink sink;
 	struct bd_stream_dec *dec;
@@ -624,9 +632,9 @@ int bd_stream_decrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8
 	if (check_header(in, HEADER_BYTES, err) < 0)
 		return -1;
 	if (bd_stream_plaintext_size(len, &plain) < 0)
-		return bd_error_set(err, BD_E_CRYPTO,
-				    "%zu bytes is not a possible payload size (truncated or extended)",
-				    len);
+		return bd_error_set(
+		        err, BD_E_CRYPTO,
+		        "%zu bytes is not a possible payload size (truncated or extended)", len);
 	bd_buf_sink_init(&sink);
 	dec = bd_stream_dec_new(key, in, HEADER_BYTES, plain, 0, plain, &sink.sink, err);
 	if (dec == NULL)
@@ -648,8 +656,8 @@ int bd_stream_decrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8
 /* ---- raw age payloads (test vectors) --------------------------------------------------------- */
 
 int bd_stream_age_decrypt(const uint8_t file_key[16], const uint8_t nonce[16],
-			  const uint8_t *payload, size_t len, struct bd_sink *out,
-			  struct bd_error *err)
+                          const uint8_t *payload, size_t len, struct bd_sink *out,
+                          struct bd_error *err)
 {
 	uint8_t *key = bd_secret_alloc(crypto_aead_chacha20poly1305_ietf_KEYBYTES);
 	uint8_t *plain = bd_malloc(BD_STREAM_CHUNK);
@@ -670,7 +678,7 @@ int bd_stream_age_decrypt(const uint8_t file_key[16], const uint8_t nonce[16],
 		}
 		if (clen < BD_STREAM_TAG_BYTES) {
 			bd_error_set(err, BD_E_CRYPTO, "payload chunk %llu is truncated",
-				     (unsigned long long)counter);
+			             (unsigned long long)counter);
 			break;
 		}
 		if (clen == BD_STREAM_TAG_BYTES && counter > 0) {
@@ -679,8 +687,9 @@ int bd_stream_age_decrypt(const uint8_t file_key[16], const uint8_t nonce[16],
 		}
 		if (chunk_open(key, counter, last, payload + pos, clen, plain) != 0) {
 			if (last || chunk_open(key, counter, 1, payload + pos, clen, plain) != 0) {
-				bd_error_set(err, BD_E_CRYPTO, "payload chunk %llu failed authentication",
-					     (unsigned long long)counter);
+				bd_error_set(err, BD_E_CRYPTO,
+				             "payload chunk %llu failed authentication",
+				             (unsigned long long)counter);
 				break;
 			}
 			last = 1;
@@ -694,7 +703,8 @@ int bd_stream_age_decrypt(const uint8_t file_key[16], const uint8_t nonce[16],
 			if (pos == len)
 				r = 0;
 			else
-				bd_error_set(err, BD_E_CRYPTO, "data after the final payload chunk");
+				bd_error_set(err, BD_E_CRYPTO,
+				             "data after the final payload chunk");
 			break;
 		}
 		counter++;

@@ -20,13 +20,13 @@
 #include "error.h"
 #include "io.h"
 
-#define BD_STREAM_KEY_BYTES 32
-#define BD_STREAM_CHUNK 65536u
-#define BD_STREAM_TAG_BYTES 16u
-#define BD_STREAM_NONCE_BYTES 16u
-#define BD_STREAM_VERSION 1        /* container version byte */
+#define BD_STREAM_KEY_BYTES      32
+#define BD_STREAM_CHUNK          65536u
+#define BD_STREAM_TAG_BYTES      16u
+#define BD_STREAM_NONCE_BYTES    16u
+#define BD_STREAM_VERSION        1 /* container version byte */
 #define BD_STREAM_ALG_AGE_STREAM 1 /* algorithm byte: age v1 STREAM, 64 KiB chunks */
-#define BD_STREAM_MAX_PLAINTEXT (UINT64_C(1) << 60) /* refused above this */
+#define BD_STREAM_MAX_PLAINTEXT  (UINT64_C(1) << 60) /* refused above this */
 
 /* Bytes of the container header (magic, algorithm id, nonce) before the first chunk. */
 size_t bd_stream_header_size(void);
@@ -38,7 +38,7 @@ uint64_t bd_stream_ciphertext_size(uint64_t plaintext);
  * holding POFF (so an empty payload's single chunk is still authenticated); a range
  * reaching past PLAINTEXT is clipped to it. */
 void bd_stream_cipher_range(uint64_t plaintext, uint64_t poff, uint64_t plen, uint64_t *off,
-			    uint64_t *len);
+                            uint64_t *len);
 /* Inverse of bd_stream_ciphertext_size: 0 and *plaintext set, or -1 when no
  * plaintext size gives CIPHERTEXT bytes (a truncated or extended object). */
 int bd_stream_plaintext_size(uint64_t ciphertext, uint64_t *plaintext);
@@ -51,7 +51,7 @@ int bd_stream_plaintext_size(uint64_t ciphertext, uint64_t *plaintext);
  */
 struct bd_stream_enc;
 struct bd_stream_enc *bd_stream_enc_new(const uint8_t key[BD_STREAM_KEY_BYTES],
-					struct bd_source *plain, uint64_t plain_size);
+                                        struct bd_source *plain, uint64_t plain_size);
 struct bd_source *bd_stream_enc_source(struct bd_stream_enc *enc);
 /* Why a read of the source returned -1 (code BD_OK while nothing failed). */
 const struct bd_error *bd_stream_enc_error(const struct bd_stream_enc *enc);
@@ -59,8 +59,8 @@ void bd_stream_enc_free(struct bd_stream_enc **enc);
 /* As bd_stream_enc_new with a given nonce instead of a random one: for test vectors only;
  * a nonce must never be used twice with one key. */
 struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BYTES],
-					      const uint8_t nonce[BD_STREAM_NONCE_BYTES],
-					      struct bd_source *plain, uint64_t plain_size);
+                                              const uint8_t nonce[BD_STREAM_NONCE_BYTES],
+                                              struct bd_source *plain, uint64_t plain_size);
 
 /*
  * Decryption of a byte range: feed the ciphertext that bd_stream_cipher_range()
@@ -71,20 +71,20 @@ struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BY
  */
 struct bd_stream_dec;
 struct bd_stream_dec *bd_stream_dec_new(const uint8_t key[BD_STREAM_KEY_BYTES],
-					const uint8_t *header, size_t header_len,
-					uint64_t plain_size, uint64_t poff, uint64_t plen,
-					struct bd_sink *out, struct bd_error *err);
+                                        const uint8_t *header, size_t header_len,
+                                        uint64_t plain_size, uint64_t poff, uint64_t plen,
+                                        struct bd_sink *out, struct bd_error *err);
 int bd_stream_dec_update(struct bd_stream_dec *dec, const uint8_t *cipher, size_t len,
-			 struct bd_error *err);
+                         struct bd_error *err);
 /* After the last byte: fails if the range was not complete. */
 int bd_stream_dec_final(struct bd_stream_dec *dec, struct bd_error *err);
 void bd_stream_dec_free(struct bd_stream_dec **dec);
 
 /* Whole-buffer conveniences (tests, manifests, small objects). *out is malloc'ed. */
 int bd_stream_encrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8_t *in, size_t len,
-			     uint8_t **out, size_t *outlen, struct bd_error *err);
+                             uint8_t **out, size_t *outlen, struct bd_error *err);
 int bd_stream_decrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8_t *in, size_t len,
-			     uint8_t **out, size_t *outlen, struct bd_error *err);
+                             uint8_t **out, size_t *outlen, struct bd_error *err);
 
 /*
  * Raw age STREAM (no container header): payload key from FILE_KEY and NONCE
@@ -93,11 +93,11 @@ int bd_stream_decrypt_buffer(const uint8_t key[BD_STREAM_KEY_BYTES], const uint8
  * chunk by chunk into OUT, so a later failure still leaves earlier output.
  */
 int bd_stream_age_decrypt(const uint8_t file_key[16], const uint8_t nonce[16],
-			  const uint8_t *payload, size_t len, struct bd_sink *out,
-			  struct bd_error *err);
+                          const uint8_t *payload, size_t len, struct bd_sink *out,
+                          struct bd_error *err);
 
 /* HKDF-SHA-256 (RFC 5869) built from libsodium's HMAC-SHA-256. OUTLEN <= 255*32. */
 void bd_hkdf_sha256(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
-		    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen);
+                    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen);
 
 #endif

@@ -11,14 +11,14 @@
 #include <sodium.h>
 #include <string.h>
 
-#define TOKEN_BYTES 42
+#define TOKEN_BYTES  42
 #define SIGNED_BYTES 30
-#define MAC_BYTES 12
+#define MAC_BYTES    12
 
 static const char mac_domain[] = "bestanden/v1 link token"; /* NUL included in the MAC input */
 
 static void token_mac(const uint8_t key[BD_LINK_KEY_BYTES], const uint8_t raw[SIGNED_BYTES],
-		      uint8_t mac[MAC_BYTES])
+                      uint8_t mac[MAC_BYTES])
 {
 	crypto_generichash_state st;
 	uint8_t full[crypto_generichash_BYTES];
@@ -33,7 +33,7 @@ static void token_mac(const uint8_t key[BD_LINK_KEY_BYTES], const uint8_t raw[SI
 }
 
 int bd_token_encode(const struct bd_token *t, const struct bd_keyring *kr,
-		    char out[BD_TOKEN_MAX_CHARS + 1], struct bd_error *err)
+                    char out[BD_TOKEN_MAX_CHARS + 1], struct bd_error *err)
 {
 	const uint8_t *key;
 	uint8_t raw[TOKEN_BYTES];
@@ -42,8 +42,9 @@ int bd_token_encode(const struct bd_token *t, const struct bd_keyring *kr,
 		return bd_error_set(err, BD_E_INVALID, "token: unknown type %d", (int)t->type);
 	if (t->expires < 0 || t->expires > (int64_t)UINT32_MAX)
 		return bd_error_set(err, BD_E_INVALID, "token: expiry %lld is out of range",
-				    (long long)t->expires);
-	key = t->key_id >= 1 && t->key_id <= BD_KEY_ID_MAX ? bd_keyring_link_key(kr, t->key_id) : NULL;
+		                    (long long)t->expires);
+	key = t->key_id >= 1 && t->key_id <= BD_KEY_ID_MAX ? bd_keyring_link_key(kr, t->key_id)
+	                                                   : NULL;
 	if (key == NULL)
 		return bd_error_set(err, BD_E_KEY, "token: link key %u is not loaded", t->key_id);
 	raw[0] = (uint8_t)(BD_TOKEN_VERSION << 4 | t->type);
@@ -56,13 +57,13 @@ int bd_token_encode(const struct bd_token *t, const struct bd_keyring *kr,
 	memcpy(raw + 14, t->secret, BD_SECRET_BYTES);
 	token_mac(key, raw, raw + SIGNED_BYTES);
 	sodium_bin2base64(out, BD_TOKEN_MAX_CHARS + 1, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 	return 0;
 }
 
 int bd_token_decode(const char *s, const struct bd_keyring *kr, int64_t now, struct bd_token *out,
-		    struct bd_error *err)
+                    struct bd_error *err)
 {
 	uint8_t raw[TOKEN_BYTES], mac[MAC_BYTES];
 	const uint8_t *key;
@@ -84,11 +85,12 @@ int bd_token_decode(const char *s, const struct bd_keyring *kr, int64_t now, str
 	}
 	/* 56 characters carry exactly 42 bytes with no spare bits: one spelling per token */
 	if (sodium_base642bin(raw, sizeof(raw), s, len, NULL, &binlen, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    binlen != sizeof(raw))
 		return bd_error_set(err, BD_E_INVALID, "token: not base64url");
 	type = raw[0] & 0x0f;
-	if (raw[0] >> 4 != BD_TOKEN_VERSION || (type != BD_TOKEN_DOWNLOAD && type != BD_TOKEN_UPLOAD))
+	if (raw[0] >> 4 != BD_TOKEN_VERSION ||
+	    (type != BD_TOKEN_DOWNLOAD && type != BD_TOKEN_UPLOAD))
 		goto invalid;
 	key = bd_keyring_link_key(kr, raw[1]);
 	if (key == NULL)
@@ -97,7 +99,7 @@ int bd_token_decode(const char *s, const struct bd_keyring *kr, int64_t now, str
 	if (sodium_memcmp(mac, raw + SIGNED_BYTES, MAC_BYTES) != 0)
 		goto invalid;
 	expires = (int64_t)((uint32_t)raw[2] << 24 | (uint32_t)raw[3] << 16 |
-			    (uint32_t)raw[4] << 8 | raw[5]);
+	                    (uint32_t)raw[4] << 8 | raw[5]);
 	out->type = (enum bd_token_type)type;
 	out->key_id = raw[1];
 	out->expires = expires;

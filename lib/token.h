@@ -20,8 +20,8 @@
 #include "package.h"
 
 #define BD_TOKEN_MAX_CHARS 56 /* every token is exactly this long */
-#define BD_TOKEN_BYTES 42      /* decoded length */
-#define BD_TOKEN_VERSION 1
+#define BD_TOKEN_BYTES     42 /* decoded length */
+#define BD_TOKEN_VERSION   1
 
 enum bd_token_type {
 	BD_TOKEN_DOWNLOAD = 1,
@@ -30,19 +30,19 @@ enum bd_token_type {
 
 struct bd_token {
 	enum bd_token_type type;
-	unsigned key_id;  /* link key id */
-	int64_t expires;  /* unix seconds */
+	unsigned key_id; /* link key id */
+	int64_t expires; /* unix seconds */
 	uint8_t package_id[BD_PACKAGE_ID_BYTES];
 	uint8_t secret[BD_SECRET_BYTES];
 };
 
 /* Sign T with link key T->key_id from KR into OUT (NUL-terminated). */
 int bd_token_encode(const struct bd_token *t, const struct bd_keyring *kr,
-		    char out[BD_TOKEN_MAX_CHARS + 1], struct bd_error *err);
+                    char out[BD_TOKEN_MAX_CHARS + 1], struct bd_error *err);
 /* Verify S against KR at time NOW (expired when NOW >= expires). On BD_E_EXPIRED the
  * token is genuine and OUT holds everything but the secret (zeroed); on any other
  * failure OUT is all zero. */
 int bd_token_decode(const char *s, const struct bd_keyring *kr, int64_t now, struct bd_token *out,
-		    struct bd_error *err);
+                    struct bd_error *err);
 
 #endif

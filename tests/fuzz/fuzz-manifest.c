@@ -17,7 +17,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void roundtrip(const struct bd_keyring *kr, const struct bd_manifest *m0,
-		      const uint8_t *body, size_t len)
+                      const uint8_t *body, size_t len)
 {
 	struct bd_package_keys *keys = bd_package_keys_new(), *k2 = NULL;
 	struct bd_manifest *m = bd_manifest_new(), *o = NULL;

@@ -51,7 +51,7 @@ static void genuine(const struct bd_keyring *kr, const uint8_t *data, size_t siz
 	t.type = data[0] & 1 ? BD_TOKEN_UPLOAD : BD_TOKEN_DOWNLOAD;
 	t.key_id = 1;
 	t.expires = (int64_t)((uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 |
-			      (uint32_t)data[3] << 8 | data[4]);
+	                      (uint32_t)data[3] << 8 | data[4]);
 	memcpy(t.package_id, data + 5, sizeof(t.package_id));
 	memcpy(t.secret, data + 13, sizeof(t.secret));
 	if (bd_token_encode(&t, kr, s, &err) < 0 || strlen(s) != BD_TOKEN_MAX_CHARS)

@@ -15,7 +15,7 @@
 #include "keys.h"
 
 static void keydir_write(const char *dir, const char *name, const char *type, unsigned id,
-			 const uint8_t *key, size_t keylen, mode_t mode)
+                         const uint8_t *key, size_t keylen, mode_t mode)
 {
 	char path[512], b64[128];
 	FILE *f;

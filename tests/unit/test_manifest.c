@@ -238,7 +238,8 @@ static void test_key_ids(void **state)
 		struct bd_manifest *o = NULL;
 		struct bd_package_keys *k = NULL;
 
-		assert_int_equal(bd_manifest_open(buf, len, keys->secret, pub_only, &o, &k, &err), -1);
+		assert_int_equal(bd_manifest_open(buf, len, keys->secret, pub_only, &o, &k, &err),
+		                 -1);
 		assert_int_equal(err.code, BD_E_KEY);
 	}
 	bd_keyring_free(&pub_only);
@@ -363,10 +364,22 @@ static void test_body_codec(void **state)
 	bd_manifest_add_file(m, 1, "brief.txt", "text/plain", 12);
 	bd_manifest_add_file(m, 2, "foto.jpg", "image/jpeg", 65537);
 	assert_int_equal(bd_manifest_body_encode(m, &body, &len, &err), 0);
-	hex_decode("000e6a616e406578616d706c652e6e6c" "0000" "0002"
-		   "00000001" "000000000000000c" "0009" "62726965662e747874" "000a" "746578742f706c61696e"
-		   "00000002" "0000000000010001" "0008" "666f746f2e6a7067" "000a" "696d6167652f6a706567",
-		   want, wantlen = 16 + 2 + 2 + 4 + 8 + 2 + 9 + 2 + 10 + 4 + 8 + 2 + 8 + 2 + 10);
+	hex_decode("000e6a616e406578616d706c652e6e6c"
+	           "0000"
+	           "0002"
+	           "00000001"
+	           "000000000000000c"
+	           "0009"
+	           "62726965662e747874"
+	           "000a"
+	           "746578742f706c61696e"
+	           "00000002"
+	           "0000000000010001"
+	           "0008"
+	           "666f746f2e6a7067"
+	           "000a"
+	           "696d6167652f6a706567",
+	           want, wantlen = 16 + 2 + 2 + 4 + 8 + 2 + 9 + 2 + 10 + 4 + 8 + 2 + 8 + 2 + 10);
 	assert_int_equal(len, wantlen);
 	assert_memory_equal(body, want, len);
 	/* decoding accepts it and re-encoding gives the same bytes */
@@ -400,13 +413,13 @@ static void test_body_codec(void **state)
 
 /* docs/FORMAT.md: a manifest sealed once with the fixed keys; it must keep opening. */
 static const char manifest_vector[] =
-	"42444d46010101000123456789abcdef0000000069434400000000006955b900ba230505875257d1"
-	"6d23e50c7fe47b4941f27ed0a1d7c7fc2333e5da6659852df17beeb4f80afcdb6da85731676464d5"
-	"da009ece2331a406e2ebba27ade488e22aaf054237090c37a34e466e98e7f0ac5c4cb99e500c8ab3"
-	"c07b00679c39ab521ec5501daaeb3bf978880f20f5fd8b821e605841238d59bee683786aad84b448"
-	"c0e52d17886e606fe146734e8ffe8257db5d293e801e65c6722e719ce673db570a1800043e53a5fb"
-	"80e2c2fe94ab44c2b94e8aa5f359c5fda7d4f052684fcb9324952d0748e6d8cd286c6de56ef1542c"
-	"1278ef093ac57538025691a25a46df";
+        "42444d46010101000123456789abcdef0000000069434400000000006955b900ba230505875257d1"
+        "6d23e50c7fe47b4941f27ed0a1d7c7fc2333e5da6659852df17beeb4f80afcdb6da85731676464d5"
+        "da009ece2331a406e2ebba27ade488e22aaf054237090c37a34e466e98e7f0ac5c4cb99e500c8ab3"
+        "c07b00679c39ab521ec5501daaeb3bf978880f20f5fd8b821e605841238d59bee683786aad84b448"
+        "c0e52d17886e606fe146734e8ffe8257db5d293e801e65c6722e719ce673db570a1800043e53a5fb"
+        "80e2c2fe94ab44c2b94e8aa5f359c5fda7d4f052684fcb9324952d0748e6d8cd286c6de56ef1542c"
+        "1278ef093ac57538025691a25a46df";
 
 static void test_format_vector(void **state)
 {
@@ -450,9 +463,9 @@ static void test_format_vector(void **state)
 	/* the body plaintext as FORMAT.md shows it */
 	assert_int_equal(bd_manifest_body_encode(m, &body, &blen, &err), 0);
 	hex_decode("000e6a616e406578616d706c652e6e6c000e3c31406578616d706c652e6e6c3e0002"
-		   "00000001000000000000000c000962726965662e747874000a746578742f706c61696e"
-		   "0000000200000000000100010008666f746f2e6a7067000a696d6167652f6a706567",
-		   want, blen);
+	           "00000001000000000000000c000962726965662e747874000a746578742f706c61696e"
+	           "0000000200000000000100010008666f746f2e6a7067000a696d6167652f6a706567",
+	           want, blen);
 	assert_int_equal(blen, len - BD_MANIFEST_HEADER_BYTES - 16);
 	assert_memory_equal(body, want, blen);
 	free(body);
@@ -466,14 +479,14 @@ static void test_format_vector(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seal_open),
-		cmocka_unit_test(test_every_bit_flip),
-		cmocka_unit_test(test_truncate_extend_wrong_secret),
-		cmocka_unit_test(test_key_ids),
-		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_parse_header_refusals),
-		cmocka_unit_test(test_body_codec),
-		cmocka_unit_test(test_format_vector),
+	        cmocka_unit_test(test_seal_open),
+	        cmocka_unit_test(test_every_bit_flip),
+	        cmocka_unit_test(test_truncate_extend_wrong_secret),
+	        cmocka_unit_test(test_key_ids),
+	        cmocka_unit_test(test_caps),
+	        cmocka_unit_test(test_parse_header_refusals),
+	        cmocka_unit_test(test_body_codec),
+	        cmocka_unit_test(test_format_vector),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -62,13 +62,13 @@ static void test_ids_and_names(void **state)
 {
 	static const uint8_t id[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
 	static const char *bad[] = {"",
-				    "0123456789abcde",
-				    "0123456789abcdef0",
-				    "0123456789ABCDEF",
-				    "0123456789abcdeg",
-				    " 123456789abcdef",
-				    "0123456789abcde\n",
-				    "0x23456789abcdef"};
+	                            "0123456789abcde",
+	                            "0123456789abcdef0",
+	                            "0123456789ABCDEF",
+	                            "0123456789abcdeg",
+	                            " 123456789abcdef",
+	                            "0123456789abcde\n",
+	                            "0x23456789abcdef"};
 	char hex[BD_PACKAGE_ID_HEX], name[64];
 	uint8_t back[8];
 
@@ -174,11 +174,11 @@ static void test_seal_open(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_and_alloc),
-		cmocka_unit_test(test_ids_and_names),
-		cmocka_unit_test(test_content_key_vectors),
-		cmocka_unit_test(test_content_keys_depend_on_everything),
-		cmocka_unit_test(test_seal_open),
+	        cmocka_unit_test(test_new_and_alloc),
+	        cmocka_unit_test(test_ids_and_names),
+	        cmocka_unit_test(test_content_key_vectors),
+	        cmocka_unit_test(test_content_keys_depend_on_everything),
+	        cmocka_unit_test(test_seal_open),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -18,7 +18,7 @@
 #include "mem.h"
 #include "stream.h"
 
-#define CHUNK BD_STREAM_CHUNK
+#define CHUNK  BD_STREAM_CHUNK
 #define SEALED (BD_STREAM_CHUNK + BD_STREAM_TAG_BYTES)
 
 static uint8_t key[BD_STREAM_KEY_BYTES];
@@ -78,12 +78,14 @@ static void test_hkdf_rfc5869(void **state)
 	for (int i = 0; i < 10; i++)
 		info[i] = (uint8_t)(0xf0 + i);
 	bd_hkdf_sha256(salt, sizeof(salt), ikm, sizeof(ikm), info, sizeof(info), okm, sizeof(okm));
-	hex_decode("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
-		   want, sizeof(want));
+	hex_decode("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b8871"
+	           "85865",
+	           want, sizeof(want));
 	assert_memory_equal(okm, want, sizeof(want));
 	bd_hkdf_sha256(NULL, 0, ikm, sizeof(ikm), NULL, 0, okm, sizeof(okm));
-	hex_decode("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
-		   want, sizeof(want));
+	hex_decode("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61"
+	           "a96c8",
+	           want, sizeof(want));
 	assert_memory_equal(okm, want, sizeof(want));
 }
 
@@ -101,7 +103,8 @@ static void test_sizes(void **state)
 	assert_int_equal(bd_stream_ciphertext_size(CHUNK + 1), h + SEALED + 17);
 	assert_int_equal(bd_stream_ciphertext_size(5 * (uint64_t)CHUNK), h + 5 * (uint64_t)SEALED);
 	/* the inverse, over every size around chunk boundaries */
-	for (uint64_t n = 0; n < 4 * (uint64_t)CHUNK + 100; n += (n % CHUNK < 40 || n % CHUNK > CHUNK - 40) ? 1 : 997) {
+	for (uint64_t n = 0; n < 4 * (uint64_t)CHUNK + 100;
+	     n += (n % CHUNK < 40 || n % CHUNK > CHUNK - 40) ? 1 : 997) {
 		assert_int_equal(bd_stream_plaintext_size(bd_stream_ciphertext_size(n), &p), 0);
 		assert_int_equal(p, n);
 	}
@@ -124,7 +127,8 @@ static void test_cipher_range(void **state)
 	bd_stream_cipher_range(size, CHUNK - 1, 2, &off, &len); /* straddles chunks 0 and 1 */
 	assert_int_equal(off, h);
 	assert_int_equal(len, 2 * SEALED);
-	bd_stream_cipher_range(size, 3 * (uint64_t)CHUNK + 2, 3, &off, &len); /* the short last chunk */
+	bd_stream_cipher_range(size, 3 * (uint64_t)CHUNK + 2, 3, &off,
+	                       &len); /* the short last chunk */
 	assert_int_equal(off, h + 3 * (uint64_t)SEALED);
 	assert_int_equal(len, 26);
 	bd_stream_cipher_range(size, CHUNK, 0, &off, &len); /* empty range: the chunk at POFF */
@@ -142,7 +146,7 @@ static void test_cipher_range(void **state)
 
 /* Pull the whole encryptor output in reads of at most STEP bytes. */
 static uint8_t *encrypt_in_steps(const uint8_t nonce[16], const uint8_t *plain, size_t len,
-				 size_t step, size_t *outlen)
+                                 size_t step, size_t *outlen)
 {
 	struct bd_mem_source src;
 	struct bd_stream_enc *enc;
@@ -154,7 +158,8 @@ static uint8_t *encrypt_in_steps(const uint8_t nonce[16], const uint8_t *plain, 
 	bd_mem_source_init(&src, plain, len);
 	enc = bd_stream_enc_new_nonce(key, nonce, &src.source, len);
 	s = bd_stream_enc_source(enc);
-	while ((n = s->read(s->ctx, out + done, step < size + 1 - done ? step : size + 1 - done)) > 0)
+	while ((n = s->read(s->ctx, out + done, step < size + 1 - done ? step : size + 1 - done)) >
+	       0)
 		done += (size_t)n;
 	assert_int_equal(n, 0);
 	assert_int_equal(bd_stream_enc_error(enc)->code, BD_OK);
@@ -211,8 +216,10 @@ static void test_nonce_is_random(void **state)
 	uint8_t *a, *b;
 	size_t alen, blen;
 
-	assert_int_equal(bd_stream_encrypt_buffer(key, (const uint8_t *)"x", 1, &a, &alen, NULL), 0);
-	assert_int_equal(bd_stream_encrypt_buffer(key, (const uint8_t *)"x", 1, &b, &blen, NULL), 0);
+	assert_int_equal(bd_stream_encrypt_buffer(key, (const uint8_t *)"x", 1, &a, &alen, NULL),
+	                 0);
+	assert_int_equal(bd_stream_encrypt_buffer(key, (const uint8_t *)"x", 1, &b, &blen, NULL),
+	                 0);
 	assert_int_equal(alen, blen);
 	assert_memory_equal(a, "BDST\x01\x01", 6);
 	assert_memory_not_equal(a + 6, b + 6, 16);
@@ -291,7 +298,7 @@ static void test_source_size_mismatch(void **state)
 
 /* Decrypt [poff, poff+plen) from ciphertext C of a PSIZE payload, feeding slices of random size. */
 static int decrypt_range(const uint8_t *c, uint64_t psize, uint64_t poff, uint64_t plen,
-			 struct bd_buf_sink *sink, struct bd_error *err)
+                         struct bd_buf_sink *sink, struct bd_error *err)
 {
 	uint64_t off, len, fed = 0;
 	struct bd_stream_dec *dec;
@@ -299,11 +306,12 @@ static int decrypt_range(const uint8_t *c, uint64_t psize, uint64_t poff, uint64
 
 	bd_buf_sink_init(sink);
 	bd_stream_cipher_range(psize, poff, plen, &off, &len);
-	dec = bd_stream_dec_new(key, c, bd_stream_header_size(), psize, poff, plen, &sink->sink, err);
+	dec = bd_stream_dec_new(key, c, bd_stream_header_size(), psize, poff, plen, &sink->sink,
+	                        err);
 	assert_non_null(dec);
 	while (fed < len && r == 0) {
 		uint64_t n = randombytes_uniform(3) == 0 ? randombytes_uniform(100) + 1
-							 : randombytes_uniform(2 * SEALED) + 1;
+		                                         : randombytes_uniform(2 * SEALED) + 1;
 
 		if (n > len - fed)
 			n = len - fed;
@@ -339,14 +347,17 @@ static void test_random_ranges(void **state)
 		free(sink.data);
 	}
 	/* a range outside the payload is refused */
-	assert_null(bd_stream_dec_new(key, c, bd_stream_header_size(), size, size, 1, &sink.sink, &err));
+	assert_null(bd_stream_dec_new(key, c, bd_stream_header_size(), size, size, 1, &sink.sink,
+	                              &err));
 	assert_int_equal(err.code, BD_E_INVALID);
-	assert_null(bd_stream_dec_new(key, c, bd_stream_header_size(), size, 1, UINT64_MAX, &sink.sink,
-				      &err));
+	assert_null(bd_stream_dec_new(key, c, bd_stream_header_size(), size, 1, UINT64_MAX,
+	                              &sink.sink, &err));
 	/* a header that is not ours is refused */
-	assert_null(bd_stream_dec_new(key, plain, bd_stream_header_size(), size, 0, 1, &sink.sink, &err));
+	assert_null(bd_stream_dec_new(key, plain, bd_stream_header_size(), size, 0, 1, &sink.sink,
+	                              &err));
 	assert_int_equal(err.code, BD_E_INVALID);
-	assert_null(bd_stream_dec_new(key, c, bd_stream_header_size() - 1, size, 0, 1, &sink.sink, &err));
+	assert_null(bd_stream_dec_new(key, c, bd_stream_header_size() - 1, size, 0, 1, &sink.sink,
+	                              &err));
 	free(c);
 	free(plain);
 }
@@ -433,7 +444,8 @@ static void test_every_bit_flip(void **state)
 
 	for (size_t i = 0; i < 3; i++) {
 		plain = pattern(sizes[i], 10);
-		assert_int_equal(bd_stream_encrypt_buffer(key, plain, sizes[i], &c, &clen, NULL), 0);
+		assert_int_equal(bd_stream_encrypt_buffer(key, plain, sizes[i], &c, &clen, NULL),
+		                 0);
 		flip_every_bit(c, clen, 0, clen);
 		free(c);
 		free(plain);
@@ -494,7 +506,8 @@ static void test_wrong_key(void **state)
 	size_t clen, plen;
 	struct bd_error err;
 
-	assert_int_equal(bd_stream_encrypt_buffer(key, (const uint8_t *)"secret", 6, &c, &clen, &err), 0);
+	assert_int_equal(
+	        bd_stream_encrypt_buffer(key, (const uint8_t *)"secret", 6, &c, &clen, &err), 0);
 	memcpy(other, key, sizeof(other));
 	other[31] ^= 0x80;
 	assert_int_equal(bd_stream_decrypt_buffer(other, c, clen, &p, &plen, &err), -1);
@@ -613,7 +626,8 @@ static int run_age_vector(const char *path)
 	p++;
 	assert_true(agelen - (size_t)(p - age) >= 16);
 	crypto_hash_sha256_init(&st);
-	r = bd_stream_age_decrypt(file_key, p, p + 16, agelen - (size_t)(p - age) - 16, &sink, &err);
+	r = bd_stream_age_decrypt(file_key, p, p + 16, agelen - (size_t)(p - age) - 16, &sink,
+	                          &err);
 	crypto_hash_sha256_final(&st, got);
 	if (strcmp(expect, "success") == 0) {
 		if (r != 0) {
@@ -670,7 +684,8 @@ static void one_shot_nonce(uint64_t i, int last, uint8_t n[12])
 
 static void test_matches_one_shot_aead(void **state)
 {
-	static const size_t sizes[] = {0, 1, 15, 16, 17, 63, 64, 65, 1000, CHUNK, CHUNK + 63, 2 * CHUNK + 129};
+	static const size_t sizes[] = {0,  1,  15,   16,    17,         63,
+	                               64, 65, 1000, CHUNK, CHUNK + 63, 2 * CHUNK + 129};
 	static const size_t steps[] = {1, 7, 64, 1000, SEALED + 3};
 	static const uint8_t nonce[16] = {9, 8, 7};
 	uint8_t pkey[32];
@@ -692,9 +707,9 @@ static void test_matches_one_shot_aead(void **state)
 
 				one_shot_nonce(i, i + 1 == n, cn);
 				assert_int_equal(crypto_aead_chacha20poly1305_ietf_decrypt(
-							 p, NULL, NULL, mine + h + i * SEALED, plen + 16, NULL,
-							 0, cn, pkey),
-						 0);
+				                         p, NULL, NULL, mine + h + i * SEALED,
+				                         plen + 16, NULL, 0, cn, pkey),
+				                 0);
 				if (plen > 0)
 					assert_memory_equal(p, plain + i * CHUNK, plen);
 			}
@@ -710,8 +725,9 @@ static void test_matches_one_shot_aead(void **state)
 			uint8_t cn[12];
 
 			one_shot_nonce(i, i + 1 == n, cn);
-			crypto_aead_chacha20poly1305_ietf_encrypt(c + h + i * SEALED, NULL, plain + i * CHUNK,
-								  plen, NULL, 0, NULL, cn, pkey);
+			crypto_aead_chacha20poly1305_ietf_encrypt(c + h + i * SEALED, NULL,
+			                                          plain + i * CHUNK, plen, NULL, 0,
+			                                          NULL, cn, pkey);
 		}
 		for (int round = 0; round < 5; round++) {
 			struct bd_buf_sink sink;
@@ -736,10 +752,11 @@ static void test_format_vectors(void **state)
 	static const struct {
 		const char *plain, *cipher;
 	} v[] = {
-		{"", "424453540101707172737475767778797a7b7c7d7e7fd388451630143e7aef48c6d1c69aa14b"},
-		{"Hallo, bestanden!\n",
-		 "424453540101707172737475767778797a7b7c7d7e7fd0368fa6307a2d76234892e93ee438f34580881b9"
-		 "d966ced105e331ac82346ed48a0"},
+	        {"",
+	         "424453540101707172737475767778797a7b7c7d7e7fd388451630143e7aef48c6d1c69aa14b"},
+	        {"Hallo, bestanden!\n", "424453540101707172737475767778797a7b7c7d7e7fd0368fa6307a2d"
+	                                "76234892e93ee438f34580881b9"
+	                                "d966ced105e331ac82346ed48a0"},
 	};
 	uint8_t fkey[32], nonce[16], want[128], digest[32], *c, *p, *big;
 	size_t clen, plen;
@@ -797,21 +814,21 @@ static void test_format_vectors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hkdf_rfc5869),
-		cmocka_unit_test(test_sizes),
-		cmocka_unit_test(test_cipher_range),
-		cmocka_unit_test(test_roundtrip_sizes),
-		cmocka_unit_test(test_nonce_is_random),
-		cmocka_unit_test(test_source_size_mismatch),
-		cmocka_unit_test(test_random_ranges),
-		cmocka_unit_test(test_range_stops_at_tampered_chunk),
-		cmocka_unit_test(test_range_incomplete_or_extra),
-		cmocka_unit_test(test_every_bit_flip),
-		cmocka_unit_test(test_truncate_extend_reorder),
-		cmocka_unit_test(test_wrong_key),
-		cmocka_unit_test(test_age_vectors),
-		cmocka_unit_test(test_format_vectors),
-		cmocka_unit_test(test_matches_one_shot_aead),
+	        cmocka_unit_test(test_hkdf_rfc5869),
+	        cmocka_unit_test(test_sizes),
+	        cmocka_unit_test(test_cipher_range),
+	        cmocka_unit_test(test_roundtrip_sizes),
+	        cmocka_unit_test(test_nonce_is_random),
+	        cmocka_unit_test(test_source_size_mismatch),
+	        cmocka_unit_test(test_random_ranges),
+	        cmocka_unit_test(test_range_stops_at_tampered_chunk),
+	        cmocka_unit_test(test_range_incomplete_or_extra),
+	        cmocka_unit_test(test_every_bit_flip),
+	        cmocka_unit_test(test_truncate_extend_reorder),
+	        cmocka_unit_test(test_wrong_key),
+	        cmocka_unit_test(test_age_vectors),
+	        cmocka_unit_test(test_format_vectors),
+	        cmocka_unit_test(test_matches_one_shot_aead),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -68,8 +68,10 @@ static void test_roundtrip(void **state)
 
 		assert_int_equal(bd_token_encode(&t, f->kr, s, &err), 0);
 		assert_int_equal(strlen(s), BD_TOKEN_MAX_CHARS);
-		assert_int_equal(strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-				 BD_TOKEN_MAX_CHARS);
+		assert_int_equal(
+		        strspn(s,
+		               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+		        BD_TOKEN_MAX_CHARS);
 		assert_int_equal(bd_token_decode(s, f->kr, NOW, &u, &err), 0);
 		assert_int_equal(u.type, type);
 		assert_int_equal(u.key_id, 1);
@@ -118,14 +120,16 @@ static void test_every_bit_flip(void **state)
 
 	assert_int_equal(bd_token_encode(&t, f->kr, s, NULL), 0);
 	assert_int_equal(sodium_base642bin(raw, sizeof(raw), s, strlen(s), NULL, &len, NULL,
-					   sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+	                 0);
 	assert_int_equal(len, BD_TOKEN_BYTES);
 	for (size_t i = 0; i < BD_TOKEN_BYTES; i++)
 		for (int b = 0; b < 8; b++) {
 			raw[i] ^= (uint8_t)(1 << b);
 			sodium_bin2base64(m, sizeof(m), raw, sizeof(raw),
-					  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-			/* even when the flipped token would be long expired, it is INVALID, not EXPIRED */
+			                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+			/* even when the flipped token would be long expired, it is INVALID, not
+			 * EXPIRED */
 			assert_int_equal(bd_token_decode(m, f->kr, NOW, &u, &err), -1);
 			assert_int_equal(err.code, BD_E_INVALID);
 			assert_int_equal(bd_token_decode(m, f->kr, INT64_MAX, &u, &err), -1);
@@ -172,7 +176,8 @@ static void test_lengths(void **state)
 		assert_int_equal(bd_token_decode(m, f->kr, NOW, &u, &err), -1);
 		assert_int_equal(err.code, BD_E_INVALID);
 	}
-	for (size_t n = 1; n <= BD_TOKEN_MAX_CHARS; n++) { /* every extension, incl. a doubled token */
+	for (size_t n = 1; n <= BD_TOKEN_MAX_CHARS;
+	     n++) { /* every extension, incl. a doubled token */
 		snprintf(m, sizeof(m), "%s%.*s", s, (int)n, s);
 		assert_int_equal(bd_token_decode(m, f->kr, NOW, &u, &err), -1);
 		assert_int_equal(err.code, BD_E_INVALID);
@@ -261,13 +266,13 @@ static void test_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_format_vector),
-		cmocka_unit_test(test_every_bit_flip),
-		cmocka_unit_test(test_every_character_change),
-		cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_expiry),
-		cmocka_unit_test(test_keys),
+	        cmocka_unit_test(test_roundtrip),
+	        cmocka_unit_test(test_format_vector),
+	        cmocka_unit_test(test_every_bit_flip),
+	        cmocka_unit_test(test_every_character_change),
+	        cmocka_unit_test(test_lengths),
+	        cmocka_unit_test(test_expiry),
+	        cmocka_unit_test(test_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
