@@ -318,8 +318,10 @@ void bd_notice_format_size(const char *lang, uint64_t bytes, char *buf, size_t s
 				 (unsigned long long)(tenths % 10), units[i]);
 			return;
 		}
-		if ((tenths + 5) / 10 < 1000 || i + 1 == sizeof(units) / sizeof(units[0])) {
-			snprintf(buf, size, "%llu %s", (unsigned long long)((tenths + 5) / 10), units[i]);
+		uint64_t whole = bytes / unit + (bytes % unit >= unit / 2 ? 1 : 0);
+
+		if (whole < 1000 || i + 1 == sizeof(units) / sizeof(units[0])) {
+			snprintf(buf, size, "%llu %s", (unsigned long long)whole, units[i]);
 			return;
 		}
 	}
