@@ -50,8 +50,8 @@ void bd_package_file_key(const struct bd_package_keys *keys, unsigned index,
 void bd_package_manifest_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES]);
 
 /* Seal the server key to a gateway public key; open it with that pair's secret key.
- * Sealing returns -1 (OUT zeroed) only for an unusable public key, e.g. a low-order point
- * from a damaged key file; callers that ignore it get the old void behaviour. */
+ * Sealing returns -1 (OUT zeroed, so nothing can open it) only for an unusable public key,
+ * e.g. a low-order point from a damaged key file; bd_manifest_seal reports it as BD_E_KEY. */
 int bd_package_seal_server_key(const struct bd_package_keys *keys, const uint8_t gateway_pk[32],
                                uint8_t out[BD_SEALED_SERVER_KEY_BYTES]);
 int bd_package_open_server_key(const uint8_t sealed[BD_SEALED_SERVER_KEY_BYTES],
