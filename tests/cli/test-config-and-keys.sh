@@ -53,7 +53,9 @@ grep -qE '^gateway +1 +current' <<<"$out" && ok || fail "gateway 1 not current: 
 expect 1 "is current" "$cli" keys -d "$tmp/keys" remove link 2
 
 # A configuration for the daemons that points at these keys.
-sed "s|^dir = /etc/bestanden/keys|dir = $tmp/keys|" "$src/conf/bestanden.conf" > "$tmp/test.conf"
+sed -e "s|^dir = /etc/bestanden/keys|dir = $tmp/keys|" -e "s|^token_file = .*|token_file = $tmp/keys/store.token|" \
+	-e "s|^template_dir = .*|template_dir = $src/conf/templates|" -e "s|^data_dir = .*|data_dir = $tmp/objects|" \
+	"$src/conf/bestanden.conf" > "$tmp/test.conf"
 expect 0 "result=ok" "$milter" -t -c "$tmp/test.conf"
 expect 0 "result=ok" "$gateway" -t -c "$tmp/test.conf"
 
