@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# test-rewrite.sh - `bestanden rewrite` as an operator uses it, against a live gateway:
+# --explain, unchanged messages passed through byte for byte, a tempfail when storage is
+# down, and a full round trip (rewrite, then `bestanden fetch` the link, files identical).
+# usage: test-rewrite.sh BESTANDEN GATEWAY SOURCE_DIR SHARED_DIR
+set -u
+cli=$1 gateway=$2 src=$3 shared=$4
+msgs=$src/tests/data/messages
+tmp=$(mktemp -d /tmp/bd-rewrite-test.XXXXXX)
+gwpid=""
+cleanup() {
+	if [ -n "$gwpid" ] && kill -0 "$gwpid" 2>/dev/null; then
+		kill "$gwpid" 2>/dev/null; wait "$gwpid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+failed=0 passed=0
+ok()   { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$cli" keygen -d "$tmp/keys" >/dev/null || { echo "keygen failed" >&2; exit 1; }
+cat >"$tmp/bestanden.conf" <<CONF
+[gateway]
+listen = 127.0.0.1:$port
+public_url = http://127.0.0.1:$port
+organisation = Woonstichting De Test
+data_dir = $tmp/objects
+pid_file =
+audit_log =
+[storage]
+driver = gateway
+url = http://127.0.0.1:$port
+token_file = $tmp/keys/store.token
+connect_timeout = 1s
+timeout = 10s
+retries = 0
+[notice]
+template_dir = $src/conf/templates
+[keys]
+dir = $tmp/keys
+CONF
+conf=$tmp/bestanden.conf
+
+# --explain: one line for the message, one per part; nothing stored, no keys needed.
+out=$("$cli" -c "$conf" rewrite --explain "$msgs/02-cid-inline-image.eml" 2>&1)
+[ "$(wc -l <<<"$out")" = 8 ] && ok || fail "explain: expected 8 lines: $out"
+grep -qE '^message: 1 file to send$' <<<"$out" && ok || fail "explain: message line: $out"
+grep -qE '^1\.1\.2 +keep +image/png .*"logo\.png" .*cid:' <<<"$out" && ok || fail "explain: cid image: $out"
+grep -qE '^1\.2 +send +application/pdf +398 bytes +"rapport\.pdf" +attachment$' <<<"$out" && ok ||
+	fail "explain: pdf line: $out"
+# -c after the command works too, and a corpus message explains without error.
+"$cli" rewrite -c "$conf" --explain "$shared/corpus/zbateson/m0017.txt" >"$tmp/explain" 2>&1 &&
+	grep -q '^1.2 .*send .*greenball.png' "$tmp/explain" && ok || fail "explain corpus: $(cat "$tmp/explain")"
+out=$("$cli" -c "$conf" rewrite --explain "$msgs/04-signed.eml" 2>&1)
+grep -q '^message: unchanged: signed message' <<<"$out" && ok || fail "explain signed: $out"
+"$cli" -c "$conf" rewrite --explain "$tmp/none.eml" >/dev/null 2>&1; [ $? = 1 ] && ok || fail "missing input"
+"$cli" -c "$conf" rewrite >/dev/null 2>&1; [ $? = 2 ] && ok || fail "usage error"
+
+# Unchanged: the output is the input, byte for byte, and storage is never asked.
+"$cli" -c "$conf" rewrite "$msgs/04-signed.eml" >"$tmp/out" 2>"$tmp/err" &&
+	cmp -s "$tmp/out" "$msgs/04-signed.eml" && ok || fail "signed message not passed through: $(cat "$tmp/err")"
+# Storage down: exit 1, nothing on standard output, the reason on standard error.
+"$cli" -c "$conf" rewrite "$msgs/01-basic-pdf.eml" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] && [ ! -s "$tmp/out" ] && grep -q "tempfail" "$tmp/err" && ok ||
+	fail "storage down: $(cat "$tmp/err")"
+
+# A live gateway: rewrite, then fetch the link and compare the files with the originals.
+"$gateway" -c "$conf" -f 2>"$tmp/gateway.log" &
+gwpid=$!
+for _ in $(seq 1 40); do
+	curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
+	sleep 0.25
+done
+curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" || { fail "gateway did not start: $(tail "$tmp/gateway.log")"; }
+
+roundtrip() { # MESSAGE: rewrite, fetch, compare every attachment with python's decoding
+	local msg=$1 name
+	name=$(basename "$msg" .eml)
+	if ! "$cli" -c "$conf" rewrite "$msg" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
+		fail "$name: rewrite failed: $(cat "$tmp/$name.err")"; return
+	fi
+	grep -q "file.* sent, package [0-9a-f]\{16\}" "$tmp/$name.err" && ok || fail "$name: summary: $(cat "$tmp/$name.err")"
+	python3 - "$tmp/$name.out" <<'PY' && ok || fail "$name: output not CRLF/7-bit/X-Bestanden"
+import sys
+data = open(sys.argv[1], 'rb').read()
+assert b'\n' not in data.replace(b'\r\n', b''), 'bare LF'
+assert all(b < 0x80 for b in data), '8-bit byte'
+head = data.split(b'\r\n\r\n', 1)[0]
+assert b'\r\nX-Bestanden: files=' in head, 'no X-Bestanden'
+assert b'/d/' not in head, 'token in a header'
+PY
+	link=$(python3 - "$tmp/$name.out" <<'PY'
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+for part in m.walk():
+    if part.get_content_type() == 'text/plain' and not part.get_filename():
+        found = re.search(r'<(http://[^>]+/d/[A-Za-z0-9_-]+)>', part.get_content())
+        if found:
+            print(found.group(1)); break
+PY
+)
+	[ -n "$link" ] && ok || { fail "$name: no link in the text part"; return; }
+	rm -rf "$tmp/$name.files"; mkdir -p "$tmp/$name.files"
+	if ! "$cli" -c "$conf" fetch -o "$tmp/$name.files" "$link" >"$tmp/$name.fetch" 2>&1; then
+		fail "$name: fetch failed: $(cat "$tmp/$name.fetch")"; return
+	fi
+	python3 - "$msg" "$tmp/$name.files" <<'PY' && ok || fail "$name: fetched files differ from the attachments"
+import email, email.policy, os, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+want, text = {}, set()
+for part in m.walk():
+    name = part.get_filename()
+    if name and not part.is_multipart():
+        want[os.path.basename(name)] = part.get_payload(decode=True)
+        if part.get_content_maintype() == 'text':
+            text.add(os.path.basename(name))
+got = {n: open(os.path.join(sys.argv[2], n), 'rb').read() for n in os.listdir(sys.argv[2])}
+# python hands out unencoded text with LF; in the message (and so in the file) it is CRLF
+got = {n: d.replace(b'\r\n', b'\n') if n in text else d for n, d in got.items()}
+assert got == want, (sorted(got), sorted(want))
+PY
+}
+roundtrip "$msgs/01-basic-pdf.eml"
+roundtrip "$msgs/36-text-attachment.eml"
+roundtrip "$msgs/12-apple-inline.eml"
+
+# Standard input, with LF line ends: the output is CRLF all the same.
+tr -d '\r' <"$msgs/01-basic-pdf.eml" | "$cli" -c "$conf" rewrite - >"$tmp/stdin.out" 2>"$tmp/stdin.err" &&
+	python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.exit(b"\n" in d.replace(b"\r\n", b"") or b"X-Bestanden" not in d)' \
+		"$tmp/stdin.out" && ok || fail "stdin: $(cat "$tmp/stdin.err")"
+
+# No secrets in what the operator sees: the token is in the message, never on stderr.
+! grep -q "/d/" "$tmp"/*.err && ok || fail "a link on standard error"
+
+echo "test-rewrite: $passed passed, $failed failed"
+[ "$failed" = 0 ]
