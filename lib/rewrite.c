@@ -25,7 +25,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PARAM_NAME_MAX 64 /* longer names can hang gmime 3.2.13's parameter folding */
+/*
+ * gmime 3.2.13 folds an RFC 2231 parameter whose name has 70-72 characters
+ * forever (fixed in 3.2.15) when it re-writes a Content-Type we changed:
+ * messages with such names are treated as malformed (tests: 48-long-parameter-name).
+ */
+#define PARAM_NAME_MAX 64
 
 struct bd_rewrite {
 	const struct bd_conf *conf;
