@@ -73,6 +73,15 @@ void gw_download_fini(struct gw_server *srv)
 	bd_store_close(&srv->store);
 }
 
+void gw_download_redact(char *text)
+{
+	for (char *p = strstr(text, "/d/"); p != NULL; p = strstr(p, "/d/")) {
+		p += 3;
+		while (isalnum((unsigned char)*p) || *p == '-' || *p == '_')
+			*p++ = '*';
+	}
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -454,7 +463,6 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		}
 	}
 	if (c->head) {
-		bd_download_close(&d);
 		resp = MHD_create_response_from_callback(len, 1024, no_body, NULL, NULL);
 	} else {
 		j = bd_calloc(1, sizeof(*j));
@@ -473,6 +481,8 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		resp = gw_pipe_response(pipe, len);
 	}
 	if (resp == NULL) {
+		if (c->head)
+			bd_download_close(&d);
 		gw_pipe_release(&pipe);
 		return MHD_NO;
 	}
@@ -498,8 +508,10 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	gw_log_field(r, "package", package);
 	snprintf(value, sizeof(value), "%u", c->kind == T_FILE ? c->index : 0);
 	gw_log_field(r, "file", value);
-	if (c->head)
+	if (c->head) {
+		bd_download_close(&d); /* F and PACKAGE point into it */
 		return gw_respond(r, status, resp);
+	}
 
 	t = bd_calloc(1, sizeof(*t));
 	t->c = *c;

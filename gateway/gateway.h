@@ -99,6 +99,8 @@ enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t
 int gw_download_init(struct gw_server *srv, struct bd_error *err);
 void gw_download_fini(struct gw_server *srv);
 enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_t *size);
+/* Blank out link tokens ("/d/<token>") in TEXT, e.g. a libmicrohttpd message, in place. */
+void gw_download_redact(char *text);
 /* pages.c: the logo under /logo; headers every response carries */
 enum MHD_Result gw_pages_logo_handle(struct gw_request *r, const char *data, size_t *size);
 void gw_security_headers(const struct gw_server *srv, struct MHD_Response *resp);

@@ -71,7 +71,7 @@ static void *producer_main(void *arg)
 	rc = p->produce(p->ctx, &sink, &err);
 	pthread_mutex_lock(&p->lock);
 	p->done = 1;
-	if (rc < 0) {
+	if (rc < 0 && !p->cancelled) { /* a write refused after a cancel is not a failure */
 		p->failed = 1;
 		p->err = err;
 	}

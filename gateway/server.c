@@ -142,6 +142,7 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 	size_t n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	gw_download_redact(msg); /* libmicrohttpd names the URL, and a link's URL is a secret */
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
