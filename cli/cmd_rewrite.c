@@ -21,8 +21,9 @@
 #include "rewrite.h"
 #include "store.h"
 
-static const char usage[] = "rewrite [-c CONF] [--explain] [--sender ADDR] [--recipient ADDR]... [--incoming] "
-			    "IN.eml|-";
+static const char usage[] =
+        "rewrite [-c CONF] [--explain] [--sender ADDR] [--recipient ADDR]... [--incoming] "
+        "IN.eml|-";
 
 /* A seekable descriptor of the input: the file itself, or standard input copied to a memfd. */
 static int open_input(const char *path)
@@ -82,8 +83,9 @@ static void explain(const struct bd_rewrite_result *r)
 
 		if (p->action == BD_REWRITE_SEND || p->size > 0)
 			bd_notice_format_size("en", p->size, size, sizeof(size));
-		printf("%-10s %-9s %-28s %9s  %s%s%s%s\n", p->path, bd_rewrite_action_name(p->action),
-		       p->content_type, size, p->filename ? "\"" : "", p->filename ? p->filename : "",
+		printf("%-10s %-9s %-28s %9s  %s%s%s%s\n", p->path,
+		       bd_rewrite_action_name(p->action), p->content_type, size,
+		       p->filename ? "\"" : "", p->filename ? p->filename : "",
 		       p->filename ? "\"  " : "", p->reason);
 	}
 }
@@ -91,10 +93,10 @@ static void explain(const struct bd_rewrite_result *r)
 int bd_cmd_rewrite(int argc, char **argv)
 {
 	static const struct option opts[] = {{"explain", no_argument, NULL, 'x'},
-					     {"sender", required_argument, NULL, 's'},
-					     {"recipient", required_argument, NULL, 'r'},
-					     {"incoming", no_argument, NULL, 'i'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"sender", required_argument, NULL, 's'},
+	                                     {"recipient", required_argument, NULL, 'r'},
+	                                     {"incoming", no_argument, NULL, 'i'},
+	                                     {NULL, 0, NULL, 0}};
 	struct bd_rewrite_envelope env = {.outgoing = true};
 	const char **recipients = NULL;
 	struct bd_conf *conf = NULL;
@@ -111,7 +113,8 @@ int bd_cmd_rewrite(int argc, char **argv)
 		case 'x': do_explain = 1; break;
 		case 's': env.sender = optarg; break;
 		case 'r':
-			recipients = realloc(recipients, (env.nrecipients + 1) * sizeof(*recipients));
+			recipients =
+			        realloc(recipients, (env.nrecipients + 1) * sizeof(*recipients));
 			if (recipients == NULL)
 				abort();
 			recipients[env.nrecipients++] = optarg;
@@ -155,7 +158,8 @@ int bd_cmd_rewrite(int argc, char **argv)
 		goto out;
 	}
 	if (bd_rewrite_message(rw, fd, &env, &res, &err) < 0) {
-		fprintf(stderr, "bestanden: %s (the milter would tempfail this message)\n", err.msg);
+		fprintf(stderr, "bestanden: %s (the milter would tempfail this message)\n",
+		        err.msg);
 		goto out;
 	}
 	if (res->changed) {

@@ -27,7 +27,8 @@ struct tok {
 	size_t end; /* TOK_OPEN: index of its TOK_CLOSE */
 };
 
-struct template {
+struct template
+{
 	struct tok *v;
 	size_t n, cap;
 };
@@ -85,7 +86,7 @@ static bool blank(const char *from, const char *to)
  * templates can put {{#files}} on a line of its own without leaving a gap.
  */
 static int template_compile(struct template *t, const char *src, const char *path,
-			    struct bd_error *err)
+                            struct bd_error *err)
 {
 	size_t stack[8], depth = 0, infiles = 0;
 	const char *p = src, *lit = src, *line_start = src;
@@ -120,7 +121,8 @@ static int template_compile(struct template *t, const char *src, const char *pat
 
 			if (close == NULL) {
 				g_string_free(literal, TRUE);
-				return bd_error_set(err, BD_E_CONFIG, "%s:%u: '{{' without '}}'", path, line);
+				return bd_error_set(err, BD_E_CONFIG, "%s:%u: '{{' without '}}'",
+				                    path, line);
 			}
 			if (*name == '#' || *name == '/') {
 				kind = *name == '#' ? TOK_OPEN : TOK_CLOSE;
@@ -129,15 +131,16 @@ static int template_compile(struct template *t, const char *src, const char *pat
 			len = (size_t)(close - name);
 			if (len == 0 || len >= sizeof(word) || memchr(name, '\n', len) != NULL) {
 				g_string_free(literal, TRUE);
-				return bd_error_set(err, BD_E_CONFIG, "%s:%u: malformed placeholder", path,
-						    line);
+				return bd_error_set(err, BD_E_CONFIG,
+				                    "%s:%u: malformed placeholder", path, line);
 			}
 			memcpy(word, name, len);
 			word[len] = '\0';
 			after = close + 2;
 			g_string_append_len(literal, lit, p - lit);
 			if (kind != TOK_VAR && blank(line_start, p) &&
-			    (after[strspn(after, " \t")] == '\n' || after[strspn(after, " \t")] == '\0')) {
+			    (after[strspn(after, " \t")] == '\n' ||
+			     after[strspn(after, " \t")] == '\0')) {
 				/* standalone section tag: drop its indentation and its newline */
 				g_string_truncate(literal, literal->len - (size_t)(p - line_start));
 				after += strspn(after, " \t");
@@ -156,18 +159,19 @@ static int template_compile(struct template *t, const char *src, const char *pat
 				    !(infiles > 0 && IN_LIST(word, file_variables))) {
 					g_string_free(literal, TRUE);
 					return bd_error_set(err, BD_E_CONFIG,
-							    "%s:%u: unknown placeholder {{%s}}%s", path,
-							    line, word,
-							    IN_LIST(word, file_variables) ?
-								    " (only inside {{#files}})" :
-								    "");
+					                    "%s:%u: unknown placeholder {{%s}}%s",
+					                    path, line, word,
+					                    IN_LIST(word, file_variables)
+					                            ? " (only inside {{#files}})"
+					                            : "");
 				}
 			} else if (kind == TOK_OPEN) {
-				if (!IN_LIST(word, sections) || depth == sizeof(stack) / sizeof(stack[0])) {
+				if (!IN_LIST(word, sections) ||
+				    depth == sizeof(stack) / sizeof(stack[0])) {
 					g_string_free(literal, TRUE);
 					return bd_error_set(err, BD_E_CONFIG,
-							    "%s:%u: unknown section {{#%s}}", path, line,
-							    word);
+					                    "%s:%u: unknown section {{#%s}}", path,
+					                    line, word);
 				}
 				stack[depth++] = t->n;
 				if (strcmp(word, "files") == 0)
@@ -175,9 +179,10 @@ static int template_compile(struct template *t, const char *src, const char *pat
 			} else {
 				if (depth == 0 || strcmp(t->v[stack[depth - 1]].text, word) != 0) {
 					g_string_free(literal, TRUE);
-					return bd_error_set(err, BD_E_CONFIG,
-							    "%s:%u: {{/%s}} does not close an open section",
-							    path, line, word);
+					return bd_error_set(
+					        err, BD_E_CONFIG,
+					        "%s:%u: {{/%s}} does not close an open section",
+					        path, line, word);
 				}
 				t->v[stack[--depth]].end = t->n;
 				if (strcmp(word, "files") == 0)
@@ -193,7 +198,7 @@ static int template_compile(struct template *t, const char *src, const char *pat
 	g_string_free(literal, TRUE);
 	if (depth > 0)
 		return bd_error_set(err, BD_E_CONFIG, "%s: section {{#%s}} is never closed", path,
-				    t->v[stack[depth - 1]].text);
+		                    t->v[stack[depth - 1]].text);
 	return 0;
 }
 
@@ -213,7 +218,7 @@ static char *read_template(const char *path, struct bd_error *err)
 	if (n > TEMPLATE_MAX) {
 		free(buf);
 		bd_error_set(err, BD_E_CONFIG, "notice template %s: larger than %d bytes", path,
-			     TEMPLATE_MAX);
+		             TEMPLATE_MAX);
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -229,7 +234,8 @@ static bool has_line(const char *src, const char *wanted)
 {
 	size_t wl = strlen(wanted);
 
-	for (const char *p = src; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+	for (const char *p = src; p != NULL && *p;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		size_t len = strcspn(p, "\n");
 
 		while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' '))
@@ -241,7 +247,7 @@ static bool has_line(const char *src, const char *wanted)
 }
 
 static int load_one(struct template *t, const char *dir, const char *lang, const char *ext,
-		    struct bd_error *err)
+                    struct bd_error *err)
 {
 	char *path = bd_asprintf("%s/notice.%s.%s", dir, lang, ext);
 	char *src = read_template(path, err);
@@ -254,9 +260,10 @@ static int load_one(struct template *t, const char *dir, const char *lang, const
 		goto out;
 	}
 	if (strcmp(ext, "txt") == 0 && !has_line(src, "<{{link}}>")) {
-		bd_error_set(err, BD_E_CONFIG,
-			     "notice template %s: needs the line <{{link}}> (the URL alone on its line)",
-			     path);
+		bd_error_set(
+		        err, BD_E_CONFIG,
+		        "notice template %s: needs the line <{{link}}> (the URL alone on its line)",
+		        path);
 		goto out;
 	}
 	r = template_compile(t, src, path, err);
@@ -306,7 +313,8 @@ void bd_notice_format_size(const char *lang, uint64_t bytes, char *buf, size_t s
 	uint64_t unit = 1000;
 
 	if (bytes < 1000) {
-		snprintf(buf, size, "%llu %s", (unsigned long long)bytes, bytes == 1 ? "byte" : "bytes");
+		snprintf(buf, size, "%llu %s", (unsigned long long)bytes,
+		         bytes == 1 ? "byte" : "bytes");
 		return;
 	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++, unit *= 1000) {
@@ -315,7 +323,7 @@ void bd_notice_format_size(const char *lang, uint64_t bytes, char *buf, size_t s
 
 		if (tenths < 100) {
 			snprintf(buf, size, "%llu%c%llu %s", (unsigned long long)(tenths / 10), sep,
-				 (unsigned long long)(tenths % 10), units[i]);
+			         (unsigned long long)(tenths % 10), units[i]);
 			return;
 		}
 		uint64_t whole = bytes / unit + (bytes % unit >= unit / 2 ? 1 : 0);
@@ -329,17 +337,17 @@ void bd_notice_format_size(const char *lang, uint64_t bytes, char *buf, size_t s
 
 void bd_notice_format_date(const char *lang, time_t when, char *buf, size_t size)
 {
-	static const char *const nl[] = {"januari", "februari", "maart",     "april",
-					 "mei",     "juni",     "juli",      "augustus",
-					 "september", "oktober", "november", "december"};
-	static const char *const en[] = {"January", "February", "March",     "April",
-					 "May",     "June",     "July",      "August",
-					 "September", "October", "November", "December"};
+	static const char *const nl[] = {"januari",   "februari", "maart",    "april",
+	                                 "mei",       "juni",     "juli",     "augustus",
+	                                 "september", "oktober",  "november", "december"};
+	static const char *const en[] = {"January",   "February", "March",    "April",
+	                                 "May",       "June",     "July",     "August",
+	                                 "September", "October",  "November", "December"};
 	struct tm tm;
 
 	localtime_r(&when, &tm);
-	snprintf(buf, size, "%d %s %d", tm.tm_mday,
-		 (strcmp(lang, "nl") == 0 ? nl : en)[tm.tm_mon], tm.tm_year + 1900);
+	snprintf(buf, size, "%d %s %d", tm.tm_mday, (strcmp(lang, "nl") == 0 ? nl : en)[tm.tm_mon],
+	         tm.tm_year + 1900);
 }
 
 /* HTML-escape VALUE into OUT (non-ASCII is handled for the whole snippet later). */
@@ -370,16 +378,14 @@ struct render {
 };
 
 static void render_range(struct render *r, const struct template *t, size_t from, size_t to,
-			 size_t file)
+                         size_t file)
 {
 	for (size_t i = from; i < to; i++) {
 		const struct tok *k = &t->v[i];
 		char buf[64];
 
 		switch (k->kind) {
-		case TOK_TEXT:
-			g_string_append(r->out, k->text);
-			break;
+		case TOK_TEXT: g_string_append(r->out, k->text); break;
 		case TOK_VAR:
 			if (strcmp(k->text, "organisation") == 0) {
 				append_escaped(r->out, r->v->organisation, r->html);
@@ -393,7 +399,8 @@ static void render_range(struct render *r, const struct template *t, size_t from
 			} else if (strcmp(k->text, "name") == 0) {
 				append_escaped(r->out, r->v->files[file].name, r->html);
 			} else if (strcmp(k->text, "size") == 0) {
-				bd_notice_format_size(r->n->lang, r->v->files[file].size, buf, sizeof(buf));
+				bd_notice_format_size(r->n->lang, r->v->files[file].size, buf,
+				                      sizeof(buf));
 				append_escaped(r->out, buf, r->html);
 			}
 			break;
@@ -406,14 +413,13 @@ static void render_range(struct render *r, const struct template *t, size_t from
 			}
 			i = k->end;
 			break;
-		case TOK_CLOSE:
-			break;
+		case TOK_CLOSE: break;
 		}
 	}
 }
 
 static char *render(const struct bd_notice *n, const struct template *t,
-		    const struct bd_notice_vars *v, bool html)
+                    const struct bd_notice_vars *v, bool html)
 {
 	struct render r = {.n = n, .v = v, .html = html, .out = g_string_new(NULL)};
 	char *result;
@@ -473,7 +479,7 @@ static void set_content(GMimePart *part, const GString *s, GMimeContentEncoding 
 {
 	GMimeStream *mem = g_mime_stream_mem_new_with_buffer(s->str, s->len);
 	GMimeDataWrapper *wrapper =
-		g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
+	        g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
 
 	g_mime_part_set_content(part, wrapper);
 	g_mime_part_set_content_encoding(part, encoding);
@@ -496,8 +502,8 @@ static GString *convert(const char *from, const char *to, const char *in, size_t
 		for (;;) {
 			char buf[4096], *outp = buf;
 			size_t outleft = sizeof(buf);
-			size_t r = final ? iconv(cd, NULL, NULL, &outp, &outleft) :
-					   iconv(cd, &inp, &inleft, &outp, &outleft);
+			size_t r = final ? iconv(cd, NULL, NULL, &outp, &outleft)
+			                 : iconv(cd, &inp, &inleft, &outp, &outleft);
 
 			g_string_append_len(out, buf, (gssize)(sizeof(buf) - outleft));
 			if (r != (size_t)-1)
@@ -517,8 +523,8 @@ static GString *convert(const char *from, const char *to, const char *in, size_t
 
 static bool ascii_compatible(const char *charset)
 {
-	static const char *const wide[] = {"utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2",
-					   "ucs-4", "ucs4",   "utf-7",  "utf7",  "unicode"};
+	static const char *const wide[] = {"utf-16", "utf16", "utf-32", "utf32", "ucs-2",  "ucs2",
+	                                   "ucs-4",  "ucs4",  "utf-7",  "utf7",  "unicode"};
 
 	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
 		if (strncasecmp(charset, wide[i], strlen(wide[i])) == 0)
@@ -590,7 +596,8 @@ static char *flow_notice(const char *notice, bool delsp)
 			g_string_append_c(out, '\n');
 			g_string_erase(line, 0, (gssize)cut);
 		}
-		if (line->str[0] == ' ' || line->str[0] == '>' || strncmp(line->str, "From ", 5) == 0)
+		if (line->str[0] == ' ' || line->str[0] == '>' ||
+		    strncmp(line->str, "From ", 5) == 0)
 			g_string_append_c(out, ' ');
 		g_string_append_len(out, line->str, (gssize)line->len);
 		g_string_append_c(out, '\n');
@@ -612,14 +619,14 @@ static const char *param_or(GMimeObject *obj, const char *name, const char *def)
 /* The encoding a modified body part gets: base64 stays base64, everything else becomes QP. */
 static GMimeContentEncoding body_encoding(GMimePart *part)
 {
-	return g_mime_part_get_content_encoding(part) == GMIME_CONTENT_ENCODING_BASE64 ?
-		       GMIME_CONTENT_ENCODING_BASE64 :
-		       GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
+	return g_mime_part_get_content_encoding(part) == GMIME_CONTENT_ENCODING_BASE64
+	               ? GMIME_CONTENT_ENCODING_BASE64
+	               : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
 }
 
 /* Make TEXT ASCII-compatible (UTF-8) if its charset is not; updates *CHARSET. */
 static int widen_to_utf8(GMimePart *part, GString **text, const char **charset,
-			 struct bd_error *err)
+                         struct bd_error *err)
 {
 	GString *utf8;
 

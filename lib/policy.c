@@ -33,7 +33,7 @@ static bool null_sender(const struct bd_rewrite_envelope *env, GMimeMessage *msg
 }
 
 static bool all_recipients_internal(const struct bd_conf *conf,
-				    const struct bd_rewrite_envelope *env)
+                                    const struct bd_rewrite_envelope *env)
 {
 	if (env->nrecipients == 0)
 		return false;
@@ -57,7 +57,7 @@ static bool auto_submitted(GMimeMessage *msg)
 }
 
 const char *bd_policy_check_message(const struct bd_conf *conf,
-				    const struct bd_rewrite_envelope *env, GMimeMessage *msg)
+                                    const struct bd_rewrite_envelope *env, GMimeMessage *msg)
 {
 	if (conf->policy.outgoing_only && !env->outgoing)
 		return "incoming mail (outgoing_only)";
@@ -76,7 +76,8 @@ const char *bd_policy_check_part(GMimeObject *obj)
 		return "signed message (multipart/signed)";
 	if (is_type(obj, "multipart", "encrypted"))
 		return "encrypted message (multipart/encrypted)";
-	if (is_type(obj, "application", "pkcs7-mime") || is_type(obj, "application", "x-pkcs7-mime")) {
+	if (is_type(obj, "application", "pkcs7-mime") ||
+	    is_type(obj, "application", "x-pkcs7-mime")) {
 		const char *t = g_mime_object_get_content_type_parameter(obj, "smime-type");
 
 		if (t == NULL || g_ascii_strcasecmp(t, "certs-only") != 0)
@@ -135,7 +136,8 @@ static bool is_signature_or_key(GMimeObject *obj)
 	    is_type(obj, "application", "pkcs7-certificates"))
 		return true;
 	t = g_mime_object_get_content_type_parameter(obj, "smime-type");
-	if ((is_type(obj, "application", "pkcs7-mime") || is_type(obj, "application", "x-pkcs7-mime")) &&
+	if ((is_type(obj, "application", "pkcs7-mime") ||
+	     is_type(obj, "application", "x-pkcs7-mime")) &&
 	    t != NULL && g_ascii_strcasecmp(t, "certs-only") == 0)
 		return true;
 	return has_extension(bd_policy_filename(obj), exts, sizeof(exts) / sizeof(exts[0]));
@@ -145,12 +147,13 @@ static bool is_tnef(GMimeObject *obj)
 {
 	const char *name = bd_policy_filename(obj);
 
-	return is_type(obj, "application", "ms-tnef") || is_type(obj, "application", "vnd.ms-tnef") ||
+	return is_type(obj, "application", "ms-tnef") ||
+	       is_type(obj, "application", "vnd.ms-tnef") ||
 	       (name != NULL && g_ascii_strcasecmp(name, "winmail.dat") == 0);
 }
 
 enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject *obj,
-					bool referenced, const char **reason)
+                                        bool referenced, const char **reason)
 {
 	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
 	bool attachment = disp != NULL && g_mime_content_disposition_is_attachment(disp);
@@ -186,7 +189,8 @@ enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject 
 			*reason = "body text: the notice goes in here";
 			return BD_REWRITE_BODY;
 		}
-		*reason = attachment ? "text file (disposition attachment)" : "text file (has a filename)";
+		*reason = attachment ? "text file (disposition attachment)"
+		                     : "text file (has a filename)";
 		return BD_REWRITE_SEND;
 	}
 	if (is_type(obj, "text", "*") && !attachment && !named) {
@@ -205,7 +209,7 @@ enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject 
 }
 
 enum bd_rewrite_action bd_policy_decide_size(const struct bd_conf *conf, uint64_t size,
-					     const char **reason)
+                                             const char **reason)
 {
 	if (size == 0) {
 		*reason = "empty (0 bytes): nothing to take out";

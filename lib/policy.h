@@ -19,7 +19,7 @@
 /* A reason the whole message stays unchanged (envelope and top-level
  * headers: direction, null sender, internal recipients, Auto-Submitted), or NULL. */
 const char *bd_policy_check_message(const struct bd_conf *conf,
-				    const struct bd_rewrite_envelope *env, GMimeMessage *msg);
+                                    const struct bd_rewrite_envelope *env, GMimeMessage *msg);
 
 /* A part in the message body that makes the whole message stay unchanged
  * (signed, encrypted, delivery or read report), or NULL. */
@@ -31,11 +31,11 @@ const char *bd_policy_check_part(GMimeObject *obj);
  * in an HTML body part. Returns KEEP, SEND or BODY.
  */
 enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject *obj,
-					bool referenced, const char **reason);
+                                        bool referenced, const char **reason);
 
 /* The size rules for a part that would go: SEND, or KEEP with the reason. */
 enum bd_rewrite_action bd_policy_decide_size(const struct bd_conf *conf, uint64_t size,
-					     const char **reason);
+                                             const char **reason);
 
 /* The raw (decoded, unsanitised) file name of OBJ, or NULL. */
 const char *bd_policy_filename(GMimeObject *obj);

@@ -86,7 +86,7 @@ const char *bd_rewrite_action_name(enum bd_rewrite_action a)
 }
 
 struct bd_rewrite *bd_rewrite_new(const struct bd_conf *conf, const struct bd_keyring *keys,
-				  struct bd_store *store, struct bd_error *err)
+                                  struct bd_store *store, struct bd_error *err)
 {
 	struct bd_rewrite *rw = bd_calloc(1, sizeof(*rw));
 
@@ -145,10 +145,8 @@ static bool is_critical(GMimeParserWarning w)
 	case GMIME_CRIT_CONFLICTING_PARAMETER:
 	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
 	case GMIME_CRIT_NESTING_OVERFLOW:
-	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
-		return true;
-	default:
-		return false;
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return true;
+	default: return false;
 	}
 }
 
@@ -160,7 +158,8 @@ static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item
 	if (!__atomic_load_n(&w->parsing, __ATOMIC_RELAXED) || !is_critical(code))
 		return;
 	/* an mbox "From " line before a (forwarded) message's headers: skipped, nothing lost */
-	if (code == GMIME_CRIT_INVALID_HEADER_NAME && item != NULL && strncmp(item, "From ", 5) == 0)
+	if (code == GMIME_CRIT_INVALID_HEADER_NAME && item != NULL &&
+	    strncmp(item, "From ", 5) == 0)
 		return;
 	if (w->critical++ == 0) {
 		w->first = (int)code;
@@ -221,7 +220,8 @@ static bool params_too_long(GMimeParamList *list)
 	int n = list != NULL ? g_mime_param_list_length(list) : 0;
 
 	for (int i = 0; i < n; i++) {
-		const char *name = g_mime_param_get_name(g_mime_param_list_get_parameter_at(list, i));
+		const char *name =
+		        g_mime_param_get_name(g_mime_param_list_get_parameter_at(list, i));
 
 		if (name != NULL && strlen(name) > PARAM_NAME_MAX)
 			return true;
@@ -266,7 +266,7 @@ static int check_structure(struct job *j, GMimeObject *obj, unsigned depth)
 /* ---- the walk over the message body ---- */
 
 static size_t add_node(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int index,
-		       const char *path)
+                       const char *path)
 {
 	struct bd_rewrite_result *res = j->res;
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
@@ -296,7 +296,7 @@ static size_t add_node(struct job *j, GMimeObject *obj, GMimeMultipart *parent, 
 
 /* Depth is bounded by check_structure() before this runs. */
 static void walk(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int index,
-		 const char *path)
+                 const char *path)
 {
 	size_t me = add_node(j, obj, parent, index, path);
 	const char *veto = bd_policy_check_part(obj);
@@ -343,7 +343,8 @@ static GHashTable *collect_cids(struct job *j)
 
 		if (j->res->parts[i].action == BD_REWRITE_CONTAINER ||
 		    strcmp(j->res->parts[i].content_type, "text/html") != 0 ||
-		    bd_policy_decide(j->rw->conf, j->nodes[i].obj, false, &reason) != BD_REWRITE_BODY)
+		    bd_policy_decide(j->rw->conf, j->nodes[i].obj, false, &reason) !=
+		            BD_REWRITE_BODY)
 			continue;
 		html = decoded_text(j->nodes[i].obj);
 		if (html != NULL) {
@@ -379,13 +380,14 @@ static char *part_name(struct job *j, size_t i, unsigned *nameless)
 	}
 	if (name == NULL)
 		name = bd_filename_generate(bd_notice_language(j->rw->notice), ++*nameless,
-					    j->res->parts[i].content_type);
+		                            j->res->parts[i].content_type);
 	{
 		char **taken = bd_calloc(j->res->nparts, sizeof(char *));
 
 		for (size_t k = 0; k < i; k++)
-			taken[k] = j->res->parts[k].action == BD_REWRITE_SEND ? j->res->parts[k].filename :
-										 NULL;
+			taken[k] = j->res->parts[k].action == BD_REWRITE_SEND
+			                   ? j->res->parts[k].filename
+			                   : NULL;
 		unique = bd_filename_unique(name, taken, i);
 		free(taken);
 	}
@@ -435,7 +437,7 @@ static int decide(struct job *j, struct bd_error *err)
 /* ---- storing ---- */
 
 static void delete_package(struct job *j, const struct bd_package_keys *keys,
-			   const struct bd_upload_item *items, size_t n, bool manifest)
+                           const struct bd_upload_item *items, size_t n, bool manifest)
 {
 	char name[64];
 
@@ -457,7 +459,7 @@ static char *bounded_copy(const char *s)
 }
 
 static int store_manifest(struct job *j, const struct bd_package_keys *keys, int64_t expires,
-			  struct bd_error *err)
+                          struct bd_error *err)
 {
 	const struct bd_keyring *kr = j->rw->keys;
 	unsigned gw = bd_keyring_current(kr, BD_KEY_GATEWAY);
@@ -500,11 +502,11 @@ static int store_manifest(struct job *j, const struct bd_package_keys *keys, int
 }
 
 static char *make_link(struct job *j, const struct bd_package_keys *keys, int64_t expires,
-		       struct bd_error *err)
+                       struct bd_error *err)
 {
 	struct bd_token t = {.type = BD_TOKEN_DOWNLOAD,
-			     .key_id = bd_keyring_current(j->rw->keys, BD_KEY_LINK),
-			     .expires = expires};
+	                     .key_id = bd_keyring_current(j->rw->keys, BD_KEY_LINK),
+	                     .expires = expires};
 	char token[BD_TOKEN_MAX_CHARS + 1];
 	char *link = NULL;
 
@@ -569,7 +571,8 @@ static bool remove_sent(struct job *j)
 	for (size_t i = res->nparts; i-- > 0;) {
 		GMimeObject *obj = j->nodes[i].obj;
 
-		if (res->parts[i].action != BD_REWRITE_CONTAINER || !g_hash_table_contains(emptied, obj) ||
+		if (res->parts[i].action != BD_REWRITE_CONTAINER ||
+		    !g_hash_table_contains(emptied, obj) ||
 		    g_mime_multipart_get_count(GMIME_MULTIPART(obj)) > 0)
 			continue;
 		if (j->nodes[i].parent == NULL) {
@@ -578,7 +581,8 @@ static bool remove_sent(struct job *j)
 			int at = g_mime_multipart_index_of(j->nodes[i].parent, obj);
 
 			if (at >= 0) {
-				GMimeObject *gone = g_mime_multipart_remove_at(j->nodes[i].parent, at);
+				GMimeObject *gone =
+				        g_mime_multipart_remove_at(j->nodes[i].parent, at);
 
 				if (gone != NULL)
 					g_object_unref(gone);
@@ -600,8 +604,8 @@ static void add_notice_part(struct job *j, const char *text, bool top_gone)
 	if (top_gone || top == NULL) {
 		g_mime_message_set_mime_part(j->msg, GMIME_OBJECT(part));
 	} else if (GMIME_IS_MULTIPART(top) &&
-		   g_mime_content_type_is_type(g_mime_object_get_content_type(top), "multipart",
-					       "mixed")) {
+	           g_mime_content_type_is_type(g_mime_object_get_content_type(top), "multipart",
+	                                       "mixed")) {
 		g_mime_multipart_insert(GMIME_MULTIPART(top), 0, GMIME_OBJECT(part));
 	} else {
 		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
@@ -635,7 +639,8 @@ static int insert_notices(struct job *j, const char *text, const char *html, boo
 			if (rc == 0)
 				placed++;
 			else
-				res->parts[i].reason = "body text in a charset the notice cannot join";
+				res->parts[i].reason =
+				        "body text in a charset the notice cannot join";
 		}
 	}
 	if (placed == 0)
@@ -646,7 +651,7 @@ static int insert_notices(struct job *j, const char *text, const char *html, boo
 /* ---- top-level headers ---- */
 
 static const char *const top_headers[] = {"Content-Type", "Content-Transfer-Encoding",
-					  "Content-Disposition", "MIME-Version"};
+                                          "Content-Disposition", "MIME-Version"};
 #define NTOP (sizeof(top_headers) / sizeof(top_headers[0]))
 
 static char *unfolded(const char *v)
@@ -667,7 +672,8 @@ static char *unfolded(const char *v)
 
 static GMimeObject *header_owner(GMimeMessage *msg, const char *name)
 {
-	return strcmp(name, "MIME-Version") == 0 ? GMIME_OBJECT(msg) : g_mime_message_get_mime_part(msg);
+	return strcmp(name, "MIME-Version") == 0 ? GMIME_OBJECT(msg)
+	                                         : g_mime_message_get_mime_part(msg);
 }
 
 /* The raw value as it would be written (unfolded), or NULL when absent. */
@@ -691,7 +697,7 @@ static void diff_headers(struct job *j, char *before[NTOP], GMimeFormatOptions *
 	for (size_t i = 0; i < NTOP; i++) {
 		char *after = top_header(j->msg, fmt, top_headers[i]);
 		bool same = (before[i] == NULL && after == NULL) ||
-			    (before[i] != NULL && after != NULL && strcmp(before[i], after) == 0);
+		            (before[i] != NULL && after != NULL && strcmp(before[i], after) == 0);
 
 		if (same) {
 			g_free(after);
@@ -726,8 +732,8 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 	if (j->msg == NULL || g_mime_message_get_mime_part(j->msg) == NULL) {
 		j->problem = "not a message gmime can parse";
 	} else if (st->warnings.critical > 0) {
-		snprintf(why, sizeof(why), "gmime: %s at offset %lld", warning_name(st->warnings.first),
-			 (long long)st->warnings.offset);
+		snprintf(why, sizeof(why), "gmime: %s at offset %lld",
+		         warning_name(st->warnings.first), (long long)st->warnings.offset);
 		j->problem = why;
 	} else {
 		top = g_mime_message_get_mime_part(j->msg);
@@ -751,21 +757,22 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 	}
 	if (decide(j, err) < 0)
 		return -1;
-	if (res->nfiles == 0) {
-		summary(res, "unchanged", "nothing to send");
-		return 1;
-	}
-	if (res->nfiles > BD_MANIFEST_MAX_FILES) {
-		summary(res, "unchanged", "more attachments than one package can list");
+	if (res->nfiles == 0 || res->nfiles > BD_MANIFEST_MAX_FILES) {
+		for (size_t i = 0; i < res->nparts; i++)
+			if (res->parts[i].action == BD_REWRITE_BODY)
+				res->parts[i].reason = "body text (no notice: nothing goes)";
+		summary(res, "unchanged",
+		        res->nfiles == 0 ? "nothing to send"
+		                         : "more attachments than one package can list");
 		return 1;
 	}
 	snprintf(res->reason, sizeof(res->reason), "%u file%s to send", res->nfiles,
-		 res->nfiles == 1 ? "" : "s");
+	         res->nfiles == 1 ? "" : "s");
 	return 0;
 }
 
-static int start(const struct bd_rewrite *rw, const struct bd_rewrite_envelope *env,
-		 struct job *j, struct bd_rewrite_result **out)
+static int start(const struct bd_rewrite *rw, const struct bd_rewrite_envelope *env, struct job *j,
+                 struct bd_rewrite_result **out)
 {
 	static const struct bd_rewrite_envelope none = {0};
 
@@ -779,8 +786,8 @@ static int start(const struct bd_rewrite *rw, const struct bd_rewrite_envelope *
 }
 
 int bd_rewrite_explain(const struct bd_rewrite *rw, int spool_fd,
-		       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
-		       struct bd_error *err)
+                       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+                       struct bd_error *err)
 {
 	struct job j;
 	int rc;
@@ -811,13 +818,14 @@ static int rewrite(struct job *j, struct bd_error *err)
 	for (size_t i = 0; i < res->nparts; i++) {
 		if (res->parts[i].action != BD_REWRITE_SEND)
 			continue;
-		items[n] = (struct bd_upload_item){.obj = j->nodes[i].obj, .index = (unsigned)n + 1,
-						   .size = res->parts[i].size};
+		items[n] = (struct bd_upload_item){.obj = j->nodes[i].obj,
+		                                   .index = (unsigned)n + 1,
+		                                   .size = res->parts[i].size};
 		files[n] = (struct bd_notice_file){res->parts[i].filename, res->parts[i].size};
 		n++;
 	}
 	if (bd_upload_run(j->rw->store, keys, items, n, (unsigned)conf->storage.parallel_uploads,
-			  j->env, err) < 0)
+	                  j->env, err) < 0)
 		goto fail;
 	if (store_manifest(j, keys, expires, err) < 0)
 		goto fail;
@@ -827,7 +835,7 @@ static int rewrite(struct job *j, struct bd_error *err)
 		goto fail;
 	{
 		struct bd_notice_vars vars = {conf->gateway.organisation, link, (time_t)expires, n,
-					      files};
+		                              files};
 
 		text = bd_notice_render_text(j->rw->notice, &vars);
 		html = bd_notice_render_html(j->rw->notice, &vars);
@@ -843,14 +851,14 @@ static int rewrite(struct job *j, struct bd_error *err)
 	diff_headers(j, before, res->state->format);
 	bd_package_id_hex(keys->id, res->package_id);
 	snprintf(res->x_bestanden, sizeof(res->x_bestanden), "files=%u; package=%s", res->nfiles,
-		 res->package_id);
+	         res->package_id);
 	while (g_mime_header_list_remove(g_mime_object_get_header_list(GMIME_OBJECT(j->msg)),
-					 "X-Bestanden"))
+	                                 "X-Bestanden"))
 		;
 	g_mime_object_append_header(GMIME_OBJECT(j->msg), "X-Bestanden", res->x_bestanden, NULL);
 	res->changed = true;
 	snprintf(res->reason, sizeof(res->reason), "%u file%s sent, package %s", res->nfiles,
-		 res->nfiles == 1 ? "" : "s", res->package_id);
+	         res->nfiles == 1 ? "" : "s", res->package_id);
 	rc = 0;
 	goto out;
 fail:
@@ -868,8 +876,8 @@ out:
 }
 
 int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
-		       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
-		       struct bd_error *err)
+                       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+                       struct bd_error *err)
 {
 	struct job j;
 	int rc;
@@ -889,7 +897,7 @@ int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
 /* ---- output ---- */
 
 static int write_out(struct bd_rewrite_result *r, struct bd_sink *out, bool body_only,
-		     struct bd_error *err)
+                     struct bd_error *err)
 {
 	GMimeStream *sink, *filtered;
 	GMimeFilter *crlf;
@@ -897,7 +905,8 @@ static int write_out(struct bd_rewrite_result *r, struct bd_sink *out, bool body
 	int rc = 0;
 
 	if (!r->changed || r->state == NULL || r->state->message == NULL)
-		return bd_error_set(err, BD_E_INVALID, "the message was not changed: pass on the original");
+		return bd_error_set(err, BD_E_INVALID,
+		                    "the message was not changed: pass on the original");
 	sink = bd_mimestream_sink_new(out);
 	filtered = g_mime_stream_filter_new(sink);
 	crlf = g_mime_filter_unix2dos_new(FALSE);
@@ -905,10 +914,10 @@ static int write_out(struct bd_rewrite_result *r, struct bd_sink *out, bool body
 	g_object_unref(crlf);
 	if (body_only)
 		n = g_mime_object_write_content_to_stream(GMIME_OBJECT(r->state->message),
-							  r->state->format, filtered);
+		                                          r->state->format, filtered);
 	else
 		n = g_mime_object_write_to_stream(GMIME_OBJECT(r->state->message), r->state->format,
-						  filtered);
+		                                  filtered);
 	if (n < 0 || g_mime_stream_flush(filtered) < 0)
 		rc = bd_error_set(err, BD_E_IO, "writing the rewritten message failed");
 	g_object_unref(filtered);
@@ -916,8 +925,7 @@ static int write_out(struct bd_rewrite_result *r, struct bd_sink *out, bool body
 	return rc;
 }
 
-int bd_rewrite_write_message(struct bd_rewrite_result *r, struct bd_sink *out,
-			     struct bd_error *err)
+int bd_rewrite_write_message(struct bd_rewrite_result *r, struct bd_sink *out, struct bd_error *err)
 {
 	return write_out(r, out, false, err);
 }

@@ -37,8 +37,8 @@ struct bd_rewrite_envelope {
 	const char *sender;
 	const char *const *recipients; /* may be NULL when nrecipients is 0 */
 	size_t nrecipients;
-	bool outgoing;  /* see direction.h; [policy] outgoing_only skips the rest */
-	time_t now;     /* 0: the current time */
+	bool outgoing; /* see direction.h; [policy] outgoing_only skips the rest */
+	time_t now;    /* 0: the current time */
 	/* Called from the calling thread at least every few seconds while uploads
 	 * run (the milter sends smfi_progress); NULL for none. */
 	void (*progress)(void *ctx);
@@ -54,10 +54,10 @@ enum bd_rewrite_action {
 
 /* One line of `bestanden rewrite --explain`; nothing secret in here. */
 struct bd_rewrite_part {
-	char path[64];      /* "1", "1.2", "1.2.3" (gmime's part numbering, 1-based) */
+	char path[64]; /* "1", "1.2", "1.2.3" (gmime's part numbering, 1-based) */
 	char content_type[128];
-	char *filename;     /* sanitised name the part is listed under, or NULL */
-	uint64_t size;      /* decoded bytes (SEND and size-checked parts), else 0 */
+	char *filename; /* sanitised name the part is listed under, or NULL */
+	uint64_t size;  /* decoded bytes (SEND and size-checked parts), else 0 */
 	enum bd_rewrite_action action;
 	const char *reason; /* static text */
 };
@@ -69,13 +69,13 @@ struct bd_rewrite_header {
 };
 
 struct bd_rewrite_result {
-	bool changed;       /* false: pass the message on as it came */
-	bool malformed;     /* unchanged because the MIME structure was flagged */
-	char reason[256];   /* why unchanged, or a summary; for logs, nothing secret */
-	unsigned nfiles;    /* parts stored */
-	uint64_t bytes;     /* their decoded size */
+	bool changed;     /* false: pass the message on as it came */
+	bool malformed;   /* unchanged because the MIME structure was flagged */
+	char reason[256]; /* why unchanged, or a summary; for logs, nothing secret */
+	unsigned nfiles;  /* parts stored */
+	uint64_t bytes;   /* their decoded size */
 	char package_id[BD_PACKAGE_ID_HEX]; /* "" when unchanged */
-	char x_bestanden[96];               /* value for the X-Bestanden header, "" when unchanged */
+	char x_bestanden[96]; /* value for the X-Bestanden header, "" when unchanged */
 	/* Top-level headers that differ from the original (Content-Type,
 	 * Content-Transfer-Encoding, Content-Disposition, MIME-Version). */
 	struct bd_rewrite_header headers[4];
@@ -88,7 +88,7 @@ struct bd_rewrite_result {
 
 /* Load and check the notice templates; borrow CONF, KEYS and STORE. */
 struct bd_rewrite *bd_rewrite_new(const struct bd_conf *conf, const struct bd_keyring *keys,
-				  struct bd_store *store, struct bd_error *err);
+                                  struct bd_store *store, struct bd_error *err);
 void bd_rewrite_free(struct bd_rewrite **rw);
 
 /*
@@ -99,8 +99,8 @@ void bd_rewrite_free(struct bd_rewrite **rw);
  * message unchanged under [policy] failure_mode = accept).
  */
 int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
-		       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
-		       struct bd_error *err);
+                       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+                       struct bd_error *err);
 
 /*
  * Classify only (for --explain): the same decisions and sizes, nothing is
@@ -108,13 +108,13 @@ int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
  * result->nfiles counts the parts that would go).
  */
 int bd_rewrite_explain(const struct bd_rewrite *rw, int spool_fd,
-		       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
-		       struct bd_error *err);
+                       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+                       struct bd_error *err);
 
 /* The changed message, with CRLF line ends: whole (with the X-Bestanden
  * header) or only the body (for smfi_replacebody). Only when changed. */
 int bd_rewrite_write_message(struct bd_rewrite_result *r, struct bd_sink *out,
-			     struct bd_error *err);
+                             struct bd_error *err);
 int bd_rewrite_write_body(struct bd_rewrite_result *r, struct bd_sink *out, struct bd_error *err);
 
 void bd_rewrite_result_free(struct bd_rewrite_result **r);

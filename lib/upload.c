@@ -259,7 +259,7 @@ static int upload_one(struct pool *p, struct bd_upload_item *it, struct bd_error
 	}
 	bd_package_object_name(p->keys->id, it->index, name, sizeof(name));
 	rc = bd_store_put(p->store, name, bd_stream_enc_source(enc),
-			  bd_stream_ciphertext_size(it->size), err);
+	                  bd_stream_ciphertext_size(it->size), err);
 	bd_stream_enc_free(&enc);
 	if (rc < 0) {
 		reader_close(&r);
@@ -306,8 +306,8 @@ static void *worker(void *arg)
 }
 
 int bd_upload_run(struct bd_store *store, const struct bd_package_keys *keys,
-		  struct bd_upload_item *items, size_t n, unsigned threads,
-		  const struct bd_rewrite_envelope *env, struct bd_error *err)
+                  struct bd_upload_item *items, size_t n, unsigned threads,
+                  const struct bd_rewrite_envelope *env, struct bd_error *err)
 {
 	struct pool p = {.store = store, .keys = keys, .items = items, .n = n};
 	pthread_t *tids;
@@ -339,8 +339,8 @@ int bd_upload_run(struct bd_store *store, const struct bd_package_keys *keys,
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += PROGRESS_EVERY;
-		if (pthread_cond_timedwait(&p.done, &p.lock, &until) == ETIMEDOUT &&
-		    env != NULL && env->progress != NULL) {
+		if (pthread_cond_timedwait(&p.done, &p.lock, &until) == ETIMEDOUT && env != NULL &&
+		    env->progress != NULL) {
 			pthread_mutex_unlock(&p.lock);
 			env->progress(env->progress_ctx);
 			pthread_mutex_lock(&p.lock);

@@ -41,7 +41,7 @@ int bd_upload_measure(GMimeObject *obj, uint64_t *size, struct bd_error *err);
  * until this returns.
  */
 int bd_upload_run(struct bd_store *store, const struct bd_package_keys *keys,
-		  struct bd_upload_item *items, size_t n, unsigned threads,
-		  const struct bd_rewrite_envelope *env, struct bd_error *err);
+                  struct bd_upload_item *items, size_t n, unsigned threads,
+                  const struct bd_rewrite_envelope *env, struct bd_error *err);
 
 #endif

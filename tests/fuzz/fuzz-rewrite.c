@@ -28,11 +28,12 @@ static struct bd_conf *confs[NCONF];
 static void init(void)
 {
 	static const char *const extra[NCONF] = {
-		"",
-		"[policy]\nforwarded_messages = keep\nkeep_inline_images = no\n[notice]\nlanguage = en\n",
-		"[policy]\nkeep_signatures = no\nkeep_calendar = no\nmin_attachment_size = 10\n"
-		"[storage]\nparallel_uploads = 1\n",
-		"[policy]\nmax_parts = 20\nmax_depth = 8\nmalformed = tempfail\n",
+	        "",
+	        "[policy]\nforwarded_messages = keep\nkeep_inline_images = no\n[notice]\nlanguage "
+	        "= en\n",
+	        "[policy]\nkeep_signatures = no\nkeep_calendar = no\nmin_attachment_size = 10\n"
+	        "[storage]\nparallel_uploads = 1\n",
+	        "[policy]\nmax_parts = 20\nmax_depth = 8\nmalformed = tempfail\n",
 	};
 	struct bd_error err;
 
@@ -40,7 +41,7 @@ static void init(void)
 	keys = fuzz_keyring(BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC);
 	for (int i = 0; i < NCONF; i++) {
 		char *text = g_strdup_printf("[notice]\ntemplate_dir = %s/conf/templates\n%s",
-					     BD_SOURCE_DIR, extra[i]);
+		                             BD_SOURCE_DIR, extra[i]);
 
 		confs[i] = bd_conf_load_string("fuzz.conf", text, &err);
 		g_free(text);

@@ -30,8 +30,8 @@ void rwc_init(struct rwc *c)
 	memset(c, 0, sizeof(*c));
 	g_mime_init();
 	c->keydir = keydir_make(NULL, NULL);
-	c->keys = bd_keyring_load(c->keydir,
-				  BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC | BD_NEED_GATEWAY_SECRET, &err);
+	c->keys = bd_keyring_load(
+	        c->keydir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC | BD_NEED_GATEWAY_SECRET, &err);
 	if (c->keys == NULL) {
 		fprintf(stderr, "keys: %s\n", err.msg);
 		abort();
@@ -52,8 +52,8 @@ struct bd_conf *rwc_conf(const struct rwc *c, const char *extra)
 {
 	struct bd_error err;
 	char *text = bd_asprintf("[gateway]\npublic_url = %s\norganisation = Woonstichting "
-				 "De Test\n[keys]\ndir = %s\n[notice]\ntemplate_dir = %s\n%s",
-				 RWC_PUBLIC_URL, c->keydir, c->templates, extra ? extra : "");
+	                         "De Test\n[keys]\ndir = %s\n[notice]\ntemplate_dir = %s\n%s",
+	                         RWC_PUBLIC_URL, c->keydir, c->templates, extra ? extra : "");
 	struct bd_conf *conf = bd_conf_load_string("test.conf", text, &err);
 
 	free(text);
@@ -116,8 +116,9 @@ struct parsed {
 static void count_critical(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer data)
 {
 	if (code == GMIME_CRIT_INVALID_HEADER_NAME || code == GMIME_CRIT_CONFLICTING_HEADER ||
-	    code == GMIME_CRIT_CONFLICTING_PARAMETER || code == GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY ||
-	    code == GMIME_CRIT_NESTING_OVERFLOW || code == GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT)
+	    code == GMIME_CRIT_CONFLICTING_PARAMETER ||
+	    code == GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY || code == GMIME_CRIT_NESTING_OVERFLOW ||
+	    code == GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT)
 		++*(int *)data;
 }
 
@@ -199,8 +200,9 @@ static bool is_body_like(GMimeObject *obj)
 
 	return GMIME_IS_PART(obj) && ct != NULL &&
 	       (g_mime_content_type_is_type(ct, "text", "plain") ||
-		g_mime_content_type_is_type(ct, "text", "html")) &&
-	       !(cd != NULL && g_mime_content_disposition_is_attachment(cd)) && raw_filename(obj) == NULL;
+	        g_mime_content_type_is_type(ct, "text", "html")) &&
+	       !(cd != NULL && g_mime_content_disposition_is_attachment(cd)) &&
+	       raw_filename(obj) == NULL;
 }
 
 /* Leaves of the body (multiparts descended, attached messages not), in document order,
@@ -219,7 +221,8 @@ static void leaves(GMimeObject *obj, const char *path, GArray *out, GHashTable *
 			char sub[96];
 
 			snprintf(sub, sizeof(sub), "%s.%d", path, i + 1);
-			leaves(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), sub, out, bypath);
+			leaves(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), sub, out,
+			       bypath);
 		}
 		return;
 	}
@@ -233,10 +236,11 @@ static void leaves(GMimeObject *obj, const char *path, GArray *out, GHashTable *
 
 static char *top_value(GMimeMessage *msg, const char *name)
 {
-	GMimeObject *owner = strcmp(name, "MIME-Version") == 0 ? GMIME_OBJECT(msg) :
-								    g_mime_message_get_mime_part(msg);
-	GMimeHeader *h = owner ? g_mime_header_list_get_header(g_mime_object_get_header_list(owner), name) :
-				 NULL;
+	GMimeObject *owner = strcmp(name, "MIME-Version") == 0 ? GMIME_OBJECT(msg)
+	                                                       : g_mime_message_get_mime_part(msg);
+	GMimeHeader *h =
+	        owner ? g_mime_header_list_get_header(g_mime_object_get_header_list(owner), name)
+	              : NULL;
 	const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
 	GString *s;
 
@@ -247,7 +251,8 @@ static char *top_value(GMimeMessage *msg, const char *name)
 	s = g_string_new(NULL);
 	for (const char *p = raw; *p; p++)
 		if (*p != '\r' && *p != '\n')
-			g_string_append_c(s, *p == '\t' && (s->len == 0 || p[-1] == '\n') ? ' ' : *p);
+			g_string_append_c(s,
+			                  *p == '\t' && (s->len == 0 || p[-1] == '\n') ? ' ' : *p);
 	g_strstrip(s->str);
 	return g_string_free(s, FALSE);
 }
@@ -273,7 +278,7 @@ static void dump_decisions(struct check *k, const struct bd_rewrite_result *r)
 		const struct bd_rewrite_part *p = &r->parts[i];
 
 		g_string_append_printf(k->dump, "  %-10s %-9s %s", p->path,
-				       bd_rewrite_action_name(p->action), p->content_type);
+		                       bd_rewrite_action_name(p->action), p->content_type);
 		if (p->filename != NULL)
 			g_string_append_printf(k->dump, " \"%s\"", p->filename);
 		if (p->action == BD_REWRITE_SEND)
@@ -294,7 +299,8 @@ static void dump_output(struct check *k, GMimeObject *obj, const char *path, con
 			char sub[96];
 
 			snprintf(sub, sizeof(sub), "%s.%d", path, i + 1);
-			dump_output(k, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), sub, link);
+			dump_output(k, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), sub,
+			            link);
 		}
 		return;
 	}
@@ -310,14 +316,16 @@ static void dump_output(struct check *k, GMimeObject *obj, const char *path, con
 		if (fmt != NULL)
 			g_string_append_printf(k->dump, " format=%s", fmt);
 		if (cd != NULL)
-			g_string_append_printf(k->dump, " %s", g_mime_content_disposition_get_disposition(cd));
+			g_string_append_printf(k->dump, " %s",
+			                       g_mime_content_disposition_get_disposition(cd));
 		if (name != NULL)
 			g_string_append_printf(k->dump, " \"%s\"", name);
 		if (GMIME_IS_PART(obj))
-			g_string_append_printf(k->dump, " %s",
-					       g_mime_content_encoding_to_string(
-						       g_mime_part_get_content_encoding(GMIME_PART(obj))) ?:
-						       "7bit");
+			g_string_append_printf(
+			        k->dump, " %s",
+			        g_mime_content_encoding_to_string(
+			                g_mime_part_get_content_encoding(GMIME_PART(obj)))
+			                ?: "7bit");
 		g_string_append_printf(k->dump, " %u bytes", bytes->len);
 		if (link != NULL && find(bytes, link) != NULL)
 			g_string_append(k->dump, " +link");
@@ -329,7 +337,7 @@ static void dump_output(struct check *k, GMimeObject *obj, const char *path, con
 /* ---- the checks ---- */
 
 static void check_bytes(struct check *k, const char *in, size_t inlen, const uint8_t *out,
-			size_t outlen)
+                        size_t outlen)
 {
 	bool in7 = true, incr = false;
 	size_t line = 0, inline_max = 0;
@@ -346,7 +354,8 @@ static void check_bytes(struct check *k, const char *in, size_t inlen, const uin
 	line = 0;
 	for (size_t i = 0; i < outlen; i++) {
 		if (in7 && (out[i] >= 0x80 || out[i] == '\0')) {
-			problem(k, "output byte %zu is not 7-bit (0x%02x) but the input was", i, out[i]);
+			problem(k, "output byte %zu is not 7-bit (0x%02x) but the input was", i,
+			        out[i]);
 			return;
 		}
 		if (out[i] == '\n' && (i == 0 || out[i - 1] != '\r')) {
@@ -373,7 +382,7 @@ static int count_object(void *ctx, const char *name, uint64_t size)
 
 /* Open the link's package and compare every stored file with the original part. */
 static void check_package(struct check *k, struct rwc *c, const struct bd_rewrite_result *r,
-			  const char *token, GHashTable *orig_bypath)
+                          const char *token, GHashTable *orig_bypath)
 {
 	struct bd_token t;
 	struct bd_error err;
@@ -415,7 +424,8 @@ static void check_package(struct check *k, struct rwc *c, const struct bd_rewrit
 		if (f->index != fi || strcmp(f->name, p->filename) != 0 ||
 		    strcmp(f->content_type, p->content_type) != 0 || f->size != p->size)
 			problem(k, "manifest file %zu (%u '%s' %s %llu) differs from part %s", fi,
-				f->index, f->name, f->content_type, (unsigned long long)f->size, p->path);
+			        f->index, f->name, f->content_type, (unsigned long long)f->size,
+			        p->path);
 		if (orig == NULL) {
 			problem(k, "part %s not found in the original", p->path);
 			continue;
@@ -424,18 +434,22 @@ static void check_package(struct check *k, struct rwc *c, const struct bd_rewrit
 		bd_buf_sink_init(&sink);
 		bd_package_file_key(pkeys, f->index, key);
 		if (bd_store_get(c->store, name, 0, BD_STORE_TO_END, &sink.sink, &err) < 0 ||
-		    bd_stream_decrypt_buffer(key, sink.data, sink.len, &plain, &plainlen, &err) < 0) {
+		    bd_stream_decrypt_buffer(key, sink.data, sink.len, &plain, &plainlen, &err) <
+		            0) {
 			problem(k, "file %u (%s): %s", f->index, p->path, err.msg);
 			free(sink.data);
 			continue;
 		}
 		if (sink.len != bd_stream_ciphertext_size(plainlen))
-			problem(k, "file %u: stored %zu bytes for %zu", f->index, sink.len, plainlen);
+			problem(k, "file %u: stored %zu bytes for %zu", f->index, sink.len,
+			        plainlen);
 		free(sink.data);
 		want = content_of(orig);
-		if (want->len != plainlen || (plainlen > 0 && memcmp(want->data, plain, plainlen) != 0))
-			problem(k, "file %u (part %s): %zu bytes decrypted, %u expected, or different",
-				f->index, p->path, plainlen, want->len);
+		if (want->len != plainlen ||
+		    (plainlen > 0 && memcmp(want->data, plain, plainlen) != 0))
+			problem(k,
+			        "file %u (part %s): %zu bytes decrypted, %u expected, or different",
+			        f->index, p->path, plainlen, want->len);
 		g_byte_array_unref(want);
 		free(plain);
 	}
@@ -447,7 +461,8 @@ static void check_package(struct check *k, struct rwc *c, const struct bd_rewrit
 		snprintf(prefix, sizeof(prefix), "%s/", hex);
 		bd_store_list(c->store, prefix, count_object, &count, NULL);
 		if (count != (size_t)r->nfiles + 1)
-			problem(k, "%zu objects stored for %u files and a manifest", count, r->nfiles);
+			problem(k, "%zu objects stored for %u files and a manifest", count,
+			        r->nfiles);
 	}
 	sodium_memzero(&t, sizeof(t));
 	bd_manifest_free(&m);
@@ -485,10 +500,10 @@ static char *find_link(GArray *out_leaves)
 }
 
 static void check_changed(struct check *k, struct rwc *c, const struct bd_rewrite_result *r,
-			  GMimeMessage *orig, GHashTable *orig_bypath, const char *in, size_t inlen)
+                          GMimeMessage *orig, GHashTable *orig_bypath, const char *in, size_t inlen)
 {
 	static const char *const tops[] = {"Content-Type", "Content-Transfer-Encoding",
-					   "Content-Disposition", "MIME-Version"};
+	                                   "Content-Disposition", "MIME-Version"};
 	struct bd_buf_sink out;
 	struct bd_error err;
 	GMimeMessage *msg;
@@ -523,7 +538,8 @@ static void check_changed(struct check *k, struct rwc *c, const struct bd_rewrit
 	}
 	xb = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Bestanden");
 	if (xb == NULL || strcmp(xb, r->x_bestanden) != 0 || strstr(xb, "/d/") != NULL)
-		problem(k, "X-Bestanden is '%s', expected '%s'", xb ? xb : "(none)", r->x_bestanden);
+		problem(k, "X-Bestanden is '%s', expected '%s'", xb ? xb : "(none)",
+		        r->x_bestanden);
 	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
 		char *before = top_value(orig, tops[i]), *after = top_value(msg, tops[i]);
 		const struct bd_rewrite_header *listed = NULL;
@@ -534,8 +550,9 @@ static void check_changed(struct check *k, struct rwc *c, const struct bd_rewrit
 		if (g_strcmp0(before, after) != 0 &&
 		    (listed == NULL || g_strcmp0(listed->value, after) != 0))
 			problem(k, "%s changed to '%s' but the result says '%s'", tops[i],
-				after ? after : "(deleted)",
-				listed ? (listed->value ? listed->value : "(delete)") : "(unchanged)");
+			        after ? after : "(deleted)",
+			        listed ? (listed->value ? listed->value : "(delete)")
+			               : "(unchanged)");
 		if (g_strcmp0(before, after) == 0 && listed != NULL)
 			problem(k, "%s listed as changed but it did not change", tops[i]);
 		g_free(before);
@@ -569,23 +586,27 @@ static void check_changed(struct check *k, struct rwc *c, const struct bd_rewrit
 			GByteArray *b = content_of(l->obj);
 			char *want = link ? g_strdup_printf("<%s>", link) : NULL;
 			char *href = link ? g_strdup_printf("href=\"%s\"", link) : NULL;
-			bool html = g_mime_content_type_is_type(g_mime_object_get_content_type(l->obj),
-								 "text", "html");
-			GMimeContentEncoding enc = g_mime_part_get_content_encoding(GMIME_PART(l->obj));
+			bool html = g_mime_content_type_is_type(
+			        g_mime_object_get_content_type(l->obj), "text", "html");
+			GMimeContentEncoding enc =
+			        g_mime_part_get_content_encoding(GMIME_PART(l->obj));
 
 			bodies++;
 			if (link != NULL && find(b, html ? href : want) == NULL)
 				problem(k, "body part %s lacks the link", l->path);
 			if (enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
 			    enc != GMIME_CONTENT_ENCODING_BASE64)
-				problem(k, "body part %s is not quoted-printable or base64", l->path);
+				problem(k, "body part %s is not quoted-printable or base64",
+				        l->path);
 			if (!html && link != NULL) {
 				const char *at = find(b, want);
 
-				if (at != NULL && (at == (const char *)b->data || at[-1] != '\n' ||
-						   (at[strlen(want)] != '\r' && at[strlen(want)] != '\n')))
-					problem(k, "body part %s: the link is not alone on its line",
-						l->path);
+				if (at != NULL &&
+				    (at == (const char *)b->data || at[-1] != '\n' ||
+				     (at[strlen(want)] != '\r' && at[strlen(want)] != '\n')))
+					problem(k,
+					        "body part %s: the link is not alone on its line",
+					        l->path);
 			}
 			g_free(want);
 			g_free(href);
@@ -604,12 +625,15 @@ static void check_changed(struct check *k, struct rwc *c, const struct bd_rewrit
 			GByteArray *a = content_of(o->obj), *b = content_of(l->obj);
 			char *ta = mime_type(o->obj), *tb = mime_type(l->obj);
 
-			if (strcmp(ta, tb) != 0 || g_strcmp0(raw_filename(o->obj), raw_filename(l->obj)) != 0 ||
-			    a->len != b->len || (a->len > 0 && memcmp(a->data, b->data, a->len) != 0) ||
+			if (strcmp(ta, tb) != 0 ||
+			    g_strcmp0(raw_filename(o->obj), raw_filename(l->obj)) != 0 ||
+			    a->len != b->len ||
+			    (a->len > 0 && memcmp(a->data, b->data, a->len) != 0) ||
 			    (GMIME_IS_PART(o->obj) &&
 			     g_mime_part_get_content_encoding(GMIME_PART(o->obj)) !=
-				     g_mime_part_get_content_encoding(GMIME_PART(l->obj))))
-				problem(k, "kept part %s (now %s) is not identical", o->path, l->path);
+			             g_mime_part_get_content_encoding(GMIME_PART(l->obj))))
+				problem(k, "kept part %s (now %s) is not identical", o->path,
+				        l->path);
 			g_byte_array_unref(a);
 			g_byte_array_unref(b);
 			g_free(ta);
@@ -658,8 +682,8 @@ static const char *must_stay(GMimeMessage *m)
 		else if (g_mime_content_type_is_type(ct, "multipart", "report"))
 			why = "report";
 		else if (g_mime_content_type_is_type(ct, "application", "pkcs7-mime") &&
-			 g_strcmp0(g_mime_object_get_content_type_parameter(value, "smime-type"),
-				   "certs-only") != 0)
+		         g_strcmp0(g_mime_object_get_content_type_parameter(value, "smime-type"),
+		                   "certs-only") != 0)
 			why = "S/MIME";
 	}
 	g_hash_table_destroy(all);
@@ -677,7 +701,7 @@ static int spool_of(const char *data, size_t len)
 }
 
 int rwc_run(struct rwc *c, const char *path, const char *extra,
-	    const struct bd_rewrite_envelope *env, GString *dump, struct rwc_stats *stats)
+            const struct bd_rewrite_envelope *env, GString *dump, struct rwc_stats *stats)
 {
 	static const struct bd_rewrite_envelope outgoing = {.outgoing = true};
 	struct check k = {path, 0, dump};
@@ -708,8 +732,8 @@ int rwc_run(struct rwc *c, const char *path, const char *extra,
 	if (rc < 0) {
 		stats->errors++;
 		if (dump != NULL)
-			g_string_append_printf(dump, "result: error %s: %s\n", bd_status_name(err.code),
-					       err.msg);
+			g_string_append_printf(dump, "result: error %s: %s\n",
+			                       bd_status_name(err.code), err.msg);
 		else
 			problem(&k, "rewrite failed: %s", err.msg);
 		goto out;
@@ -719,7 +743,8 @@ int rwc_run(struct rwc *c, const char *path, const char *extra,
 		problem(&k, "explain and rewrite disagree");
 	for (size_t i = 0; i < x->nparts && i < r->nparts; i++)
 		if (x->parts[i].action != r->parts[i].action ||
-		    strcmp(x->parts[i].path, r->parts[i].path) != 0 || x->parts[i].size != r->parts[i].size)
+		    strcmp(x->parts[i].path, r->parts[i].path) != 0 ||
+		    x->parts[i].size != r->parts[i].size)
 			problem(&k, "explain and rewrite disagree on part %s", r->parts[i].path);
 	dump_decisions(&k, r);
 	if (!r->changed) {
@@ -729,7 +754,8 @@ int rwc_run(struct rwc *c, const char *path, const char *extra,
 		if (dump != NULL)
 			g_string_append_printf(dump, "result: %s\n", r->reason);
 		if (r->package_id[0] != '\0' || r->nheaders > 0 || r->x_bestanden[0] != '\0')
-			problem(&k, "unchanged, yet a package, headers or X-Bestanden were reported");
+			problem(&k,
+			        "unchanged, yet a package, headers or X-Bestanden were reported");
 		goto out;
 	}
 	stats->changed++;
@@ -739,7 +765,7 @@ int rwc_run(struct rwc *c, const char *path, const char *extra,
 		problem(&k, "a %s message was changed", must_stay(orig));
 	if (dump != NULL)
 		g_string_append_printf(dump, "result: changed, %u file%s\n", r->nfiles,
-				       r->nfiles == 1 ? "" : "s");
+		                       r->nfiles == 1 ? "" : "s");
 	check_changed(&k, c, r, orig, bypath, data, len);
 out:
 	bd_rewrite_result_free(&r);

@@ -45,7 +45,7 @@ struct bd_conf *rwc_conf(const struct rwc *c, const char *extra);
  * of problems found; each is printed to stderr with PATH.
  */
 int rwc_run(struct rwc *c, const char *path, const char *extra,
-	    const struct bd_rewrite_envelope *env, GString *dump, struct rwc_stats *stats);
+            const struct bd_rewrite_envelope *env, GString *dump, struct rwc_stats *stats);
 
 /* The file as bytes with every bare LF made CRLF (g_free). */
 char *rwc_read_crlf(const char *path, size_t *len);

@@ -19,41 +19,49 @@ static void test_sanitise(void **state)
 	static const struct {
 		const char *raw, *want; /* want NULL: nothing usable */
 	} cases[] = {
-		{"rapport.pdf", "rapport.pdf"},
-		{"Jaarverslag 2026.pdf", "Jaarverslag 2026.pdf"},
-		{"../../etc/passwd", "passwd"},
-		{"/absolute/path/file.txt", "file.txt"},
-		{"C:\\Users\\anna\\Documents\\rapport.pdf", "rapport.pdf"},
-		{"dir/", "dir"},
-		{"invoice\xe2\x80\xae" "fdp.exe", "invoicefdp.exe"}, /* U+202E RIGHT-TO-LEFT OVERRIDE */
-		{"a\xe2\x80\x8b" "b.txt", "ab.txt"},                 /* U+200B ZERO WIDTH SPACE */
-		{"\xe2\x81\xa6" "x" "\xe2\x81\xa9" ".doc", "x.doc"}, /* U+2066 .. U+2069 isolates */
-		{"tab\there.txt", "tab here.txt"},
-		{"line\r\nbreak.txt", "line break.txt"},
-		{"bell\x07.txt", "bell_.txt"},
-		{"del\x7f.txt", "del_.txt"},
-		{"c1\xc2\x85.txt", "c1_.txt"}, /* U+0085 NEXT LINE is a C1 control */
-		{"what?.txt", "what_.txt"},
-		{"a<b>c:d\"e|f*g.txt", "a_b_c_d_e_f_g.txt"},
-		{"bad\xff\xfe utf8.txt", "bad__ utf8.txt"},
-		{"\xc3\xa9t\xc3\xa9.txt", "\xc3\xa9t\xc3\xa9.txt"},
-		{"e\xcc\x81t\xc3\xa9.txt", "\xc3\xa9t\xc3\xa9.txt"}, /* NFD becomes NFC */
-		{"\xd0\x9e\xd1\x82\xd1\x87\xd1\x91\xd1\x82.pdf",
-		 "\xd0\x9e\xd1\x82\xd1\x87\xd1\x91\xd1\x82.pdf"}, /* Cyrillic stays */
-		{"...hidden", "hidden"},
-		{".htaccess", "htaccess"},
-		{"trailing. . .", "trailing"},
-		{"  spaced   out  .txt", "spaced out .txt"},
-		{"CON", "_CON"},
-		{"con.txt", "_con.txt"},
-		{"LPT1.doc", "_LPT1.doc"},
-		{"COM10.doc", "COM10.doc"},
-		{"console.txt", "console.txt"},
-		{"", NULL},
-		{"..", NULL},
-		{"/", NULL},
-		{"\xe2\x80\xae", NULL},
-		{"   ", NULL},
+	        {"rapport.pdf", "rapport.pdf"},
+	        {"Jaarverslag 2026.pdf", "Jaarverslag 2026.pdf"},
+	        {"../../etc/passwd", "passwd"},
+	        {"/absolute/path/file.txt", "file.txt"},
+	        {"C:\\Users\\anna\\Documents\\rapport.pdf", "rapport.pdf"},
+	        {"dir/", "dir"},
+	        {"invoice\xe2\x80\xae"
+	         "fdp.exe",
+	         "invoicefdp.exe"}, /* U+202E RIGHT-TO-LEFT OVERRIDE */
+	        {"a\xe2\x80\x8b"
+	         "b.txt",
+	         "ab.txt"}, /* U+200B ZERO WIDTH SPACE */
+	        {"\xe2\x81\xa6"
+	         "x"
+	         "\xe2\x81\xa9"
+	         ".doc",
+	         "x.doc"}, /* U+2066 .. U+2069 isolates */
+	        {"tab\there.txt", "tab here.txt"},
+	        {"line\r\nbreak.txt", "line break.txt"},
+	        {"bell\x07.txt", "bell_.txt"},
+	        {"del\x7f.txt", "del_.txt"},
+	        {"c1\xc2\x85.txt", "c1_.txt"}, /* U+0085 NEXT LINE is a C1 control */
+	        {"what?.txt", "what_.txt"},
+	        {"a<b>c:d\"e|f*g.txt", "a_b_c_d_e_f_g.txt"},
+	        {"bad\xff\xfe utf8.txt", "bad__ utf8.txt"},
+	        {"\xc3\xa9t\xc3\xa9.txt", "\xc3\xa9t\xc3\xa9.txt"},
+	        {"e\xcc\x81t\xc3\xa9.txt", "\xc3\xa9t\xc3\xa9.txt"}, /* NFD becomes NFC */
+	        {"\xd0\x9e\xd1\x82\xd1\x87\xd1\x91\xd1\x82.pdf",
+	         "\xd0\x9e\xd1\x82\xd1\x87\xd1\x91\xd1\x82.pdf"}, /* Cyrillic stays */
+	        {"...hidden", "hidden"},
+	        {".htaccess", "htaccess"},
+	        {"trailing. . .", "trailing"},
+	        {"  spaced   out  .txt", "spaced out .txt"},
+	        {"CON", "_CON"},
+	        {"con.txt", "_con.txt"},
+	        {"LPT1.doc", "_LPT1.doc"},
+	        {"COM10.doc", "COM10.doc"},
+	        {"console.txt", "console.txt"},
+	        {"", NULL},
+	        {"..", NULL},
+	        {"/", NULL},
+	        {"\xe2\x80\xae", NULL},
+	        {"   ", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -61,7 +69,7 @@ static void test_sanitise(void **state)
 
 		if (g_strcmp0(got, cases[i].want) != 0)
 			fail_msg("case %zu: got '%s', want '%s'", i, got ? got : "(null)",
-				 cases[i].want ? cases[i].want : "(null)");
+			         cases[i].want ? cases[i].want : "(null)");
 		free(got);
 	}
 	assert_null(bd_filename_sanitise(NULL));
@@ -98,13 +106,13 @@ static void test_generate(void **state)
 		const char *lang, *type, *want;
 		unsigned n;
 	} cases[] = {
-		{"nl", "application/pdf", "bijlage-1.pdf", 1},
-		{"en", "application/pdf", "attachment-1.pdf", 1},
-		{"nl", "image/PNG", "bijlage-2.png", 2},
-		{"nl", "message/rfc822", "bijlage-3.eml", 3},
-		{"nl", "application/x-unknown", "bijlage-4.bin", 4},
-		{"nl", "text/x-ruby", "bijlage-5.txt", 5},
-		{"en", NULL, "attachment-6.bin", 6},
+	        {"nl", "application/pdf", "bijlage-1.pdf", 1},
+	        {"en", "application/pdf", "attachment-1.pdf", 1},
+	        {"nl", "image/PNG", "bijlage-2.png", 2},
+	        {"nl", "message/rfc822", "bijlage-3.eml", 3},
+	        {"nl", "application/x-unknown", "bijlage-4.bin", 4},
+	        {"nl", "text/x-ruby", "bijlage-5.txt", 5},
+	        {"en", NULL, "attachment-6.bin", 6},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -134,10 +142,10 @@ static void test_unique(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sanitise),
-		cmocka_unit_test(test_length),
-		cmocka_unit_test(test_generate),
-		cmocka_unit_test(test_unique),
+	        cmocka_unit_test(test_sanitise),
+	        cmocka_unit_test(test_length),
+	        cmocka_unit_test(test_generate),
+	        cmocka_unit_test(test_unique),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

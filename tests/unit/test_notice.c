@@ -15,7 +15,8 @@
 
 #include "notice.h"
 
-#define LINK "https://bestanden.example.org/d/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygp"
+#define LINK                                                                                       \
+	"https://bestanden.example.org/d/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygp"
 
 static char *template_dir(void)
 {
@@ -30,33 +31,26 @@ static void test_sizes(void **state)
 		uint64_t bytes;
 		const char *nl, *en;
 	} cases[] = {
-		{0, "0 bytes", "0 bytes"},
-		{1, "1 byte", "1 byte"},
-		{999, "999 bytes", "999 bytes"},
-		{1000, "1,0 kB", "1.0 kB"},
-		{1049, "1,0 kB", "1.0 kB"},
-		{1050, "1,1 kB", "1.1 kB"},
-		{9949, "9,9 kB", "9.9 kB"},
-		{9950, "10 kB", "10 kB"},
-		{123456, "123 kB", "123 kB"},
-		{999499, "999 kB", "999 kB"},
-		{999999, "1,0 MB", "1.0 MB"},
-		{2400000, "2,4 MB", "2.4 MB"},
-		{2449999, "2,4 MB", "2.4 MB"},
-		{150000000, "150 MB", "150 MB"},
-		{4294967296ULL, "4,3 GB", "4.3 GB"},
+	        {0, "0 bytes", "0 bytes"},           {1, "1 byte", "1 byte"},
+	        {999, "999 bytes", "999 bytes"},     {1000, "1,0 kB", "1.0 kB"},
+	        {1049, "1,0 kB", "1.0 kB"},          {1050, "1,1 kB", "1.1 kB"},
+	        {9949, "9,9 kB", "9.9 kB"},          {9950, "10 kB", "10 kB"},
+	        {123456, "123 kB", "123 kB"},        {999499, "999 kB", "999 kB"},
+	        {999999, "1,0 MB", "1.0 MB"},        {2400000, "2,4 MB", "2.4 MB"},
+	        {2449999, "2,4 MB", "2.4 MB"},       {150000000, "150 MB", "150 MB"},
+	        {4294967296ULL, "4,3 GB", "4.3 GB"},
 	};
 	char buf[32];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		bd_notice_format_size("nl", cases[i].bytes, buf, sizeof(buf));
 		if (strcmp(buf, cases[i].nl) != 0)
-			fail_msg("%llu bytes in nl: '%s', want '%s'", (unsigned long long)cases[i].bytes,
-				 buf, cases[i].nl);
+			fail_msg("%llu bytes in nl: '%s', want '%s'",
+			         (unsigned long long)cases[i].bytes, buf, cases[i].nl);
 		bd_notice_format_size("en", cases[i].bytes, buf, sizeof(buf));
 		if (strcmp(buf, cases[i].en) != 0)
-			fail_msg("%llu bytes in en: '%s', want '%s'", (unsigned long long)cases[i].bytes,
-				 buf, cases[i].en);
+			fail_msg("%llu bytes in en: '%s', want '%s'",
+			         (unsigned long long)cases[i].bytes, buf, cases[i].en);
 	}
 }
 
@@ -74,23 +68,25 @@ static void test_dates(void **state)
 	assert_string_equal(buf, "1 januari 2027");
 	setenv("TZ", "Europe/Amsterdam", 1);
 	tzset();
-	bd_notice_format_date("nl", 1798763400 - 3600, buf, sizeof(buf)); /* 23:30 UTC: 00:30 in NL */
+	bd_notice_format_date("nl", 1798763400 - 3600, buf,
+	                      sizeof(buf)); /* 23:30 UTC: 00:30 in NL */
 	assert_string_equal(buf, "1 januari 2027");
 	unsetenv("TZ");
 	tzset();
 }
 
 static const struct bd_notice_file files3[] = {
-	{"Jaarverslag 2026.pdf", 2400000},
-	{"a&b <c>.doc", 1},
-	{"\xc3\xa9t\xc3\xa9 \xe2\x82\xac.xlsx", 12345},
+        {"Jaarverslag 2026.pdf", 2400000},
+        {"a&b <c>.doc", 1},
+        {"\xc3\xa9t\xc3\xa9 \xe2\x82\xac.xlsx", 12345},
 };
 
 static void test_render(void **state)
 {
 	char *dir = template_dir();
 	struct bd_error err;
-	struct bd_notice *nl = bd_notice_load(dir, "nl", &err), *en = bd_notice_load(dir, "en", &err);
+	struct bd_notice *nl = bd_notice_load(dir, "nl", &err),
+	                 *en = bd_notice_load(dir, "en", &err);
 	struct bd_notice_vars v = {"Woonstichting De Test", LINK, 1796904000, 1, files3};
 	char *text, *html;
 
@@ -103,7 +99,8 @@ static void test_render(void **state)
 	text = bd_notice_render_text(nl, &v);
 	assert_non_null(strstr(text, "\n<" LINK ">\n"));
 	assert_non_null(strstr(text, "- Jaarverslag 2026.pdf (2,4 MB)\n"));
-	assert_non_null(strstr(text, "Download de bijlage \xe2\x80\x94 beschikbaar tot 10 december 2026:"));
+	assert_non_null(
+	        strstr(text, "Download de bijlage \xe2\x80\x94 beschikbaar tot 10 december 2026:"));
 	assert_null(strstr(text, "##"));
 	assert_null(strstr(text, "{{"));
 	assert_null(strstr(text, "Download de bijlagen"));
@@ -111,8 +108,9 @@ static void test_render(void **state)
 
 	v.nfiles = 3;
 	text = bd_notice_render_text(en, &v);
-	assert_non_null(strstr(text, "Attachments to this message (3):\n- Jaarverslag 2026.pdf (2.4 MB)\n"
-				     "- a&b <c>.doc (1 byte)\n- \xc3\xa9t\xc3\xa9 \xe2\x82\xac.xlsx (12 kB)\n"));
+	assert_non_null(strstr(
+	        text, "Attachments to this message (3):\n- Jaarverslag 2026.pdf (2.4 MB)\n"
+	              "- a&b <c>.doc (1 byte)\n- \xc3\xa9t\xc3\xa9 \xe2\x82\xac.xlsx (12 kB)\n"));
 	assert_non_null(strstr(text, "available until 10 December 2026"));
 	free(text);
 
@@ -146,15 +144,16 @@ static void test_template_errors(void **state)
 	static const struct {
 		const char *txt, *html, *msg;
 	} cases[] = {
-		{"<{{link}}>\n{{nope}}\n", "{{link}}", "notice.nl.txt:2: unknown placeholder {{nope}}"},
-		{"<{{link}}>\n{{name}}\n", "{{link}}", "only inside {{#files}}"},
-		{"{{link}}\n", "{{link}}", "needs the line <{{link}}>"},
-		{"<{{link}}>\n{{#files}}\n", "{{link}}", "never closed"},
-		{"<{{link}}>\n{{/files}}\n", "{{link}}", "does not close"},
-		{"<{{link}}>\n{{#loop}}{{/loop}}\n", "{{link}}", "unknown section"},
-		{"<{{link}}>\n{{link\n", "{{link}}", "without '}}'"},
-		{"<{{link}}>\n", "<p>no link</p>", "notice.nl.html: {{link}} is missing"},
-		{"<{{link}}>\n\xff\n", "{{link}}", "not UTF-8"},
+	        {"<{{link}}>\n{{nope}}\n", "{{link}}",
+	         "notice.nl.txt:2: unknown placeholder {{nope}}"},
+	        {"<{{link}}>\n{{name}}\n", "{{link}}", "only inside {{#files}}"},
+	        {"{{link}}\n", "{{link}}", "needs the line <{{link}}>"},
+	        {"<{{link}}>\n{{#files}}\n", "{{link}}", "never closed"},
+	        {"<{{link}}>\n{{/files}}\n", "{{link}}", "does not close"},
+	        {"<{{link}}>\n{{#loop}}{{/loop}}\n", "{{link}}", "unknown section"},
+	        {"<{{link}}>\n{{link\n", "{{link}}", "without '}}'"},
+	        {"<{{link}}>\n", "<p>no link</p>", "notice.nl.html: {{link}} is missing"},
+	        {"<{{link}}>\n\xff\n", "{{link}}", "not UTF-8"},
 	};
 	char tmpl[] = "/tmp/bd-test-notice-XXXXXX";
 	struct bd_error err;
@@ -167,7 +166,8 @@ static void test_template_errors(void **state)
 		write_file(tmpl, "notice.nl.html", cases[i].html);
 		n = bd_notice_load(tmpl, "nl", &err);
 		if (n != NULL || strstr(err.msg, cases[i].msg) == NULL)
-			fail_msg("case %zu: %s (want '%s')", i, n ? "loaded" : err.msg, cases[i].msg);
+			fail_msg("case %zu: %s (want '%s')", i, n ? "loaded" : err.msg,
+			         cases[i].msg);
 	}
 	assert_null(bd_notice_load(tmpl, "de", &err));
 	assert_null(bd_notice_load("/nonexistent", "nl", &err));
@@ -183,11 +183,12 @@ static void test_template_errors(void **state)
 /* ---- insertion ---- */
 
 static GMimePart *text_part(const char *subtype, const char *charset, const char *format,
-			    GMimeContentEncoding enc, const char *content)
+                            GMimeContentEncoding enc, const char *content)
 {
 	GMimePart *p = g_mime_part_new_with_type("text", subtype);
 	GMimeStream *mem = g_mime_stream_mem_new_with_buffer(content, strlen(content));
-	GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
+	GMimeDataWrapper *w =
+	        g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
 
 	if (charset != NULL)
 		g_mime_object_set_content_type_parameter(GMIME_OBJECT(p), "charset", charset);
@@ -243,9 +244,11 @@ static void test_text_charsets(void **state)
 
 	/* the notice fits Latin-1: the charset stays, the part becomes quoted-printable */
 	p = text_part("plain", "iso-8859-1", NULL, GMIME_CONTENT_ENCODING_8BIT, "caf\xe9\r\n");
-	assert_int_equal(bd_notice_add_to_text(p, "Bijlage: \xc3\xa9\xc3\xa9n.pdf\n<" LINK ">\n", &err), 0);
+	assert_int_equal(
+	        bd_notice_add_to_text(p, "Bijlage: \xc3\xa9\xc3\xa9n.pdf\n<" LINK ">\n", &err), 0);
 	assert_string_equal(charset_of(p), "iso-8859-1");
-	assert_int_equal(g_mime_part_get_content_encoding(p), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	assert_int_equal(g_mime_part_get_content_encoding(p),
+	                 GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	s = decoded(p);
 	assert_string_equal(s, "caf\xe9\n\nBijlage: \xe9\xe9n.pdf\n<" LINK ">\n");
 	g_free(s);
@@ -291,20 +294,22 @@ static void test_flowed(void **state)
 {
 	struct bd_error err;
 	GMimePart *p = text_part("plain", "utf-8", "flowed", GMIME_CONTENT_ENCODING_7BIT,
-				 "A soft \nbreak.\n");
+	                         "A soft \nbreak.\n");
 	char *s;
 
-	assert_int_equal(bd_notice_add_to_text(
-				 p,
-				 "trailing   \n>quoted\nFrom here\n one space\n"
-				 "a long line of many words that goes on and on well past the seventy-"
-				 "eight characters a flowed line should have\n<" LINK ">\n",
-				 &err),
-			 0);
+	assert_int_equal(
+	        bd_notice_add_to_text(
+	                p,
+	                "trailing   \n>quoted\nFrom here\n one space\n"
+	                "a long line of many words that goes on and on well past the seventy-"
+	                "eight characters a flowed line should have\n<" LINK ">\n",
+	                &err),
+	        0);
 	s = decoded(p);
-	assert_non_null(strstr(s, "A soft \nbreak.\n\ntrailing\n >quoted\n From here\n  one space\n"));
+	assert_non_null(
+	        strstr(s, "A soft \nbreak.\n\ntrailing\n >quoted\n From here\n  one space\n"));
 	assert_non_null(strstr(s, "a long line of many words that goes on and on well past the "
-				  "seventy-eight \ncharacters a flowed line should have\n"));
+	                          "seventy-eight \ncharacters a flowed line should have\n"));
 	assert_non_null(strstr(s, "\n<" LINK ">\n")); /* one word: never broken */
 	g_free(s);
 	g_object_unref(p);
@@ -315,19 +320,20 @@ static void test_html(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"<html><body><p>x</p></body></html>", "<html><body><p>x</p><div>N</div></body></html>"},
-		{"<HTML><BODY>x</BODY ></HTML>", "<HTML><BODY>x<div>N</div></BODY ></HTML>"},
-		{"<p>a</body> fake</body>end", "<p>a</body> fake<div>N</div></body>end"},
-		{"<html>x</html>", "<html>x<div>N</div></html>"},
-		{"<p>fragment</p>", "<p>fragment</p>\n<div>N</div>"},
-		{"<p>line</p>\r\n", "<p>line</p>\n<div>N</div>"},
-		{"", "<div>N</div>"},
+	        {"<html><body><p>x</p></body></html>",
+	         "<html><body><p>x</p><div>N</div></body></html>"},
+	        {"<HTML><BODY>x</BODY ></HTML>", "<HTML><BODY>x<div>N</div></BODY ></HTML>"},
+	        {"<p>a</body> fake</body>end", "<p>a</body> fake<div>N</div></body>end"},
+	        {"<html>x</html>", "<html>x<div>N</div></html>"},
+	        {"<p>fragment</p>", "<p>fragment</p>\n<div>N</div>"},
+	        {"<p>line</p>\r\n", "<p>line</p>\n<div>N</div>"},
+	        {"", "<div>N</div>"},
 	};
 	struct bd_error err;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		GMimePart *p = text_part("html", "us-ascii", NULL, GMIME_CONTENT_ENCODING_7BIT,
-					 cases[i].in);
+		                         cases[i].in);
 		char *s;
 
 		assert_int_equal(bd_notice_add_to_html(p, "<div>N</div>", &err), 0);
@@ -335,7 +341,7 @@ static void test_html(void **state)
 		if (strcmp(s, cases[i].out) != 0)
 			fail_msg("case %zu: '%s', want '%s'", i, s, cases[i].out);
 		assert_int_equal(g_mime_part_get_content_encoding(p),
-				 GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+		                 GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 		g_free(s);
 		g_object_unref(p);
 	}
@@ -347,7 +353,8 @@ static void test_new_part(void **state)
 	char *s = decoded(p), *w = written(p);
 
 	assert_string_equal(charset_of(p), "utf-8");
-	assert_int_equal(g_mime_part_get_content_encoding(p), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	assert_int_equal(g_mime_part_get_content_encoding(p),
+	                 GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	assert_string_equal(s, "\xc3\xa9\n<" LINK ">\n");
 	assert_non_null(strstr(w, "=C3=A9"));
 	g_free(s);
@@ -358,10 +365,10 @@ static void test_new_part(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes),         cmocka_unit_test(test_dates),
-		cmocka_unit_test(test_render),        cmocka_unit_test(test_template_errors),
-		cmocka_unit_test(test_text_charsets), cmocka_unit_test(test_flowed),
-		cmocka_unit_test(test_html),          cmocka_unit_test(test_new_part),
+	        cmocka_unit_test(test_sizes),         cmocka_unit_test(test_dates),
+	        cmocka_unit_test(test_render),        cmocka_unit_test(test_template_errors),
+	        cmocka_unit_test(test_text_charsets), cmocka_unit_test(test_flowed),
+	        cmocka_unit_test(test_html),          cmocka_unit_test(test_new_part),
 	};
 
 	g_mime_init();

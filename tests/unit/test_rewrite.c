@@ -127,7 +127,7 @@ static void test_golden(void **state)
 			g_file_set_contents(golden, dump->str, (gssize)dump->len, NULL);
 		} else if (want == NULL || strcmp(want, dump->str) != 0) {
 			fprintf(stderr, "%s: structure differs from %s; got:\n%s\n", eml, golden,
-				dump->str);
+			        dump->str);
 			mismatches++;
 		}
 		free_env(&env);
@@ -157,7 +157,7 @@ struct faulty {
 };
 
 static int f_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
-		 struct bd_error *err)
+                 struct bd_error *err)
 {
 	struct faulty *f = impl;
 	int n;
@@ -173,7 +173,7 @@ static int f_put(void *impl, const char *name, struct bd_source *src, uint64_t l
 }
 
 static int f_get(void *impl, const char *name, uint64_t off, uint64_t len, struct bd_sink *sink,
-		 struct bd_error *err)
+                 struct bd_error *err)
 {
 	return bd_store_get(((struct faulty *)impl)->inner, name, off, len, sink, err);
 }
@@ -189,7 +189,7 @@ static int f_del(void *impl, const char *name, struct bd_error *err)
 }
 
 static int f_list(void *impl, const char *prefix, int (*cb)(void *, const char *, uint64_t),
-		  void *ctx, struct bd_error *err)
+                  void *ctx, struct bd_error *err)
 {
 	return bd_store_list(((struct faulty *)impl)->inner, prefix, cb, ctx, err);
 }
@@ -246,7 +246,8 @@ static void test_store_failure(void **state)
 		assert_int_equal(err.code, BD_E_STORAGE);
 		assert_non_null(strstr(err.msg, "injected failure"));
 		if (objects(f.inner) != 0)
-			fail_msg("put %d failed, yet %zu objects remain", fail_at, objects(f.inner));
+			fail_msg("put %d failed, yet %zu objects remain", fail_at,
+			         objects(f.inner));
 		bd_rewrite_free(&rw);
 		bd_store_close(&s);
 		bd_store_close(&f.inner);
@@ -343,7 +344,7 @@ static void test_memory_bounded(void **state)
 #else
 
 static int discard_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
-		       struct bd_error *err)
+                       struct bd_error *err)
 {
 	uint8_t buf[65536];
 	uint64_t got = 0;
@@ -363,8 +364,8 @@ static int discard_del(void *impl, const char *name, struct bd_error *err)
 	return 0;
 }
 
-static const struct bd_store_ops discard_ops = {"discard", discard_put, NULL, NULL, discard_del, NULL,
-						NULL};
+static const struct bd_store_ops discard_ops = {"discard",   discard_put, NULL, NULL,
+                                                discard_del, NULL,        NULL};
 
 static long maxrss_kib(void)
 {
@@ -390,8 +391,10 @@ static void test_memory_bounded(void **state)
 
 	assert_non_null(f);
 	fputs("From: a@example.org\r\nTo: b@example.net\r\nSubject: groot\r\nMIME-Version: 1.0\r\n"
-	      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
-	      "Groot bestand.\r\n--b\r\nContent-Type: application/octet-stream; name=\"groot.bin\"\r\n"
+	      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: "
+	      "text/plain\r\n\r\n"
+	      "Groot bestand.\r\n--b\r\nContent-Type: application/octet-stream; "
+	      "name=\"groot.bin\"\r\n"
 	      "Content-Disposition: attachment; filename=\"groot.bin\"\r\n"
 	      "Content-Transfer-Encoding: base64\r\n\r\n",
 	      f);
@@ -415,7 +418,7 @@ static void test_memory_bounded(void **state)
 	assert_true(r->bytes >= (mib - 1) * 1024 * 1024);
 	if (maxrss_kib() - before > 16 * 1024)
 		fail_msg("a %zu MiB attachment raised the peak RSS by %ld KiB", mib,
-			 maxrss_kib() - before);
+		         maxrss_kib() - before);
 	bd_rewrite_result_free(&r);
 	bd_rewrite_free(&rw);
 	bd_store_close(&s);
@@ -427,11 +430,9 @@ static void test_memory_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_golden),
-		cmocka_unit_test(test_store_failure),
-		cmocka_unit_test(test_progress),
-		cmocka_unit_test(test_write_body),
-		cmocka_unit_test(test_memory_bounded),
+	        cmocka_unit_test(test_golden),         cmocka_unit_test(test_store_failure),
+	        cmocka_unit_test(test_progress),       cmocka_unit_test(test_write_body),
+	        cmocka_unit_test(test_memory_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -29,7 +29,7 @@ static void collect(const char *dir, GPtrArray *out)
 		if (g_file_test(path, G_FILE_TEST_IS_DIR))
 			collect(path, out);
 		else if (name[0] != '.' && strcmp(name, "MANIFEST.tsv") != 0 &&
-			 strcmp(name, "README.md") != 0)
+		         strcmp(name, "README.md") != 0)
 			g_ptr_array_add(out, g_strdup(path));
 		g_free(path);
 	}
@@ -54,7 +54,7 @@ static void test_corpus(void **state)
 	collect(dir, files);
 	if (files->len == 0)
 		fail_msg("no corpus messages in %s (BD_SHARED_DIR=%s): the corpus is required", dir,
-			 shared ? shared : "(unset)");
+		         shared ? shared : "(unset)");
 	g_ptr_array_sort(files, by_name);
 	rwc_init(&c);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -62,11 +62,12 @@ static void test_corpus(void **state)
 		problems += rwc_run(&c, files->pdata[i], NULL, NULL, NULL, &stats);
 	/* the same corpus with the other switches of the policy */
 	for (guint i = 0; i < files->len; i++)
-		problems += rwc_run(&c, files->pdata[i],
-				    "[policy]\nforwarded_messages = keep\nkeep_inline_images = no\n"
-				    "keep_signatures = no\nkeep_calendar = no\n[notice]\nlanguage = en\n"
-				    "[storage]\nparallel_uploads = 1\n",
-				    NULL, NULL, &stats);
+		problems += rwc_run(
+		        &c, files->pdata[i],
+		        "[policy]\nforwarded_messages = keep\nkeep_inline_images = no\n"
+		        "keep_signatures = no\nkeep_calendar = no\n[notice]\nlanguage = en\n"
+		        "[storage]\nparallel_uploads = 1\n",
+		        NULL, NULL, &stats);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("corpus: %u message runs (%u files), %u changed, %u unchanged (%u malformed), "
 	       "%u errors; %u parts sent away (%llu bytes) in %.2f s\n",
@@ -83,7 +84,7 @@ static void test_corpus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_corpus),
+	        cmocka_unit_test(test_corpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
