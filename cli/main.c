@@ -252,7 +252,8 @@ static const struct command {
 	 "rewrite [--explain] IN.eml\n"
 	 "                           run the milter's rewrite on a message file (--explain: decisions only)"},
 	{"storage", bd_cmd_storage,
-	 "storage init [--create-bucket]  prepare the storage backend (S3: bucket, lifecycle rules)"},
+	 "storage init [--create-bucket]\n"
+	 "                           prepare the storage backend (S3: bucket and lifecycle rules)"},
 	{"sweep", bd_cmd_sweep, "sweep                    delete expired packages from storage now"},
 	{"help", cmd_help, "help                     this list"},
 };
