@@ -10,8 +10,12 @@
  *
  * Ownership: struct bd_rewrite borrows CONF, KEYS and STORE (they must
  * outlive it) and is read-only afterwards, so threads may share it. A result
- * belongs to the caller (bd_rewrite_result_free) and keeps the spool fd's
- * content mapped until it is freed: write the output before closing the spool.
+ * belongs to the caller (bd_rewrite_result_free) and holds a duplicate of the
+ * spool descriptor until it is freed (parts are read from the spool when the
+ * output is written): the spool's content must not change meanwhile.
+ * The engine reads the spool with pread(2) only (see mimestream.h), so it
+ * never moves the caller's file offset. Memory does not grow with attachment
+ * size; body text parts that get the notice are rewritten in memory.
  */
 #ifndef BD_REWRITE_H
 #define BD_REWRITE_H
@@ -86,7 +90,8 @@ struct bd_rewrite_result {
 	struct bd_rewrite_state *state; /* the parsed message; private */
 };
 
-/* Load and check the notice templates; borrow CONF, KEYS and STORE. */
+/* Load and check the notice templates; borrow CONF, KEYS and STORE (both may
+ * be NULL for an engine that only explains). Call g_mime_init() first. */
 struct bd_rewrite *bd_rewrite_new(const struct bd_conf *conf, const struct bd_keyring *keys,
                                   struct bd_store *store, struct bd_error *err);
 void bd_rewrite_free(struct bd_rewrite **rw);
