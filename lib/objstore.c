@@ -379,7 +379,7 @@ static int walk_dir(struct walk *wk, const char *path, const char *rel, struct b
 		return sys_error(err, "cannot read", path);
 	}
 	for (int i = 0; i < n; i++) {
-		char full[BD_STORE_NAME_MAX + 2], sub[4096];
+		char full[BD_STORE_NAME_MAX + 2], dirname[BD_STORE_NAME_MAX + 3], sub[4096];
 		struct stat st;
 
 		if (rv < 0 || wk->stop || !hex_entry(ents[i]->d_name)) {
@@ -388,17 +388,23 @@ static int walk_dir(struct walk *wk, const char *path, const char *rel, struct b
 		}
 		snprintf(full, sizeof(full), "%s%s%s", rel, *rel ? "/" : "", ents[i]->d_name);
 		snprintf(sub, sizeof(sub), "%s/%s", path, ents[i]->d_name);
+		snprintf(dirname, sizeof(dirname), "%s/", full);
 		free(ents[i]);
-		if (strlen(full) > BD_STORE_NAME_MAX || lstat(sub, &st) < 0)
+		if (strlen(full) > BD_STORE_NAME_MAX)
+			continue;
+		/*
+		 * Before any stat: skip what can hold no wanted name, file or directory -
+		 * outside the prefix, or wholly before AFTER ('/' sorts first, so FULL/...
+		 * is before AFTER whenever FULL is, unless AFTER lies inside FULL/).
+		 */
+		if (!starts_with(full, wk->prefix) && !starts_with(wk->prefix, dirname))
+			continue;
+		if (strcmp(full, wk->after) < 0 && !starts_with(wk->after, dirname))
+			continue;
+		if (lstat(sub, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			char dirname[BD_STORE_NAME_MAX + 3];
-
-			snprintf(dirname, sizeof(dirname), "%s/", full);
-			/* Skip subtrees that cannot hold the prefix, or lie wholly before AFTER. */
 			if (!starts_with(wk->prefix, dirname) && !starts_with(dirname, wk->prefix))
-				continue;
-			if (strcmp(wk->after, dirname) > 0 && !starts_with(wk->after, dirname))
 				continue;
 			rv = walk_dir(wk, sub, full, err);
 		} else if (S_ISREG(st.st_mode)) {
