@@ -7,6 +7,7 @@
 #include "pages.h"
 #include "log.h"
 #include "mem.h"
+#include "notice.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -46,8 +47,6 @@ struct texts {
 	struct {
 		const char *title, *heading, *text, *detail;
 	} err[5]; /* by enum gw_page */
-	const char *months[12];
-	char decimal;
 };
 
 static const struct texts nl = {
@@ -89,9 +88,6 @@ static const struct texts nl = {
 				      "minuut en probeer het opnieuw.",
 				      NULL},
 	},
-	.months = {"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-		   "september", "oktober", "november", "december"},
-	.decimal = ',',
 };
 
 static const struct texts en = {
@@ -130,9 +126,6 @@ static const struct texts en = {
 				      "and try again.",
 				      NULL},
 	},
-	.months = {"January", "February", "March", "April", "May", "June", "July", "August",
-		   "September", "October", "November", "December"},
-	.decimal = '.',
 };
 
 static const struct texts *texts_for(const char *lang)
@@ -190,43 +183,7 @@ static const char style[] =
 	"@media (max-width:32rem){.wrap{padding:.75rem .75rem 1.5rem}main{padding:1.25rem 1rem}"
 	"h1{font-size:1.375rem}.file .btn,.all .btn{flex:1 1 100%;width:100%}}";
 
-/* ---- formatting ---- */
-
-void gw_pages_format_size(const char *lang, uint64_t bytes, char *buf, size_t size)
-{
-	static const char *const units[] = {"kB", "MB", "GB", "TB", "PB"};
-	char sep = texts_for(lang)->decimal;
-	uint64_t unit = 1000;
-
-	if (bytes < 1000) {
-		snprintf(buf, size, "%llu %s", (unsigned long long)bytes, bytes == 1 ? "byte" : "bytes");
-		return;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++, unit *= 1000) {
-		/* tenths of a unit, rounded half up */
-		uint64_t tenths = bytes / (unit / 10) + (bytes % (unit / 10) >= unit / 20 ? 1 : 0);
-
-		if (tenths < 100) {
-			snprintf(buf, size, "%llu%c%llu %s", (unsigned long long)(tenths / 10), sep,
-				 (unsigned long long)(tenths % 10), units[i]);
-			return;
-		}
-		if ((tenths + 5) / 10 < 1000 || i + 1 == sizeof(units) / sizeof(units[0])) {
-			snprintf(buf, size, "%llu %s", (unsigned long long)((tenths + 5) / 10), units[i]);
-			return;
-		}
-	}
-}
-
-void gw_pages_format_date(const char *lang, int64_t when, char *buf, size_t size)
-{
-	time_t t = (time_t)when;
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	snprintf(buf, size, "%d %s %d", tm.tm_mday, texts_for(lang)->months[tm.tm_mon],
-		 tm.tm_year + 1900);
-}
+/* Sizes and dates come from notice.h, so the page says what the message said. */
 
 const char *gw_pages_zip_name(const char *lang)
 {
@@ -450,7 +407,7 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 	struct vars v = {.org = p->organisation, .date = date, .n = m->nfiles};
 	uint64_t total = 0;
 
-	gw_pages_format_date(lang, m->expires, date, sizeof(date));
+	bd_notice_format_date(lang, (time_t)m->expires, date, sizeof(date));
 	put_head(p, out, t, t->title, &v);
 	g_string_append(out, "<h1>");
 	put_text(out, t->heading, &v);
@@ -468,7 +425,7 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 
 		total += f->size;
 		badge_text(f->name, badge);
-		gw_pages_format_size(lang, f->size, size, sizeof(size));
+		bd_notice_format_size(lang, f->size, size, sizeof(size));
 		g_string_append(out, "<li class=\"file\">\n<span class=\"badge\" aria-hidden=\"true\">");
 		put_escaped(out, badge);
 		g_string_append(out, "</span>\n<div class=\"meta\"><h2 class=\"name\">");
@@ -487,7 +444,7 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 	}
 	g_string_append(out, "</ul>\n");
 	if (m->nfiles > 1) {
-		gw_pages_format_size(lang, total, size, sizeof(size));
+		bd_notice_format_size(lang, total, size, sizeof(size));
 		g_string_append(out, "<p class=\"all\"><a class=\"btn second\" href=\"");
 		put_escaped(out, p->base_path);
 		g_string_append_printf(out, "/d/%s/all\" download>", token);
@@ -520,7 +477,7 @@ char *gw_pages_render_error(const struct gw_pages *p, const char *lang, enum gw_
 	struct vars v = {.org = p->organisation, .date = date};
 
 	if (expires != 0)
-		gw_pages_format_date(lang, expires, date, sizeof(date));
+		bd_notice_format_date(lang, (time_t)expires, date, sizeof(date));
 	put_head(p, out, t, t->err[which].title, &v);
 	g_string_append(out, which == GW_PAGE_EXPIRED ? icon_clock : icon_alert);
 	g_string_append(out, "<h1>");

@@ -45,9 +45,6 @@ enum MHD_Result gw_pages_respond_landing(struct gw_request *r, const char *lang,
 enum MHD_Result gw_pages_respond_error(struct gw_request *r, const char *lang, enum gw_page which,
 				       int64_t expires);
 
-/* "2,4 MB" / "10 december 2026", as the notice in the message writes them. */
-void gw_pages_format_size(const char *lang, uint64_t bytes, char *buf, size_t size);
-void gw_pages_format_date(const char *lang, int64_t when, char *buf, size_t size);
 /* The name a zip of all files is saved under. */
 const char *gw_pages_zip_name(const char *lang);
 

@@ -78,6 +78,7 @@ class Gateway:
                 f.write("%s = %s\n" % (k, v))
             f.write("[storage]\ndriver = gateway\nurl = %s\ntoken_file = %s\n"
                     % (self.url, os.path.join(self.keys, "store.token")))
+            f.write("[notice]\ntemplate_dir = %s\n" % os.path.join(SRC, "conf", "templates"))
             f.write("[keys]\ndir = %s\n" % self.keys)
         with open(os.path.join(self.keys, "store.token")) as f:
             self.store_token = f.read().strip()

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""test_browser - a real browser (Debian's chromium) through the recipient's pages.
+
+A message with attachments goes through `bestanden rewrite` (the milter's
+pipeline) into a gateway's store; the link in the rewritten message is opened
+in headless chromium driven by playwright-core (tests/browser/browser-test.js):
+click Download, Tab+Enter, the zip, the language switch, an expired link; the
+saved files must equal the attachments byte for byte. Screenshots of each
+page (desktop and phone) go to SCREENSHOT_DIR (default BUILD_DIR/screenshots;
+docs/screenshots holds the committed ones). Everything talks to 127.0.0.1.
+Missing chromium, node or npm is a failure, not a skip.
+
+usage: test_browser.py BUILD_DIR [SCREENSHOT_DIR]
+"""
+import email
+import email.policy
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from email.message import EmailMessage
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gateway"))
+import gwtest  # noqa: E402
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def npm_ci(build):
+    """playwright-core from the lockfile, installed in the build directory."""
+    work = os.path.join(build, "browser-test")
+    os.makedirs(work, exist_ok=True)
+    for f in ("package.json", "package-lock.json", "browser-test.js"):
+        shutil.copy(os.path.join(HERE, f), work)
+    p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
+                       capture_output=True)
+    if p.returncode != 0:
+        fail("npm ci failed: " + p.stderr.decode(errors="replace"))
+    return work
+
+
+def message(files):
+    m = EmailMessage()
+    m["From"] = "Afdeling Verhuur <verhuur@delinde.example>"
+    m["To"] = "huurder@example.net"
+    m["Subject"] = "Uw jaaropgave"
+    m["Message-ID"] = "<browser-test@delinde.example>"
+    m.set_content("Beste huurder,\n\nIn de bijlage vindt u uw jaaropgave.\n\nMet vriendelijke groet,\nDe Linde\n")
+    for name, data, ctype in files:
+        maintype, subtype = ctype.split("/")
+        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return m.as_bytes(policy=email.policy.SMTP)
+
+
+def main(build, shots):
+    for tool in ("/usr/bin/chromium", shutil.which("node"), shutil.which("npm")):
+        if not tool or not os.access(tool, os.X_OK):
+            fail("chromium, node and npm are needed (scripts/install-deps.sh test)")
+    work = npm_ci(build)
+    os.makedirs(shots, exist_ok=True)
+    gw = gwtest.Gateway(build, logo=os.path.join(HERE, "logo.svg"))
+    rc = 1
+    try:
+        gw.start()
+        pdf = b"%PDF-1.4\n" + os.urandom(2_400_000) + b"\n%%EOF\n"
+        files = [("Jaaropgave 2025.pdf", pdf, "application/pdf"),
+                 ("Foto's woning – keuken.jpg", os.urandom(850_000), "image/jpeg"),
+                 ("Huurovereenkomst.docx", os.urandom(31_000),
+                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document")]
+        eml = os.path.join(gw.dir, "in.eml")
+        with open(eml, "wb") as f:
+            f.write(message(files))
+        out = gw.run([gw.prog("cli"), "-c", gw.conf_path, "rewrite", eml])
+        rewritten = email.message_from_bytes(out, policy=email.policy.default)
+        if rewritten.get_content_type() == "multipart/mixed" and any(
+                p.get_filename() for p in rewritten.walk()):
+            fail("the rewritten message still has attachments")
+        text = rewritten.get_body(("plain",)).get_content()
+        found = re.search(r"<(%s/d/[A-Za-z0-9_-]+)>" % re.escape(gw.url), text)
+        if not found:
+            fail("no link in the rewritten message:\n" + text)
+        link = found.group(1)
+        paths = []
+        for i, (name, data, _) in enumerate(files):
+            paths.append((os.path.join(gw.dir, "f%d" % i), name, None))
+            with open(paths[-1][0], "wb") as f:
+                f.write(data)
+        expired, _, _ = gw.package(paths, lifetime=-3600)
+        cfg = {
+            "link": link, "expiredLink": expired,
+            "files": [{"index": i + 1, "name": n} for i, (n, _, _) in enumerate(files)],
+            "downloadDir": os.path.join(gw.dir, "downloads"),
+            "screenshotDir": shots,
+            "userDataDir": tempfile.mkdtemp(prefix="chromium-", dir=gw.dir),
+        }
+        os.makedirs(cfg["downloadDir"])
+        cfg_path = os.path.join(gw.dir, "browser.json")
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f)
+        p = subprocess.run(["node", os.path.join(work, "browser-test.js"), cfg_path],
+                           capture_output=True, timeout=300, env=dict(os.environ, TZ="Europe/Amsterdam"))
+        if p.returncode != 0:
+            fail("browser run failed:\n" + p.stderr.decode(errors="replace")[-4000:])
+        report = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        for index in ("1", "2"):
+            with open(report["downloads"][index], "rb") as f:
+                if f.read() != files[int(index) - 1][1]:
+                    fail("downloaded file %s differs from the attachment" % index)
+        with zipfile.ZipFile(report["downloads"]["all"]) as z:
+            if z.namelist() != [n for n, _, _ in files]:
+                fail("zip entries: %r" % z.namelist())
+            for name, data, _ in files:
+                if z.read(name) != data:
+                    fail("zip entry %s differs" % name)
+        done = [a for a in gw.audit() if a["event"] == "download" and a["outcome"] == "complete"]
+        if len(done) != 3:
+            fail("%d complete downloads audited, expected 3" % len(done))
+        print("%d checks in the browser; downloads identical; screenshots: %s"
+              % (len(report["checks"]), " ".join(os.path.basename(s) for s in report["screenshots"])))
+        rc = 0
+    finally:
+        status = gw.stop()
+        log = gw.log()
+        gw.cleanup()
+    if status != 0:
+        fail("gateway exited with %d:\n%s" % (status, log[-4000:]))
+    print("OK" if rc == 0 else "FAILED")
+    return rc
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: test_browser.py BUILD_DIR [SCREENSHOT_DIR]")
+    build = os.path.abspath(sys.argv[1])
+    shots = os.path.abspath(sys.argv[2]) if len(sys.argv) == 3 else os.path.join(build, "screenshots")
+    sys.exit(main(build, shots))
