@@ -56,7 +56,7 @@ start() {
 	[ -e "$dir/ceph.conf" ] && die "$dir already holds a cluster; stop it and use a fresh directory"
 	[ -n "$port" ] || port=$(free_port)
 	mon_port=$(free_port)
-	fsid=$(uuidgen)
+	fsid=$(python3 -c 'import uuid; print(uuid.uuid4())')
 	conf=$dir/ceph.conf
 	mkdir -p "$dir/run" "$dir/log" "$dir/mon" "$dir/osd/osd.0" "$dir/rgw"
 	cat >"$conf" <<EOF
