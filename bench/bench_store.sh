@@ -112,7 +112,8 @@ for i in $(seq 1 "$repeats"); do
 	done
 	echo "bench_store: round $i of $repeats done" >&2
 done
-grep '^s3 curl' "$results" | sed 's/^s3 /s3-single /' >>"$results"
+sed -n 's/^s3 curl /s3-single curl /p' "$results" >"$results.single"
+cat "$results.single" >>"$results"
 
 python3 - "$results" "$mib" <<'PY'
 import statistics, sys

@@ -31,9 +31,9 @@ fail() {
 	exit 1
 }
 
-# Wait up to $2 seconds for command $3... to succeed.
-wait_for() {
-	local what=$1 secs=$2
+# Wait up to SECS seconds for COMMAND to succeed (WHAT names it for the reader).
+wait_for() { # WHAT SECS COMMAND...
+	local secs=$2
 	shift 2
 	for _ in $(seq 1 $((secs * 4))); do
 		if "$@" >/dev/null 2>&1; then
