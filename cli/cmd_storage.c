@@ -23,7 +23,8 @@ static int storage_init(struct bd_conf *conf, int create_bucket)
 	struct bd_error err;
 
 	if (strcmp(conf->storage.driver, "s3") == 0) {
-		/* Whole days (S3 counts in days), one more than links live: a backstop, never early. */
+		/* Whole days (S3 counts in days), one more than links live: a backstop, never
+		 * early. */
 		unsigned days = (unsigned)((conf->policy.retention + DAY - 1) / DAY) + 1;
 
 		if (bd_store_s3_init(conf, create_bucket, days, &err) < 0)
@@ -40,7 +41,8 @@ static int storage_init(struct bd_conf *conf, int create_bucket)
 		if (s == NULL)
 			return bd_cli_fail(&err);
 		if (create_bucket)
-			fprintf(stderr, "bestanden: --create-bucket is for the s3 driver; ignored\n");
+			fprintf(stderr,
+			        "bestanden: --create-bucket is for the s3 driver; ignored\n");
 		/* A name nobody uses: "not found" proves the API answers and takes the token. */
 		rc = bd_store_head(s, "0/0", &size, &err);
 		bd_store_close(&s);
@@ -55,7 +57,7 @@ static int storage_init(struct bd_conf *conf, int create_bucket)
 int bd_cmd_storage(int argc, char **argv)
 {
 	static const struct option opts[] = {{"create-bucket", no_argument, NULL, 'b'},
-					     {NULL, 0, NULL, 0}};
+	                                     {NULL, 0, NULL, 0}};
 	static const char usage[] = "storage init [--create-bucket]";
 	struct bd_conf *conf;
 	int c, create_bucket = 0, rc;
@@ -106,9 +108,10 @@ int bd_cmd_sweep(int argc, char **argv)
 	rc = bd_sweep_run(s, &o, &st, &err);
 	printf("swept %s storage: %llu objects, %llu packages, %llu expired and deleted "
 	       "(%llu objects), %llu without manifest (left for the gateway), %llu failures\n",
-	       conf->storage.driver, (unsigned long long)st.objects, (unsigned long long)st.packages,
-	       (unsigned long long)st.expired, (unsigned long long)st.deleted,
-	       (unsigned long long)st.orphans, (unsigned long long)st.failures);
+	       conf->storage.driver, (unsigned long long)st.objects,
+	       (unsigned long long)st.packages, (unsigned long long)st.expired,
+	       (unsigned long long)st.deleted, (unsigned long long)st.orphans,
+	       (unsigned long long)st.failures);
 	bd_store_close(&s);
 	bd_conf_free(&conf);
 	return rc < 0 ? bd_cli_fail(&err) : 0;

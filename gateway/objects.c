@@ -20,9 +20,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define TOKEN_MAX 1024
+#define TOKEN_MAX    1024
 #define LIST_DEFAULT 1000
-#define LIST_MAX 10000
+#define LIST_MAX     10000
 
 int gw_objects_init(struct gw_server *srv, struct bd_error *err)
 {
@@ -32,7 +32,7 @@ int gw_objects_init(struct gw_server *srv, struct bd_error *err)
 	if (token == NULL)
 		return bd_error_prefix(err, "object API token ([storage] token_file)");
 	crypto_generichash(srv->token_hash, sizeof(srv->token_hash), (const uint8_t *)token,
-			   strlen(token), NULL, 0);
+	                   strlen(token), NULL, 0);
 	bd_secret_free(token);
 	srv->objects = bd_objstore_open(srv->conf->gateway.data_dir, err);
 	if (srv->objects == NULL)
@@ -49,7 +49,7 @@ void gw_objects_fini(struct gw_server *srv)
 static int authorized(struct gw_request *r)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
+	                                            MHD_HTTP_HEADER_AUTHORIZATION);
 	uint8_t hash[32];
 	int ok;
 
@@ -65,12 +65,12 @@ static int authorized(struct gw_request *r)
 static enum MHD_Result refuse_auth(struct gw_request *r)
 {
 	static const char text[] = "missing or wrong bearer token\n";
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text,
+	                                                            MHD_RESPMEM_PERSISTENT);
 
 	if (resp != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Bearer realm=\"bestanden objects\"");
+		                        "Bearer realm=\"bestanden objects\"");
 	gw_log_field(r, "result", "unauthorized");
 	return gw_respond(r, MHD_HTTP_UNAUTHORIZED, resp);
 }
@@ -115,7 +115,7 @@ static void put_free(struct gw_request *r, int completed)
 }
 
 static enum MHD_Result put_object(struct gw_request *r, const char *name, const char *data,
-				  size_t *size)
+                                  size_t *size)
 {
 	struct put_state *st = r->state;
 
@@ -203,9 +203,9 @@ static enum MHD_Result get_object(struct gw_request *r, const char *name)
 	fd = bd_objstore_open_object(r->srv->objects, name, &size, &err);
 	if (fd < 0)
 		return respond_error(r, &err);
-	range = parse_range(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-							MHD_HTTP_HEADER_RANGE),
-			    size, &from, &to);
+	range = parse_range(
+	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE), size,
+	        &from, &to);
 	if (range < 0) {
 		close(fd);
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -229,7 +229,8 @@ static enum MHD_Result get_object(struct gw_request *r, const char *name)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 	if (range) {
-		snprintf(value, sizeof(value), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to, size);
+		snprintf(value, sizeof(value), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to,
+		         size);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, value);
 		status = MHD_HTTP_PARTIAL_CONTENT;
 	}
@@ -245,7 +246,7 @@ static enum MHD_Result delete_object(struct gw_request *r, const char *name)
 	if (bd_objstore_delete(r->srv->objects, name, &err) < 0)
 		return respond_error(r, &err);
 	return gw_respond(r, MHD_HTTP_NO_CONTENT,
-			  MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT));
+	                  MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT));
 }
 
 struct listing {
@@ -301,7 +302,7 @@ static enum MHD_Result list_objects(struct gw_request *r)
 	}
 	if (!list_arg_valid(prefix) || !list_arg_valid(after))
 		return gw_respond_text(r, MHD_HTTP_BAD_REQUEST,
-				       "prefix and after may hold only 0-9, a-f and '/'\n");
+		                       "prefix and after may hold only 0-9, a-f and '/'\n");
 	gw_log_field(r, "prefix", prefix);
 	if (bd_objstore_list(r->srv->objects, prefix, after, limit, list_entry, &l, &err) < 0) {
 		free(l.buf);
@@ -309,7 +310,8 @@ static enum MHD_Result list_objects(struct gw_request *r)
 	}
 	r->bytes = l.len;
 	resp = MHD_create_response_from_buffer(l.len, l.buf ? l.buf : (void *)"",
-					       l.buf ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	                                       l.buf ? MHD_RESPMEM_MUST_FREE
+	                                             : MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL) {
 		free(l.buf);
 		return MHD_NO;
@@ -329,8 +331,9 @@ enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t
 	name = strcmp(r->url, base) == 0 ? NULL : r->url + sizeof(base); /* after "/v1/objects/" */
 	if (r->calls == 1 && name != NULL) {
 		if (!bd_store_name_valid(name))
-			return gw_respond_text(r, MHD_HTTP_BAD_REQUEST,
-					       "object names have only 0-9, a-f and single inner '/'\n");
+			return gw_respond_text(
+			        r, MHD_HTTP_BAD_REQUEST,
+			        "object names have only 0-9, a-f and single inner '/'\n");
 		gw_log_field(r, "object", name);
 	}
 	if (name != NULL && strcmp(r->method, "PUT") == 0)
@@ -341,8 +344,8 @@ enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t
 	}
 	if (name == NULL)
 		return strcmp(r->method, "GET") == 0
-			       ? list_objects(r)
-			       : gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "list with GET\n");
+		               ? list_objects(r)
+		               : gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "list with GET\n");
 	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
 		return get_object(r, name);
 	if (strcmp(r->method, "DELETE") == 0)

@@ -17,9 +17,9 @@
 #include <strings.h>
 #include <time.h>
 
-#define POOL_MAX 64
+#define POOL_MAX       64
 #define ERROR_BODY_MAX 4096
-#define BUFFER_SIZE (256 * 1024)
+#define BUFFER_SIZE    (256 * 1024)
 
 struct bd_http {
 	struct bd_http_options o;
@@ -286,7 +286,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
  * counting the time since the last byte moved keeps the promise exactly.
  */
 static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
+                       curl_off_t ulnow)
 {
 	struct xfer *x = ctx;
 	struct timespec now;
@@ -298,7 +298,8 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 		return 0;
 	}
 	if ((now.tv_sec - x->last_move.tv_sec) * 1000 +
-		    (now.tv_nsec - x->last_move.tv_nsec) / 1000000 >= (long)x->timeout * 1000) {
+	            (now.tv_nsec - x->last_move.tv_nsec) / 1000000 >=
+	    (long)x->timeout * 1000) {
 		x->stalled = 1;
 		return 1;
 	}
@@ -316,10 +317,8 @@ static int retryable_curl(CURLcode rc)
 	case CURLE_PARTIAL_FILE:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
-	case CURLE_SSL_CONNECT_ERROR:
-		return 1;
-	default:
-		return 0;
+	case CURLE_SSL_CONNECT_ERROR: return 1;
+	default: return 0;
 	}
 }
 
@@ -373,18 +372,18 @@ static void setup_handle(struct bd_http *h, CURL *c, struct xfer *x, char *errbu
 	} else if (strcmp(rq->method, "PUT") == 0) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-				 (curl_off_t)(x->body ? x->body_len : rq->source_len));
+		                 (curl_off_t)(x->body ? x->body_len : rq->source_len));
 	} else if (strcmp(rq->method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)(x->body ? x->body_len : rq->source_len));
+		                 (curl_off_t)(x->body ? x->body_len : rq->source_len));
 	} else if (strcmp(rq->method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
 	}
 }
 
 int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
-		    struct bd_http_response *resp, struct bd_error *err)
+                    struct bd_http_response *resp, struct bd_error *err)
 {
 	uint64_t src_sent = 0, delivered = 0;
 	uint8_t *buffered = NULL;
@@ -401,7 +400,7 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 		buffered = bd_malloc((size_t)rq->source_len);
 		while (src_sent < rq->source_len) {
 			size_t got = on_upload((char *)buffered + src_sent, 1,
-					       (size_t)(rq->source_len - src_sent), &pull);
+			                       (size_t)(rq->source_len - src_sent), &pull);
 
 			if (pull.src_failed || pull.src_short)
 				break;
@@ -413,8 +412,8 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 		}
 		if (pull.src_short) {
 			bd_error_set(err, BD_E_INVALID, "the source ended after %llu of %llu bytes",
-				     (unsigned long long)src_sent,
-				     (unsigned long long)rq->source_len);
+			             (unsigned long long)src_sent,
+			             (unsigned long long)rq->source_len);
 			goto out;
 		}
 		body = buffered;
@@ -422,8 +421,13 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 	}
 	for (unsigned attempt = 0;; attempt++) {
 		char errbuf[CURL_ERROR_SIZE] = "", range[64];
-		struct xfer x = {.rq = rq, .resp = resp, .body = body, .body_len = body_len,
-				 .src_sent = &src_sent, .delivered = &delivered, .want = UINT64_MAX};
+		struct xfer x = {.rq = rq,
+		                 .resp = resp,
+		                 .body = body,
+		                 .body_len = body_len,
+		                 .src_sent = &src_sent,
+		                 .delivered = &delivered,
+		                 .want = UINT64_MAX};
 		CURL *c = pool_get(h);
 		CURLcode rc;
 		curl_off_t cl = -1;
@@ -444,8 +448,9 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 
 			if (rq->ranged && rq->length != UINT64_MAX) {
 				x.want = rq->length - delivered;
-				snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)start,
-					 (unsigned long long)(rq->offset + rq->length - 1));
+				snprintf(range, sizeof(range), "%llu-%llu",
+				         (unsigned long long)start,
+				         (unsigned long long)(rq->offset + rq->length - 1));
 			} else {
 				snprintf(range, sizeof(range), "%llu-", (unsigned long long)start);
 			}
@@ -471,12 +476,14 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 		}
 		if (x.src_short) {
 			bd_error_set(err, BD_E_INVALID, "the source ended after %llu of %llu bytes",
-				     (unsigned long long)src_sent, (unsigned long long)rq->source_len);
+			             (unsigned long long)src_sent,
+			             (unsigned long long)rq->source_len);
 			goto out;
 		}
 		if (x.too_large) {
-			bd_error_set(err, BD_E_STORAGE, "%s %s: the answer is larger than %zu bytes",
-				     rq->method, rq->url, rq->max_body);
+			bd_error_set(err, BD_E_STORAGE,
+			             "%s %s: the answer is larger than %zu bytes", rq->method,
+			             rq->url, rq->max_body);
 			goto out;
 		}
 		if (rc == CURLE_OK && !retryable_status(resp->status)) {
@@ -497,13 +504,15 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 			if (attempt > 0)
 				snprintf(tries, sizeof(tries), " after %u attempts", attempt + 1);
 			if (x.stalled)
-				bd_error_set(err, BD_E_STORAGE,
-					     "%s %s: no progress for %u s (the [storage] timeout)%s",
-					     rq->method, rq->url, h->o.timeout, tries);
+				bd_error_set(
+				        err, BD_E_STORAGE,
+				        "%s %s: no progress for %u s (the [storage] timeout)%s",
+				        rq->method, rq->url, h->o.timeout, tries);
 			else
 				bd_error_set(err, BD_E_STORAGE, "%s %s: %s (curl error %d)%s",
-					     rq->method, rq->url,
-					     errbuf[0] ? errbuf : curl_easy_strerror(rc), (int)rc, tries);
+				             rq->method, rq->url,
+				             errbuf[0] ? errbuf : curl_easy_strerror(rc), (int)rc,
+				             tries);
 			goto out;
 		}
 		backoff(attempt);
@@ -521,17 +530,19 @@ void bd_http_response_free(struct bd_http_response *resp)
 }
 
 int bd_http_status_error(const struct bd_http_response *resp, const char *method,
-			 const char *detail, struct bd_error *err)
+                         const char *detail, struct bd_error *err)
 {
 	int code = BD_E_STORAGE;
 	const char *hint = "";
 	char attempts[32] = "", line[160] = "";
 
 	/* The backend's own words, first line only, printable ASCII only. */
-	for (size_t i = 0; detail != NULL && detail[i] != '\0' && detail[i] != '\n' && detail[i] != '\r' &&
-			   i + 1 < sizeof(line); i++)
-		line[i] = (unsigned char)detail[i] < ' ' || (unsigned char)detail[i] > '~' ? '?' :
-										     detail[i];
+	for (size_t i = 0; detail != NULL && detail[i] != '\0' && detail[i] != '\n' &&
+	                   detail[i] != '\r' && i + 1 < sizeof(line);
+	     i++)
+		line[i] = (unsigned char)detail[i] < ' ' || (unsigned char)detail[i] > '~'
+		                  ? '?'
+		                  : detail[i];
 	detail = line[0] ? line : NULL;
 
 	if (resp->status == 404)
@@ -543,7 +554,7 @@ int bd_http_status_error(const struct bd_http_response *resp, const char *method
 	if (resp->attempts > 1)
 		snprintf(attempts, sizeof(attempts), " after %u attempts", resp->attempts);
 	return bd_error_set(err, code, "%s: HTTP %ld%s%s%s%s", method, resp->status,
-			    detail ? " " : "", detail ? detail : "", hint, attempts);
+	                    detail ? " " : "", detail ? detail : "", hint, attempts);
 }
 
 void bd_http_url_encode(char *out, size_t size, const char *s)
@@ -554,8 +565,8 @@ void bd_http_url_encode(char *out, size_t size, const char *s)
 	for (; *s && o + 4 < size; s++) {
 		unsigned char ch = (unsigned char)*s;
 
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
 			out[o++] = (char)ch;
 		} else {
 			out[o++] = '%';

@@ -50,9 +50,9 @@ struct bd_http_request {
 };
 
 struct bd_http_response {
-	long status;             /* final HTTP status; 0 when no answer came */
-	int64_t content_length;  /* -1 when unknown */
-	char *body;              /* NUL-terminated; error answers, or a 2xx body without sink */
+	long status;            /* final HTTP status; 0 when no answer came */
+	int64_t content_length; /* -1 when unknown */
+	char *body;             /* NUL-terminated; error answers, or a 2xx body without sink */
 	size_t body_len;
 	char etag[128];
 	unsigned attempts;
@@ -69,7 +69,7 @@ void bd_http_free(struct bd_http **h);
  * retries, the source or sink failed). Release resp with bd_http_response_free().
  */
 int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
-		    struct bd_http_response *resp, struct bd_error *err);
+                    struct bd_http_response *resp, struct bd_error *err);
 void bd_http_response_free(struct bd_http_response *resp);
 
 /*
@@ -78,7 +78,7 @@ void bd_http_response_free(struct bd_http_response *resp);
  * status, e.g. the backend's error code. Always returns -1.
  */
 int bd_http_status_error(const struct bd_http_response *resp, const char *method,
-			 const char *detail, struct bd_error *err);
+                         const char *detail, struct bd_error *err);
 
 /* S into OUT (of SIZE), percent-encoded except for RFC 3986 unreserved characters. */
 void bd_http_url_encode(char *out, size_t size, const char *s);

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TMP_DIR ".tmp"
+#define TMP_DIR      ".tmp"
 #define WRITE_BUFFER (256 * 1024)
 
 struct bd_objstore {
@@ -37,7 +37,7 @@ struct bd_objstore_writer {
 static int sys_error(struct bd_error *err, const char *what, const char *path)
 {
 	return bd_error_set(err, errno == ENOSPC || errno == EDQUOT ? BD_E_LIMIT : BD_E_IO,
-			    "%s %s: %s", what, path, strerror(errno));
+	                    "%s %s: %s", what, path, strerror(errno));
 }
 
 static int fsync_dir(const char *path)
@@ -109,7 +109,7 @@ static int check_name(const char *name, struct bd_error *err)
 }
 
 struct bd_objstore_writer *bd_objstore_writer_new(struct bd_objstore *os, const char *name,
-						  struct bd_error *err)
+                                                  struct bd_error *err)
 {
 	struct bd_objstore_writer *w;
 	uint8_t rnd[12];
@@ -159,7 +159,7 @@ static int flush(struct bd_objstore_writer *w, struct bd_error *err)
 }
 
 int bd_objstore_write(struct bd_objstore_writer *w, const void *buf, size_t len,
-		      struct bd_error *err)
+                      struct bd_error *err)
 {
 	const uint8_t *p = buf;
 
@@ -216,9 +216,11 @@ static int make_parents(const char *dir, const char *name, struct bd_error *err)
 			path[n] = '\0';
 			if (mkdir(path, 0700) < 0 && errno != EEXIST)
 				return errno == ENOTDIR
-					       ? bd_error_set(err, BD_E_INVALID,
-							      "'%s' clashes with an existing object", name)
-					       : sys_error(err, "cannot create", path);
+				               ? bd_error_set(
+				                         err, BD_E_INVALID,
+				                         "'%s' clashes with an existing object",
+				                         name)
+				               : sys_error(err, "cannot create", path);
 		}
 	}
 	return 0;
@@ -240,7 +242,7 @@ int bd_objstore_commit(struct bd_objstore_writer **wp, struct bd_error *err)
 	for (int tries = 0;; tries++) {
 		if (tries == 5) {
 			bd_error_set(err, BD_E_IO, "cannot store %s: its directory keeps vanishing",
-				     w->name);
+			             w->name);
 			break;
 		}
 		if (make_parents(w->os->dir, w->name, err) < 0)
@@ -250,8 +252,8 @@ int bd_objstore_commit(struct bd_objstore_writer **wp, struct bd_error *err)
 			break;
 		}
 		if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR) {
-			bd_error_set(err, BD_E_INVALID, "'%s' clashes with an existing object prefix",
-				     w->name);
+			bd_error_set(err, BD_E_INVALID,
+			             "'%s' clashes with an existing object prefix", w->name);
 			break;
 		}
 		if (errno != ENOENT) {
@@ -278,7 +280,7 @@ fail:
 }
 
 int bd_objstore_open_object(struct bd_objstore *os, const char *name, uint64_t *size,
-			    struct bd_error *err)
+                            struct bd_error *err)
 {
 	char *path;
 	struct stat st;
@@ -325,7 +327,8 @@ int bd_objstore_delete(struct bd_objstore *os, const char *name, struct bd_error
 		return -1;
 	}
 	/* Remove the directories this leaves empty; a busy one stops the climb. */
-	for (char *slash = strrchr(path, '/'); slash != NULL && (size_t)(slash - path) > strlen(os->dir);
+	for (char *slash = strrchr(path, '/');
+	     slash != NULL && (size_t)(slash - path) > strlen(os->dir);
 	     slash = strrchr(path, '/')) {
 		*slash = '\0';
 		if (rmdir(path) < 0)
@@ -411,7 +414,8 @@ static int walk_dir(struct walk *wk, const char *path, const char *rel, struct b
 			if (!starts_with(full, wk->prefix) || strcmp(full, wk->after) <= 0)
 				continue;
 			wk->count++;
-			if (wk->cb(wk->ctx, full, (uint64_t)st.st_size) != 0 || wk->count >= wk->limit)
+			if (wk->cb(wk->ctx, full, (uint64_t)st.st_size) != 0 ||
+			    wk->count >= wk->limit)
 				wk->stop = 1;
 		}
 	}
@@ -420,11 +424,14 @@ static int walk_dir(struct walk *wk, const char *path, const char *rel, struct b
 }
 
 int bd_objstore_list(struct bd_objstore *os, const char *prefix, const char *after, size_t limit,
-		     int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		     struct bd_error *err)
+                     int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                     struct bd_error *err)
 {
-	struct walk wk = {.prefix = prefix, .after = after ? after : "", .limit = limit,
-			  .cb = cb, .ctx = ctx};
+	struct walk wk = {.prefix = prefix,
+	                  .after = after ? after : "",
+	                  .limit = limit,
+	                  .cb = cb,
+	                  .ctx = ctx};
 
 	if (limit == 0)
 		return 0;
@@ -435,7 +442,7 @@ int bd_objstore_list(struct bd_objstore *os, const char *prefix, const char *aft
 
 /* The bd_store face, for the sweeper and for tests. */
 static int local_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
-		     struct bd_error *err)
+                     struct bd_error *err)
 {
 	struct bd_objstore_writer *w = bd_objstore_writer_new(impl, name, err);
 	uint8_t buf[64 * 1024];
@@ -450,9 +457,11 @@ static int local_put(void *impl, const char *name, struct bd_source *src, uint64
 		if (r <= 0) {
 			bd_objstore_abort(&w);
 			if (r < 0)
-				return bd_error_set(err, BD_E_IO, "reading the upload source failed");
-			return bd_error_set(err, BD_E_INVALID, "the source ended after %llu of %llu bytes",
-					    (unsigned long long)got, (unsigned long long)length);
+				return bd_error_set(err, BD_E_IO,
+				                    "reading the upload source failed");
+			return bd_error_set(err, BD_E_INVALID,
+			                    "the source ended after %llu of %llu bytes",
+			                    (unsigned long long)got, (unsigned long long)length);
 		}
 		if (bd_objstore_write(w, buf, (size_t)r, err) < 0) {
 			bd_objstore_abort(&w);
@@ -464,7 +473,7 @@ static int local_put(void *impl, const char *name, struct bd_source *src, uint64
 }
 
 static int local_get(void *impl, const char *name, uint64_t offset, uint64_t length,
-		     struct bd_sink *sink, struct bd_error *err)
+                     struct bd_sink *sink, struct bd_error *err)
 {
 	uint8_t buf[64 * 1024];
 	uint64_t size, left;
@@ -475,19 +484,19 @@ static int local_get(void *impl, const char *name, uint64_t offset, uint64_t len
 	if (offset > size || (offset == size && offset > 0)) {
 		close(fd);
 		return bd_error_set(err, BD_E_INVALID, "offset %llu is past the end (%llu bytes)",
-				    (unsigned long long)offset, (unsigned long long)size);
+		                    (unsigned long long)offset, (unsigned long long)size);
 	}
 	left = size - offset < length ? size - offset : length;
 	while (left > 0) {
 		ssize_t r = pread(fd, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf),
-				  (off_t)offset);
+		                  (off_t)offset);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
 			close(fd);
 			return bd_error_set(err, BD_E_IO, "cannot read object: %s",
-					    r < 0 ? strerror(errno) : "unexpected end");
+			                    r < 0 ? strerror(errno) : "unexpected end");
 		}
 		if (sink->write(sink->ctx, buf, (size_t)r) < 0) {
 			close(fd);
@@ -533,8 +542,8 @@ static int page_entry(void *ctx, const char *name, uint64_t size)
 }
 
 static int local_list(void *impl, const char *prefix,
-		      int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		      struct bd_error *err)
+                      int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                      struct bd_error *err)
 {
 	struct page p = {.cb = cb, .ctx = ctx};
 
@@ -550,13 +559,13 @@ static int local_list(void *impl, const char *prefix,
 }
 
 static const struct bd_store_ops local_ops = {
-	.name = "local",
-	.put = local_put,
-	.get = local_get,
-	.head = local_head,
-	.del = local_del,
-	.list = local_list,
-	.close = NULL,
+        .name = "local",
+        .put = local_put,
+        .get = local_get,
+        .head = local_head,
+        .del = local_del,
+        .list = local_list,
+        .close = NULL,
 };
 
 struct bd_store *bd_objstore_store(struct bd_objstore *os)

@@ -26,16 +26,16 @@ void bd_objstore_close(struct bd_objstore **os);
 
 /* Streaming write of NAME: new, write*, then commit (object appears) or abort. */
 struct bd_objstore_writer *bd_objstore_writer_new(struct bd_objstore *os, const char *name,
-						  struct bd_error *err);
+                                                  struct bd_error *err);
 int bd_objstore_write(struct bd_objstore_writer *w, const void *buf, size_t len,
-		      struct bd_error *err);
+                      struct bd_error *err);
 /* Both free W. A name that clashes with an existing prefix (or vice versa) is BD_E_INVALID. */
 int bd_objstore_commit(struct bd_objstore_writer **w, struct bd_error *err);
 void bd_objstore_abort(struct bd_objstore_writer **w);
 
 /* Open NAME for reading: returns a file descriptor (caller closes) and its size. */
 int bd_objstore_open_object(struct bd_objstore *os, const char *name, uint64_t *size,
-			    struct bd_error *err);
+                            struct bd_error *err);
 /* Remove NAME and the directories it leaves empty; absent is not an error. */
 int bd_objstore_delete(struct bd_objstore *os, const char *name, struct bd_error *err);
 /*
@@ -44,8 +44,8 @@ int bd_objstore_delete(struct bd_objstore *os, const char *name, struct bd_error
  * Returns the number of objects passed to CB, or -1.
  */
 int bd_objstore_list(struct bd_objstore *os, const char *prefix, const char *after, size_t limit,
-		     int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		     struct bd_error *err);
+                     int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                     struct bd_error *err);
 
 /* OS as a struct bd_store ("local" in messages); OS must outlive it. */
 struct bd_store *bd_objstore_store(struct bd_objstore *os);

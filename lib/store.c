@@ -43,7 +43,7 @@ struct bd_store *bd_store_open(const struct bd_conf *conf, struct bd_error *err)
 	if (strcmp(conf->storage.driver, "s3") == 0)
 		return bd_store_s3_open(conf, err);
 	bd_error_set(err, BD_E_CONFIG, "[storage] driver '%s' is not a known driver",
-		     conf->storage.driver);
+	             conf->storage.driver);
 	return NULL;
 }
 
@@ -85,19 +85,18 @@ static int check_name(const struct bd_store *s, const char *name, struct bd_erro
 	if (bd_store_name_valid(name))
 		return 0;
 	return bd_error_set(err, BD_E_INVALID,
-			    "%s store: '%.64s' is not a valid object name (only 0-9, a-f and "
-			    "single inner '/', at most %d characters)",
-			    s->ops->name, name ? name : "(null)", BD_STORE_NAME_MAX);
+	                    "%s store: '%.64s' is not a valid object name (only 0-9, a-f and "
+	                    "single inner '/', at most %d characters)",
+	                    s->ops->name, name ? name : "(null)", BD_STORE_NAME_MAX);
 }
 
-static int failed(const struct bd_store *s, const char *op, const char *name,
-		  struct bd_error *err)
+static int failed(const struct bd_store *s, const char *op, const char *name, struct bd_error *err)
 {
 	return bd_error_prefix(err, "%s store: %s %s", s->ops->name, op, name);
 }
 
 int bd_store_put(struct bd_store *s, const char *name, struct bd_source *src, uint64_t length,
-		 struct bd_error *err)
+                 struct bd_error *err)
 {
 	if (check_name(s, name, err) < 0)
 		return -1;
@@ -107,7 +106,7 @@ int bd_store_put(struct bd_store *s, const char *name, struct bd_source *src, ui
 }
 
 int bd_store_get(struct bd_store *s, const char *name, uint64_t offset, uint64_t length,
-		 struct bd_sink *sink, struct bd_error *err)
+                 struct bd_sink *sink, struct bd_error *err)
 {
 	if (check_name(s, name, err) < 0)
 		return -1;
@@ -118,10 +117,11 @@ int bd_store_get(struct bd_store *s, const char *name, uint64_t offset, uint64_t
 		if (s->ops->head(s->impl, name, &size, err) < 0)
 			return failed(s, "get", name, err);
 		if (offset > size || (offset == size && offset > 0))
-			return bd_error_set(err, BD_E_INVALID,
-					    "%s store: get %s: offset %llu is past the end (%llu bytes)",
-					    s->ops->name, name, (unsigned long long)offset,
-					    (unsigned long long)size);
+			return bd_error_set(
+			        err, BD_E_INVALID,
+			        "%s store: get %s: offset %llu is past the end (%llu bytes)",
+			        s->ops->name, name, (unsigned long long)offset,
+			        (unsigned long long)size);
 		return 0;
 	}
 	if (s->ops->get(s->impl, name, offset, length, sink, err) < 0)
@@ -148,12 +148,12 @@ int bd_store_delete(struct bd_store *s, const char *name, struct bd_error *err)
 }
 
 int bd_store_list(struct bd_store *s, const char *prefix,
-		  int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		  struct bd_error *err)
+                  int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                  struct bd_error *err)
 {
 	if (!prefix_valid(prefix))
 		return bd_error_set(err, BD_E_INVALID, "%s store: '%.64s' is not a valid prefix",
-				    s->ops->name, prefix ? prefix : "(null)");
+		                    s->ops->name, prefix ? prefix : "(null)");
 	if (s->ops->list(s->impl, prefix, cb, ctx, err) < 0)
 		return bd_error_prefix(err, "%s store: list '%s'", s->ops->name, prefix);
 	return 0;
@@ -199,7 +199,7 @@ static size_t mem_find(const struct mem_store *m, const char *name, int *found)
 }
 
 static int mem_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
-		   struct bd_error *err)
+                   struct bd_error *err)
 {
 	struct mem_store *m = impl;
 	uint8_t *data;
@@ -208,7 +208,7 @@ static int mem_put(void *impl, const char *name, struct bd_source *src, uint64_t
 
 	if (length > SIZE_MAX / 2)
 		return bd_error_set(err, BD_E_LIMIT, "%llu bytes do not fit in memory",
-				    (unsigned long long)length);
+		                    (unsigned long long)length);
 	data = bd_malloc((size_t)length);
 	while (got < length) {
 		ssize_t r = src->read(src->ctx, data + got, (size_t)length - got);
@@ -216,10 +216,11 @@ static int mem_put(void *impl, const char *name, struct bd_source *src, uint64_t
 		if (r < 0 || r == 0) {
 			free(data);
 			if (r < 0)
-				return bd_error_set(err, BD_E_IO, "reading the upload source failed");
+				return bd_error_set(err, BD_E_IO,
+				                    "reading the upload source failed");
 			return bd_error_set(err, BD_E_INVALID,
-					    "the source ended after %zu of %llu bytes", got,
-					    (unsigned long long)length);
+			                    "the source ended after %zu of %llu bytes", got,
+			                    (unsigned long long)length);
 		}
 		got += (size_t)r;
 	}
@@ -243,7 +244,7 @@ static int mem_put(void *impl, const char *name, struct bd_source *src, uint64_t
 }
 
 static int mem_get(void *impl, const char *name, uint64_t offset, uint64_t length,
-		   struct bd_sink *sink, struct bd_error *err)
+                   struct bd_sink *sink, struct bd_error *err)
 {
 	struct mem_store *m = impl;
 	uint8_t *copy;
@@ -261,7 +262,7 @@ static int mem_get(void *impl, const char *name, uint64_t offset, uint64_t lengt
 
 		pthread_mutex_unlock(&m->lock);
 		return bd_error_set(err, BD_E_INVALID, "offset %llu is past the end (%zu bytes)",
-				    (unsigned long long)offset, len);
+		                    (unsigned long long)offset, len);
 	}
 	n = m->v[i].len - (size_t)offset;
 	if (length < n)
@@ -315,8 +316,8 @@ struct mem_entry {
 };
 
 static int mem_list(void *impl, const char *prefix,
-		    int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		    struct bd_error *err)
+                    int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                    struct bd_error *err)
 {
 	struct mem_store *m = impl;
 	struct mem_entry *snap;
@@ -357,13 +358,13 @@ static void mem_close(void *impl)
 }
 
 static const struct bd_store_ops mem_ops = {
-	.name = "memory",
-	.put = mem_put,
-	.get = mem_get,
-	.head = mem_head,
-	.del = mem_del,
-	.list = mem_list,
-	.close = mem_close,
+        .name = "memory",
+        .put = mem_put,
+        .get = mem_get,
+        .head = mem_head,
+        .del = mem_del,
+        .list = mem_list,
+        .close = mem_close,
 };
 
 struct bd_store *bd_store_new_memory(void)

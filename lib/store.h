@@ -28,14 +28,14 @@ void bd_store_close(struct bd_store **store);
 
 /* Upload exactly LENGTH bytes pulled from SRC. The object appears whole or not at all. */
 int bd_store_put(struct bd_store *s, const char *name, struct bd_source *src, uint64_t length,
-		 struct bd_error *err);
+                 struct bd_error *err);
 /*
  * Bytes [offset, offset+length) (length BD_STORE_TO_END: to the end) pushed to
  * SINK. A range running past the end stops at the end; an OFFSET at or past
  * the end of a non-empty object (or above 0 for an empty one) is BD_E_INVALID.
  */
 int bd_store_get(struct bd_store *s, const char *name, uint64_t offset, uint64_t length,
-		 struct bd_sink *sink, struct bd_error *err);
+                 struct bd_sink *sink, struct bd_error *err);
 /* Size of an object; BD_E_NOTFOUND when it does not exist. */
 int bd_store_head(struct bd_store *s, const char *name, uint64_t *size, struct bd_error *err);
 /* Delete; deleting what is not there is not an error. */
@@ -46,21 +46,21 @@ int bd_store_delete(struct bd_store *s, const char *name, struct bd_error *err);
  * it is given.
  */
 int bd_store_list(struct bd_store *s, const char *prefix,
-		  int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		  struct bd_error *err);
+                  int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                  struct bd_error *err);
 
 /* Drivers, and test doubles for fault injection, implement these. */
 struct bd_store_ops {
 	const char *name; /* "gateway", "s3", "memory" - used in error messages */
 	int (*put)(void *impl, const char *name, struct bd_source *src, uint64_t length,
-		   struct bd_error *err);
+	           struct bd_error *err);
 	int (*get)(void *impl, const char *name, uint64_t offset, uint64_t length,
-		   struct bd_sink *sink, struct bd_error *err);
+	           struct bd_sink *sink, struct bd_error *err);
 	int (*head)(void *impl, const char *name, uint64_t *size, struct bd_error *err);
 	int (*del)(void *impl, const char *name, struct bd_error *err);
 	int (*list)(void *impl, const char *prefix,
-		    int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		    struct bd_error *err);
+	            int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+	            struct bd_error *err);
 	void (*close)(void *impl);
 };
 struct bd_store *bd_store_new(const struct bd_store_ops *ops, void *impl);
@@ -82,7 +82,7 @@ struct bd_store *bd_store_s3_open(const struct bd_conf *conf, struct bd_error *e
  * aborted after one day.
  */
 int bd_store_s3_init(const struct bd_conf *conf, int create_bucket, unsigned expire_days,
-		     struct bd_error *err);
+                     struct bd_error *err);
 
 /* An in-memory store (thread-safe), for unit tests of code that uses a store. */
 struct bd_store *bd_store_new_memory(void);

@@ -47,7 +47,7 @@ static char *object_url(const struct gw *g, const char *name)
 }
 
 static int gw_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
-		  struct bd_error *err)
+                  struct bd_error *err)
 {
 	struct gw *g = impl;
 	struct bd_http_request rq = {.method = "PUT", .source = src, .source_len = length};
@@ -61,7 +61,7 @@ static int gw_put(void *impl, const char *name, struct bd_source *src, uint64_t 
 			rv = 0;
 		else
 			bd_http_status_error(&resp, "PUT", resp.body_len < 200 ? resp.body : NULL,
-					     err);
+			                     err);
 	}
 	bd_http_response_free(&resp);
 	free_headers(rq.headers);
@@ -70,11 +70,11 @@ static int gw_put(void *impl, const char *name, struct bd_source *src, uint64_t 
 }
 
 static int gw_get(void *impl, const char *name, uint64_t offset, uint64_t length,
-		  struct bd_sink *sink, struct bd_error *err)
+                  struct bd_sink *sink, struct bd_error *err)
 {
 	struct gw *g = impl;
-	struct bd_http_request rq = {.method = "GET", .sink = sink, .offset = offset,
-				     .length = length};
+	struct bd_http_request rq = {
+	        .method = "GET", .sink = sink, .offset = offset, .length = length};
 	struct bd_http_response resp;
 	int rv = -1;
 
@@ -88,7 +88,7 @@ static int gw_get(void *impl, const char *name, uint64_t offset, uint64_t length
 			rv = 0; /* every range of an empty object is unsatisfiable */
 		else if (resp.status == 416)
 			bd_error_set(err, BD_E_INVALID, "GET: offset %llu is past the end",
-				     (unsigned long long)offset);
+			             (unsigned long long)offset);
 		else
 			bd_http_status_error(&resp, "GET", NULL, err);
 	}
@@ -146,8 +146,8 @@ static int gw_del(void *impl, const char *name, struct bd_error *err)
 
 /* One page: lines "<name> <size>". Returns the entry count, or -1. */
 static int parse_page(char *body, char *last, size_t lastsize,
-		      int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		      int *stopped, struct bd_error *err)
+                      int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                      int *stopped, struct bd_error *err)
 {
 	int n = 0;
 
@@ -177,8 +177,8 @@ static int parse_page(char *body, char *last, size_t lastsize,
 }
 
 static int gw_list(void *impl, const char *prefix,
-		   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		   struct bd_error *err)
+                   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                   struct bd_error *err)
 {
 	struct gw *g = impl;
 	char last[BD_STORE_NAME_MAX + 1] = "";
@@ -191,15 +191,15 @@ static int gw_list(void *impl, const char *prefix,
 		int n = -1;
 
 		rq.url = bd_asprintf("%s/v1/objects?prefix=%s&after=%s&limit=%d", g->base, prefix,
-				     last, LIST_PAGE);
+		                     last, LIST_PAGE);
 		rq.headers = auth_headers(g);
 		if (bd_http_perform(g->http, &rq, &resp, err) < 0)
 			rv = -1;
 		else if (resp.status != 200)
 			rv = bd_http_status_error(&resp, "list", NULL, err);
 		else
-			n = parse_page(resp.body ? resp.body : (char *)"", last, sizeof(last), cb, ctx,
-				       &stopped, err);
+			n = parse_page(resp.body ? resp.body : (char *)"", last, sizeof(last), cb,
+			               ctx, &stopped, err);
 		if (rv == 0 && n < 0)
 			rv = -1;
 		bd_http_response_free(&resp);
@@ -222,21 +222,21 @@ static void gw_close(void *impl)
 }
 
 static const struct bd_store_ops gw_ops = {
-	.name = "gateway",
-	.put = gw_put,
-	.get = gw_get,
-	.head = gw_head,
-	.del = gw_del,
-	.list = gw_list,
-	.close = gw_close,
+        .name = "gateway",
+        .put = gw_put,
+        .get = gw_get,
+        .head = gw_head,
+        .del = gw_del,
+        .list = gw_list,
+        .close = gw_close,
 };
 
 struct bd_store *bd_store_gateway_open(const struct bd_conf *conf, struct bd_error *err)
 {
 	struct bd_http_options o = {
-		.timeout = (unsigned)conf->storage.timeout,
-		.connect_timeout = (unsigned)conf->storage.connect_timeout,
-		.retries = (unsigned)conf->storage.retries,
+	        .timeout = (unsigned)conf->storage.timeout,
+	        .connect_timeout = (unsigned)conf->storage.connect_timeout,
+	        .retries = (unsigned)conf->storage.retries,
 	};
 	static const char prefix[] = "Authorization: Bearer ";
 	struct gw *g;
@@ -244,7 +244,8 @@ struct bd_store *bd_store_gateway_open(const struct bd_conf *conf, struct bd_err
 	size_t n;
 
 	if (conf->storage.token_file[0] == '\0') {
-		bd_error_set(err, BD_E_CONFIG, "[storage] token_file is empty; the gateway driver needs it");
+		bd_error_set(err, BD_E_CONFIG,
+		             "[storage] token_file is empty; the gateway driver needs it");
 		return NULL;
 	}
 	token = bd_secret_file_read(conf->storage.token_file, TOKEN_MAX, err);
@@ -255,8 +256,9 @@ struct bd_store *bd_store_gateway_open(const struct bd_conf *conf, struct bd_err
 	for (const char *p = token; *p; p++) {
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
 			bd_secret_free(token);
-			bd_error_set(err, BD_E_KEY, "gateway store: %s holds characters a token cannot have",
-				     conf->storage.token_file);
+			bd_error_set(err, BD_E_KEY,
+			             "gateway store: %s holds characters a token cannot have",
+			             conf->storage.token_file);
 			return NULL;
 		}
 	}

@@ -20,17 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECRET_MAX 256
-#define MAX_PARTS 10000
+#define SECRET_MAX    256
+#define MAX_PARTS     10000
 #define LIST_BODY_MAX (16 * 1024 * 1024)
 
 struct s3 {
 	struct bd_http *http;
-	char *scheme_host;  /* http://127.0.0.1:7480 (path style) */
-	char *bucket_base;  /* URL of the bucket, no trailing '/' */
+	char *scheme_host; /* http://127.0.0.1:7480 (path style) */
+	char *bucket_base; /* URL of the bucket, no trailing '/' */
 	char *bucket;
 	char sigv4[160];
-	char *userpwd;      /* "ACCESS:SECRET", secret memory */
+	char *userpwd; /* "ACCESS:SECRET", secret memory */
 	uint64_t threshold, part_size;
 };
 
@@ -79,7 +79,7 @@ static xmlDocPtr xml_parse(const char *body, size_t len)
 		return NULL;
 	/* No network, no entity substitution, no DTD loading. */
 	return xmlReadMemory(body, (int)len, "s3.xml", NULL,
-			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 }
 
 /* The text of the first element called NAME anywhere under NODE, or NULL (xmlFree it). */
@@ -119,7 +119,7 @@ static char *object_url(const struct s3 *s, const char *name, const char *query)
 }
 
 static int put_single(struct s3 *s, const char *name, struct bd_source *src, uint64_t length,
-		      struct bd_error *err)
+                      struct bd_error *err)
 {
 	struct bd_http_request rq;
 	struct bd_http_response resp;
@@ -170,7 +170,9 @@ static char *start_upload(struct s3 *s, const char *name, struct bd_error *err)
 				bd_http_url_encode(enc, sizeof(enc), (const char *)t);
 				id = bd_strdup(enc);
 			} else {
-				bd_error_set(err, BD_E_STORAGE, "starting a multipart upload: no UploadId in the answer");
+				bd_error_set(
+				        err, BD_E_STORAGE,
+				        "starting a multipart upload: no UploadId in the answer");
 			}
 			xmlFree(t);
 			xmlFreeDoc(doc);
@@ -183,7 +185,7 @@ static char *start_upload(struct s3 *s, const char *name, struct bd_error *err)
 }
 
 static int read_exactly(struct bd_source *src, uint8_t *buf, size_t len, uint64_t done,
-			uint64_t total, struct bd_error *err)
+                        uint64_t total, struct bd_error *err)
 {
 	size_t got = 0;
 
@@ -193,15 +195,16 @@ static int read_exactly(struct bd_source *src, uint8_t *buf, size_t len, uint64_
 		if (r < 0)
 			return bd_error_set(err, BD_E_IO, "reading the upload source failed");
 		if (r == 0)
-			return bd_error_set(err, BD_E_INVALID, "the source ended after %llu of %llu bytes",
-					    (unsigned long long)(done + got), (unsigned long long)total);
+			return bd_error_set(
+			        err, BD_E_INVALID, "the source ended after %llu of %llu bytes",
+			        (unsigned long long)(done + got), (unsigned long long)total);
 		got += (size_t)r;
 	}
 	return 0;
 }
 
 static int put_multipart(struct s3 *s, const char *name, struct bd_source *src, uint64_t length,
-			 struct bd_error *err)
+                         struct bd_error *err)
 {
 	uint64_t part = s->part_size, done = 0;
 	unsigned nparts, i;
@@ -227,7 +230,8 @@ static int put_multipart(struct s3 *s, const char *name, struct bd_source *src, 
 
 		if (read_exactly(src, buf, n, done, length, err) < 0)
 			break;
-		snprintf(q, sizeof(q), "partNumber=%u&uploadId=%s", i, id); /* sorted (workaround 2) */
+		snprintf(q, sizeof(q), "partNumber=%u&uploadId=%s", i,
+		         id); /* sorted (workaround 2) */
 		request_init(s, &rq, "PUT", object_url(s, name, q));
 		rq.body = buf;
 		rq.body_len = n;
@@ -235,15 +239,17 @@ static int put_multipart(struct s3 *s, const char *name, struct bd_source *src, 
 			if (resp.status != 200)
 				s3_error(&resp, "PUT part", err);
 			else if (resp.etag[0] == '\0')
-				bd_error_set(err, BD_E_STORAGE, "PUT part %u: the answer has no ETag", i);
+				bd_error_set(err, BD_E_STORAGE,
+				             "PUT part %u: the answer has no ETag", i);
 			else
 				ok = 1;
 		}
 		if (ok) {
 			gchar *etag = g_markup_escape_text(resp.etag, -1);
 
-			g_string_append_printf(complete, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
-					       i, etag);
+			g_string_append_printf(
+			        complete, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
+			        i, etag);
 			g_free(etag);
 		}
 		request_done(&rq, &resp);
@@ -267,7 +273,8 @@ static int put_multipart(struct s3 *s, const char *name, struct bd_source *src, 
 		rq.max_body = 64 * 1024;
 		if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
 			/* A 200 answer may still carry an <Error> (S3 decides late). */
-			if (resp.status == 200 && (resp.body == NULL || strstr(resp.body, "<Error>") == NULL))
+			if (resp.status == 200 &&
+			    (resp.body == NULL || strstr(resp.body, "<Error>") == NULL))
 				rv = 0;
 			else
 				s3_error(&resp, "completing the multipart upload", err);
@@ -283,7 +290,7 @@ static int put_multipart(struct s3 *s, const char *name, struct bd_source *src, 
 }
 
 static int s3_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
-		  struct bd_error *err)
+                  struct bd_error *err)
 {
 	struct s3 *s = impl;
 
@@ -293,7 +300,7 @@ static int s3_put(void *impl, const char *name, struct bd_source *src, uint64_t 
 }
 
 static int s3_get(void *impl, const char *name, uint64_t offset, uint64_t length,
-		  struct bd_sink *sink, struct bd_error *err)
+                  struct bd_sink *sink, struct bd_error *err)
 {
 	struct s3 *s = impl;
 	struct bd_http_request rq;
@@ -312,7 +319,7 @@ static int s3_get(void *impl, const char *name, uint64_t offset, uint64_t length
 			rv = 0; /* every range of an empty object is unsatisfiable */
 		else if (resp.status == 416)
 			bd_error_set(err, BD_E_INVALID, "GET: offset %llu is past the end",
-				     (unsigned long long)offset);
+			             (unsigned long long)offset);
 		else
 			s3_error(&resp, "GET", err);
 	}
@@ -335,7 +342,8 @@ static int s3_head(void *impl, const char *name, uint64_t *size, struct bd_error
 		} else if (resp.status == 200) {
 			bd_error_set(err, BD_E_STORAGE, "HEAD: the answer has no Content-Length");
 		} else {
-			bd_http_status_error(&resp, "HEAD", NULL, err); /* HEAD answers have no body */
+			bd_http_status_error(&resp, "HEAD", NULL,
+			                     err); /* HEAD answers have no body */
 		}
 	}
 	request_done(&rq, &resp);
@@ -362,8 +370,8 @@ static int s3_del(void *impl, const char *name, struct bd_error *err)
 
 /* One ListObjectsV2 page: CB for each Contents; *truncated from IsTruncated. */
 static int list_page(xmlNodePtr root, char *last, size_t lastsize,
-		     int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		     int *truncated, int *stopped, struct bd_error *err)
+                     int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                     int *truncated, int *stopped, struct bd_error *err)
 {
 	*truncated = 0;
 	for (xmlNodePtr n = root ? root->children : NULL; n != NULL; n = n->next) {
@@ -392,15 +400,16 @@ static int list_page(xmlNodePtr root, char *last, size_t lastsize,
 			xmlFree(key);
 			xmlFree(size);
 			if (!ok)
-				return bd_error_set(err, BD_E_STORAGE, "list: malformed <Contents> in the answer");
+				return bd_error_set(err, BD_E_STORAGE,
+				                    "list: malformed <Contents> in the answer");
 		}
 	}
 	return 0;
 }
 
 static int s3_list(void *impl, const char *prefix,
-		   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
-		   struct bd_error *err)
+                   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                   struct bd_error *err)
 {
 	struct s3 *s = impl;
 	char last[1024 + 1] = "";
@@ -415,8 +424,8 @@ static int s3_list(void *impl, const char *prefix,
 		bd_http_url_encode(a, sizeof(a), last);
 		/* Parameters in sorted order (workaround 2); start-after avoids opaque tokens. */
 		request_init(s, &rq, "GET",
-			     bd_asprintf("%s/?list-type=2&prefix=%s%s%s", s->bucket_base, p,
-					 last[0] ? "&start-after=" : "", last[0] ? a : ""));
+		             bd_asprintf("%s/?list-type=2&prefix=%s%s%s", s->bucket_base, p,
+		                         last[0] ? "&start-after=" : "", last[0] ? a : ""));
 		rq.max_body = LIST_BODY_MAX;
 		if (bd_http_perform(s->http, &rq, &resp, err) < 0) {
 			rv = -1;
@@ -428,11 +437,12 @@ static int s3_list(void *impl, const char *prefix,
 			if (doc == NULL)
 				rv = bd_error_set(err, BD_E_STORAGE, "list: the answer is not XML");
 			else
-				rv = list_page(xmlDocGetRootElement(doc), last, sizeof(last), cb, ctx,
-					       &truncated, &stopped, err);
+				rv = list_page(xmlDocGetRootElement(doc), last, sizeof(last), cb,
+				               ctx, &truncated, &stopped, err);
 			xmlFreeDoc(doc);
 			if (rv == 0 && truncated && last[0] == '\0')
-				rv = bd_error_set(err, BD_E_STORAGE, "list: truncated answer without keys");
+				rv = bd_error_set(err, BD_E_STORAGE,
+				                  "list: truncated answer without keys");
 		}
 		request_done(&rq, &resp);
 	}
@@ -452,13 +462,13 @@ static void s3_close(void *impl)
 }
 
 static const struct bd_store_ops s3_ops = {
-	.name = "s3",
-	.put = s3_put,
-	.get = s3_get,
-	.head = s3_head,
-	.del = s3_del,
-	.list = s3_list,
-	.close = s3_close,
+        .name = "s3",
+        .put = s3_put,
+        .get = s3_get,
+        .head = s3_head,
+        .del = s3_del,
+        .list = s3_list,
+        .close = s3_close,
 };
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
@@ -471,9 +481,9 @@ static void xml_init(void)
 static struct s3 *s3_new(const struct bd_conf *conf, struct bd_error *err)
 {
 	const struct bd_http_options o = {
-		.timeout = (unsigned)conf->storage.timeout,
-		.connect_timeout = (unsigned)conf->storage.connect_timeout,
-		.retries = (unsigned)conf->storage.retries,
+	        .timeout = (unsigned)conf->storage.timeout,
+	        .connect_timeout = (unsigned)conf->storage.connect_timeout,
+	        .retries = (unsigned)conf->storage.retries,
 	};
 	const char *ep = conf->storage.s3_endpoint, *host;
 	struct s3 *s;
@@ -482,19 +492,23 @@ static struct s3 *s3_new(const struct bd_conf *conf, struct bd_error *err)
 
 	if (ep[0] == '\0' || conf->storage.s3_bucket[0] == '\0' ||
 	    conf->storage.s3_access_key[0] == '\0' || conf->storage.s3_secret_key_file[0] == '\0') {
-		bd_error_set(err, BD_E_CONFIG, "s3 store: [storage] s3_endpoint, s3_bucket, s3_access_key "
-					       "and s3_secret_key_file must all be set");
+		bd_error_set(err, BD_E_CONFIG,
+		             "s3 store: [storage] s3_endpoint, s3_bucket, s3_access_key "
+		             "and s3_secret_key_file must all be set");
 		return NULL;
 	}
 	host = strstr(ep, "://") + 3;
 	if (strcmp(conf->storage.s3_addressing, "virtual") == 0 &&
 	    (host[0] == '[' || strspn(host, "0123456789.") == strcspn(host, ":/"))) {
-		bd_error_set(err, BD_E_CONFIG, "s3 store: virtual-host addressing puts the bucket in the "
-					       "host name; s3_endpoint %s is an IP address (use path)", ep);
+		bd_error_set(err, BD_E_CONFIG,
+		             "s3 store: virtual-host addressing puts the bucket in the "
+		             "host name; s3_endpoint %s is an IP address (use path)",
+		             ep);
 		return NULL;
 	}
 	if (strchr(conf->storage.s3_access_key, ':') != NULL) {
-		bd_error_set(err, BD_E_CONFIG, "s3 store: [storage] s3_access_key cannot contain ':'");
+		bd_error_set(err, BD_E_CONFIG,
+		             "s3 store: [storage] s3_access_key cannot contain ':'");
 		return NULL;
 	}
 	pthread_once(&xml_once, xml_init);
@@ -530,13 +544,13 @@ struct bd_store *bd_store_s3_open(const struct bd_conf *conf, struct bd_error *e
 
 /* PUT with an XML body on the bucket itself, QUERY like "lifecycle=". */
 static int bucket_put(struct s3 *s, const char *query, const char *xml, int want_md5,
-		      struct bd_http_response *resp, struct bd_error *err)
+                      struct bd_http_response *resp, struct bd_error *err)
 {
 	struct bd_http_request rq;
 	int rv;
 
 	request_init(s, &rq, "PUT",
-		     bd_asprintf("%s/%s%s", s->bucket_base, query ? "?" : "", query ? query : ""));
+	             bd_asprintf("%s/%s%s", s->bucket_base, query ? "?" : "", query ? query : ""));
 	rq.body = (const uint8_t *)xml;
 	rq.body_len = strlen(xml);
 	if (want_md5) { /* PutBucketLifecycleConfiguration insists on Content-MD5 */
@@ -563,7 +577,7 @@ static int bucket_put(struct s3 *s, const char *query, const char *xml, int want
 }
 
 int bd_store_s3_init(const struct bd_conf *conf, int create_bucket, unsigned expire_days,
-		     struct bd_error *err)
+                     struct bd_error *err)
 {
 	struct s3 *s = s3_new(conf, err);
 	struct bd_http_response resp = {0};
@@ -573,16 +587,18 @@ int bd_store_s3_init(const struct bd_conf *conf, int create_bucket, unsigned exp
 	if (s == NULL)
 		return -1;
 	if (create_bucket) {
-		char *body = strcmp(conf->storage.s3_region, "us-east-1") == 0
-				     ? bd_strdup("")
-				     : bd_asprintf("<CreateBucketConfiguration><LocationConstraint>%s"
-						   "</LocationConstraint></CreateBucketConfiguration>",
-						   conf->storage.s3_region);
+		char *body =
+		        strcmp(conf->storage.s3_region, "us-east-1") == 0
+		                ? bd_strdup("")
+		                : bd_asprintf("<CreateBucketConfiguration><LocationConstraint>%s"
+		                              "</LocationConstraint></CreateBucketConfiguration>",
+		                              conf->storage.s3_region);
 		int ok = bucket_put(s, NULL, body, 0, &resp, err) == 0;
 
 		free(body);
 		if (ok && resp.status / 100 != 2 &&
-		    !(resp.status == 409 && resp.body && strstr(resp.body, "BucketAlreadyOwnedByYou"))) {
+		    !(resp.status == 409 && resp.body &&
+		      strstr(resp.body, "BucketAlreadyOwnedByYou"))) {
 			s3_error(&resp, "creating the bucket", err);
 			ok = 0;
 		}
@@ -593,14 +609,16 @@ int bd_store_s3_init(const struct bd_conf *conf, int create_bucket, unsigned exp
 		}
 	}
 	xml = bd_asprintf(
-		"<LifecycleConfiguration>"
-		"<Rule><ID>bestanden-expire</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status>"
-		"<Expiration><Days>%u</Days></Expiration></Rule>"
-		"<Rule><ID>bestanden-abort-incomplete-uploads</ID><Filter><Prefix></Prefix></Filter>"
-		"<Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1"
-		"</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>"
-		"</LifecycleConfiguration>",
-		expire_days);
+	        "<LifecycleConfiguration>"
+	        "<Rule><ID>bestanden-expire</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</"
+	        "Status>"
+	        "<Expiration><Days>%u</Days></Expiration></Rule>"
+	        "<Rule><ID>bestanden-abort-incomplete-uploads</ID><Filter><Prefix></Prefix></"
+	        "Filter>"
+	        "<Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1"
+	        "</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>"
+	        "</LifecycleConfiguration>",
+	        expire_days);
 	if (bucket_put(s, "lifecycle=", xml, 1, &resp, err) == 0) { /* "=" (workaround 3) */
 		if (resp.status / 100 == 2)
 			rv = 0;

@@ -59,8 +59,9 @@ static int expired(struct sweep *w, int *yes)
 	int rv = -1;
 
 	if (w->manifest_size > BD_MANIFEST_MAX_BYTES) {
-		bd_error_set(&e, BD_E_LIMIT, "sweep: manifest %s/0 is %llu bytes, too large to be one",
-			     w->id, (unsigned long long)w->manifest_size);
+		bd_error_set(&e, BD_E_LIMIT,
+		             "sweep: manifest %s/0 is %llu bytes, too large to be one", w->id,
+		             (unsigned long long)w->manifest_size);
 		fail(w, &e);
 		return -1;
 	}
@@ -148,7 +149,7 @@ static int on_object(void *ctx, const char *name, uint64_t size)
 }
 
 int bd_sweep_run(struct bd_store *s, const struct bd_sweep_options *opts,
-		 struct bd_sweep_stats *stats, struct bd_error *err)
+                 struct bd_sweep_stats *stats, struct bd_error *err)
 {
 	struct sweep w = {.store = s, .opts = opts, .st = stats, .err = err};
 	struct bd_error e;

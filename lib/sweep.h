@@ -39,6 +39,6 @@ struct bd_sweep_options {
  * the sweep still went on past it). STATS is filled either way.
  */
 int bd_sweep_run(struct bd_store *s, const struct bd_sweep_options *opts,
-		 struct bd_sweep_stats *stats, struct bd_error *err);
+                 struct bd_sweep_stats *stats, struct bd_error *err);
 
 #endif

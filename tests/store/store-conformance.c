@@ -33,7 +33,7 @@ static int passed, failed;
 static char run[17]; /* random prefix of this run's objects */
 
 static void check(int ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 static void check(int ok, const char *name, const char *fmt, ...)
 {
@@ -151,7 +151,7 @@ static void obj(char *out, size_t size, const char *suffix)
 
 /* Put LEN bytes of stream SEED as NAME, read it back whole, compare size and hash. */
 static void round_trip(struct bd_store *s, const char *label, const char *name, unsigned seed,
-		       uint64_t len)
+                       uint64_t len)
 {
 	struct bd_error err;
 	struct gen g;
@@ -190,19 +190,21 @@ static void round_trip(struct bd_store *s, const char *label, const char *name, 
 }
 
 static void range_check(struct bd_store *s, const char *name, unsigned seed, uint64_t size,
-			uint64_t off, uint64_t len)
+                        uint64_t off, uint64_t len)
 {
 	struct bd_error err;
 	struct hash_sink h;
 	uint8_t want[32], got[32];
-	uint64_t expect = off >= size ? 0 : (len == BD_STORE_TO_END || off + len > size ? size - off : len);
+	uint64_t expect =
+	        off >= size ? 0 : (len == BD_STORE_TO_END || off + len > size ? size - off : len);
 	char what[128];
 
 	snprintf(what, sizeof(what), "range %llu+%s of %llu bytes", (unsigned long long)off,
-		 len == BD_STORE_TO_END ? "end" : "", (unsigned long long)size);
+	         len == BD_STORE_TO_END ? "end" : "", (unsigned long long)size);
 	if (len != BD_STORE_TO_END)
-		snprintf(what, sizeof(what), "range %llu+%llu of %llu bytes", (unsigned long long)off,
-			 (unsigned long long)len, (unsigned long long)size);
+		snprintf(what, sizeof(what), "range %llu+%llu of %llu bytes",
+		         (unsigned long long)off, (unsigned long long)len,
+		         (unsigned long long)size);
 	hash_sink_init(&h);
 	if (bd_store_get(s, name, off, len, &h.sink, &err) < 0) {
 		check(0, what, "%s", err.msg);
@@ -239,7 +241,7 @@ static void test_sizes_and_ranges(struct bd_store *s, int quick)
 	check(bd_store_get(s, name, 65537, 1, &h.sink, &err) < 0 && err.code == BD_E_INVALID,
 	      "range at the end is refused", "code %s: %s", bd_status_name(err.code), err.msg);
 	check(bd_store_get(s, name, 1 << 20, BD_STORE_TO_END, &h.sink, &err) < 0 &&
-		      err.code == BD_E_INVALID && h.n == 0,
+	              err.code == BD_E_INVALID && h.n == 0,
 	      "range past the end is refused", "code %s: %s", bd_status_name(err.code), err.msg);
 	snprintf(name, sizeof(name), "%s/10", run);
 	range_check(s, name, 100, 0, 0, BD_STORE_TO_END);
@@ -270,9 +272,11 @@ static void test_missing_overwrite_delete(struct bd_store *s)
 	check(strstr(err.msg, name) != NULL, "the error names the object", "%s", err.msg);
 	bd_buf_sink_init(&sink);
 	check(bd_store_get(s, name, 0, BD_STORE_TO_END, &sink.sink, &err) < 0 &&
-		      err.code == BD_E_NOTFOUND && sink.len == 0,
-	      "get of a missing object is notfound", "code %s: %s", bd_status_name(err.code), err.msg);
-	check(bd_store_delete(s, name, &err) == 0, "deleting a missing object is fine", "%s", err.msg);
+	              err.code == BD_E_NOTFOUND && sink.len == 0,
+	      "get of a missing object is notfound", "code %s: %s", bd_status_name(err.code),
+	      err.msg);
+	check(bd_store_delete(s, name, &err) == 0, "deleting a missing object is fine", "%s",
+	      err.msg);
 
 	obj(name, sizeof(name), "a0");
 	bd_mem_source_init(&src, (const uint8_t *)"first version", 13);
@@ -280,7 +284,7 @@ static void test_missing_overwrite_delete(struct bd_store *s)
 	bd_mem_source_init(&src, (const uint8_t *)"second", 6);
 	check(bd_store_put(s, name, &src.source, 6, &err) == 0, "overwrite", "%s", err.msg);
 	check(bd_store_get(s, name, 0, BD_STORE_TO_END, &sink.sink, &err) == 0 && sink.len == 6 &&
-		      memcmp(sink.data, "second", 6) == 0,
+	              memcmp(sink.data, "second", 6) == 0,
 	      "overwrite replaces the object", "%zu bytes: %s", sink.len, err.msg);
 	check(bd_store_delete(s, name, &err) == 0, "delete", "%s", err.msg);
 	check(bd_store_head(s, name, &size, &err) < 0 && err.code == BD_E_NOTFOUND,
@@ -367,14 +371,15 @@ static void *put_range(void *arg)
 
 /* N puts spread over T threads; returns the failures. */
 static int put_parallel(struct bd_store *s, const char *dir, unsigned n, unsigned t, uint64_t size,
-			char *first_err, size_t errsize)
+                        char *first_err, size_t errsize)
 {
 	pthread_t th[32];
 	struct putter p[32];
 	int fails = 0;
 
 	for (unsigned i = 0; i < t; i++) {
-		p[i] = (struct putter){.s = s, .from = i, .to = n, .step = t, .size = size, .dir = dir};
+		p[i] = (struct putter){
+		        .s = s, .from = i, .to = n, .step = t, .size = size, .dir = dir};
 		pthread_create(&th[i], NULL, put_range, &p[i]);
 	}
 	first_err[0] = '\0';
@@ -459,7 +464,7 @@ static void test_concurrent(struct bd_store *s)
 
 /* A manifest whose clear header says EXPIRES; the sweeper reads no more than that. */
 static void put_package(struct bd_store *s, const char *id_hex, int64_t expires, int with_manifest,
-			unsigned files)
+                        unsigned files)
 {
 	struct bd_package_keys *keys = bd_package_keys_new();
 	struct bd_manifest *m = bd_manifest_new();
@@ -555,7 +560,8 @@ static void test_sweep(struct bd_store *s)
 	o.now = now + 7200;
 	bd_sweep_run(s, &o, &st, &err);
 	snprintf(name, sizeof(name), "%s/", live);
-	check(count(s, name) == 0, "sweep after expiry deletes the rest", "%zu left", count(s, name));
+	check(count(s, name) == 0, "sweep after expiry deletes the rest", "%zu left",
+	      count(s, name));
 	snprintf(name, sizeof(name), "%s/1", orphan);
 	bd_store_delete(s, name, &err);
 	snprintf(name, sizeof(name), "%s/2", orphan);
@@ -591,7 +597,7 @@ static void test_wrong_credentials(struct bd_conf *conf)
 	}
 	t0 = now_s();
 	check(bd_store_head(s, "abc/0", &size, &err) < 0 &&
-		      (strstr(err.msg, "HTTP 401") || strstr(err.msg, "HTTP 403")),
+	              (strstr(err.msg, "HTTP 401") || strstr(err.msg, "HTTP 403")),
 	      is_s3 ? "wrong S3 secret is refused" : "wrong token is refused", "%s", err.msg);
 	printf("# error: %s\n", err.msg);
 	check(strstr(err.msg, "access denied") != NULL, "the error says access was denied", "%s",
@@ -638,8 +644,9 @@ static void try_unreachable(struct bd_conf *conf, int port, const char *label, d
 
 	/* virtual-host addressing needs a name: curl resolves bucket.localhost to loopback */
 	snprintf(url, sizeof(url), "http://%s:%d",
-		 strcmp(conf->storage.s3_addressing, "virtual") == 0 && is_s3 ? "localhost" : "127.0.0.1",
-		 port);
+	         strcmp(conf->storage.s3_addressing, "virtual") == 0 && is_s3 ? "localhost"
+	                                                                      : "127.0.0.1",
+	         port);
 	*field = url;
 	conf->storage.timeout = 2;
 	conf->storage.retries = 1;

@@ -219,11 +219,11 @@ static void test_reopen_clears_leftovers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_write_commit_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_writes_are_whole, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_order_and_paging, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clashes_and_tidy_deletes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen_clears_leftovers, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_write_commit_abort, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_large_writes_are_whole, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_list_order_and_paging, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_clashes_and_tidy_deletes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_reopen_clears_leftovers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

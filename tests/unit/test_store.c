@@ -21,28 +21,28 @@ static void test_name_rules(void **state)
 		const char *name;
 		int valid;
 	} cases[] = {
-		{"0123456789abcdef/0", 1},
-		{"0123456789abcdef/1f", 1},
-		{"a", 1},
-		{"a/b/c", 1},
-		{"", 0},
-		{"/a", 0},
-		{"a/", 0},
-		{"a//b", 0},
-		{"A", 0},
-		{"g", 0},
-		{"a b", 0},
-		{"../etc", 0},
-		{"a/./b", 0},
-		{"a\n", 0},
-		{"%2e", 0},
+	        {"0123456789abcdef/0", 1},
+	        {"0123456789abcdef/1f", 1},
+	        {"a", 1},
+	        {"a/b/c", 1},
+	        {"", 0},
+	        {"/a", 0},
+	        {"a/", 0},
+	        {"a//b", 0},
+	        {"A", 0},
+	        {"g", 0},
+	        {"a b", 0},
+	        {"../etc", 0},
+	        {"a/./b", 0},
+	        {"a\n", 0},
+	        {"%2e", 0},
 	};
 	char longest[BD_STORE_NAME_MAX + 2];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (bd_store_name_valid(cases[i].name) != cases[i].valid)
 			fail_msg("'%s': expected %s", cases[i].name,
-				 cases[i].valid ? "valid" : "invalid");
+			         cases[i].valid ? "valid" : "invalid");
 	}
 	assert_false(bd_store_name_valid(NULL));
 	memset(longest, 'a', BD_STORE_NAME_MAX);
@@ -63,7 +63,7 @@ static uint8_t *pattern(size_t n, unsigned seed)
 }
 
 static int put_bytes(struct bd_store *s, const char *name, const uint8_t *data, size_t n,
-		     struct bd_error *err)
+                     struct bd_error *err)
 {
 	struct bd_mem_source src;
 
@@ -86,7 +86,8 @@ static void test_memory_round_trip(void **state)
 		assert_int_equal(bd_store_head(s, "00ff/1", &size, &err), 0);
 		assert_int_equal(size, sizes[i]);
 		bd_buf_sink_init(&sink);
-		assert_int_equal(bd_store_get(s, "00ff/1", 0, BD_STORE_TO_END, &sink.sink, &err), 0);
+		assert_int_equal(bd_store_get(s, "00ff/1", 0, BD_STORE_TO_END, &sink.sink, &err),
+		                 0);
 		assert_int_equal(sink.len, sizes[i]);
 		if (sizes[i])
 			assert_memory_equal(sink.data, data, sizes[i]);
@@ -273,7 +274,7 @@ static void test_memory_threads(void **state)
 
 /* A driver that always fails, to see the error prefix and code pass through. */
 static int broken_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
-		      struct bd_error *err)
+                      struct bd_error *err)
 {
 	return bd_error_set(err, BD_E_STORAGE, "HTTP 503 (after 4 attempts)");
 }
@@ -285,8 +286,8 @@ static int broken_head(void *impl, const char *name, uint64_t *size, struct bd_e
 
 static void test_dispatch_prefixes_errors(void **state)
 {
-	static const struct bd_store_ops ops = {.name = "broken", .put = broken_put,
-						.head = broken_head};
+	static const struct bd_store_ops ops = {
+	        .name = "broken", .put = broken_put, .head = broken_head};
 	struct bd_store *s = bd_store_new(&ops, NULL);
 	struct bd_buf_sink sink;
 	struct bd_error err;
@@ -320,15 +321,15 @@ static void test_open_unknown_driver(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_name_rules),
-		cmocka_unit_test(test_memory_round_trip),
-		cmocka_unit_test(test_memory_ranges),
-		cmocka_unit_test(test_memory_missing_and_delete),
-		cmocka_unit_test(test_memory_short_source),
-		cmocka_unit_test(test_memory_list),
-		cmocka_unit_test(test_memory_threads),
-		cmocka_unit_test(test_dispatch_prefixes_errors),
-		cmocka_unit_test(test_open_unknown_driver),
+	        cmocka_unit_test(test_name_rules),
+	        cmocka_unit_test(test_memory_round_trip),
+	        cmocka_unit_test(test_memory_ranges),
+	        cmocka_unit_test(test_memory_missing_and_delete),
+	        cmocka_unit_test(test_memory_short_source),
+	        cmocka_unit_test(test_memory_list),
+	        cmocka_unit_test(test_memory_threads),
+	        cmocka_unit_test(test_dispatch_prefixes_errors),
+	        cmocka_unit_test(test_open_unknown_driver),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
