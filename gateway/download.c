@@ -7,6 +7,7 @@
  * pages.c, each outcome one audit line; failed lookups feed the rate limit.
  */
 #include "audit.h"
+#include "direction.h"
 #include "download.h"
 #include "gateway.h"
 #include "log.h"
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -42,7 +44,8 @@ struct dl {
 	enum target_kind kind;
 	unsigned index;
 	const char *lang;
-	const struct sockaddr *client;
+	const struct sockaddr *client; /* the peer, or the client a trusted proxy names */
+	struct sockaddr_storage forwarded;
 	int head;
 };
 
@@ -136,6 +139,62 @@ static int parse_target(const char *rest, struct dl *c)
 	c->kind = T_FILE;
 	c->index = (unsigned)strtoul(after, NULL, 10);
 	return c->index <= INDEX_MAX ? 0 : -1;
+}
+
+/* An address of X-Forwarded-For into OUT; -1 if it is none. */
+static int parse_addr(const char *s, size_t n, struct sockaddr_storage *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, &((struct sockaddr_in *)out)->sin_addr) == 1) {
+		out->ss_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, &((struct sockaddr_in6 *)out)->sin6_addr) == 1) {
+		out->ss_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Behind a reverse proxy in [gateway] trusted_proxies, the client is the right-most
+ * X-Forwarded-For address that is not itself a trusted proxy (what a client writes
+ * there itself stands further left and is never believed).
+ */
+static const struct sockaddr *real_client(struct dl *c, const struct sockaddr *peer)
+{
+	const struct bd_strlist *proxies = &c->r->srv->conf->gateway.trusted_proxies;
+	const char *xff, *end;
+
+	if (peer == NULL || proxies->n == 0 || !bd_addr_in_networks(peer, proxies))
+		return peer;
+	xff = header(c, "X-Forwarded-For");
+	if (xff == NULL)
+		return peer;
+	end = xff + strlen(xff);
+	while (end > xff) {
+		const char *start = end;
+		const char *a, *b;
+
+		while (start > xff && start[-1] != ',')
+			start--;
+		for (a = start; a < end && *a == ' '; a++)
+			;
+		for (b = end; b > a && b[-1] == ' '; b--)
+			;
+		if (parse_addr(a, (size_t)(b - a), &c->forwarded) < 0)
+			return peer;
+		if (!bd_addr_in_networks((const struct sockaddr *)&c->forwarded, proxies))
+			return (const struct sockaddr *)&c->forwarded;
+		end = start > xff ? start - 1 : xff;
+	}
+	return (const struct sockaddr *)&c->forwarded;
 }
 
 static enum gw_page page_for(int code)
@@ -576,7 +635,7 @@ enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_
 		return gw_respond(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
 	}
 	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	c.client = ci != NULL ? ci->client_addr : NULL;
+	c.client = real_client(&c, ci != NULL ? ci->client_addr : NULL);
 	if (gw_ratelimit_blocked(r->srv->ratelimit, c.client, now_ms())) {
 		gw_metrics_event(GW_EV_RATE_LIMITED);
 		audit(&c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);

@@ -58,6 +58,7 @@ struct bd_conf {
 		uint64_t failed_lookups_per_minute;
 		char *audit_log;
 		char *audit_client_address;
+		struct bd_strlist trusted_proxies;
 	} gateway;
 
 	struct {

@@ -241,6 +241,9 @@ const struct bd_conf_key bd_conf_keys[] = {
 	{"gateway", "audit_client_address", BD_CT_ENUM, "truncated", 0, 0, "full|truncated|none",
 	 OFF(gateway.audit_client_address), NULL,
 	 "Client address in the audit log: full, truncated (IPv4 /24, IPv6 /48) or none."},
+	{"gateway", "trusted_proxies", BD_CT_LIST, "", 0, 0, NULL, OFF(gateway.trusted_proxies), check_cidr,
+	 "Reverse proxies (addresses or networks) whose X-Forwarded-For names the real client, "
+	 "for the audit log and the failed-lookup limit."},
 
 	/* [storage] */
 	{"storage", "driver", BD_CT_ENUM, "gateway", 0, 0, "gateway|s3", OFF(storage.driver), NULL,

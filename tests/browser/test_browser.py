@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from email.message import EmailMessage
 
@@ -121,7 +122,12 @@ def main(build, shots):
             for name, data, _ in files:
                 if z.read(name) != data:
                     fail("zip entry %s differs" % name)
-        done = [a for a in gw.audit() if a["event"] == "download" and a["outcome"] == "complete"]
+        deadline = time.time() + 10  # a line is written when the server sees the transfer end
+        while True:
+            done = [a for a in gw.audit() if a["event"] == "download" and a["outcome"] == "complete"]
+            if len(done) >= 3 or time.time() > deadline:
+                break
+            time.sleep(0.1)
         if len(done) != 3:
             fail("%d complete downloads audited, expected 3" % len(done))
         print("%d checks in the browser; downloads identical; screenshots: %s"

@@ -45,7 +45,7 @@ def flip(token, i):
 class RecipientSide(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.gw = gwtest.Gateway(BUILD).start()
+        cls.gw = gwtest.Gateway(BUILD, trusted_proxies="127.0.0.1").start()
         d = cls.gw.dir
         cls.data = {
             "big": os.urandom(2_400_000),
@@ -94,6 +94,18 @@ class RecipientSide(unittest.TestCase):
         self.assertIn("frame-ancestors 'none'", csp, what)
         self.assertIn("default-src 'none'", csp, what)
         self.assertIsNone(r.header("strict-transport-security"), what + ": HSTS over plain HTTP")
+
+    def audit_until(self, pred, what):
+        """The audit lines once PRED(lines) holds: a transfer's line is written when the
+        server sees it end, which may be a moment after the client has every byte."""
+        deadline = time.time() + 10
+        while True:
+            lines = self.gw.audit()
+            if pred(lines):
+                return lines
+            if time.time() > deadline:
+                self.fail("audit log: " + what)
+            time.sleep(0.05)
 
     def file_url(self, n):
         return "%s/%d" % (self.link, n)
@@ -166,6 +178,19 @@ class RecipientSide(unittest.TestCase):
         self.assertTrue(views)
         self.assertEqual(views[-1]["package"], self.package)
         self.assertNotIn("file", views[-1])
+
+    def test_client_address_behind_a_proxy(self):
+        cases = [
+            ("203.0.113.77", "203.0.113.0/24"),
+            ("198.51.100.9, 203.0.113.78", "203.0.113.0/24"),  # the proxy appended the last
+            ("203.0.113.79, 127.0.0.1", "203.0.113.0/24"),      # a chain of our own proxies
+            ("2001:db8:abcd:12::1", "2001:db8:abcd::/48"),
+            ("::ffff:192.0.2.200", "192.0.2.0/24"),
+            ("not an address", "127.0.0.0/24"),
+        ]
+        for xff, logged in cases:
+            self.assertEqual(self.gw.curl(self.link, headers={"X-Forwarded-For": xff}).status, 200)
+            self.assertEqual(self.gw.audit()[-1]["client"], logged, xff)
 
     # ---- files ----
 
@@ -271,8 +296,10 @@ class RecipientSide(unittest.TestCase):
             self.assertEqual(z.read(name), self.data[key], name)
         r = self.gw.curl(self.link + "/all?lang=en")
         self.assertIn("filename*=UTF-8''attachments.zip", r.header("content-disposition"))
-        events = [a for a in self.gw.audit() if a["event"] == "download" and a.get("file") == 0]
-        self.assertTrue(events and events[-1]["outcome"] == "complete")
+        lines = self.audit_until(lambda ls: any(a["event"] == "download" and a.get("file") == 0 for a in ls),
+                                 "no download line for the zip")
+        events = [a for a in lines if a["event"] == "download" and a.get("file") == 0]
+        self.assertEqual(events[-1]["outcome"], "complete")
 
     def test_downloads_count_only_when_complete(self):
         before = len([a for a in self.gw.audit() if a["event"] == "download"])
@@ -285,20 +312,18 @@ class RecipientSide(unittest.TestCase):
                 if not chunk:
                     break
                 got += len(chunk)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            inc = [a for a in self.gw.audit() if a["event"] == "download-incomplete"]
-            if inc:
-                break
-            time.sleep(0.1)
-        self.assertTrue(inc, "no download-incomplete line")
+        lines = self.audit_until(lambda ls: any(a["event"] == "download-incomplete" for a in ls),
+                                 "no download-incomplete line")
+        inc = [a for a in lines if a["event"] == "download-incomplete"]
         self.assertEqual(inc[-1]["outcome"], "aborted")
         self.assertEqual(inc[-1]["file"], 1)
         self.assertLess(inc[-1]["bytes"], len(self.data["big"]))
         self.assertEqual(len([a for a in self.gw.audit() if a["event"] == "download"]), before)
         # The whole file: one download line with every byte.
         self.gw.curl(self.file_url(1))
-        done = [a for a in self.gw.audit() if a["event"] == "download"]
+        lines = self.audit_until(lambda ls: len([a for a in ls if a["event"] == "download"]) > before,
+                                 "no download line")
+        done = [a for a in lines if a["event"] == "download"]
         self.assertEqual(len(done), before + 1)
         line = done[-1]
         self.assertEqual((line["package"], line["file"], line["bytes"], line["outcome"], line["status"]),
@@ -427,9 +452,10 @@ class RecipientSide(unittest.TestCase):
         # A range that starts in the damaged chunk gets the 404 page, not bytes.
         r = self.gw.curl(link + "/1", headers={"Range": "bytes=%d-" % (3 * 65536)})
         self.assertEqual(r.status, 404)
-        time.sleep(0.2)
-        inc = [a for a in self.gw.audit() if a["event"] == "download-incomplete" and a["package"] == pkg]
-        self.assertTrue(inc and inc[0]["outcome"] == "failed")
+        lines = self.audit_until(lambda ls: any(a["event"] == "download-incomplete" and a["package"] == pkg
+                                                for a in ls), "no line for the broken transfer")
+        inc = [a for a in lines if a["event"] == "download-incomplete" and a["package"] == pkg]
+        self.assertEqual(inc[0]["outcome"], "failed")
         self.assertGreaterEqual(self.gw.metrics()['bestanden_errors_total{kind="crypto"}'], 1)
 
     def test_methods(self):
@@ -507,8 +533,9 @@ class LimitsAndLogo(unittest.TestCase):
         self.assertEqual(r.status, 429)
         self.assertEqual(r.header("retry-after"), "60")
         self.assertIn("Te veel pogingen", r.text)
-        # while blocked, even a good link waits
+        # while blocked, even a good link waits; X-Forwarded-For from an untrusted peer is ignored
         self.assertEqual(self.gw.curl(self.link).status, 429)
+        self.assertEqual(self.gw.curl(self.link, headers={"X-Forwarded-For": "203.0.113.5"}).status, 429)
         limited = [a for a in self.gw.audit() if a["event"] == "rate-limited"]
         self.assertTrue(limited)
         self.assertNotIn("client", limited[-1])  # audit_client_address = none
