@@ -21,6 +21,7 @@ struct bd_conf *bd_cli_load_conf(void);
 /* Subcommands in their own files. */
 int bd_cmd_fetch(int argc, char **argv);
 int bd_cmd_inspect(int argc, char **argv);
+int bd_cmd_revoke(int argc, char **argv);
 int bd_cmd_rewrite(int argc, char **argv);
 int bd_cmd_storage(int argc, char **argv);
 int bd_cmd_sweep(int argc, char **argv);

@@ -255,6 +255,7 @@ static const struct command {
 	 "storage init [--create-bucket]\n"
 	 "                           prepare the storage backend (S3: bucket and lifecycle rules)"},
 	{"sweep", bd_cmd_sweep, "sweep                    delete expired packages from storage now"},
+	{"revoke", bd_cmd_revoke, "revoke LINK|PACKAGE-ID    delete a package now: the link stops working"},
 	{"help", cmd_help, "help                     this list"},
 };
 

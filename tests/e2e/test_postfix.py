@@ -155,6 +155,30 @@ class PostfixEndToEnd(unittest.TestCase):
         finally:
             subprocess.run([script, "stop", front])
 
+    def test_7_revoke(self):
+        data = os.urandom(5000)
+        raw = mt.message(SENDER, [OUTSIDE], "Verkeerde ontvanger", "Zie bijlage\n",
+                         [("persoonlijk.pdf", "application", "pdf", data)])
+        msg = self.check_rewritten(self.deliver(raw, [OUTSIDE]), [("persoonlijk.pdf", data)])
+        link = mt.links(msg).pop()
+        package = msg["X-Bestanden"].split("package=")[1].split(";")[0].strip()
+        cli, conf = self.stack.prog("cli"), self.stack.conf
+        r = subprocess.run([cli, "-c", conf, "revoke", link], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("package %s revoked" % package, r.stdout)
+        self.assertIn("1 file object deleted", r.stdout)
+        r = subprocess.run([cli, "-c", conf, "fetch", "-o", self.stack.dir, link], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("link not valid", r.stderr)
+        objects = os.path.join(self.stack.dir, "objects")
+        leftover = [os.path.join(root, f) for root, _dirs, files in os.walk(objects)
+                    for f in files if package in os.path.join(root, f)]
+        self.assertEqual(leftover, [])
+        # again, by package id: nothing left, still fine
+        r = subprocess.run([cli, "-c", conf, "revoke", package], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("0 file objects deleted", r.stdout)
+
 
 if __name__ == "__main__":
     BUILD = sys.argv.pop(1)

@@ -1,0 +1,124 @@
+/*
+ * cmd_revoke.c - `bestanden revoke`: delete a package now, before its expiry.
+ *
+ * For erasure requests and mistakes ("sent to the wrong person"). Takes a link
+ * (its token is verified, expired ones too) or a package id as the logs and the
+ * X-Bestanden header show it. The manifest goes first, so the link stops
+ * working at once; then every file object. Idempotent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "keys.h"
+#include "package.h"
+#include "store.h"
+#include "token.h"
+
+struct names {
+	char **v;
+	size_t n;
+};
+
+static int collect(void *ctx, const char *name, uint64_t size)
+{
+	struct names *ns = ctx;
+
+	ns->v = realloc(ns->v, (ns->n + 1) * sizeof(char *));
+	ns->v[ns->n++] = strdup(name);
+	return 0;
+}
+
+/* The package id of ARG: 16 hex digits, or a link / token checked with the link keys. */
+static int package_of(const struct bd_conf *conf, const char *arg, uint8_t id[BD_PACKAGE_ID_BYTES])
+{
+	struct bd_keyring *kr;
+	struct bd_token t;
+	struct bd_error err;
+	const char *tok = strstr(arg, "/d/");
+	char buf[128];
+	size_t n;
+	int r;
+
+	if (strlen(arg) == 2 * BD_PACKAGE_ID_BYTES && bd_package_id_parse(arg, id) == 0)
+		return 0;
+	tok = tok ? tok + 3 : arg;
+	n = strcspn(tok, "/?#> \r\n");
+	if (n >= sizeof(buf)) {
+		fprintf(stderr, "bestanden: '%s' is neither a link nor a package id\n", arg);
+		return -1;
+	}
+	memcpy(buf, tok, n);
+	buf[n] = '\0';
+	kr = bd_keyring_load(conf->keys.dir, BD_NEED_LINK, &err);
+	if (kr == NULL)
+		return bd_cli_fail(&err), -1;
+	r = bd_token_decode(buf, kr, (int64_t)time(NULL), &t, &err);
+	bd_keyring_free(&kr);
+	if (r < 0 && err.code != BD_E_EXPIRED) {
+		fprintf(stderr, "bestanden: not a valid link of this installation "
+				"(give the package id from the logs instead)\n");
+		return -1;
+	}
+	memcpy(id, t.package_id, BD_PACKAGE_ID_BYTES);
+	sodium_memzero(&t, sizeof(t));
+	return 0;
+}
+
+int bd_cmd_revoke(int argc, char **argv)
+{
+	uint8_t id[BD_PACKAGE_ID_BYTES];
+	char hex[BD_PACKAGE_ID_HEX], prefix[BD_PACKAGE_ID_HEX + 1], manifest[64];
+	struct names ns = {NULL, 0};
+	struct bd_store *store = NULL;
+	struct bd_conf *conf;
+	struct bd_error err;
+	size_t deleted = 0;
+	int r = 1;
+
+	if (argc != 2)
+		return bd_cli_usage("revoke LINK|PACKAGE-ID");
+	conf = bd_cli_load_conf();
+	if (conf == NULL)
+		return 1;
+	if (package_of(conf, argv[1], id) < 0)
+		goto out;
+	bd_package_id_hex(id, hex);
+	store = bd_store_open(conf, &err);
+	if (store == NULL) {
+		r = bd_cli_fail(&err);
+		goto out;
+	}
+	/* the manifest first: without it the link is dead even if a file delete fails */
+	bd_package_object_name(id, 0, manifest, sizeof(manifest));
+	if (bd_store_delete(store, manifest, &err) < 0) {
+		r = bd_cli_fail(&err);
+		goto out;
+	}
+	snprintf(prefix, sizeof(prefix), "%s/", hex);
+	if (bd_store_list(store, prefix, collect, &ns, &err) < 0) {
+		r = bd_cli_fail(&err);
+		goto out;
+	}
+	for (size_t i = 0; i < ns.n; i++) {
+		if (bd_store_delete(store, ns.v[i], &err) < 0) {
+			r = bd_cli_fail(&err);
+			goto out;
+		}
+		deleted++;
+	}
+	printf("package %s revoked: link disabled, %zu file object%s deleted\n", hex, deleted,
+	       deleted == 1 ? "" : "s");
+	r = 0;
+out:
+	for (size_t i = 0; i < ns.n; i++)
+		free(ns.v[i]);
+	free(ns.v);
+	bd_store_close(&store);
+	bd_conf_free(&conf);
+	return r;
+}
