@@ -246,7 +246,7 @@ static const struct command {
 	{"keys", cmd_keys,
 	 "keys [-d DIR] list|rotate [link|gateway|all]|remove KIND ID\n"
 	 "                           list, rotate or remove keys"},
-	{"fetch", bd_cmd_fetch, "fetch [-o DIR] [-f] LINK   download and decrypt a link's files into DIR"},
+	{"fetch", bd_cmd_fetch, "fetch [-o DIR] [-f] LINK download and decrypt a link's files into DIR"},
 	{"inspect", bd_cmd_inspect, "inspect LINK             show a link's package: files, sizes, expiry"},
 	{"rewrite", bd_cmd_rewrite,
 	 "rewrite [--explain] IN.eml\n"
@@ -255,7 +255,7 @@ static const struct command {
 	 "storage init [--create-bucket]\n"
 	 "                           prepare the storage backend (S3: bucket and lifecycle rules)"},
 	{"sweep", bd_cmd_sweep, "sweep                    delete expired packages from storage now"},
-	{"revoke", bd_cmd_revoke, "revoke LINK|PACKAGE-ID    delete a package now: the link stops working"},
+	{"revoke", bd_cmd_revoke, "revoke LINK|PACKAGE-ID   delete a package now: the link stops working"},
 	{"help", cmd_help, "help                     this list"},
 };
 
