@@ -1,0 +1,278 @@
+/*
+ * test_gateway.c - the gateway's recipient-side parts that loopback HTTP tests
+ * cannot reach: client addresses as audited (IPv6, v4-mapped), the failed-lookup
+ * buckets over time, language choice, zip entry names, audit lines, and pages
+ * rendered straight (escaping; one 404 page whatever the cause).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <glib.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "conf.h"
+#include "gateway.h"
+#include "manifest.h"
+#include "pages.h"
+#include "ratelimit.h"
+#include "zip.h"
+
+/* pages.c answers through server.c; these tests only render. */
+enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Response *resp)
+{
+	return MHD_NO;
+}
+
+enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text)
+{
+	return MHD_NO;
+}
+
+static struct sockaddr_storage addr(const char *s)
+{
+	struct sockaddr_storage ss = {0};
+
+	if (strchr(s, ':') != NULL) {
+		ss.ss_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)&ss)->sin6_addr), 1);
+	} else {
+		ss.ss_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, s, &((struct sockaddr_in *)&ss)->sin_addr), 1);
+	}
+	return ss;
+}
+
+static void test_client_address(void **state)
+{
+	static const struct {
+		const char *addr, *mode, *want;
+	} cases[] = {
+		{"192.0.2.77", "truncated", "192.0.2.0/24"},
+		{"192.0.2.77", "full", "192.0.2.77"},
+		{"192.0.2.77", "none", ""},
+		{"2001:db8:abcd:12:1:2:3:4", "truncated", "2001:db8:abcd::/48"},
+		{"2001:db8:abcd:12:1:2:3:4", "full", "2001:db8:abcd:12:1:2:3:4"},
+		{"::ffff:198.51.100.7", "truncated", "198.51.100.0/24"},
+		{"::ffff:198.51.100.7", "full", "198.51.100.7"},
+		{"::1", "truncated", "::/48"},
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sockaddr_storage ss = addr(cases[i].addr);
+
+		gw_audit_client((struct sockaddr *)&ss, cases[i].mode, out, sizeof(out));
+		assert_string_equal(out, cases[i].want);
+	}
+	gw_audit_client(NULL, "full", out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
+static void test_ratelimit(void **state)
+{
+	struct gw_ratelimit *rl = gw_ratelimit_new(3);
+	struct sockaddr_storage a = addr("203.0.113.5"), b = addr("203.0.113.6"),
+				mapped = addr("::ffff:203.0.113.5"), v6a = addr("2001:db8:1:2::1"),
+				v6b = addr("2001:db8:1:2::ffff"), v6c = addr("2001:db8:1:3::1");
+	const struct sockaddr *pa = (struct sockaddr *)&a;
+	int64_t t = 1000000;
+
+	assert_false(gw_ratelimit_blocked(rl, pa, t));
+	for (int i = 0; i < 3; i++)
+		gw_ratelimit_failed(rl, pa, t);
+	assert_true(gw_ratelimit_blocked(rl, pa, t));
+	assert_true(gw_ratelimit_blocked(rl, (struct sockaddr *)&mapped, t)); /* same client */
+	assert_false(gw_ratelimit_blocked(rl, (struct sockaddr *)&b, t));
+	/* 3 a minute: one lookup back after 20 s, not before */
+	assert_true(gw_ratelimit_blocked(rl, pa, t + 19000));
+	assert_false(gw_ratelimit_blocked(rl, pa, t + 20000));
+	gw_ratelimit_failed(rl, pa, t + 20000);
+	assert_true(gw_ratelimit_blocked(rl, pa, t + 20000));
+	/* a full minute refills the bucket, and no more than that */
+	assert_false(gw_ratelimit_blocked(rl, pa, t + 10 * 60000));
+	for (int i = 0; i < 3; i++) {
+		assert_false(gw_ratelimit_blocked(rl, pa, t + 10 * 60000));
+		gw_ratelimit_failed(rl, pa, t + 10 * 60000);
+	}
+	assert_true(gw_ratelimit_blocked(rl, pa, t + 10 * 60000));
+	/* IPv6: one bucket per /64 */
+	for (int i = 0; i < 3; i++)
+		gw_ratelimit_failed(rl, (struct sockaddr *)&v6a, t);
+	assert_true(gw_ratelimit_blocked(rl, (struct sockaddr *)&v6b, t));
+	assert_false(gw_ratelimit_blocked(rl, (struct sockaddr *)&v6c, t));
+	/* many clients never fill the table so that a blocked one is forgotten at once */
+	for (int i = 0; i < 2000; i++) {
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i)};
+
+		gw_ratelimit_failed(rl, (struct sockaddr *)&sin, t);
+	}
+	assert_true(gw_ratelimit_blocked(rl, (struct sockaddr *)&v6b, t));
+	gw_ratelimit_free(&rl);
+	assert_null(rl);
+}
+
+static void test_language(void **state)
+{
+	static const struct {
+		const char *arg, *accept, *def, *want;
+	} cases[] = {
+		{NULL, NULL, "nl", "nl"},
+		{NULL, NULL, "en", "en"},
+		{NULL, "en", "nl", "en"},
+		{NULL, "en-GB,en;q=0.9", "nl", "en"},
+		{NULL, "nl-BE", "en", "nl"},
+		{NULL, "fr, de;q=0.8", "nl", "nl"},
+		{NULL, "fr, en;q=0.1", "nl", "en"},
+		{NULL, "nl;q=0.4, en-US;q=0.8", "nl", "en"},
+		{NULL, "en;q=0, nl;q=0.2", "en", "nl"},
+		{NULL, "EN-us", "nl", "en"},
+		{NULL, "english, nl", "en", "nl"}, /* "english" is no language tag we know */
+		{NULL, "*", "en", "en"},
+		{"en", "nl", "nl", "en"},
+		{"nl", "en", "en", "nl"},
+		{"de", "en", "nl", "en"}, /* an unknown ?lang= is ignored */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(gw_pages_language(cases[i].arg, cases[i].accept, cases[i].def),
+				    cases[i].want);
+}
+
+static void test_zip_names(void **state)
+{
+	static const char *const in[] = {"a.pdf", "A.pdf", "a.pdf", "x/y.txt", "", ".hidden",
+					 "noext", "noext", "x\\y.txt"};
+	static const char *const want[] = {"a.pdf", "A (2).pdf", "a (3).pdf", "x_y.txt", "file",
+					   ".hidden", "noext", "noext (2)", "x_y (2).txt"};
+	struct bd_manifest *m = bd_manifest_new();
+	char **names;
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		bd_manifest_add_file(m, (unsigned)i + 1, in[i], "application/octet-stream", 1);
+	names = gw_zip_entry_names(m);
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		assert_string_equal(names[i], want[i]);
+	assert_null(names[sizeof(in) / sizeof(in[0])]);
+	gw_zip_entry_names_free(&names);
+	assert_null(names);
+	bd_manifest_free(&m);
+}
+
+static void test_audit_lines(void **state)
+{
+	char path[] = "/tmp/bd-test-audit-XXXXXX", line[1024];
+	struct sockaddr_storage a = addr("2001:db8:abcd:12::1");
+	struct gw_audit_event ev = {.event = "download", .package = "0123456789abcdef", .file = 2,
+				    .bytes = 1234, .range = "0-1233/5000", .outcome = "complete",
+				    .status = 206, .client = (struct sockaddr *)&a};
+	struct gw_audit *au;
+	struct bd_error err;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	au = gw_audit_open(path, "truncated", &err);
+	assert_non_null(au);
+	gw_audit_write(au, &ev);
+	ev = (struct gw_audit_event){.event = "not-found", .file = -1, .bytes = -1};
+	gw_audit_write(au, &ev);
+	gw_audit_close(&au);
+	f = fopen(path, "r");
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_non_null(strstr(line, "\"event\":\"download\",\"package\":\"0123456789abcdef\",\"file\":2,"
+				     "\"range\":\"0-1233/5000\",\"bytes\":1234,\"status\":206,"
+				     "\"outcome\":\"complete\",\"client\":\"2001:db8:abcd::/48\"}\n"));
+	assert_memory_equal(line, "{\"time\":\"", 9);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_non_null(strstr(line, "\"event\":\"not-found\"}\n"));
+	assert_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink(path);
+	/* a directory that is not there: refused at start, with the key named */
+	assert_null(gw_audit_open("/nonexistent/dir/audit.log", "none", &err));
+	assert_non_null(strstr(err.msg, "[gateway] audit_log"));
+}
+
+static void test_pages(void **state)
+{
+	struct bd_conf *conf = bd_conf_defaults();
+	struct bd_manifest *m = bd_manifest_new();
+	struct gw_pages *p;
+	struct bd_error err;
+	char *html, *a, *b;
+	size_t len, alen, blen;
+
+	free(conf->gateway.organisation);
+	conf->gateway.organisation = strdup("De <Linde> & Co");
+	free(conf->gateway.public_url);
+	conf->gateway.public_url = strdup("https://example.nl/bestanden");
+	p = gw_pages_new(conf, &err);
+	assert_non_null(p);
+	m->expires = 1796900000; /* December 2026 */
+	bd_manifest_add_file(m, 1, "<script>alert(1)</script>.pdf", "application/pdf", 2400000);
+	bd_manifest_add_file(m, 2, "r\xc3\xa9sum\xc3\xa9\x01.txt", "text/plain; charset=utf-8", 999);
+	html = gw_pages_render_landing(p, "nl", "TOKEN", m, &len);
+	assert_int_equal(strlen(html), len);
+	assert_null(strstr(html, "<script"));
+	assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;.pdf"));
+	assert_non_null(strstr(html, "De &lt;Linde&gt; &amp; Co"));
+	assert_non_null(strstr(html, "r\xc3\xa9sum\xc3\xa9 .txt")); /* control character blanked */
+	assert_non_null(strstr(html, "2,4 MB \xc2\xb7 PDF-document"));
+	assert_non_null(strstr(html, "999 bytes \xc2\xb7 Tekstbestand"));
+	assert_non_null(strstr(html, "href=\"/bestanden/d/TOKEN/1\""));   /* under public_url's path */
+	assert_non_null(strstr(html, "href=\"/bestanden/d/TOKEN/all\""));
+	assert_non_null(strstr(html, "Beschikbaar tot "));
+	assert_non_null(strstr(html, " december 2026"));
+	g_free(html);
+	html = gw_pages_render_landing(p, "en", "TOKEN", m, &len);
+	assert_non_null(strstr(html, "2.4 MB \xc2\xb7 PDF document"));
+	assert_non_null(strstr(html, " December 2026"));
+	g_free(html);
+	/* one 404 page, whatever is known about the link */
+	a = gw_pages_render_error(p, "nl", GW_PAGE_NOT_FOUND, 0, &alen);
+	b = gw_pages_render_error(p, "nl", GW_PAGE_NOT_FOUND, 1796900000, &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	g_free(a);
+	g_free(b);
+	a = gw_pages_render_error(p, "en", GW_PAGE_EXPIRED, 1796900000, &alen);
+	assert_non_null(strstr(a, "This link has expired"));
+	assert_non_null(strstr(a, " December 2026"));
+	g_free(a);
+	for (int which = GW_PAGE_EXPIRED; which <= GW_PAGE_TOO_MANY; which++) {
+		a = gw_pages_render_error(p, "nl", (enum gw_page)which, 0, &alen);
+		assert_non_null(strstr(a, "<h1>"));
+		assert_non_null(strstr(a, "href=\"?lang=en\""));
+		g_free(a);
+	}
+	gw_pages_free(&p);
+	assert_null(p);
+	/* a logo that is no image type is refused at start */
+	free(conf->gateway.logo);
+	conf->gateway.logo = strdup("/etc/passwd");
+	assert_null(gw_pages_new(conf, &err));
+	assert_non_null(strstr(err.msg, "[gateway] logo"));
+	bd_manifest_free(&m);
+	bd_conf_free(&conf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_client_address), cmocka_unit_test(test_ratelimit),
+		cmocka_unit_test(test_language),       cmocka_unit_test(test_zip_names),
+		cmocka_unit_test(test_audit_lines),    cmocka_unit_test(test_pages),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
