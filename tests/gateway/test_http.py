@@ -350,9 +350,7 @@ class RecipientSide(unittest.TestCase):
             other.cleanup()
         revoked_link, revoked_pkg, revoked = self.gw.package([(self.files[4][0], None, None)])
         self.remember(revoked)
-        r = self.gw.curl(self.gw.url + "/v1/objects/%s/0" % revoked_pkg, method="DELETE",
-                         headers={"Authorization": "Bearer " + self.gw.store_token})
-        self.assertEqual(r.status, 204)
+        self.gw.run([self.gw.prog("cli"), "-c", self.gw.conf_path, "revoke", revoked_link])
         base = self.gw.url + "/d/"
         urls = {
             "tampered MAC": base + flip(self.token, 50),
