@@ -1,8 +1,9 @@
 """gwtest - a bestanden-gateway of its own on loopback, for the recipient-side tests.
 
-Gateway(build_dir, **conf) makes keys (bestanden keygen) and a configuration in a
-temporary directory, starts bestanden-gateway in the foreground on a free
-127.0.0.1 port with the embedded store, and waits for /healthz. package() stores
+Gateway(build_dir, storage=None, **conf) makes keys (bestanden keygen) and a
+configuration in a temporary directory ([gateway] keys from CONF, [storage] from
+STORAGE or the embedded store), starts bestanden-gateway in the foreground on a
+free 127.0.0.1 port, and waits for /healthz. package() stores
 files as one package (tests/gateway/mkpackage.c, the rewrite engine's way) and
 returns its link; curl() asks with the real curl. stop() ends the gateway with
 SIGTERM and fails when it did not exit cleanly (ASan reports leaks that way).
@@ -45,7 +46,7 @@ class Response:
 
 
 class Gateway:
-    def __init__(self, build, **conf):
+    def __init__(self, build, storage=None, **conf):
         self.build = build
         self.dir = tempfile.mkdtemp(prefix="bd-gw-test-")
         self.port = free_port()
@@ -76,8 +77,11 @@ class Gateway:
             f.write("[gateway]\n")
             for k, v in gateway.items():
                 f.write("%s = %s\n" % (k, v))
-            f.write("[storage]\ndriver = gateway\nurl = %s\ntoken_file = %s\n"
-                    % (self.url, os.path.join(self.keys, "store.token")))
+            # storage: the [storage] keys, e.g. driver = s3 (default: the embedded store)
+            f.write("[storage]\n")
+            for k, v in (storage or {"driver": "gateway", "url": self.url,
+                                     "token_file": os.path.join(self.keys, "store.token")}).items():
+                f.write("%s = %s\n" % (k, v))
             f.write("[notice]\ntemplate_dir = %s\n" % os.path.join(SRC, "conf", "templates"))
             f.write("[keys]\ndir = %s\n" % self.keys)
         with open(os.path.join(self.keys, "store.token")) as f:
