@@ -37,7 +37,7 @@ static int open_file(struct gw_audit *a, struct bd_error *err)
 
 	if (fd < 0)
 		return bd_error_set(err, BD_E_IO, "cannot open audit log %s: %s", a->path,
-				    strerror(errno));
+		                    strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return bd_error_set(err, BD_E_IO, "audit log %s is not a regular file", a->path);
@@ -177,7 +177,8 @@ void gw_audit_write(struct gw_audit *a, const struct gw_audit_event *ev)
 	if (ev->range != NULL)
 		n = put_json_string(line, sizeof(line), n, "range", ev->range);
 	if (ev->bytes >= 0 && n < sizeof(line))
-		n += (size_t)snprintf(line + n, sizeof(line) - n, ",\"bytes\":%lld", (long long)ev->bytes);
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ",\"bytes\":%lld",
+		                      (long long)ev->bytes);
 	if (ev->status != 0 && n < sizeof(line))
 		n += (size_t)snprintf(line + n, sizeof(line) - n, ",\"status\":%u", ev->status);
 	if (ev->outcome != NULL)

@@ -33,7 +33,7 @@
 #include <time.h>
 
 #define PIPE_BYTES (256 * 1024) /* per transfer in flight: the bound on memory */
-#define INDEX_MAX 1000000u
+#define INDEX_MAX  1000000u
 
 enum target_kind { T_PAGE, T_FILE, T_ALL };
 
@@ -61,7 +61,8 @@ int gw_download_init(struct gw_server *srv, struct bd_error *err)
 	srv->pages = gw_pages_new(conf, err);
 	if (srv->pages == NULL)
 		return -1;
-	srv->audit = gw_audit_open(conf->gateway.audit_log, conf->gateway.audit_client_address, err);
+	srv->audit =
+	        gw_audit_open(conf->gateway.audit_log, conf->gateway.audit_client_address, err);
 	if (srv->audit == NULL)
 		return -1;
 	srv->ratelimit = gw_ratelimit_new((unsigned)conf->gateway.failed_lookups_per_minute);
@@ -99,11 +100,17 @@ static const char *header(const struct dl *c, const char *name)
 }
 
 static void audit(const struct dl *c, const char *event, const char *package, int file,
-		  int64_t bytes, const char *range, const char *outcome, unsigned status)
+                  int64_t bytes, const char *range, const char *outcome, unsigned status)
 {
 	struct gw_audit_event ev = {
-		.event = event, .package = package, .file = file, .bytes = bytes, .range = range,
-		.outcome = outcome, .status = status, .client = c->client,
+	        .event = event,
+	        .package = package,
+	        .file = file,
+	        .bytes = bytes,
+	        .range = range,
+	        .outcome = outcome,
+	        .status = status,
+	        .client = c->client,
 	};
 
 	gw_audit_write(c->r->srv->audit, &ev);
@@ -332,13 +339,17 @@ static void transfer_end(struct gw_request *r, int completed)
 	if (rc < 0) {
 		gw_metrics_error(metric_error_for(err.code));
 		gw_log_field(r, "error", err.msg);
-		bd_log(LOG_WARNING, "event=download-failed package=%s file=%u bytes=%llu error=\"%s\"",
+		bd_log(LOG_WARNING,
+		       "event=download-failed package=%s file=%u bytes=%llu error=\"%s\"",
 		       t->package, t->c.index, (unsigned long long)sent, err.msg);
 	}
 	/* Only a request that got every byte it asked for counts as a download. */
 	audit(&t->c, whole ? "download" : "download-incomplete", t->package, (int)t->c.index,
 	      (int64_t)sent, t->range[0] ? t->range : NULL,
-	      whole ? "complete" : rc < 0 ? "failed" : "aborted", r->status);
+	      whole    ? "complete"
+	      : rc < 0 ? "failed"
+	               : "aborted",
+	      r->status);
 	gw_log_field(r, "result", whole ? "complete" : rc < 0 ? "failed" : "aborted");
 	gw_pipe_release(&t->pipe);
 	free(t);
@@ -399,13 +410,13 @@ static void http_date(int64_t when, char out[40])
 {
 	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	time_t t = (time_t)when;
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
 	snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	         months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* RFC 6266: a quoted ASCII stand-in for old clients, and the real name as RFC 8187 UTF-8. */
@@ -421,7 +432,7 @@ static char *content_disposition(const char *name)
 			if ((*p & 0xc0) != 0x80)
 				g_string_append_c(out, '_');
 		} else if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '%' ||
-			   *p == '/') {
+		           *p == '/') {
 			g_string_append_c(out, '_');
 		} else {
 			g_string_append_c(out, (char)*p);
@@ -501,13 +512,15 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		const char *if_range = header(c, MHD_HTTP_HEADER_IF_RANGE);
 		int rc = 0;
 
-		/* If-Range: the range only if the client's copy is this one; else the whole file. */
+		/* If-Range: the range only if the client's copy is this one; else the whole file.
+		 */
 		if (range != NULL && (if_range == NULL || strcmp(if_range, etag) == 0 ||
-				      strcmp(if_range, modified) == 0))
+		                      strcmp(if_range, modified) == 0))
 			rc = parse_range(range, f->size, &first, &last);
 		if (rc < 0) {
 			bd_download_close(&d);
-			resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+			resp = MHD_create_response_from_buffer(0, (void *)"",
+			                                       MHD_RESPMEM_PERSISTENT);
 			snprintf(value, sizeof(value), "bytes */%" PRIu64, size);
 			if (resp != NULL)
 				MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, value);
@@ -561,7 +574,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	g_free(disposition);
 	if (partial) {
 		snprintf(value, sizeof(value), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
-			 off + len - 1, size);
+		         off + len - 1, size);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, value);
 	}
 	gw_log_field(r, "package", package);
@@ -580,11 +593,11 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	snprintf(t->package, sizeof(t->package), "%s", package);
 	if (partial)
 		snprintf(t->range, sizeof(t->range), "%" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
-			 off + len - 1, size);
+		         off + len - 1, size);
 	if (c->client != NULL) {
 		memcpy(&t->client, c->client,
 		       c->client->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-							 : sizeof(struct sockaddr_in));
+		                                        : sizeof(struct sockaddr_in));
 		t->c.client = (const struct sockaddr *)&t->client;
 	}
 	r->state = t;
@@ -601,19 +614,57 @@ static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 	gw_log_field(c->r, "result", "page");
 	if (!c->head) {
 		gw_metrics_event(GW_EV_PAGE_VIEW);
-		audit(c, "page-view", bd_download_package_id(d), -1, -1, NULL, "shown", MHD_HTTP_OK);
+		audit(c, "page-view", bd_download_package_id(d), -1, -1, NULL, "shown",
+		      MHD_HTTP_OK);
 	}
 	rc = gw_pages_respond_landing(c->r, c->lang, c->token, bd_download_manifest(d));
 	bd_download_close(&d);
 	return rc;
 }
 
-enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_t *size)
+static enum MHD_Result handle(struct dl *c)
 {
+	struct gw_request *r = c->r;
 	const struct bd_conf *conf = r->srv->conf;
 	const union MHD_ConnectionInfo *ci;
 	struct bd_download *d = NULL;
 	struct bd_error err;
+
+	c->head = strcmp(r->method, "HEAD") == 0;
+	c->lang = gw_pages_language(
+	        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
+	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
+	        conf->gateway.language);
+	if (strcmp(r->method, "GET") != 0 && !c->head) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+		        sizeof("use GET\n") - 1, (void *)"use GET\n", MHD_RESPMEM_PERSISTENT);
+
+		if (resp != NULL)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		return gw_respond(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+	}
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	c->client = real_client(c, ci != NULL ? ci->client_addr : NULL);
+	if (gw_ratelimit_blocked(r->srv->ratelimit, c->client, now_ms())) {
+		gw_metrics_event(GW_EV_RATE_LIMITED);
+		audit(c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
+		gw_log_field(r, "result", "rate-limited");
+		return gw_pages_respond_error(r, c->lang, GW_PAGE_TOO_MANY, 0);
+	}
+	if (parse_target(r->url + strlen("/d/"), c) < 0)
+		return not_found(c, NULL, -1);
+	if (bd_download_open(c->token, r->srv->keys, r->srv->store, (int64_t)time(NULL), &d, &err) <
+	    0)
+		return refuse(c, &err,
+		              c->kind == T_FILE  ? (int)c->index
+		              : c->kind == T_ALL ? 0
+		                                 : -1);
+	return c->kind == T_PAGE ? landing(c, d) : serve(c, d);
+}
+
+enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_t *size)
+{
 	struct dl c = {.r = r};
 	enum MHD_Result rc;
 
@@ -621,32 +672,7 @@ enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_
 		*size = 0;
 		return MHD_YES;
 	}
-	c.head = strcmp(r->method, "HEAD") == 0;
-	c.lang = gw_pages_language(
-		MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
-		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
-		conf->gateway.language);
-	if (strcmp(r->method, "GET") != 0 && !c.head) {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(
-			sizeof("use GET\n") - 1, (void *)"use GET\n", MHD_RESPMEM_PERSISTENT);
-
-		if (resp != NULL)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-		return gw_respond(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-	}
-	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	c.client = real_client(&c, ci != NULL ? ci->client_addr : NULL);
-	if (gw_ratelimit_blocked(r->srv->ratelimit, c.client, now_ms())) {
-		gw_metrics_event(GW_EV_RATE_LIMITED);
-		audit(&c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
-		gw_log_field(r, "result", "rate-limited");
-		return gw_pages_respond_error(r, c.lang, GW_PAGE_TOO_MANY, 0);
-	}
-	if (parse_target(r->url + strlen("/d/"), &c) < 0)
-		return not_found(&c, NULL, -1);
-	if (bd_download_open(c.token, r->srv->keys, r->srv->store, (int64_t)time(NULL), &d, &err) < 0)
-		return refuse(&c, &err, c.kind == T_FILE ? (int)c.index : c.kind == T_ALL ? 0 : -1);
-	rc = c.kind == T_PAGE ? landing(&c, d) : serve(&c, d);
-	sodium_memzero(c.token, sizeof(c.token));
+	rc = handle(&c);
+	sodium_memzero(c.token, sizeof(c.token)); /* the copy of the link's secret */
 	return rc;
 }

@@ -89,44 +89,50 @@ static char *render(size_t *len)
 	static const char *const errors[GW_ERR_COUNT] = {"storage", "crypto", "internal"};
 	GString *out = g_string_sized_new(4096);
 
-	header(out, "bestanden_http_requests_total", "counter", "HTTP requests answered, by route and status.");
+	header(out, "bestanden_http_requests_total", "counter",
+	       "HTTP requests answered, by route and status.");
 	pthread_mutex_lock(&m.lock);
 	for (size_t i = 0; i < m.nrequests; i++)
-		g_string_append_printf(out, "bestanden_http_requests_total{route=\"%s\",code=\"%u\"} %llu\n",
-				       m.requests[i].route, m.requests[i].status,
-				       (unsigned long long)m.requests[i].count);
+		g_string_append_printf(
+		        out, "bestanden_http_requests_total{route=\"%s\",code=\"%u\"} %llu\n",
+		        m.requests[i].route, m.requests[i].status,
+		        (unsigned long long)m.requests[i].count);
 	if (m.requests_other > 0)
-		g_string_append_printf(out, "bestanden_http_requests_total{route=\"other\",code=\"other\"} %llu\n",
-				       (unsigned long long)m.requests_other);
+		g_string_append_printf(
+		        out, "bestanden_http_requests_total{route=\"other\",code=\"other\"} %llu\n",
+		        (unsigned long long)m.requests_other);
 	pthread_mutex_unlock(&m.lock);
 	header(out, "bestanden_http_response_bytes_total", "counter",
 	       "Body bytes sent to recipients (pages, files, zips).");
 	g_string_append_printf(out, "bestanden_http_response_bytes_total %llu\n",
-			       (unsigned long long)atomic_load(&m.bytes_out));
+	                       (unsigned long long)atomic_load(&m.bytes_out));
 	header(out, "bestanden_downloads_active", "gauge", "Files and zips being sent right now.");
-	g_string_append_printf(out, "bestanden_downloads_active %lld\n", (long long)atomic_load(&m.active));
+	g_string_append_printf(out, "bestanden_downloads_active %lld\n",
+	                       (long long)atomic_load(&m.active));
 	header(out, "bestanden_downloads_total", "counter",
 	       "Downloads that ended, by outcome (complete: every requested byte was sent).");
 	g_string_append_printf(out, "bestanden_downloads_total{outcome=\"complete\"} %llu\n",
-			       (unsigned long long)atomic_load(&m.events[GW_EV_DOWNLOAD_COMPLETE]));
-	g_string_append_printf(out, "bestanden_downloads_total{outcome=\"incomplete\"} %llu\n",
-			       (unsigned long long)atomic_load(&m.events[GW_EV_DOWNLOAD_INCOMPLETE]));
-	header(out, "bestanden_page_views_total", "counter", "Landing pages shown (link scanners included).");
+	                       (unsigned long long)atomic_load(&m.events[GW_EV_DOWNLOAD_COMPLETE]));
+	g_string_append_printf(
+	        out, "bestanden_downloads_total{outcome=\"incomplete\"} %llu\n",
+	        (unsigned long long)atomic_load(&m.events[GW_EV_DOWNLOAD_INCOMPLETE]));
+	header(out, "bestanden_page_views_total", "counter",
+	       "Landing pages shown (link scanners included).");
 	g_string_append_printf(out, "bestanden_page_views_total %llu\n",
-			       (unsigned long long)atomic_load(&m.events[GW_EV_PAGE_VIEW]));
+	                       (unsigned long long)atomic_load(&m.events[GW_EV_PAGE_VIEW]));
 	header(out, "bestanden_link_refusals_total", "counter",
 	       "Links refused, by reason (expired: 410; not_found: 404; rate_limited: 429).");
 	g_string_append_printf(out, "bestanden_link_refusals_total{reason=\"expired\"} %llu\n",
-			       (unsigned long long)atomic_load(&m.events[GW_EV_EXPIRED]));
+	                       (unsigned long long)atomic_load(&m.events[GW_EV_EXPIRED]));
 	g_string_append_printf(out, "bestanden_link_refusals_total{reason=\"not_found\"} %llu\n",
-			       (unsigned long long)atomic_load(&m.events[GW_EV_NOT_FOUND]));
+	                       (unsigned long long)atomic_load(&m.events[GW_EV_NOT_FOUND]));
 	g_string_append_printf(out, "bestanden_link_refusals_total{reason=\"rate_limited\"} %llu\n",
-			       (unsigned long long)atomic_load(&m.events[GW_EV_RATE_LIMITED]));
+	                       (unsigned long long)atomic_load(&m.events[GW_EV_RATE_LIMITED]));
 	header(out, "bestanden_errors_total", "counter",
 	       "Failures serving recipients, by kind (storage: 503s and broken transfers).");
 	for (int e = 0; e < GW_ERR_COUNT; e++)
 		g_string_append_printf(out, "bestanden_errors_total{kind=\"%s\"} %llu\n", errors[e],
-				       (unsigned long long)atomic_load(&m.errors[e]));
+		                       (unsigned long long)atomic_load(&m.errors[e]));
 	*len = out->len;
 	return g_string_free(out, FALSE);
 }
@@ -154,6 +160,7 @@ enum MHD_Result gw_metrics_handle(struct gw_request *r, const char *data, size_t
 		g_free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                        "text/plain; version=0.0.4; charset=utf-8");
 	return gw_respond(r, MHD_HTTP_OK, resp);
 }

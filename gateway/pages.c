@@ -49,6 +49,8 @@ struct texts {
 	} err[5]; /* by enum gw_page */
 };
 
+/* The words, laid out for reading rather than by the formatter. */
+// clang-format off
 static const struct texts nl = {
 	.lang = "nl",
 	.other_lang = "en",
@@ -127,6 +129,7 @@ static const struct texts en = {
 				      NULL},
 	},
 };
+// clang-format on
 
 static const struct texts *texts_for(const char *lang)
 {
@@ -135,53 +138,55 @@ static const struct texts *texts_for(const char *lang)
 
 /* Kept in one piece: its hash goes into the Content-Security-Policy. */
 static const char style[] =
-	":root{color-scheme:light;--ink:#17212b;--muted:#4b5865;--line:#d9dfe5;--bg:#f2f4f6;"
-	"--card:#fff;--accent:#0b5cad;--accent-dark:#07467f;--focus:#f0b400}"
-	"*{box-sizing:border-box}"
-	"html{-webkit-text-size-adjust:100%;text-size-adjust:100%}"
-	"body{margin:0;background:var(--bg);color:var(--ink);"
-	"font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",Arial,sans-serif}"
-	".wrap{max-width:46rem;margin:0 auto;padding:1rem 1rem 2rem}"
-	".top{display:flex;align-items:center;justify-content:space-between;gap:1rem;"
-	"padding:.5rem 0 1rem}"
-	".org{display:flex;align-items:center;gap:.75rem;font-weight:650;font-size:1.125rem;"
-	"min-width:0;overflow-wrap:anywhere}"
-	".org img{display:block;max-height:2.5rem;max-width:10rem;width:auto;height:auto}"
-	".lang a{display:inline-block;padding:.5rem .25rem;color:var(--accent);font-weight:600;"
-	"text-underline-offset:.2em}"
-	"main{background:var(--card);border:1px solid var(--line);border-radius:12px;"
-	"padding:1.75rem 1.5rem;box-shadow:0 1px 2px rgba(16,24,32,.06)}"
-	"h1{font-size:1.625rem;line-height:1.25;margin:0 0 .5rem;letter-spacing:-.01em}"
-	"p{margin:0 0 .5rem}"
-	".lead{font-size:1.0625rem}"
-	".until{display:inline-flex;align-items:center;gap:.5rem;margin:.5rem 0 0;"
-	"padding:.25rem .75rem;border-radius:999px;background:#e7f0f9;color:#0a3f73;"
-	"font-weight:600;font-size:.9375rem}"
-	".files{list-style:none;margin:1.5rem 0 0;padding:0;border-top:1px solid var(--line)}"
-	".file{display:flex;flex-wrap:wrap;align-items:center;gap:.75rem 1rem;padding:1rem 0;"
-	"border-bottom:1px solid var(--line)}"
-	".badge{flex:none;display:flex;align-items:flex-end;justify-content:center;width:2.75rem;"
-	"height:3.25rem;padding-bottom:.45rem;border-radius:4px 14px 4px 4px;background:#e7f0f9;"
-	"border:1px solid #c4d6ea;color:#0a3f73;font-size:.6875rem;font-weight:700;"
-	"letter-spacing:.04em}"
-	".meta{flex:1 1 14rem;min-width:0}"
-	".name{margin:0;font-size:1rem;font-weight:600;overflow-wrap:anywhere}"
-	".detail{margin:.125rem 0 0;color:var(--muted);font-size:.9375rem}"
-	".btn{display:inline-flex;align-items:center;justify-content:center;gap:.5rem;"
-	"min-height:2.75rem;padding:.5rem 1.25rem;border:2px solid var(--accent);border-radius:8px;"
-	"background:var(--accent);color:#fff;font-weight:600;text-decoration:none;white-space:nowrap}"
-	".btn:hover{background:var(--accent-dark);border-color:var(--accent-dark)}"
-	".btn.second{background:#fff;color:var(--accent)}"
-	".btn.second:hover{background:#e7f0f9}"
-	"a:focus-visible{outline:3px solid var(--focus);outline-offset:2px;border-radius:4px}"
-	".all{margin:1.25rem 0 0}"
-	".icon{display:block;width:3rem;height:3rem;margin:0 0 1rem}"
-	".muted{color:var(--muted)}"
-	"footer{padding:1rem .25rem;color:var(--muted);font-size:.875rem}"
-	".vh{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;"
-	"clip:rect(0 0 0 0);white-space:nowrap;border:0}"
-	"@media (max-width:32rem){.wrap{padding:.75rem .75rem 1.5rem}main{padding:1.25rem 1rem}"
-	"h1{font-size:1.375rem}.file .btn,.all .btn{flex:1 1 100%;width:100%}}";
+        ":root{color-scheme:light;--ink:#17212b;--muted:#4b5865;--line:#d9dfe5;--bg:#f2f4f6;"
+        "--card:#fff;--accent:#0b5cad;--accent-dark:#07467f;--focus:#f0b400}"
+        "*{box-sizing:border-box}"
+        "html{-webkit-text-size-adjust:100%;text-size-adjust:100%}"
+        "body{margin:0;background:var(--bg);color:var(--ink);"
+        "font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica "
+        "Neue\",Arial,sans-serif}"
+        ".wrap{max-width:46rem;margin:0 auto;padding:1rem 1rem 2rem}"
+        ".top{display:flex;align-items:center;justify-content:space-between;gap:1rem;"
+        "padding:.5rem 0 1rem}"
+        ".org{display:flex;align-items:center;gap:.75rem;font-weight:650;font-size:1.125rem;"
+        "min-width:0;overflow-wrap:anywhere}"
+        ".org img{display:block;max-height:2.5rem;max-width:10rem;width:auto;height:auto}"
+        ".lang a{display:inline-block;padding:.5rem .25rem;color:var(--accent);font-weight:600;"
+        "text-underline-offset:.2em}"
+        "main{background:var(--card);border:1px solid var(--line);border-radius:12px;"
+        "padding:1.75rem 1.5rem;box-shadow:0 1px 2px rgba(16,24,32,.06)}"
+        "h1{font-size:1.625rem;line-height:1.25;margin:0 0 .5rem;letter-spacing:-.01em}"
+        "p{margin:0 0 .5rem}"
+        ".lead{font-size:1.0625rem}"
+        ".until{display:inline-flex;align-items:center;gap:.5rem;margin:.5rem 0 0;"
+        "padding:.25rem .75rem;border-radius:999px;background:#e7f0f9;color:#0a3f73;"
+        "font-weight:600;font-size:.9375rem}"
+        ".files{list-style:none;margin:1.5rem 0 0;padding:0;border-top:1px solid var(--line)}"
+        ".file{display:flex;flex-wrap:wrap;align-items:center;gap:.75rem 1rem;padding:1rem 0;"
+        "border-bottom:1px solid var(--line)}"
+        ".badge{flex:none;display:flex;align-items:flex-end;justify-content:center;width:2.75rem;"
+        "height:3.25rem;padding-bottom:.45rem;border-radius:4px 14px 4px 4px;background:#e7f0f9;"
+        "border:1px solid #c4d6ea;color:#0a3f73;font-size:.6875rem;font-weight:700;"
+        "letter-spacing:.04em}"
+        ".meta{flex:1 1 14rem;min-width:0}"
+        ".name{margin:0;font-size:1rem;font-weight:600;overflow-wrap:anywhere}"
+        ".detail{margin:.125rem 0 0;color:var(--muted);font-size:.9375rem}"
+        ".btn{display:inline-flex;align-items:center;justify-content:center;gap:.5rem;"
+        "min-height:2.75rem;padding:.5rem 1.25rem;border:2px solid var(--accent);border-radius:8px;"
+        "background:var(--accent);color:#fff;font-weight:600;text-decoration:none;white-space:"
+        "nowrap}"
+        ".btn:hover{background:var(--accent-dark);border-color:var(--accent-dark)}"
+        ".btn.second{background:#fff;color:var(--accent)}"
+        ".btn.second:hover{background:#e7f0f9}"
+        "a:focus-visible{outline:3px solid var(--focus);outline-offset:2px;border-radius:4px}"
+        ".all{margin:1.25rem 0 0}"
+        ".icon{display:block;width:3rem;height:3rem;margin:0 0 1rem}"
+        ".muted{color:var(--muted)}"
+        "footer{padding:1rem .25rem;color:var(--muted);font-size:.875rem}"
+        ".vh{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;"
+        "clip:rect(0 0 0 0);white-space:nowrap;border:0}"
+        "@media (max-width:32rem){.wrap{padding:.75rem .75rem 1.5rem}main{padding:1.25rem 1rem}"
+        "h1{font-size:1.375rem}.file .btn,.all .btn{flex:1 1 100%;width:100%}}";
 
 /* Sizes and dates come from notice.h, so the page says what the message said. */
 
@@ -204,7 +209,8 @@ const char *gw_pages_language(const char *arg, const char *accept, const char *d
 
 	if (arg != NULL && (strcmp(arg, "nl") == 0 || strcmp(arg, "en") == 0))
 		return strcmp(arg, "en") == 0 ? "en" : "nl";
-	/* "en-GB,en;q=0.9,nl;q=0.8": the primary subtag with the highest q; ties go to the first. */
+	/* "en-GB,en;q=0.9,nl;q=0.8": the primary subtag with the highest q; ties go to the first.
+	 */
 	for (const char *p = accept; p != NULL && *p;) {
 		size_t n, tag;
 		double q = 1.0;
@@ -281,20 +287,21 @@ static void put_text(GString *out, const char *text, const struct vars *v)
 }
 
 static void put_head(const struct gw_pages *p, GString *out, const struct texts *t,
-		     const char *title, const struct vars *v)
+                     const char *title, const struct vars *v)
 {
 	g_string_append_printf(out, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n", t->lang);
 	g_string_append(out,
-			"<meta charset=\"utf-8\">\n"
-			"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-			"<meta name=\"robots\" content=\"noindex, nofollow\">\n"
-			"<meta name=\"referrer\" content=\"no-referrer\">\n"
-			"<link rel=\"icon\" href=\"data:,\">\n<title>");
+	                "<meta charset=\"utf-8\">\n"
+	                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	                "<meta name=\"robots\" content=\"noindex, nofollow\">\n"
+	                "<meta name=\"referrer\" content=\"no-referrer\">\n"
+	                "<link rel=\"icon\" href=\"data:,\">\n<title>");
 	put_text(out, title, v);
 	g_string_append(out, "</title>\n<style>");
 	g_string_append(out, style);
-	g_string_append(out, "</style>\n</head>\n<body>\n<div class=\"wrap\">\n<header class=\"top\">\n"
-			     "<div class=\"org\">");
+	g_string_append(out,
+	                "</style>\n</head>\n<body>\n<div class=\"wrap\">\n<header class=\"top\">\n"
+	                "<div class=\"org\">");
 	if (p->logo != NULL) {
 		g_string_append(out, "<img src=\"");
 		put_escaped(out, p->base_path);
@@ -307,10 +314,10 @@ static void put_head(const struct gw_pages *p, GString *out, const struct texts 
 	g_string_append(out, "</span></div>\n");
 	/* The switch keeps the path (and so the link) and changes only the language. */
 	g_string_append_printf(out,
-			       "<nav class=\"lang\" aria-label=\"%s\"><a href=\"?lang=%s\" "
-			       "hreflang=\"%s\" lang=\"%s\">%s</a></nav>\n</header>\n<main>\n",
-			       t->switch_label, t->other_lang, t->other_lang, t->other_lang,
-			       t->other_name);
+	                       "<nav class=\"lang\" aria-label=\"%s\"><a href=\"?lang=%s\" "
+	                       "hreflang=\"%s\" lang=\"%s\">%s</a></nav>\n</header>\n<main>\n",
+	                       t->switch_label, t->other_lang, t->other_lang, t->other_lang,
+	                       t->other_name);
 }
 
 static void put_foot(GString *out, const struct texts *t, const struct vars *v, int with_footer)
@@ -354,32 +361,32 @@ struct kind {
 };
 
 static const struct kind kinds[] = {
-	{"application/pdf", "PDF-document", "PDF document"},
-	{"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word-document",
-	 "Word document"},
-	{"application/msword", "Word-document", "Word document"},
-	{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel-werkblad",
-	 "Excel spreadsheet"},
-	{"application/vnd.ms-excel", "Excel-werkblad", "Excel spreadsheet"},
-	{"application/vnd.openxmlformats-officedocument.presentationml.presentation",
-	 "PowerPoint-presentatie", "PowerPoint presentation"},
-	{"application/vnd.ms-powerpoint", "PowerPoint-presentatie", "PowerPoint presentation"},
-	{"application/vnd.oasis.opendocument.text", "OpenDocument-tekst", "OpenDocument text"},
-	{"application/vnd.oasis.opendocument.spreadsheet", "OpenDocument-werkblad",
-	 "OpenDocument spreadsheet"},
-	{"application/zip", "Zip-archief", "Zip archive"},
-	{"application/octet-stream", "Bestand", "File"},
-	{"application/x-zip-compressed", "Zip-archief", "Zip archive"},
-	{"message/rfc822", "E-mailbericht", "Email message"},
-	{"text/plain", "Tekstbestand", "Text file"},
-	{"text/csv", "CSV-bestand", "CSV file"},
-	{"text/calendar", "Agenda-item", "Calendar item"},
-	{"image/jpeg", "JPEG-afbeelding", "JPEG image"},
-	{"image/png", "PNG-afbeelding", "PNG image"},
-	{"image/", "Afbeelding", "Image"},
-	{"audio/", "Geluidsbestand", "Audio file"},
-	{"video/", "Video", "Video"},
-	{"text/", "Tekstbestand", "Text file"},
+        {"application/pdf", "PDF-document", "PDF document"},
+        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word-document",
+         "Word document"},
+        {"application/msword", "Word-document", "Word document"},
+        {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel-werkblad",
+         "Excel spreadsheet"},
+        {"application/vnd.ms-excel", "Excel-werkblad", "Excel spreadsheet"},
+        {"application/vnd.openxmlformats-officedocument.presentationml.presentation",
+         "PowerPoint-presentatie", "PowerPoint presentation"},
+        {"application/vnd.ms-powerpoint", "PowerPoint-presentatie", "PowerPoint presentation"},
+        {"application/vnd.oasis.opendocument.text", "OpenDocument-tekst", "OpenDocument text"},
+        {"application/vnd.oasis.opendocument.spreadsheet", "OpenDocument-werkblad",
+         "OpenDocument spreadsheet"},
+        {"application/zip", "Zip-archief", "Zip archive"},
+        {"application/octet-stream", "Bestand", "File"},
+        {"application/x-zip-compressed", "Zip-archief", "Zip archive"},
+        {"message/rfc822", "E-mailbericht", "Email message"},
+        {"text/plain", "Tekstbestand", "Text file"},
+        {"text/csv", "CSV-bestand", "CSV file"},
+        {"text/calendar", "Agenda-item", "Calendar item"},
+        {"image/jpeg", "JPEG-afbeelding", "JPEG image"},
+        {"image/png", "PNG-afbeelding", "PNG image"},
+        {"image/", "Afbeelding", "Image"},
+        {"audio/", "Geluidsbestand", "Audio file"},
+        {"video/", "Video", "Video"},
+        {"text/", "Tekstbestand", "Text file"},
 };
 
 /* What kind of file, in words; NULL when we have no words for it. */
@@ -392,14 +399,14 @@ static const char *kind_of(const char *lang, const char *type)
 		int family = kinds[i].type[k - 1] == '/';
 
 		if (family ? strncasecmp(type, kinds[i].type, k) == 0
-			   : n == k && strncasecmp(type, kinds[i].type, k) == 0)
+		           : n == k && strncasecmp(type, kinds[i].type, k) == 0)
 			return strcmp(lang, "en") == 0 ? kinds[i].en : kinds[i].nl;
 	}
 	return NULL;
 }
 
 char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const char *token,
-			      const struct bd_manifest *m, size_t *len)
+                              const struct bd_manifest *m, size_t *len)
 {
 	const struct texts *t = texts_for(lang);
 	GString *out = g_string_sized_new(8192);
@@ -426,7 +433,8 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 		total += f->size;
 		badge_text(f->name, badge);
 		bd_notice_format_size(lang, f->size, size, sizeof(size));
-		g_string_append(out, "<li class=\"file\">\n<span class=\"badge\" aria-hidden=\"true\">");
+		g_string_append(out,
+		                "<li class=\"file\">\n<span class=\"badge\" aria-hidden=\"true\">");
 		put_escaped(out, badge);
 		g_string_append(out, "</span>\n<div class=\"meta\"><h2 class=\"name\">");
 		put_escaped(out, f->name);
@@ -458,18 +466,20 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 
 /* Icons for the error pages: inline SVG is markup, not a resource the CSP must admit. */
 static const char icon_clock[] =
-	"<svg class=\"icon\" viewBox=\"0 0 48 48\" aria-hidden=\"true\" focusable=\"false\">"
-	"<circle cx=\"24\" cy=\"24\" r=\"21\" fill=\"#fdf1dc\" stroke=\"#a3620a\" stroke-width=\"3\"/>"
-	"<path d=\"M24 12v13l8 5\" fill=\"none\" stroke=\"#a3620a\" stroke-width=\"3.5\" "
-	"stroke-linecap=\"round\" stroke-linejoin=\"round\"/></svg>\n";
+        "<svg class=\"icon\" viewBox=\"0 0 48 48\" aria-hidden=\"true\" focusable=\"false\">"
+        "<circle cx=\"24\" cy=\"24\" r=\"21\" fill=\"#fdf1dc\" stroke=\"#a3620a\" "
+        "stroke-width=\"3\"/>"
+        "<path d=\"M24 12v13l8 5\" fill=\"none\" stroke=\"#a3620a\" stroke-width=\"3.5\" "
+        "stroke-linecap=\"round\" stroke-linejoin=\"round\"/></svg>\n";
 static const char icon_alert[] =
-	"<svg class=\"icon\" viewBox=\"0 0 48 48\" aria-hidden=\"true\" focusable=\"false\">"
-	"<circle cx=\"24\" cy=\"24\" r=\"21\" fill=\"#e7f0f9\" stroke=\"#0b5cad\" stroke-width=\"3\"/>"
-	"<path d=\"M24 13v14\" stroke=\"#0b5cad\" stroke-width=\"4\" stroke-linecap=\"round\"/>"
-	"<circle cx=\"24\" cy=\"34\" r=\"2.6\" fill=\"#0b5cad\"/></svg>\n";
+        "<svg class=\"icon\" viewBox=\"0 0 48 48\" aria-hidden=\"true\" focusable=\"false\">"
+        "<circle cx=\"24\" cy=\"24\" r=\"21\" fill=\"#e7f0f9\" stroke=\"#0b5cad\" "
+        "stroke-width=\"3\"/>"
+        "<path d=\"M24 13v14\" stroke=\"#0b5cad\" stroke-width=\"4\" stroke-linecap=\"round\"/>"
+        "<circle cx=\"24\" cy=\"34\" r=\"2.6\" fill=\"#0b5cad\"/></svg>\n";
 
 char *gw_pages_render_error(const struct gw_pages *p, const char *lang, enum gw_page which,
-			    int64_t expires, size_t *len)
+                            int64_t expires, size_t *len)
 {
 	const struct texts *t = texts_for(lang);
 	GString *out = g_string_sized_new(4096);
@@ -503,11 +513,11 @@ static void free_page(void *cls)
 }
 
 static enum MHD_Result respond_html(struct gw_request *r, unsigned status, const char *lang,
-				    char *html, size_t len)
+                                    char *html, size_t len)
 {
 	const struct gw_pages *p = r->srv->pages;
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer_with_free_callback(len, html, free_page);
+	        MHD_create_response_from_buffer_with_free_callback(len, html, free_page);
 
 	if (resp == NULL) {
 		g_free(html);
@@ -526,7 +536,7 @@ static enum MHD_Result respond_html(struct gw_request *r, unsigned status, const
 }
 
 enum MHD_Result gw_pages_respond_landing(struct gw_request *r, const char *lang, const char *token,
-					 const struct bd_manifest *m)
+                                         const struct bd_manifest *m)
 {
 	size_t len;
 	char *html = gw_pages_render_landing(r->srv->pages, lang, token, m, &len);
@@ -535,14 +545,14 @@ enum MHD_Result gw_pages_respond_landing(struct gw_request *r, const char *lang,
 }
 
 enum MHD_Result gw_pages_respond_error(struct gw_request *r, const char *lang, enum gw_page which,
-				       int64_t expires)
+                                       int64_t expires)
 {
 	static const unsigned status[] = {
-		[GW_PAGE_EXPIRED] = MHD_HTTP_GONE,
-		[GW_PAGE_NOT_FOUND] = MHD_HTTP_NOT_FOUND,
-		[GW_PAGE_UNAVAILABLE] = MHD_HTTP_SERVICE_UNAVAILABLE,
-		[GW_PAGE_ERROR] = MHD_HTTP_INTERNAL_SERVER_ERROR,
-		[GW_PAGE_TOO_MANY] = MHD_HTTP_TOO_MANY_REQUESTS,
+	        [GW_PAGE_EXPIRED] = MHD_HTTP_GONE,
+	        [GW_PAGE_NOT_FOUND] = MHD_HTTP_NOT_FOUND,
+	        [GW_PAGE_UNAVAILABLE] = MHD_HTTP_SERVICE_UNAVAILABLE,
+	        [GW_PAGE_ERROR] = MHD_HTTP_INTERNAL_SERVER_ERROR,
+	        [GW_PAGE_TOO_MANY] = MHD_HTTP_TOO_MANY_REQUESTS,
 	};
 	size_t len;
 	char *html = gw_pages_render_error(r->srv->pages, lang, which, expires, &len);
@@ -556,9 +566,10 @@ void gw_security_headers(const struct gw_server *srv, struct MHD_Response *resp)
 
 	/* Pages set their own policy (admitting their style); everything else gets none at all. */
 	if (MHD_get_response_header(resp, "Content-Security-Policy") == NULL)
-		MHD_add_response_header(resp, "Content-Security-Policy",
-					"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
-					"form-action 'none'; sandbox");
+		MHD_add_response_header(
+		        resp, "Content-Security-Policy",
+		        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+		        "form-action 'none'; sandbox");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
@@ -568,7 +579,7 @@ void gw_security_headers(const struct gw_server *srv, struct MHD_Response *resp)
 	/* Over plain HTTP a browser ignores it, so announce it whenever recipients use TLS. */
 	if (srv->tls_cert != NULL || strncmp(public_url, "https://", 8) == 0)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY,
-					"max-age=31536000");
+		                        "max-age=31536000");
 }
 
 enum MHD_Result gw_pages_logo_handle(struct gw_request *r, const char *data, size_t *size)
@@ -602,7 +613,7 @@ static int load_logo(struct gw_pages *p, const char *path, struct bd_error *err)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {{".png", "image/png"},   {".svg", "image/svg+xml"}, {".jpg", "image/jpeg"},
-		     {".jpeg", "image/jpeg"}, {".webp", "image/webp"},   {".gif", "image/gif"}};
+	             {".jpeg", "image/jpeg"}, {".webp", "image/webp"},   {".gif", "image/gif"}};
 	const char *dot = strrchr(path, '.');
 	struct stat st;
 	FILE *f;
@@ -612,15 +623,16 @@ static int load_logo(struct gw_pages *p, const char *path, struct bd_error *err)
 			p->logo_type = types[i].type;
 	if (p->logo_type == NULL)
 		return bd_error_set(err, BD_E_CONFIG,
-				    "[gateway] logo %s: use a .png, .svg, .jpg, .webp or .gif file", path);
+		                    "[gateway] logo %s: use a .png, .svg, .jpg, .webp or .gif file",
+		                    path);
 	f = fopen(path, "rb");
 	if (f == NULL)
 		return bd_error_set(err, BD_E_CONFIG, "[gateway] logo: cannot read %s: %s", path,
-				    strerror(errno));
+		                    strerror(errno));
 	if (fstat(fileno(f), &st) < 0 || st.st_size <= 0 || st.st_size > LOGO_MAX) {
 		fclose(f);
 		return bd_error_set(err, BD_E_CONFIG, "[gateway] logo %s: must be 1 byte to %d KiB",
-				    path, LOGO_MAX / 1024);
+		                    path, LOGO_MAX / 1024);
 	}
 	p->logo = bd_malloc((size_t)st.st_size);
 	p->logo_len = fread(p->logo, 1, (size_t)st.st_size, f);
@@ -636,7 +648,7 @@ struct gw_pages *gw_pages_new(const struct bd_conf *conf, struct bd_error *err)
 	const char *url = conf->gateway.public_url, *host, *path;
 	uint8_t hash[crypto_hash_sha256_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
-					   sodium_base64_VARIANT_ORIGINAL)];
+	                                   sodium_base64_VARIANT_ORIGINAL)];
 
 	p->organisation = bd_strdup(conf->gateway.organisation);
 	host = strstr(url, "://");
@@ -649,9 +661,9 @@ struct gw_pages *gw_pages_new(const struct bd_conf *conf, struct bd_error *err)
 	crypto_hash_sha256(hash, (const uint8_t *)style, sizeof(style) - 1);
 	sodium_bin2base64(b64, sizeof(b64), hash, sizeof(hash), sodium_base64_VARIANT_ORIGINAL);
 	snprintf(p->csp, sizeof(p->csp),
-		 "default-src 'none'; style-src 'sha256-%s'; img-src 'self' data:; "
-		 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-		 b64);
+	         "default-src 'none'; style-src 'sha256-%s'; img-src 'self' data:; "
+	         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+	         b64);
 	return p;
 }
 

@@ -34,16 +34,16 @@ const char *gw_pages_language(const char *lang_arg, const char *accept_language,
 
 /* The landing page of a package; TOKEN goes into the download links only. */
 char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const char *token,
-			      const struct bd_manifest *m, size_t *len);
+                              const struct bd_manifest *m, size_t *len);
 /* EXPIRES is shown on the expired page when it is not 0. */
 char *gw_pages_render_error(const struct gw_pages *p, const char *lang, enum gw_page which,
-			    int64_t expires, size_t *len);
+                            int64_t expires, size_t *len);
 
 /* Render and queue; the status follows from WHICH. */
 enum MHD_Result gw_pages_respond_landing(struct gw_request *r, const char *lang, const char *token,
-					 const struct bd_manifest *m);
+                                         const struct bd_manifest *m);
 enum MHD_Result gw_pages_respond_error(struct gw_request *r, const char *lang, enum gw_page which,
-				       int64_t expires);
+                                       int64_t expires);
 
 /* The name a zip of all files is saved under. */
 const char *gw_pages_zip_name(const char *lang);

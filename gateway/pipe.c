@@ -81,7 +81,7 @@ static void *producer_main(void *arg)
 }
 
 struct gw_pipe *gw_pipe_start(size_t capacity, gw_pipe_producer produce, void *ctx,
-			      void (*ctx_free)(void *ctx), struct bd_error *err)
+                              void (*ctx_free)(void *ctx), struct bd_error *err)
 {
 	struct gw_pipe *p = bd_calloc(1, sizeof(*p));
 
@@ -130,7 +130,8 @@ static ssize_t pipe_read(void *cls, uint64_t pos, char *buf, size_t max)
 		int failed = p->failed;
 
 		pthread_mutex_unlock(&p->lock);
-		return failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+		return failed ? MHD_CONTENT_READER_END_WITH_ERROR
+		              : MHD_CONTENT_READER_END_OF_STREAM;
 	}
 	n = p->len < max ? p->len : max;
 	first = p->cap - p->head < n ? p->cap - p->head : n;

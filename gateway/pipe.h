@@ -26,7 +26,7 @@ typedef int (*gw_pipe_producer)(void *ctx, struct bd_sink *out, struct bd_error 
 
 /* Start PRODUCE(CTX) in a new thread; CTX_FREE(CTX) runs when the pipe is freed. */
 struct gw_pipe *gw_pipe_start(size_t capacity, gw_pipe_producer produce, void *ctx,
-			      void (*ctx_free)(void *ctx), struct bd_error *err);
+                              void (*ctx_free)(void *ctx), struct bd_error *err);
 /* Wait until the first bytes are ready or the producer has ended: -1 (and its error)
  * when it failed before producing anything, so the caller can still answer properly. */
 int gw_pipe_wait_first(struct gw_pipe *p, struct bd_error *err);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 16384 /* power of two */
+#define SLOTS  16384 /* power of two */
 #define PROBES 8
 
 struct bucket {
@@ -80,7 +80,7 @@ static int client_key(const struct sockaddr *sa, uint8_t key[16])
 /* The bucket of KEY, refilled up to NOW; when it has none, a fresh full one if CREATE
  * is set (else NULL), so clients that never fail take no room. Lock held. */
 static struct bucket *find(struct gw_ratelimit *rl, const uint8_t key[16], int64_t now_ms,
-			   int create)
+                           int create)
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	struct bucket *b, *stalest = NULL;

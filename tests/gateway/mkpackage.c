@@ -2,7 +2,7 @@
  * mkpackage.c - test tool: store files as one package, the way the rewrite
  * engine does, through the configured storage driver, and print its link.
  *
- *   bd-mkpackage -c CONFIG [-e SECONDS] [-n NAME] [-t TYPE] FILE ... 
+ *   bd-mkpackage -c CONFIG [-e SECONDS] [-n NAME] [-t TYPE] FILE ...
  *
  * -n and -t name and type the FILE that follows (default: its base name,
  * application/octet-stream). -e is the link's lifetime from now (default
@@ -52,7 +52,7 @@ static int die(const char *what, const struct bd_error *err)
 }
 
 static int put_file(struct bd_store *store, const struct bd_package_keys *keys, unsigned index,
-		    const char *path, uint64_t *size_out)
+                    const char *path, uint64_t *size_out)
 {
 	struct fd_source src = {{fd_read, NULL}, -1};
 	uint8_t key[BD_CONTENT_KEY_BYTES];
@@ -70,7 +70,7 @@ static int put_file(struct bd_store *store, const struct bd_package_keys *keys, 
 	enc = bd_stream_enc_new(key, &src.source, (uint64_t)st.st_size);
 	bd_package_object_name(keys->id, index, name, sizeof(name));
 	rc = bd_store_put(store, name, bd_stream_enc_source(enc),
-			  bd_stream_ciphertext_size((uint64_t)st.st_size), &err);
+	                  bd_stream_ciphertext_size((uint64_t)st.st_size), &err);
 	bd_stream_enc_free(&enc);
 	close(src.fd);
 	memset(key, 0, sizeof(key));
@@ -109,7 +109,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (conf_path == NULL || c >= argc) {
-		fprintf(stderr, "usage: bd-mkpackage -c CONFIG [-e SECONDS] [-n NAME] [-t TYPE] FILE ...\n");
+		fprintf(stderr, "usage: bd-mkpackage -c CONFIG [-e SECONDS] [-n NAME] [-t TYPE] "
+		                "FILE ...\n");
 		return 2;
 	}
 	conf = bd_conf_load(conf_path, &err);
@@ -144,11 +145,12 @@ int main(int argc, char **argv)
 			name = strrchr(argv[i], '/');
 			name = name != NULL ? name + 1 : argv[i];
 		}
-		bd_manifest_add_file(m, index, name, type ? type : "application/octet-stream", size);
+		bd_manifest_add_file(m, index, name, type ? type : "application/octet-stream",
+		                     size);
 		name = type = NULL;
 	}
 	if (bd_manifest_seal(m, keys, bd_keyring_gateway_public(kr, m->gateway_key_id), &sealed,
-			     &sealed_len, &err) < 0)
+	                     &sealed_len, &err) < 0)
 		return die("manifest", &err);
 	bd_package_object_name(keys->id, 0, object, sizeof(object));
 	bd_mem_source_init(&msrc, sealed, sealed_len);

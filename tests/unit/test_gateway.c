@@ -43,7 +43,8 @@ static struct sockaddr_storage addr(const char *s)
 
 	if (strchr(s, ':') != NULL) {
 		ss.ss_family = AF_INET6;
-		assert_int_equal(inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)&ss)->sin6_addr), 1);
+		assert_int_equal(inet_pton(AF_INET6, s, &((struct sockaddr_in6 *)&ss)->sin6_addr),
+		                 1);
 	} else {
 		ss.ss_family = AF_INET;
 		assert_int_equal(inet_pton(AF_INET, s, &((struct sockaddr_in *)&ss)->sin_addr), 1);
@@ -56,14 +57,14 @@ static void test_client_address(void **state)
 	static const struct {
 		const char *addr, *mode, *want;
 	} cases[] = {
-		{"192.0.2.77", "truncated", "192.0.2.0/24"},
-		{"192.0.2.77", "full", "192.0.2.77"},
-		{"192.0.2.77", "none", ""},
-		{"2001:db8:abcd:12:1:2:3:4", "truncated", "2001:db8:abcd::/48"},
-		{"2001:db8:abcd:12:1:2:3:4", "full", "2001:db8:abcd:12:1:2:3:4"},
-		{"::ffff:198.51.100.7", "truncated", "198.51.100.0/24"},
-		{"::ffff:198.51.100.7", "full", "198.51.100.7"},
-		{"::1", "truncated", "::/48"},
+	        {"192.0.2.77", "truncated", "192.0.2.0/24"},
+	        {"192.0.2.77", "full", "192.0.2.77"},
+	        {"192.0.2.77", "none", ""},
+	        {"2001:db8:abcd:12:1:2:3:4", "truncated", "2001:db8:abcd::/48"},
+	        {"2001:db8:abcd:12:1:2:3:4", "full", "2001:db8:abcd:12:1:2:3:4"},
+	        {"::ffff:198.51.100.7", "truncated", "198.51.100.0/24"},
+	        {"::ffff:198.51.100.7", "full", "198.51.100.7"},
+	        {"::1", "truncated", "::/48"},
 	};
 	char out[64];
 
@@ -81,8 +82,8 @@ static void test_ratelimit(void **state)
 {
 	struct gw_ratelimit *rl = gw_ratelimit_new(3);
 	struct sockaddr_storage a = addr("203.0.113.5"), b = addr("203.0.113.6"),
-				mapped = addr("::ffff:203.0.113.5"), v6a = addr("2001:db8:1:2::1"),
-				v6b = addr("2001:db8:1:2::ffff"), v6c = addr("2001:db8:1:3::1");
+	                        mapped = addr("::ffff:203.0.113.5"), v6a = addr("2001:db8:1:2::1"),
+	                        v6b = addr("2001:db8:1:2::ffff"), v6c = addr("2001:db8:1:3::1");
 	const struct sockaddr *pa = (struct sockaddr *)&a;
 	int64_t t = 1000000;
 
@@ -111,7 +112,8 @@ static void test_ratelimit(void **state)
 	assert_false(gw_ratelimit_blocked(rl, (struct sockaddr *)&v6c, t));
 	/* many clients never fill the table so that a blocked one is forgotten at once */
 	for (int i = 0; i < 2000; i++) {
-		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i)};
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+		                          .sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i)};
 
 		gw_ratelimit_failed(rl, (struct sockaddr *)&sin, t);
 	}
@@ -125,34 +127,35 @@ static void test_language(void **state)
 	static const struct {
 		const char *arg, *accept, *def, *want;
 	} cases[] = {
-		{NULL, NULL, "nl", "nl"},
-		{NULL, NULL, "en", "en"},
-		{NULL, "en", "nl", "en"},
-		{NULL, "en-GB,en;q=0.9", "nl", "en"},
-		{NULL, "nl-BE", "en", "nl"},
-		{NULL, "fr, de;q=0.8", "nl", "nl"},
-		{NULL, "fr, en;q=0.1", "nl", "en"},
-		{NULL, "nl;q=0.4, en-US;q=0.8", "nl", "en"},
-		{NULL, "en;q=0, nl;q=0.2", "en", "nl"},
-		{NULL, "EN-us", "nl", "en"},
-		{NULL, "english, nl", "en", "nl"}, /* "english" is no language tag we know */
-		{NULL, "*", "en", "en"},
-		{"en", "nl", "nl", "en"},
-		{"nl", "en", "en", "nl"},
-		{"de", "en", "nl", "en"}, /* an unknown ?lang= is ignored */
+	        {NULL, NULL, "nl", "nl"},
+	        {NULL, NULL, "en", "en"},
+	        {NULL, "en", "nl", "en"},
+	        {NULL, "en-GB,en;q=0.9", "nl", "en"},
+	        {NULL, "nl-BE", "en", "nl"},
+	        {NULL, "fr, de;q=0.8", "nl", "nl"},
+	        {NULL, "fr, en;q=0.1", "nl", "en"},
+	        {NULL, "nl;q=0.4, en-US;q=0.8", "nl", "en"},
+	        {NULL, "en;q=0, nl;q=0.2", "en", "nl"},
+	        {NULL, "EN-us", "nl", "en"},
+	        {NULL, "english, nl", "en", "nl"}, /* "english" is no language tag we know */
+	        {NULL, "*", "en", "en"},
+	        {"en", "nl", "nl", "en"},
+	        {"nl", "en", "en", "nl"},
+	        {"de", "en", "nl", "en"}, /* an unknown ?lang= is ignored */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		assert_string_equal(gw_pages_language(cases[i].arg, cases[i].accept, cases[i].def),
-				    cases[i].want);
+		                    cases[i].want);
 }
 
 static void test_zip_names(void **state)
 {
-	static const char *const in[] = {"a.pdf", "A.pdf", "a.pdf", "x/y.txt", "", ".hidden",
-					 "noext", "noext", "x\\y.txt"};
-	static const char *const want[] = {"a.pdf", "A (2).pdf", "a (3).pdf", "x_y.txt", "file",
-					   ".hidden", "noext", "noext (2)", "x_y (2).txt"};
+	static const char *const in[] = {"a.pdf",   "A.pdf", "a.pdf", "x/y.txt", "",
+	                                 ".hidden", "noext", "noext", "x\\y.txt"};
+	static const char *const want[] = {"a.pdf",   "A (2).pdf", "a (3).pdf",
+	                                   "x_y.txt", "file",      ".hidden",
+	                                   "noext",   "noext (2)", "x_y (2).txt"};
 	struct bd_manifest *m = bd_manifest_new();
 	char **names;
 
@@ -171,9 +174,14 @@ static void test_audit_lines(void **state)
 {
 	char path[] = "/tmp/bd-test-audit-XXXXXX", line[1024];
 	struct sockaddr_storage a = addr("2001:db8:abcd:12::1");
-	struct gw_audit_event ev = {.event = "download", .package = "0123456789abcdef", .file = 2,
-				    .bytes = 1234, .range = "0-1233/5000", .outcome = "complete",
-				    .status = 206, .client = (struct sockaddr *)&a};
+	struct gw_audit_event ev = {.event = "download",
+	                            .package = "0123456789abcdef",
+	                            .file = 2,
+	                            .bytes = 1234,
+	                            .range = "0-1233/5000",
+	                            .outcome = "complete",
+	                            .status = 206,
+	                            .client = (struct sockaddr *)&a};
 	struct gw_audit *au;
 	struct bd_error err;
 	FILE *f;
@@ -189,9 +197,10 @@ static void test_audit_lines(void **state)
 	gw_audit_close(&au);
 	f = fopen(path, "r");
 	assert_non_null(fgets(line, sizeof(line), f));
-	assert_non_null(strstr(line, "\"event\":\"download\",\"package\":\"0123456789abcdef\",\"file\":2,"
-				     "\"range\":\"0-1233/5000\",\"bytes\":1234,\"status\":206,"
-				     "\"outcome\":\"complete\",\"client\":\"2001:db8:abcd::/48\"}\n"));
+	assert_non_null(strstr(line,
+	                       "\"event\":\"download\",\"package\":\"0123456789abcdef\",\"file\":2,"
+	                       "\"range\":\"0-1233/5000\",\"bytes\":1234,\"status\":206,"
+	                       "\"outcome\":\"complete\",\"client\":\"2001:db8:abcd::/48\"}\n"));
 	assert_memory_equal(line, "{\"time\":\"", 9);
 	assert_non_null(fgets(line, sizeof(line), f));
 	assert_non_null(strstr(line, "\"event\":\"not-found\"}\n"));
@@ -220,7 +229,8 @@ static void test_pages(void **state)
 	assert_non_null(p);
 	m->expires = 1796900000; /* December 2026 */
 	bd_manifest_add_file(m, 1, "<script>alert(1)</script>.pdf", "application/pdf", 2400000);
-	bd_manifest_add_file(m, 2, "r\xc3\xa9sum\xc3\xa9\x01.txt", "text/plain; charset=utf-8", 999);
+	bd_manifest_add_file(m, 2, "r\xc3\xa9sum\xc3\xa9\x01.txt", "text/plain; charset=utf-8",
+	                     999);
 	html = gw_pages_render_landing(p, "nl", "TOKEN", m, &len);
 	assert_int_equal(strlen(html), len);
 	assert_null(strstr(html, "<script"));
@@ -229,7 +239,8 @@ static void test_pages(void **state)
 	assert_non_null(strstr(html, "r\xc3\xa9sum\xc3\xa9 .txt")); /* control character blanked */
 	assert_non_null(strstr(html, "2,4 MB \xc2\xb7 PDF-document"));
 	assert_non_null(strstr(html, "999 bytes \xc2\xb7 Tekstbestand"));
-	assert_non_null(strstr(html, "href=\"/bestanden/d/TOKEN/1\""));   /* under public_url's path */
+	assert_non_null(
+	        strstr(html, "href=\"/bestanden/d/TOKEN/1\"")); /* under public_url's path */
 	assert_non_null(strstr(html, "href=\"/bestanden/d/TOKEN/all\""));
 	assert_non_null(strstr(html, "Beschikbaar tot "));
 	assert_non_null(strstr(html, " december 2026"));
@@ -269,9 +280,9 @@ static void test_pages(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_client_address), cmocka_unit_test(test_ratelimit),
-		cmocka_unit_test(test_language),       cmocka_unit_test(test_zip_names),
-		cmocka_unit_test(test_audit_lines),    cmocka_unit_test(test_pages),
+	        cmocka_unit_test(test_client_address), cmocka_unit_test(test_ratelimit),
+	        cmocka_unit_test(test_language),       cmocka_unit_test(test_zip_names),
+	        cmocka_unit_test(test_audit_lines),    cmocka_unit_test(test_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
