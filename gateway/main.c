@@ -20,6 +20,7 @@
 #include "gateway.h"
 #include "keys.h"
 #include "log.h"
+#include "privileges.h"
 #include "mem.h"
 
 #define TLS_FILE_MAX (256 * 1024)
@@ -138,6 +139,20 @@ int main(int argc, char **argv)
 		cleanup(&srv);
 		return 1;
 	}
+	if (write_pid_file(srv.conf->gateway.pid_file, &err) < 0) {
+		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
+		cleanup(&srv);
+		return 1;
+	}
+	/* The port is bound, the keys are read, the pid file is written: root is no longer
+	 * needed. The embedded store's directories (made as root just now) become the user's. */
+	if ((strcmp(srv.conf->storage.driver, "gateway") == 0 &&
+	     bd_privileges_give(srv.conf->gateway.data_dir, srv.conf->gateway.user, &err) < 0) ||
+	    bd_privileges_drop(srv.conf->gateway.user, &err) < 0) {
+		bd_log(LOG_ERR, "event=start-refused error=\"[gateway] user: %s\"", err.msg);
+		cleanup(&srv);
+		return 1;
+	}
 	/* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sigs);
@@ -145,7 +160,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	if (gw_server_start(&srv, &err) < 0 || write_pid_file(srv.conf->gateway.pid_file, &err) < 0) {
+	if (gw_server_start(&srv, &err) < 0) {
 		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
 		gw_server_stop(&srv);
 		cleanup(&srv);

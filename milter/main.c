@@ -13,9 +13,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <gmime/gmime.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +25,7 @@
 
 #include "log.h"
 #include "milter.h"
+#include "privileges.h"
 
 static const char *conf_path = BD_CONF_DEFAULT_PATH;
 
@@ -38,25 +37,6 @@ static void usage(void)
 			"  -t         check configuration, keys and storage settings, then exit\n"
 			"  -d         log debug lines too\n");
 	exit(2);
-}
-
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (user == NULL || *user == '\0' || getuid() != 0)
-		return 0;
-	pw = getpwnam(user);
-	if (pw == NULL) {
-		bd_log(LOG_ERR, "event=start-failed error=\"user '%s' does not exist ([milter] user)\"", user);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		bd_log(LOG_ERR, "event=start-failed error=\"cannot switch to user %s: %s\"", user,
-		       strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -124,8 +104,11 @@ static int run_filter(void)
 	}
 	if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
 		chmod(strchr(socket, ':') + 1, 0660);
-	if (drop_privileges(rt->conf->milter.user) < 0)
+	if (bd_privileges_give(rt->conf->milter.spool_dir, rt->conf->milter.user, &err) < 0 ||
+	    bd_privileges_drop(rt->conf->milter.user, &err) < 0) {
+		bd_log(LOG_ERR, "event=start-failed error=\"[milter] user: %s\"", err.msg);
 		return 1;
+	}
 	bd_runtime_install(rt);
 	g_mime_init();
 	/* Every thread blocks these: libmilter's signal thread takes HUP, TERM and INT

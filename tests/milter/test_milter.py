@@ -173,11 +173,11 @@ class MilterOperations(unittest.TestCase):
     def setUpClass(cls):
         cls.stack = Stack(BUILD, with_postfix=False, conf_extra={
             ("milter", "user"): "nobody",
+            ("gateway", "user"): "nobody",
             ("milter", "max_message_size"): "1M",
             ("policy", "failure_mode"): "accept",
         })
-        os.makedirs(os.path.join(cls.stack.dir, "spool"), exist_ok=True)
-        os.chmod(os.path.join(cls.stack.dir, "spool"), 0o1777)
+        # spool and objects are made by root here: the daemons give them to their user
         cls.stack.start()
         cls.port = cls.stack.ports["milter"]
 
@@ -198,6 +198,11 @@ class MilterOperations(unittest.TestCase):
         with open("/proc/%d/status" % self.filter_pid()) as f:
             uid = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
         self.assertEqual(set(uid), {"65534"}, "filter process uid %r" % uid)
+
+    def test_a_gateway_runs_as_configured_user(self):
+        with open("/proc/%d/status" % self.stack.procs["gateway"].pid) as f:
+            uid = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        self.assertEqual(set(uid), {"65534"}, "gateway uid %r" % uid)
 
     def test_b_too_large_is_refused_permanently(self):
         raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Te groot", "x\n",
