@@ -350,7 +350,7 @@ static void transfer_end(struct gw_request *r, int completed)
 	      : rc < 0 ? "failed"
 	               : "aborted",
 	      r->status);
-	gw_log_field(r, "result", whole ? "complete" : rc < 0 ? "failed" : "aborted");
+	gw_log_field(r, "transfer", whole ? "complete" : rc < 0 ? "failed" : "aborted");
 	gw_pipe_release(&t->pipe);
 	free(t);
 	r->state = NULL;

@@ -155,6 +155,7 @@ enum MHD_Result gw_metrics_handle(struct gw_request *r, const char *data, size_t
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
 		return gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET\n");
 	text = render(&len);
+	r->bytes = len;
 	resp = MHD_create_response_from_buffer_with_free_callback(len, text, free_text);
 	if (resp == NULL) {
 		g_free(text);

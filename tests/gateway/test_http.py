@@ -549,6 +549,38 @@ class LimitsAndLogo(unittest.TestCase):
             self.assertLess(time.time() - start, 8)
 
 
+class StopDuringTransfers(unittest.TestCase):
+    def test_sigterm_with_downloads_in_flight(self):
+        """SIGTERM while a file and a zip are half sent: a clean exit, both audited as aborted."""
+        gw = gwtest.Gateway(BUILD)
+        socks = []
+        try:
+            gw.start()
+            path = write(os.path.join(gw.dir, "big"), os.urandom(20_000_000))
+            link, package, token = gw.package([(path, None, None)])
+            for target in ("1", "all"):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+                s.connect(("127.0.0.1", gw.port))
+                s.sendall(("GET /d/%s/%s HTTP/1.1\r\nHost: x\r\n\r\n" % (token, target)).encode())
+                s.recv(30000)
+                socks.append(s)
+            deadline = time.time() + 10
+            while gw.metrics()["bestanden_downloads_active"] < 2 and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(gw.metrics()["bestanden_downloads_active"], 2)
+            rc = gw.stop()
+            self.assertEqual(rc, 0, gw.log()[-3000:])
+            lines = [a for a in gw.audit() if a["event"].startswith("download")]
+            self.assertEqual(sorted((a["event"], a["file"], a["outcome"]) for a in lines),
+                             [("download-incomplete", 0, "aborted"), ("download-incomplete", 1, "aborted")])
+        finally:
+            for s in socks:
+                s.close()
+            gw.stop()
+            gw.cleanup()
+
+
 class HttpsPublicUrl(unittest.TestCase):
     def test_hsts(self):
         gw = gwtest.Gateway(BUILD, public_url="https://bestanden.example.nl")
