@@ -18,6 +18,9 @@ int bd_cli_fail(const struct bd_error *err);
 /* Load the configuration named by -c (or the default); prints errors. */
 struct bd_conf *bd_cli_load_conf(void);
 
+/* The token in a link, a bare token, or a message file holding a link (cmd_fetch.c). */
+int bd_cli_token_from_arg(const struct bd_conf *conf, const char *arg, char out[57]);
+
 /* Subcommands in their own files. */
 int bd_cmd_fetch(int argc, char **argv);
 int bd_cmd_inspect(int argc, char **argv);

@@ -1,6 +1,7 @@
 /*
- * cmd_fetch.c - `bestanden fetch` and `bestanden inspect`: open a link as the
- * gateway would, list its files, or download and decrypt them to a directory.
+ * cmd_fetch.c - `bestanden fetch` and `bestanden inspect`: open a link (or the
+ * link in a delivered message) as the gateway would, list its files, or
+ * download and decrypt them to a directory.
  *
  * For administrators answering an access request, and for tests that check
  * a link from a delivered message gives back byte-identical files. Needs the
@@ -14,26 +15,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <gmime/gmime.h>
 
 #include "cli.h"
 #include "download.h"
 #include "keys.h"
+#include "linkfind.h"
 #include "store.h"
 
-/* The token: the last path segment of a link, or the argument itself. */
-static const char *token_of(const char *arg)
+/*
+ * The token in ARG: a link (the part after /d/), a bare token, or a file with a
+ * delivered message, whose text parts are searched for a link to this gateway.
+ */
+int bd_cli_token_from_arg(const struct bd_conf *conf, const char *arg,
+			  char out[BD_TOKEN_MAX_CHARS + 1])
 {
 	const char *d = strstr(arg, "/d/");
 	const char *t = d ? d + 3 : arg;
-	static char buf[128];
-	size_t n = strcspn(t, "/?#> \r\n");
+	struct bd_error err;
+	struct stat st;
+	size_t n;
 
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	memcpy(buf, t, n);
-	buf[n] = '\0';
-	return buf;
+	if (d == NULL && stat(arg, &st) == 0 && S_ISREG(st.st_mode)) {
+		int fd = open(arg, O_RDONLY | O_CLOEXEC), r;
+
+		if (fd < 0) {
+			fprintf(stderr, "bestanden: cannot open %s: %s\n", arg, strerror(errno));
+			return -1;
+		}
+		g_mime_init();
+		r = bd_link_find(fd, conf->gateway.public_url, out, &err);
+		close(fd);
+		if (r < 0) {
+			fprintf(stderr, "bestanden: %s: %s\n", arg, err.msg);
+			return -1;
+		}
+		return 0;
+	}
+	n = strcspn(t, "/?#> \r\n");
+	if (n > BD_TOKEN_MAX_CHARS) {
+		fprintf(stderr, "bestanden: '%.80s' is not a link of bestanden (too long)\n", arg);
+		return -1;
+	}
+	memcpy(out, t, n);
+	out[n] = '\0';
+	return 0;
 }
 
 static const char *when(int64_t t, char *buf, size_t size)
@@ -85,6 +114,7 @@ static void local_name(const char *name, unsigned index, char *out, size_t size)
 static int open_link(const char *arg, struct bd_conf **conf, struct bd_keyring **kr,
 		     struct bd_store **store, struct bd_download **dl)
 {
+	char token[BD_TOKEN_MAX_CHARS + 1];
 	struct bd_error err;
 
 	*conf = bd_cli_load_conf();
@@ -96,7 +126,9 @@ static int open_link(const char *arg, struct bd_conf **conf, struct bd_keyring *
 	*store = bd_store_open(*conf, &err);
 	if (*store == NULL)
 		return bd_cli_fail(&err);
-	if (bd_download_open(token_of(arg), *kr, *store, (int64_t)time(NULL), dl, &err) < 0) {
+	if (bd_cli_token_from_arg(*conf, arg, token) < 0)
+		return 1;
+	if (bd_download_open(token, *kr, *store, (int64_t)time(NULL), dl, &err) < 0) {
 		if (err.code == BD_E_EXPIRED)
 			fprintf(stderr, "bestanden: this link has expired\n");
 		else if (err.code == BD_E_STORAGE || err.code == BD_E_TEMP)

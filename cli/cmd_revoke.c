@@ -2,8 +2,8 @@
  * cmd_revoke.c - `bestanden revoke`: delete a package now, before its expiry.
  *
  * For erasure requests and mistakes ("sent to the wrong person"). Takes a link
- * (its token is verified, expired ones too) or a package id as the logs and the
- * X-Bestanden header show it. The manifest goes first, so the link stops
+ * or a delivered message holding one (its token is verified, expired ones too),
+ * or a package id as the logs and the X-Bestanden header show it. The manifest goes first, so the link stops
  * working at once; then every file object. Idempotent.
  */
 #include <stdio.h>
@@ -33,27 +33,19 @@ static int collect(void *ctx, const char *name, uint64_t size)
 	return 0;
 }
 
-/* The package id of ARG: 16 hex digits, or a link / token checked with the link keys. */
+/* The package id of ARG: 16 hex digits, or a link, token or message file checked with the link keys. */
 static int package_of(const struct bd_conf *conf, const char *arg, uint8_t id[BD_PACKAGE_ID_BYTES])
 {
+	char buf[BD_TOKEN_MAX_CHARS + 1];
 	struct bd_keyring *kr;
 	struct bd_token t;
 	struct bd_error err;
-	const char *tok = strstr(arg, "/d/");
-	char buf[128];
-	size_t n;
 	int r;
 
 	if (strlen(arg) == 2 * BD_PACKAGE_ID_BYTES && bd_package_id_parse(arg, id) == 0)
 		return 0;
-	tok = tok ? tok + 3 : arg;
-	n = strcspn(tok, "/?#> \r\n");
-	if (n >= sizeof(buf)) {
-		fprintf(stderr, "bestanden: '%s' is neither a link nor a package id\n", arg);
+	if (bd_cli_token_from_arg(conf, arg, buf) < 0)
 		return -1;
-	}
-	memcpy(buf, tok, n);
-	buf[n] = '\0';
 	kr = bd_keyring_load(conf->keys.dir, BD_NEED_LINK, &err);
 	if (kr == NULL)
 		return bd_cli_fail(&err), -1;

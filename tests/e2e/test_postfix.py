@@ -169,10 +169,19 @@ class PostfixEndToEnd(unittest.TestCase):
         data = os.urandom(5000)
         raw = mt.message(SENDER, [OUTSIDE], "Verkeerde ontvanger", "Zie bijlage\n",
                          [("persoonlijk.pdf", "application", "pdf", data)])
-        msg = self.check_rewritten(self.deliver(raw, [OUTSIDE]), [("persoonlijk.pdf", data)])
+        delivered = self.deliver(raw, [OUTSIDE])
+        msg = self.check_rewritten(delivered, [("persoonlijk.pdf", data)])
         link = mt.links(msg).pop()
         package = msg["X-Bestanden"].split("package=")[1].split(";")[0].strip()
         cli, conf = self.stack.prog("cli"), self.stack.conf
+        # an administrator with the delivered mail instead of the link
+        eml = os.path.join(self.stack.dir, "delivered.eml")
+        with open(eml, "wb") as f:
+            f.write(delivered)
+        r = subprocess.run([cli, "-c", conf, "inspect", eml], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("package  %s" % package, r.stdout)
+        self.assertIn("persoonlijk.pdf", r.stdout)
         r = subprocess.run([cli, "-c", conf, "revoke", link], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("package %s revoked" % package, r.stdout)
