@@ -388,6 +388,7 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 		      struct bd_error *err)
 {
 	char tmp[4096], path[4096];
+	struct stat dst;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -396,6 +397,15 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return bd_error_set(err, BD_E_IO, "cannot create %s: %s", tmp, strerror(errno));
+	/* Root rotating keys in a directory the daemons' user owns: the new files are that
+	 * user's too, so a reload after rotation can read them. */
+	if (geteuid() == 0 && stat(dir, &dst) == 0 && dst.st_uid != 0 &&
+	    fchown(fd, dst.st_uid, dst.st_gid) < 0) {
+		bd_error_set(err, BD_E_IO, "cannot give %s to the owner of %s: %s", tmp, dir, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
 	if (fchmod(fd, mode) < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0) {
 		bd_error_set(err, BD_E_IO, "cannot write %s: %s", tmp, strerror(errno));
 		close(fd);

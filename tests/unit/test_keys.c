@@ -187,6 +187,26 @@ static void test_rotate_and_remove(void **state)
 	bd_keyring_free(&kr);
 }
 
+/* A key directory given to the daemons' user: root's rotation makes the new files theirs. */
+static void test_rotate_keeps_owner(void **state)
+{
+	struct fixture *f = *state;
+	struct bd_error err;
+	struct stat st;
+
+	if (geteuid() != 0)
+		fail_msg("this test needs root (chown)");
+	assert_int_equal(bd_keys_generate(f->dir, &err), 0);
+	assert_int_equal(chown(f->dir, 65534, 65534), 0);
+	assert_int_equal(bd_keys_rotate(f->dir, BD_KEY_LINK, &err), 2);
+	assert_int_equal(stat(file(f, "link-2.key"), &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_gid, 65534);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(file(f, "current"), &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+}
+
 static void write_text(const char *path, const char *text, mode_t mode)
 {
 	FILE *fp = fopen(path, "w");
@@ -277,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_and_keypair_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_readable_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_and_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_keeps_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_file_read, setup, teardown),
