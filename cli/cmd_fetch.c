@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "download.h"
+#include "io.h"
 #include "keys.h"
 #include "linkfind.h"
 #include "store.h"
@@ -83,17 +84,7 @@ static int fd_write(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct fd_sink *s = ctx;
 
-	while (len > 0) {
-		ssize_t n = write(s->fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return bd_write_all(s->fd, buf, len);
 }
 
 /* A safe local file name: no directories, no leading dot, no control characters. */

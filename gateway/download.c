@@ -356,55 +356,6 @@ static void transfer_end(struct gw_request *r, int completed)
 	r->state = NULL;
 }
 
-/* "bytes=A-B", "bytes=A-", "bytes=-N": 1 with [*first, *last]; 0 to ignore the header
- * (malformed, another unit, several ranges: the whole file is the answer); -1 for 416. */
-static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
-{
-	unsigned long long a = 0, b = 0;
-	int has_a, has_b;
-	char *end;
-
-	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
-		return 0;
-	h += 6;
-	while (*h == ' ')
-		h++;
-	has_a = isdigit((unsigned char)*h);
-	if (has_a) {
-		errno = 0;
-		a = strtoull(h, &end, 10);
-		if (errno != 0)
-			return 0;
-		h = end;
-	}
-	if (*h++ != '-')
-		return 0;
-	has_b = isdigit((unsigned char)*h);
-	if (has_b) {
-		errno = 0;
-		b = strtoull(h, &end, 10);
-		if (errno != 0)
-			return 0;
-		h = end;
-	}
-	while (*h == ' ')
-		h++;
-	if (*h != '\0' || (!has_a && !has_b) || (has_a && has_b && b < a))
-		return 0;
-	if (!has_a) { /* the last B bytes */
-		if (b == 0)
-			return -1;
-		*first = b >= size ? 0 : size - b;
-		*last = size - 1;
-		return 1;
-	}
-	if (a >= size)
-		return -1;
-	*first = a;
-	*last = has_b && b < size - 1 ? b : size - 1;
-	return 1;
-}
-
 /* IMF-fixdate, with English names whatever the locale. */
 static void http_date(int64_t when, char out[40])
 {
@@ -516,7 +467,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		 */
 		if (range != NULL && (if_range == NULL || strcmp(if_range, etag) == 0 ||
 		                      strcmp(if_range, modified) == 0))
-			rc = parse_range(range, f->size, &first, &last);
+			rc = gw_parse_range(range, f->size, &first, &last);
 		if (rc < 0) {
 			bd_download_close(&d);
 			resp = MHD_create_response_from_buffer(0, (void *)"",

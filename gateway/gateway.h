@@ -87,6 +87,12 @@ void gw_server_stop(struct gw_server *srv);
 enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Response *resp);
 /* A short text/plain answer. */
 enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text);
+/*
+ * An HTTP Range header against SIZE bytes: "bytes=A-B", "bytes=A-", "bytes=-N".
+ * 1 with [*first, *last] set; 0 to ignore it (absent, malformed, another unit,
+ * several ranges: the whole body is the answer); -1 when unsatisfiable (416).
+ */
+int gw_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last);
 /* Add " KEY=VALUE" to the request's log line. */
 void gw_log_field(struct gw_request *r, const char *key, const char *value);
 

@@ -144,53 +144,6 @@ static enum MHD_Result put_object(struct gw_request *r, const char *name, const 
 	return gw_respond_text(r, MHD_HTTP_CREATED, "stored\n");
 }
 
-/* "bytes=A-B", "bytes=A-", "bytes=-N": 1 with [*from, *to] set, 0 to ignore, -1 unsatisfiable. */
-static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
-{
-	unsigned long long a = 0, b = 0;
-	char *end;
-	int has_a, has_b;
-
-	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
-		return 0; /* absent, another unit, or several ranges: send it all */
-	h += 6;
-	has_a = *h >= '0' && *h <= '9';
-	if (has_a) {
-		errno = 0;
-		a = strtoull(h, &end, 10);
-		if (errno != 0)
-			return 0;
-		h = end;
-	}
-	if (*h++ != '-')
-		return 0;
-	has_b = *h >= '0' && *h <= '9';
-	if (has_b) {
-		errno = 0;
-		b = strtoull(h, &end, 10);
-		if (errno != 0 || *end != '\0')
-			return 0;
-	} else if (*h != '\0') {
-		return 0;
-	}
-	if (!has_a && !has_b)
-		return 0;
-	if (!has_a) { /* the last B bytes */
-		if (b == 0 || size == 0)
-			return -1;
-		*from = b >= size ? 0 : size - b;
-		*to = size - 1;
-		return 1;
-	}
-	if (has_b && b < a)
-		return 0;
-	if (a >= size)
-		return -1;
-	*from = a;
-	*to = has_b && b < size - 1 ? b : size - 1;
-	return 1;
-}
-
 static enum MHD_Result get_object(struct gw_request *r, const char *name)
 {
 	struct MHD_Response *resp;
@@ -203,7 +156,7 @@ static enum MHD_Result get_object(struct gw_request *r, const char *name)
 	fd = bd_objstore_open_object(r->srv->objects, name, &size, &err);
 	if (fd < 0)
 		return respond_error(r, &err);
-	range = parse_range(
+	range = gw_parse_range(
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE), size,
 	        &from, &to);
 	if (range < 0) {

@@ -8,12 +8,14 @@
 #include "log.h"
 #include "mem.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -230,4 +232,51 @@ void gw_server_stop(struct gw_server *srv)
 	MHD_stop_daemon(srv->daemon); /* closes the listening socket, ends every connection */
 	srv->daemon = NULL;
 	srv->listen_fd = -1;
+}
+
+int gw_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+	unsigned long long a = 0, b = 0;
+	int has_a, has_b;
+	char *end;
+
+	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 0;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	has_a = isdigit((unsigned char)*h);
+	if (has_a) {
+		errno = 0;
+		a = strtoull(h, &end, 10);
+		if (errno != 0)
+			return 0;
+		h = end;
+	}
+	if (*h++ != '-')
+		return 0;
+	has_b = isdigit((unsigned char)*h);
+	if (has_b) {
+		errno = 0;
+		b = strtoull(h, &end, 10);
+		if (errno != 0)
+			return 0;
+		h = end;
+	}
+	while (*h == ' ')
+		h++;
+	if (*h != '\0' || (!has_a && !has_b) || (has_a && has_b && b < a))
+		return 0;
+	if (!has_a) { /* the last B bytes */
+		if (b == 0 || size == 0)
+			return -1;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return 1;
+	}
+	if (a >= size)
+		return -1;
+	*first = a;
+	*last = has_b && b < size - 1 ? b : size - 1;
+	return 1;
 }

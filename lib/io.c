@@ -1,10 +1,12 @@
 /*
- * io.c - the memory source and buffer sink of io.h.
+ * io.c - the memory source, the buffer sink and the write loop of io.h.
  */
 #include "io.h"
 #include "mem.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static ssize_t mem_read(void *ctx, uint8_t *buf, size_t len)
 {
@@ -50,4 +52,21 @@ void bd_buf_sink_init(struct bd_buf_sink *s)
 	s->sink.ctx = s;
 	s->data = NULL;
 	s->len = s->cap = 0;
+}
+
+int bd_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }

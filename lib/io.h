@@ -24,6 +24,9 @@ struct bd_sink {
 	void *ctx;
 };
 
+/* Write all LEN bytes to FD, retrying short writes and EINTR; 0, or -1 with errno. */
+int bd_write_all(int fd, const void *buf, size_t len);
+
 /* A source over a memory buffer (not copied; must outlive the source). */
 struct bd_mem_source {
 	struct bd_source source;

@@ -6,6 +6,7 @@
  * same moment fails with ENOENT; the commit then recreates it and retries.
  */
 #include "objstore.h"
+#include "io.h"
 #include "mem.h"
 
 #include <dirent.h>
@@ -135,24 +136,9 @@ struct bd_objstore_writer *bd_objstore_writer_new(struct bd_objstore *os, const 
 	return w;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int flush(struct bd_objstore_writer *w, struct bd_error *err)
 {
-	if (w->used > 0 && write_all(w->fd, w->buf, w->used) < 0)
+	if (w->used > 0 && bd_write_all(w->fd, w->buf, w->used) < 0)
 		return sys_error(err, "cannot write", w->tmp);
 	w->used = 0;
 	return 0;
@@ -167,7 +153,7 @@ int bd_objstore_write(struct bd_objstore_writer *w, const void *buf, size_t len,
 		if (flush(w, err) < 0)
 			return -1;
 		if (len >= WRITE_BUFFER) {
-			if (write_all(w->fd, p, len) < 0)
+			if (bd_write_all(w->fd, p, len) < 0)
 				return sys_error(err, "cannot write", w->tmp);
 			return 0;
 		}

@@ -5,6 +5,7 @@
  * process could open it, and nothing to clean up after a crash.
  */
 #include "spool.h"
+#include "io.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -21,23 +22,6 @@ struct bd_spool {
 	int fd;
 	int on_disk;
 };
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 struct bd_spool *bd_spool_new(const char *dir, uint64_t memory_limit, uint64_t max_size,
 			      struct bd_error *err)
@@ -70,7 +54,7 @@ static int move_to_disk(struct bd_spool *sp, struct bd_error *err)
 	if (lseek(sp->fd, 0, SEEK_SET) < 0)
 		goto io_fail;
 	while ((n = read(sp->fd, buf, sizeof(buf))) > 0)
-		if (write_all(fd, buf, (size_t)n) < 0)
+		if (bd_write_all(fd, buf, (size_t)n) < 0)
 			goto io_fail;
 	if (n < 0)
 		goto io_fail;
@@ -91,7 +75,7 @@ int bd_spool_write(struct bd_spool *sp, const void *data, size_t len, struct bd_
 				    (unsigned long long)sp->max_size);
 	if (!sp->on_disk && sp->size + len > sp->memory_limit && move_to_disk(sp, err) < 0)
 		return -1;
-	if (lseek(sp->fd, 0, SEEK_END) < 0 || write_all(sp->fd, data, len) < 0)
+	if (lseek(sp->fd, 0, SEEK_END) < 0 || bd_write_all(sp->fd, data, len) < 0)
 		return bd_error_set(err, BD_E_TEMP, "cannot write to the spool%s%s: %s",
 				    sp->on_disk ? " in " : "", sp->on_disk ? sp->dir : "", strerror(errno));
 	sp->size += len;
