@@ -5,7 +5,7 @@ FUZZ      ?= build-fuzz
 JOBS      ?= $(shell nproc)
 CMAKE_OPTS ?=
 
-.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install clean bench help
+.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install deb clean bench help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make fuzz-smoke run each libFuzzer target briefly (clang)"
 	@echo "make format     clang-format every C file"
 	@echo "make install    install programs, templates and man pages"
+	@echo "make deb        build the Debian package into $(DEB)/"
 
 deps:
 	@scripts/install-deps.sh build
@@ -83,6 +84,25 @@ format:
 
 install: build
 	cmake --install $(BUILD)
+
+# The Debian package (debian/), built with dpkg-buildpackage; the results go to $(DEB)/.
+DEB     ?= build-deb
+DEB_PKGS = debhelper dpkg-dev devscripts fakeroot
+
+deb: deps
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deb: installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	dpkg-buildpackage -us -uc -b -j$(JOBS)
+	mkdir -p $(DEB)
+	v=$$(dpkg-parsechangelog -S Version); a=$$(dpkg-architecture -qDEB_HOST_ARCH); \
+	  mv ../bestanden_$${v}_$$a.deb ../bestanden-dbgsym_$${v}_$$a.deb \
+	     ../bestanden_$${v}_$$a.buildinfo ../bestanden_$${v}_$$a.changes $(DEB)/
+	@ls -l $(DEB)/*.deb
 
 bench: build
 	cmake --build $(BUILD) --target bench
