@@ -102,6 +102,7 @@ deb: deps
 	v=$$(dpkg-parsechangelog -S Version); a=$$(dpkg-architecture -qDEB_HOST_ARCH); \
 	  mv ../bestanden_$${v}_$$a.deb ../bestanden-dbgsym_$${v}_$$a.deb \
 	     ../bestanden_$${v}_$$a.buildinfo ../bestanden_$${v}_$$a.changes $(DEB)/
+	debian/rules clean >/dev/null
 	@ls -l $(DEB)/*.deb
 
 bench: build
