@@ -190,6 +190,11 @@ int bd_cmd_fetch(int argc, char **argv)
 	r = open_link(argv[optind], &conf, &kr, &store, &dl);
 	if (r != 0)
 		goto out;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "bestanden: cannot create %s: %s\n", dir, strerror(errno));
+		r = 1;
+		goto out;
+	}
 	m = bd_download_manifest(dl);
 	for (size_t i = 0; i < m->nfiles && r == 0; i++) {
 		char name[512], path[4096];

@@ -235,6 +235,35 @@ static int cmd_keys(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 
+/*
+ * "-c FILE" (or --config) may also follow the command, as in
+ * `bestanden check-config -c FILE`: take it out of the command's arguments.
+ * Returns the new argument count; stops at "--".
+ */
+static int take_config_option(int argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+			bd_cli_conf_path = argv[++i];
+			continue;
+		}
+		if (strncmp(argv[i], "--config=", 9) == 0) {
+			bd_cli_conf_path = argv[i] + 9;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -270,9 +299,14 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}};
 	int c;
 
-	while ((c = getopt(argc, argv, "+c:hV")) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			bd_cli_conf_path = optarg;
@@ -290,7 +324,7 @@ int main(int argc, char **argv)
 		return cmd_help(0, NULL), 2;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) == 0) {
-			int sub_argc = argc - optind;
+			int sub_argc = take_config_option(argc - optind, argv + optind);
 			char **sub_argv = argv + optind;
 
 			optind = 1; /* restart getopt for the subcommand */

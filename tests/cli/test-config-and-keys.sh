@@ -34,6 +34,10 @@ expect 1 "$tmp/bad.conf:$line: unknown key 'retentoin' in [policy]; did you mean
 sed 's/^max_parts = .*/max_parts = many/' "$src/conf/bestanden.conf" > "$tmp/bad2.conf"
 expect 1 "[policy] max_parts: 'many' is not a whole number" "$cli" -c "$tmp/bad2.conf" check-config
 expect 1 "cannot open configuration" "$cli" -c "$tmp/none.conf" check-config
+# -c also after the command, as an operator types it
+expect 0 "configuration is valid" "$cli" check-config -c "$src/conf/bestanden.conf"
+expect 1 "$tmp/bad.conf:$line: unknown key 'retentoin'" "$cli" check-config -c "$tmp/bad.conf"
+expect 0 "usage: bestanden" "$cli" --help
 expect 2 "unknown command" "$cli" frobnicate
 
 # keygen writes the files with the right modes.
