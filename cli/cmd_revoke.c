@@ -19,20 +19,6 @@
 #include "store.h"
 #include "token.h"
 
-struct names {
-	char **v;
-	size_t n;
-};
-
-static int collect(void *ctx, const char *name, uint64_t size)
-{
-	struct names *ns = ctx;
-
-	ns->v = realloc(ns->v, (ns->n + 1) * sizeof(char *));
-	ns->v[ns->n++] = strdup(name);
-	return 0;
-}
-
 /* The package id of ARG: 16 hex digits, or a link, token or message file checked with the link keys. */
 static int package_of(const struct bd_conf *conf, const char *arg, uint8_t id[BD_PACKAGE_ID_BYTES])
 {
@@ -64,8 +50,7 @@ static int package_of(const struct bd_conf *conf, const char *arg, uint8_t id[BD
 int bd_cmd_revoke(int argc, char **argv)
 {
 	uint8_t id[BD_PACKAGE_ID_BYTES];
-	char hex[BD_PACKAGE_ID_HEX], prefix[BD_PACKAGE_ID_HEX + 1], manifest[64];
-	struct names ns = {NULL, 0};
+	char hex[BD_PACKAGE_ID_HEX];
 	struct bd_store *store = NULL;
 	struct bd_conf *conf;
 	struct bd_error err;
@@ -73,7 +58,7 @@ int bd_cmd_revoke(int argc, char **argv)
 	int r = 1;
 
 	if (argc != 2)
-		return bd_cli_usage("revoke LINK|PACKAGE-ID");
+		return bd_cli_usage("revoke LINK|MESSAGE|PACKAGE-ID");
 	conf = bd_cli_load_conf();
 	if (conf == NULL)
 		return 1;
@@ -85,31 +70,14 @@ int bd_cmd_revoke(int argc, char **argv)
 		r = bd_cli_fail(&err);
 		goto out;
 	}
-	/* the manifest first: without it the link is dead even if a file delete fails */
-	bd_package_object_name(id, 0, manifest, sizeof(manifest));
-	if (bd_store_delete(store, manifest, &err) < 0) {
+	if (bd_store_delete_package(store, hex, &deleted, &err) < 0) {
 		r = bd_cli_fail(&err);
 		goto out;
-	}
-	snprintf(prefix, sizeof(prefix), "%s/", hex);
-	if (bd_store_list(store, prefix, collect, &ns, &err) < 0) {
-		r = bd_cli_fail(&err);
-		goto out;
-	}
-	for (size_t i = 0; i < ns.n; i++) {
-		if (bd_store_delete(store, ns.v[i], &err) < 0) {
-			r = bd_cli_fail(&err);
-			goto out;
-		}
-		deleted++;
 	}
 	printf("package %s revoked: link disabled, %zu file object%s deleted\n", hex, deleted,
 	       deleted == 1 ? "" : "s");
 	r = 0;
 out:
-	for (size_t i = 0; i < ns.n; i++)
-		free(ns.v[i]);
-	free(ns.v);
 	bd_store_close(&store);
 	bd_conf_free(&conf);
 	return r;

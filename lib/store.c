@@ -159,6 +159,44 @@ int bd_store_list(struct bd_store *s, const char *prefix,
 	return 0;
 }
 
+struct package_delete {
+	struct bd_store *s;
+	size_t deleted;
+	struct bd_error *err;
+	int failed;
+};
+
+static int delete_listed(void *ctx, const char *name, uint64_t size)
+{
+	struct package_delete *pd = ctx;
+
+	if (bd_store_delete(pd->s, name, pd->err) < 0) {
+		pd->failed = 1;
+		return 1;
+	}
+	pd->deleted++;
+	return 0;
+}
+
+int bd_store_delete_package(struct bd_store *s, const char *id_hex, size_t *deleted,
+			    struct bd_error *err)
+{
+	struct package_delete pd = {s, 0, err, 0};
+	char name[40];
+
+	if (strlen(id_hex) != 16 || strspn(id_hex, "0123456789abcdef") != 16)
+		return bd_error_set(err, BD_E_INVALID, "'%.40s' is not a package id", id_hex);
+	snprintf(name, sizeof(name), "%s/0", id_hex);
+	if (bd_store_delete(s, name, err) < 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s/", id_hex);
+	if (bd_store_list(s, name, delete_listed, &pd, err) < 0 || pd.failed)
+		return -1;
+	if (deleted)
+		*deleted = pd.deleted;
+	return 0;
+}
+
 /*
  * The in-memory store: a sorted array under one mutex. Data is read from the
  * source before the lock is taken, so a slow source never blocks others, and

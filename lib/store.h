@@ -49,6 +49,14 @@ int bd_store_list(struct bd_store *s, const char *prefix,
                   int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
                   struct bd_error *err);
 
+/*
+ * Delete package ID_HEX (16 hex digits): its manifest "<id>/0" first, so its link
+ * is dead even if a later delete fails, then every other "<id>/..." object.
+ * *DELETED (may be NULL) counts the file objects removed. Idempotent.
+ */
+int bd_store_delete_package(struct bd_store *s, const char *id_hex, size_t *deleted,
+			    struct bd_error *err);
+
 /* Drivers, and test doubles for fault injection, implement these. */
 struct bd_store_ops {
 	const char *name; /* "gateway", "s3", "memory" - used in error messages */

@@ -247,9 +247,118 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return SMFIS_CONTINUE;
 }
 
-static void progress(void *ctx)
+/*
+ * The rewrite runs in a thread of its own, so the end-of-message callback can
+ * answer the MTA by [milter] timeout whatever storage does. A job that runs
+ * late is abandoned: the MTA gets a tempfail, the job keeps the message (and
+ * its spool) until it ends, then deletes whatever it stored.
+ */
+struct job {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	SMFICTX *ctx;     /* NULL once abandoned: the MTA's context is gone */
+	struct msg *m;
+	struct bd_rewrite_envelope env;
+	int fd;
+	int done;
+	int rc;
+	struct bd_rewrite_result *res;
+	struct bd_error err;
+};
+
+/* The rewrite's progress callback, in the job's thread: only while the MTA still waits. */
+static void progress(void *arg)
 {
-	smfi_progress(ctx);
+	struct job *j = arg;
+
+	pthread_mutex_lock(&j->lock);
+	if (j->ctx != NULL)
+		smfi_progress(j->ctx);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static void job_free(struct job *j)
+{
+	pthread_cond_destroy(&j->cond);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	int abandoned;
+
+	j->rc = bd_rewrite_message(j->m->rt->rewrite, j->fd, &j->env, &j->res, &j->err);
+	pthread_mutex_lock(&j->lock);
+	j->done = 1;
+	abandoned = j->ctx == NULL;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	if (abandoned) {
+		/* nobody will deliver what this stored */
+		if (j->rc == 0 && j->res->changed)
+			bd_store_delete_package(j->m->rt->store, j->res->package_id, NULL, NULL);
+		bd_log(LOG_NOTICE, "queue_id=%s event=late-rewrite-ended action=%s",
+		       j->m->queue_id[0] ? j->m->queue_id : "-",
+		       j->rc == 0 && j->res->changed ? "package-deleted" : "nothing-stored");
+		bd_rewrite_result_free(&j->res);
+		msg_free(&j->m);
+		job_free(j);
+	}
+	return NULL;
+}
+
+/*
+ * Run the rewrite with a deadline. 0: *res is the result (and the job is gone);
+ * -1 with ERR: it failed, or it is still running past the deadline, in which case
+ * the job now owns the message and *mp is NULL.
+ */
+static int rewrite_with_deadline(SMFICTX *ctx, struct msg **mp, int fd,
+				 const struct bd_rewrite_envelope *env,
+				 struct bd_rewrite_result **res, struct bd_error *err)
+{
+	struct job *j = bd_calloc(1, sizeof(*j));
+	struct msg *m = *mp;
+	unsigned long long timeout = (unsigned long long)m->rt->conf->milter.timeout;
+	struct timespec until;
+	pthread_t tid;
+	int rc;
+
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->cond, NULL);
+	j->ctx = ctx;
+	j->m = m;
+	j->fd = fd;
+	j->env = *env;
+	j->env.progress = progress;
+	j->env.progress_ctx = j;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)timeout;
+	if (pthread_create(&tid, NULL, job_run, j) != 0) {
+		job_free(j);
+		return bd_rewrite_message(m->rt->rewrite, fd, env, res, err);
+	}
+	pthread_detach(tid);
+	pthread_mutex_lock(&j->lock);
+	while (!j->done)
+		if (pthread_cond_timedwait(&j->cond, &j->lock, &until) == ETIMEDOUT)
+			break;
+	if (!j->done) {
+		/* late: the job keeps the message (do not touch it after unlocking); the MTA
+		 * gets its answer now */
+		j->ctx = NULL;
+		*mp = NULL;
+		pthread_mutex_unlock(&j->lock);
+		return bd_error_set(err, BD_E_TEMP, "not finished within [milter] timeout (%llu s)", timeout);
+	}
+	pthread_mutex_unlock(&j->lock);
+	rc = j->rc;
+	*res = j->res;
+	if (rc < 0 && err)
+		*err = j->err;
+	job_free(j);
+	return rc;
 }
 
 /* Body replacement: collect into 64 KiB pieces, send them back to back. */
@@ -378,6 +487,8 @@ static sfsistat on_eom(SMFICTX *ctx)
 	struct bd_rewrite_result *res = NULL;
 	struct bd_rewrite_envelope env;
 	struct bd_origin origin;
+	char qid[64];
+	bool accept;
 	struct bd_error err;
 	const char *why;
 	sfsistat r;
@@ -425,16 +536,27 @@ static sfsistat on_eom(SMFICTX *ctx)
 	env.recipients = (const char *const *)m->rcpts;
 	env.nrecipients = m->nrcpts;
 	env.outgoing = outgoing;
-	env.progress = progress;
-	env.progress_ctx = ctx;
-	if (bd_rewrite_message(m->rt->rewrite, fd, &env, &res, &err) < 0) {
+	snprintf(qid, sizeof(qid), "%s", m->queue_id[0] ? m->queue_id : "-");
+	accept = strcmp(m->rt->conf->policy.failure_mode, "accept") == 0;
+	if (rewrite_with_deadline(ctx, &c->msg, fd, &env, &res, &err) < 0) {
+		if (c->msg == NULL) { /* abandoned: the job owns the message now */
+			bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=%s error=\"%s\"", qid,
+			       accept ? "unchanged-after-error" : "tempfail", err.msg);
+			if (accept)
+				return SMFIS_CONTINUE;
+			smfi_setreply(ctx, "451", "4.3.0",
+				      "Attachment processing took too long; please try again later");
+			return SMFIS_TEMPFAIL;
+		}
 		r = fail(ctx, m, "outgoing", &err);
 	} else if (!res->changed) {
 		r = pass(m, res->malformed ? "outgoing-malformed" : "outgoing", res->reason);
 	} else if (apply(ctx, m, res, &err) < 0) {
-		/* the MTA may have seen part of the change: it must not deliver this message */
+		/* the MTA may have seen part of the change: it must not deliver this message,
+		 * and nobody will get the link to what was stored */
 		bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=tempfail package=%s error=\"%s\"",
 		       m->queue_id[0] ? m->queue_id : "-", res->package_id, err.msg);
+		bd_store_delete_package(m->rt->store, res->package_id, NULL, NULL);
 		smfi_setreply(ctx, "451", "4.3.0", "Attachment processing failed; please try again later");
 		r = SMFIS_TEMPFAIL;
 	} else {

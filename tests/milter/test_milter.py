@@ -258,6 +258,62 @@ class MilterOperations(unittest.TestCase):
             socket_probe.negotiate()
 
 
+class MilterDeadline(unittest.TestCase):
+    """Storage that accepts an upload and never answers: the milter answers the MTA
+    by [milter] timeout anyway (tempfail), and the late job cleans up after itself."""
+
+    @classmethod
+    def setUpClass(cls):
+        import socket
+        import threading
+        cls.listener = socket.socket()
+        cls.listener.bind(("127.0.0.1", 0))
+        cls.listener.listen(16)
+        cls.conns = []
+
+        def swallow():
+            while True:
+                try:
+                    conn, _ = cls.listener.accept()
+                except OSError:
+                    return
+                cls.conns.append(conn)
+                threading.Thread(target=lambda c=conn: [None for _ in iter(lambda: c.recv(65536), b"")],
+                                 daemon=True).start()
+        threading.Thread(target=swallow, daemon=True).start()
+        stall = "http://127.0.0.1:%d" % cls.listener.getsockname()[1]
+        cls.stack = Stack(BUILD, with_postfix=False, conf_extra={
+            ("milter", "timeout"): "10s",
+            ("storage", "url"): stall,
+            ("storage", "timeout"): "20s",
+            ("storage", "retries"): "0",
+        }).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.listener.close()
+        for c in cls.conns:
+            c.close()
+        cls.stack.stop()
+
+    def test_answer_by_the_deadline(self):
+        raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Traag", "x\n",
+                         [("c.bin", "application", "octet-stream", os.urandom(4000))])
+        t0 = time.time()
+        res, _ = mc.send_message("127.0.0.1", self.stack.ports["milter"], raw, SENDER, [OUTSIDE],
+                                 mail_macros={"{auth_authen}": "jan"})
+        took = time.time() - t0
+        self.assertEqual(res.verdict, "tempfail")
+        self.assertTrue(res.reply.startswith("451 4.3.0"), res.reply)
+        self.assertGreaterEqual(took, 9.5)
+        self.assertLess(took, 18, "the milter waited for storage, not for its own deadline")
+        self.assertIn("not finished within [milter] timeout", self.stack.log("milter"))
+        deadline = time.time() + 40
+        while "event=late-rewrite-ended" not in self.stack.log("milter") and time.time() < deadline:
+            time.sleep(0.5)
+        self.assertIn("event=late-rewrite-ended action=nothing-stored", self.stack.log("milter"))
+
+
 if __name__ == "__main__":
     BUILD = sys.argv.pop(1)
     unittest.main(verbosity=2)
