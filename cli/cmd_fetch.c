@@ -32,7 +32,7 @@
  * delivered message, whose text parts are searched for a link to this gateway.
  */
 int bd_cli_token_from_arg(const struct bd_conf *conf, const char *arg,
-			  char out[BD_TOKEN_MAX_CHARS + 1])
+                          char out[BD_TOKEN_MAX_CHARS + 1])
 {
 	const char *d = strstr(arg, "/d/");
 	const char *t = d ? d + 3 : arg;
@@ -103,7 +103,7 @@ static void local_name(const char *name, unsigned index, char *out, size_t size)
 }
 
 static int open_link(const char *arg, struct bd_conf **conf, struct bd_keyring **kr,
-		     struct bd_store **store, struct bd_download **dl)
+                     struct bd_store **store, struct bd_download **dl)
 {
 	char token[BD_TOKEN_MAX_CHARS + 1];
 	struct bd_error err;
@@ -132,7 +132,7 @@ static int open_link(const char *arg, struct bd_conf **conf, struct bd_keyring *
 }
 
 static void close_link(struct bd_conf **conf, struct bd_keyring **kr, struct bd_store **store,
-		       struct bd_download **dl)
+                       struct bd_download **dl)
 {
 	bd_download_close(dl);
 	bd_store_close(store);
@@ -155,13 +155,14 @@ int bd_cmd_inspect(int argc, char **argv)
 	r = open_link(argv[1], &conf, &kr, &store, &dl);
 	if (r == 0) {
 		m = bd_download_manifest(dl);
-		printf("package  %s\ncreated  %s\nexpires  %s\nsender   %s\nmessage  %s\nkeys     link %u, gateway %u\n",
+		printf("package  %s\ncreated  %s\nexpires  %s\nsender   %s\nmessage  %s\nkeys     "
+		       "link %u, gateway %u\n",
 		       bd_download_package_id(dl), when(m->created, t1, sizeof(t1)),
 		       when(m->expires, t2, sizeof(t2)), m->sender ? m->sender : "-",
 		       m->message_id ? m->message_id : "-", m->link_key_id, m->gateway_key_id);
 		for (size_t i = 0; i < m->nfiles; i++)
-			printf("file %-3u %12" PRIu64 "  %-30s %s\n", m->files[i].index, m->files[i].size,
-			       m->files[i].content_type, m->files[i].name);
+			printf("file %-3u %12" PRIu64 "  %-30s %s\n", m->files[i].index,
+			       m->files[i].size, m->files[i].content_type, m->files[i].name);
 	}
 	close_link(&conf, &kr, &store, &dl);
 	return r;
@@ -204,10 +205,13 @@ int bd_cmd_fetch(int argc, char **argv)
 
 		local_name(m->files[i].name, m->files[i].index, name, sizeof(name));
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		fs.fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL), 0600);
+		fs.fd = open(path,
+		             O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+		                     (force ? O_TRUNC : O_EXCL),
+		             0600);
 		if (fs.fd < 0) {
-			fprintf(stderr, "bestanden: cannot create %s: %s%s\n", path, strerror(errno),
-				errno == EEXIST ? " (use -f to overwrite)" : "");
+			fprintf(stderr, "bestanden: cannot create %s: %s%s\n", path,
+			        strerror(errno), errno == EEXIST ? " (use -f to overwrite)" : "");
 			r = 1;
 			break;
 		}

@@ -3,8 +3,8 @@
  *
  * For erasure requests and mistakes ("sent to the wrong person"). Takes a link
  * or a delivered message holding one (its token is verified, expired ones too),
- * or a package id as the logs and the X-Bestanden header show it. The manifest goes first, so the link stops
- * working at once; then every file object. Idempotent.
+ * or a package id as the logs and the X-Bestanden header show it. The manifest goes first, so the
+ * link stops working at once; then every file object. Idempotent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,8 @@
 #include "store.h"
 #include "token.h"
 
-/* The package id of ARG: 16 hex digits, or a link, token or message file checked with the link keys. */
+/* The package id of ARG: 16 hex digits, or a link, token or message file checked with the link
+ * keys. */
 static int package_of(const struct bd_conf *conf, const char *arg, uint8_t id[BD_PACKAGE_ID_BYTES])
 {
 	char buf[BD_TOKEN_MAX_CHARS + 1];
@@ -39,7 +40,7 @@ static int package_of(const struct bd_conf *conf, const char *arg, uint8_t id[BD
 	bd_keyring_free(&kr);
 	if (r < 0 && err.code != BD_E_EXPIRED) {
 		fprintf(stderr, "bestanden: not a valid link of this installation "
-				"(give the package id from the logs instead)\n");
+		                "(give the package id from the logs instead)\n");
 		return -1;
 	}
 	memcpy(id, t.package_id, BD_PACKAGE_ID_BYTES);

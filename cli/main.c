@@ -64,11 +64,10 @@ static char *key_dir(const char *opt)
 static int cmd_check_config(int argc, char **argv)
 {
 	int example = 0, manpage = 0, verbose = 0, c;
-	static const struct option opts[] = {
-		{"example", no_argument, NULL, 'E'},
-		{"manpage", no_argument, NULL, 'M'},
-		{"verbose", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"example", no_argument, NULL, 'E'},
+	                                     {"manpage", no_argument, NULL, 'M'},
+	                                     {"verbose", no_argument, NULL, 'v'},
+	                                     {NULL, 0, NULL, 0}};
 	struct bd_conf *conf;
 
 	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
@@ -155,8 +154,9 @@ static int keys_list(const char *dir)
 		}
 		printf("%-8s %4u  %-8s %-20s %s\n", bd_key_kind_name(info[i].kind), info[i].id,
 		       info[i].current ? "current" : "retired", when,
-		       info[i].kind == BD_KEY_LINK ? "secret" :
-		       info[i].has_secret ? "secret+public" : "public only");
+		       info[i].kind == BD_KEY_LINK ? "secret"
+		       : info[i].has_secret        ? "secret+public"
+		                                   : "public only");
 	}
 	return 0;
 }
@@ -179,7 +179,8 @@ static int cmd_keys(int argc, char **argv)
 	enum bd_key_kind kind;
 	char *dir;
 	int c, r = 0;
-	static const char usage[] = "keys [-d DIR] list | rotate [link|gateway|all] | remove link|gateway ID";
+	static const char usage[] =
+	        "keys [-d DIR] list | rotate [link|gateway|all] | remove link|gateway ID";
 
 	while ((c = getopt(argc, argv, "+d:")) != -1) {
 		if (c == 'd')
@@ -213,15 +214,16 @@ static int cmd_keys(int argc, char **argv)
 				if (id < 0)
 					r = bd_cli_fail(&err);
 				else
-					printf("%s key %d is now current\n", bd_key_kind_name(k), id);
+					printf("%s key %d is now current\n", bd_key_kind_name(k),
+					       id);
 			}
 		}
 	} else {
 		char *end = NULL;
 		unsigned long id = optind + 2 < argc ? strtoul(argv[optind + 2], &end, 10) : 0;
 
-		if (optind + 2 >= argc || parse_kind(argv[optind + 1], &kind) < 0 || *end != '\0' || id == 0 ||
-		    id > BD_KEY_ID_MAX)
+		if (optind + 2 >= argc || parse_kind(argv[optind + 1], &kind) < 0 || *end != '\0' ||
+		    id == 0 || id > BD_KEY_ID_MAX)
 			r = bd_cli_usage(usage);
 		else if (bd_keys_remove(dir, kind, (unsigned)id, &err) < 0)
 			r = bd_cli_fail(&err);
@@ -250,7 +252,8 @@ static int take_config_option(int argc, char **argv)
 				argv[out++] = argv[i++];
 			break;
 		}
-		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc) {
 			bd_cli_conf_path = argv[++i];
 			continue;
 		}
@@ -269,29 +272,36 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *synopsis;
 } commands[] = {
-	{"check-config", cmd_check_config,
-	 "check-config [-v]        check the configuration file (-v: print every value)"},
-	{"keygen", cmd_keygen, "keygen [-d DIR]          create link key, gateway key pair and store token"},
-	{"keys", cmd_keys,
-	 "keys [-d DIR] list|rotate [link|gateway|all]|remove KIND ID\n"
-	 "                           list, rotate or remove keys"},
-	{"fetch", bd_cmd_fetch, "fetch [-o DIR] [-f] LINK download and decrypt a link's files into DIR"},
-	{"inspect", bd_cmd_inspect, "inspect LINK             show a link's package: files, sizes, expiry"},
-	{"rewrite", bd_cmd_rewrite,
-	 "rewrite [--explain] IN.eml\n"
-	 "                           run the milter's rewrite on a message file (--explain: decisions only)"},
-	{"storage", bd_cmd_storage,
-	 "storage init [--create-bucket]\n"
-	 "                           prepare the storage backend (S3: bucket and lifecycle rules)"},
-	{"sweep", bd_cmd_sweep, "sweep                    delete expired packages from storage now"},
-	{"revoke", bd_cmd_revoke, "revoke LINK|PACKAGE-ID   delete a package now: the link stops working"},
-	{"help", cmd_help, "help                     this list"},
+        {"check-config", cmd_check_config,
+         "check-config [-v]        check the configuration file (-v: print every value)"},
+        {"keygen", cmd_keygen,
+         "keygen [-d DIR]          create link key, gateway key pair and store token"},
+        {"keys", cmd_keys,
+         "keys [-d DIR] list|rotate [link|gateway|all]|remove KIND ID\n"
+         "                           list, rotate or remove keys"},
+        {"fetch", bd_cmd_fetch,
+         "fetch [-o DIR] [-f] LINK download and decrypt a link's files into DIR"},
+        {"inspect", bd_cmd_inspect,
+         "inspect LINK             show a link's package: files, sizes, expiry"},
+        {"rewrite", bd_cmd_rewrite,
+         "rewrite [--explain] IN.eml\n"
+         "                           run the milter's rewrite on a message file (--explain: "
+         "decisions only)"},
+        {"storage", bd_cmd_storage,
+         "storage init [--create-bucket]\n"
+         "                           prepare the storage backend (S3: bucket and lifecycle rules)"},
+        {"sweep", bd_cmd_sweep,
+         "sweep                    delete expired packages from storage now"},
+        {"revoke", bd_cmd_revoke,
+         "revoke LINK|PACKAGE-ID   delete a package now: the link stops working"},
+        {"help", cmd_help, "help                     this list"},
 };
 
 static int cmd_help(int argc, char **argv)
 {
 	printf("usage: bestanden [-c CONFIG] COMMAND [ARGS]\n\n"
-	       "  -c CONFIG   configuration file (default %s)\n\ncommands:\n", BD_CONF_DEFAULT_PATH);
+	       "  -c CONFIG   configuration file (default %s)\n\ncommands:\n",
+	       BD_CONF_DEFAULT_PATH);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %s\n", commands[i].synopsis);
 	return 0;
@@ -299,25 +309,18 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {"version", no_argument, NULL, 'V'},
+	                                     {NULL, 0, NULL, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			bd_cli_conf_path = optarg;
-			break;
-		case 'h':
-			return cmd_help(0, NULL);
-		case 'V':
-			printf("bestanden %s\n", BD_VERSION);
-			return 0;
-		default:
-			return bd_cli_usage("unknown option");
+		case 'c': bd_cli_conf_path = optarg; break;
+		case 'h': return cmd_help(0, NULL);
+		case 'V': printf("bestanden %s\n", BD_VERSION); return 0;
+		default: return bd_cli_usage("unknown option");
 		}
 	}
 	if (optind >= argc)

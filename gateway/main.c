@@ -28,9 +28,9 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: bestanden-gateway [-c CONFIG] [-f] [-t]\n"
-			"  -c CONFIG  configuration file (default " BD_CONF_DEFAULT_PATH ")\n"
-			"  -f         stay in the foreground, log to stderr\n"
-			"  -t         check configuration and keys, then exit\n");
+	                "  -c CONFIG  configuration file (default " BD_CONF_DEFAULT_PATH ")\n"
+	                "  -f         stay in the foreground, log to stderr\n"
+	                "  -t         check configuration and keys, then exit\n");
 	exit(2);
 }
 
@@ -43,11 +43,13 @@ static int write_pid_file(const char *path, struct bd_error *err)
 		return 0;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return bd_error_set(err, BD_E_IO, "cannot write pid file %s: %s", path, strerror(errno));
+		return bd_error_set(err, BD_E_IO, "cannot write pid file %s: %s", path,
+		                    strerror(errno));
 	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	if (write(fd, line, (size_t)n) != n) {
 		close(fd);
-		return bd_error_set(err, BD_E_IO, "cannot write pid file %s: %s", path, strerror(errno));
+		return bd_error_set(err, BD_E_IO, "cannot write pid file %s: %s", path,
+		                    strerror(errno));
 	}
 	close(fd);
 	return 0;
@@ -67,7 +69,7 @@ static int load_tls(struct gw_server *srv, struct bd_error *err)
 	f = fopen(conf->gateway.tls_cert, "r");
 	if (f == NULL)
 		return bd_error_set(err, BD_E_CONFIG, "cannot read %s: %s", conf->gateway.tls_cert,
-				    strerror(errno));
+		                    strerror(errno));
 	srv->tls_cert = bd_malloc(TLS_FILE_MAX + 1);
 	n = fread(srv->tls_cert, 1, TLS_FILE_MAX, f);
 	srv->tls_cert[n] = '\0';
@@ -153,7 +155,8 @@ int main(int argc, char **argv)
 		cleanup(&srv);
 		return 1;
 	}
-	/* Signals are taken by sigwait() below; every thread started from here inherits the mask. */
+	/* Signals are taken by sigwait() below; every thread started from here inherits the mask.
+	 */
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);

@@ -31,12 +31,12 @@ static enum MHD_Result health_handle(struct gw_request *r, const char *data, siz
 }
 
 static const struct gw_route routes[] = {
-	{"/healthz", 0, health_handle, "healthz"},
-	{"/v1/objects", 0, gw_objects_handle, "objects"},
-	{"/v1/objects/", 1, gw_objects_handle, "objects"},
-	{"/d/", 1, gw_download_handle, "download"},
-	{"/logo", 0, gw_pages_logo_handle, "logo"},
-	{"/metrics", 0, gw_metrics_handle, "metrics"},
+        {"/healthz", 0, health_handle, "healthz"},
+        {"/v1/objects", 0, gw_objects_handle, "objects"},
+        {"/v1/objects/", 1, gw_objects_handle, "objects"},
+        {"/d/", 1, gw_download_handle, "download"},
+        {"/logo", 0, gw_pages_logo_handle, "logo"},
+        {"/metrics", 0, gw_metrics_handle, "metrics"},
 };
 
 static const struct gw_route *find_route(const struct gw_server *srv, const char *url)
@@ -47,7 +47,7 @@ static const struct gw_route *find_route(const struct gw_server *srv, const char
 		if (rt->handler == gw_objects_handle && srv->objects == NULL)
 			continue; /* S3 holds the objects; no object API here */
 		if (rt->is_prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0
-				  : strcmp(url, rt->path) == 0)
+		                  : strcmp(url, rt->path) == 0)
 			return rt;
 	}
 	return NULL;
@@ -71,10 +71,11 @@ enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Res
 enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text)
 {
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 
 	if (resp != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		                        "text/plain; charset=utf-8");
 	return gw_respond(r, status, resp);
 }
 
@@ -84,8 +85,8 @@ void gw_log_field(struct gw_request *r, const char *key, const char *value)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *data,
-				  size_t *size, void **con_cls)
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **con_cls)
 {
 	struct gw_server *srv = cls;
 	struct gw_request *r = *con_cls;
@@ -107,14 +108,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_YES;
 		}
 		r->calls++;
-		return r->calls == 1 ? MHD_YES : gw_respond_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
+		return r->calls == 1 ? MHD_YES
+		                     : gw_respond_text(r, MHD_HTTP_NOT_FOUND, "not found\n");
 	}
 	r->calls++;
 	return r->route->handler(r, data, size);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct gw_request *r = *con_cls;
 	struct timespec now;
@@ -159,7 +161,7 @@ int gw_listen(struct gw_server *srv, struct bd_error *err)
 {
 	const char *addr = srv->conf->gateway.listen, *colon;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
-			*res = NULL;
+	                *res = NULL;
 	char host[256];
 	int fd = -1, on = 1, rc;
 
@@ -175,7 +177,7 @@ int gw_listen(struct gw_server *srv, struct bd_error *err)
 	rc = getaddrinfo(host, colon + 1, &hints, &res);
 	if (rc != 0)
 		return bd_error_set(err, BD_E_CONFIG, "[gateway] listen %s: %s", addr,
-				    gai_strerror(rc));
+		                    gai_strerror(rc));
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -197,31 +199,29 @@ int gw_listen(struct gw_server *srv, struct bd_error *err)
 int gw_server_start(struct gw_server *srv, struct bd_error *err)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	                 MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
 
 	if (srv->tls_cert != NULL) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-			return bd_error_set(err, BD_E_CONFIG,
-					    "[gateway] tls_cert is set but this libmicrohttpd has no TLS; "
-					    "use a TLS reverse proxy instead");
+			return bd_error_set(
+			        err, BD_E_CONFIG,
+			        "[gateway] tls_cert is set but this libmicrohttpd has no TLS; "
+			        "use a TLS reverse proxy instead");
 		flags |= MHD_USE_TLS;
 		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
 		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
 	}
 	srv->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, srv,
-		MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->conf->gateway.max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->conf->gateway.connection_timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_ARRAY, tls,
-		MHD_OPTION_END);
+	        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
+	        srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+	        (unsigned)srv->conf->gateway.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	        (unsigned)srv->conf->gateway.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (srv->daemon == NULL)
 		return bd_error_set(err, BD_E_IO, "cannot start the HTTP server on %s",
-				    srv->conf->gateway.listen);
+		                    srv->conf->gateway.listen);
 	return 0;
 }
 

@@ -21,17 +21,17 @@
 
 struct parse_state {
 	struct bd_conf *conf;
-	const char *name;      /* file name for messages */
-	FILE *fp;              /* file input, or */
-	const char *text;      /* string input */
-	unsigned line;         /* line most recently handed to inih */
-	unsigned *seen;        /* line where each key was set, 0 if not */
-	char *errors;          /* collected messages, '\n'-separated */
+	const char *name; /* file name for messages */
+	FILE *fp;         /* file input, or */
+	const char *text; /* string input */
+	unsigned line;    /* line most recently handed to inih */
+	unsigned *seen;   /* line where each key was set, 0 if not */
+	char *errors;     /* collected messages, '\n'-separated */
 	unsigned nerrors;
 };
 
 static void add_error(struct parse_state *st, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 static void add_error(struct parse_state *st, const char *fmt, ...)
 {
@@ -155,7 +155,7 @@ static char *trim(char *s)
 
 /* Give KEY the value V; on failure leave the field alone and describe why in ERR. */
 static int set_value(struct bd_conf *conf, const struct bd_conf_key *key, const char *v,
-		     struct bd_error *err)
+                     struct bd_error *err)
 {
 	void *f = field(conf, key);
 	uint64_t n;
@@ -178,7 +178,8 @@ static int set_value(struct bd_conf *conf, const struct bd_conf_key *key, const 
 		return 0;
 	case BD_CT_ENUM:
 		if (!enum_has(key->choices, v))
-			return bd_error_set(err, BD_E_CONFIG, "'%s' is not one of %s", v, key->choices);
+			return bd_error_set(err, BD_E_CONFIG, "'%s' is not one of %s", v,
+			                    key->choices);
 		free(*(char **)f);
 		*(char **)f = bd_strdup(v);
 		return 0;
@@ -200,17 +201,20 @@ static int set_value(struct bd_conf *conf, const struct bd_conf_key *key, const 
 		}
 		if (r < 0)
 			return bd_error_set(err, BD_E_CONFIG, "'%s' is not %s", v,
-					    key->type == BD_CT_UINT ? "a whole number" :
-					    key->type == BD_CT_SIZE ? "a size (e.g. 512K, 10M, 1G)" :
-					    "a duration (e.g. 30s, 5m, 2h, 14d)");
+			                    key->type == BD_CT_UINT ? "a whole number"
+			                    : key->type == BD_CT_SIZE
+			                            ? "a size (e.g. 512K, 10M, 1G)"
+			                            : "a duration (e.g. 30s, 5m, 2h, 14d)");
 		if (n < key->min || n > key->max) {
 			char lo[32], hi[32];
 
 			snprintf(lo, sizeof(lo), "%" PRIu64, key->min);
 			snprintf(hi, sizeof(hi), "%" PRIu64, key->max);
-			return bd_error_set(err, BD_E_CONFIG, "'%s' is out of range (%s..%s%s)", v, lo, hi,
-					    key->type == BD_CT_SIZE ? " bytes" :
-					    key->type == BD_CT_DURATION ? " seconds" : "");
+			return bd_error_set(err, BD_E_CONFIG, "'%s' is out of range (%s..%s%s)", v,
+			                    lo, hi,
+			                    key->type == BD_CT_SIZE       ? " bytes"
+			                    : key->type == BD_CT_DURATION ? " seconds"
+			                                                  : "");
 		}
 		*(uint64_t *)f = n;
 		return 0;
@@ -219,7 +223,8 @@ static int set_value(struct bd_conf *conf, const struct bd_conf_key *key, const 
 		struct bd_strlist list = {0, NULL};
 		char *copy = bd_strdup(v), *save = NULL;
 
-		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (char *tok = strtok_r(copy, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
 			char *item = trim(tok);
 
 			if (*item == '\0')
@@ -301,11 +306,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	size_t idx;
 
 	if (*section == '\0') {
-		add_error(st, "%s:%u: key '%s' stands before any [section]", st->name, st->line, name);
+		add_error(st, "%s:%u: key '%s' stands before any [section]", st->name, st->line,
+		          name);
 		return 1;
 	}
 	if (!section_known(section)) {
-		add_error(st, "%s:%u: unknown section [%s] (key '%s')", st->name, st->line, section, name);
+		add_error(st, "%s:%u: unknown section [%s] (key '%s')", st->name, st->line, section,
+		          name);
 		return 1;
 	}
 	key = bd_conf_find(section, name);
@@ -313,16 +320,17 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		const struct bd_conf_key *near = near_key(section, name);
 
 		if (near)
-			add_error(st, "%s:%u: unknown key '%s' in [%s]; did you mean '%s'?", st->name,
-				  st->line, name, section, near->name);
+			add_error(st, "%s:%u: unknown key '%s' in [%s]; did you mean '%s'?",
+			          st->name, st->line, name, section, near->name);
 		else
-			add_error(st, "%s:%u: unknown key '%s' in [%s]", st->name, st->line, name, section);
+			add_error(st, "%s:%u: unknown key '%s' in [%s]", st->name, st->line, name,
+			          section);
 		return 1;
 	}
 	idx = (size_t)(key - bd_conf_keys);
 	if (st->seen[idx]) {
-		add_error(st, "%s:%u: [%s] %s is set again (first set on line %u)", st->name, st->line,
-			  section, name, st->seen[idx]);
+		add_error(st, "%s:%u: [%s] %s is set again (first set on line %u)", st->name,
+		          st->line, section, name, st->seen[idx]);
 		return 1;
 	}
 	st->seen[idx] = st->line;
@@ -358,7 +366,8 @@ static char *read_line(char *buf, int size, void *stream)
 	if (len == (size_t)size - 1 && buf[len - 1] != '\n') {
 		int c;
 
-		add_error(st, "%s:%u: line longer than %d characters", st->name, st->line, size - 2);
+		add_error(st, "%s:%u: line longer than %d characters", st->name, st->line,
+		          size - 2);
 		/* skip the rest of the line so it is not read as a new one */
 		if (st->fp != NULL) {
 			while ((c = fgetc(st->fp)) != EOF && c != '\n')
@@ -379,25 +388,30 @@ static void check_combinations(struct parse_state *st)
 	struct bd_conf *c = st->conf;
 
 	if (strcmp(c->storage.driver, "s3") == 0) {
-		static const struct { const char *name; size_t off; } need[] = {
-			{"s3_endpoint", offsetof(struct bd_conf, storage.s3_endpoint)},
-			{"s3_bucket", offsetof(struct bd_conf, storage.s3_bucket)},
-			{"s3_access_key", offsetof(struct bd_conf, storage.s3_access_key)},
-			{"s3_secret_key_file", offsetof(struct bd_conf, storage.s3_secret_key_file)},
+		static const struct {
+			const char *name;
+			size_t off;
+		} need[] = {
+		        {"s3_endpoint", offsetof(struct bd_conf, storage.s3_endpoint)},
+		        {"s3_bucket", offsetof(struct bd_conf, storage.s3_bucket)},
+		        {"s3_access_key", offsetof(struct bd_conf, storage.s3_access_key)},
+		        {"s3_secret_key_file",
+		         offsetof(struct bd_conf, storage.s3_secret_key_file)},
 		};
 
 		for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 			if (**(char **)((char *)c + need[i].off) == '\0')
-				add_error(st, "%s: [storage] driver = s3 needs %s to be set", st->name,
-					  need[i].name);
+				add_error(st, "%s: [storage] driver = s3 needs %s to be set",
+				          st->name, need[i].name);
 	} else if (c->storage.token_file[0] == '\0') {
 		add_error(st, "%s: [storage] driver = gateway needs token_file", st->name);
 	}
 	if ((c->gateway.tls_cert[0] == '\0') != (c->gateway.tls_key[0] == '\0'))
 		add_error(st, "%s: [gateway] tls_cert and tls_key go together: set both or neither",
-			  st->name);
+		          st->name);
 	if (c->storage.s3_part_size > c->storage.s3_multipart_threshold)
-		add_error(st, "%s: [storage] s3_part_size is larger than s3_multipart_threshold", st->name);
+		add_error(st, "%s: [storage] s3_part_size is larger than s3_multipart_threshold",
+		          st->name);
 }
 
 struct bd_conf *bd_conf_defaults(void)
@@ -409,7 +423,7 @@ struct bd_conf *bd_conf_defaults(void)
 		if (set_value(conf, &bd_conf_keys[i], bd_conf_keys[i].def, &err) < 0) {
 			/* A bad default is a programming error; the unit tests catch it. */
 			fprintf(stderr, "bestanden: bad default for [%s] %s: %s\n",
-				bd_conf_keys[i].section, bd_conf_keys[i].name, err.msg);
+			        bd_conf_keys[i].section, bd_conf_keys[i].name, err.msg);
 			abort();
 		}
 	}
@@ -424,7 +438,8 @@ static struct bd_conf *load(struct parse_state *st, struct bd_error *err)
 	st->seen = bd_calloc(bd_conf_nkeys, sizeof(unsigned));
 	r = ini_parse_stream(read_line, st, on_key, st);
 	if (r > 0 && st->nerrors == 0)
-		add_error(st, "%s:%d: syntax error (expected [section] or key = value)", st->name, r);
+		add_error(st, "%s:%d: syntax error (expected [section] or key = value)", st->name,
+		          r);
 	else if (r < 0 && st->nerrors == 0)
 		add_error(st, "%s: could not be read", st->name);
 	if (st->nerrors == 0)
@@ -447,8 +462,9 @@ struct bd_conf *bd_conf_load(const char *path, struct bd_error *err)
 
 	st.fp = fopen(path, "r");
 	if (st.fp == NULL) {
-		bd_error_set(err, BD_E_CONFIG, "%s: cannot open configuration: %s%s", path, strerror(errno),
-			     errno == ENOENT ? " (use -c FILE to name another one)" : "");
+		bd_error_set(err, BD_E_CONFIG, "%s: cannot open configuration: %s%s", path,
+		             strerror(errno),
+		             errno == ENOENT ? " (use -c FILE to name another one)" : "");
 		return NULL;
 	}
 	conf = load(&st, err);
@@ -483,31 +499,26 @@ void bd_conf_free(struct bd_conf **confp)
 }
 
 void bd_conf_format_value(const struct bd_conf *conf, const struct bd_conf_key *key, char *buf,
-			  size_t size)
+                          size_t size)
 {
 	const void *f = (const char *)conf + key->offset;
 
 	switch (key->type) {
 	case BD_CT_STRING:
 	case BD_CT_PATH:
-	case BD_CT_ENUM:
-		snprintf(buf, size, "%s", *(char *const *)f);
-		break;
-	case BD_CT_BOOL:
-		snprintf(buf, size, "%s", *(const bool *)f ? "yes" : "no");
-		break;
+	case BD_CT_ENUM: snprintf(buf, size, "%s", *(char *const *)f); break;
+	case BD_CT_BOOL: snprintf(buf, size, "%s", *(const bool *)f ? "yes" : "no"); break;
 	case BD_CT_UINT:
 	case BD_CT_SIZE:
-	case BD_CT_DURATION:
-		snprintf(buf, size, "%" PRIu64, *(const uint64_t *)f);
-		break;
+	case BD_CT_DURATION: snprintf(buf, size, "%" PRIu64, *(const uint64_t *)f); break;
 	case BD_CT_LIST: {
 		const struct bd_strlist *l = f;
 		size_t used = 0;
 
 		buf[0] = '\0';
 		for (size_t i = 0; i < l->n && used < size; i++)
-			used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", l->v[i]);
+			used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+			                         l->v[i]);
 		break;
 	}
 	}
@@ -530,21 +541,25 @@ static const char *type_name(const struct bd_conf_key *key)
 
 static void format_bound(const struct bd_conf_key *key, uint64_t v, char *buf, size_t size)
 {
-	static const struct { uint64_t m; const char *u; } size_units[] = {
-		{1ULL << 30, "G"}, {1ULL << 20, "M"}, {1ULL << 10, "K"}};
-	static const struct { uint64_t m; const char *u; } time_units[] = {
-		{86400, "d"}, {3600, "h"}, {60, "m"}};
+	static const struct {
+		uint64_t m;
+		const char *u;
+	} size_units[] = {{1ULL << 30, "G"}, {1ULL << 20, "M"}, {1ULL << 10, "K"}};
+	static const struct {
+		uint64_t m;
+		const char *u;
+	} time_units[] = {{86400, "d"}, {3600, "h"}, {60, "m"}};
 
 	if (v != 0 && key->type == BD_CT_SIZE) {
 		for (size_t i = 0; i < 3; i++)
 			if (v % size_units[i].m == 0)
-				return (void)snprintf(buf, size, "%" PRIu64 "%s", v / size_units[i].m,
-						      size_units[i].u);
+				return (void)snprintf(buf, size, "%" PRIu64 "%s",
+				                      v / size_units[i].m, size_units[i].u);
 	} else if (v != 0 && key->type == BD_CT_DURATION) {
 		for (size_t i = 0; i < 3; i++)
 			if (v % time_units[i].m == 0)
-				return (void)snprintf(buf, size, "%" PRIu64 "%s", v / time_units[i].m,
-						      time_units[i].u);
+				return (void)snprintf(buf, size, "%" PRIu64 "%s",
+				                      v / time_units[i].m, time_units[i].u);
 		return (void)snprintf(buf, size, "%" PRIu64 "s", v);
 	}
 	snprintf(buf, size, "%" PRIu64, v);
@@ -568,11 +583,13 @@ void bd_conf_write_example(FILE *out)
 {
 	const char *section = "";
 
-	fprintf(out, "# bestanden.conf - configuration of bestanden-milter, bestanden-gateway and bestanden.\n"
-		     "#\n"
-		     "# Every key is listed with its default value. Sizes take K, M or G; durations\n"
-		     "# take s, m, h or d. Check a changed file with: bestanden check-config -c FILE\n"
-		     "# This file is generated from the key table: bestanden check-config --example\n");
+	fprintf(out,
+	        "# bestanden.conf - configuration of bestanden-milter, bestanden-gateway and "
+	        "bestanden.\n"
+	        "#\n"
+	        "# Every key is listed with its default value. Sizes take K, M or G; durations\n"
+	        "# take s, m, h or d. Check a changed file with: bestanden check-config -c FILE\n"
+	        "# This file is generated from the key table: bestanden check-config --example\n");
 	for (size_t i = 0; i < bd_conf_nkeys; i++) {
 		const struct bd_conf_key *key = &bd_conf_keys[i];
 		char type[96];
@@ -582,7 +599,8 @@ void bd_conf_write_example(FILE *out)
 			fprintf(out, "\n[%s]\n", section);
 		}
 		describe_type(key, type, sizeof(type));
-		fprintf(out, "\n# %s\n# (%s)\n%s =%s%s\n", key->doc, type, key->name, *key->def ? " " : "", key->def);
+		fprintf(out, "\n# %s\n# (%s)\n%s =%s%s\n", key->doc, type, key->name,
+		        *key->def ? " " : "", key->def);
 	}
 }
 
@@ -606,18 +624,23 @@ void bd_conf_write_manpage(FILE *out)
 	const char *section = "";
 
 	fprintf(out, ".TH BESTANDEN.CONF 5 \"\" \"bestanden\" \"File Formats\"\n"
-		     ".SH NAME\nbestanden.conf \\- configuration of bestanden\n"
-		     ".SH SYNOPSIS\n/etc/bestanden/bestanden.conf\n"
-		     ".SH DESCRIPTION\n"
-		     "One INI file configures bestanden\\-milter(8), bestanden\\-gateway(8) and bestanden(1).\n"
-		     "Lines are \\fIkey\\fR = \\fIvalue\\fR inside \\fB[section]\\fR headings; lines starting with\n"
-		     "\\fB#\\fR or \\fB;\\fR are comments. Unknown sections or keys, keys set twice, and values of\n"
-		     "the wrong type or out of range are errors that name the file, the line and the key;\n"
-		     "the programs refuse to start until they are fixed.\n"
-		     ".PP\nSizes are bytes with an optional suffix K, M or G (powers of 1024).\n"
-		     "Durations are seconds with an optional suffix s, m, h or d. Lists are separated by commas.\n"
-		     "Booleans are yes/no, true/false, on/off or 1/0.\n"
-		     "Check a file with \\fBbestanden check\\-config \\-c\\fR \\fIFILE\\fR.\n");
+	             ".SH NAME\nbestanden.conf \\- configuration of bestanden\n"
+	             ".SH SYNOPSIS\n/etc/bestanden/bestanden.conf\n"
+	             ".SH DESCRIPTION\n"
+	             "One INI file configures bestanden\\-milter(8), bestanden\\-gateway(8) and "
+	             "bestanden(1).\n"
+	             "Lines are \\fIkey\\fR = \\fIvalue\\fR inside \\fB[section]\\fR headings; "
+	             "lines starting with\n"
+	             "\\fB#\\fR or \\fB;\\fR are comments. Unknown sections or keys, keys set "
+	             "twice, and values of\n"
+	             "the wrong type or out of range are errors that name the file, the line and "
+	             "the key;\n"
+	             "the programs refuse to start until they are fixed.\n"
+	             ".PP\nSizes are bytes with an optional suffix K, M or G (powers of 1024).\n"
+	             "Durations are seconds with an optional suffix s, m, h or d. Lists are "
+	             "separated by commas.\n"
+	             "Booleans are yes/no, true/false, on/off or 1/0.\n"
+	             "Check a file with \\fBbestanden check\\-config \\-c\\fR \\fIFILE\\fR.\n");
 	for (size_t i = 0; i < bd_conf_nkeys; i++) {
 		const struct bd_conf_key *key = &bd_conf_keys[i];
 		char type[96];
@@ -638,5 +661,5 @@ void bd_conf_write_manpage(FILE *out)
 		fputc('\n', out);
 	}
 	fprintf(out, ".SH FILES\n/etc/bestanden/bestanden.conf, /etc/bestanden/keys/\n"
-		     ".SH SEE ALSO\nbestanden(1), bestanden\\-milter(8), bestanden\\-gateway(8)\n");
+	             ".SH SEE ALSO\nbestanden(1), bestanden\\-milter(8), bestanden\\-gateway(8)\n");
 }

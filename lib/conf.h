@@ -126,13 +126,13 @@ struct bd_conf_key {
 	const char *section;
 	const char *name;
 	enum bd_conf_type type;
-	const char *def;      /* default, in the syntax of the file */
-	uint64_t min, max;    /* bounds for UINT, SIZE, DURATION */
-	const char *choices;  /* ENUM: "a|b|c" */
-	size_t offset;        /* into struct bd_conf */
+	const char *def;     /* default, in the syntax of the file */
+	uint64_t min, max;   /* bounds for UINT, SIZE, DURATION */
+	const char *choices; /* ENUM: "a|b|c" */
+	size_t offset;       /* into struct bd_conf */
 	/* Extra syntax check for strings and list items; NULL if none. */
 	int (*check)(const char *value, struct bd_error *err);
-	const char *doc;      /* one line */
+	const char *doc; /* one line */
 };
 
 extern const struct bd_conf_key bd_conf_keys[];
@@ -143,15 +143,14 @@ struct bd_conf *bd_conf_defaults(void);
 /* Read PATH over the defaults. On failure *err lists the problems, one per line. */
 struct bd_conf *bd_conf_load(const char *path, struct bd_error *err);
 /* Same, from a string (for tests); NAME is used in messages. */
-struct bd_conf *bd_conf_load_string(const char *name, const char *text,
-				    struct bd_error *err);
+struct bd_conf *bd_conf_load_string(const char *name, const char *text, struct bd_error *err);
 void bd_conf_free(struct bd_conf **conf);
 
 /* Look up a key by section and name; NULL when there is none. */
 const struct bd_conf_key *bd_conf_find(const char *section, const char *name);
 /* Write the value of KEY in CONF in the file's syntax into BUF. */
-void bd_conf_format_value(const struct bd_conf *conf,
-			  const struct bd_conf_key *key, char *buf, size_t size);
+void bd_conf_format_value(const struct bd_conf *conf, const struct bd_conf_key *key, char *buf,
+                          size_t size);
 
 /* Generated documents: the commented example file and the man page. */
 void bd_conf_write_example(FILE *out);

@@ -73,7 +73,8 @@ bool bd_is_outgoing(const struct bd_conf *conf, const struct bd_origin *o, const
 
 	if (o->authenticated)
 		why = "authenticated";
-	else if (o->daemon_name && bd_strlist_contains(&conf->milter.originating_daemons, o->daemon_name))
+	else if (o->daemon_name &&
+	         bd_strlist_contains(&conf->milter.originating_daemons, o->daemon_name))
 		why = "originating-daemon";
 	else if (o->client == NULL)
 		why = "local-submission";

@@ -19,8 +19,8 @@
 #include "conf.h"
 
 struct bd_origin {
-	bool authenticated;          /* {auth_authen} or {auth_type} was set */
-	const char *daemon_name;     /* {daemon_name}, or NULL */
+	bool authenticated;            /* {auth_authen} or {auth_type} was set */
+	const char *daemon_name;       /* {daemon_name}, or NULL */
 	const struct sockaddr *client; /* NULL: local submission */
 };
 

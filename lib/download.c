@@ -38,7 +38,7 @@ static int capped_write(void *ctx, const uint8_t *data, size_t len)
 }
 
 static int fetch_small(struct bd_store *store, const char *name, uint64_t off, size_t max,
-		       struct bd_buf_sink *out, struct bd_error *err)
+                       struct bd_buf_sink *out, struct bd_error *err)
 {
 	struct capped_sink cs;
 	struct bd_sink sink = {capped_write, &cs};
@@ -54,7 +54,7 @@ static int fetch_small(struct bd_store *store, const char *name, uint64_t off, s
 }
 
 int bd_download_open(const char *token, const struct bd_keyring *kr, struct bd_store *store,
-		     int64_t now, struct bd_download **out, struct bd_error *err)
+                     int64_t now, struct bd_download **out, struct bd_error *err)
 {
 	struct bd_manifest *m = NULL;
 	struct bd_package_keys *keys = NULL;
@@ -85,7 +85,8 @@ int bd_download_open(const char *token, const struct bd_keyring *kr, struct bd_s
 		sodium_memzero(&t, sizeof(t));
 		bd_manifest_free(&m);
 		bd_package_keys_free(&keys);
-		return bd_error_set(err, BD_E_CRYPTO, "manifest %s belongs to another package", name);
+		return bd_error_set(err, BD_E_CRYPTO, "manifest %s belongs to another package",
+		                    name);
 	}
 	sodium_memzero(&t, sizeof(t));
 	if (m->expires <= now) {
@@ -137,7 +138,7 @@ static int dec_write(void *ctx, const uint8_t *data, size_t len)
 }
 
 int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
-		     struct bd_sink *out, struct bd_error *err)
+                     struct bd_sink *out, struct bd_error *err)
 {
 	const struct bd_manifest_file *f = bd_download_find(d, index);
 	uint8_t key[BD_CONTENT_KEY_BYTES];
@@ -149,7 +150,8 @@ int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64
 	int r;
 
 	if (f == NULL)
-		return bd_error_set(err, BD_E_NOTFOUND, "package %s has no file %u", d->id_hex, index);
+		return bd_error_set(err, BD_E_NOTFOUND, "package %s has no file %u", d->id_hex,
+		                    index);
 	if (off > f->size || (off == f->size && f->size > 0))
 		return bd_error_set(err, BD_E_INVALID, "range starts beyond the end of the file");
 	if (len == BD_STORE_TO_END || len > f->size - off)

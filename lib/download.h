@@ -23,7 +23,7 @@ struct bd_download;
 
 /* Verify TOKEN (the part after /d/) at time NOW and open its package. */
 int bd_download_open(const char *token, const struct bd_keyring *kr, struct bd_store *store,
-		     int64_t now, struct bd_download **out, struct bd_error *err);
+                     int64_t now, struct bd_download **out, struct bd_error *err);
 const struct bd_manifest *bd_download_manifest(const struct bd_download *d);
 /* The package id as 16 hex digits, for logs. */
 const char *bd_download_package_id(const struct bd_download *d);
@@ -35,7 +35,7 @@ const struct bd_manifest_file *bd_download_find(const struct bd_download *d, uns
  * with BD_E_CRYPTO before its bytes are written.
  */
 int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
-		     struct bd_sink *out, struct bd_error *err);
+                     struct bd_sink *out, struct bd_error *err);
 void bd_download_close(struct bd_download **d);
 
 #endif

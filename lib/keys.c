@@ -46,17 +46,20 @@ static int open_checked(const char *path, int secret, struct bd_error *err)
 
 	if (fd < 0)
 		return bd_error_set(err, errno == ENOENT ? BD_E_NOTFOUND : BD_E_KEY,
-				    "cannot open %s: %s", path, strerror(errno)), -1;
+		                    "cannot open %s: %s", path, strerror(errno)),
+		       -1;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return bd_error_set(err, BD_E_KEY, "%s is not a regular file", path), -1;
 	}
 	if (secret && (st.st_mode & 077) != 0) {
 		close(fd);
-		return bd_error_set(err, BD_E_KEY,
-				    "refusing secret key file %s: it is readable by group or others "
-				    "(mode %04o); fix it with: chmod 600 %s",
-				    path, (unsigned)(st.st_mode & 07777), path), -1;
+		return bd_error_set(
+		               err, BD_E_KEY,
+		               "refusing secret key file %s: it is readable by group or others "
+		               "(mode %04o); fix it with: chmod 600 %s",
+		               path, (unsigned)(st.st_mode & 07777), path),
+		       -1;
 	}
 	return fd;
 }
@@ -140,7 +143,7 @@ struct keyfile {
 
 /* Parse a key file's text; decode the key into KEY (exactly KEYLEN bytes). */
 static int parse_keyfile(const char *text, const char *path, struct keyfile *kf, uint8_t *key,
-			 size_t keylen, struct bd_error *err)
+                         size_t keylen, struct bd_error *err)
 {
 	const char *v;
 	size_t len, binlen;
@@ -148,7 +151,8 @@ static int parse_keyfile(const char *text, const char *path, struct keyfile *kf,
 
 	v = field_value(text, "type", &len);
 	if (v == NULL || len >= sizeof(kf->type))
-		return bd_error_set(err, BD_E_KEY, "%s: not a bestanden key file (no 'type:' line)", path);
+		return bd_error_set(err, BD_E_KEY, "%s: not a bestanden key file (no 'type:' line)",
+		                    path);
 	memcpy(kf->type, v, len);
 	kf->type[len] = '\0';
 	v = field_value(text, "id", &len);
@@ -172,15 +176,16 @@ static int parse_keyfile(const char *text, const char *path, struct keyfile *kf,
 	}
 	v = field_value(text, "key", &len);
 	if (v == NULL ||
-	    sodium_base642bin(key, keylen, v, len, NULL, &binlen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    sodium_base642bin(key, keylen, v, len, NULL, &binlen, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    binlen != keylen)
-		return bd_error_set(err, BD_E_KEY, "%s: the 'key:' line is not %zu bytes of base64", path,
-				    keylen);
+		return bd_error_set(err, BD_E_KEY, "%s: the 'key:' line is not %zu bytes of base64",
+		                    path, keylen);
 	return 0;
 }
 
 static int read_keyfile(const char *path, int secret, const char *want_type, unsigned want_id,
-			uint8_t *key, size_t keylen, struct keyfile *kf, struct bd_error *err)
+                        uint8_t *key, size_t keylen, struct keyfile *kf, struct bd_error *err)
 {
 	int fd = open_checked(path, secret, err), r;
 	char *text;
@@ -196,11 +201,11 @@ static int read_keyfile(const char *path, int secret, const char *want_type, uns
 	if (r < 0)
 		return -1;
 	if (strcmp(kf->type, want_type) != 0)
-		return bd_error_set(err, BD_E_KEY, "%s: holds a '%s' key, expected '%s'", path, kf->type,
-				    want_type);
+		return bd_error_set(err, BD_E_KEY, "%s: holds a '%s' key, expected '%s'", path,
+		                    kf->type, want_type);
 	if (kf->id != want_id)
-		return bd_error_set(err, BD_E_KEY, "%s: says id %u but its name says %u", path, kf->id,
-				    want_id);
+		return bd_error_set(err, BD_E_KEY, "%s: says id %u but its name says %u", path,
+		                    kf->id, want_id);
 	return 0;
 }
 
@@ -216,8 +221,9 @@ static int read_current(const char *dir, unsigned current[2], struct bd_error *e
 	if (fd < 0) {
 		if (err && err->code == BD_E_NOTFOUND)
 			bd_error_set(err, BD_E_KEY,
-				     "no keys in %s (%s missing); create them with: bestanden keygen -d %s",
-				     dir, path, dir);
+			             "no keys in %s (%s missing); create them with: bestanden "
+			             "keygen -d %s",
+			             dir, path, dir);
 		return -1;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -231,14 +237,14 @@ static int read_current(const char *dir, unsigned current[2], struct bd_error *e
 		current[k] = v ? (unsigned)strtoul(v, NULL, 10) : 0;
 		if (current[k] < 1 || current[k] > BD_KEY_ID_MAX)
 			return bd_error_set(err, BD_E_KEY, "%s: no valid '%s:' line", path,
-					    bd_key_kind_name(k));
+			                    bd_key_kind_name(k));
 	}
 	return 0;
 }
 
 /* Ids present in DIR for KIND: ids[id] = 1 for NAME-id.key (and 2 for a .pub of gateway keys). */
 static int scan_ids(const char *dir, enum bd_key_kind kind, unsigned char ids[BD_KEY_ID_MAX + 1],
-		    struct bd_error *err)
+                    struct bd_error *err)
 {
 	const char *prefix = bd_key_kind_name(kind);
 	size_t plen = strlen(prefix);
@@ -247,9 +253,9 @@ static int scan_ids(const char *dir, enum bd_key_kind kind, unsigned char ids[BD
 
 	memset(ids, 0, BD_KEY_ID_MAX + 1);
 	if (d == NULL)
-		return bd_error_set(err, BD_E_KEY, "cannot open key directory %s: %s%s", dir,
-				    strerror(errno),
-				    errno == ENOENT ? " (create keys with: bestanden keygen -d DIR)" : "");
+		return bd_error_set(
+		        err, BD_E_KEY, "cannot open key directory %s: %s%s", dir, strerror(errno),
+		        errno == ENOENT ? " (create keys with: bestanden keygen -d DIR)" : "");
 	while ((de = readdir(d)) != NULL) {
 		char *end;
 		unsigned long id;
@@ -291,12 +297,14 @@ struct bd_keyring *bd_keyring_load(const char *dir, unsigned need, struct bd_err
 				continue;
 			snprintf(path, sizeof(path), "%s/link-%u.key", dir, id);
 			s->secret = bd_secret_alloc(BD_LINK_KEY_BYTES);
-			if (read_keyfile(path, 1, "link", id, s->secret, BD_LINK_KEY_BYTES, &kf, err) < 0)
+			if (read_keyfile(path, 1, "link", id, s->secret, BD_LINK_KEY_BYTES, &kf,
+			                 err) < 0)
 				goto fail;
 		}
 		if (kr->slots[BD_KEY_LINK][kr->current[BD_KEY_LINK]].secret == NULL) {
-			bd_error_set(err, BD_E_KEY, "the current link key %s/link-%u.key is missing", dir,
-				     kr->current[BD_KEY_LINK]);
+			bd_error_set(err, BD_E_KEY,
+			             "the current link key %s/link-%u.key is missing", dir,
+			             kr->current[BD_KEY_LINK]);
 			goto fail;
 		}
 	} else {
@@ -310,16 +318,16 @@ struct bd_keyring *bd_keyring_load(const char *dir, unsigned need, struct bd_err
 
 			if ((need & BD_NEED_GATEWAY_PUBLIC) && (ids[id] & 2)) {
 				snprintf(path, sizeof(path), "%s/gateway-%u.pub", dir, id);
-				if (read_keyfile(path, 0, "gateway-public", id, s->pub, sizeof(s->pub), &kf,
-						 err) < 0)
+				if (read_keyfile(path, 0, "gateway-public", id, s->pub,
+				                 sizeof(s->pub), &kf, err) < 0)
 					goto fail;
 				s->has_pub = 1;
 			}
 			if ((need & BD_NEED_GATEWAY_SECRET) && (ids[id] & 1)) {
 				snprintf(path, sizeof(path), "%s/gateway-%u.key", dir, id);
 				s->secret = bd_secret_alloc(BD_GATEWAY_KEY_BYTES);
-				if (read_keyfile(path, 1, "gateway", id, s->secret, BD_GATEWAY_KEY_BYTES, &kf,
-						 err) < 0)
+				if (read_keyfile(path, 1, "gateway", id, s->secret,
+				                 BD_GATEWAY_KEY_BYTES, &kf, err) < 0)
 					goto fail;
 				if (!s->has_pub) {
 					crypto_scalarmult_base(s->pub, s->secret);
@@ -329,13 +337,16 @@ struct bd_keyring *bd_keyring_load(const char *dir, unsigned need, struct bd_err
 		}
 		unsigned cur = kr->current[BD_KEY_GATEWAY];
 		if ((need & BD_NEED_GATEWAY_PUBLIC) && !kr->slots[BD_KEY_GATEWAY][cur].has_pub) {
-			bd_error_set(err, BD_E_KEY, "the current gateway public key %s/gateway-%u.pub is missing",
-				     dir, cur);
+			bd_error_set(err, BD_E_KEY,
+			             "the current gateway public key %s/gateway-%u.pub is missing",
+			             dir, cur);
 			goto fail;
 		}
-		if ((need & BD_NEED_GATEWAY_SECRET) && kr->slots[BD_KEY_GATEWAY][cur].secret == NULL) {
-			bd_error_set(err, BD_E_KEY, "the current gateway secret key %s/gateway-%u.key is missing",
-				     dir, cur);
+		if ((need & BD_NEED_GATEWAY_SECRET) &&
+		    kr->slots[BD_KEY_GATEWAY][cur].secret == NULL) {
+			bd_error_set(err, BD_E_KEY,
+			             "the current gateway secret key %s/gateway-%u.key is missing",
+			             dir, cur);
 			goto fail;
 		}
 	} else {
@@ -385,7 +396,7 @@ const uint8_t *bd_keyring_gateway_secret(const struct bd_keyring *kr, unsigned i
 
 /* Write DATA to DIR/NAME atomically with MODE. */
 static int write_file(const char *dir, const char *name, const char *data, size_t len, mode_t mode,
-		      struct bd_error *err)
+                      struct bd_error *err)
 {
 	char tmp[4096], path[4096];
 	struct stat dst;
@@ -401,7 +412,8 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 	 * user's too, so a reload after rotation can read them. */
 	if (geteuid() == 0 && stat(dir, &dst) == 0 && dst.st_uid != 0 &&
 	    fchown(fd, dst.st_uid, dst.st_gid) < 0) {
-		bd_error_set(err, BD_E_IO, "cannot give %s to the owner of %s: %s", tmp, dir, strerror(errno));
+		bd_error_set(err, BD_E_IO, "cannot give %s to the owner of %s: %s", tmp, dir,
+		             strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return -1;
@@ -414,7 +426,8 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 	}
 	close(fd);
 	if (rename(tmp, path) < 0) {
-		bd_error_set(err, BD_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		bd_error_set(err, BD_E_IO, "cannot rename %s to %s: %s", tmp, path,
+		             strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
@@ -434,25 +447,28 @@ static int fsync_dir(const char *dir)
 
 /* Write one key file; TEXT is built in secret memory and wiped. */
 static int write_keyfile(const char *dir, const char *name, const char *type, unsigned id,
-			 const uint8_t *key, size_t keylen, int secret, struct bd_error *err)
+                         const uint8_t *key, size_t keylen, int secret, struct bd_error *err)
 {
 	const size_t max = 1024;
 	char *text = bd_secret_alloc(max), created[32];
-	char *b64 = bd_secret_alloc(sodium_base64_ENCODED_LEN(keylen, sodium_base64_VARIANT_ORIGINAL));
+	char *b64 =
+	        bd_secret_alloc(sodium_base64_ENCODED_LEN(keylen, sodium_base64_VARIANT_ORIGINAL));
 	time_t now = time(NULL);
 	struct tm tm;
 	int n, r;
 
 	gmtime_r(&now, &tm);
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(keylen, sodium_base64_VARIANT_ORIGINAL), key,
-			  keylen, sodium_base64_VARIANT_ORIGINAL);
-	n = snprintf(text, max,
-		     "# bestanden %s key%s\n"
-		     "type: %s\nid: %u\ncreated: %s\nkey: %s\n",
-		     type, secret ? " - secret: keep this file mode 0600 and out of backups you cannot erase" :
-				    " - public",
-		     type, id, created, b64);
+	sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(keylen, sodium_base64_VARIANT_ORIGINAL),
+	                  key, keylen, sodium_base64_VARIANT_ORIGINAL);
+	n = snprintf(
+	        text, max,
+	        "# bestanden %s key%s\n"
+	        "type: %s\nid: %u\ncreated: %s\nkey: %s\n",
+	        type,
+	        secret ? " - secret: keep this file mode 0600 and out of backups you cannot erase"
+	               : " - public",
+	        type, id, created, b64);
 	r = write_file(dir, name, text, (size_t)n, secret ? 0600 : 0644, err);
 	bd_secret_free(b64);
 	bd_secret_free(text);
@@ -462,8 +478,9 @@ static int write_keyfile(const char *dir, const char *name, const char *type, un
 static int write_current(const char *dir, const unsigned current[2], struct bd_error *err)
 {
 	char text[128];
-	int n = snprintf(text, sizeof(text), "# current key ids for new packages\nlink: %u\ngateway: %u\n",
-			 current[0], current[1]);
+	int n = snprintf(text, sizeof(text),
+	                 "# current key ids for new packages\nlink: %u\ngateway: %u\n", current[0],
+	                 current[1]);
 
 	return write_file(dir, "current", text, (size_t)n, 0644, err);
 }
@@ -502,7 +519,8 @@ int bd_keys_generate(const char *dir, struct bd_error *err)
 	char path[4096];
 	uint8_t *token;
 	char *b64;
-	size_t b64len = sodium_base64_ENCODED_LEN(TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	size_t b64len =
+	        sodium_base64_ENCODED_LEN(TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	struct stat st;
 	int r;
 
@@ -514,8 +532,9 @@ int bd_keys_generate(const char *dir, struct bd_error *err)
 		return bd_error_set(err, BD_E_IO, "%s is not a directory", dir);
 	snprintf(path, sizeof(path), "%s/current", dir);
 	if (access(path, F_OK) == 0)
-		return bd_error_set(err, BD_E_KEY,
-				    "%s already holds keys; use 'bestanden keys rotate' to add new ones", dir);
+		return bd_error_set(
+		        err, BD_E_KEY,
+		        "%s already holds keys; use 'bestanden keys rotate' to add new ones", dir);
 	if (make_key(dir, BD_KEY_LINK, 1, err) < 0 || make_key(dir, BD_KEY_GATEWAY, 1, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/store.token", dir);
@@ -523,7 +542,8 @@ int bd_keys_generate(const char *dir, struct bd_error *err)
 		token = bd_secret_alloc(TOKEN_BYTES);
 		b64 = bd_secret_alloc(b64len + 1);
 		randombytes_buf(token, TOKEN_BYTES);
-		sodium_bin2base64(b64, b64len, token, TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		sodium_bin2base64(b64, b64len, token, TOKEN_BYTES,
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 		strcat(b64, "\n");
 		r = write_file(dir, "store.token", b64, strlen(b64), 0600, err);
 		bd_secret_free(b64);
@@ -553,10 +573,11 @@ int bd_keys_rotate(const char *dir, enum bd_key_kind kind, struct bd_error *err)
 		if (!ids[next])
 			break;
 		if (tries == BD_KEY_ID_MAX)
-			return bd_error_set(err, BD_E_KEY,
-					    "all %d %s key ids are in use; remove retired keys first "
-					    "(bestanden keys remove)",
-					    BD_KEY_ID_MAX, bd_key_kind_name(kind));
+			return bd_error_set(
+			        err, BD_E_KEY,
+			        "all %d %s key ids are in use; remove retired keys first "
+			        "(bestanden keys remove)",
+			        BD_KEY_ID_MAX, bd_key_kind_name(kind));
 	}
 	if (make_key(dir, kind, next, err) < 0)
 		return -1;
@@ -577,8 +598,9 @@ int bd_keys_remove(const char *dir, enum bd_key_kind kind, unsigned id, struct b
 		return -1;
 	if (id == current[kind])
 		return bd_error_set(err, BD_E_INVALID,
-				    "%s key %u is current; rotate first, then remove it when its links have expired",
-				    bd_key_kind_name(kind), id);
+		                    "%s key %u is current; rotate first, then remove it when its "
+		                    "links have expired",
+		                    bd_key_kind_name(kind), id);
 	snprintf(path, sizeof(path), "%s/%s-%u.key", dir, bd_key_kind_name(kind), id);
 	if (unlink(path) == 0)
 		removed++;
@@ -590,8 +612,8 @@ int bd_keys_remove(const char *dir, enum bd_key_kind kind, unsigned id, struct b
 			removed++;
 	}
 	if (removed == 0)
-		return bd_error_set(err, BD_E_NOTFOUND, "there is no %s key %u in %s", bd_key_kind_name(kind),
-				    id, dir);
+		return bd_error_set(err, BD_E_NOTFOUND, "there is no %s key %u in %s",
+		                    bd_key_kind_name(kind), id, dir);
 	fsync_dir(dir);
 	return 0;
 }
@@ -615,7 +637,7 @@ int bd_keys_list(const char *dir, struct bd_key_info *out, size_t max, struct bd
 				continue;
 			/* The public half carries no secret; read dates from it where we can. */
 			snprintf(path, sizeof(path), "%s/%s-%u.%s", dir, bd_key_kind_name(k), id,
-				 (ids[id] & 2) ? "pub" : "key");
+			         (ids[id] & 2) ? "pub" : "key");
 			out[n].kind = k;
 			out[n].id = id;
 			out[n].created = stat(path, &st) == 0 ? st.st_mtime : 0;

@@ -22,9 +22,9 @@
 
 #include "error.h"
 
-#define BD_LINK_KEY_BYTES 32
+#define BD_LINK_KEY_BYTES    32
 #define BD_GATEWAY_KEY_BYTES 32 /* crypto_box_SECRETKEYBYTES == PUBLICKEYBYTES */
-#define BD_KEY_ID_MAX 255
+#define BD_KEY_ID_MAX        255
 
 enum bd_key_kind {
 	BD_KEY_LINK,

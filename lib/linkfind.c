@@ -15,8 +15,8 @@ struct search {
 
 static int token_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-	       c == '_';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
 }
 
 static void search_part(GMimeObject *parent, GMimeObject *part, gpointer data)
@@ -32,7 +32,8 @@ static void search_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 	if (s->done || !GMIME_IS_PART(part))
 		return;
 	ct = g_mime_object_get_content_type(part);
-	if (!g_mime_content_type_is_type(ct, "text", "plain") && !g_mime_content_type_is_type(ct, "text", "html"))
+	if (!g_mime_content_type_is_type(ct, "text", "plain") &&
+	    !g_mime_content_type_is_type(ct, "text", "html"))
 		return;
 	content = g_mime_part_get_content(GMIME_PART(part));
 	if (content == NULL)
@@ -56,7 +57,8 @@ static void search_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 	g_object_unref(mem);
 }
 
-int bd_link_find(int fd, const char *public_url, char out[BD_TOKEN_MAX_CHARS + 1], struct bd_error *err)
+int bd_link_find(int fd, const char *public_url, char out[BD_TOKEN_MAX_CHARS + 1],
+                 struct bd_error *err)
 {
 	char prefix[1100];
 	struct search s = {prefix, out, 0};
@@ -72,6 +74,7 @@ int bd_link_find(int fd, const char *public_url, char out[BD_TOKEN_MAX_CHARS + 1
 	g_mime_message_foreach(msg, search_part, &s);
 	g_object_unref(msg);
 	if (!s.done)
-		return bd_error_set(err, BD_E_NOTFOUND, "no link starting with %s in this message", prefix);
+		return bd_error_set(err, BD_E_NOTFOUND, "no link starting with %s in this message",
+		                    prefix);
 	return 0;
 }

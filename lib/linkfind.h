@@ -17,6 +17,6 @@
 
 /* Find a link PUBLIC_URL/d/TOKEN in the message in FD; TOKEN goes to OUT. */
 int bd_link_find(int fd, const char *public_url, char out[BD_TOKEN_MAX_CHARS + 1],
-		 struct bd_error *err);
+                 struct bd_error *err);
 
 #endif

@@ -30,7 +30,9 @@ void bd_log_set_debug(bool on)
 static const char *level_name(int priority)
 {
 	switch (priority) {
-	case LOG_EMERG: case LOG_ALERT: case LOG_CRIT: return "crit";
+	case LOG_EMERG:
+	case LOG_ALERT:
+	case LOG_CRIT: return "crit";
 	case LOG_ERR: return "error";
 	case LOG_WARNING: return "warning";
 	case LOG_NOTICE: return "notice";

@@ -86,5 +86,5 @@ void *bd_secret_alloc(size_t n)
 
 void bd_secret_free(void *p)
 {
-	sodium_free(p);	/* wipes before releasing; NULL is fine */
+	sodium_free(p); /* wipes before releasing; NULL is fine */
 }

@@ -884,7 +884,8 @@ int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
 
 	if (rw->keys == NULL || rw->store == NULL) {
 		*out = NULL;
-		return bd_error_set(err, BD_E_INVALID, "no keys or store: this engine can only explain");
+		return bd_error_set(err, BD_E_INVALID,
+		                    "no keys or store: this engine can only explain");
 	}
 	start(rw, env, &j, out);
 	rc = prepare(&j, spool_fd, err);

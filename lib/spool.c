@@ -24,7 +24,7 @@ struct bd_spool {
 };
 
 struct bd_spool *bd_spool_new(const char *dir, uint64_t memory_limit, uint64_t max_size,
-			      struct bd_error *err)
+                              struct bd_error *err)
 {
 	struct bd_spool *sp;
 	int fd = memfd_create("bestanden-spool", MFD_CLOEXEC);
@@ -50,7 +50,7 @@ static int move_to_disk(struct bd_spool *sp, struct bd_error *err)
 
 	if (fd < 0)
 		return bd_error_set(err, BD_E_TEMP, "cannot create a spool file in %s: %s", sp->dir,
-				    strerror(errno));
+		                    strerror(errno));
 	if (lseek(sp->fd, 0, SEEK_SET) < 0)
 		goto io_fail;
 	while ((n = read(sp->fd, buf, sizeof(buf))) > 0)
@@ -63,7 +63,8 @@ static int move_to_disk(struct bd_spool *sp, struct bd_error *err)
 	sp->on_disk = 1;
 	return 0;
 io_fail:
-	bd_error_set(err, BD_E_TEMP, "cannot write the spool file in %s: %s", sp->dir, strerror(errno));
+	bd_error_set(err, BD_E_TEMP, "cannot write the spool file in %s: %s", sp->dir,
+	             strerror(errno));
 	close(fd);
 	return -1;
 }
@@ -71,13 +72,15 @@ io_fail:
 int bd_spool_write(struct bd_spool *sp, const void *data, size_t len, struct bd_error *err)
 {
 	if (sp->size + len > sp->max_size)
-		return bd_error_set(err, BD_E_LIMIT, "message is larger than the maximum of %llu bytes",
-				    (unsigned long long)sp->max_size);
+		return bd_error_set(err, BD_E_LIMIT,
+		                    "message is larger than the maximum of %llu bytes",
+		                    (unsigned long long)sp->max_size);
 	if (!sp->on_disk && sp->size + len > sp->memory_limit && move_to_disk(sp, err) < 0)
 		return -1;
 	if (lseek(sp->fd, 0, SEEK_END) < 0 || bd_write_all(sp->fd, data, len) < 0)
 		return bd_error_set(err, BD_E_TEMP, "cannot write to the spool%s%s: %s",
-				    sp->on_disk ? " in " : "", sp->on_disk ? sp->dir : "", strerror(errno));
+		                    sp->on_disk ? " in " : "", sp->on_disk ? sp->dir : "",
+		                    strerror(errno));
 	sp->size += len;
 	return 0;
 }

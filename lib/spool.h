@@ -19,7 +19,7 @@
 struct bd_spool;
 
 struct bd_spool *bd_spool_new(const char *dir, uint64_t memory_limit, uint64_t max_size,
-			      struct bd_error *err);
+                              struct bd_error *err);
 int bd_spool_write(struct bd_spool *sp, const void *data, size_t len, struct bd_error *err);
 uint64_t bd_spool_size(const struct bd_spool *sp);
 /* 1 when the content has moved to a file in the spool directory. */

@@ -179,7 +179,7 @@ static int delete_listed(void *ctx, const char *name, uint64_t size)
 }
 
 int bd_store_delete_package(struct bd_store *s, const char *id_hex, size_t *deleted,
-			    struct bd_error *err)
+                            struct bd_error *err)
 {
 	struct package_delete pd = {s, 0, err, 0};
 	char name[40];

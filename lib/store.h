@@ -55,7 +55,7 @@ int bd_store_list(struct bd_store *s, const char *prefix,
  * *DELETED (may be NULL) counts the file objects removed. Idempotent.
  */
 int bd_store_delete_package(struct bd_store *s, const char *id_hex, size_t *deleted,
-			    struct bd_error *err);
+                            struct bd_error *err);
 
 /* Drivers, and test doubles for fault injection, implement these. */
 struct bd_store_ops {

@@ -42,8 +42,8 @@ struct msg {
 	int authenticated;
 	char queue_id[64];
 	struct bd_spool *spool;
-	unsigned nhdr[5];     /* how often each of counted_headers[] occurs */
-	int failed;           /* spooling failed: tempfail at eom */
+	unsigned nhdr[5]; /* how often each of counted_headers[] occurs */
+	int failed;       /* spooling failed: tempfail at eom */
 	char fail_reason[256];
 	struct timespec start;
 };
@@ -58,7 +58,8 @@ void bd_filter_drain(void)
 
 /* Top-level headers the rewrite may change, and our own. */
 static const char *const counted_headers[5] = {
-	"Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "MIME-Version", "X-Bestanden",
+        "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "MIME-Version",
+        "X-Bestanden",
 };
 
 int bd_filter_active(void)
@@ -99,14 +100,16 @@ static void set_queue_id(SMFICTX *ctx, struct msg *m)
 }
 
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
-			     unsigned long *pf2, unsigned long *pf3)
+                             unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+                             unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long need = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS;
 
 	if ((f0 & need) != need) {
-		bd_log(LOG_ERR, "event=negotiate-failed error=\"the MTA does not allow body and header "
-				"changes (offered actions 0x%lx)\"", f0);
+		bd_log(LOG_ERR,
+		       "event=negotiate-failed error=\"the MTA does not allow body and header "
+		       "changes (offered actions 0x%lx)\"",
+		       f0);
 		return SMFIS_REJECT;
 	}
 	*pf0 = need | (f0 & SMFIF_SETSYMLIST);
@@ -129,7 +132,8 @@ static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 
 	if (addr && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6)) {
 		memcpy(&c->client, addr,
-		       addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		       addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+		                                  : sizeof(struct sockaddr_in6));
 		c->have_client = 1;
 	}
 	c->daemon_name = dn ? bd_strdup(dn) : NULL;
@@ -147,7 +151,8 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	msg_free(&c->msg);
 	if (atomic_load(&draining)) {
-		smfi_setreply(ctx, "421", "4.3.2", "Attachment filter is restarting, try again shortly");
+		smfi_setreply(ctx, "421", "4.3.2",
+		              "Attachment filter is restarting, try again shortly");
 		return SMFIS_TEMPFAIL;
 	}
 	m = bd_calloc(1, sizeof(*m));
@@ -159,10 +164,11 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	m->authenticated = macro(ctx, "{auth_authen}") != NULL || macro(ctx, "{auth_type}") != NULL;
 	set_queue_id(ctx, m);
 	m->spool = bd_spool_new(m->rt->conf->milter.spool_dir, m->rt->conf->milter.spool_memory,
-				m->rt->conf->milter.max_message_size, &err);
+	                        m->rt->conf->milter.max_message_size, &err);
 	if (m->spool == NULL) {
 		bd_log(LOG_ERR, "event=spool-failed error=\"%s\"", err.msg);
-		smfi_setreply(ctx, "451", "4.3.0", "Temporary problem with attachment processing, try again later");
+		smfi_setreply(ctx, "451", "4.3.0",
+		              "Temporary problem with attachment processing, try again later");
 		msg_free(&c->msg);
 		return SMFIS_TEMPFAIL;
 	}
@@ -208,7 +214,7 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 	spool_write(m, name, strlen(name));
 	spool_write(m, ":", 1);
 	/* folded values come with bare LF: store CRLF like the body */
-	for (p = value; *p; ) {
+	for (p = value; *p;) {
 		size_t n = strcspn(p, "\r\n");
 
 		spool_write(m, p, n);
@@ -256,7 +262,7 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 struct job {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	SMFICTX *ctx;     /* NULL once abandoned: the MTA's context is gone */
+	SMFICTX *ctx; /* NULL once abandoned: the MTA's context is gone */
 	struct msg *m;
 	struct bd_rewrite_envelope env;
 	int fd;
@@ -315,8 +321,8 @@ static void *job_run(void *arg)
  * the job now owns the message and *mp is NULL.
  */
 static int rewrite_with_deadline(SMFICTX *ctx, struct msg **mp, int fd,
-				 const struct bd_rewrite_envelope *env,
-				 struct bd_rewrite_result **res, struct bd_error *err)
+                                 const struct bd_rewrite_envelope *env,
+                                 struct bd_rewrite_result **res, struct bd_error *err)
 {
 	struct job *j = bd_calloc(1, sizeof(*j));
 	struct msg *m = *mp;
@@ -350,7 +356,8 @@ static int rewrite_with_deadline(SMFICTX *ctx, struct msg **mp, int fd,
 		j->ctx = NULL;
 		*mp = NULL;
 		pthread_mutex_unlock(&j->lock);
-		return bd_error_set(err, BD_E_TEMP, "not finished within [milter] timeout (%llu s)", timeout);
+		return bd_error_set(err, BD_E_TEMP, "not finished within [milter] timeout (%llu s)",
+		                    timeout);
 	}
 	pthread_mutex_unlock(&j->lock);
 	rc = j->rc;
@@ -413,7 +420,8 @@ static int set_header(SMFICTX *ctx, struct msg *m, const char *name, const char 
 		if (smfi_chgheader(ctx, (char *)name, (int)i, NULL) == MI_FAILURE)
 			return -1;
 	if (value == NULL)
-		return n >= 1 ? (smfi_chgheader(ctx, (char *)name, 1, NULL) == MI_FAILURE ? -1 : 0) : 0;
+		return n >= 1 ? (smfi_chgheader(ctx, (char *)name, 1, NULL) == MI_FAILURE ? -1 : 0)
+		              : 0;
 	if (n >= 1)
 		return smfi_chgheader(ctx, (char *)name, 1, (char *)value) == MI_FAILURE ? -1 : 0;
 	return smfi_addheader(ctx, (char *)name, (char *)value) == MI_FAILURE ? -1 : 0;
@@ -428,7 +436,7 @@ static int apply(SMFICTX *ctx, struct msg *m, struct bd_rewrite_result *res, str
 	for (size_t i = 0; i < res->nheaders; i++)
 		if (set_header(ctx, m, res->headers[i].name, res->headers[i].value) < 0)
 			return bd_error_set(err, BD_E_TEMP, "the MTA refused a change of header %s",
-					    res->headers[i].name);
+			                    res->headers[i].name);
 	/* an X-Bestanden header that came with the message is not ours: replace it */
 	if (set_header(ctx, m, "X-Bestanden", res->x_bestanden) < 0)
 		return bd_error_set(err, BD_E_TEMP, "the MTA refused the X-Bestanden header");
@@ -441,7 +449,8 @@ static int apply(SMFICTX *ctx, struct msg *m, struct bd_rewrite_result *res, str
 	if (r == 0 && body_flush(b) < 0)
 		r = -1;
 	if (b->failed)
-		r = bd_error_set(err, BD_E_TEMP, "the MTA connection failed during body replacement");
+		r = bd_error_set(err, BD_E_TEMP,
+		                 "the MTA connection failed during body replacement");
 	free(b);
 	return r;
 }
@@ -451,7 +460,8 @@ static double elapsed(const struct msg *m)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - m->start.tv_sec) + (double)(now.tv_nsec - m->start.tv_nsec) / 1e9;
+	return (double)(now.tv_sec - m->start.tv_sec) +
+	       (double)(now.tv_nsec - m->start.tv_nsec) / 1e9;
 }
 
 /* Leave the message as it came, logging why. */
@@ -471,12 +481,14 @@ static sfsistat fail(SMFICTX *ctx, struct msg *m, const char *direction, const s
 	int accept = strcmp(m->rt->conf->policy.failure_mode, "accept") == 0;
 
 	bd_log(LOG_ERR, "queue_id=%s direction=%s action=%s bytes=%llu duration=%.3f error=\"%s\"",
-	       m->queue_id[0] ? m->queue_id : "-", direction, accept ? "unchanged-after-error" : "tempfail",
+	       m->queue_id[0] ? m->queue_id : "-", direction,
+	       accept ? "unchanged-after-error" : "tempfail",
 	       (unsigned long long)bd_spool_size(m->spool), elapsed(m), err->msg);
 	if (accept)
 		return SMFIS_CONTINUE;
-	smfi_setreply(ctx, "451", "4.3.0",
-		      "Attachments could not be stored for a download link; please try again later");
+	smfi_setreply(
+	        ctx, "451", "4.3.0",
+	        "Attachments could not be stored for a download link; please try again later");
 	return SMFIS_TEMPFAIL;
 }
 
@@ -540,12 +552,13 @@ static sfsistat on_eom(SMFICTX *ctx)
 	accept = strcmp(m->rt->conf->policy.failure_mode, "accept") == 0;
 	if (rewrite_with_deadline(ctx, &c->msg, fd, &env, &res, &err) < 0) {
 		if (c->msg == NULL) { /* abandoned: the job owns the message now */
-			bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=%s error=\"%s\"", qid,
-			       accept ? "unchanged-after-error" : "tempfail", err.msg);
+			bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=%s error=\"%s\"",
+			       qid, accept ? "unchanged-after-error" : "tempfail", err.msg);
 			if (accept)
 				return SMFIS_CONTINUE;
-			smfi_setreply(ctx, "451", "4.3.0",
-				      "Attachment processing took too long; please try again later");
+			smfi_setreply(
+			        ctx, "451", "4.3.0",
+			        "Attachment processing took too long; please try again later");
 			return SMFIS_TEMPFAIL;
 		}
 		r = fail(ctx, m, "outgoing", &err);
@@ -554,14 +567,17 @@ static sfsistat on_eom(SMFICTX *ctx)
 	} else if (apply(ctx, m, res, &err) < 0) {
 		/* the MTA may have seen part of the change: it must not deliver this message,
 		 * and nobody will get the link to what was stored */
-		bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=tempfail package=%s error=\"%s\"",
+		bd_log(LOG_ERR,
+		       "queue_id=%s direction=outgoing action=tempfail package=%s error=\"%s\"",
 		       m->queue_id[0] ? m->queue_id : "-", res->package_id, err.msg);
 		bd_store_delete_package(m->rt->store, res->package_id, NULL, NULL);
-		smfi_setreply(ctx, "451", "4.3.0", "Attachment processing failed; please try again later");
+		smfi_setreply(ctx, "451", "4.3.0",
+		              "Attachment processing failed; please try again later");
 		r = SMFIS_TEMPFAIL;
 	} else {
-		bd_log(LOG_INFO, "queue_id=%s direction=outgoing action=rewritten attachments=%u "
-				 "bytes=%llu stored=%llu package=%s duration=%.3f",
+		bd_log(LOG_INFO,
+		       "queue_id=%s direction=outgoing action=rewritten attachments=%u "
+		       "bytes=%llu stored=%llu package=%s duration=%.3f",
 		       m->queue_id[0] ? m->queue_id : "-", res->nfiles,
 		       (unsigned long long)bd_spool_size(m->spool), (unsigned long long)res->bytes,
 		       res->package_id, elapsed(m));
@@ -596,17 +612,17 @@ static sfsistat on_close(SMFICTX *ctx)
 }
 
 struct smfiDesc bd_filter_desc = {
-	.xxfi_name = "bestanden",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS | SMFIF_SETSYMLIST,
-	.xxfi_connect = on_connect,
-	.xxfi_envfrom = on_envfrom,
-	.xxfi_envrcpt = on_envrcpt,
-	.xxfi_header = on_header,
-	.xxfi_eoh = on_eoh,
-	.xxfi_body = on_body,
-	.xxfi_eom = on_eom,
-	.xxfi_abort = on_abort,
-	.xxfi_close = on_close,
-	.xxfi_negotiate = on_negotiate,
+        .xxfi_name = "bestanden",
+        .xxfi_version = SMFI_VERSION,
+        .xxfi_flags = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS | SMFIF_SETSYMLIST,
+        .xxfi_connect = on_connect,
+        .xxfi_envfrom = on_envfrom,
+        .xxfi_envrcpt = on_envrcpt,
+        .xxfi_header = on_header,
+        .xxfi_eoh = on_eoh,
+        .xxfi_body = on_body,
+        .xxfi_eom = on_eom,
+        .xxfi_abort = on_abort,
+        .xxfi_close = on_close,
+        .xxfi_negotiate = on_negotiate,
 };

@@ -32,10 +32,10 @@ static const char *conf_path = BD_CONF_DEFAULT_PATH;
 static void usage(void)
 {
 	fprintf(stderr, "usage: bestanden-milter [-c CONFIG] [-f] [-t] [-d]\n"
-			"  -c CONFIG  configuration file (default " BD_CONF_DEFAULT_PATH ")\n"
-			"  -f         stay in the foreground, log to stderr\n"
-			"  -t         check configuration, keys and storage settings, then exit\n"
-			"  -d         log debug lines too\n");
+	                "  -c CONFIG  configuration file (default " BD_CONF_DEFAULT_PATH ")\n"
+	                "  -f         stay in the foreground, log to stderr\n"
+	                "  -t         check configuration, keys and storage settings, then exit\n"
+	                "  -d         log debug lines too\n");
 	exit(2);
 }
 
@@ -62,14 +62,17 @@ static void *signal_thread(void *arg)
 		if (sig == SIGUSR2) {
 			bd_filter_drain();
 			bd_log(LOG_INFO, "event=draining active=%d", bd_filter_active());
-			for (uint64_t waited = 0; bd_filter_active() > 0 && waited < timeout * 10; waited++)
+			for (uint64_t waited = 0; bd_filter_active() > 0 && waited < timeout * 10;
+			     waited++)
 				usleep(100000);
 			smfi_stop();
 			return NULL;
 		}
 		rt = bd_runtime_load(conf_path, &err);
 		if (rt == NULL) {
-			bd_log(LOG_ERR, "event=reload-failed config=%s error=\"%s\" action=\"kept the running configuration\"",
+			bd_log(LOG_ERR,
+			       "event=reload-failed config=%s error=\"%s\" action=\"kept the "
+			       "running configuration\"",
 			       conf_path, err.msg);
 			continue;
 		}
@@ -98,8 +101,10 @@ static int run_filter(void)
 	timeout = rt->conf->milter.timeout;
 	if (smfi_setconn(socket) == MI_FAILURE || smfi_register(bd_filter_desc) == MI_FAILURE ||
 	    smfi_opensocket(true) == MI_FAILURE) {
-		bd_log(LOG_ERR, "event=start-failed socket=%s error=\"cannot open the milter socket "
-				"(in use, or no permission?)\"", socket);
+		bd_log(LOG_ERR,
+		       "event=start-failed socket=%s error=\"cannot open the milter socket "
+		       "(in use, or no permission?)\"",
+		       socket);
 		return 1;
 	}
 	if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
@@ -201,7 +206,8 @@ static int supervise(const char *pid_file)
 				else
 					fast_failures = 0;
 				bd_log(LOG_ERR, "event=filter-died status=%d action=%s",
-				       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+				       WIFEXITED(status) ? WEXITSTATUS(status)
+				                         : 128 + WTERMSIG(status),
 				       fast_failures >= 5 ? "giving-up" : "restarting");
 				if (fast_failures >= 5)
 					stopping = 1;
@@ -264,7 +270,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test_only) {
-		bd_log(LOG_INFO, "event=check config=%s link_key=%u gateway_key=%u storage=%s result=ok",
+		bd_log(LOG_INFO,
+		       "event=check config=%s link_key=%u gateway_key=%u storage=%s result=ok",
 		       rt->conf->path, bd_keyring_current(rt->keys, BD_KEY_LINK),
 		       bd_keyring_current(rt->keys, BD_KEY_GATEWAY), rt->conf->storage.driver);
 		bd_runtime_release(rt);
@@ -273,7 +280,8 @@ int main(int argc, char **argv)
 	pid_file = strdup(rt->conf->milter.pid_file);
 	bd_runtime_release(rt);
 	if (!foreground && daemonize() < 0) {
-		bd_log(LOG_ERR, "event=start-failed error=\"cannot become a daemon: %s\"", strerror(errno));
+		bd_log(LOG_ERR, "event=start-failed error=\"cannot become a daemon: %s\"",
+		       strerror(errno));
 		return 1;
 	}
 	if (write_pid_file(pid_file) < 0)

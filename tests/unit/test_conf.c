@@ -47,25 +47,26 @@ static void test_table_is_consistent(void **state)
 static void test_values_of_every_type(void **state)
 {
 	struct bd_error err;
-	struct bd_conf *c = bd_conf_load_string("t.conf",
-		"# comment\n"
-		"[milter]\n"
-		"socket = unix:/run/bestanden/milter.sock\n"
-		"spool_memory = 512K\n"
-		"max_message_size = 2G\n"
-		"internal_networks = 10.0.0.0/8, 192.168.1.7 ,2001:db8::/32\n"
-		"internal_domains = example.org,example.nl\n"
-		"timeout = 5m\n"
-		"[policy]\n"
-		"outgoing_only = off\n"
-		"retention = 30d\n"
-		"failure_mode = accept\n"
-		"; another comment\n"
-		"[gateway]\n"
-		"listen = [::1]:8443\n"
-		"public_url = https://files.example.org\n"
-		"organisation = Woonstichting Voorbeeld\n",
-		&err);
+	struct bd_conf *c =
+	        bd_conf_load_string("t.conf",
+	                            "# comment\n"
+	                            "[milter]\n"
+	                            "socket = unix:/run/bestanden/milter.sock\n"
+	                            "spool_memory = 512K\n"
+	                            "max_message_size = 2G\n"
+	                            "internal_networks = 10.0.0.0/8, 192.168.1.7 ,2001:db8::/32\n"
+	                            "internal_domains = example.org,example.nl\n"
+	                            "timeout = 5m\n"
+	                            "[policy]\n"
+	                            "outgoing_only = off\n"
+	                            "retention = 30d\n"
+	                            "failure_mode = accept\n"
+	                            "; another comment\n"
+	                            "[gateway]\n"
+	                            "listen = [::1]:8443\n"
+	                            "public_url = https://files.example.org\n"
+	                            "organisation = Woonstichting Voorbeeld\n",
+	                            &err);
 
 	assert_non_null(c);
 	assert_string_equal(c->milter.socket, "unix:/run/bestanden/milter.sock");
@@ -90,37 +91,40 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{"[milter]\nsokcet = inet:1@h\n", "t.conf:2: unknown key 'sokcet' in [milter]; did you mean 'socket'?"},
-	{"[milter]\nfrobnicate = 1\n", "t.conf:2: unknown key 'frobnicate' in [milter]"},
-	{"[miltr]\nsocket = inet:1@h\n", "t.conf:2: unknown section [miltr]"},
-	{"socket = x\n", "t.conf:1: key 'socket' stands before any [section]"},
-	{"[milter]\n\nsocket = inet:1@h\nsocket = inet:2@h\n", "t.conf:4: [milter] socket is set again (first set on line 3)"},
-	{"[milter]\nsocket = tcp:25\n", "t.conf:2: [milter] socket: 'tcp:25': expected inet:PORT@HOST"},
-	{"[milter]\nsocket = inet:99999@localhost\n", "port must be 1..65535"},
-	{"[milter]\nsocket = unix:relative\n", "needs an absolute path"},
-	{"[milter]\nspool_memory = lots\n", "[milter] spool_memory: 'lots' is not a size"},
-	{"[milter]\nspool_memory = 1T\n", "is not a size"},
-	{"[milter]\nspool_memory = 65M\n", "'65M' is out of range (0..67108864 bytes)"},
-	{"[milter]\nmax_message_size = 99999999999999999999999\n", "is not a size"},
-	{"[milter]\ntimeout = 1s\n", "out of range (10..3600 seconds)"},
-	{"[milter]\ntimeout = -5\n", "is not a duration"},
-	{"[milter]\ninternal_networks = 10.0.0.0/33\n", "prefix length must be 0..32"},
-	{"[milter]\ninternal_networks = 10.0.0.0/8, intranet\n", "'intranet': not an IP address"},
-	{"[milter]\ninternal_domains = exa mple.org\n", "a domain may contain only"},
-	{"[milter]\nspool_dir = var/spool\n", "'var/spool' is not an absolute path"},
-	{"[milter]\nspool_dir =\n", "[milter] spool_dir: a path is required"},
-	{"[policy]\noutgoing_only = maybe\n", "'maybe' is not yes or no"},
-	{"[policy]\nfailure_mode = bounce\n", "'bounce' is not one of tempfail|accept"},
-	{"[policy]\nmax_parts = 12abc\n", "'12abc' is not a whole number"},
-	{"[policy]\nmax_parts = 0\n", "out of range (1..100000)"},
-	{"[gateway]\npublic_url = ftp://x\n", "expected a URL starting with http:// or https://"},
-	{"[gateway]\npublic_url = https://x.org/\n", "leave out the trailing '/'"},
-	{"[gateway]\nlisten = 8080\n", "expected ADDRESS:PORT"},
-	{"[gateway]\ntls_cert = /etc/ssl/c.pem\n", "tls_cert and tls_key go together"},
-	{"[storage]\ndriver = s3\n", "driver = s3 needs s3_endpoint to be set"},
-	{"[storage]\ns3_bucket = Bad_Bucket\n", "a bucket name has only lower-case"},
-	{"[smtp]\nfrom = nobody\n", "expected an address like name@example.org"},
-	{"[milter]\nthis line has no equals sign\n", "t.conf:2: syntax error"},
+        {"[milter]\nsokcet = inet:1@h\n",
+         "t.conf:2: unknown key 'sokcet' in [milter]; did you mean 'socket'?"},
+        {"[milter]\nfrobnicate = 1\n", "t.conf:2: unknown key 'frobnicate' in [milter]"},
+        {"[miltr]\nsocket = inet:1@h\n", "t.conf:2: unknown section [miltr]"},
+        {"socket = x\n", "t.conf:1: key 'socket' stands before any [section]"},
+        {"[milter]\n\nsocket = inet:1@h\nsocket = inet:2@h\n",
+         "t.conf:4: [milter] socket is set again (first set on line 3)"},
+        {"[milter]\nsocket = tcp:25\n",
+         "t.conf:2: [milter] socket: 'tcp:25': expected inet:PORT@HOST"},
+        {"[milter]\nsocket = inet:99999@localhost\n", "port must be 1..65535"},
+        {"[milter]\nsocket = unix:relative\n", "needs an absolute path"},
+        {"[milter]\nspool_memory = lots\n", "[milter] spool_memory: 'lots' is not a size"},
+        {"[milter]\nspool_memory = 1T\n", "is not a size"},
+        {"[milter]\nspool_memory = 65M\n", "'65M' is out of range (0..67108864 bytes)"},
+        {"[milter]\nmax_message_size = 99999999999999999999999\n", "is not a size"},
+        {"[milter]\ntimeout = 1s\n", "out of range (10..3600 seconds)"},
+        {"[milter]\ntimeout = -5\n", "is not a duration"},
+        {"[milter]\ninternal_networks = 10.0.0.0/33\n", "prefix length must be 0..32"},
+        {"[milter]\ninternal_networks = 10.0.0.0/8, intranet\n", "'intranet': not an IP address"},
+        {"[milter]\ninternal_domains = exa mple.org\n", "a domain may contain only"},
+        {"[milter]\nspool_dir = var/spool\n", "'var/spool' is not an absolute path"},
+        {"[milter]\nspool_dir =\n", "[milter] spool_dir: a path is required"},
+        {"[policy]\noutgoing_only = maybe\n", "'maybe' is not yes or no"},
+        {"[policy]\nfailure_mode = bounce\n", "'bounce' is not one of tempfail|accept"},
+        {"[policy]\nmax_parts = 12abc\n", "'12abc' is not a whole number"},
+        {"[policy]\nmax_parts = 0\n", "out of range (1..100000)"},
+        {"[gateway]\npublic_url = ftp://x\n", "expected a URL starting with http:// or https://"},
+        {"[gateway]\npublic_url = https://x.org/\n", "leave out the trailing '/'"},
+        {"[gateway]\nlisten = 8080\n", "expected ADDRESS:PORT"},
+        {"[gateway]\ntls_cert = /etc/ssl/c.pem\n", "tls_cert and tls_key go together"},
+        {"[storage]\ndriver = s3\n", "driver = s3 needs s3_endpoint to be set"},
+        {"[storage]\ns3_bucket = Bad_Bucket\n", "a bucket name has only lower-case"},
+        {"[smtp]\nfrom = nobody\n", "expected an address like name@example.org"},
+        {"[milter]\nthis line has no equals sign\n", "t.conf:2: syntax error"},
 };
 
 static void test_bad_input(void **state)
@@ -131,7 +135,7 @@ static void test_bad_input(void **state)
 
 		if (c != NULL || strstr(err.msg, bad_cases[i].expect) == NULL)
 			fail_msg("case %zu (%s): got '%s', expected '%s'", i, bad_cases[i].text,
-				 c ? "(accepted)" : err.msg, bad_cases[i].expect);
+			         c ? "(accepted)" : err.msg, bad_cases[i].expect);
 		assert_int_equal(err.code, BD_E_CONFIG);
 	}
 }
@@ -139,8 +143,9 @@ static void test_bad_input(void **state)
 static void test_all_errors_reported(void **state)
 {
 	struct bd_error err;
-	struct bd_conf *c = bd_conf_load_string("t.conf",
-		"[milter]\nsokcet = x\ntimeout = never\n[policy]\nretention = 0d\n", &err);
+	struct bd_conf *c = bd_conf_load_string(
+	        "t.conf", "[milter]\nsokcet = x\ntimeout = never\n[policy]\nretention = 0d\n",
+	        &err);
 
 	assert_null(c);
 	assert_non_null(strstr(err.msg, "t.conf:2:"));
@@ -228,7 +233,7 @@ static void test_shipped_example_in_sync(void **state)
 	fclose(f);
 	if (strcmp(gen, shipped) != 0)
 		fail_msg("conf/bestanden.conf is out of date: regenerate it with "
-			 "'make conf/bestanden.conf'");
+		         "'make conf/bestanden.conf'");
 	free(gen);
 	free(shipped);
 }
@@ -282,17 +287,17 @@ static void test_sizes_and_durations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_are_valid),
-		cmocka_unit_test(test_table_is_consistent),
-		cmocka_unit_test(test_values_of_every_type),
-		cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_all_errors_reported),
-		cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_example_round_trip),
-		cmocka_unit_test(test_shipped_example_in_sync),
-		cmocka_unit_test(test_manpage_lists_every_key),
-		cmocka_unit_test(test_sizes_and_durations),
+	        cmocka_unit_test(test_defaults_are_valid),
+	        cmocka_unit_test(test_table_is_consistent),
+	        cmocka_unit_test(test_values_of_every_type),
+	        cmocka_unit_test(test_bad_input),
+	        cmocka_unit_test(test_all_errors_reported),
+	        cmocka_unit_test(test_long_line),
+	        cmocka_unit_test(test_missing_file),
+	        cmocka_unit_test(test_example_round_trip),
+	        cmocka_unit_test(test_shipped_example_in_sync),
+	        cmocka_unit_test(test_manpage_lists_every_key),
+	        cmocka_unit_test(test_sizes_and_durations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

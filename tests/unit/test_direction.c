@@ -37,33 +37,45 @@ static struct sockaddr_storage addr(const char *text)
 static void test_networks(void **state)
 {
 	struct bd_error err;
-	struct bd_conf *c = bd_conf_load_string("t.conf",
-		"[milter]\ninternal_networks = 192.0.2.0/24, 198.51.100.7, 10.0.0.0/9, 2001:db8::/32, 0.0.0.0/0\n",
-		&err);
-	static const struct { const char *a; bool in; } cases[] = {
-		{"192.0.2.1", true}, {"192.0.2.255", true}, {"192.0.3.1", true /* 0/0 */},
-		{"2001:db8:ffff::1", true}, {"2001:db9::1", false}, {"::ffff:192.0.2.9", true},
+	struct bd_conf *c =
+	        bd_conf_load_string("t.conf",
+	                            "[milter]\ninternal_networks = 192.0.2.0/24, 198.51.100.7, "
+	                            "10.0.0.0/9, 2001:db8::/32, 0.0.0.0/0\n",
+	                            &err);
+	static const struct {
+		const char *a;
+		bool in;
+	} cases[] = {
+	        {"192.0.2.1", true},        {"192.0.2.255", true},  {"192.0.3.1", true /* 0/0 */},
+	        {"2001:db8:ffff::1", true}, {"2001:db9::1", false}, {"::ffff:192.0.2.9", true},
 	};
 
 	assert_non_null(c);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sockaddr_storage ss = addr(cases[i].a);
 
-		assert_int_equal(bd_addr_in_networks((struct sockaddr *)&ss, &c->milter.internal_networks),
-				 cases[i].in);
+		assert_int_equal(
+		        bd_addr_in_networks((struct sockaddr *)&ss, &c->milter.internal_networks),
+		        cases[i].in);
 	}
 	bd_conf_free(&c);
 	c = bd_conf_load_string("t.conf",
-		"[milter]\ninternal_networks = 192.0.2.0/24, 198.51.100.7, 10.0.0.0/9, 2001:db8::/32\n", &err);
-	static const struct { const char *a; bool in; } cases2[] = {
-		{"192.0.3.1", false}, {"198.51.100.7", true}, {"198.51.100.8", false},
-		{"10.127.255.255", true}, {"10.128.0.0", false}, {"::1", false},
+	                        "[milter]\ninternal_networks = 192.0.2.0/24, 198.51.100.7, "
+	                        "10.0.0.0/9, 2001:db8::/32\n",
+	                        &err);
+	static const struct {
+		const char *a;
+		bool in;
+	} cases2[] = {
+	        {"192.0.3.1", false},     {"198.51.100.7", true}, {"198.51.100.8", false},
+	        {"10.127.255.255", true}, {"10.128.0.0", false},  {"::1", false},
 	};
 	for (size_t i = 0; i < sizeof(cases2) / sizeof(cases2[0]); i++) {
 		struct sockaddr_storage ss = addr(cases2[i].a);
 
-		assert_int_equal(bd_addr_in_networks((struct sockaddr *)&ss, &c->milter.internal_networks),
-				 cases2[i].in);
+		assert_int_equal(
+		        bd_addr_in_networks((struct sockaddr *)&ss, &c->milter.internal_networks),
+		        cases2[i].in);
 	}
 	bd_conf_free(&c);
 }
@@ -99,7 +111,8 @@ static void test_outgoing(void **state)
 static void test_internal_recipients(void **state)
 {
 	struct bd_error err;
-	struct bd_conf *c = bd_conf_load_string("t.conf", "[milter]\ninternal_domains = example.nl\n", &err);
+	struct bd_conf *c =
+	        bd_conf_load_string("t.conf", "[milter]\ninternal_domains = example.nl\n", &err);
 
 	assert_true(bd_recipient_is_internal(c, "<jan@example.nl>"));
 	assert_true(bd_recipient_is_internal(c, "jan@EXAMPLE.NL"));
@@ -148,10 +161,10 @@ static void test_spool(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_networks),
-		cmocka_unit_test(test_outgoing),
-		cmocka_unit_test(test_internal_recipients),
-		cmocka_unit_test(test_spool),
+	        cmocka_unit_test(test_networks),
+	        cmocka_unit_test(test_outgoing),
+	        cmocka_unit_test(test_internal_recipients),
+	        cmocka_unit_test(test_spool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

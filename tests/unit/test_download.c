@@ -67,13 +67,16 @@ static void make_package(struct fx *f, int64_t expires)
 		snprintf(fname, sizeof(fname), "file-%u.bin", i + 1);
 		bd_manifest_add_file(m, i + 1, fname, "application/octet-stream", f->size[i]);
 		bd_package_file_key(keys, i + 1, key);
-		assert_int_equal(bd_stream_encrypt_buffer(key, f->data[i], f->size[i], &ct, &ctlen, &err), 0);
+		assert_int_equal(
+		        bd_stream_encrypt_buffer(key, f->data[i], f->size[i], &ct, &ctlen, &err),
+		        0);
 		bd_package_object_name(keys->id, i + 1, name, sizeof(name));
 		put_buffer(f->store, name, ct, ctlen);
 		free(ct);
 	}
 	assert_int_equal(bd_manifest_seal(m, keys, bd_keyring_gateway_public(f->kr, gw), &sealed,
-					  &sealed_len, &err), 0);
+	                                  &sealed_len, &err),
+	                 0);
 	bd_package_object_name(keys->id, 0, name, sizeof(name));
 	put_buffer(f->store, name, sealed, sealed_len);
 	free(sealed);
@@ -100,7 +103,8 @@ static int setup(void **state)
 	snprintf(keys, sizeof(keys), "%s/keys", f->dir);
 	if (bd_keys_generate(keys, &err) < 0)
 		return -1;
-	f->kr = bd_keyring_load(keys, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC | BD_NEED_GATEWAY_SECRET, &err);
+	f->kr = bd_keyring_load(
+	        keys, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC | BD_NEED_GATEWAY_SECRET, &err);
 	f->store = bd_store_new_memory();
 	for (int i = 0; i < 3; i++) {
 		f->size[i] = sizes[i];
@@ -127,8 +131,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int get(struct bd_download *d, unsigned index, uint64_t off, uint64_t len, struct bd_buf_sink *out,
-	       struct bd_error *err)
+static int get(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
+               struct bd_buf_sink *out, struct bd_error *err)
 {
 	bd_buf_sink_init(out);
 	return bd_download_file(d, index, off, len, &out->sink, err);
@@ -156,8 +160,8 @@ static void test_whole_files_and_ranges(void **state)
 	}
 	/* ranges across chunk boundaries, at the end, single bytes */
 	static const uint64_t ranges[][2] = {
-		{0, 1}, {65535, 2}, {65536, 65536}, {100, 150000}, {3 * 65536, 17}, {3 * 65536 + 16, 1},
-		{1, BD_STORE_TO_END}, {131071, 65538},
+	        {0, 1},          {65535, 2},          {65536, 65536},       {100, 150000},
+	        {3 * 65536, 17}, {3 * 65536 + 16, 1}, {1, BD_STORE_TO_END}, {131071, 65538},
 	};
 	for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
 		uint64_t off = ranges[r][0], len = ranges[r][1];
@@ -204,7 +208,8 @@ static void test_refusals(void **state)
 
 		bd_package_object_name(f->id, 3, name, sizeof(name));
 		bd_buf_sink_init(&obj);
-		assert_int_equal(bd_store_get(f->store, name, 0, BD_STORE_TO_END, &obj.sink, &err), 0);
+		assert_int_equal(bd_store_get(f->store, name, 0, BD_STORE_TO_END, &obj.sink, &err),
+		                 0);
 		copy = obj.data;
 		copy[obj.len - 5] ^= 1; /* in the last chunk */
 		put_buffer(f->store, name, copy, obj.len);
@@ -228,8 +233,8 @@ static void test_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_whole_files_and_ranges, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_whole_files_and_ranges, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,7 +117,8 @@ static void test_refuse_readable_secret(void **state)
 
 			assert_int_equal(chmod(file(f, secrets[i]), m), 0);
 			if (i < 2) {
-				kr = bd_keyring_load(f->dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
+				kr = bd_keyring_load(f->dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET,
+				                     &err);
 				assert_null(kr);
 			} else {
 				tok = bd_secret_file_read(file(f, secrets[i]), 256, &err);
@@ -132,7 +133,8 @@ static void test_refuse_readable_secret(void **state)
 	}
 	/* the milter needs no secret gateway key: a readable .key does not stop it */
 	assert_int_equal(chmod(file(f, "gateway-1.key"), 0644), 0);
-	struct bd_keyring *kr = bd_keyring_load(f->dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, &err);
+	struct bd_keyring *kr =
+	        bd_keyring_load(f->dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, &err);
 	assert_non_null(kr);
 	bd_keyring_free(&kr);
 }
@@ -153,7 +155,8 @@ static void test_rotate_and_remove(void **state)
 	assert_int_equal(bd_keys_rotate(f->dir, BD_KEY_LINK, &err), 2);
 	assert_int_equal(bd_keys_rotate(f->dir, BD_KEY_GATEWAY, &err), 2);
 	assert_int_equal(bd_keys_rotate(f->dir, BD_KEY_GATEWAY, &err), 3);
-	kr = bd_keyring_load(f->dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET | BD_NEED_GATEWAY_PUBLIC, &err);
+	kr = bd_keyring_load(f->dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET | BD_NEED_GATEWAY_PUBLIC,
+	                     &err);
 	assert_non_null(kr);
 	assert_int_equal(bd_keyring_current(kr, BD_KEY_LINK), 2);
 	assert_int_equal(bd_keyring_current(kr, BD_KEY_GATEWAY), 3);
@@ -227,15 +230,19 @@ static void test_corrupt_files(void **state)
 {
 	struct fixture *f = *state;
 	static const struct corrupt_case cases[] = {
-		{"link-1.key", "hello\n", "not a bestanden key file"},
-		{"link-1.key", "type: link\nid: 1\nkey: AAAA\n", "is not 32 bytes of base64"},
-		{"link-1.key", "type: link\nid: 1\nkey: !!!notbase64!!!\n", "is not 32 bytes of base64"},
-		{"link-1.key", "type: link\nid: 7\nkey: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", "says id 7"},
-		{"link-1.key", "type: gateway\nid: 1\nkey: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
-		 "holds a 'gateway' key, expected 'link'"},
-		{"link-1.key", "type: link\nid: 0\n", "key id must be 1..255"},
-		{"current", "link: 1\n", "no valid 'gateway:' line"},
-		{"current", "link: 9\ngateway: 1\n", "current link key"},
+	        {"link-1.key", "hello\n", "not a bestanden key file"},
+	        {"link-1.key", "type: link\nid: 1\nkey: AAAA\n", "is not 32 bytes of base64"},
+	        {"link-1.key", "type: link\nid: 1\nkey: !!!notbase64!!!\n",
+	         "is not 32 bytes of base64"},
+	        {"link-1.key",
+	         "type: link\nid: 7\nkey: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+	         "says id 7"},
+	        {"link-1.key",
+	         "type: gateway\nid: 1\nkey: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+	         "holds a 'gateway' key, expected 'link'"},
+	        {"link-1.key", "type: link\nid: 0\n", "key id must be 1..255"},
+	        {"current", "link: 1\n", "no valid 'gateway:' line"},
+	        {"current", "link: 9\ngateway: 1\n", "current link key"},
 	};
 	struct bd_error err;
 
@@ -247,11 +254,11 @@ static void test_corrupt_files(void **state)
 		assert_int_equal(system(cmd), 0);
 		assert_int_equal(bd_keys_generate(f->dir, &err), 0);
 		write_text(file(f, cases[i].file), cases[i].text,
-			   strcmp(cases[i].file, "current") == 0 ? 0644 : 0600);
+		           strcmp(cases[i].file, "current") == 0 ? 0644 : 0600);
 		kr = bd_keyring_load(f->dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, &err);
 		if (kr != NULL || strstr(err.msg, cases[i].expect) == NULL)
 			fail_msg("case %zu: got '%s', expected '%s'", i, kr ? "(loaded)" : err.msg,
-				 cases[i].expect);
+			         cases[i].expect);
 	}
 }
 
@@ -293,14 +300,14 @@ static void test_secret_file_read(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_generate_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_load_and_keypair_match, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refuse_readable_secret, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rotate_and_remove, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rotate_keeps_owner, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secret_file_read, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_generate_modes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_load_and_keypair_match, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_refuse_readable_secret, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rotate_and_remove, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rotate_keeps_owner, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_secret_file_read, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
