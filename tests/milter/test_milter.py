@@ -97,6 +97,15 @@ class MilterProtocol(unittest.TestCase):
         self.assertEqual(res.verdict, "continue")
         self.assertIsNone(res.body)
 
+    def test_local_submission_is_outgoing(self):
+        """sendmail(1) on the MTA host: Postfix's non_smtpd_milters connect without an address."""
+        raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Lokaal", "Tekst\n",
+                         [("lokaal.bin", "application", "octet-stream", os.urandom(2000))])
+        res, _ = self.run_message(raw, auth=False, connect=("localhost", "U", ""))
+        self.assertEqual(res.verdict, "continue")
+        self.assertIsNotNone(res.body)
+        self.assertIn("action=rewritten", self.stack.log("milter"))
+
     def test_abort_then_next_message_on_same_connection(self):
         raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Twee", "Tekst\n",
                          [("a.bin", "application", "octet-stream", os.urandom(3000))])
