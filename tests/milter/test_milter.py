@@ -233,6 +233,33 @@ class MilterOperations(unittest.TestCase):
         self.assertEqual(res.add_headers + res.chg_headers, [])
         self.assertIn("action=unchanged-after-error", self.stack.log("milter"))
 
+    def test_y_crashed_filter_is_restarted(self):
+        old = self.filter_pid()
+        os.kill(old, signal.SIGKILL)
+        deadline = time.time() + 20
+        new = None
+        while time.time() < deadline:
+            try:
+                new = self.filter_pid()
+            except (IndexError, ValueError, FileNotFoundError):
+                new = None
+            if new and new != old:
+                break
+            time.sleep(0.2)
+        self.assertTrue(new and new != old, "no new filter process")
+        self.assertIn("event=filter-died", self.stack.log("milter"))
+        # and it works: a message goes through the new process
+        raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Na herstart", "x\n",
+                         [("d.bin", "application", "octet-stream", os.urandom(1000))])
+        for _ in range(50):
+            try:
+                res, _ = self.send(raw)
+                break
+            except OSError:
+                time.sleep(0.2)
+        self.assertEqual(res.verdict, "continue")
+        self.assertIsNotNone(res.body)
+
     def test_z_sigterm_drains_running_message(self):
         import threading
         raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Lopend", "x\n",
