@@ -123,6 +123,17 @@ class MilterClient:
             self._send(BODY, data[i:i + chunk])
             self._expect_continue("body")
 
+    def transaction(self, sender, rcpts, raw, mail_macros=None, chunk=65535):
+        """MAIL, RCPT, the headers, end of headers and the body of RAW; end of message is next."""
+        self.mail(sender, mail_macros)
+        for r in rcpts:
+            self.rcpt(r)
+        headers, body = split_message(raw)
+        for name, value in headers:
+            self.header(name, value)
+        self.eoh()
+        self.body(body, chunk)
+
     def eom(self, macros=None):
         if macros:
             self.macros(BODYEOB, macros)
@@ -191,14 +202,7 @@ def send_message(host, port, raw, sender, rcpts, connect=("client.example", "4",
         if connect_macros:
             c.macros(CONNECT, connect_macros)
         c.connect(*connect)
-        c.mail(sender, mail_macros)
-        for r in rcpts:
-            c.rcpt(r)
-        headers, body = split_message(raw)
-        for name, value in headers:
-            c.header(name, value)
-        c.eoh()
-        c.body(body, chunk)
+        c.transaction(sender, rcpts, raw, mail_macros, chunk)
         res = c.eom({"i": "TESTQID"})
         return res, flags
     finally:

@@ -117,13 +117,7 @@ class MilterProtocol(unittest.TestCase):
             c.rcpt(OUTSIDE)
             c.header("Subject", " half")
             c.abort()
-            c.mail(SENDER, {"{auth_authen}": "jan"})
-            c.rcpt(OUTSIDE)
-            headers, body = mc.split_message(raw)
-            for n, v in headers:
-                c.header(n, v)
-            c.eoh()
-            c.body(body)
+            c.transaction(SENDER, [OUTSIDE], raw, {"{auth_authen}": "jan"})
             res = c.eom({"i": "QID2"})
         finally:
             c.close()
@@ -154,13 +148,7 @@ class MilterProtocol(unittest.TestCase):
             while "event=reloaded" not in self.stack.log("milter") and time.time() < deadline:
                 time.sleep(0.1)
             self.assertIn("event=reloaded", self.stack.log("milter"))
-            c.mail(SENDER, {"{auth_authen}": "jan"})
-            c.rcpt(OUTSIDE)
-            headers, body = mc.split_message(raw)
-            for n, v in headers:
-                c.header(n, v)
-            c.eoh()
-            c.body(body)
+            c.transaction(SENDER, [OUTSIDE], raw, {"{auth_authen}": "jan"})
             res = c.eom()
         finally:
             c.close()
@@ -267,13 +255,7 @@ class MilterOperations(unittest.TestCase):
         c = mc.MilterClient("127.0.0.1", self.port)
         c.negotiate()
         c.connect("client.example", "4", "198.51.100.1")
-        c.mail(SENDER, {"{auth_authen}": "jan"})
-        c.rcpt(OUTSIDE)
-        headers, body = mc.split_message(raw)
-        for n, v in headers:
-            c.header(n, v)
-        c.eoh()
-        c.body(body)
+        c.transaction(SENDER, [OUTSIDE], raw, {"{auth_authen}": "jan"})
         # the message is in; stop the milter before end of message
         self.stack.procs["milter"].send_signal(signal.SIGTERM)
         time.sleep(0.5)
