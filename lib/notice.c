@@ -518,18 +518,40 @@ static GString *convert(const char *from, const char *to, const char *in, size_t
 			break;
 	}
 	iconv_close(cd);
+	/* glibc writes UCS-4 values beyond U+10FFFF as UTF-8 too (gmime maps
+	 * iso-10646-ucs-2 to UCS-4): that is not text anyone can read */
+	if (g_ascii_strcasecmp(to, "utf-8") == 0 &&
+	    !g_utf8_validate(out->str, (gssize)out->len, NULL)) {
+		g_string_free(out, TRUE);
+		return NULL;
+	}
 	return out;
 }
 
+/*
+ * True when CHARSET writes ASCII as ASCII, so that ASCII (and the line ends
+ * we add) can be joined to text in it. Asked of iconv rather than a list of
+ * names: UTF-16/32, UCS-2/4 (also as ISO-10646-UCS-2), UTF-7, HZ and EBCDIC
+ * code pages all fail. A charset iconv does not know is taken as ASCII-based.
+ */
 static bool ascii_compatible(const char *charset)
 {
-	static const char *const wide[] = {"utf-16", "utf16", "utf-32", "utf32", "ucs-2",  "ucs2",
-	                                   "ucs-4",  "ucs4",  "utf-7",  "utf7",  "unicode"};
+	static const char probe[] =
+	        "\t\r\n !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	        "[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+	iconv_t cd = iconv_open(g_mime_charset_iconv_name(charset), "utf-8");
+	GString *out;
+	bool same;
 
-	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
-		if (strncasecmp(charset, wide[i], strlen(wide[i])) == 0)
-			return false;
-	return true;
+	if (cd == (iconv_t)-1)
+		return true;
+	iconv_close(cd);
+	out = convert("utf-8", charset, probe, sizeof(probe) - 1);
+	same = out != NULL && out->len == sizeof(probe) - 1 &&
+	       memcmp(out->str, probe, out->len) == 0;
+	if (out != NULL)
+		g_string_free(out, TRUE);
+	return same;
 }
 
 /* Every non-ASCII character becomes '?': the last resort when the part's charset is unknown. */
@@ -687,15 +709,61 @@ int bd_notice_add_to_text(GMimePart *part, const char *notice, struct bd_error *
 	return 0;
 }
 
-/* Offset of the last "</TAG" (ASCII case-insensitive), or -1. */
-static gssize find_last_tag(const GString *s, const char *tag)
+/* Where ELEMENT's raw content ends (the offset of its closing tag), or LEN. */
+static size_t skip_raw_text(const GString *s, size_t from, const char *element)
+{
+	size_t el = strlen(element);
+
+	for (size_t i = from; i + 2 + el <= s->len; i++)
+		if (s->str[i] == '<' && s->str[i + 1] == '/' &&
+		    g_ascii_strncasecmp(s->str + i + 2, element, el) == 0)
+			return i;
+	return s->len;
+}
+
+static bool tag_at(const GString *s, size_t i, const char *tag)
 {
 	size_t tl = strlen(tag);
 
-	for (size_t i = s->len; i >= tl; i--)
-		if (g_ascii_strncasecmp(s->str + i - tl, tag, tl) == 0)
-			return (gssize)(i - tl);
-	return -1;
+	return i + tl <= s->len && g_ascii_strncasecmp(s->str + i, tag, tl) == 0 &&
+	       (i + tl == s->len || !g_ascii_isalnum(s->str[i + tl]));
+}
+
+/*
+ * Where the snippet goes: before the last </body> (or, without one, the last
+ * </html>) that a browser would see, not one inside a comment, <script> or
+ * <style>, where the notice would be invisible; before a comment or such an
+ * element that never ends (it would swallow an appended notice); else -1.
+ */
+static gssize find_insertion_point(const GString *s)
+{
+	gssize body = -1, html = -1;
+
+	for (size_t i = 0; i < s->len; i++) {
+		size_t end;
+
+		if (s->str[i] != '<')
+			continue;
+		if (strncmp(s->str + i, "<!--", 4) == 0) {
+			/* from i + 2: "<!-->" and "<!--->" are complete (empty) comments */
+			const char *close =
+			        g_strstr_len(s->str + i + 2, (gssize)(s->len - i - 2), "-->");
+
+			if (close == NULL)
+				return body >= 0 ? body : html >= 0 ? html : (gssize)i;
+			i = (size_t)(close - s->str) + 2;
+		} else if (tag_at(s, i, "<script") || tag_at(s, i, "<style")) {
+			end = skip_raw_text(s, i + 1, tag_at(s, i, "<script") ? "script" : "style");
+			if (end == s->len)
+				return body >= 0 ? body : html >= 0 ? html : (gssize)i;
+			i = end;
+		} else if (tag_at(s, i, "</body")) {
+			body = (gssize)i;
+		} else if (tag_at(s, i, "</html")) {
+			html = (gssize)i;
+		}
+	}
+	return body >= 0 ? body : html;
 }
 
 int bd_notice_add_to_html(GMimePart *part, const char *snippet, struct bd_error *err)
@@ -709,9 +777,7 @@ int bd_notice_add_to_html(GMimePart *part, const char *snippet, struct bd_error 
 		g_string_free(html, TRUE);
 		return -1;
 	}
-	at = find_last_tag(html, "</body");
-	if (at < 0)
-		at = find_last_tag(html, "</html");
+	at = find_insertion_point(html);
 	if (at < 0) {
 		if (html->len > 0 && html->str[html->len - 1] != '\n')
 			g_string_append_c(html, '\n');

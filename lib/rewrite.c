@@ -117,8 +117,10 @@ void bd_rewrite_result_free(struct bd_rewrite_result **r)
 	if (r == NULL || *r == NULL)
 		return;
 	res = *r;
-	for (size_t i = 0; i < res->nparts; i++)
+	for (size_t i = 0; i < res->nparts; i++) {
+		free(res->parts[i].path);
 		free(res->parts[i].filename);
+	}
 	free(res->parts);
 	for (size_t i = 0; i < res->nheaders; i++)
 		free(res->headers[i].value);
@@ -281,7 +283,7 @@ static size_t add_node(struct job *j, GMimeObject *obj, GMimeMultipart *parent, 
 	}
 	p = &res->parts[res->nparts];
 	memset(p, 0, sizeof(*p));
-	snprintf(p->path, sizeof(p->path), "%s", path);
+	p->path = bd_strdup(path);
 	if (strlen(lower) < sizeof(p->content_type))
 		snprintf(p->content_type, sizeof(p->content_type), "%s", lower);
 	else
@@ -309,10 +311,11 @@ static void walk(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int in
 		j->res->parts[me].action = BD_REWRITE_CONTAINER;
 		j->res->parts[me].reason = "multipart: its parts are decided one by one";
 		for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
-			char sub[80];
+			/* as long as it takes: max_depth allows paths of hundreds of bytes */
+			char *sub = bd_asprintf("%s.%d", path, i + 1);
 
-			snprintf(sub, sizeof(sub), "%s.%d", path, i + 1);
 			walk(j, g_mime_multipart_get_part(mp, i), mp, i, sub);
+			free(sub);
 		}
 	}
 }
@@ -844,6 +847,11 @@ static int rewrite(struct job *j, struct bd_error *err)
 	/* Every object is stored: from here on the message changes. */
 	for (size_t i = 0; i < NTOP; i++)
 		before[i] = top_header(j->msg, res->state->format, top_headers[i]);
+	/* a multipart whose closing boundary was missing gets one: once its
+	 * last part is gone, nothing else would end it */
+	for (size_t i = 0; i < res->nparts; i++)
+		if (res->parts[i].action == BD_REWRITE_CONTAINER)
+			GMIME_MULTIPART(j->nodes[i].obj)->write_end_boundary = TRUE;
 	top_gone = remove_sent(j);
 	insert_notices(j, text, html, top_gone);
 	if (g_mime_object_get_header(GMIME_OBJECT(j->msg), "MIME-Version") == NULL)

@@ -209,7 +209,7 @@ static bool is_body_like(GMimeObject *obj)
  * with the engine's numbering: "1", "1.1", "1.2.3". */
 struct leaf {
 	GMimeObject *obj;
-	char path[96];
+	char path[1024]; /* max_depth 100 (the default) makes paths of 200 bytes and more */
 };
 
 static void leaves(GMimeObject *obj, const char *path, GArray *out, GHashTable *bypath)
@@ -218,11 +218,11 @@ static void leaves(GMimeObject *obj, const char *path, GArray *out, GHashTable *
 		g_hash_table_insert(bypath, g_strdup(path), obj);
 	if (GMIME_IS_MULTIPART(obj)) {
 		for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); i++) {
-			char sub[96];
+			char *sub = g_strdup_printf("%s.%d", path, i + 1);
 
-			snprintf(sub, sizeof(sub), "%s.%d", path, i + 1);
 			leaves(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), sub, out,
 			       bypath);
+			g_free(sub);
 		}
 		return;
 	}
@@ -296,11 +296,11 @@ static void dump_output(struct check *k, GMimeObject *obj, const char *path, con
 	if (GMIME_IS_MULTIPART(obj)) {
 		g_string_append_c(k->dump, '\n');
 		for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); i++) {
-			char sub[96];
+			char *sub = g_strdup_printf("%s.%d", path, i + 1);
 
-			snprintf(sub, sizeof(sub), "%s.%d", path, i + 1);
 			dump_output(k, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), sub,
 			            link);
+			g_free(sub);
 		}
 		return;
 	}

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "mem.h"
+#include "notice.h"
 #include "rewrite_check.h"
 
 static struct rwc C;
@@ -334,6 +335,87 @@ static void test_write_body(void **state)
 	g_free(dir);
 }
 
+/* A multipart that lost its closing boundary in transit gets one back when it changes. */
+static void test_close_boundary(void **state)
+{
+	char *dir = messages_dir();
+	char *path = g_build_filename(dir, "35-missing-close-boundary.eml", NULL);
+	struct bd_conf *conf = rwc_conf(&C, NULL);
+	static const struct bd_rewrite_envelope env = {.outgoing = true};
+	static const char end[] = "\r\n--=-b1--\r\n";
+	struct bd_rewrite *rw;
+	struct bd_rewrite_result *r = NULL;
+	struct bd_buf_sink out;
+	struct bd_error err;
+	int fd = spool_file(path);
+
+	rw = bd_rewrite_new(conf, C.keys, C.store, &err);
+	assert_non_null(rw);
+	assert_int_equal(bd_rewrite_message(rw, fd, &env, &r, &err), 0);
+	assert_true(r->changed);
+	bd_buf_sink_init(&out);
+	assert_int_equal(bd_rewrite_write_message(r, &out.sink, &err), 0);
+	assert_true(out.len > sizeof(end));
+	assert_non_null(g_strstr_len((const char *)out.data, (gssize)out.len, end));
+	free(out.data);
+	bd_rewrite_result_free(&r);
+	bd_rewrite_free(&rw);
+	close(fd);
+	bd_conf_free(&conf);
+	g_free(path);
+	g_free(dir);
+}
+
+/* ---- where the notice goes in HTML: visible, never in a comment or script ---- */
+
+static void test_html_insertion(void **state)
+{
+	static const struct {
+		const char *in, *want; /* WANT: IN with "@" where the snippet goes */
+	} cases[] = {
+	        {"<html><body>x</body></html>", "<html><body>x@</body></html>"},
+	        {"<p>x</p>", "<p>x</p>\n@"},
+	        {"<html><p>x</p></HTML>", "<html><p>x</p>@</HTML>"},
+	        {"<body>x</body><!-- </body> -->", "<body>x@</body><!-- </body> -->"},
+	        {"<body>x</body>\n<!-- </body></html> -->\n</html>",
+	         "<body>x@</body>\n<!-- </body></html> -->\n</html>"},
+	        {"<body>x<script>s='</body>';</script></body>",
+	         "<body>x<script>s='</body>';</script>@</body>"},
+	        {"<p>x<script>s='</body>';</script>", "<p>x<script>s='</body>';</script>\n@"},
+	        {"<body>x<style>/* </body> */</style>", "<body>x<style>/* </body> */</style>\n@"},
+	        {"<p>x</p><!-- never closed </body>", "<p>x</p>@<!-- never closed </body>"},
+	        {"<p>x</p><script>never closed", "<p>x</p>@<script>never closed"},
+	        {"<body>x<!--></body>", "<body>x<!-->@</body>"},
+	        {"<body>x</bodyguard></body>", "<body>x</bodyguard>@</body>"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		GMimePart *part = g_mime_part_new_with_type("text", "html");
+		GMimeStream *in =
+		        g_mime_stream_mem_new_with_buffer(cases[i].in, strlen(cases[i].in));
+		GMimeDataWrapper *w =
+		        g_mime_data_wrapper_new_with_stream(in, GMIME_CONTENT_ENCODING_DEFAULT);
+		GMimeStream *out = g_mime_stream_mem_new();
+		GByteArray *bytes;
+		struct bd_error err;
+		char *got;
+
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
+		g_mime_part_set_content(part, w);
+		assert_int_equal(bd_notice_add_to_html(part, "@", &err), 0);
+		g_mime_data_wrapper_write_to_stream(g_mime_part_get_content(part), out);
+		bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out));
+		got = g_strndup((const char *)bytes->data, bytes->len);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+		g_free(got);
+		g_object_unref(out);
+		g_object_unref(w);
+		g_object_unref(in);
+		g_object_unref(part);
+	}
+}
+
 /* ---- memory must not grow with attachment size ---- */
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -432,7 +514,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_golden),         cmocka_unit_test(test_store_failure),
 	        cmocka_unit_test(test_progress),       cmocka_unit_test(test_write_body),
-	        cmocka_unit_test(test_memory_bounded),
+	        cmocka_unit_test(test_memory_bounded), cmocka_unit_test(test_close_boundary),
+	        cmocka_unit_test(test_html_insertion),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
