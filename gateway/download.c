@@ -487,6 +487,11 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	}
 	if (c->head) {
 		resp = MHD_create_response_from_callback(len, 1024, no_body, NULL, NULL);
+		/* Of unknown length (the zip), libmicrohttpd 0.9.75 ends a chunked body even for
+		 * HEAD: "0\r\n\r\n" that a client would read as the next answer. Without
+		 * chunking, the answer ends with the connection. */
+		if (resp != NULL && len == MHD_SIZE_UNKNOWN)
+			MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
 	} else {
 		j = bd_calloc(1, sizeof(*j));
 		j->d = d; /* the job owns it now */
@@ -587,14 +592,8 @@ static enum MHD_Result handle(struct dl *c)
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
 	        conf->gateway.language);
-	if (strcmp(r->method, "GET") != 0 && !c->head) {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(
-		        sizeof("use GET\n") - 1, (void *)"use GET\n", MHD_RESPMEM_PERSISTENT);
-
-		if (resp != NULL)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-		return gw_respond(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-	}
+	if (strcmp(r->method, "GET") != 0 && !c->head)
+		return gw_respond_not_allowed(r, "GET, HEAD");
 	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	c->client = real_client(c, ci != NULL ? ci->client_addr : NULL);
 	if (gw_ratelimit_blocked(r->srv->ratelimit, c->client, now_ms())) {

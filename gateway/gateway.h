@@ -87,6 +87,8 @@ void gw_server_stop(struct gw_server *srv);
 enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Response *resp);
 /* A short text/plain answer. */
 enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text);
+/* 405 with the Allow header, e.g. ALLOW "GET, HEAD". */
+enum MHD_Result gw_respond_not_allowed(struct gw_request *r, const char *allow);
 /*
  * An HTTP Range header against SIZE bytes: "bytes=A-B", "bytes=A-", "bytes=-N".
  * 1 with [*first, *last] set; 0 to ignore it (absent, malformed, another unit,

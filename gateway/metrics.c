@@ -153,7 +153,7 @@ enum MHD_Result gw_metrics_handle(struct gw_request *r, const char *data, size_t
 		return MHD_YES;
 	}
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
-		return gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET\n");
+		return gw_respond_not_allowed(r, "GET, HEAD");
 	text = render(&len);
 	r->bytes = len;
 	resp = MHD_create_response_from_buffer_with_free_callback(len, text, free_text);

@@ -296,12 +296,11 @@ enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t
 		return MHD_YES;
 	}
 	if (name == NULL)
-		return strcmp(r->method, "GET") == 0
-		               ? list_objects(r)
-		               : gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "list with GET\n");
+		return strcmp(r->method, "GET") == 0 ? list_objects(r)
+		                                     : gw_respond_not_allowed(r, "GET");
 	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
 		return get_object(r, name);
 	if (strcmp(r->method, "DELETE") == 0)
 		return delete_object(r, name);
-	return gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use PUT, GET, HEAD or DELETE\n");
+	return gw_respond_not_allowed(r, "PUT, GET, HEAD, DELETE");
 }

@@ -224,9 +224,11 @@ const char *gw_pages_language(const char *arg, const char *accept, const char *d
 			tag = n;
 		semi = memchr(p, ';', n);
 		if (semi != NULL) {
-			const char *qs = strstr(semi, "q=");
+			/* within this entry only: a search to the end of the header would make
+			 * a long one of many ";" entries cost quadratic time */
+			const char *qs = memmem(semi, (size_t)(p + n - semi), "q=", 2);
 
-			if (qs != NULL && qs < p + n)
+			if (qs != NULL)
 				q = strtod(qs + 2, NULL);
 		}
 		if (lang_known(p, tag) && q > best_q) {
@@ -592,7 +594,7 @@ enum MHD_Result gw_pages_logo_handle(struct gw_request *r, const char *data, siz
 		return MHD_YES;
 	}
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
-		return gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET\n");
+		return gw_respond_not_allowed(r, "GET, HEAD");
 	if (p == NULL || p->logo == NULL)
 		return gw_respond_text(r, MHD_HTTP_NOT_FOUND, "no logo configured\n");
 	resp = MHD_create_response_from_buffer(p->logo_len, p->logo, MHD_RESPMEM_PERSISTENT);

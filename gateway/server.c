@@ -26,7 +26,7 @@ static enum MHD_Result health_handle(struct gw_request *r, const char *data, siz
 		return MHD_YES;
 	}
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
-		return gw_respond_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET\n");
+		return gw_respond_not_allowed(r, "GET, HEAD");
 	return gw_respond_text(r, MHD_HTTP_OK, "ok\n");
 }
 
@@ -79,9 +79,83 @@ enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const cha
 	return gw_respond(r, status, resp);
 }
 
+enum MHD_Result gw_respond_not_allowed(struct gw_request *r, const char *allow)
+{
+	char text[64];
+	struct MHD_Response *resp;
+
+	snprintf(text, sizeof(text), "use %s\n", allow);
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
+	if (resp != NULL) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		                        "text/plain; charset=utf-8");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	}
+	return gw_respond(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+}
+
 void gw_log_field(struct gw_request *r, const char *key, const char *value)
 {
 	bd_log_kv_str(r->log, sizeof(r->log), key, value);
+}
+
+struct framing {
+	const char *length; /* the first Content-Length */
+	int lengths_differ;
+	int encodings; /* Transfer-Encoding headers */
+	int chunked;   /* ... and the last one says "chunked" */
+};
+
+static enum MHD_Result note_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+	struct framing *f = cls;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (f->length != NULL && strcmp(f->length, value) != 0)
+			f->lengths_differ = 1;
+		f->length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->encodings++;
+		f->chunked = strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Where the body ends must be beyond doubt (RFC 9112 6.3): libmicrohttpd takes the
+ * first of two different Content-Lengths and reads the rest as the next request, and
+ * waits for the close on a coding it does not know. A proxy in front may read the same
+ * bytes otherwise (request smuggling), so such requests are refused, before any body.
+ */
+static enum MHD_Result check_framing(struct gw_request *r)
+{
+	struct framing f = {0};
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, note_framing, &f);
+	if (f.lengths_differ || (f.encodings > 0 && f.length != NULL)) {
+		gw_log_field(r, "result", "bad-framing");
+		return gw_respond_text(r, MHD_HTTP_BAD_REQUEST,
+		                       "conflicting Content-Length or Transfer-Encoding\n");
+	}
+	if (f.encodings > 1 || (f.encodings == 1 && !f.chunked)) {
+		gw_log_field(r, "result", "bad-framing");
+		return gw_respond_text(r, MHD_HTTP_NOT_IMPLEMENTED,
+		                       "only the chunked transfer coding is supported\n");
+	}
+	return MHD_YES;
+}
+
+/*
+ * libmicrohttpd decodes %XX in the path and the query; a decoded NUL would end the
+ * string there, so "/v1/objects/ab%00/0" would mean "ab". A "%00" is left as it
+ * stands: '%' belongs to no object name, token or argument, so it is refused.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	if (strstr(s, "%00") != NULL)
+		return strlen(s);
+	return MHD_http_unescape(s);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -90,6 +164,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	struct gw_server *srv = cls;
 	struct gw_request *r = *con_cls;
+	enum MHD_Result rc;
 
 	if (r == NULL) {
 		r = bd_calloc(1, sizeof(*r));
@@ -100,6 +175,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
 		r->route = find_route(srv, url);
 		*con_cls = r;
+		rc = check_framing(r);
+		if (rc != MHD_YES || r->status != 0)
+			return rc;
+	}
+	if (r->status != 0) { /* answered already: nothing more reaches a handler */
+		*size = 0;
+		return MHD_YES;
 	}
 	if (r->route == NULL) {
 		/* Answered only once the request is in, so the connection stays usable. */
@@ -120,6 +202,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct gw_request *r = *con_cls;
 	struct timespec now;
+	char method[48] = "";
 	long ms;
 	int quiet;
 
@@ -131,11 +214,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - r->start.tv_sec) * 1000 + (now.tv_nsec - r->start.tv_nsec) / 1000000;
 	quiet = r->route != NULL && r->route->handler == health_handle && r->status == 200;
+	/* The method is the client's text: quoted, escaped and cut short like any value. */
+	bd_log_kv_str(method, sizeof(method), "method", r->method);
+	gw_download_redact(method);
 	bd_log(quiet ? LOG_DEBUG : LOG_INFO,
-	       "event=request route=%s method=%s status=%u bytes=%llu ms=%ld%s%s",
-	       r->route ? r->route->name : "none", r->method, r->status,
-	       (unsigned long long)r->bytes, ms, r->log,
-	       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " result=aborted");
+	       "event=request route=%s%s status=%u bytes=%llu ms=%ld%s%s",
+	       r->route ? r->route->name : "none", method, r->status, (unsigned long long)r->bytes,
+	       ms, r->log, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " result=aborted");
 	free(r);
 	*con_cls = NULL;
 }
@@ -218,7 +303,8 @@ int gw_server_start(struct gw_server *srv, struct bd_error *err)
 	        (unsigned)srv->conf->gateway.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 	        (unsigned)srv->conf->gateway.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, tls,
+	        MHD_OPTION_END);
 	if (srv->daemon == NULL)
 		return bd_error_set(err, BD_E_IO, "cannot start the HTTP server on %s",
 		                    srv->conf->gateway.listen);

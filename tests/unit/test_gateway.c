@@ -37,6 +37,11 @@ enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const cha
 	return MHD_NO;
 }
 
+enum MHD_Result gw_respond_not_allowed(struct gw_request *r, const char *allow)
+{
+	return MHD_NO;
+}
+
 static struct sockaddr_storage addr(const char *s)
 {
 	struct sockaddr_storage ss = {0};
