@@ -256,8 +256,10 @@ static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file
 		struct bd_token t;
 		struct bd_error e2;
 
-		if (bd_token_decode(c->token, r->srv->keys, (int64_t)time(NULL), &t, &e2) == 0 ||
-		    e2.code == BD_E_EXPIRED) {
+		int rc = bd_token_decode(c->token, gw_keys_hold(r->srv), (int64_t)time(NULL), &t, &e2);
+
+		gw_keys_drop(r->srv);
+		if (rc == 0 || e2.code == BD_E_EXPIRED) {
 			bd_package_id_hex(t.package_id, package);
 			expires = t.expires;
 			gw_log_field(r, "package", package);
@@ -585,6 +587,7 @@ static enum MHD_Result handle(struct dl *c)
 	const union MHD_ConnectionInfo *ci;
 	struct bd_download *d = NULL;
 	struct bd_error err;
+	int rc;
 
 	c->head = strcmp(r->method, "HEAD") == 0;
 	c->lang = gw_pages_language(
@@ -604,8 +607,10 @@ static enum MHD_Result handle(struct dl *c)
 	}
 	if (parse_target(r->url + strlen("/d/"), c) < 0)
 		return not_found(c, NULL, -1);
-	if (bd_download_open(c->token, r->srv->keys, r->srv->store, (int64_t)time(NULL), &d, &err) <
-	    0)
+	rc = bd_download_open(c->token, gw_keys_hold(r->srv), r->srv->store, (int64_t)time(NULL), &d,
+	                      &err);
+	gw_keys_drop(r->srv); /* the opened package holds its own keys from here on */
+	if (rc < 0)
 		return refuse(c, &err,
 		              c->kind == T_FILE  ? (int)c->index
 		              : c->kind == T_ALL ? 0

@@ -41,7 +41,8 @@ struct gw_route {
 
 struct gw_server {
 	struct bd_conf *conf;
-	struct bd_keyring *keys;
+	struct bd_keyring *keys;     /* swapped by gw_keys_reload: use gw_keys_hold/drop */
+	pthread_rwlock_t keys_lock;
 	int listen_fd;
 	struct MHD_Daemon *daemon;
 	char *tls_cert, *tls_key; /* PEM text; the key in secret memory */
@@ -78,6 +79,15 @@ struct gw_request {
 	void *state; /* the handler's, released by state_free */
 	void (*state_free)(struct gw_request *r, int completed);
 };
+
+/*
+ * The keyring in force. Requests hold it (a read lock) only while they check a
+ * token and open a manifest; SIGHUP loads the key directory anew and swaps it in,
+ * keeping the old one if the new one does not load.
+ */
+const struct bd_keyring *gw_keys_hold(struct gw_server *srv);
+void gw_keys_drop(struct gw_server *srv);
+int gw_keys_reload(struct gw_server *srv, struct bd_error *err);
 
 /* server.c */
 int gw_listen(struct gw_server *srv, struct bd_error *err);

@@ -93,7 +93,7 @@ static void cleanup(struct gw_server *srv)
 int main(int argc, char **argv)
 {
 	const char *conf_path = BD_CONF_DEFAULT_PATH;
-	struct gw_server srv = {.listen_fd = -1};
+	struct gw_server srv = {.listen_fd = -1, .keys_lock = PTHREAD_RWLOCK_INITIALIZER};
 	struct bd_error err;
 	sigset_t sigs;
 	int c, sig, test_only = 0, foreground = 0;
@@ -177,7 +177,13 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			bd_log(LOG_INFO, "event=sighup action=none reason=\"restart to reload\"");
+			if (gw_keys_reload(&srv, &err) < 0)
+				bd_log(LOG_ERR, "event=reload-failed error=\"%s\" action=\"kept the keys "
+				                "in force\"", err.msg);
+			else
+				bd_log(LOG_INFO, "event=reloaded what=keys link_key=%u gateway_key=%u",
+				       bd_keyring_current(srv.keys, BD_KEY_LINK),
+				       bd_keyring_current(srv.keys, BD_KEY_GATEWAY));
 			continue;
 		}
 		break;

@@ -366,3 +366,29 @@ int gw_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last
 	*last = has_b && b < size - 1 ? b : size - 1;
 	return 1;
 }
+
+const struct bd_keyring *gw_keys_hold(struct gw_server *srv)
+{
+	pthread_rwlock_rdlock(&srv->keys_lock);
+	return srv->keys;
+}
+
+void gw_keys_drop(struct gw_server *srv)
+{
+	pthread_rwlock_unlock(&srv->keys_lock);
+}
+
+int gw_keys_reload(struct gw_server *srv, struct bd_error *err)
+{
+	struct bd_keyring *kr, *old;
+
+	kr = bd_keyring_load(srv->conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, err);
+	if (kr == NULL)
+		return -1;
+	pthread_rwlock_wrlock(&srv->keys_lock);
+	old = srv->keys;
+	srv->keys = kr;
+	pthread_rwlock_unlock(&srv->keys_lock);
+	bd_keyring_free(&old);
+	return 0;
+}
