@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "keys.h"
+#include "format.h"
 #include "notice.h"
 #include "rewrite.h"
 #include "store.h"
@@ -82,7 +83,7 @@ static void explain(const struct bd_rewrite_result *r)
 		char size[32] = "-";
 
 		if (p->action == BD_REWRITE_SEND || p->size > 0)
-			bd_notice_format_size("en", p->size, size, sizeof(size));
+			bd_format_size("en", p->size, size, sizeof(size));
 		printf("%-10s %-9s %-28s %9s  %s%s%s%s\n", p->path,
 		       bd_rewrite_action_name(p->action), p->content_type, size,
 		       p->filename ? "\"" : "", p->filename ? p->filename : "",

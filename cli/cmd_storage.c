@@ -22,7 +22,7 @@ static int storage_init(struct bd_conf *conf, int create_bucket)
 {
 	struct bd_error err;
 
-	if (strcmp(conf->storage.driver, "s3") == 0) {
+	if (conf->storage.driver == BD_STORAGE_S3) {
 		/* Whole days (S3 counts in days), one more than links live: a backstop, never
 		 * early. */
 		unsigned days = (unsigned)((conf->policy.retention + DAY - 1) / DAY) + 1;
@@ -108,7 +108,7 @@ int bd_cmd_sweep(int argc, char **argv)
 	rc = bd_sweep_run(s, &o, &st, &err);
 	printf("swept %s storage: %llu objects, %llu packages, %llu expired and deleted "
 	       "(%llu objects), %llu without manifest (left for the gateway), %llu failures\n",
-	       conf->storage.driver, (unsigned long long)st.objects,
+	       bd_store_driver_name(conf->storage.driver), (unsigned long long)st.objects,
 	       (unsigned long long)st.packages, (unsigned long long)st.expired,
 	       (unsigned long long)st.deleted, (unsigned long long)st.orphans,
 	       (unsigned long long)st.failures);

@@ -22,7 +22,7 @@
 
 struct gw_audit {
 	char *path; /* NULL: syslog */
-	char *client_mode;
+	enum bd_audit_address client_mode;
 	pthread_mutex_t lock;
 	int fd;
 	dev_t dev;
@@ -50,12 +50,13 @@ static int open_file(struct gw_audit *a, struct bd_error *err)
 	return 0;
 }
 
-struct gw_audit *gw_audit_open(const char *path, const char *client_mode, struct bd_error *err)
+struct gw_audit *gw_audit_open(const char *path, enum bd_audit_address client_mode,
+                               struct bd_error *err)
 {
 	struct gw_audit *a = bd_calloc(1, sizeof(*a));
 
 	a->fd = -1;
-	a->client_mode = bd_strdup(client_mode);
+	a->client_mode = client_mode;
 	pthread_mutex_init(&a->lock, NULL);
 	if (path[0] != '\0') {
 		a->path = bd_strdup(path);
@@ -78,18 +79,17 @@ void gw_audit_close(struct gw_audit **ap)
 		close(a->fd);
 	pthread_mutex_destroy(&a->lock);
 	free(a->path);
-	free(a->client_mode);
 	free(a);
 	*ap = NULL;
 }
 
-void gw_audit_client(const struct sockaddr *sa, const char *mode, char *out, size_t size)
+void gw_audit_client(const struct sockaddr *sa, enum bd_audit_address mode, char *out, size_t size)
 {
 	char addr[INET6_ADDRSTRLEN];
-	int truncate = strcmp(mode, "truncated") == 0;
+	int truncate = mode == BD_AUDIT_ADDRESS_TRUNCATED;
 
 	out[0] = '\0';
-	if (sa == NULL || strcmp(mode, "none") == 0)
+	if (sa == NULL || mode == BD_AUDIT_ADDRESS_NONE)
 		return;
 	if (sa->sa_family == AF_INET6) {
 		struct in6_addr a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "conf.h"
 #include "error.h"
 
 struct gw_audit;
@@ -28,11 +29,12 @@ struct gw_audit_event {
 };
 
 /* PATH "" logs to syslog; CLIENT_MODE is full, truncated or none. */
-struct gw_audit *gw_audit_open(const char *path, const char *client_mode, struct bd_error *err);
+struct gw_audit *gw_audit_open(const char *path, enum bd_audit_address client_mode,
+                               struct bd_error *err);
 void gw_audit_write(struct gw_audit *a, const struct gw_audit_event *ev);
 void gw_audit_close(struct gw_audit **a);
 
 /* The client address as logged: "192.0.2.0/24", "2001:db8:1::/48", "" for none. */
-void gw_audit_client(const struct sockaddr *sa, const char *mode, char *out, size_t size);
+void gw_audit_client(const struct sockaddr *sa, enum bd_audit_address mode, char *out, size_t size);
 
 #endif

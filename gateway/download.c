@@ -7,7 +7,7 @@
  * pages.c, each outcome one audit line; failed lookups feed the rate limit.
  */
 #include "audit.h"
-#include "direction.h"
+#include "network.h"
 #include "download.h"
 #include "gateway.h"
 #include "log.h"
@@ -256,7 +256,8 @@ static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file
 		struct bd_token t;
 		struct bd_error e2;
 
-		int rc = bd_token_decode(c->token, gw_keys_hold(r->srv), (int64_t)time(NULL), &t, &e2);
+		int rc = bd_token_decode(c->token, gw_keys_hold(r->srv), (int64_t)time(NULL), &t,
+		                         &e2);
 
 		gw_keys_drop(r->srv);
 		if (rc == 0 || e2.code == BD_E_EXPIRED) {
@@ -594,7 +595,7 @@ static enum MHD_Result handle(struct dl *c)
 	        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
-	        conf->gateway.language);
+	        bd_language_code(conf->gateway.language));
 	if (strcmp(r->method, "GET") != 0 && !c->head)
 		return gw_respond_not_allowed(r, "GET, HEAD");
 	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -607,8 +608,8 @@ static enum MHD_Result handle(struct dl *c)
 	}
 	if (parse_target(r->url + strlen("/d/"), c) < 0)
 		return not_found(c, NULL, -1);
-	rc = bd_download_open(c->token, gw_keys_hold(r->srv), r->srv->store, (int64_t)time(NULL), &d,
-	                      &err);
+	rc = bd_download_open(c->token, gw_keys_hold(r->srv), r->srv->store, (int64_t)time(NULL),
+	                      &d, &err);
 	gw_keys_drop(r->srv); /* the opened package holds its own keys from here on */
 	if (rc < 0)
 		return refuse(c, &err,

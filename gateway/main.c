@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 		cleanup(&srv);
 		return 1;
 	}
-	if ((strcmp(srv.conf->storage.driver, "gateway") == 0 && gw_objects_init(&srv, &err) < 0) ||
+	if ((srv.conf->storage.driver == BD_STORAGE_GATEWAY && gw_objects_init(&srv, &err) < 0) ||
 	    load_tls(&srv, &err) < 0) {
 		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
 		cleanup(&srv);
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	}
 	/* The port is bound, the keys are read, the pid file is written: root is no longer
 	 * needed. The embedded store's directories (made as root just now) become the user's. */
-	if ((strcmp(srv.conf->storage.driver, "gateway") == 0 &&
+	if ((srv.conf->storage.driver == BD_STORAGE_GATEWAY &&
 	     bd_privileges_give(srv.conf->gateway.data_dir, srv.conf->gateway.user, &err) < 0) ||
 	    bd_privileges_drop(srv.conf->gateway.user, &err) < 0) {
 		bd_log(LOG_ERR, "event=start-refused error=\"[gateway] user: %s\"", err.msg);
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bd_log(LOG_INFO, "event=start listen=%s storage=%s pid=%ld", srv.conf->gateway.listen,
-	       srv.conf->storage.driver, (long)getpid());
+	       bd_store_driver_name(srv.conf->storage.driver), (long)getpid());
 	if (gw_sweep_start(&srv, &err) < 0)
 		bd_log(LOG_ERR, "event=sweep-disabled error=\"%s\"", err.msg);
 	for (;;) {
@@ -178,10 +178,13 @@ int main(int argc, char **argv)
 			continue;
 		if (sig == SIGHUP) {
 			if (gw_keys_reload(&srv, &err) < 0)
-				bd_log(LOG_ERR, "event=reload-failed error=\"%s\" action=\"kept the keys "
-				                "in force\"", err.msg);
+				bd_log(LOG_ERR,
+				       "event=reload-failed error=\"%s\" action=\"kept the keys "
+				       "in force\"",
+				       err.msg);
 			else
-				bd_log(LOG_INFO, "event=reloaded what=keys link_key=%u gateway_key=%u",
+				bd_log(LOG_INFO,
+				       "event=reloaded what=keys link_key=%u gateway_key=%u",
 				       bd_keyring_current(srv.keys, BD_KEY_LINK),
 				       bd_keyring_current(srv.keys, BD_KEY_GATEWAY));
 			continue;

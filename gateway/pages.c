@@ -7,7 +7,7 @@
 #include "pages.h"
 #include "log.h"
 #include "mem.h"
-#include "notice.h"
+#include "format.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -416,7 +416,7 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 	struct vars v = {.org = p->organisation, .date = date, .n = m->nfiles};
 	uint64_t total = 0;
 
-	bd_notice_format_date(lang, (time_t)m->expires, date, sizeof(date));
+	bd_format_date(lang, (time_t)m->expires, date, sizeof(date));
 	put_head(p, out, t, t->title, &v);
 	g_string_append(out, "<h1>");
 	put_text(out, t->heading, &v);
@@ -434,7 +434,7 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 
 		total += f->size;
 		badge_text(f->name, badge);
-		bd_notice_format_size(lang, f->size, size, sizeof(size));
+		bd_format_size(lang, f->size, size, sizeof(size));
 		g_string_append(out,
 		                "<li class=\"file\">\n<span class=\"badge\" aria-hidden=\"true\">");
 		put_escaped(out, badge);
@@ -454,7 +454,7 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 	}
 	g_string_append(out, "</ul>\n");
 	if (m->nfiles > 1) {
-		bd_notice_format_size(lang, total, size, sizeof(size));
+		bd_format_size(lang, total, size, sizeof(size));
 		g_string_append(out, "<p class=\"all\"><a class=\"btn second\" href=\"");
 		put_escaped(out, p->base_path);
 		g_string_append_printf(out, "/d/%s/all\" download>", token);
@@ -489,7 +489,7 @@ char *gw_pages_render_error(const struct gw_pages *p, const char *lang, enum gw_
 	struct vars v = {.org = p->organisation, .date = date};
 
 	if (expires != 0)
-		bd_notice_format_date(lang, (time_t)expires, date, sizeof(date));
+		bd_format_date(lang, (time_t)expires, date, sizeof(date));
 	put_head(p, out, t, t->err[which].title, &v);
 	g_string_append(out, which == GW_PAGE_EXPIRED ? icon_clock : icon_alert);
 	g_string_append(out, "<h1>");

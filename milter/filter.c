@@ -478,7 +478,7 @@ static sfsistat pass(struct msg *m, const char *direction, const char *reason)
 
 static sfsistat fail(SMFICTX *ctx, struct msg *m, const char *direction, const struct bd_error *err)
 {
-	int accept = strcmp(m->rt->conf->policy.failure_mode, "accept") == 0;
+	int accept = m->rt->conf->policy.failure_mode == BD_FAILURE_ACCEPT;
 
 	bd_log(LOG_ERR, "queue_id=%s direction=%s action=%s bytes=%llu duration=%.3f error=\"%s\"",
 	       m->queue_id[0] ? m->queue_id : "-", direction,
@@ -549,7 +549,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 	env.nrecipients = m->nrcpts;
 	env.outgoing = outgoing;
 	snprintf(qid, sizeof(qid), "%s", m->queue_id[0] ? m->queue_id : "-");
-	accept = strcmp(m->rt->conf->policy.failure_mode, "accept") == 0;
+	accept = m->rt->conf->policy.failure_mode == BD_FAILURE_ACCEPT;
 	if (rewrite_with_deadline(ctx, &c->msg, fd, &env, &res, &err) < 0) {
 		if (c->msg == NULL) { /* abandoned: the job owns the message now */
 			bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=%s error=\"%s\"",

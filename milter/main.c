@@ -273,7 +273,8 @@ int main(int argc, char **argv)
 		bd_log(LOG_INFO,
 		       "event=check config=%s link_key=%u gateway_key=%u storage=%s result=ok",
 		       rt->conf->path, bd_keyring_current(rt->keys, BD_KEY_LINK),
-		       bd_keyring_current(rt->keys, BD_KEY_GATEWAY), rt->conf->storage.driver);
+		       bd_keyring_current(rt->keys, BD_KEY_GATEWAY),
+		       bd_store_driver_name(rt->conf->storage.driver));
 		bd_runtime_release(rt);
 		return 0;
 	}

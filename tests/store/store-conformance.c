@@ -574,7 +574,7 @@ static void test_wrong_credentials(struct bd_conf *conf)
 {
 	static const char wrong[] = "wrongwrongwrongwrongwrongwrongwrongwrong";
 	char path[] = "/tmp/bd-conformance-XXXXXX";
-	int fd = mkstemp(path), is_s3 = strcmp(conf->storage.driver, "s3") == 0;
+	int fd = mkstemp(path), is_s3 = conf->storage.driver == BD_STORAGE_S3;
 	char **field = is_s3 ? &conf->storage.s3_secret_key_file : &conf->storage.token_file;
 	char *saved = *field;
 	struct bd_store *s;
@@ -632,7 +632,7 @@ static int closed_port(void)
 
 static void try_unreachable(struct bd_conf *conf, int port, const char *label, double limit)
 {
-	int is_s3 = strcmp(conf->storage.driver, "s3") == 0;
+	int is_s3 = conf->storage.driver == BD_STORAGE_S3;
 	char **field = is_s3 ? &conf->storage.s3_endpoint : &conf->storage.url;
 	char *saved = *field, url[64], what[96];
 	uint64_t saved_timeout = conf->storage.timeout, saved_retries = conf->storage.retries;
@@ -644,8 +644,7 @@ static void try_unreachable(struct bd_conf *conf, int port, const char *label, d
 
 	/* virtual-host addressing needs a name: curl resolves bucket.localhost to loopback */
 	snprintf(url, sizeof(url), "http://%s:%d",
-	         strcmp(conf->storage.s3_addressing, "virtual") == 0 && is_s3 ? "localhost"
-	                                                                      : "127.0.0.1",
+	         conf->storage.s3_addressing == BD_S3_VIRTUAL && is_s3 ? "localhost" : "127.0.0.1",
 	         port);
 	*field = url;
 	conf->storage.timeout = 2;
@@ -714,7 +713,7 @@ int main(int argc, char **argv)
 	}
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(run, sizeof(run), rnd, sizeof(rnd));
-	printf("# driver %s, objects under %s/\n", conf->storage.driver, run);
+	printf("# driver %s, objects under %s/\n", bd_store_driver_name(conf->storage.driver), run);
 	s = bd_store_open(conf, &err);
 	if (s == NULL) {
 		fprintf(stderr, "store-conformance: %s\n", err.msg);

@@ -23,7 +23,7 @@ static void test_defaults_are_valid(void **state)
 	assert_int_equal(c->milter.internal_networks.n, 2);
 	assert_string_equal(c->milter.internal_networks.v[1], "::1/128");
 	assert_int_equal(c->milter.internal_domains.n, 0);
-	assert_string_equal(c->storage.driver, "gateway");
+	assert_int_equal(c->storage.driver, BD_STORAGE_GATEWAY);
 	bd_conf_free(&c);
 	assert_null(c);
 }
@@ -79,7 +79,7 @@ static void test_values_of_every_type(void **state)
 	assert_int_equal(c->milter.timeout, 300);
 	assert_false(c->policy.outgoing_only);
 	assert_int_equal(c->policy.retention, 30 * 86400);
-	assert_string_equal(c->policy.failure_mode, "accept");
+	assert_int_equal(c->policy.failure_mode, BD_FAILURE_ACCEPT);
 	assert_string_equal(c->gateway.organisation, "Woonstichting Voorbeeld");
 	assert_string_equal(c->path, "t.conf");
 	bd_conf_free(&c);

@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "direction.h"
+#include "network.h"
 #include "spool.h"
 
 static struct sockaddr_storage addr(const char *text)

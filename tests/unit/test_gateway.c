@@ -60,16 +60,18 @@ static struct sockaddr_storage addr(const char *s)
 static void test_client_address(void **state)
 {
 	static const struct {
-		const char *addr, *mode, *want;
+		const char *addr;
+		enum bd_audit_address mode;
+		const char *want;
 	} cases[] = {
-	        {"192.0.2.77", "truncated", "192.0.2.0/24"},
-	        {"192.0.2.77", "full", "192.0.2.77"},
-	        {"192.0.2.77", "none", ""},
-	        {"2001:db8:abcd:12:1:2:3:4", "truncated", "2001:db8:abcd::/48"},
-	        {"2001:db8:abcd:12:1:2:3:4", "full", "2001:db8:abcd:12:1:2:3:4"},
-	        {"::ffff:198.51.100.7", "truncated", "198.51.100.0/24"},
-	        {"::ffff:198.51.100.7", "full", "198.51.100.7"},
-	        {"::1", "truncated", "::/48"},
+	        {"192.0.2.77", BD_AUDIT_ADDRESS_TRUNCATED, "192.0.2.0/24"},
+	        {"192.0.2.77", BD_AUDIT_ADDRESS_FULL, "192.0.2.77"},
+	        {"192.0.2.77", BD_AUDIT_ADDRESS_NONE, ""},
+	        {"2001:db8:abcd:12:1:2:3:4", BD_AUDIT_ADDRESS_TRUNCATED, "2001:db8:abcd::/48"},
+	        {"2001:db8:abcd:12:1:2:3:4", BD_AUDIT_ADDRESS_FULL, "2001:db8:abcd:12:1:2:3:4"},
+	        {"::ffff:198.51.100.7", BD_AUDIT_ADDRESS_TRUNCATED, "198.51.100.0/24"},
+	        {"::ffff:198.51.100.7", BD_AUDIT_ADDRESS_FULL, "198.51.100.7"},
+	        {"::1", BD_AUDIT_ADDRESS_TRUNCATED, "::/48"},
 	};
 	char out[64];
 
@@ -79,7 +81,7 @@ static void test_client_address(void **state)
 		gw_audit_client((struct sockaddr *)&ss, cases[i].mode, out, sizeof(out));
 		assert_string_equal(out, cases[i].want);
 	}
-	gw_audit_client(NULL, "full", out, sizeof(out));
+	gw_audit_client(NULL, BD_AUDIT_ADDRESS_FULL, out, sizeof(out));
 	assert_string_equal(out, "");
 }
 
@@ -194,7 +196,7 @@ static void test_audit_lines(void **state)
 
 	assert_true(fd >= 0);
 	close(fd);
-	au = gw_audit_open(path, "truncated", &err);
+	au = gw_audit_open(path, BD_AUDIT_ADDRESS_TRUNCATED, &err);
 	assert_non_null(au);
 	gw_audit_write(au, &ev);
 	ev = (struct gw_audit_event){.event = "not-found", .file = -1, .bytes = -1};
@@ -213,7 +215,7 @@ static void test_audit_lines(void **state)
 	fclose(f);
 	unlink(path);
 	/* a directory that is not there: refused at start, with the key named */
-	assert_null(gw_audit_open("/nonexistent/dir/audit.log", "none", &err));
+	assert_null(gw_audit_open("/nonexistent/dir/audit.log", BD_AUDIT_ADDRESS_NONE, &err));
 	assert_non_null(strstr(err.msg, "[gateway] audit_log"));
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "format.h"
 #include "notice.h"
 
 #define LINK                                                                                       \
@@ -43,11 +44,11 @@ static void test_sizes(void **state)
 	char buf[32];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		bd_notice_format_size("nl", cases[i].bytes, buf, sizeof(buf));
+		bd_format_size("nl", cases[i].bytes, buf, sizeof(buf));
 		if (strcmp(buf, cases[i].nl) != 0)
 			fail_msg("%llu bytes in nl: '%s', want '%s'",
 			         (unsigned long long)cases[i].bytes, buf, cases[i].nl);
-		bd_notice_format_size("en", cases[i].bytes, buf, sizeof(buf));
+		bd_format_size("en", cases[i].bytes, buf, sizeof(buf));
 		if (strcmp(buf, cases[i].en) != 0)
 			fail_msg("%llu bytes in en: '%s', want '%s'",
 			         (unsigned long long)cases[i].bytes, buf, cases[i].en);
@@ -60,16 +61,15 @@ static void test_dates(void **state)
 
 	setenv("TZ", "UTC", 1);
 	tzset();
-	bd_notice_format_date("nl", 1796904000, buf, sizeof(buf)); /* 2026-12-10 12:00 UTC */
+	bd_format_date("nl", 1796904000, buf, sizeof(buf)); /* 2026-12-10 12:00 UTC */
 	assert_string_equal(buf, "10 december 2026");
-	bd_notice_format_date("en", 1796904000, buf, sizeof(buf));
+	bd_format_date("en", 1796904000, buf, sizeof(buf));
 	assert_string_equal(buf, "10 December 2026");
-	bd_notice_format_date("nl", 1798763400, buf, sizeof(buf)); /* 2027-01-01 00:30 UTC */
+	bd_format_date("nl", 1798763400, buf, sizeof(buf)); /* 2027-01-01 00:30 UTC */
 	assert_string_equal(buf, "1 januari 2027");
 	setenv("TZ", "Europe/Amsterdam", 1);
 	tzset();
-	bd_notice_format_date("nl", 1798763400 - 3600, buf,
-	                      sizeof(buf)); /* 23:30 UTC: 00:30 in NL */
+	bd_format_date("nl", 1798763400 - 3600, buf, sizeof(buf)); /* 23:30 UTC: 00:30 in NL */
 	assert_string_equal(buf, "1 januari 2027");
 	unsetenv("TZ");
 	tzset();

@@ -309,12 +309,10 @@ static void test_open_unknown_driver(void **state)
 {
 	struct bd_conf *conf = bd_conf_defaults();
 	struct bd_error err;
-	char *saved = conf->storage.driver;
 
-	conf->storage.driver = "floppy";
+	conf->storage.driver = (enum bd_storage_driver)99;
 	assert_null(bd_store_open(conf, &err));
 	assert_int_equal(err.code, BD_E_CONFIG);
-	conf->storage.driver = saved;
 	bd_conf_free(&conf);
 }
 

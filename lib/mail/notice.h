@@ -53,11 +53,6 @@ const char *bd_notice_language(const struct bd_notice *n);
 char *bd_notice_render_text(const struct bd_notice *n, const struct bd_notice_vars *v);
 char *bd_notice_render_html(const struct bd_notice *n, const struct bd_notice_vars *v);
 
-/* "2,4 MB" (nl) or "2.4 MB" (en); decimal units. BUF of at least 32 bytes. */
-void bd_notice_format_size(const char *lang, uint64_t bytes, char *buf, size_t size);
-/* "10 december 2026" (nl) or "10 December 2026" (en), in local time. */
-void bd_notice_format_date(const char *lang, time_t when, char *buf, size_t size);
-
 /*
  * Append NOTICE (as rendered) to the text/plain PART: in the part's charset
  * if it can hold it, else the whole part becomes UTF-8; format=flowed is

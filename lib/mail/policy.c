@@ -160,7 +160,7 @@ enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject 
 	bool named = bd_policy_filename(obj) != NULL;
 
 	if (bd_policy_is_attached_message(obj)) {
-		if (strcmp(conf->policy.forwarded_messages, "keep") == 0) {
+		if (conf->policy.forwarded_messages == BD_FORWARDED_KEEP) {
 			*reason = "attached message (forwarded_messages = keep)";
 			return BD_REWRITE_KEEP;
 		}

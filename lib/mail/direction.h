@@ -26,8 +26,6 @@ struct bd_origin {
 
 /* True when outgoing; *reason (static text) says why or why not, for the log. */
 bool bd_is_outgoing(const struct bd_conf *conf, const struct bd_origin *o, const char **reason);
-/* True when SA is inside one of the networks in NETS (entries as [milter] internal_networks). */
-bool bd_addr_in_networks(const struct sockaddr *sa, const struct bd_strlist *nets);
 /* True when ADDRESS ("user@domain", with or without <>) has an internal domain. */
 bool bd_recipient_is_internal(const struct bd_conf *conf, const char *address);
 

@@ -1,12 +1,12 @@
 /*
- * upload.c - part content as a pull source, and the parallel upload of a package.
+ * attachment.c - part content as a pull source, and the parallel upload of a package.
  *
  * A leaf part is read through a fresh substream of its content with gmime's
  * decoder on top, so every reader has its own position. An attached message
  * is serialised by gmime, which only pushes; a producer thread writes it into
  * a pipe and the reader pulls from the other end.
  */
-#include "upload.h"
+#include "attachment.h"
 #include "mem.h"
 #include "stream.h"
 
@@ -188,7 +188,7 @@ static int reader_finish(struct reader **r, struct bd_error *err)
 	return 0;
 }
 
-int bd_upload_copy(GMimeObject *obj, struct bd_sink *sink, struct bd_error *err)
+int bd_attachment_copy(GMimeObject *obj, struct bd_sink *sink, struct bd_error *err)
 {
 	struct reader *r = reader_open(obj, NULL, err);
 	uint8_t buf[65536];
@@ -215,12 +215,12 @@ static int count_write(void *ctx, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-int bd_upload_measure(GMimeObject *obj, uint64_t *size, struct bd_error *err)
+int bd_attachment_measure(GMimeObject *obj, uint64_t *size, struct bd_error *err)
 {
 	struct bd_sink counter = {count_write, size};
 
 	*size = 0;
-	return bd_upload_copy(obj, &counter, err);
+	return bd_attachment_copy(obj, &counter, err);
 }
 
 /* ---- the parallel upload ---- */
@@ -228,7 +228,7 @@ int bd_upload_measure(GMimeObject *obj, uint64_t *size, struct bd_error *err)
 struct pool {
 	struct bd_store *store;
 	const struct bd_package_keys *keys;
-	struct bd_upload_item *items;
+	struct bd_attachment_item *items;
 	size_t n, next;
 	unsigned running;
 	int cancel;
@@ -238,7 +238,7 @@ struct pool {
 	pthread_cond_t done;
 };
 
-static int upload_one(struct pool *p, struct bd_upload_item *it, struct bd_error *err)
+static int upload_one(struct pool *p, struct bd_attachment_item *it, struct bd_error *err)
 {
 	uint8_t *key = bd_secret_alloc(BD_CONTENT_KEY_BYTES);
 	struct reader *r = reader_open(it->obj, &p->cancel, err);
@@ -273,7 +273,7 @@ static void *worker(void *arg)
 	struct pool *p = arg;
 
 	for (;;) {
-		struct bd_upload_item *it;
+		struct bd_attachment_item *it;
 		struct bd_error err;
 		int rc;
 
@@ -305,9 +305,9 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int bd_upload_run(struct bd_store *store, const struct bd_package_keys *keys,
-                  struct bd_upload_item *items, size_t n, unsigned threads,
-                  const struct bd_rewrite_envelope *env, struct bd_error *err)
+int bd_attachment_run(struct bd_store *store, const struct bd_package_keys *keys,
+                      struct bd_attachment_item *items, size_t n, unsigned threads,
+                      const struct bd_rewrite_envelope *env, struct bd_error *err)
 {
 	struct pool p = {.store = store, .keys = keys, .items = items, .n = n};
 	pthread_t *tids;

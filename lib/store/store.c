@@ -38,13 +38,18 @@ void bd_store_close(struct bd_store **store)
 
 struct bd_store *bd_store_open(const struct bd_conf *conf, struct bd_error *err)
 {
-	if (strcmp(conf->storage.driver, "gateway") == 0)
+	if (conf->storage.driver == BD_STORAGE_GATEWAY)
 		return bd_store_gateway_open(conf, err);
-	if (strcmp(conf->storage.driver, "s3") == 0)
+	if (conf->storage.driver == BD_STORAGE_S3)
 		return bd_store_s3_open(conf, err);
-	bd_error_set(err, BD_E_CONFIG, "[storage] driver '%s' is not a known driver",
-	             conf->storage.driver);
+	bd_error_set(err, BD_E_CONFIG, "[storage] driver %d is not a known driver",
+	             (int)conf->storage.driver);
 	return NULL;
+}
+
+const char *bd_store_driver_name(enum bd_storage_driver driver)
+{
+	return driver == BD_STORAGE_S3 ? "s3" : "gateway";
 }
 
 static int name_chars_valid(const char *name, size_t *len)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "rewrite.h"
+#include "envelope.h"
 
 /* A reason the whole message stays unchanged (envelope and top-level
  * headers: direction, null sender, internal recipients, Auto-Submitted), or NULL. */

@@ -5,7 +5,7 @@
  * stored (files, then the manifest) before the first change to the parsed
  * message; a failure at any point before that deletes what was stored and
  * leaves the message as it came. Policy is in policy.c, the notice in
- * notice.c, part content and parallel upload in upload.c.
+ * notice.c, part content and parallel upload in attachment.c.
  */
 #include "rewrite.h"
 #include "filename.h"
@@ -15,7 +15,7 @@
 #include "notice.h"
 #include "policy.h"
 #include "token.h"
-#include "upload.h"
+#include "attachment.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,7 +93,8 @@ struct bd_rewrite *bd_rewrite_new(const struct bd_conf *conf, const struct bd_ke
 	rw->conf = conf;
 	rw->keys = keys;
 	rw->store = store;
-	rw->notice = bd_notice_load(conf->notice.template_dir, conf->notice.language, err);
+	rw->notice = bd_notice_load(conf->notice.template_dir,
+	                            bd_language_code(conf->notice.language), err);
 	if (rw->notice == NULL) {
 		free(rw);
 		return NULL;
@@ -326,7 +327,7 @@ static GString *decoded_text(GMimeObject *obj)
 	GString *s;
 
 	bd_buf_sink_init(&sink);
-	if (bd_upload_copy(obj, &sink.sink, NULL) < 0) {
+	if (bd_attachment_copy(obj, &sink.sink, NULL) < 0) {
 		free(sink.data);
 		return NULL;
 	}
@@ -419,7 +420,7 @@ static int decide(struct job *j, struct bd_error *err)
 		g_free(cid);
 		p->action = bd_policy_decide(j->rw->conf, obj, referenced, &p->reason);
 		if (p->action == BD_REWRITE_SEND) {
-			if (bd_upload_measure(obj, &p->size, err) < 0) {
+			if (bd_attachment_measure(obj, &p->size, err) < 0) {
 				g_hash_table_destroy(cids);
 				return bd_error_prefix(err, "part %s", p->path);
 			}
@@ -440,7 +441,7 @@ static int decide(struct job *j, struct bd_error *err)
 /* ---- storing ---- */
 
 static void delete_package(struct job *j, const struct bd_package_keys *keys,
-                           const struct bd_upload_item *items, size_t n, bool manifest)
+                           const struct bd_attachment_item *items, size_t n, bool manifest)
 {
 	char name[64];
 
@@ -745,7 +746,7 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 	if (j->problem != NULL) {
 		res->malformed = true;
 		summary(res, "malformed MIME", j->problem);
-		if (strcmp(j->rw->conf->policy.malformed, "tempfail") == 0)
+		if (j->rw->conf->policy.malformed == BD_MALFORMED_TEMPFAIL)
 			return bd_error_set(err, BD_E_INVALID, "%s", res->reason);
 		return 1;
 	}
@@ -810,7 +811,7 @@ static int rewrite(struct job *j, struct bd_error *err)
 	struct bd_rewrite_result *res = j->res;
 	const struct bd_conf *conf = j->rw->conf;
 	struct bd_package_keys *keys = bd_package_keys_new();
-	struct bd_upload_item *items = bd_calloc(res->nfiles, sizeof(*items));
+	struct bd_attachment_item *items = bd_calloc(res->nfiles, sizeof(*items));
 	struct bd_notice_file *files = bd_calloc(res->nfiles, sizeof(*files));
 	int64_t expires = (int64_t)j->now + (int64_t)conf->policy.retention;
 	char *before[NTOP] = {0}, *link = NULL, *text = NULL, *html = NULL;
@@ -821,14 +822,14 @@ static int rewrite(struct job *j, struct bd_error *err)
 	for (size_t i = 0; i < res->nparts; i++) {
 		if (res->parts[i].action != BD_REWRITE_SEND)
 			continue;
-		items[n] = (struct bd_upload_item){.obj = j->nodes[i].obj,
-		                                   .index = (unsigned)n + 1,
-		                                   .size = res->parts[i].size};
+		items[n] = (struct bd_attachment_item){.obj = j->nodes[i].obj,
+		                                       .index = (unsigned)n + 1,
+		                                       .size = res->parts[i].size};
 		files[n] = (struct bd_notice_file){res->parts[i].filename, res->parts[i].size};
 		n++;
 	}
-	if (bd_upload_run(j->rw->store, keys, items, n, (unsigned)conf->storage.parallel_uploads,
-	                  j->env, err) < 0)
+	if (bd_attachment_run(j->rw->store, keys, items, n,
+	                      (unsigned)conf->storage.parallel_uploads, j->env, err) < 0)
 		goto fail;
 	if (store_manifest(j, keys, expires, err) < 0)
 		goto fail;

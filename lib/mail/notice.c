@@ -7,6 +7,7 @@
  * when the program starts, not when the first message goes out.
  */
 #include "notice.h"
+#include "format.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -306,51 +307,6 @@ const char *bd_notice_language(const struct bd_notice *n)
 	return n->lang;
 }
 
-void bd_notice_format_size(const char *lang, uint64_t bytes, char *buf, size_t size)
-{
-	static const char *const units[] = {"kB", "MB", "GB", "TB", "PB"};
-	char sep = strcmp(lang, "nl") == 0 ? ',' : '.';
-	uint64_t unit = 1000;
-
-	if (bytes < 1000) {
-		snprintf(buf, size, "%llu %s", (unsigned long long)bytes,
-		         bytes == 1 ? "byte" : "bytes");
-		return;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++, unit *= 1000) {
-		/* tenths of a unit, rounded half up */
-		uint64_t tenths = bytes / (unit / 10) + (bytes % (unit / 10) >= unit / 20 ? 1 : 0);
-
-		if (tenths < 100) {
-			snprintf(buf, size, "%llu%c%llu %s", (unsigned long long)(tenths / 10), sep,
-			         (unsigned long long)(tenths % 10), units[i]);
-			return;
-		}
-		uint64_t whole = bytes / unit + (bytes % unit >= unit / 2 ? 1 : 0);
-
-		if (whole < 1000 || i + 1 == sizeof(units) / sizeof(units[0])) {
-			snprintf(buf, size, "%llu %s", (unsigned long long)whole, units[i]);
-			return;
-		}
-	}
-}
-
-void bd_notice_format_date(const char *lang, time_t when, char *buf, size_t size)
-{
-	static const char *const nl[] = {"januari",   "februari", "maart",    "april",
-	                                 "mei",       "juni",     "juli",     "augustus",
-	                                 "september", "oktober",  "november", "december"};
-	static const char *const en[] = {"January",   "February", "March",    "April",
-	                                 "May",       "June",     "July",     "August",
-	                                 "September", "October",  "November", "December"};
-	struct tm tm;
-
-	localtime_r(&when, &tm);
-	snprintf(buf, size, "%d %s %d", tm.tm_mday, (strcmp(lang, "nl") == 0 ? nl : en)[tm.tm_mon],
-	         tm.tm_year + 1900);
-}
-
-/* HTML-escape VALUE into OUT (non-ASCII is handled for the whole snippet later). */
 static void append_escaped(GString *out, const char *value, bool html)
 {
 	if (!html) {
@@ -399,8 +355,8 @@ static void render_range(struct render *r, const struct template *t, size_t from
 			} else if (strcmp(k->text, "name") == 0) {
 				append_escaped(r->out, r->v->files[file].name, r->html);
 			} else if (strcmp(k->text, "size") == 0) {
-				bd_notice_format_size(r->n->lang, r->v->files[file].size, buf,
-				                      sizeof(buf));
+				bd_format_size(r->n->lang, r->v->files[file].size, buf,
+				               sizeof(buf));
 				append_escaped(r->out, buf, r->html);
 			}
 			break;
@@ -424,7 +380,7 @@ static char *render(const struct bd_notice *n, const struct template *t,
 	struct render r = {.n = n, .v = v, .html = html, .out = g_string_new(NULL)};
 	char *result;
 
-	bd_notice_format_date(n->lang, v->expires, r.expiry, sizeof(r.expiry));
+	bd_format_date(n->lang, v->expires, r.expiry, sizeof(r.expiry));
 	render_range(&r, t, 0, t->n, 0);
 	if (html) {
 		/* ASCII only: the snippet then fits every charset the part may have */

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "envelope.h"
 #include "error.h"
 #include "io.h"
 #include "keys.h"
@@ -33,28 +34,6 @@
 #include "store.h"
 
 struct bd_rewrite;
-
-/* What the MTA knows about the message; the policy needs it. */
-struct bd_rewrite_envelope {
-	/* Envelope sender: "" (or "<>") is the null sender; NULL means unknown,
-	 * and then a Return-Path header, if present, stands in for it. */
-	const char *sender;
-	const char *const *recipients; /* may be NULL when nrecipients is 0 */
-	size_t nrecipients;
-	bool outgoing; /* see direction.h; [policy] outgoing_only skips the rest */
-	time_t now;    /* 0: the current time */
-	/* Called from the calling thread at least every few seconds while uploads
-	 * run (the milter sends smfi_progress); NULL for none. */
-	void (*progress)(void *ctx);
-	void *progress_ctx;
-};
-
-enum bd_rewrite_action {
-	BD_REWRITE_KEEP,      /* the part stays as it is */
-	BD_REWRITE_SEND,      /* the part leaves the message (stored, listed in the notice) */
-	BD_REWRITE_BODY,      /* a text/plain or text/html body part: the notice goes in */
-	BD_REWRITE_CONTAINER, /* a multipart: its children are decided one by one */
-};
 
 /* One line of `bestanden rewrite --explain`; nothing secret in here. */
 struct bd_rewrite_part {
@@ -123,7 +102,5 @@ int bd_rewrite_write_message(struct bd_rewrite_result *r, struct bd_sink *out,
 int bd_rewrite_write_body(struct bd_rewrite_result *r, struct bd_sink *out, struct bd_error *err);
 
 void bd_rewrite_result_free(struct bd_rewrite_result **r);
-
-const char *bd_rewrite_action_name(enum bd_rewrite_action a);
 
 #endif

@@ -17,18 +17,30 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "strlist.h"
 
 #define BD_CONF_DEFAULT_PATH "/etc/bestanden/bestanden.conf"
 
-struct bd_strlist {
-	size_t n;
-	char **v;
-};
+/*
+ * Enumerated settings, parsed once at load. Each enum's order is the order of
+ * the choices in its key's table row (conf_table.c); bd_conf_enum_name() gives
+ * the word back, and a unit test checks the two agree.
+ */
+enum bd_language { BD_LANG_NL, BD_LANG_EN };
+enum bd_audit_address { BD_AUDIT_ADDRESS_FULL, BD_AUDIT_ADDRESS_TRUNCATED, BD_AUDIT_ADDRESS_NONE };
+enum bd_storage_driver { BD_STORAGE_GATEWAY, BD_STORAGE_S3 };
+enum bd_s3_addressing { BD_S3_PATH, BD_S3_VIRTUAL };
+enum bd_forwarded { BD_FORWARDED_EML, BD_FORWARDED_KEEP };
+enum bd_failure_mode { BD_FAILURE_TEMPFAIL, BD_FAILURE_ACCEPT };
+enum bd_malformed { BD_MALFORMED_UNCHANGED, BD_MALFORMED_TEMPFAIL };
+
+/* "nl" or "en": the code templates and pages use. */
+const char *bd_language_code(enum bd_language lang);
 
 struct bd_conf {
 	char *path; /* the file this was read from, or NULL for defaults */
 
-	struct {
+	struct bd_conf_milter {
 		char *socket;
 		char *user;
 		char *pid_file;
@@ -41,7 +53,7 @@ struct bd_conf {
 		uint64_t timeout;
 	} milter;
 
-	struct {
+	struct bd_conf_gateway {
 		char *listen;
 		char *public_url;
 		char *organisation;
@@ -49,7 +61,7 @@ struct bd_conf {
 		char *tls_cert;
 		char *tls_key;
 		char *data_dir;
-		char *language;
+		enum bd_language language;
 		char *user;
 		char *pid_file;
 		uint64_t max_connections;
@@ -57,12 +69,12 @@ struct bd_conf {
 		uint64_t sweep_interval;
 		uint64_t failed_lookups_per_minute;
 		char *audit_log;
-		char *audit_client_address;
+		enum bd_audit_address audit_client_address;
 		struct bd_strlist trusted_proxies;
 	} gateway;
 
-	struct {
-		char *driver;
+	struct bd_conf_storage {
+		enum bd_storage_driver driver;
 		char *url;
 		char *token_file;
 		char *s3_endpoint;
@@ -70,7 +82,7 @@ struct bd_conf {
 		char *s3_bucket;
 		char *s3_access_key;
 		char *s3_secret_key_file;
-		char *s3_addressing;
+		enum bd_s3_addressing s3_addressing;
 		uint64_t s3_multipart_threshold;
 		uint64_t s3_part_size;
 		uint64_t timeout;
@@ -79,32 +91,32 @@ struct bd_conf {
 		uint64_t parallel_uploads;
 	} storage;
 
-	struct {
+	struct bd_conf_policy {
 		bool outgoing_only;
 		bool skip_internal_only;
 		uint64_t min_attachment_size;
 		bool keep_inline_images;
 		bool keep_calendar;
 		bool keep_signatures;
-		char *forwarded_messages;
+		enum bd_forwarded forwarded_messages;
 		uint64_t retention;
-		char *failure_mode;
-		char *malformed;
+		enum bd_failure_mode failure_mode;
+		enum bd_malformed malformed;
 		uint64_t max_parts;
 		uint64_t max_depth;
 	} policy;
 
-	struct {
-		char *language;
+	struct bd_conf_notice {
+		enum bd_language language;
 		char *template_dir;
 	} notice;
 
-	struct {
+	struct bd_conf_keys {
 		char *dir;
 		uint64_t grace;
 	} keys;
 
-	struct {
+	struct bd_conf_smtp {
 		char *host;
 		uint64_t port;
 		char *from;
@@ -118,7 +130,7 @@ enum bd_conf_type {
 	BD_CT_UINT,     /* decimal integer within [min, max] */
 	BD_CT_SIZE,     /* bytes, with optional K, M, G suffix (powers of 1024) */
 	BD_CT_DURATION, /* seconds, with optional s, m, h, d suffix */
-	BD_CT_ENUM,     /* one of the '|'-separated choices */
+	BD_CT_ENUM,     /* one of the '|'-separated choices, stored as an int (its index) */
 	BD_CT_LIST,     /* comma-separated words */
 };
 
@@ -148,6 +160,8 @@ void bd_conf_free(struct bd_conf **conf);
 
 /* Look up a key by section and name; NULL when there is none. */
 const struct bd_conf_key *bd_conf_find(const char *section, const char *name);
+/* The word for value V of enumerated KEY (its choice number V), or "?" when out of range. */
+const char *bd_conf_enum_name(const struct bd_conf_key *key, int v, char *buf, size_t size);
 /* Write the value of KEY in CONF in the file's syntax into BUF. */
 void bd_conf_format_value(const struct bd_conf *conf, const struct bd_conf_key *key, char *buf,
                           size_t size);
@@ -157,7 +171,6 @@ void bd_conf_write_example(FILE *out);
 void bd_conf_write_manpage(FILE *out);
 
 /* Helpers shared with other modules. */
-bool bd_strlist_contains(const struct bd_strlist *list, const char *s);
 int bd_conf_parse_size(const char *s, uint64_t *out);
 int bd_conf_parse_duration(const char *s, uint64_t *out);
 

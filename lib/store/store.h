@@ -25,6 +25,8 @@ struct bd_store;
 /* The driver the configuration names ([storage] driver), credentials loaded. */
 struct bd_store *bd_store_open(const struct bd_conf *conf, struct bd_error *err);
 void bd_store_close(struct bd_store **store);
+/* "gateway" or "s3", for log lines. */
+const char *bd_store_driver_name(enum bd_storage_driver driver);
 
 /* Upload exactly LENGTH bytes pulled from SRC. The object appears whole or not at all. */
 int bd_store_put(struct bd_store *s, const char *name, struct bd_source *src, uint64_t length,

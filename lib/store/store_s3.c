@@ -498,7 +498,7 @@ static struct s3 *s3_new(const struct bd_conf *conf, struct bd_error *err)
 		return NULL;
 	}
 	host = strstr(ep, "://") + 3;
-	if (strcmp(conf->storage.s3_addressing, "virtual") == 0 &&
+	if (conf->storage.s3_addressing == BD_S3_VIRTUAL &&
 	    (host[0] == '[' || strspn(host, "0123456789.") == strcspn(host, ":/"))) {
 		bd_error_set(err, BD_E_CONFIG,
 		             "s3 store: virtual-host addressing puts the bucket in the "
@@ -525,7 +525,7 @@ static struct s3 *s3_new(const struct bd_conf *conf, struct bd_error *err)
 	snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", conf->storage.s3_region);
 	s->bucket = bd_strdup(conf->storage.s3_bucket);
 	s->scheme_host = bd_strdup(ep);
-	if (strcmp(conf->storage.s3_addressing, "virtual") == 0)
+	if (conf->storage.s3_addressing == BD_S3_VIRTUAL)
 		s->bucket_base = bd_asprintf("%.*s%s.%s", (int)(host - ep), ep, s->bucket, host);
 	else
 		s->bucket_base = bd_asprintf("%s/%s", ep, s->bucket);

@@ -62,14 +62,6 @@ static void strlist_clear(struct bd_strlist *list)
 	list->n = 0;
 }
 
-bool bd_strlist_contains(const struct bd_strlist *list, const char *s)
-{
-	for (size_t i = 0; i < list->n; i++)
-		if (strcasecmp(list->v[i], s) == 0)
-			return true;
-	return false;
-}
-
 static int parse_bool(const char *s, bool *out)
 {
 	static const char *yes[] = {"yes", "true", "on", "1"};
@@ -124,21 +116,48 @@ int bd_conf_parse_duration(const char *s, uint64_t *out)
 	return parse_scaled(s, "smhd", mult, out);
 }
 
-static bool enum_has(const char *choices, const char *v)
+/* The index of V among the '|'-separated CHOICES, or -1. */
+static int enum_index(const char *choices, const char *v)
 {
 	size_t n = strlen(v);
+	int i = 0;
 
-	for (const char *p = choices; *p;) {
+	for (const char *p = choices; *p; i++) {
 		const char *bar = strchr(p, '|');
 		size_t len = bar ? (size_t)(bar - p) : strlen(p);
 
 		if (len == n && strncmp(p, v, n) == 0)
-			return true;
+			return i;
 		if (bar == NULL)
 			break;
 		p = bar + 1;
 	}
-	return false;
+	return -1;
+}
+
+const char *bd_conf_enum_name(const struct bd_conf_key *key, int v, char *buf, size_t size)
+{
+	int i = 0;
+
+	for (const char *p = key->choices; p && *p; i++) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (i == v) {
+			snprintf(buf, size, "%.*s", (int)len, p);
+			return buf;
+		}
+		if (bar == NULL)
+			break;
+		p = bar + 1;
+	}
+	snprintf(buf, size, "?");
+	return buf;
+}
+
+const char *bd_language_code(enum bd_language lang)
+{
+	return lang == BD_LANG_EN ? "en" : "nl";
 }
 
 static char *trim(char *s)
@@ -176,13 +195,15 @@ static int set_value(struct bd_conf *conf, const struct bd_conf_key *key, const 
 		if (parse_bool(v, (bool *)f) < 0)
 			return bd_error_set(err, BD_E_CONFIG, "'%s' is not yes or no", v);
 		return 0;
-	case BD_CT_ENUM:
-		if (!enum_has(key->choices, v))
+	case BD_CT_ENUM: {
+		int i = enum_index(key->choices, v);
+
+		if (i < 0)
 			return bd_error_set(err, BD_E_CONFIG, "'%s' is not one of %s", v,
 			                    key->choices);
-		free(*(char **)f);
-		*(char **)f = bd_strdup(v);
+		*(int *)f = i;
 		return 0;
+	}
 	case BD_CT_UINT:
 	case BD_CT_SIZE:
 	case BD_CT_DURATION: {
@@ -387,7 +408,7 @@ static void check_combinations(struct parse_state *st)
 {
 	struct bd_conf *c = st->conf;
 
-	if (strcmp(c->storage.driver, "s3") == 0) {
+	if (c->storage.driver == BD_STORAGE_S3) {
 		static const struct {
 			const char *name;
 			size_t off;
@@ -488,7 +509,7 @@ void bd_conf_free(struct bd_conf **confp)
 	for (size_t i = 0; i < bd_conf_nkeys; i++) {
 		const struct bd_conf_key *key = &bd_conf_keys[i];
 
-		if (key->type == BD_CT_STRING || key->type == BD_CT_PATH || key->type == BD_CT_ENUM)
+		if (key->type == BD_CT_STRING || key->type == BD_CT_PATH)
 			free(*(char **)field(conf, key));
 		else if (key->type == BD_CT_LIST)
 			strlist_clear(field(conf, key));
@@ -505,8 +526,8 @@ void bd_conf_format_value(const struct bd_conf *conf, const struct bd_conf_key *
 
 	switch (key->type) {
 	case BD_CT_STRING:
-	case BD_CT_PATH:
-	case BD_CT_ENUM: snprintf(buf, size, "%s", *(char *const *)f); break;
+	case BD_CT_PATH: snprintf(buf, size, "%s", *(char *const *)f); break;
+	case BD_CT_ENUM: bd_conf_enum_name(key, *(const int *)f, buf, size); break;
 	case BD_CT_BOOL: snprintf(buf, size, "%s", *(const bool *)f ? "yes" : "no"); break;
 	case BD_CT_UINT:
 	case BD_CT_SIZE:
