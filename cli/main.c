@@ -35,14 +35,18 @@ int bd_cli_fail(const struct bd_error *err)
 	return 1;
 }
 
+static void print_problem(void *ctx, const char *problem)
+{
+	(void)ctx;
+	fprintf(stderr, "bestanden: %s\n", problem);
+}
+
+/* Every problem in the file gets its own line, however many there are. */
 struct bd_conf *bd_cli_load_conf(void)
 {
 	struct bd_error err;
-	struct bd_conf *conf = bd_conf_load(bd_cli_conf_path, &err);
 
-	if (conf == NULL)
-		fprintf(stderr, "bestanden: %s\n", err.msg);
-	return conf;
+	return bd_conf_load_reporting(bd_cli_conf_path, print_problem, NULL, &err);
 }
 
 /* The key directory: -d DIR if given, else [keys] dir from the configuration. */
