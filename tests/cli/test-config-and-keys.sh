@@ -2,7 +2,7 @@
 # test-config-and-keys.sh - check-config, keygen and key refusals as an operator meets them.
 # usage: test-config-and-keys.sh BESTANDEN MILTER GATEWAY SOURCE_DIR
 set -u
-cli=$1 milter=$2 gateway=$3 src=$4
+cli=$(realpath "$1") milter=$2 gateway=$3 src=$4
 tmp=$(mktemp -d /tmp/bd-cli-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 failed=0 passed=0
