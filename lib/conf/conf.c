@@ -662,10 +662,38 @@ static void describe_type(const struct bd_conf_key *key, char *buf, size_t size)
 	}
 }
 
-void bd_conf_write_example(FILE *out)
+/*
+ * The generated documents walk the table alike: "[section]" between OPEN
+ * and CLOSE before each section's first key, then WRITE_KEY for each key
+ * with its described type.
+ */
+static void write_keys(FILE *out, const char *open, const char *close,
+                       void (*write_key)(FILE *out, const struct bd_conf_key *key,
+                                         const char *type))
 {
 	const char *section = "";
 
+	for (size_t i = 0; i < bd_conf_nkeys; i++) {
+		const struct bd_conf_key *key = &bd_conf_keys[i];
+		char type[96];
+
+		if (strcmp(section, key->section) != 0) {
+			section = key->section;
+			fprintf(out, "%s[%s]%s", open, section, close);
+		}
+		describe_type(key, type, sizeof(type));
+		write_key(out, key, type);
+	}
+}
+
+static void example_key(FILE *out, const struct bd_conf_key *key, const char *type)
+{
+	fprintf(out, "\n# %s\n# (%s)\n%s =%s%s\n", key->doc, type, key->name, *key->def ? " " : "",
+	        key->def);
+}
+
+void bd_conf_write_example(FILE *out)
+{
 	fprintf(out,
 	        "# bestanden.conf - configuration of bestanden-milter, bestanden-gateway and "
 	        "bestanden.\n"
@@ -673,18 +701,7 @@ void bd_conf_write_example(FILE *out)
 	        "# Every key is listed with its default value. Sizes take K, M or G; durations\n"
 	        "# take s, m, h or d. Check a changed file with: bestanden check-config -c FILE\n"
 	        "# This file is generated from the key table: bestanden check-config --example\n");
-	for (size_t i = 0; i < bd_conf_nkeys; i++) {
-		const struct bd_conf_key *key = &bd_conf_keys[i];
-		char type[96];
-
-		if (strcmp(section, key->section) != 0) {
-			section = key->section;
-			fprintf(out, "\n[%s]\n", section);
-		}
-		describe_type(key, type, sizeof(type));
-		fprintf(out, "\n# %s\n# (%s)\n%s =%s%s\n", key->doc, type, key->name,
-		        *key->def ? " " : "", key->def);
-	}
+	write_keys(out, "\n", "\n", example_key);
 }
 
 /* Escape text for roff: backslashes, and a leading dot or quote. */
@@ -702,10 +719,21 @@ static void roff_text(FILE *out, const char *s)
 	}
 }
 
+static void manpage_key(FILE *out, const struct bd_conf_key *key, const char *type)
+{
+	fprintf(out, ".TP\n\\fB");
+	roff_text(out, key->name);
+	fprintf(out, "\\fR (");
+	roff_text(out, type);
+	fprintf(out, "; default: \\fI");
+	roff_text(out, *key->def ? key->def : "empty");
+	fprintf(out, "\\fR)\n");
+	roff_text(out, key->doc);
+	fputc('\n', out);
+}
+
 void bd_conf_write_manpage(FILE *out)
 {
-	const char *section = "";
-
 	fprintf(out, ".TH BESTANDEN.CONF 5 \"\" \"bestanden\" \"File Formats\"\n"
 	             ".SH NAME\nbestanden.conf \\- configuration of bestanden\n"
 	             ".SH SYNOPSIS\n/etc/bestanden/bestanden.conf\n"
@@ -724,25 +752,7 @@ void bd_conf_write_manpage(FILE *out)
 	             "separated by commas.\n"
 	             "Booleans are yes/no, true/false, on/off or 1/0.\n"
 	             "Check a file with \\fBbestanden check\\-config \\-c\\fR \\fIFILE\\fR.\n");
-	for (size_t i = 0; i < bd_conf_nkeys; i++) {
-		const struct bd_conf_key *key = &bd_conf_keys[i];
-		char type[96];
-
-		if (strcmp(section, key->section) != 0) {
-			section = key->section;
-			fprintf(out, ".SH [%s]\n", section);
-		}
-		describe_type(key, type, sizeof(type));
-		fprintf(out, ".TP\n\\fB");
-		roff_text(out, key->name);
-		fprintf(out, "\\fR (");
-		roff_text(out, type);
-		fprintf(out, "; default: \\fI");
-		roff_text(out, *key->def ? key->def : "empty");
-		fprintf(out, "\\fR)\n");
-		roff_text(out, key->doc);
-		fputc('\n', out);
-	}
+	write_keys(out, ".SH ", "\n", manpage_key);
 	fprintf(out, ".SH FILES\n/etc/bestanden/bestanden.conf, /etc/bestanden/keys/\n"
 	             ".SH SEE ALSO\nbestanden(1), bestanden\\-milter(8), bestanden\\-gateway(8)\n");
 }
