@@ -75,7 +75,7 @@ demo:
 demo-stop:
 	@scripts/demo.sh stop
 
-conf/bestanden.conf: lib/conf_table.c lib/conf.c
+conf/bestanden.conf: lib/conf/conf_table.c lib/conf/conf.c
 	$(MAKE) build
 	$(BUILD)/cli/bestanden check-config --example > $@
 

@@ -17,6 +17,12 @@ int bd_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int bd_cli_fail(const struct bd_error *err);
 /* Load the configuration named by -c (or the default); prints errors. */
 struct bd_conf *bd_cli_load_conf(void);
+/*
+ * The same, except that with no -c and no file at the default path it uses
+ * the built-in defaults (saying so): for commands that need no keys, such as
+ * `rewrite --explain` on a fresh build.
+ */
+struct bd_conf *bd_cli_load_conf_or_defaults(void);
 
 /* The token in a link, a bare token, or a message file holding a link (cmd_fetch.c). */
 int bd_cli_token_from_arg(const struct bd_conf *conf, const char *arg, char out[57]);

@@ -102,24 +102,32 @@ static void local_name(const char *name, unsigned index, char *out, size_t size)
 		snprintf(out, size, "file-%u", index);
 }
 
-static int open_link(const char *arg, struct bd_conf **conf, struct bd_keyring **kr,
-                     struct bd_store **store, struct bd_download **dl)
+/* What an opened link needs: its configuration, keys, store and package. */
+struct opened_link {
+	struct bd_conf *conf;
+	struct bd_keyring *kr;
+	struct bd_store *store;
+	struct bd_download *dl;
+};
+
+/* Open ARG's package into L; returns an exit status. close_link() releases L either way. */
+static int open_link(const char *arg, struct opened_link *l)
 {
 	char token[BD_TOKEN_MAX_CHARS + 1];
 	struct bd_error err;
 
-	*conf = bd_cli_load_conf();
-	if (*conf == NULL)
+	l->conf = bd_cli_load_conf();
+	if (l->conf == NULL)
 		return 1;
-	*kr = bd_keyring_load((*conf)->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
-	if (*kr == NULL)
+	l->kr = bd_keyring_load(l->conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
+	if (l->kr == NULL)
 		return bd_cli_fail(&err);
-	*store = bd_store_open(*conf, &err);
-	if (*store == NULL)
+	l->store = bd_store_open(l->conf, &err);
+	if (l->store == NULL)
 		return bd_cli_fail(&err);
-	if (bd_cli_token_from_arg(*conf, arg, token) < 0)
+	if (bd_cli_token_from_arg(l->conf, arg, token) < 0)
 		return 1;
-	if (bd_download_open(token, *kr, *store, (int64_t)time(NULL), dl, &err) < 0) {
+	if (bd_download_open(token, l->kr, l->store, (int64_t)time(NULL), &l->dl, &err) < 0) {
 		if (err.code == BD_E_EXPIRED)
 			fprintf(stderr, "bestanden: this link has expired\n");
 		else if (err.code == BD_E_STORAGE || err.code == BD_E_TEMP)
@@ -131,49 +139,42 @@ static int open_link(const char *arg, struct bd_conf **conf, struct bd_keyring *
 	return 0;
 }
 
-static void close_link(struct bd_conf **conf, struct bd_keyring **kr, struct bd_store **store,
-                       struct bd_download **dl)
+static void close_link(struct opened_link *l)
 {
-	bd_download_close(dl);
-	bd_store_close(store);
-	bd_keyring_free(kr);
-	bd_conf_free(conf);
+	bd_download_close(&l->dl);
+	bd_store_close(&l->store);
+	bd_keyring_free(&l->kr);
+	bd_conf_free(&l->conf);
 }
 
 int bd_cmd_inspect(int argc, char **argv)
 {
-	struct bd_conf *conf = NULL;
-	struct bd_keyring *kr = NULL;
-	struct bd_store *store = NULL;
-	struct bd_download *dl = NULL;
+	struct opened_link l = {0};
 	const struct bd_manifest *m;
 	char t1[32], t2[32];
 	int r;
 
 	if (argc != 2)
 		return bd_cli_usage("inspect LINK");
-	r = open_link(argv[1], &conf, &kr, &store, &dl);
+	r = open_link(argv[1], &l);
 	if (r == 0) {
-		m = bd_download_manifest(dl);
+		m = bd_download_manifest(l.dl);
 		printf("package  %s\ncreated  %s\nexpires  %s\nsender   %s\nmessage  %s\nkeys     "
 		       "link %u, gateway %u\n",
-		       bd_download_package_id(dl), when(m->created, t1, sizeof(t1)),
+		       bd_download_package_id(l.dl), when(m->created, t1, sizeof(t1)),
 		       when(m->expires, t2, sizeof(t2)), m->sender ? m->sender : "-",
 		       m->message_id ? m->message_id : "-", m->link_key_id, m->gateway_key_id);
 		for (size_t i = 0; i < m->nfiles; i++)
 			printf("file %-3u %12" PRIu64 "  %-30s %s\n", m->files[i].index,
 			       m->files[i].size, m->files[i].content_type, m->files[i].name);
 	}
-	close_link(&conf, &kr, &store, &dl);
+	close_link(&l);
 	return r;
 }
 
 int bd_cmd_fetch(int argc, char **argv)
 {
-	struct bd_conf *conf = NULL;
-	struct bd_keyring *kr = NULL;
-	struct bd_store *store = NULL;
-	struct bd_download *dl = NULL;
+	struct opened_link l = {0};
 	const struct bd_manifest *m;
 	const char *dir = ".";
 	int c, r, force = 0;
@@ -188,7 +189,7 @@ int bd_cmd_fetch(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return bd_cli_usage("fetch [-o DIR] [-f] LINK");
-	r = open_link(argv[optind], &conf, &kr, &store, &dl);
+	r = open_link(argv[optind], &l);
 	if (r != 0)
 		goto out;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -196,7 +197,7 @@ int bd_cmd_fetch(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
-	m = bd_download_manifest(dl);
+	m = bd_download_manifest(l.dl);
 	for (size_t i = 0; i < m->nfiles && r == 0; i++) {
 		char name[512], path[4096];
 		struct fd_sink fs;
@@ -215,7 +216,8 @@ int bd_cmd_fetch(int argc, char **argv)
 			r = 1;
 			break;
 		}
-		if (bd_download_file(dl, m->files[i].index, 0, BD_STORE_TO_END, &sink, &err) < 0) {
+		if (bd_download_file(l.dl, m->files[i].index, 0, BD_STORE_TO_END, &sink, &err) <
+		    0) {
 			close(fs.fd);
 			unlink(path);
 			r = bd_cli_fail(&err);
@@ -229,6 +231,6 @@ int bd_cmd_fetch(int argc, char **argv)
 		printf("%s\t%" PRIu64 "\n", path, m->files[i].size);
 	}
 out:
-	close_link(&conf, &kr, &store, &dl);
+	close_link(&l);
 	return r;
 }

@@ -130,7 +130,7 @@ int bd_cmd_rewrite(int argc, char **argv)
 		return bd_cli_usage("%s", usage);
 	}
 	g_mime_init();
-	conf = bd_cli_load_conf();
+	conf = do_explain ? bd_cli_load_conf_or_defaults() : bd_cli_load_conf();
 	if (conf == NULL)
 		goto out;
 	if (!do_explain) {

@@ -5,11 +5,13 @@
  * prints the result; errors go to stderr with exit status 1 (2 for usage).
  * Subcommands are a table below; `bestanden help` prints it.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "conf.h"
@@ -35,14 +37,29 @@ int bd_cli_fail(const struct bd_error *err)
 	return 1;
 }
 
+static void print_problem(void *ctx, const char *problem)
+{
+	(void)ctx;
+	fprintf(stderr, "bestanden: %s\n", problem);
+}
+
+/* Every problem in the file gets its own line, however many there are. */
 struct bd_conf *bd_cli_load_conf(void)
 {
 	struct bd_error err;
-	struct bd_conf *conf = bd_conf_load(bd_cli_conf_path, &err);
 
-	if (conf == NULL)
-		fprintf(stderr, "bestanden: %s\n", err.msg);
-	return conf;
+	return bd_conf_load_reporting(bd_cli_conf_path, print_problem, NULL, &err);
+}
+
+struct bd_conf *bd_cli_load_conf_or_defaults(void)
+{
+	if (strcmp(bd_cli_conf_path, BD_CONF_DEFAULT_PATH) == 0 &&
+	    access(BD_CONF_DEFAULT_PATH, F_OK) < 0 && errno == ENOENT) {
+		fprintf(stderr, "bestanden: no %s; using the built-in defaults\n",
+		        BD_CONF_DEFAULT_PATH);
+		return bd_conf_defaults();
+	}
+	return bd_cli_load_conf();
 }
 
 /* The key directory: -d DIR if given, else [keys] dir from the configuration. */
@@ -270,40 +287,76 @@ static int take_config_option(int argc, char **argv)
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
-	const char *synopsis;
+	const char *args; /* what follows the name */
+	const char *summary;
 } commands[] = {
-        {"check-config", cmd_check_config,
-         "check-config [-v]        check the configuration file (-v: print every value)"},
-        {"keygen", cmd_keygen,
-         "keygen [-d DIR]          create link key, gateway key pair and store token"},
-        {"keys", cmd_keys,
-         "keys [-d DIR] list|rotate [link|gateway|all]|remove KIND ID\n"
-         "                           list, rotate or remove keys"},
-        {"fetch", bd_cmd_fetch,
-         "fetch [-o DIR] [-f] LINK download and decrypt a link's files into DIR"},
-        {"inspect", bd_cmd_inspect,
-         "inspect LINK             show a link's package: files, sizes, expiry"},
+        {"check-config", cmd_check_config, "[-v] [--example | --manpage]",
+         "check the configuration file (-v: every value; --example, --manpage: the "
+         "generated documents)"},
+        {"keygen", cmd_keygen, "[-d DIR]", "create link key, gateway key pair and store token"},
+        {"keys", cmd_keys, "[-d DIR] list | rotate [link|gateway|all] | remove link|gateway ID",
+         "list, rotate or remove keys"},
+        {"fetch", bd_cmd_fetch, "[-o DIR] [-f] LINK",
+         "download and decrypt a link's files into DIR (-f: overwrite)"},
+        {"inspect", bd_cmd_inspect, "LINK", "show a link's package: files, sizes, expiry"},
         {"rewrite", bd_cmd_rewrite,
-         "rewrite [--explain] IN.eml\n"
-         "                           run the milter's rewrite on a message file (--explain: "
-         "decisions only)"},
-        {"storage", bd_cmd_storage,
-         "storage init [--create-bucket]\n"
-         "                           prepare the storage backend (S3: bucket and lifecycle rules)"},
-        {"sweep", bd_cmd_sweep,
-         "sweep                    delete expired packages from storage now"},
-        {"revoke", bd_cmd_revoke,
-         "revoke LINK|PACKAGE-ID   delete a package now: the link stops working"},
-        {"help", cmd_help, "help                     this list"},
+         "[--explain] [--sender ADDR] [--recipient ADDR]... [--incoming] IN.eml|-",
+         "run the milter's rewrite on a message file (--explain: decisions only)"},
+        {"storage", bd_cmd_storage, "init [--create-bucket]",
+         "prepare the storage backend (S3: bucket and lifecycle rules)"},
+        {"sweep", bd_cmd_sweep, "", "delete expired packages from storage now"},
+        {"revoke", bd_cmd_revoke, "LINK|MESSAGE|PACKAGE-ID",
+         "delete a package now: the link stops working"},
+        {"help", cmd_help, "[COMMAND]", "this list, or one command's usage"},
 };
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* `bestanden COMMAND --help`: the command's usage on standard output. */
+static int command_usage(const struct command *cmd)
+{
+	printf("usage: bestanden [-c CONFIG] %s%s%s\n\n  %s\n", cmd->name, *cmd->args ? " " : "",
+	       cmd->args, cmd->summary);
+	return 0;
+}
 
 static int cmd_help(int argc, char **argv)
 {
-	printf("usage: bestanden [-c CONFIG] COMMAND [ARGS]\n\n"
+	if (argc > 1) {
+		const struct command *cmd = find_command(argv[1]);
+
+		return cmd ? command_usage(cmd) : bd_cli_usage("unknown command '%s'", argv[1]);
+	}
+	printf("usage: bestanden [-c CONFIG] COMMAND [ARGS]\n"
+	       "       bestanden COMMAND --help\n\n"
 	       "  -c CONFIG   configuration file (default %s)\n\ncommands:\n",
 	       BD_CONF_DEFAULT_PATH);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		printf("  %s\n", commands[i].synopsis);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		char head[160];
+
+		snprintf(head, sizeof(head), "%s %s", commands[i].name, commands[i].args);
+		if (strlen(head) <= 24)
+			printf("  %-24s %s\n", head, commands[i].summary);
+		else
+			printf("  %s\n  %-24s %s\n", head, "", commands[i].summary);
+	}
+	return 0;
+}
+
+/* True when ARGV asks for help (before any "--"). */
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0)
+			return 1;
 	return 0;
 }
 
@@ -313,7 +366,9 @@ int main(int argc, char **argv)
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {"version", no_argument, NULL, 'V'},
 	                                     {NULL, 0, NULL, 0}};
-	int c;
+	const struct command *cmd;
+	char **sub_argv;
+	int c, sub_argc;
 
 	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -325,14 +380,13 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cmd_help(0, NULL), 2;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[optind], commands[i].name) == 0) {
-			int sub_argc = take_config_option(argc - optind, argv + optind);
-			char **sub_argv = argv + optind;
-
-			optind = 1; /* restart getopt for the subcommand */
-			return commands[i].run(sub_argc, sub_argv);
-		}
-	}
-	return bd_cli_usage("unknown command '%s'", argv[optind]);
+	cmd = find_command(argv[optind]);
+	if (cmd == NULL)
+		return bd_cli_usage("unknown command '%s'", argv[optind]);
+	sub_argc = take_config_option(argc - optind, argv + optind);
+	sub_argv = argv + optind;
+	if (wants_help(sub_argc, sub_argv))
+		return command_usage(cmd);
+	optind = 1; /* restart getopt for the subcommand */
+	return cmd->run(sub_argc, sub_argv);
 }

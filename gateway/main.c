@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +26,15 @@
 
 #define TLS_FILE_MAX (256 * 1024)
 
-static void usage(void)
+/* --help: standard output, exit 0; a wrong option: standard error, exit 2. */
+static void usage(FILE *out, int status)
 {
-	fprintf(stderr, "usage: bestanden-gateway [-c CONFIG] [-f] [-t]\n"
-	                "  -c CONFIG  configuration file (default " BD_CONF_DEFAULT_PATH ")\n"
-	                "  -f         stay in the foreground, log to stderr\n"
-	                "  -t         check configuration and keys, then exit\n");
-	exit(2);
+	fprintf(out, "usage: bestanden-gateway [-c CONFIG] [-f] [-t]\n"
+	             "  -c CONFIG  configuration file (default " BD_CONF_DEFAULT_PATH ")\n"
+	             "  -f         stay in the foreground, log to stderr\n"
+	             "  -t         check configuration and keys, then exit\n"
+	             "  -h         show this help (also --help)\n");
+	exit(status);
 }
 
 static int write_pid_file(const char *path, struct bd_error *err)
@@ -92,18 +95,20 @@ static void cleanup(struct gw_server *srv)
 
 int main(int argc, char **argv)
 {
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *conf_path = BD_CONF_DEFAULT_PATH;
 	struct gw_server srv = {.listen_fd = -1, .keys_lock = PTHREAD_RWLOCK_INITIALIZER};
 	struct bd_error err;
 	sigset_t sigs;
 	int c, sig, test_only = 0, foreground = 0;
 
-	while ((c = getopt(argc, argv, "c:ft")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fth", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf_path = optarg; break;
 		case 'f': foreground = 1; break;
 		case 't': test_only = 1; break;
-		default: usage();
+		case 'h': usage(stdout, 0); break;
+		default: usage(stderr, 2);
 		}
 	}
 	bd_log_open("bestanden-gateway", foreground || test_only);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <glib.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
@@ -29,14 +30,16 @@
 
 static const char *conf_path = BD_CONF_DEFAULT_PATH;
 
-static void usage(void)
+/* --help: standard output, exit 0; a wrong option: standard error, exit 2. */
+static void usage(FILE *out, int status)
 {
-	fprintf(stderr, "usage: bestanden-milter [-c CONFIG] [-f] [-t] [-d]\n"
-	                "  -c CONFIG  configuration file (default " BD_CONF_DEFAULT_PATH ")\n"
-	                "  -f         stay in the foreground, log to stderr\n"
-	                "  -t         check configuration, keys and storage settings, then exit\n"
-	                "  -d         log debug lines too\n");
-	exit(2);
+	fprintf(out, "usage: bestanden-milter [-c CONFIG] [-f] [-t] [-d]\n"
+	             "  -c CONFIG  configuration file (default " BD_CONF_DEFAULT_PATH ")\n"
+	             "  -f         stay in the foreground, log to stderr\n"
+	             "  -t         check configuration, keys and storage settings, then exit\n"
+	             "  -d         log debug lines too\n"
+	             "  -h         show this help (also --help)\n");
+	exit(status);
 }
 
 /*
@@ -248,18 +251,20 @@ static int daemonize(void)
 
 int main(int argc, char **argv)
 {
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct bd_runtime *rt;
 	struct bd_error err;
 	int c, test_only = 0, foreground = 0, debug = 0, r;
 	char *pid_file;
 
-	while ((c = getopt(argc, argv, "c:ftd")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:ftdh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf_path = optarg; break;
 		case 'f': foreground = 1; break;
 		case 't': test_only = 1; break;
 		case 'd': debug = 1; break;
-		default: usage();
+		case 'h': usage(stdout, 0); break;
+		default: usage(stderr, 2);
 		}
 	}
 	bd_log_open("bestanden-milter", foreground || test_only);

@@ -7,6 +7,10 @@ sends a mail with a PDF and an image through Postfix, prints what arrived,
 downloads the link and compares the files, and leaves everything running.
 `make demo-stop` runs `demo.py stop`. The machine's own Postfix
 configuration is never touched.
+
+`make demo` can be run again: while a demo runs it says so and leaves it
+alone; after `make demo-stop` it replaces the previous run's files (keys,
+stored files, delivered mail) and says so.
 """
 import json
 import os
@@ -14,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import shutil
 import time
 import zlib
 import struct
@@ -70,10 +75,52 @@ def sample_png(w=320, h=200):
             + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
 
-def start():
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def read_state():
+    try:
+        with open(STATE) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def prepare():
+    """Leave a running demo alone; clear what a stopped or broken one left.
+
+    None to go on, or the exit status to end with."""
+    state = read_state()
+    if state is not None and any(alive(pid) for pid in state.get("pids", {}).values()):
+        print("The demo is already running (gateway on http://127.0.0.1:%s; state in %s)."
+              % (state.get("ports", {}).get("gateway", "?"), STATE))
+        print("Nothing was changed. Stop it with: make demo-stop   (then `make demo` starts a new one)")
+        return 0
     if os.path.exists(STATE):
-        print("The demo is already running (state in %s); stop it with: make demo-stop" % STATE)
-        return 1
+        print("==> a previous demo did not stop cleanly; stopping what is left of it")
+        stop(quiet=True)
+    if os.path.isdir(DEMO) and os.listdir(DEMO):
+        if not os.path.exists(os.path.join(DEMO, "bestanden.conf")):
+            print("demo: %s holds files that are not a demo's; empty it or set BESTANDEN_DEMO_DIR "
+                  "to another directory" % DEMO, file=sys.stderr)
+            return 1
+        print("==> replacing the previous demo's files in %s: new keys, an empty store and no "
+              "delivered mail (links in the old demo mail stop working)" % DEMO)
+        shutil.rmtree(DEMO)
+    return None
+
+
+def start():
+    status = prepare()
+    if status is not None:
+        return status
     build = os.path.join(TOP, "build")
     os.makedirs(DEMO, exist_ok=True)
     st = stackmod.Stack(build, workdir=DEMO)
@@ -136,14 +183,15 @@ def start():
     return 0
 
 
-def stop():
+def stop(quiet=False):
     if not os.path.exists(STATE):
         print("The demo is not running (no %s)" % STATE)
         return 0
-    with open(STATE) as f:
-        state = json.load(f)
-    subprocess.run([os.path.join(TOP, "tests", "postfix", "postfix-instance.sh"), "stop", state["postfix"]])
-    for name, pid in state["pids"].items():
+    state = read_state() or {}
+    if state.get("postfix"):
+        subprocess.run([os.path.join(TOP, "tests", "postfix", "postfix-instance.sh"), "stop",
+                        state["postfix"]], stdout=subprocess.DEVNULL if quiet else None)
+    for name, pid in state.get("pids", {}).items():
         try:
             os.killpg(pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -157,10 +205,23 @@ def stop():
         else:
             os.killpg(pid, signal.SIGKILL)
     os.unlink(STATE)
-    print("bestanden demo stopped; its files stay in %s (remove with: rm -rf %s)" % (DEMO, DEMO))
+    if not quiet:
+        print("bestanden demo stopped; its files stay in %s until the next `make demo` "
+              "(remove with: rm -rf %s)" % (DEMO, DEMO))
     return 0
 
 
+def main(cmd):
+    if cmd not in ("start", "stop"):
+        print("usage: demo.py start|stop")
+        return 2
+    try:
+        return start() if cmd == "start" else stop()
+    except (OSError, subprocess.CalledProcessError, RuntimeError, AssertionError) as e:
+        print("demo FAILED: %s" % e, file=sys.stderr)
+        print("Logs are in %s; clean up with: make demo-stop" % DEMO, file=sys.stderr)
+        return 1
+
+
 if __name__ == "__main__":
-    cmd = sys.argv[1] if len(sys.argv) > 1 else "start"
-    sys.exit({"start": start, "stop": stop}.get(cmd, lambda: print("usage: demo.py start|stop") or 2)())
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "start"))

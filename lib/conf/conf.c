@@ -15,37 +15,55 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_LINE 4096
 
 struct parse_state {
 	struct bd_conf *conf;
-	const char *name; /* file name for messages */
-	FILE *fp;         /* file input, or */
-	const char *text; /* string input */
-	unsigned line;    /* line most recently handed to inih */
-	unsigned *seen;   /* line where each key was set, 0 if not */
-	char *errors;     /* collected messages, '\n'-separated */
-	unsigned nerrors;
+	const char *name;          /* file name for messages */
+	FILE *fp;                  /* file input, or */
+	const char *text;          /* string input */
+	unsigned line;             /* line most recently handed to inih */
+	unsigned *seen;            /* line where each key was set, 0 if not */
+	bd_conf_report_fn *report; /* gets every problem, or NULL */
+	void *report_ctx;
+	char summary[BD_ERROR_MAX]; /* the problems that fit, '\n'-separated */
+	size_t used;
+	unsigned nerrors, nomitted;
 };
+
+/* Room kept at the end of the summary for the "and N more" line. */
+#define SUMMARY_TAIL 96
 
 static void add_error(struct parse_state *st, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
+/*
+ * Every problem goes to the report callback; the summary for struct bd_error
+ * keeps whole lines while they fit and counts the rest.
+ */
 static void add_error(struct parse_state *st, const char *fmt, ...)
 {
 	char line[600];
 	va_list ap;
-	char *joined;
+	size_t len;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	joined = st->errors ? bd_asprintf("%s\n%s", st->errors, line) : bd_strdup(line);
-	free(st->errors);
-	st->errors = joined;
 	st->nerrors++;
+	if (st->report != NULL)
+		st->report(st->report_ctx, line);
+	len = strlen(line);
+	if (st->nomitted > 0 || st->used + len + 1 > sizeof(st->summary) - SUMMARY_TAIL) {
+		st->nomitted++;
+		return;
+	}
+	st->used += (size_t)snprintf(st->summary + st->used, sizeof(st->summary) - st->used, "%s%s",
+	                             st->used ? "\n" : "", line);
 }
 
 static void *field(struct bd_conf *conf, const struct bd_conf_key *key)
@@ -435,6 +453,32 @@ static void check_combinations(struct parse_state *st)
 		          st->name);
 }
 
+/*
+ * A program run from the build tree (before `make install`) finds no
+ * installed templates; it then uses the source tree's, so the newcomer's
+ * first `bestanden rewrite --explain` works. An installed program, or one
+ * whose template_dir names another directory, is left alone.
+ */
+static void use_source_templates_from_build_tree(struct bd_conf *conf)
+{
+	static const char build_dir[] = BD_BUILD_DIR "/";
+	char exe[4096];
+	ssize_t n;
+	struct stat st;
+
+	if (strcmp(conf->notice.template_dir, BD_TEMPLATE_DIR) != 0 ||
+	    stat(BD_TEMPLATE_DIR, &st) == 0)
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	if (strncmp(exe, build_dir, sizeof(build_dir) - 1) != 0)
+		return;
+	free(conf->notice.template_dir);
+	conf->notice.template_dir = bd_strdup(BD_SOURCE_TEMPLATE_DIR);
+}
+
 struct bd_conf *bd_conf_defaults(void)
 {
 	struct bd_conf *conf = bd_calloc(1, sizeof(*conf));
@@ -448,56 +492,77 @@ struct bd_conf *bd_conf_defaults(void)
 			abort();
 		}
 	}
+	use_source_templates_from_build_tree(conf);
 	return conf;
 }
 
-static struct bd_conf *load(struct parse_state *st, struct bd_error *err)
+/* Read NAME, or TEXT under that name when TEXT is not NULL. */
+static struct bd_conf *load(const char *name, const char *text, bd_conf_report_fn *report,
+                            void *ctx, struct bd_error *err)
 {
-	int r;
+	struct parse_state *st = bd_calloc(1, sizeof(*st));
+	struct bd_conf *conf = NULL;
+	int r = 0;
 
-	st->conf = bd_conf_defaults();
-	st->seen = bd_calloc(bd_conf_nkeys, sizeof(unsigned));
-	r = ini_parse_stream(read_line, st, on_key, st);
-	if (r > 0 && st->nerrors == 0)
-		add_error(st, "%s:%d: syntax error (expected [section] or key = value)", st->name,
-		          r);
-	else if (r < 0 && st->nerrors == 0)
-		add_error(st, "%s: could not be read", st->name);
+	*st = (struct parse_state){.name = name, .text = text, .report = report, .report_ctx = ctx};
+	if (text == NULL && (st->fp = fopen(name, "r")) == NULL) {
+		int e = errno;
+
+		add_error(st, "%s: cannot open configuration: %s%s", name, strerror(e),
+		          e == ENOENT ? " (use -c FILE to name another one)" : "");
+	} else {
+		st->conf = bd_conf_defaults();
+		st->seen = bd_calloc(bd_conf_nkeys, sizeof(unsigned));
+		r = ini_parse_stream(read_line, st, on_key, st);
+		if (st->fp != NULL)
+			fclose(st->fp);
+		free(st->seen);
+	}
+	/* inih names only the first line it could not parse */
+	if (r > 0)
+		add_error(st, "%s:%d: syntax error (expected [section] or key = value)", name, r);
+	else if (r < 0)
+		add_error(st, "%s: could not be read", name);
 	if (st->nerrors == 0)
 		check_combinations(st);
-	free(st->seen);
-	if (st->nerrors > 0) {
-		bd_error_set(err, BD_E_CONFIG, "%s", st->errors);
-		free(st->errors);
+	if (st->nerrors == 0) {
+		conf = st->conf;
+		conf->path = bd_strdup(name);
+		use_source_templates_from_build_tree(conf);
+	} else {
+		if (st->nomitted > 0)
+			snprintf(st->summary + st->used, sizeof(st->summary) - st->used,
+			         "\n%s: and %u more problem%s (bestanden check-config lists them "
+			         "all)",
+			         name, st->nomitted, st->nomitted == 1 ? "" : "s");
+		bd_error_set(err, BD_E_CONFIG, "%s", st->summary);
 		bd_conf_free(&st->conf);
-		return NULL;
 	}
-	st->conf->path = bd_strdup(st->name);
-	return st->conf;
+	free(st);
+	return conf;
+}
+
+struct bd_conf *bd_conf_load_reporting(const char *path, bd_conf_report_fn *report, void *ctx,
+                                       struct bd_error *err)
+{
+	return load(path, NULL, report, ctx, err);
 }
 
 struct bd_conf *bd_conf_load(const char *path, struct bd_error *err)
 {
-	struct parse_state st = {.name = path};
-	struct bd_conf *conf;
+	return load(path, NULL, NULL, NULL, err);
+}
 
-	st.fp = fopen(path, "r");
-	if (st.fp == NULL) {
-		bd_error_set(err, BD_E_CONFIG, "%s: cannot open configuration: %s%s", path,
-		             strerror(errno),
-		             errno == ENOENT ? " (use -c FILE to name another one)" : "");
-		return NULL;
-	}
-	conf = load(&st, err);
-	fclose(st.fp);
-	return conf;
+struct bd_conf *bd_conf_load_string_reporting(const char *name, const char *text,
+                                              bd_conf_report_fn *report, void *ctx,
+                                              struct bd_error *err)
+{
+	return load(name, text, report, ctx, err);
 }
 
 struct bd_conf *bd_conf_load_string(const char *name, const char *text, struct bd_error *err)
 {
-	struct parse_state st = {.name = name, .text = text};
-
-	return load(&st, err);
+	return load(name, text, NULL, NULL, err);
 }
 
 void bd_conf_free(struct bd_conf **confp)
@@ -560,28 +625,25 @@ static const char *type_name(const struct bd_conf_key *key)
 	return "?";
 }
 
+/* V in the largest unit that divides it: 4G, 14d, 90s; 0 and unitless types as a number. */
 static void format_bound(const struct bd_conf_key *key, uint64_t v, char *buf, size_t size)
 {
-	static const struct {
+	struct unit {
 		uint64_t m;
 		const char *u;
-	} size_units[] = {{1ULL << 30, "G"}, {1ULL << 20, "M"}, {1ULL << 10, "K"}};
-	static const struct {
-		uint64_t m;
-		const char *u;
-	} time_units[] = {{86400, "d"}, {3600, "h"}, {60, "m"}};
+	};
+	static const struct unit size_units[] = {
+	        {1ULL << 30, "G"}, {1ULL << 20, "M"}, {1ULL << 10, "K"}, {1, ""}};
+	static const struct unit time_units[] = {{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
+	const struct unit *units = key->type == BD_CT_SIZE       ? size_units
+	                           : key->type == BD_CT_DURATION ? time_units
+	                                                         : NULL;
 
-	if (v != 0 && key->type == BD_CT_SIZE) {
-		for (size_t i = 0; i < 3; i++)
-			if (v % size_units[i].m == 0)
-				return (void)snprintf(buf, size, "%" PRIu64 "%s",
-				                      v / size_units[i].m, size_units[i].u);
-	} else if (v != 0 && key->type == BD_CT_DURATION) {
-		for (size_t i = 0; i < 3; i++)
-			if (v % time_units[i].m == 0)
-				return (void)snprintf(buf, size, "%" PRIu64 "%s",
-				                      v / time_units[i].m, time_units[i].u);
-		return (void)snprintf(buf, size, "%" PRIu64 "s", v);
+	if (v != 0 && units != NULL) {
+		while (v % units->m != 0)
+			units++;
+		snprintf(buf, size, "%" PRIu64 "%s", v / units->m, units->u);
+		return;
 	}
 	snprintf(buf, size, "%" PRIu64, v);
 }
@@ -600,10 +662,38 @@ static void describe_type(const struct bd_conf_key *key, char *buf, size_t size)
 	}
 }
 
-void bd_conf_write_example(FILE *out)
+/*
+ * The generated documents walk the table alike: "[section]" between OPEN
+ * and CLOSE before each section's first key, then WRITE_KEY for each key
+ * with its described type.
+ */
+static void write_keys(FILE *out, const char *open, const char *close,
+                       void (*write_key)(FILE *out, const struct bd_conf_key *key,
+                                         const char *type))
 {
 	const char *section = "";
 
+	for (size_t i = 0; i < bd_conf_nkeys; i++) {
+		const struct bd_conf_key *key = &bd_conf_keys[i];
+		char type[96];
+
+		if (strcmp(section, key->section) != 0) {
+			section = key->section;
+			fprintf(out, "%s[%s]%s", open, section, close);
+		}
+		describe_type(key, type, sizeof(type));
+		write_key(out, key, type);
+	}
+}
+
+static void example_key(FILE *out, const struct bd_conf_key *key, const char *type)
+{
+	fprintf(out, "\n# %s\n# (%s)\n%s =%s%s\n", key->doc, type, key->name, *key->def ? " " : "",
+	        key->def);
+}
+
+void bd_conf_write_example(FILE *out)
+{
 	fprintf(out,
 	        "# bestanden.conf - configuration of bestanden-milter, bestanden-gateway and "
 	        "bestanden.\n"
@@ -611,18 +701,7 @@ void bd_conf_write_example(FILE *out)
 	        "# Every key is listed with its default value. Sizes take K, M or G; durations\n"
 	        "# take s, m, h or d. Check a changed file with: bestanden check-config -c FILE\n"
 	        "# This file is generated from the key table: bestanden check-config --example\n");
-	for (size_t i = 0; i < bd_conf_nkeys; i++) {
-		const struct bd_conf_key *key = &bd_conf_keys[i];
-		char type[96];
-
-		if (strcmp(section, key->section) != 0) {
-			section = key->section;
-			fprintf(out, "\n[%s]\n", section);
-		}
-		describe_type(key, type, sizeof(type));
-		fprintf(out, "\n# %s\n# (%s)\n%s =%s%s\n", key->doc, type, key->name,
-		        *key->def ? " " : "", key->def);
-	}
+	write_keys(out, "\n", "\n", example_key);
 }
 
 /* Escape text for roff: backslashes, and a leading dot or quote. */
@@ -640,10 +719,21 @@ static void roff_text(FILE *out, const char *s)
 	}
 }
 
+static void manpage_key(FILE *out, const struct bd_conf_key *key, const char *type)
+{
+	fprintf(out, ".TP\n\\fB");
+	roff_text(out, key->name);
+	fprintf(out, "\\fR (");
+	roff_text(out, type);
+	fprintf(out, "; default: \\fI");
+	roff_text(out, *key->def ? key->def : "empty");
+	fprintf(out, "\\fR)\n");
+	roff_text(out, key->doc);
+	fputc('\n', out);
+}
+
 void bd_conf_write_manpage(FILE *out)
 {
-	const char *section = "";
-
 	fprintf(out, ".TH BESTANDEN.CONF 5 \"\" \"bestanden\" \"File Formats\"\n"
 	             ".SH NAME\nbestanden.conf \\- configuration of bestanden\n"
 	             ".SH SYNOPSIS\n/etc/bestanden/bestanden.conf\n"
@@ -662,25 +752,7 @@ void bd_conf_write_manpage(FILE *out)
 	             "separated by commas.\n"
 	             "Booleans are yes/no, true/false, on/off or 1/0.\n"
 	             "Check a file with \\fBbestanden check\\-config \\-c\\fR \\fIFILE\\fR.\n");
-	for (size_t i = 0; i < bd_conf_nkeys; i++) {
-		const struct bd_conf_key *key = &bd_conf_keys[i];
-		char type[96];
-
-		if (strcmp(section, key->section) != 0) {
-			section = key->section;
-			fprintf(out, ".SH [%s]\n", section);
-		}
-		describe_type(key, type, sizeof(type));
-		fprintf(out, ".TP\n\\fB");
-		roff_text(out, key->name);
-		fprintf(out, "\\fR (");
-		roff_text(out, type);
-		fprintf(out, "; default: \\fI");
-		roff_text(out, *key->def ? key->def : "empty");
-		fprintf(out, "\\fR)\n");
-		roff_text(out, key->doc);
-		fputc('\n', out);
-	}
+	write_keys(out, ".SH ", "\n", manpage_key);
 	fprintf(out, ".SH FILES\n/etc/bestanden/bestanden.conf, /etc/bestanden/keys/\n"
 	             ".SH SEE ALSO\nbestanden(1), bestanden\\-milter(8), bestanden\\-gateway(8)\n");
 }

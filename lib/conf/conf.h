@@ -152,10 +152,24 @@ extern const size_t bd_conf_nkeys;
 
 /* A configuration holding only defaults (never fails). */
 struct bd_conf *bd_conf_defaults(void);
-/* Read PATH over the defaults. On failure *err lists the problems, one per line. */
+/*
+ * Read PATH over the defaults. On failure *err lists the problems, one per
+ * line, as many as fit, and then how many more there are.
+ */
 struct bd_conf *bd_conf_load(const char *path, struct bd_error *err);
 /* Same, from a string (for tests); NAME is used in messages. */
 struct bd_conf *bd_conf_load_string(const char *name, const char *text, struct bd_error *err);
+/*
+ * Gets each problem found while loading, however many there are: one line
+ * naming the file, the line and the key. PROBLEM is valid during the call only.
+ */
+typedef void bd_conf_report_fn(void *ctx, const char *problem);
+/* bd_conf_load() and bd_conf_load_string() that also hand every problem to REPORT. */
+struct bd_conf *bd_conf_load_reporting(const char *path, bd_conf_report_fn *report, void *ctx,
+                                       struct bd_error *err);
+struct bd_conf *bd_conf_load_string_reporting(const char *name, const char *text,
+                                              bd_conf_report_fn *report, void *ctx,
+                                              struct bd_error *err);
 void bd_conf_free(struct bd_conf **conf);
 
 /* Look up a key by section and name; NULL when there is none. */

@@ -2,7 +2,7 @@
 # test-config-and-keys.sh - check-config, keygen and key refusals as an operator meets them.
 # usage: test-config-and-keys.sh BESTANDEN MILTER GATEWAY SOURCE_DIR
 set -u
-cli=$1 milter=$2 gateway=$3 src=$4
+cli=$(realpath "$1") milter=$2 gateway=$3 src=$4
 tmp=$(mktemp -d /tmp/bd-cli-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 failed=0 passed=0
@@ -39,6 +39,68 @@ expect 0 "configuration is valid" "$cli" check-config -c "$src/conf/bestanden.co
 expect 1 "$tmp/bad.conf:$line: unknown key 'retentoin'" "$cli" check-config -c "$tmp/bad.conf"
 expect 0 "usage: bestanden" "$cli" --help
 expect 2 "unknown command" "$cli" frobnicate
+
+# Thirty misspelt keys: thirty lines, each naming file:line and the key, none cut off.
+{
+	echo "[milter]"
+	for i in $(seq 1 15); do echo "sokcet$i = inet:1@localhost"; done
+	echo "[policy]"
+	for i in $(seq 1 14); do echo "retentoin_$i = 1d"; done
+	echo "retentoin = 1d"
+} > "$tmp/bad30.conf"
+out=$("$cli" -c "$tmp/bad30.conf" check-config 2>&1); status=$?
+[ "$status" = 1 ] && ok || fail "check-config with 30 misspelt keys exited $status"
+n=$(grep -c "^bestanden: $tmp/bad30.conf:[0-9]*: unknown key '" <<<"$out")
+[ "$n" = 30 ] && ok || fail "expected 30 error lines, got $n: $out"
+for i in $(seq 1 15); do
+	grep -qF "$tmp/bad30.conf:$((i + 1)): unknown key 'sokcet$i' in [milter]" <<<"$out" && ok ||
+		fail "no line for sokcet$i"
+done
+for i in $(seq 1 14); do
+	grep -qF "$tmp/bad30.conf:$((i + 17)): unknown key 'retentoin_$i' in [policy]" <<<"$out" && ok ||
+		fail "no line for retentoin_$i"
+done
+expect 1 "$tmp/bad30.conf:32: unknown key 'retentoin' in [policy]; did you mean 'retention'?" \
+	"$cli" -c "$tmp/bad30.conf" check-config
+# The daemons say it in one line, with how many more there are.
+out=$("$gateway" -t -c "$tmp/bad30.conf" 2>&1)
+[ "$(wc -l <<<"$out")" = 1 ] && grep -qF "more problems (bestanden check-config lists them all)" <<<"$out" &&
+	ok || fail "gateway's configuration error is not one line naming the rest: $out"
+
+# --help: every command and both daemons print their usage on standard output, exit 0.
+helpcheck() {
+	local out status
+	out=$("$@" 2>/dev/null); status=$?
+	if [ "$status" = 0 ] && grep -q "^usage: " <<<"$out"; then ok; else
+		fail "$* exited $status, stdout: $out"; fi
+}
+helpcheck "$cli" --help
+commands=$("$cli" --help | sed -n '/^commands:/,$s/^  \([a-z][a-z-]*\).*/\1/p')
+[ "$(wc -w <<<"$commands")" -ge 9 ] && ok || fail "bestanden --help lists too few commands: $commands"
+for cmd in $commands; do
+	helpcheck "$cli" "$cmd" --help
+	out=$("$cli" "$cmd" --help)
+	grep -q "^usage: bestanden \[-c CONFIG\] $cmd" <<<"$out" && ok || fail "$cmd --help: $out"
+done
+helpcheck "$cli" help rewrite
+helpcheck "$milter" --help
+helpcheck "$gateway" --help
+expect 2 "usage: bestanden-gateway" "$gateway" --no-such-option
+
+# From the build tree, with no configuration file and no installed templates,
+# `rewrite --explain` works on the source tree's templates.
+mkdir "$tmp/fresh"
+if [ ! -e /etc/bestanden/bestanden.conf ]; then
+	out=$(cd "$tmp/fresh" && "$cli" rewrite --explain "$src/tests/data/messages/01-basic-pdf.eml" 2>&1)
+	status=$?
+	[ "$status" = 0 ] && grep -qF '"rapport.pdf"' <<<"$out" && grep -qF "built-in defaults" <<<"$out" &&
+		ok || fail "rewrite --explain without a configuration file: exit $status: $out"
+fi
+: > "$tmp/fresh/empty.conf"
+out=$(cd "$tmp/fresh" && "$cli" -c empty.conf rewrite --explain "$src/tests/data/messages/01-basic-pdf.eml" 2>&1)
+status=$?
+[ "$status" = 0 ] && grep -qF '"rapport.pdf"' <<<"$out" && ok ||
+	fail "rewrite --explain with an empty configuration file: exit $status: $out"
 
 # keygen writes the files with the right modes.
 expect 0 "created keys" "$cli" keygen -d "$tmp/keys"

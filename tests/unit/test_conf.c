@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "conf.h"
@@ -284,6 +285,160 @@ static void test_sizes_and_durations(void **state)
 	assert_int_equal(bd_conf_parse_duration("1w", &v), -1);
 }
 
+struct problems {
+	unsigned n;
+	char lines[40][600];
+};
+
+static void collect_problem(void *ctx, const char *problem)
+{
+	struct problems *p = ctx;
+
+	if (p->n < 40)
+		snprintf(p->lines[p->n], sizeof(p->lines[0]), "%s", problem);
+	p->n++;
+}
+
+/* Thirty misspelt keys: thirty problems, each naming file, line and key; none lost to a buffer. */
+static void test_every_problem_reported(void **state)
+{
+	char text[4096], want[128];
+	size_t used = 0;
+	struct problems p = {0};
+	struct bd_error err;
+
+	used += (size_t)snprintf(text + used, sizeof(text) - used, "[policy]\n");
+	for (int i = 0; i < 30; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+		                         i % 2 ? "retentoin_%02d = 1d\n" : "unknown_key_%02d = 1\n",
+		                         i);
+	assert_null(bd_conf_load_string_reporting("t.conf", text, collect_problem, &p, &err));
+	assert_int_equal(p.n, 30);
+	for (int i = 0; i < 30; i++) {
+		snprintf(want, sizeof(want),
+		         i % 2 ? "t.conf:%d: unknown key 'retentoin_%02d' in [policy]"
+		               : "t.conf:%d: unknown key 'unknown_key_%02d' in [policy]",
+		         i + 2, i);
+		if (strstr(p.lines[i], want) == NULL)
+			fail_msg("problem %d is '%s', expected '%s'", i, p.lines[i], want);
+	}
+	/* the one-line summary keeps whole lines and says how many more there are */
+	assert_int_equal(err.code, BD_E_CONFIG);
+	assert_non_null(strstr(err.msg, "t.conf:2: unknown key 'unknown_key_00' in [policy]"));
+	assert_non_null(strstr(err.msg, "more problems (bestanden check-config lists them all)"));
+	assert_true(strlen(err.msg) < sizeof(err.msg) - 1);
+}
+
+/* A file that cannot be opened is a problem too. */
+static void test_missing_file_reported(void **state)
+{
+	struct problems p = {0};
+	struct bd_error err;
+
+	assert_null(
+	        bd_conf_load_reporting("/nonexistent/bestanden.conf", collect_problem, &p, &err));
+	assert_int_equal(p.n, 1);
+	assert_non_null(
+	        strstr(p.lines[0], "/nonexistent/bestanden.conf: cannot open configuration"));
+}
+
+/*
+ * The C enums and the table's choices agree: each word parses to its constant
+ * and prints back. Reordering either side, or adding a choice or an
+ * enumerated key without a line here, fails.
+ */
+static const struct {
+	const char *section, *name, *word;
+	int value;
+} enum_words[] = {
+        {"gateway", "language", "nl", BD_LANG_NL},
+        {"gateway", "language", "en", BD_LANG_EN},
+        {"gateway", "audit_client_address", "full", BD_AUDIT_ADDRESS_FULL},
+        {"gateway", "audit_client_address", "truncated", BD_AUDIT_ADDRESS_TRUNCATED},
+        {"gateway", "audit_client_address", "none", BD_AUDIT_ADDRESS_NONE},
+        {"storage", "driver", "gateway", BD_STORAGE_GATEWAY},
+        {"storage", "driver", "s3", BD_STORAGE_S3},
+        {"storage", "s3_addressing", "path", BD_S3_PATH},
+        {"storage", "s3_addressing", "virtual", BD_S3_VIRTUAL},
+        {"policy", "forwarded_messages", "eml", BD_FORWARDED_EML},
+        {"policy", "forwarded_messages", "keep", BD_FORWARDED_KEEP},
+        {"policy", "failure_mode", "tempfail", BD_FAILURE_TEMPFAIL},
+        {"policy", "failure_mode", "accept", BD_FAILURE_ACCEPT},
+        {"policy", "malformed", "unchanged", BD_MALFORMED_UNCHANGED},
+        {"policy", "malformed", "tempfail", BD_MALFORMED_TEMPFAIL},
+        {"notice", "language", "nl", BD_LANG_NL},
+        {"notice", "language", "en", BD_LANG_EN},
+};
+
+static void test_enum_constants_match_choices(void **state)
+{
+	size_t nwords = sizeof(enum_words) / sizeof(enum_words[0]), checked = 0;
+
+	for (size_t i = 0; i < bd_conf_nkeys; i++) {
+		const struct bd_conf_key *k = &bd_conf_keys[i];
+		size_t nchoices = 1, listed = 0;
+
+		if (k->type != BD_CT_ENUM)
+			continue;
+		for (const char *p = k->choices; *p; p++)
+			nchoices += *p == '|';
+		for (size_t w = 0; w < nwords; w++)
+			if (strcmp(enum_words[w].section, k->section) == 0 &&
+			    strcmp(enum_words[w].name, k->name) == 0)
+				listed++;
+		if (listed != nchoices)
+			fail_msg("[%s] %s has %zu choices (%s) but %zu enum constants listed here",
+			         k->section, k->name, nchoices, k->choices, listed);
+	}
+	for (size_t w = 0; w < nwords; w++) {
+		const struct bd_conf_key *k =
+		        bd_conf_find(enum_words[w].section, enum_words[w].name);
+		char text[512], back[64];
+		struct bd_error err;
+		struct bd_conf *c;
+
+		assert_non_null(k);
+		assert_int_equal(k->type, BD_CT_ENUM);
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n%s", k->section, k->name,
+		         enum_words[w].word,
+		         enum_words[w].value == BD_STORAGE_S3 && strcmp(k->name, "driver") == 0
+		                 ? "s3_endpoint = http://127.0.0.1:7480\ns3_bucket = files\n"
+		                   "s3_access_key = AK\ns3_secret_key_file = /etc/s3.key\n"
+		                 : "");
+		c = bd_conf_load_string("t.conf", text, &err);
+		if (c == NULL)
+			fail_msg("[%s] %s = %s: %s", k->section, k->name, enum_words[w].word,
+			         err.msg);
+		assert_int_equal(*(const int *)((const char *)c + k->offset), enum_words[w].value);
+		bd_conf_format_value(c, k, back, sizeof(back));
+		assert_string_equal(back, enum_words[w].word);
+		assert_string_equal(bd_conf_enum_name(k, enum_words[w].value, back, sizeof(back)),
+		                    enum_words[w].word);
+		bd_conf_free(&c);
+		checked++;
+	}
+	assert_int_equal(checked, nwords);
+	assert_string_equal(bd_language_code(BD_LANG_NL), "nl");
+	assert_string_equal(bd_language_code(BD_LANG_EN), "en");
+}
+
+/* A program run from the build tree, with the templates not installed, uses the source tree's. */
+static void test_template_dir_in_build_tree(void **state)
+{
+	struct bd_conf *c = bd_conf_defaults();
+	const char *src = getenv("BD_SOURCE_DIR");
+	char want[4096];
+	struct stat st;
+
+	assert_non_null(src);
+	if (stat(c->notice.template_dir, &st) != 0)
+		fail_msg("default template_dir %s does not exist", c->notice.template_dir);
+	snprintf(want, sizeof(want), "%s/conf/templates", src);
+	if (stat(bd_conf_find("notice", "template_dir")->def, &st) != 0)
+		assert_string_equal(c->notice.template_dir, want);
+	bd_conf_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +453,10 @@ int main(void)
 	        cmocka_unit_test(test_shipped_example_in_sync),
 	        cmocka_unit_test(test_manpage_lists_every_key),
 	        cmocka_unit_test(test_sizes_and_durations),
+	        cmocka_unit_test(test_every_problem_reported),
+	        cmocka_unit_test(test_missing_file_reported),
+	        cmocka_unit_test(test_enum_constants_match_choices),
+	        cmocka_unit_test(test_template_dir_in_build_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
