@@ -14,11 +14,25 @@
 
 #include "filename.h"
 
+struct sanitise_case {
+	const char *raw, *want; /* want NULL: nothing usable */
+};
+
+static void check_sanitised(const struct sanitise_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *got = bd_filename_sanitise(cases[i].raw);
+
+		if (g_strcmp0(got, cases[i].want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, got ? got : "(null)",
+			         cases[i].want ? cases[i].want : "(null)");
+		free(got);
+	}
+}
+
 static void test_sanitise(void **state)
 {
-	static const struct {
-		const char *raw, *want; /* want NULL: nothing usable */
-	} cases[] = {
+	static const struct sanitise_case cases[] = {
 	        {"rapport.pdf", "rapport.pdf"},
 	        {"Jaarverslag 2026.pdf", "Jaarverslag 2026.pdf"},
 	        {"../../etc/passwd", "passwd"},
@@ -64,14 +78,7 @@ static void test_sanitise(void **state)
 	        {"   ", NULL},
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *got = bd_filename_sanitise(cases[i].raw);
-
-		if (g_strcmp0(got, cases[i].want) != 0)
-			fail_msg("case %zu: got '%s', want '%s'", i, got ? got : "(null)",
-			         cases[i].want ? cases[i].want : "(null)");
-		free(got);
-	}
+	check_sanitised(cases, sizeof(cases) / sizeof(cases[0]));
 	assert_null(bd_filename_sanitise(NULL));
 }
 
@@ -79,9 +86,7 @@ static void test_sanitise(void **state)
  * show nothing go, every kind of blank becomes one ASCII space. */
 static void test_invisible(void **state)
 {
-	static const struct {
-		const char *raw, *want; /* want NULL: nothing usable */
-	} cases[] = {
+	static const struct sanitise_case cases[] = {
 	        {"in\u00advoice.pdf", "invoice.pdf"},       /* soft hyphen (Cf) */
 	        {"a\u034fb.pdf", "ab.pdf"},                 /* combining grapheme joiner */
 	        {"a\u180bb\u180dc.pdf", "abc.pdf"},         /* Mongolian variation selectors */
@@ -103,14 +108,7 @@ static void test_invisible(void **state)
 	        {"\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d", NULL},
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *got = bd_filename_sanitise(cases[i].raw);
-
-		if (g_strcmp0(got, cases[i].want) != 0)
-			fail_msg("case %zu: got '%s', want '%s'", i, got ? got : "(null)",
-			         cases[i].want ? cases[i].want : "(null)");
-		free(got);
-	}
+	check_sanitised(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* Blanks that push the real extension out of sight must not survive. */
