@@ -8,6 +8,7 @@
 #include "log.h"
 #include "mem.h"
 #include "format.h"
+#include "html.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -244,25 +245,6 @@ const char *gw_pages_language(const char *arg, const char *accept, const char *d
 
 /* ---- HTML building ---- */
 
-static void put_escaped(GString *out, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': g_string_append(out, "&amp;"); break;
-		case '<': g_string_append(out, "&lt;"); break;
-		case '>': g_string_append(out, "&gt;"); break;
-		case '"': g_string_append(out, "&quot;"); break;
-		case '\'': g_string_append(out, "&#39;"); break;
-		default:
-			/* control characters have no business in a name shown on a page */
-			if ((unsigned char)*s < 0x20 || *s == 0x7f)
-				g_string_append_c(out, ' ');
-			else
-				g_string_append_c(out, *s);
-		}
-	}
-}
-
 struct vars {
 	const char *org;
 	const char *date;
@@ -274,10 +256,10 @@ static void put_text(GString *out, const char *text, const struct vars *v)
 {
 	while (*text) {
 		if (strncmp(text, "{org}", 5) == 0) {
-			put_escaped(out, v->org ? v->org : "");
+			bd_html_append_escaped(out, v->org ? v->org : "");
 			text += 5;
 		} else if (strncmp(text, "{date}", 6) == 0) {
-			put_escaped(out, v->date ? v->date : "");
+			bd_html_append_escaped(out, v->date ? v->date : "");
 			text += 6;
 		} else if (strncmp(text, "{n}", 3) == 0) {
 			g_string_append_printf(out, "%zu", v->n);
@@ -306,13 +288,13 @@ static void put_head(const struct gw_pages *p, GString *out, const struct texts 
 	                "<div class=\"org\">");
 	if (p->logo != NULL) {
 		g_string_append(out, "<img src=\"");
-		put_escaped(out, p->base_path);
+		bd_html_append_escaped(out, p->base_path);
 		g_string_append(out, "/logo\" alt=\"");
 		put_text(out, t->logo_alt, v);
 		g_string_append(out, "\">");
 	}
 	g_string_append(out, "<span>");
-	put_escaped(out, p->organisation);
+	bd_html_append_escaped(out, p->organisation);
 	g_string_append(out, "</span></div>\n");
 	/* The switch keeps the path (and so the link) and changes only the language. */
 	g_string_append_printf(out,
@@ -437,26 +419,26 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 		bd_format_size(lang, f->size, size, sizeof(size));
 		g_string_append(out,
 		                "<li class=\"file\">\n<span class=\"badge\" aria-hidden=\"true\">");
-		put_escaped(out, badge);
+		bd_html_append_escaped(out, badge);
 		g_string_append(out, "</span>\n<div class=\"meta\"><h2 class=\"name\">");
-		put_escaped(out, f->name);
+		bd_html_append_escaped(out, f->name);
 		g_string_append(out, "</h2>\n<p class=\"detail\">");
-		put_escaped(out, size);
+		bd_html_append_escaped(out, size);
 		g_string_append(out, " \xc2\xb7 ");
-		put_escaped(out, kind != NULL ? kind : f->content_type);
+		bd_html_append_escaped(out, kind != NULL ? kind : f->content_type);
 		g_string_append(out, "</p></div>\n<a class=\"btn\" href=\"");
-		put_escaped(out, p->base_path);
+		bd_html_append_escaped(out, p->base_path);
 		g_string_append_printf(out, "/d/%s/%u\" download>", token, f->index);
 		put_text(out, t->download, &v);
 		g_string_append(out, "<span class=\"vh\"> ");
-		put_escaped(out, f->name);
+		bd_html_append_escaped(out, f->name);
 		g_string_append_printf(out, " (%s)</span></a>\n</li>\n", size);
 	}
 	g_string_append(out, "</ul>\n");
 	if (m->nfiles > 1) {
 		bd_format_size(lang, total, size, sizeof(size));
 		g_string_append(out, "<p class=\"all\"><a class=\"btn second\" href=\"");
-		put_escaped(out, p->base_path);
+		bd_html_append_escaped(out, p->base_path);
 		g_string_append_printf(out, "/d/%s/all\" download>", token);
 		put_text(out, t->download_all, &v);
 		g_string_append_printf(out, "<span class=\"muted\">%s</span></a></p>\n", size);

@@ -6,13 +6,13 @@
  */
 #include "zip.h"
 #include "mem.h"
+#include "names.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 struct zip_out {
 	struct bd_sink *out;
@@ -55,29 +55,16 @@ static char *clean_name(const char *name)
 	return s;
 }
 
-static int name_taken(char *const *names, size_t n, const char *name)
-{
-	for (size_t j = 0; j < n; j++)
-		if (strcasecmp(names[j], name) == 0) /* Windows folds case */
-			return 1;
-	return 0;
-}
-
 char **gw_zip_entry_names(const struct bd_manifest *m)
 {
 	char **names = bd_calloc(m->nfiles + 1, sizeof(*names));
 
 	for (size_t i = 0; i < m->nfiles; i++) {
-		char *base = clean_name(m->files[i].name), *name = bd_strdup(base);
-		const char *dot = strrchr(base, '.');
-		size_t stem = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
+		char *base = clean_name(m->files[i].name);
 
-		for (unsigned n = 2; name_taken(names, i, name); n++) {
-			free(name);
-			name = bd_asprintf("%.*s (%u)%s", (int)stem, base, n, base + stem);
-		}
+		/* unique as written into the zip: Windows and macOS fold case */
+		names[i] = bd_names_unique(base, names, i, 0);
 		free(base);
-		names[i] = name;
 	}
 	return names;
 }

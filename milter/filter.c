@@ -34,6 +34,9 @@ struct conn {
 	struct msg *msg;
 };
 
+/* Headers whose copies are counted: those the rewrite may change, and X-Bestanden. */
+#define NCOUNTED (BD_REWRITE_NTOP_HEADERS + 1)
+
 struct msg {
 	struct bd_runtime *rt;
 	char *sender;
@@ -42,8 +45,8 @@ struct msg {
 	int authenticated;
 	char queue_id[64];
 	struct bd_spool *spool;
-	unsigned nhdr[5]; /* how often each of counted_headers[] occurs */
-	int failed;       /* spooling failed: tempfail at eom */
+	unsigned nhdr[NCOUNTED]; /* how often each counted header occurs (header_slot) */
+	int failed;              /* spooling failed: tempfail at eom */
 	char fail_reason[256];
 	struct timespec start;
 };
@@ -55,12 +58,6 @@ void bd_filter_drain(void)
 {
 	atomic_store(&draining, 1);
 }
-
-/* Top-level headers the rewrite may change, and our own. */
-static const char *const counted_headers[5] = {
-        "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "MIME-Version",
-        "X-Bestanden",
-};
 
 int bd_filter_active(void)
 {
@@ -200,17 +197,29 @@ static void spool_write(struct msg *m, const void *data, size_t len)
 	}
 }
 
+/* The index in msg.nhdr of header NAME: a top header's own, X-Bestanden the last;
+ * NCOUNTED when it is not counted. */
+static size_t header_slot(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < BD_REWRITE_NTOP_HEADERS; i++)
+		if (strcasecmp(name, bd_rewrite_top_headers[i]) == 0)
+			return i;
+	return strcasecmp(name, "X-Bestanden") == 0 ? i : i + 1;
+}
+
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	struct msg *m = c ? c->msg : NULL;
+	size_t slot = header_slot(name);
 	const char *p;
 
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
-	for (size_t i = 0; i < 5; i++)
-		if (strcasecmp(name, counted_headers[i]) == 0)
-			m->nhdr[i]++;
+	if (slot < NCOUNTED)
+		m->nhdr[slot]++;
 	spool_write(m, name, strlen(name));
 	spool_write(m, ":", 1);
 	/* folded values come with bare LF: store CRLF like the body */
@@ -401,19 +410,11 @@ static int body_write(void *ctx, const uint8_t *data, size_t len)
 	return 0;
 }
 
-static size_t header_slot(const char *name)
-{
-	for (size_t i = 0; i < 5; i++)
-		if (strcasecmp(name, counted_headers[i]) == 0)
-			return i;
-	return 5;
-}
-
 /* Set header NAME to VALUE (NULL: remove it), whatever number of copies it had. */
 static int set_header(SMFICTX *ctx, struct msg *m, const char *name, const char *value)
 {
 	size_t slot = header_slot(name);
-	unsigned n = slot < 5 ? m->nhdr[slot] : 0;
+	unsigned n = slot < NCOUNTED ? m->nhdr[slot] : 0;
 
 	/* extra copies go, from the highest index down */
 	for (unsigned i = n; i > 1; i--)
@@ -504,7 +505,6 @@ static sfsistat on_eom(SMFICTX *ctx)
 	struct bd_error err;
 	const char *why;
 	sfsistat r;
-	size_t external = 0;
 	bool outgoing;
 	int fd;
 
@@ -526,15 +526,14 @@ static sfsistat on_eom(SMFICTX *ctx)
 	origin.authenticated = m->authenticated;
 	origin.daemon_name = c->daemon_name;
 	origin.client = c->have_client ? (struct sockaddr *)&c->client : NULL;
-	outgoing = bd_is_outgoing(m->rt->conf, &origin, &why);
+	outgoing = bd_is_outgoing(&m->rt->conf->milter, &origin, &why);
 	if (!outgoing && m->rt->conf->policy.outgoing_only) {
 		r = pass(m, "inbound", why);
 		goto done;
 	}
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if (!bd_recipient_is_internal(m->rt->conf, m->rcpts[i]))
-			external++;
-	if (external == 0 && m->rt->conf->policy.skip_internal_only) {
+	if (m->rt->conf->policy.skip_internal_only &&
+	    !bd_recipients_any_external(&m->rt->conf->milter, (const char *const *)m->rcpts,
+	                                m->nrcpts)) {
 		r = pass(m, "internal", "all-recipients-internal");
 		goto done;
 	}

@@ -1,5 +1,9 @@
 /*
  * direction.c - outgoing or not, internal or not (see direction.h).
+ *
+ * The recipient test accepts only the plainest address form and calls
+ * everything else external: taking out attachments of a message that stays
+ * inside costs a click, leaving them in one that leaves costs the data.
  */
 #include "direction.h"
 #include "network.h"
@@ -7,19 +11,19 @@
 #include <string.h>
 #include <strings.h>
 
-bool bd_is_outgoing(const struct bd_conf *conf, const struct bd_origin *o, const char **reason)
+bool bd_is_outgoing(const struct bd_conf_milter *conf, const struct bd_origin *o,
+                    const char **reason)
 {
 	const char *why;
 	bool out = true;
 
 	if (o->authenticated)
 		why = "authenticated";
-	else if (o->daemon_name &&
-	         bd_strlist_contains(&conf->milter.originating_daemons, o->daemon_name))
+	else if (o->daemon_name && bd_strlist_contains(&conf->originating_daemons, o->daemon_name))
 		why = "originating-daemon";
 	else if (o->client == NULL)
 		why = "local-submission";
-	else if (bd_addr_in_networks(o->client, &conf->milter.internal_networks))
+	else if (bd_addr_in_networks(o->client, &conf->internal_networks))
 		why = "internal-network";
 	else
 		why = "external-client", out = false;
@@ -28,29 +32,73 @@ bool bd_is_outgoing(const struct bd_conf *conf, const struct bd_origin *o, const
 	return out;
 }
 
-bool bd_recipient_is_internal(const struct bd_conf *conf, const char *address)
+/* A character of an unquoted local part that cannot route the message on: RFC 5322
+ * atext without '%' and '!' (the percent hack and bang paths), '.', or any byte of a
+ * UTF-8 sequence (RFC 6531). Quotes, backslashes, '@', ':' and ',' are not. */
+static bool plain_local_char(unsigned char c)
 {
-	const char *at = strrchr(address, '@');
-	char domain[256];
-	size_t n;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c >= 0x80 || (c != '\0' && strchr("#$&'*+-/=?^_`{|}~.", c) != NULL);
+}
 
-	if (at == NULL)
-		return true; /* a local user name without domain stays inside */
-	n = strcspn(at + 1, ">");
-	if (n == 0 || n >= sizeof(domain))
-		return false;
-	memcpy(domain, at + 1, n);
-	domain[n] = '\0';
+static bool plain_domain_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c >= 0x80 || c == '-' || c == '.';
+}
+
+static bool domain_is_internal(const struct bd_conf_milter *conf, const char *domain, size_t n)
+{
 	if (n > 0 && domain[n - 1] == '.')
-		domain[--n] = '\0';
-	for (size_t i = 0; i < conf->milter.internal_domains.n; i++) {
-		const char *d = conf->milter.internal_domains.v[i];
+		n--;
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!plain_domain_char((unsigned char)domain[i]))
+			return false;
+	for (size_t i = 0; i < conf->internal_domains.n; i++) {
+		const char *d = conf->internal_domains.v[i];
 		size_t dl = strlen(d);
 
-		if (strcasecmp(domain, d) == 0)
+		if (n == dl && strncasecmp(domain, d, n) == 0)
 			return true;
-		if (n > dl && domain[n - dl - 1] == '.' && strcasecmp(domain + n - dl, d) == 0)
+		if (n > dl && domain[n - dl - 1] == '.' && strncasecmp(domain + n - dl, d, dl) == 0)
 			return true;
 	}
+	return false;
+}
+
+bool bd_recipient_is_internal(const struct bd_conf_milter *conf, const char *address)
+{
+	const char *start = address, *end = address + strlen(address), *at;
+
+	while (start < end && (*start == ' ' || *start == '\t'))
+		start++;
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (end - start >= 2 && *start == '<' && end[-1] == '>')
+		start++, end--;
+	if (start == end)
+		return false;
+	/* the local part: up to the one '@', and only plain characters (a source
+	 * route starts with '@', a quoted local part with '"': neither gets past here) */
+	for (at = start; at < end && *at != '@'; at++)
+		if (!plain_local_char((unsigned char)*at))
+			return false;
+	if (at == start)
+		return false;
+	if (at == end)
+		return true; /* a local user name without domain stays inside */
+	return domain_is_internal(conf, at + 1, (size_t)(end - at - 1));
+}
+
+bool bd_recipients_any_external(const struct bd_conf_milter *conf, const char *const *recipients,
+                                size_t n)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!bd_recipient_is_internal(conf, recipients[i]))
+			return true;
 	return false;
 }

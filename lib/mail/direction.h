@@ -6,8 +6,11 @@
  * milter_macro_daemon_name on the submission service), when the client
  * address is in [milter] internal_networks, or when it was submitted
  * locally (no client address: sendmail(1) via non_smtpd_milters).
- * Recipients are internal when their domain is in [milter] internal_domains
- * (or a subdomain of one).
+ * A recipient is internal only when it is a plain local@domain whose domain
+ * is in [milter] internal_domains (or a subdomain of one): a local part with
+ * routing or quoting ('%', '!', quotes, a source route) may be relayed
+ * elsewhere by the MTA, so it counts as external. The milter and the policy
+ * both ask here; nothing else decides it.
  */
 #ifndef BD_DIRECTION_H
 #define BD_DIRECTION_H
@@ -25,8 +28,16 @@ struct bd_origin {
 };
 
 /* True when outgoing; *reason (static text) says why or why not, for the log. */
-bool bd_is_outgoing(const struct bd_conf *conf, const struct bd_origin *o, const char **reason);
-/* True when ADDRESS ("user@domain", with or without <>) has an internal domain. */
-bool bd_recipient_is_internal(const struct bd_conf *conf, const char *address);
+bool bd_is_outgoing(const struct bd_conf_milter *conf, const struct bd_origin *o,
+                    const char **reason);
+
+/* True when ADDRESS ("local@domain", with or without <>) stays inside: see above.
+ * A bare local name without '@' (and without '%' or '!') is internal. */
+bool bd_recipient_is_internal(const struct bd_conf_milter *conf, const char *address);
+
+/* True when any of the N RECIPIENTS is external, or when there are none (nothing
+ * is known about where the message goes). */
+bool bd_recipients_any_external(const struct bd_conf_milter *conf, const char *const *recipients,
+                                size_t n);
 
 #endif

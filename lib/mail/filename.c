@@ -7,6 +7,7 @@
  */
 #include "filename.h"
 #include "mem.h"
+#include "names.h"
 
 #include <glib.h>
 #include <stdbool.h>
@@ -15,18 +16,45 @@
 #include <string.h>
 #include <strings.h>
 
-/* Characters that make a name lie about itself or that no one can see. */
-static bool is_invisible(gunichar c)
-{
-	return c == 0x061c || c == 0x180e || (c >= 0x200b && c <= 0x200f) ||
-	       (c >= 0x202a && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f) || c == 0xfeff ||
-	       c == 0xfffe || c == 0xffff;
-}
+/* What a code point becomes in a name. */
+enum shown {
+	SHOWN_KEEP,   /* itself */
+	SHOWN_DROP,   /* nothing: invisible, it can only hide or fake something */
+	SHOWN_BLANK,  /* white space or a blank look-alike: runs become one ' ' */
+	SHOWN_UNSAFE, /* a control or a character Windows refuses: '_' */
+};
 
-static bool is_space(gunichar c)
+/*
+ * By Unicode general category where one fits: format characters (Cf: bidi
+ * controls, zero-width characters, soft hyphen, tags) go, every separator (Zs,
+ * Zl, Zp) is a blank. The rest are letters or symbols by category that show
+ * nothing, and marks that only select a glyph.
+ */
+static enum shown shown_as(gunichar c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x2028 || c == 0x2029 ||
-	       c == 0x00a0 || c == 0x3000;
+	switch (g_unichar_type(c)) {
+	case G_UNICODE_FORMAT: return SHOWN_DROP;
+	case G_UNICODE_SPACE_SEPARATOR:
+	case G_UNICODE_LINE_SEPARATOR:
+	case G_UNICODE_PARAGRAPH_SEPARATOR: return SHOWN_BLANK;
+	default: break;
+	}
+	if (c == '\t' || c == '\n' || c == '\r')
+		return SHOWN_BLANK;
+	if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) ||
+	    (c < 0x80 && strchr("<>:\"|?*", (int)c) != NULL))
+		return SHOWN_UNSAFE;
+	/* fillers and blanks that are letters or symbols by category */
+	if (c == 0x115f || c == 0x1160 || c == 0x3164 || c == 0xffa0 || c == 0x2800)
+		return SHOWN_BLANK;
+	/* invisible marks (combining grapheme joiner, variation selectors), the
+	 * unassigned code points Unicode reserves as ignorable (among format
+	 * characters, tags and variation selectors), noncharacters */
+	if (c == 0x034f || (c >= 0x180b && c <= 0x180f) || (c >= 0xfe00 && c <= 0xfe0f) ||
+	    c == 0x2065 || (c >= 0xfff0 && c <= 0xfff8) || (c >= 0xe0000 && c <= 0xe0fff) ||
+	    (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe)
+		return SHOWN_DROP;
+	return SHOWN_KEEP;
 }
 
 /* Valid UTF-8 copy of RAW: each byte of an invalid sequence becomes '_'. */
@@ -141,18 +169,18 @@ char *bd_filename_sanitise(const char *raw)
 	out = g_string_new(NULL);
 	for (const char *p = nfc; *p; p = g_utf8_next_char(p)) {
 		gunichar c = g_utf8_get_char(p);
+		enum shown how = shown_as(c);
 
-		if (is_invisible(c))
+		if (how == SHOWN_DROP)
 			continue;
-		if (is_space(c)) {
+		if (how == SHOWN_BLANK) {
 			space = true;
 			continue;
 		}
 		if (space && out->len > 0)
 			g_string_append_c(out, ' ');
 		space = false;
-		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) ||
-		    (c < 0x80 && strchr("<>:\"|?*", (int)c) != NULL))
+		if (how == SHOWN_UNSAFE)
 			g_string_append_c(out, '_');
 		else
 			g_string_append_unichar(out, c);
@@ -248,29 +276,7 @@ char *bd_filename_generate(const char *lang, unsigned n, const char *content_typ
 	                   bd_filename_extension(content_type));
 }
 
-static bool taken_by(const char *name, char *const *taken, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (taken[i] != NULL && g_ascii_strcasecmp(name, taken[i]) == 0)
-			return true;
-	return false;
-}
-
 char *bd_filename_unique(const char *name, char *const *taken, size_t n)
 {
-	const char *dot = strrchr(name, '.');
-	int stemlen;
-
-	if (!taken_by(name, taken, n))
-		return bd_strdup(name);
-	if (dot == NULL || dot == name)
-		dot = name + strlen(name);
-	stemlen = (int)(dot - name);
-	for (unsigned k = 2;; k++) {
-		char *candidate = bd_asprintf("%.*s (%u)%s", stemlen, name, k, dot);
-
-		if (!taken_by(candidate, taken, n))
-			return candidate;
-		free(candidate);
-	}
+	return bd_names_unique(name, taken, n, BD_FILENAME_MAX);
 }

@@ -18,8 +18,11 @@
 
 /*
  * The display and storage form of RAW (any bytes): last path component,
- * valid NFC UTF-8, no control, bidi, zero-width or Windows-reserved
- * characters, no leading dots, no trailing dots or spaces, at most
+ * valid NFC UTF-8, no control or Windows-reserved characters, no
+ * invisible ones (format characters such as bidi controls and zero-width
+ * spaces, tags, variation selectors), every run of white space or blank
+ * look-alikes (Unicode space separators, Hangul fillers, the braille blank)
+ * one ASCII space, no leading dots, no trailing dots or spaces, at most
  * BD_FILENAME_MAX bytes with the extension kept. NULL when nothing usable
  * remains (the caller then generates a name).
  */
@@ -31,8 +34,9 @@ const char *bd_filename_extension(const char *content_type);
 /* "bijlage-N.EXT" (LANG "nl") or "attachment-N.EXT" (any other language). */
 char *bd_filename_generate(const char *lang, unsigned n, const char *content_type);
 
-/* NAME, or "stem (2).ext", "stem (3).ext", ... so that it differs (ignoring
- * ASCII case) from each of the N names in TAKEN. */
+/* NAME, or "stem (2).ext", "stem (3).ext", ... (at most BD_FILENAME_MAX bytes)
+ * so that it differs from each of the N sanitised names in TAKEN under Unicode
+ * case folding (bd_names_unique in names.h). */
 char *bd_filename_unique(const char *name, char *const *taken, size_t n);
 
 #endif

@@ -11,6 +11,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Every GMimeStream method of class SC, from the functions PREFIX_read ... PREFIX_substream:
+ * both streams define all of them, so none falls back to the base class by omission. */
+#define SET_STREAM_METHODS(sc, prefix)                                                             \
+	do {                                                                                       \
+		GMimeStreamClass *c_ = (sc);                                                       \
+		c_->read = prefix##_read;                                                          \
+		c_->write = prefix##_write;                                                        \
+		c_->flush = prefix##_flush;                                                        \
+		c_->close = prefix##_close;                                                        \
+		c_->eos = prefix##_eos;                                                            \
+		c_->reset = prefix##_reset;                                                        \
+		c_->seek = prefix##_seek;                                                          \
+		c_->tell = prefix##_tell;                                                          \
+		c_->length = prefix##_length;                                                      \
+		c_->substream = prefix##_substream;                                                \
+	} while (0)
+
 typedef struct {
 	GMimeStream parent_object;
 	int fd;
@@ -143,19 +160,8 @@ static void ps_finalize(GObject *object)
 
 static void bd_pread_stream_class_init(BdPreadStreamClass *klass)
 {
-	GMimeStreamClass *sc = GMIME_STREAM_CLASS(klass);
-
 	G_OBJECT_CLASS(klass)->finalize = ps_finalize;
-	sc->read = ps_read;
-	sc->write = ps_write;
-	sc->flush = ps_flush;
-	sc->close = ps_close;
-	sc->eos = ps_eos;
-	sc->reset = ps_reset;
-	sc->seek = ps_seek;
-	sc->tell = ps_tell;
-	sc->length = ps_length;
-	sc->substream = ps_substream;
+	SET_STREAM_METHODS(GMIME_STREAM_CLASS(klass), ps);
 }
 
 static void bd_pread_stream_init(BdPreadStream *ps)
@@ -257,18 +263,7 @@ static GMimeStream *ss_substream(GMimeStream *stream, gint64 start, gint64 end)
 
 static void bd_sink_stream_class_init(BdSinkStreamClass *klass)
 {
-	GMimeStreamClass *sc = GMIME_STREAM_CLASS(klass);
-
-	sc->read = ss_read;
-	sc->write = ss_write;
-	sc->flush = ss_flush;
-	sc->close = ss_close;
-	sc->eos = ss_eos;
-	sc->reset = ss_reset;
-	sc->seek = ss_seek;
-	sc->tell = ss_tell;
-	sc->length = ss_length;
-	sc->substream = ss_substream;
+	SET_STREAM_METHODS(GMIME_STREAM_CLASS(klass), ss);
 }
 
 static void bd_sink_stream_init(BdSinkStream *ss)

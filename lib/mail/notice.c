@@ -8,6 +8,7 @@
  */
 #include "notice.h"
 #include "format.h"
+#include "html.h"
 #include "mem.h"
 
 #include <errno.h>
@@ -284,22 +285,23 @@ struct bd_notice *bd_notice_load(const char *dir, const char *lang, struct bd_er
 		return NULL;
 	}
 	snprintf(n->lang, sizeof(n->lang), "%s", lang);
-	if (load_one(&n->text, dir, lang, "txt", err) < 0 ||
-	    load_one(&n->html, dir, lang, "html", err) < 0) {
-		bd_notice_free(&n);
-		return NULL;
-	}
-	return n;
+	if (load_one(&n->text, dir, lang, "txt", err) == 0 &&
+	    load_one(&n->html, dir, lang, "html", err) == 0)
+		return n;
+	bd_notice_free(&n);
+	return NULL;
 }
 
-void bd_notice_free(struct bd_notice **n)
+void bd_notice_free(struct bd_notice **np)
 {
-	if (n == NULL || *n == NULL)
-		return;
-	template_clear(&(*n)->text);
-	template_clear(&(*n)->html);
-	free(*n);
-	*n = NULL;
+	struct bd_notice *n = np != NULL ? *np : NULL;
+
+	if (n != NULL) {
+		template_clear(&n->text);
+		template_clear(&n->html);
+		free(n);
+		*np = NULL;
+	}
 }
 
 const char *bd_notice_language(const struct bd_notice *n)
@@ -309,20 +311,10 @@ const char *bd_notice_language(const struct bd_notice *n)
 
 static void append_escaped(GString *out, const char *value, bool html)
 {
-	if (!html) {
+	if (html)
+		bd_html_append_escaped(out, value);
+	else
 		g_string_append(out, value);
-		return;
-	}
-	for (const char *p = value; *p; p++) {
-		switch (*p) {
-		case '&': g_string_append(out, "&amp;"); break;
-		case '<': g_string_append(out, "&lt;"); break;
-		case '>': g_string_append(out, "&gt;"); break;
-		case '"': g_string_append(out, "&quot;"); break;
-		case '\'': g_string_append(out, "&#39;"); break;
-		default: g_string_append_c(out, *p);
-		}
-	}
 }
 
 struct render {

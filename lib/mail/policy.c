@@ -32,17 +32,6 @@ static bool null_sender(const struct bd_rewrite_envelope *env, GMimeMessage *msg
 	return *s == '\0' || strncmp(s, "<>", 2) == 0;
 }
 
-static bool all_recipients_internal(const struct bd_conf *conf,
-                                    const struct bd_rewrite_envelope *env)
-{
-	if (env->nrecipients == 0)
-		return false;
-	for (size_t i = 0; i < env->nrecipients; i++)
-		if (!bd_recipient_is_internal(conf, env->recipients[i]))
-			return false;
-	return true;
-}
-
 /* RFC 3834: anything but "no" (the keyword, before parameters or comments). */
 static bool auto_submitted(GMimeMessage *msg)
 {
@@ -56,14 +45,16 @@ static bool auto_submitted(GMimeMessage *msg)
 	return !(n == 2 && strncasecmp(v, "no", 2) == 0);
 }
 
-const char *bd_policy_check_message(const struct bd_conf *conf,
+const char *bd_policy_check_message(const struct bd_conf_policy *policy,
+                                    const struct bd_conf_milter *milter,
                                     const struct bd_rewrite_envelope *env, GMimeMessage *msg)
 {
-	if (conf->policy.outgoing_only && !env->outgoing)
+	if (policy->outgoing_only && !env->outgoing)
 		return "incoming mail (outgoing_only)";
 	if (null_sender(env, msg))
 		return "null sender: a bounce or notification";
-	if (conf->policy.skip_internal_only && all_recipients_internal(conf, env))
+	if (policy->skip_internal_only &&
+	    !bd_recipients_any_external(milter, env->recipients, env->nrecipients))
 		return "every recipient is internal (skip_internal_only)";
 	if (auto_submitted(msg))
 		return "Auto-Submitted: an automatic message";
@@ -152,7 +143,7 @@ static bool is_tnef(GMimeObject *obj)
 	       (name != NULL && g_ascii_strcasecmp(name, "winmail.dat") == 0);
 }
 
-enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject *obj,
+enum bd_rewrite_action bd_policy_decide(const struct bd_conf_policy *policy, GMimeObject *obj,
                                         bool referenced, const char **reason)
 {
 	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
@@ -160,7 +151,7 @@ enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject 
 	bool named = bd_policy_filename(obj) != NULL;
 
 	if (bd_policy_is_attached_message(obj)) {
-		if (conf->policy.forwarded_messages == BD_FORWARDED_KEEP) {
+		if (policy->forwarded_messages == BD_FORWARDED_KEEP) {
 			*reason = "attached message (forwarded_messages = keep)";
 			return BD_REWRITE_KEEP;
 		}
@@ -171,16 +162,16 @@ enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject 
 		*reason = "message fragment or reference (message/partial, external-body)";
 		return BD_REWRITE_KEEP;
 	}
-	if (conf->policy.keep_signatures && is_signature_or_key(obj)) {
+	if (policy->keep_signatures && is_signature_or_key(obj)) {
 		*reason = "signature or key (keep_signatures)";
 		return BD_REWRITE_KEEP;
 	}
-	if (conf->policy.keep_calendar &&
+	if (policy->keep_calendar &&
 	    (is_type(obj, "text", "calendar") || is_type(obj, "application", "ics"))) {
 		*reason = "calendar invitation (keep_calendar)";
 		return BD_REWRITE_KEEP;
 	}
-	if (conf->policy.keep_inline_images && referenced) {
+	if (policy->keep_inline_images && referenced) {
 		*reason = "shown in the HTML body through cid: (keep_inline_images)";
 		return BD_REWRITE_KEEP;
 	}
@@ -208,14 +199,14 @@ enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject 
 	return BD_REWRITE_SEND;
 }
 
-enum bd_rewrite_action bd_policy_decide_size(const struct bd_conf *conf, uint64_t size,
+enum bd_rewrite_action bd_policy_decide_size(const struct bd_conf_policy *policy, uint64_t size,
                                              const char **reason)
 {
 	if (size == 0) {
 		*reason = "empty (0 bytes): nothing to take out";
 		return BD_REWRITE_KEEP;
 	}
-	if (size < conf->policy.min_attachment_size) {
+	if (size < policy->min_attachment_size) {
 		*reason = "smaller than min_attachment_size";
 		return BD_REWRITE_KEEP;
 	}

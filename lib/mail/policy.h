@@ -17,8 +17,10 @@
 #include "envelope.h"
 
 /* A reason the whole message stays unchanged (envelope and top-level
- * headers: direction, null sender, internal recipients, Auto-Submitted), or NULL. */
-const char *bd_policy_check_message(const struct bd_conf *conf,
+ * headers: direction, null sender, internal recipients, Auto-Submitted), or NULL.
+ * MILTER: only for which recipients are internal (direction.h). */
+const char *bd_policy_check_message(const struct bd_conf_policy *policy,
+                                    const struct bd_conf_milter *milter,
                                     const struct bd_rewrite_envelope *env, GMimeMessage *msg);
 
 /* A part in the message body that makes the whole message stay unchanged
@@ -30,11 +32,11 @@ const char *bd_policy_check_part(GMimeObject *obj);
  * attached message). REFERENCED: its Content-ID is the target of a cid: URL
  * in an HTML body part. Returns KEEP, SEND or BODY.
  */
-enum bd_rewrite_action bd_policy_decide(const struct bd_conf *conf, GMimeObject *obj,
+enum bd_rewrite_action bd_policy_decide(const struct bd_conf_policy *policy, GMimeObject *obj,
                                         bool referenced, const char **reason);
 
 /* The size rules for a part that would go: SEND, or KEEP with the reason. */
-enum bd_rewrite_action bd_policy_decide_size(const struct bd_conf *conf, uint64_t size,
+enum bd_rewrite_action bd_policy_decide_size(const struct bd_conf_policy *policy, uint64_t size,
                                              const char **reason);
 
 /* The raw (decoded, unsanitised) file name of OBJ, or NULL. */

@@ -347,7 +347,7 @@ static GHashTable *collect_cids(struct job *j)
 
 		if (j->res->parts[i].action == BD_REWRITE_CONTAINER ||
 		    strcmp(j->res->parts[i].content_type, "text/html") != 0 ||
-		    bd_policy_decide(j->rw->conf, j->nodes[i].obj, false, &reason) !=
+		    bd_policy_decide(&j->rw->conf->policy, j->nodes[i].obj, false, &reason) !=
 		            BD_REWRITE_BODY)
 			continue;
 		html = decoded_text(j->nodes[i].obj);
@@ -418,13 +418,14 @@ static int decide(struct job *j, struct bd_error *err)
 		cid = bd_policy_content_id(obj);
 		referenced = cid != NULL && g_hash_table_contains(cids, cid);
 		g_free(cid);
-		p->action = bd_policy_decide(j->rw->conf, obj, referenced, &p->reason);
+		p->action = bd_policy_decide(&j->rw->conf->policy, obj, referenced, &p->reason);
 		if (p->action == BD_REWRITE_SEND) {
 			if (bd_attachment_measure(obj, &p->size, err) < 0) {
 				g_hash_table_destroy(cids);
 				return bd_error_prefix(err, "part %s", p->path);
 			}
-			p->action = bd_policy_decide_size(j->rw->conf, p->size, &p->reason);
+			p->action =
+			        bd_policy_decide_size(&j->rw->conf->policy, p->size, &p->reason);
 		}
 		if (p->action == BD_REWRITE_SEND) {
 			p->filename = part_name(j, i, &nameless);
@@ -654,9 +655,9 @@ static int insert_notices(struct job *j, const char *text, const char *html, boo
 
 /* ---- top-level headers ---- */
 
-static const char *const top_headers[] = {"Content-Type", "Content-Transfer-Encoding",
-                                          "Content-Disposition", "MIME-Version"};
-#define NTOP (sizeof(top_headers) / sizeof(top_headers[0]))
+const char *const bd_rewrite_top_headers[BD_REWRITE_NTOP_HEADERS] = {
+        "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "MIME-Version"};
+#define NTOP BD_REWRITE_NTOP_HEADERS
 
 static char *unfolded(const char *v)
 {
@@ -699,7 +700,7 @@ static char *top_header(GMimeMessage *msg, GMimeFormatOptions *fmt, const char *
 static void diff_headers(struct job *j, char *before[NTOP], GMimeFormatOptions *fmt)
 {
 	for (size_t i = 0; i < NTOP; i++) {
-		char *after = top_header(j->msg, fmt, top_headers[i]);
+		char *after = top_header(j->msg, fmt, bd_rewrite_top_headers[i]);
 		bool same = (before[i] == NULL && after == NULL) ||
 		            (before[i] != NULL && after != NULL && strcmp(before[i], after) == 0);
 
@@ -707,7 +708,7 @@ static void diff_headers(struct job *j, char *before[NTOP], GMimeFormatOptions *
 			g_free(after);
 			continue;
 		}
-		j->res->headers[j->res->nheaders].name = top_headers[i];
+		j->res->headers[j->res->nheaders].name = bd_rewrite_top_headers[i];
 		j->res->headers[j->res->nheaders].value = after ? bd_strdup(after) : NULL;
 		j->res->nheaders++;
 		g_free(after);
@@ -750,7 +751,8 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 			return bd_error_set(err, BD_E_INVALID, "%s", res->reason);
 		return 1;
 	}
-	j->veto = bd_policy_check_message(j->rw->conf, j->env, j->msg);
+	j->veto =
+	        bd_policy_check_message(&j->rw->conf->policy, &j->rw->conf->milter, j->env, j->msg);
 	walk(j, g_mime_message_get_mime_part(j->msg), NULL, 0, "1");
 	if (j->veto != NULL) {
 		for (size_t i = 0; i < res->nparts; i++)
@@ -847,7 +849,7 @@ static int rewrite(struct job *j, struct bd_error *err)
 
 	/* Every object is stored: from here on the message changes. */
 	for (size_t i = 0; i < NTOP; i++)
-		before[i] = top_header(j->msg, res->state->format, top_headers[i]);
+		before[i] = top_header(j->msg, res->state->format, bd_rewrite_top_headers[i]);
 	/* a multipart whose closing boundary was missing gets one: once its
 	 * last part is gone, nothing else would end it */
 	for (size_t i = 0; i < res->nparts; i++)

@@ -35,6 +35,12 @@
 
 struct bd_rewrite;
 
+/* The top-level headers a rewrite may change (Content-Type,
+ * Content-Transfer-Encoding, Content-Disposition, MIME-Version): the only
+ * list of them. The milter counts their copies as they arrive. */
+#define BD_REWRITE_NTOP_HEADERS 4
+extern const char *const bd_rewrite_top_headers[BD_REWRITE_NTOP_HEADERS];
+
 /* One line of `bestanden rewrite --explain`; nothing secret in here. */
 struct bd_rewrite_part {
 	char *path; /* "1", "1.2", "1.2.3" (gmime's part numbering, 1-based) */
@@ -59,9 +65,8 @@ struct bd_rewrite_result {
 	uint64_t bytes;   /* their decoded size */
 	char package_id[BD_PACKAGE_ID_HEX]; /* "" when unchanged */
 	char x_bestanden[96]; /* value for the X-Bestanden header, "" when unchanged */
-	/* Top-level headers that differ from the original (Content-Type,
-	 * Content-Transfer-Encoding, Content-Disposition, MIME-Version). */
-	struct bd_rewrite_header headers[4];
+	/* Top-level headers that differ from the original (of bd_rewrite_top_headers). */
+	struct bd_rewrite_header headers[BD_REWRITE_NTOP_HEADERS];
 	size_t nheaders;
 	/* Every part, in document order, with its decision. */
 	struct bd_rewrite_part *parts;

@@ -88,23 +88,23 @@ static void test_outgoing(void **state)
 	struct bd_origin o = {.client = (struct sockaddr *)&ext};
 	const char *why;
 
-	assert_false(bd_is_outgoing(c, &o, &why));
+	assert_false(bd_is_outgoing(&c->milter, &o, &why));
 	assert_string_equal(why, "external-client");
 	o.daemon_name = "smtpd";
-	assert_false(bd_is_outgoing(c, &o, &why));
+	assert_false(bd_is_outgoing(&c->milter, &o, &why));
 	o.daemon_name = "ORIGINATING";
-	assert_true(bd_is_outgoing(c, &o, &why));
+	assert_true(bd_is_outgoing(&c->milter, &o, &why));
 	assert_string_equal(why, "originating-daemon");
 	o.daemon_name = NULL;
 	o.authenticated = true;
-	assert_true(bd_is_outgoing(c, &o, &why));
+	assert_true(bd_is_outgoing(&c->milter, &o, &why));
 	assert_string_equal(why, "authenticated");
 	o.authenticated = false;
 	o.client = (struct sockaddr *)&loop;
-	assert_true(bd_is_outgoing(c, &o, &why));
+	assert_true(bd_is_outgoing(&c->milter, &o, &why));
 	assert_string_equal(why, "internal-network");
 	o.client = NULL;
-	assert_true(bd_is_outgoing(c, &o, &why));
+	assert_true(bd_is_outgoing(&c->milter, &o, &why));
 	assert_string_equal(why, "local-submission");
 	bd_conf_free(&c);
 }
@@ -115,13 +115,75 @@ static void test_internal_recipients(void **state)
 	struct bd_conf *c =
 	        bd_conf_load_string("t.conf", "[milter]\ninternal_domains = example.nl\n", &err);
 
-	assert_true(bd_recipient_is_internal(c, "<jan@example.nl>"));
-	assert_true(bd_recipient_is_internal(c, "jan@EXAMPLE.NL"));
-	assert_true(bd_recipient_is_internal(c, "jan@mail.example.nl"));
-	assert_true(bd_recipient_is_internal(c, "postmaster"));
-	assert_false(bd_recipient_is_internal(c, "<jan@badexample.nl>"));
-	assert_false(bd_recipient_is_internal(c, "<jan@example.nl.evil.org>"));
-	assert_false(bd_recipient_is_internal(c, "<jan@>"));
+	assert_true(bd_recipient_is_internal(&c->milter, "<jan@example.nl>"));
+	assert_true(bd_recipient_is_internal(&c->milter, "jan@EXAMPLE.NL"));
+	assert_true(bd_recipient_is_internal(&c->milter, "jan@mail.example.nl"));
+	assert_true(bd_recipient_is_internal(&c->milter, "postmaster"));
+	assert_false(bd_recipient_is_internal(&c->milter, "<jan@badexample.nl>"));
+	assert_false(bd_recipient_is_internal(&c->milter, "<jan@example.nl.evil.org>"));
+	assert_false(bd_recipient_is_internal(&c->milter, "<jan@>"));
+	bd_conf_free(&c);
+}
+
+/* Only a plain local@domain with an internal domain stays inside: anything the
+ * MTA might route on (percent hack, bang path, quoting, source route) leaves. */
+static void test_routing_recipients(void **state)
+{
+	static const struct {
+		const char *address;
+		bool internal;
+	} cases[] = {
+	        {"b@ourdomain", true},
+	        {"<b@ourdomain>", true},
+	        {"first.last+tag@ourdomain", true},
+	        {"b@sub.ourdomain.", true},
+	        {"o'brien@ourdomain", true},
+	        {"postmaster", true},
+	        {"b%example.org@ourdomain", false},
+	        {"<b%example.org@ourdomain>", false},
+	        {"example.org!b@ourdomain", false},
+	        {"\"b@example.org\"@ourdomain", false},
+	        {"<\"b@example.org\"@ourdomain>", false},
+	        {"\"b\"@ourdomain", false},
+	        {"b\\@x@ourdomain", false},
+	        {"<@relay:b@ourdomain>", false},
+	        {"@relay,@other:b@ourdomain", false},
+	        {"b@example.org@ourdomain", false},
+	        {"b%example.org", false},
+	        {"example.org!b", false},
+	        {"b@[192.0.2.1]", false},
+	        {"b@ourdomain:25", false},
+	        {"b (comment)@ourdomain", false},
+	        {"", false},
+	        {"<>", false},
+	        {"@ourdomain", false},
+	};
+	struct bd_error err;
+	struct bd_conf *c =
+	        bd_conf_load_string("t.conf", "[milter]\ninternal_domains = ourdomain\n", &err);
+
+	assert_non_null(c);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (bd_recipient_is_internal(&c->milter, cases[i].address) != cases[i].internal)
+			fail_msg("'%s': want %s", cases[i].address,
+			         cases[i].internal ? "internal" : "external");
+	bd_conf_free(&c);
+}
+
+/* The one test that the milter and the policy both ask. */
+static void test_any_external(void **state)
+{
+	static const char *const inside[] = {"<a@ourdomain>", "<b@mail.ourdomain>"};
+	static const char *const mixed[] = {"<a@ourdomain>", "<b%x.org@ourdomain>"};
+	struct bd_error err;
+	struct bd_conf *c =
+	        bd_conf_load_string("t.conf", "[milter]\ninternal_domains = ourdomain\n", &err);
+
+	assert_non_null(c);
+	assert_false(bd_recipients_any_external(&c->milter, inside, 2));
+	assert_true(bd_recipients_any_external(&c->milter, mixed, 2));
+	assert_true(bd_recipients_any_external(&c->milter, mixed + 1, 1));
+	assert_true(bd_recipients_any_external(&c->milter, NULL, 0)); /* nothing known */
 	bd_conf_free(&c);
 }
 
@@ -165,6 +227,8 @@ int main(void)
 	        cmocka_unit_test(test_networks),
 	        cmocka_unit_test(test_outgoing),
 	        cmocka_unit_test(test_internal_recipients),
+	        cmocka_unit_test(test_routing_recipients),
+	        cmocka_unit_test(test_any_external),
 	        cmocka_unit_test(test_spool),
 	};
 

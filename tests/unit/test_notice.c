@@ -131,6 +131,32 @@ static void test_render(void **state)
 	g_free(dir);
 }
 
+/* The HTML notice escapes as the download page does (html.h): quotes too, so a
+ * value is safe inside an attribute, and no control character reaches the page. */
+static void test_html_escaping(void **state)
+{
+	static const struct bd_notice_file files[] = {{"it's \"q\"\x01.pdf", 1}};
+	char *dir = template_dir();
+	struct bd_error err;
+	struct bd_notice *en = bd_notice_load(dir, "en", &err);
+	struct bd_notice_vars v = {"O'Neil & <Zn>\tB.V.", LINK, 1796904000, 1, files};
+	char *html, *text;
+
+	assert_non_null(en);
+	html = bd_notice_render_html(en, &v);
+	assert_non_null(strstr(html, "it&#39;s &quot;q&quot; .pdf"));
+	assert_non_null(strstr(html, "O&#39;Neil &amp; &lt;Zn&gt; B.V."));
+	for (const char *p = html; *p; p++)
+		if (*p == '\x01' || *p == '\t')
+			fail_msg("control character in the HTML notice at offset %td", p - html);
+	text = bd_notice_render_text(en, &v);
+	assert_non_null(strstr(text, "it's \"q\"\x01.pdf")); /* text stays as it is */
+	free(text);
+	free(html);
+	bd_notice_free(&en);
+	g_free(dir);
+}
+
 static void write_file(const char *dir, const char *name, const char *text)
 {
 	char *path = g_build_filename(dir, name, NULL);
@@ -365,10 +391,11 @@ static void test_new_part(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_sizes),         cmocka_unit_test(test_dates),
-	        cmocka_unit_test(test_render),        cmocka_unit_test(test_template_errors),
-	        cmocka_unit_test(test_text_charsets), cmocka_unit_test(test_flowed),
-	        cmocka_unit_test(test_html),          cmocka_unit_test(test_new_part),
+	        cmocka_unit_test(test_sizes),           cmocka_unit_test(test_dates),
+	        cmocka_unit_test(test_render),          cmocka_unit_test(test_html_escaping),
+	        cmocka_unit_test(test_template_errors), cmocka_unit_test(test_text_charsets),
+	        cmocka_unit_test(test_flowed),          cmocka_unit_test(test_html),
+	        cmocka_unit_test(test_new_part),
 	};
 
 	g_mime_init();
