@@ -114,7 +114,7 @@ static int open_link(const char *arg, struct bd_conf **conf, struct bd_keyring *
 	*kr = bd_keyring_load((*conf)->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
 	if (*kr == NULL)
 		return bd_cli_fail(&err);
-	*store = bd_store_open(*conf, &err);
+	*store = bd_store_open(&(*conf)->storage, &err);
 	if (*store == NULL)
 		return bd_cli_fail(&err);
 	if (bd_cli_token_from_arg(*conf, arg, token) < 0)

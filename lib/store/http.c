@@ -557,6 +557,44 @@ int bd_http_status_error(const struct bd_http_response *resp, const char *method
 	                    detail ? " " : "", detail ? detail : "", hint, attempts);
 }
 
+int bd_http_put_answer(const struct bd_http_response *resp, const char *detail,
+                       struct bd_error *err)
+{
+	if (resp->status / 100 == 2)
+		return 0;
+	return bd_http_status_error(resp, "PUT", detail, err);
+}
+
+int bd_http_delete_answer(const struct bd_http_response *resp, const char *detail,
+                          struct bd_error *err)
+{
+	if (resp->status / 100 == 2 || resp->status == 404)
+		return 0;
+	return bd_http_status_error(resp, "DELETE", detail, err);
+}
+
+int bd_http_get_answer(const struct bd_http_response *resp, uint64_t offset, const char *detail,
+                       struct bd_error *err)
+{
+	if (resp->status == 200 || resp->status == 206 || (resp->status == 416 && offset == 0))
+		return 0;
+	if (resp->status == 416)
+		return bd_error_set(err, BD_E_INVALID, "GET: offset %llu is past the end",
+		                    (unsigned long long)offset);
+	return bd_http_status_error(resp, "GET", detail, err);
+}
+
+int bd_http_head_answer(const struct bd_http_response *resp, uint64_t *size, struct bd_error *err)
+{
+	if (resp->status != 200)
+		return bd_http_status_error(resp, "HEAD", NULL,
+		                            err); /* HEAD answers have no body */
+	if (resp->content_length < 0)
+		return bd_error_set(err, BD_E_STORAGE, "HEAD: the answer has no Content-Length");
+	*size = (uint64_t)resp->content_length;
+	return 0;
+}
+
 void bd_http_url_encode(char *out, size_t size, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";

@@ -80,6 +80,22 @@ void bd_http_response_free(struct bd_http_response *resp);
 int bd_http_status_error(const struct bd_http_response *resp, const char *method,
                          const char *detail, struct bd_error *err);
 
+/*
+ * The answer to an object request as every HTTP driver judges it: 0 when it
+ * succeeded, else -1 with ERR set by bd_http_status_error() (DETAIL: the
+ * backend's own words, may be NULL). A PUT wants 2xx; a DELETE 2xx or 404
+ * (already gone); a GET from OFFSET 200 or 206, or 416 at offset 0 (every
+ * range of an empty object is unsatisfiable); a HEAD 200 with a length,
+ * which goes to *SIZE.
+ */
+int bd_http_put_answer(const struct bd_http_response *resp, const char *detail,
+                       struct bd_error *err);
+int bd_http_delete_answer(const struct bd_http_response *resp, const char *detail,
+                          struct bd_error *err);
+int bd_http_get_answer(const struct bd_http_response *resp, uint64_t offset, const char *detail,
+                       struct bd_error *err);
+int bd_http_head_answer(const struct bd_http_response *resp, uint64_t *size, struct bd_error *err);
+
 /* S into OUT (of SIZE), percent-encoded except for RFC 3986 unreserved characters. */
 void bd_http_url_encode(char *out, size_t size, const char *s);
 

@@ -3,9 +3,10 @@
  * object API (docs/STORAGE.md): PUT/GET/HEAD/DELETE /v1/objects/<name> and
  * GET /v1/objects?prefix=&after=&limit= for listings, bearer token from
  * [storage] token_file. The token lives in sodium_malloc'ed memory and every
- * copy handed to libcurl is wiped after the request.
+ * copy handed to libcurl is wiped after the request. Its init only checks
+ * that the API answers and accepts the token: the gateway has nothing to set up.
  */
-#include "store.h"
+#include "store-private.h"
 #include "http.h"
 #include "keys.h"
 #include "mem.h"
@@ -41,106 +42,74 @@ static void free_headers(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-static char *object_url(const struct gw *g, const char *name)
+/*
+ * Perform RQ on object NAME (NULL: RQ->url is set) with the bearer token;
+ * the caller judges *RESP and frees it.
+ */
+static int gw_perform(struct gw *g, const char *name, struct bd_http_request *rq,
+                      struct bd_http_response *resp, struct bd_error *err)
 {
-	return bd_asprintf("%s/v1/objects/%s", g->base, name);
+	int rv;
+
+	if (name != NULL)
+		rq->url = bd_asprintf("%s/v1/objects/%s", g->base, name);
+	rq->headers = auth_headers(g);
+	rv = bd_http_perform(g->http, rq, resp, err);
+	free_headers(rq->headers);
+	free((char *)rq->url);
+	return rv;
 }
 
 static int gw_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
                   struct bd_error *err)
 {
-	struct gw *g = impl;
 	struct bd_http_request rq = {.method = "PUT", .source = src, .source_len = length};
 	struct bd_http_response resp;
-	int rv = -1;
+	int rv = gw_perform(impl, name, &rq, &resp, err);
 
-	rq.url = object_url(g, name);
-	rq.headers = auth_headers(g);
-	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
-		if (resp.status / 100 == 2)
-			rv = 0;
-		else
-			bd_http_status_error(&resp, "PUT", resp.body_len < 200 ? resp.body : NULL,
-			                     err);
-	}
+	if (rv == 0)
+		rv = bd_http_put_answer(&resp, resp.body_len < 200 ? resp.body : NULL, err);
 	bd_http_response_free(&resp);
-	free_headers(rq.headers);
-	free((char *)rq.url);
 	return rv;
 }
 
 static int gw_get(void *impl, const char *name, uint64_t offset, uint64_t length,
                   struct bd_sink *sink, struct bd_error *err)
 {
-	struct gw *g = impl;
 	struct bd_http_request rq = {
 	        .method = "GET", .sink = sink, .offset = offset, .length = length};
 	struct bd_http_response resp;
-	int rv = -1;
+	int rv;
 
 	rq.ranged = offset > 0 || length != BD_STORE_TO_END;
-	rq.url = object_url(g, name);
-	rq.headers = auth_headers(g);
-	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
-		if (resp.status == 200 || resp.status == 206)
-			rv = 0;
-		else if (resp.status == 416 && offset == 0)
-			rv = 0; /* every range of an empty object is unsatisfiable */
-		else if (resp.status == 416)
-			bd_error_set(err, BD_E_INVALID, "GET: offset %llu is past the end",
-			             (unsigned long long)offset);
-		else
-			bd_http_status_error(&resp, "GET", NULL, err);
-	}
+	rv = gw_perform(impl, name, &rq, &resp, err);
+	if (rv == 0)
+		rv = bd_http_get_answer(&resp, offset, NULL, err);
 	bd_http_response_free(&resp);
-	free_headers(rq.headers);
-	free((char *)rq.url);
 	return rv;
 }
 
 static int gw_head(void *impl, const char *name, uint64_t *size, struct bd_error *err)
 {
-	struct gw *g = impl;
 	struct bd_http_request rq = {.method = "HEAD"};
 	struct bd_http_response resp;
-	int rv = -1;
+	int rv = gw_perform(impl, name, &rq, &resp, err);
 
-	rq.url = object_url(g, name);
-	rq.headers = auth_headers(g);
-	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
-		if (resp.status == 200 && resp.content_length >= 0) {
-			*size = (uint64_t)resp.content_length;
-			rv = 0;
-		} else if (resp.status == 200) {
-			bd_error_set(err, BD_E_STORAGE, "HEAD: the answer has no Content-Length");
-		} else {
-			bd_http_status_error(&resp, "HEAD", NULL, err);
-		}
-	}
+	if (rv == 0)
+		rv = bd_http_head_answer(&resp, size, err);
 	bd_http_response_free(&resp);
-	free_headers(rq.headers);
-	free((char *)rq.url);
 	return rv;
 }
 
 static int gw_del(void *impl, const char *name, struct bd_error *err)
 {
-	struct gw *g = impl;
 	struct bd_http_request rq = {.method = "DELETE"};
 	struct bd_http_response resp;
-	int rv = -1;
+	int rv = gw_perform(impl, name, &rq, &resp, err);
 
-	rq.url = object_url(g, name);
-	rq.headers = auth_headers(g);
-	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
-		if (resp.status / 100 == 2 || resp.status == 404)
-			rv = 0;
-		else
-			bd_http_status_error(&resp, "DELETE", NULL, err);
-	}
+	if (rv == 0)
+		rv = bd_http_delete_answer(&resp, NULL, err);
 	bd_http_response_free(&resp);
-	free_headers(rq.headers);
-	free((char *)rq.url);
 	return rv;
 }
 
@@ -192,8 +161,7 @@ static int gw_list(void *impl, const char *prefix,
 
 		rq.url = bd_asprintf("%s/v1/objects?prefix=%s&after=%s&limit=%d", g->base, prefix,
 		                     last, LIST_PAGE);
-		rq.headers = auth_headers(g);
-		if (bd_http_perform(g->http, &rq, &resp, err) < 0)
+		if (gw_perform(g, NULL, &rq, &resp, err) < 0)
 			rv = -1;
 		else if (resp.status != 200)
 			rv = bd_http_status_error(&resp, "list", NULL, err);
@@ -203,8 +171,6 @@ static int gw_list(void *impl, const char *prefix,
 		if (rv == 0 && n < 0)
 			rv = -1;
 		bd_http_response_free(&resp);
-		free_headers(rq.headers);
-		free((char *)rq.url);
 		if (rv == 0 && n < LIST_PAGE)
 			break;
 	}
@@ -221,34 +187,17 @@ static void gw_close(void *impl)
 	free(g);
 }
 
-static const struct bd_store_ops gw_ops = {
-        .name = "gateway",
-        .put = gw_put,
-        .get = gw_get,
-        .head = gw_head,
-        .del = gw_del,
-        .list = gw_list,
-        .close = gw_close,
-};
+static const struct bd_store_ops gw_ops = {"gateway", gw_put,  gw_get,  gw_head,
+                                           gw_del,    gw_list, gw_close};
 
-struct bd_store *bd_store_gateway_open(const struct bd_conf *conf, struct bd_error *err)
+struct bd_store *bd_store_gateway_open(const struct bd_conf_storage *settings, struct bd_error *err)
 {
-	struct bd_http_options o = {
-	        .timeout = (unsigned)conf->storage.timeout,
-	        .connect_timeout = (unsigned)conf->storage.connect_timeout,
-	        .retries = (unsigned)conf->storage.retries,
-	};
 	static const char prefix[] = "Authorization: Bearer ";
 	struct gw *g;
 	char *token;
 	size_t n;
 
-	if (conf->storage.token_file[0] == '\0') {
-		bd_error_set(err, BD_E_CONFIG,
-		             "[storage] token_file is empty; the gateway driver needs it");
-		return NULL;
-	}
-	token = bd_secret_file_read(conf->storage.token_file, TOKEN_MAX, err);
+	token = bd_secret_file_read(settings->token_file, TOKEN_MAX, err);
 	if (token == NULL) {
 		bd_error_prefix(err, "gateway store: token");
 		return NULL;
@@ -258,7 +207,7 @@ struct bd_store *bd_store_gateway_open(const struct bd_conf *conf, struct bd_err
 			bd_secret_free(token);
 			bd_error_set(err, BD_E_KEY,
 			             "gateway store: %s holds characters a token cannot have",
-			             conf->storage.token_file);
+			             settings->token_file);
 			return NULL;
 		}
 	}
@@ -267,7 +216,29 @@ struct bd_store *bd_store_gateway_open(const struct bd_conf *conf, struct bd_err
 	g->header = bd_secret_alloc(n);
 	snprintf(g->header, n, "%s%s", prefix, token);
 	bd_secret_free(token);
-	g->base = bd_strdup(conf->storage.url);
-	g->http = bd_http_new(&o);
+	g->base = bd_strdup(settings->url);
+	g->http = bd_store_http_new(settings);
 	return bd_store_new(&gw_ops, g);
+}
+
+/* Nothing to create (the gateway owns its directory and sweeps it): prove the API answers. */
+int bd_store_gateway_init(const struct bd_conf_storage *settings, int create, unsigned expire_days,
+                          struct bd_error *err)
+{
+	struct bd_store *s = bd_store_gateway_open(settings, err);
+	struct bd_error e;
+	uint64_t size;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	/* A name nobody uses: "not found" proves the API answers and takes the token. */
+	rc = bd_store_head(s, "0/0", &size, &e);
+	bd_store_close(&s);
+	if (rc < 0 && e.code != BD_E_NOTFOUND) {
+		if (err != NULL)
+			*err = e;
+		return -1;
+	}
+	return 0;
 }

@@ -7,7 +7,7 @@
  * retried (memory: one part per upload in progress); any failure aborts the
  * upload. Listings use ListObjectsV2 with start-after, parsed by libxml2.
  */
-#include "store.h"
+#include "store-private.h"
 #include "http.h"
 #include "keys.h"
 #include "mem.h"
@@ -99,18 +99,25 @@ static xmlChar *xml_find(xmlNodePtr node, const char *name)
 	return NULL;
 }
 
-/* An error answer's <Code>, for messages ("SignatureDoesNotMatch"). */
-static int s3_error(const struct bd_http_response *resp, const char *what, struct bd_error *err)
+/* An error answer's <Code> ("SignatureDoesNotMatch") into BUF, or NULL when it has none. */
+static const char *s3_detail(const struct bd_http_response *resp, char *buf, size_t size)
 {
 	xmlDocPtr doc = xml_parse(resp->body, resp->body_len);
 	xmlChar *code = doc ? xml_find(xmlDocGetRootElement(doc), "Code") : NULL;
-	char detail[128] = "";
 
+	buf[0] = '\0';
 	if (code != NULL)
-		snprintf(detail, sizeof(detail), "(%s)", (const char *)code);
+		snprintf(buf, size, "(%s)", (const char *)code);
 	xmlFree(code);
 	xmlFreeDoc(doc);
-	return bd_http_status_error(resp, what, detail[0] ? detail : NULL, err);
+	return buf[0] ? buf : NULL;
+}
+
+static int s3_error(const struct bd_http_response *resp, const char *what, struct bd_error *err)
+{
+	char detail[128];
+
+	return bd_http_status_error(resp, what, s3_detail(resp, detail, sizeof(detail)), err);
 }
 
 static char *object_url(const struct s3 *s, const char *name, const char *query)
@@ -123,17 +130,15 @@ static int put_single(struct s3 *s, const char *name, struct bd_source *src, uin
 {
 	struct bd_http_request rq;
 	struct bd_http_response resp;
-	int rv = -1;
+	char detail[128];
+	int rv;
 
 	request_init(s, &rq, "PUT", object_url(s, name, NULL));
 	rq.source = src;
 	rq.source_len = length;
-	if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
-		if (resp.status / 100 == 2)
-			rv = 0;
-		else
-			s3_error(&resp, "PUT", err);
-	}
+	rv = bd_http_perform(s->http, &rq, &resp, err);
+	if (rv == 0)
+		rv = bd_http_put_answer(&resp, s3_detail(&resp, detail, sizeof(detail)), err);
 	request_done(&rq, &resp);
 	return rv;
 }
@@ -305,67 +310,48 @@ static int s3_get(void *impl, const char *name, uint64_t offset, uint64_t length
 	struct s3 *s = impl;
 	struct bd_http_request rq;
 	struct bd_http_response resp;
-	int rv = -1;
+	char detail[128];
+	int rv;
 
 	request_init(s, &rq, "GET", object_url(s, name, NULL));
 	rq.sink = sink;
 	rq.ranged = offset > 0 || length != BD_STORE_TO_END;
 	rq.offset = offset;
 	rq.length = length;
-	if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
-		if (resp.status == 200 || resp.status == 206)
-			rv = 0;
-		else if (resp.status == 416 && offset == 0)
-			rv = 0; /* every range of an empty object is unsatisfiable */
-		else if (resp.status == 416)
-			bd_error_set(err, BD_E_INVALID, "GET: offset %llu is past the end",
-			             (unsigned long long)offset);
-		else
-			s3_error(&resp, "GET", err);
-	}
+	rv = bd_http_perform(s->http, &rq, &resp, err);
+	if (rv == 0)
+		rv = bd_http_get_answer(&resp, offset, s3_detail(&resp, detail, sizeof(detail)),
+		                        err);
+	request_done(&rq, &resp);
+	return rv;
+}
+
+/* HEAD (SIZE set) or DELETE (SIZE NULL) of object NAME. */
+static int head_or_delete(struct s3 *s, const char *name, uint64_t *size, struct bd_error *err)
+{
+	struct bd_http_request rq;
+	struct bd_http_response resp;
+	char detail[128];
+	int rv;
+
+	request_init(s, &rq, size ? "HEAD" : "DELETE", object_url(s, name, NULL));
+	rv = bd_http_perform(s->http, &rq, &resp, err);
+	if (rv == 0 && size != NULL)
+		rv = bd_http_head_answer(&resp, size, err);
+	else if (rv == 0)
+		rv = bd_http_delete_answer(&resp, s3_detail(&resp, detail, sizeof(detail)), err);
 	request_done(&rq, &resp);
 	return rv;
 }
 
 static int s3_head(void *impl, const char *name, uint64_t *size, struct bd_error *err)
 {
-	struct s3 *s = impl;
-	struct bd_http_request rq;
-	struct bd_http_response resp;
-	int rv = -1;
-
-	request_init(s, &rq, "HEAD", object_url(s, name, NULL));
-	if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
-		if (resp.status == 200 && resp.content_length >= 0) {
-			*size = (uint64_t)resp.content_length;
-			rv = 0;
-		} else if (resp.status == 200) {
-			bd_error_set(err, BD_E_STORAGE, "HEAD: the answer has no Content-Length");
-		} else {
-			bd_http_status_error(&resp, "HEAD", NULL,
-			                     err); /* HEAD answers have no body */
-		}
-	}
-	request_done(&rq, &resp);
-	return rv;
+	return head_or_delete(impl, name, size, err);
 }
 
 static int s3_del(void *impl, const char *name, struct bd_error *err)
 {
-	struct s3 *s = impl;
-	struct bd_http_request rq;
-	struct bd_http_response resp;
-	int rv = -1;
-
-	request_init(s, &rq, "DELETE", object_url(s, name, NULL));
-	if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
-		if (resp.status / 100 == 2 || resp.status == 404)
-			rv = 0;
-		else
-			s3_error(&resp, "DELETE", err);
-	}
-	request_done(&rq, &resp);
-	return rv;
+	return head_or_delete(impl, name, NULL, err);
 }
 
 /* One ListObjectsV2 page: CB for each Contents; *truncated from IsTruncated. */
@@ -461,15 +447,8 @@ static void s3_close(void *impl)
 	free(s);
 }
 
-static const struct bd_store_ops s3_ops = {
-        .name = "s3",
-        .put = s3_put,
-        .get = s3_get,
-        .head = s3_head,
-        .del = s3_del,
-        .list = s3_list,
-        .close = s3_close,
-};
+static const struct bd_store_ops s3_ops = {"s3",   s3_put,  s3_get,  s3_head,
+                                           s3_del, s3_list, s3_close};
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
@@ -478,27 +457,20 @@ static void xml_init(void)
 	xmlInitParser(); /* once, before threads parse */
 }
 
-static struct s3 *s3_new(const struct bd_conf *conf, struct bd_error *err)
+/* The driver's state from SETTINGS, the keys it needs known to be set (store_drivers.c). */
+static struct s3 *s3_new(const struct bd_conf_storage *settings, struct bd_error *err)
 {
-	const struct bd_http_options o = {
-	        .timeout = (unsigned)conf->storage.timeout,
-	        .connect_timeout = (unsigned)conf->storage.connect_timeout,
-	        .retries = (unsigned)conf->storage.retries,
-	};
-	const char *ep = conf->storage.s3_endpoint, *host;
+	const char *ep = settings->s3_endpoint, *host = strstr(ep, "://");
 	struct s3 *s;
 	char *secret;
 	size_t n;
 
-	if (ep[0] == '\0' || conf->storage.s3_bucket[0] == '\0' ||
-	    conf->storage.s3_access_key[0] == '\0' || conf->storage.s3_secret_key_file[0] == '\0') {
-		bd_error_set(err, BD_E_CONFIG,
-		             "s3 store: [storage] s3_endpoint, s3_bucket, s3_access_key "
-		             "and s3_secret_key_file must all be set");
+	if (host == NULL) {
+		bd_error_set(err, BD_E_CONFIG, "s3 store: s3_endpoint %s is not a URL", ep);
 		return NULL;
 	}
-	host = strstr(ep, "://") + 3;
-	if (conf->storage.s3_addressing == BD_S3_VIRTUAL &&
+	host += 3;
+	if (settings->s3_addressing == BD_S3_VIRTUAL &&
 	    (host[0] == '[' || strspn(host, "0123456789.") == strcspn(host, ":/"))) {
 		bd_error_set(err, BD_E_CONFIG,
 		             "s3 store: virtual-host addressing puts the bucket in the "
@@ -506,38 +478,38 @@ static struct s3 *s3_new(const struct bd_conf *conf, struct bd_error *err)
 		             ep);
 		return NULL;
 	}
-	if (strchr(conf->storage.s3_access_key, ':') != NULL) {
+	if (strchr(settings->s3_access_key, ':') != NULL) {
 		bd_error_set(err, BD_E_CONFIG,
 		             "s3 store: [storage] s3_access_key cannot contain ':'");
 		return NULL;
 	}
 	pthread_once(&xml_once, xml_init);
-	secret = bd_secret_file_read(conf->storage.s3_secret_key_file, SECRET_MAX, err);
+	secret = bd_secret_file_read(settings->s3_secret_key_file, SECRET_MAX, err);
 	if (secret == NULL) {
 		bd_error_prefix(err, "s3 store: secret key");
 		return NULL;
 	}
 	s = bd_calloc(1, sizeof(*s));
-	n = strlen(conf->storage.s3_access_key) + 1 + strlen(secret) + 1;
+	n = strlen(settings->s3_access_key) + 1 + strlen(secret) + 1;
 	s->userpwd = bd_secret_alloc(n);
-	snprintf(s->userpwd, n, "%s:%s", conf->storage.s3_access_key, secret);
+	snprintf(s->userpwd, n, "%s:%s", settings->s3_access_key, secret);
 	bd_secret_free(secret);
-	snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", conf->storage.s3_region);
-	s->bucket = bd_strdup(conf->storage.s3_bucket);
+	snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", settings->s3_region);
+	s->bucket = bd_strdup(settings->s3_bucket);
 	s->scheme_host = bd_strdup(ep);
-	if (conf->storage.s3_addressing == BD_S3_VIRTUAL)
+	if (settings->s3_addressing == BD_S3_VIRTUAL)
 		s->bucket_base = bd_asprintf("%.*s%s.%s", (int)(host - ep), ep, s->bucket, host);
 	else
 		s->bucket_base = bd_asprintf("%s/%s", ep, s->bucket);
-	s->threshold = conf->storage.s3_multipart_threshold;
-	s->part_size = conf->storage.s3_part_size;
-	s->http = bd_http_new(&o);
+	s->threshold = settings->s3_multipart_threshold;
+	s->part_size = settings->s3_part_size;
+	s->http = bd_store_http_new(settings);
 	return s;
 }
 
-struct bd_store *bd_store_s3_open(const struct bd_conf *conf, struct bd_error *err)
+struct bd_store *bd_store_s3_open(const struct bd_conf_storage *settings, struct bd_error *err)
 {
-	struct s3 *s = s3_new(conf, err);
+	struct s3 *s = s3_new(settings, err);
 
 	return s ? bd_store_new(&s3_ops, s) : NULL;
 }
@@ -576,10 +548,10 @@ static int bucket_put(struct s3 *s, const char *query, const char *xml, int want
 	return rv;
 }
 
-int bd_store_s3_init(const struct bd_conf *conf, int create_bucket, unsigned expire_days,
-                     struct bd_error *err)
+int bd_store_s3_init(const struct bd_conf_storage *settings, int create_bucket,
+                     unsigned expire_days, struct bd_error *err)
 {
-	struct s3 *s = s3_new(conf, err);
+	struct s3 *s = s3_new(settings, err);
 	struct bd_http_response resp = {0};
 	char *xml;
 	int rv = -1;
@@ -588,11 +560,11 @@ int bd_store_s3_init(const struct bd_conf *conf, int create_bucket, unsigned exp
 		return -1;
 	if (create_bucket) {
 		char *body =
-		        strcmp(conf->storage.s3_region, "us-east-1") == 0
+		        strcmp(settings->s3_region, "us-east-1") == 0
 		                ? bd_strdup("")
 		                : bd_asprintf("<CreateBucketConfiguration><LocationConstraint>%s"
 		                              "</LocationConstraint></CreateBucketConfiguration>",
-		                              conf->storage.s3_region);
+		                              settings->s3_region);
 		int ok = bucket_put(s, NULL, body, 0, &resp, err) == 0;
 
 		free(body);
