@@ -18,15 +18,11 @@
 #define TOKEN_MAX 1024
 #define LIST_PAGE 1000
 
-struct gw {
-	struct bd_http *http;
-	char *base;   /* [storage] url, no trailing '/' */
-	char *header; /* "Authorization: Bearer ...", secret memory */
-};
+/* struct bd_http_backend: base is [storage] url, secret "Authorization: Bearer ...". */
 
-static struct curl_slist *auth_headers(const struct gw *g)
+static struct curl_slist *auth_headers(const struct bd_http_backend *g)
 {
-	struct curl_slist *l = curl_slist_append(NULL, g->header);
+	struct curl_slist *l = curl_slist_append(NULL, g->secret);
 
 	if (l == NULL) {
 		fprintf(stderr, "bestanden: out of memory building a request\n");
@@ -42,76 +38,34 @@ static void free_headers(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-/*
- * Perform RQ on object NAME (NULL: RQ->url is set) with the bearer token;
- * the caller judges *RESP and frees it.
- */
-static int gw_perform(struct gw *g, const char *name, struct bd_http_request *rq,
+/* A copy of RQ to object NAME (NULL: to RQ->url) with the bearer token; *RESP is the caller's. */
+static int gw_perform(void *impl, const char *name, const struct bd_http_request *rq,
                       struct bd_http_response *resp, struct bd_error *err)
 {
+	struct bd_http_backend *g = impl;
+	struct bd_http_request full = *rq;
+	char *url = name ? bd_asprintf("%s/v1/objects/%s", g->base, name) : NULL;
 	int rv;
 
-	if (name != NULL)
-		rq->url = bd_asprintf("%s/v1/objects/%s", g->base, name);
-	rq->headers = auth_headers(g);
-	rv = bd_http_perform(g->http, rq, resp, err);
-	free_headers(rq->headers);
-	free((char *)rq->url);
+	if (url != NULL)
+		full.url = url;
+	full.headers = auth_headers(g);
+	rv = bd_http_perform(g->http, &full, resp, err);
+	free_headers(full.headers);
+	free(url);
 	return rv;
 }
 
-static int gw_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
-                  struct bd_error *err)
+/* The gateway's error answers are one short line of text. */
+static const char *gw_detail(const struct bd_http_response *resp, char *buf, size_t size)
 {
-	struct bd_http_request rq = {.method = "PUT", .source = src, .source_len = length};
-	struct bd_http_response resp;
-	int rv = gw_perform(impl, name, &rq, &resp, err);
-
-	if (rv == 0)
-		rv = bd_http_put_answer(&resp, resp.body_len < 200 ? resp.body : NULL, err);
-	bd_http_response_free(&resp);
-	return rv;
+	if (resp->body == NULL || resp->body_len >= 200)
+		return NULL;
+	snprintf(buf, size, "%s", resp->body);
+	return buf;
 }
 
-static int gw_get(void *impl, const char *name, uint64_t offset, uint64_t length,
-                  struct bd_sink *sink, struct bd_error *err)
-{
-	struct bd_http_request rq = {
-	        .method = "GET", .sink = sink, .offset = offset, .length = length};
-	struct bd_http_response resp;
-	int rv;
-
-	rq.ranged = offset > 0 || length != BD_STORE_TO_END;
-	rv = gw_perform(impl, name, &rq, &resp, err);
-	if (rv == 0)
-		rv = bd_http_get_answer(&resp, offset, NULL, err);
-	bd_http_response_free(&resp);
-	return rv;
-}
-
-static int gw_head(void *impl, const char *name, uint64_t *size, struct bd_error *err)
-{
-	struct bd_http_request rq = {.method = "HEAD"};
-	struct bd_http_response resp;
-	int rv = gw_perform(impl, name, &rq, &resp, err);
-
-	if (rv == 0)
-		rv = bd_http_head_answer(&resp, size, err);
-	bd_http_response_free(&resp);
-	return rv;
-}
-
-static int gw_del(void *impl, const char *name, struct bd_error *err)
-{
-	struct bd_http_request rq = {.method = "DELETE"};
-	struct bd_http_response resp;
-	int rv = gw_perform(impl, name, &rq, &resp, err);
-
-	if (rv == 0)
-		rv = bd_http_delete_answer(&resp, NULL, err);
-	bd_http_response_free(&resp);
-	return rv;
-}
+static const struct bd_http_objects gw_objects = {gw_perform, gw_detail};
 
 /* One page: lines "<name> <size>". Returns the entry count, or -1. */
 static int parse_page(char *body, char *last, size_t lastsize,
@@ -149,7 +103,7 @@ static int gw_list(void *impl, const char *prefix,
                    int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
                    struct bd_error *err)
 {
-	struct gw *g = impl;
+	struct bd_http_backend *g = impl;
 	char last[BD_STORE_NAME_MAX + 1] = "";
 	int stopped = 0, rv = 0;
 
@@ -157,10 +111,11 @@ static int gw_list(void *impl, const char *prefix,
 	while (!stopped && rv == 0) {
 		struct bd_http_request rq = {.method = "GET", .max_body = BD_HTTP_SMALL_BODY};
 		struct bd_http_response resp;
+		char *url = bd_asprintf("%s/v1/objects?prefix=%s&after=%s&limit=%d", g->base,
+		                        prefix, last, LIST_PAGE);
 		int n = -1;
 
-		rq.url = bd_asprintf("%s/v1/objects?prefix=%s&after=%s&limit=%d", g->base, prefix,
-		                     last, LIST_PAGE);
+		rq.url = url;
 		if (gw_perform(g, NULL, &rq, &resp, err) < 0)
 			rv = -1;
 		else if (resp.status != 200)
@@ -171,6 +126,7 @@ static int gw_list(void *impl, const char *prefix,
 		if (rv == 0 && n < 0)
 			rv = -1;
 		bd_http_response_free(&resp);
+		free(url);
 		if (rv == 0 && n < LIST_PAGE)
 			break;
 	}
@@ -179,21 +135,22 @@ static int gw_list(void *impl, const char *prefix,
 
 static void gw_close(void *impl)
 {
-	struct gw *g = impl;
-
-	bd_http_free(&g->http);
-	free(g->base);
-	bd_secret_free(g->header);
-	free(g);
+	bd_http_backend_clear(impl);
+	free(impl);
 }
 
-static const struct bd_store_ops gw_ops = {"gateway", gw_put,  gw_get,  gw_head,
-                                           gw_del,    gw_list, gw_close};
+static const struct bd_store_ops gw_ops = {"gateway",
+                                           bd_http_object_put,
+                                           bd_http_object_get,
+                                           bd_http_object_head,
+                                           bd_http_object_delete,
+                                           gw_list,
+                                           gw_close};
 
 struct bd_store *bd_store_gateway_open(const struct bd_conf_storage *settings, struct bd_error *err)
 {
 	static const char prefix[] = "Authorization: Bearer ";
-	struct gw *g;
+	struct bd_http_backend *g;
 	char *token;
 	size_t n;
 
@@ -212,9 +169,10 @@ struct bd_store *bd_store_gateway_open(const struct bd_conf_storage *settings, s
 		}
 	}
 	g = bd_calloc(1, sizeof(*g));
+	g->api = &gw_objects;
 	n = sizeof(prefix) + strlen(token);
-	g->header = bd_secret_alloc(n);
-	snprintf(g->header, n, "%s%s", prefix, token);
+	g->secret = bd_secret_alloc(n);
+	snprintf(g->secret, n, "%s%s", prefix, token);
 	bd_secret_free(token);
 	g->base = bd_strdup(settings->url);
 	g->http = bd_store_http_new(settings);
