@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	conf = bd_conf_load(conf_path, &err);
-	if (conf == NULL || (s = bd_store_open(conf, &err)) == NULL) {
+	if (conf == NULL || (s = bd_store_open(&conf->storage, &err)) == NULL) {
 		fprintf(stderr, "bench_store: %s\n", err.msg);
 		return 1;
 	}

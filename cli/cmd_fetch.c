@@ -122,7 +122,7 @@ static int open_link(const char *arg, struct opened_link *l)
 	l->kr = bd_keyring_load(l->conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
 	if (l->kr == NULL)
 		return bd_cli_fail(&err);
-	l->store = bd_store_open(l->conf, &err);
+	l->store = bd_store_open(&l->conf->storage, &err);
 	if (l->store == NULL)
 		return bd_cli_fail(&err);
 	if (bd_cli_token_from_arg(l->conf, arg, token) < 0)

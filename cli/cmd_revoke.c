@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "keys.h"
 #include "package.h"
+#include "remove.h"
 #include "store.h"
 #include "token.h"
 
@@ -66,12 +67,12 @@ int bd_cmd_revoke(int argc, char **argv)
 	if (package_of(conf, argv[1], id) < 0)
 		goto out;
 	bd_package_id_hex(id, hex);
-	store = bd_store_open(conf, &err);
+	store = bd_store_open(&conf->storage, &err);
 	if (store == NULL) {
 		r = bd_cli_fail(&err);
 		goto out;
 	}
-	if (bd_store_delete_package(store, hex, &deleted, &err) < 0) {
+	if (bd_package_delete(store, hex, &deleted, &err) < 0) {
 		r = bd_cli_fail(&err);
 		goto out;
 	}

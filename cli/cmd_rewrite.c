@@ -136,7 +136,7 @@ int bd_cmd_rewrite(int argc, char **argv)
 	if (!do_explain) {
 		/* the milter's keys: link keys to sign, gateway public keys to seal */
 		keys = bd_keyring_load(conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, &err);
-		if (keys == NULL || (store = bd_store_open(conf, &err)) == NULL) {
+		if (keys == NULL || (store = bd_store_open(&conf->storage, &err)) == NULL) {
 			bd_cli_fail(&err);
 			goto out;
 		}

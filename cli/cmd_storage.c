@@ -1,11 +1,11 @@
 /*
  * cmd_storage.c - `bestanden storage init` and `bestanden sweep`.
  *
- * storage init prepares the configured backend: for S3 it creates the bucket
- * when asked and installs the lifecycle rules (expire after retention + 1
- * day, abort incomplete uploads after a day); for the gateway store it checks
- * that the object API answers and accepts the token. sweep deletes expired
- * packages now, through whichever driver the configuration names.
+ * storage init has the configured driver prepare its backend (bd_store_init:
+ * for S3 the bucket, when asked, and lifecycle rules that expire objects
+ * after retention + 1 day; for the gateway store a check that the object API
+ * answers and accepts the token). sweep deletes expired packages now,
+ * through whichever driver the configuration names.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,40 +18,17 @@
 
 #define DAY 86400
 
-static int storage_init(struct bd_conf *conf, int create_bucket)
+static int storage_init(const struct bd_conf *conf, int create)
 {
+	/* Whole days (S3 counts in days), one more than links live: a backstop, never early. */
+	unsigned days = (unsigned)((conf->policy.retention + DAY - 1) / DAY) + 1;
 	struct bd_error err;
 
-	if (conf->storage.driver == BD_STORAGE_S3) {
-		/* Whole days (S3 counts in days), one more than links live: a backstop, never
-		 * early. */
-		unsigned days = (unsigned)((conf->policy.retention + DAY - 1) / DAY) + 1;
-
-		if (bd_store_s3_init(conf, create_bucket, days, &err) < 0)
-			return bd_cli_fail(&err);
-		printf("s3 bucket %s: %slifecycle rules installed: objects expire after %u days, "
-		       "incomplete uploads are aborted after 1 day\n",
-		       conf->storage.s3_bucket, create_bucket ? "ready; " : "", days);
-		return 0;
-	} else {
-		struct bd_store *s = bd_store_open(conf, &err);
-		uint64_t size;
-		int rc;
-
-		if (s == NULL)
-			return bd_cli_fail(&err);
-		if (create_bucket)
-			fprintf(stderr,
-			        "bestanden: --create-bucket is for the s3 driver; ignored\n");
-		/* A name nobody uses: "not found" proves the API answers and takes the token. */
-		rc = bd_store_head(s, "0/0", &size, &err);
-		bd_store_close(&s);
-		if (rc < 0 && err.code != BD_E_NOTFOUND)
-			return bd_cli_fail(&err);
-		printf("gateway store at %s answers; it needs no setup (the gateway sweeps it)\n",
-		       conf->storage.url);
-		return 0;
-	}
+	if (bd_store_init(&conf->storage, create, days, &err) < 0)
+		return bd_cli_fail(&err);
+	printf("%s storage is ready (backstop expiry, where the backend has one: %u days)\n",
+	       bd_store_driver_name(conf->storage.driver), days);
+	return 0;
 }
 
 int bd_cmd_storage(int argc, char **argv)
@@ -60,11 +37,11 @@ int bd_cmd_storage(int argc, char **argv)
 	                                     {NULL, 0, NULL, 0}};
 	static const char usage[] = "storage init [--create-bucket]";
 	struct bd_conf *conf;
-	int c, create_bucket = 0, rc;
+	int c, create = 0, rc;
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c == 'b')
-			create_bucket = 1;
+			create = 1;
 		else
 			return bd_cli_usage(usage);
 	}
@@ -73,14 +50,14 @@ int bd_cmd_storage(int argc, char **argv)
 	/* allow the option after "init" too */
 	for (int i = optind + 1; i < argc; i++) {
 		if (strcmp(argv[i], "--create-bucket") == 0)
-			create_bucket = 1;
+			create = 1;
 		else
 			return bd_cli_usage(usage);
 	}
 	conf = bd_cli_load_conf();
 	if (conf == NULL)
 		return 1;
-	rc = storage_init(conf, create_bucket);
+	rc = storage_init(conf, create);
 	bd_conf_free(&conf);
 	return rc;
 }
@@ -99,7 +76,7 @@ int bd_cmd_sweep(int argc, char **argv)
 	conf = bd_cli_load_conf();
 	if (conf == NULL)
 		return 1;
-	s = bd_store_open(conf, &err);
+	s = bd_store_open(&conf->storage, &err);
 	if (s == NULL) {
 		bd_conf_free(&conf);
 		return bd_cli_fail(&err);

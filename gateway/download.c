@@ -56,7 +56,7 @@ int gw_download_init(struct gw_server *srv, struct bd_error *err)
 	/* With the embedded store the packages are on our own disk: no HTTP round trip. */
 	if (srv->objects != NULL)
 		srv->store = bd_objstore_store(srv->objects);
-	else if ((srv->store = bd_store_open(conf, err)) == NULL)
+	else if ((srv->store = bd_store_open(&conf->storage, err)) == NULL)
 		return bd_error_prefix(err, "[storage]");
 	srv->pages = gw_pages_new(conf, err);
 	if (srv->pages == NULL)

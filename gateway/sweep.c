@@ -95,7 +95,7 @@ static void *sweeper_main(void *arg)
 	if (srv->objects != NULL)
 		store = bd_objstore_store(srv->objects);
 	else
-		store = bd_store_open(srv->conf, &err);
+		store = bd_store_open(&srv->conf->storage, &err);
 	if (store == NULL) {
 		bd_log(LOG_ERR, "event=sweep-disabled error=\"%s\"", err.msg);
 		return NULL;

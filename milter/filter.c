@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mem.h"
 #include "milter.h"
+#include "remove.h"
 #include "rewrite.h"
 #include "spool.h"
 
@@ -313,7 +314,7 @@ static void *job_run(void *arg)
 	if (abandoned) {
 		/* nobody will deliver what this stored */
 		if (j->rc == 0 && j->res->changed)
-			bd_store_delete_package(j->m->rt->store, j->res->package_id, NULL, NULL);
+			bd_package_delete(j->m->rt->store, j->res->package_id, NULL, NULL);
 		bd_log(LOG_NOTICE, "queue_id=%s event=late-rewrite-ended action=%s",
 		       j->m->queue_id[0] ? j->m->queue_id : "-",
 		       j->rc == 0 && j->res->changed ? "package-deleted" : "nothing-stored");
@@ -569,7 +570,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 		bd_log(LOG_ERR,
 		       "queue_id=%s direction=outgoing action=tempfail package=%s error=\"%s\"",
 		       m->queue_id[0] ? m->queue_id : "-", res->package_id, err.msg);
-		bd_store_delete_package(m->rt->store, res->package_id, NULL, NULL);
+		bd_package_delete(m->rt->store, res->package_id, NULL, NULL);
 		smfi_setreply(ctx, "451", "4.3.0",
 		              "Attachment processing failed; please try again later");
 		r = SMFIS_TEMPFAIL;

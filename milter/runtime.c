@@ -26,7 +26,7 @@ struct bd_runtime *bd_runtime_load(const char *path, struct bd_error *err)
 	rt->keys = bd_keyring_load(rt->conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, err);
 	if (rt->keys == NULL)
 		goto fail;
-	rt->store = bd_store_open(rt->conf, err);
+	rt->store = bd_store_open(&rt->conf->storage, err);
 	if (rt->store == NULL)
 		goto fail;
 	rt->rewrite = bd_rewrite_new(rt->conf, rt->keys, rt->store, err);

@@ -422,29 +422,47 @@ static char *read_line(char *buf, int size, void *stream)
 }
 
 /* Checks that involve more than one key. */
+size_t bd_conf_storage_missing(const struct bd_conf_storage *settings, const char **missing,
+                               size_t max)
+{
+	static const struct {
+		enum bd_storage_driver driver;
+		const char *name;
+		size_t off;
+	} need[] = {
+	        {BD_STORAGE_GATEWAY, "token_file", offsetof(struct bd_conf_storage, token_file)},
+	        {BD_STORAGE_S3, "s3_endpoint", offsetof(struct bd_conf_storage, s3_endpoint)},
+	        {BD_STORAGE_S3, "s3_bucket", offsetof(struct bd_conf_storage, s3_bucket)},
+	        {BD_STORAGE_S3, "s3_access_key", offsetof(struct bd_conf_storage, s3_access_key)},
+	        {BD_STORAGE_S3, "s3_secret_key_file",
+	         offsetof(struct bd_conf_storage, s3_secret_key_file)},
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		const char *v = *(char *const *)((const char *)settings + need[i].off);
+
+		if (need[i].driver != settings->driver || (v != NULL && v[0] != '\0'))
+			continue;
+		if (n < max)
+			missing[n] = need[i].name;
+		n++;
+	}
+	return n;
+}
+
 static void check_combinations(struct parse_state *st)
 {
 	struct bd_conf *c = st->conf;
+	const char *missing[8];
+	size_t n = bd_conf_storage_missing(&c->storage, missing, 8);
+	char driver[16];
 
-	if (c->storage.driver == BD_STORAGE_S3) {
-		static const struct {
-			const char *name;
-			size_t off;
-		} need[] = {
-		        {"s3_endpoint", offsetof(struct bd_conf, storage.s3_endpoint)},
-		        {"s3_bucket", offsetof(struct bd_conf, storage.s3_bucket)},
-		        {"s3_access_key", offsetof(struct bd_conf, storage.s3_access_key)},
-		        {"s3_secret_key_file",
-		         offsetof(struct bd_conf, storage.s3_secret_key_file)},
-		};
-
-		for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-			if (**(char **)((char *)c + need[i].off) == '\0')
-				add_error(st, "%s: [storage] driver = s3 needs %s to be set",
-				          st->name, need[i].name);
-	} else if (c->storage.token_file[0] == '\0') {
-		add_error(st, "%s: [storage] driver = gateway needs token_file", st->name);
-	}
+	bd_conf_enum_name(bd_conf_find("storage", "driver"), (int)c->storage.driver, driver,
+	                  sizeof(driver));
+	for (size_t i = 0; i < n && i < 8; i++)
+		add_error(st, "%s: [storage] driver = %s needs %s to be set", st->name, driver,
+		          missing[i]);
 	if ((c->gateway.tls_cert[0] == '\0') != (c->gateway.tls_key[0] == '\0'))
 		add_error(st, "%s: [gateway] tls_cert and tls_key go together: set both or neither",
 		          st->name);

@@ -172,6 +172,13 @@ struct bd_conf *bd_conf_load_string_reporting(const char *name, const char *text
                                               struct bd_error *err);
 void bd_conf_free(struct bd_conf **conf);
 
+/*
+ * The keys the driver SETTINGS names needs and SETTINGS leaves empty: up to
+ * MAX of their names into MISSING, in key-table order; returns how many
+ * there are. The one rule check-config and bd_store_open() both apply.
+ */
+size_t bd_conf_storage_missing(const struct bd_conf_storage *settings, const char **missing,
+                               size_t max);
 /* Look up a key by section and name; NULL when there is none. */
 const struct bd_conf_key *bd_conf_find(const char *section, const char *name);
 /* The word for value V of enumerated KEY (its choice number V), or "?" when out of range. */

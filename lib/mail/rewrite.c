@@ -14,6 +14,7 @@
 #include "mimestream.h"
 #include "notice.h"
 #include "policy.h"
+#include "remove.h"
 #include "token.h"
 #include "attachment.h"
 
@@ -444,18 +445,15 @@ static int decide(struct job *j, struct bd_error *err)
 static void delete_package(struct job *j, const struct bd_package_keys *keys,
                            const struct bd_attachment_item *items, size_t n, bool manifest)
 {
-	char name[64];
+	char hex[BD_PACKAGE_ID_HEX];
+	bool stored = manifest;
 
-	for (size_t i = 0; i < n; i++) {
-		if (!items[i].stored)
-			continue;
-		bd_package_object_name(keys->id, items[i].index, name, sizeof(name));
-		bd_store_delete(j->rw->store, name, NULL);
-	}
-	if (manifest) {
-		bd_package_object_name(keys->id, 0, name, sizeof(name));
-		bd_store_delete(j->rw->store, name, NULL);
-	}
+	for (size_t i = 0; i < n; i++)
+		stored = stored || items[i].stored;
+	if (!stored) /* nothing to undo: spare a store that may be down more retries */
+		return;
+	bd_package_id_hex(keys->id, hex);
+	bd_package_delete(j->rw->store, hex, NULL, NULL);
 }
 
 static char *bounded_copy(const char *s)

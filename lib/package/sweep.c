@@ -2,12 +2,12 @@
  * sweep.c - delete expired packages (see sweep.h).
  *
  * A listing comes in byte order, so a package's objects arrive together and
- * its manifest "<id>/0" first; one package is held at a time and judged when
- * the next begins, which keeps memory bounded by the largest package.
+ * its manifest "<id>/0" first; one package is counted at a time and judged
+ * when the next begins, then deleted through bd_package_delete().
  */
 #include "sweep.h"
 #include "manifest.h"
-#include "mem.h"
+#include "remove.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +24,7 @@ struct sweep {
 	char id[BD_PACKAGE_ID_HEX];
 	int has_manifest;
 	uint64_t manifest_size;
-	char **names;
-	size_t n, cap;
+	size_t n; /* its objects seen */
 };
 
 static void fail(struct sweep *w, const struct bd_error *e)
@@ -39,15 +38,12 @@ static void fail(struct sweep *w, const struct bd_error *e)
 static void delete_package(struct sweep *w)
 {
 	struct bd_error e;
+	size_t deleted = 0;
+	int rc = bd_package_delete(w->store, w->id, &deleted, &e);
 
-	/* Files first, the manifest (index 0, first in the list) last. */
-	for (size_t i = w->n; i-- > 0;) {
-		if (bd_store_delete(w->store, w->names[i], &e) < 0) {
-			fail(w, &e);
-			return; /* keep the manifest so the next sweep tries again */
-		}
-		w->st->deleted++;
-	}
+	w->st->deleted += deleted + (w->has_manifest && (rc == 0 || deleted > 0) ? 1 : 0);
+	if (rc < 0)
+		fail(w, &e); /* the rest is an orphan now: a later sweep removes it */
 }
 
 static int expired(struct sweep *w, int *yes)
@@ -99,8 +95,6 @@ static void judge(struct sweep *w)
 		if (w->opts->orphan != NULL && w->opts->orphan(w->opts->ctx, w->id))
 			delete_package(w);
 	}
-	for (size_t i = 0; i < w->n; i++)
-		free(w->names[i]);
 	w->n = 0;
 	w->has_manifest = 0;
 }
@@ -140,11 +134,7 @@ static int on_object(void *ctx, const char *name, uint64_t size)
 		w->has_manifest = 1;
 		w->manifest_size = size;
 	}
-	if (w->n == w->cap) {
-		w->cap = w->cap ? 2 * w->cap : 16;
-		w->names = bd_realloc(w->names, w->cap * sizeof(*w->names));
-	}
-	w->names[w->n++] = bd_strdup(name);
+	w->n++;
 	return 0;
 }
 
@@ -159,9 +149,6 @@ int bd_sweep_run(struct bd_store *s, const struct bd_sweep_options *opts,
 	rc = bd_store_list(s, "", on_object, &w, &e);
 	if (rc == 0)
 		judge(&w);
-	for (size_t i = 0; i < w.n; i++)
-		free(w.names[i]);
-	free(w.names);
 	if (rc < 0) {
 		if (err != NULL)
 			*err = e;

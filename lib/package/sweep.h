@@ -3,11 +3,12 @@
  *
  * Lists every object, groups them by package ("<16 hex id>/<n hex>"), reads
  * each manifest's clear header for the expiry (no keys needed) and deletes
- * expired packages: files first, the manifest last, so an interrupted sweep
- * is finished by the next. A manifest that cannot be read keeps its package
- * (counted as a failure: never delete what we cannot judge). Packages with
- * no manifest are orphans of failed uploads: deleted only when the caller's
- * ORPHAN callback says so. Used by the gateway's timer and `bestanden sweep`.
+ * expired packages with bd_package_delete() (remove.h): the manifest first,
+ * so the link dies at once; what an interrupted sweep leaves is an orphan.
+ * A manifest that cannot be read keeps its package (counted as a failure:
+ * never delete what we cannot judge). Packages with no manifest are orphans
+ * of failed uploads or deletes: deleted only when the caller's ORPHAN
+ * callback says so. Used by the gateway's timer and `bestanden sweep`.
  */
 #ifndef BD_SWEEP_H
 #define BD_SWEEP_H

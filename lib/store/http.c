@@ -340,6 +340,18 @@ static void backoff(unsigned attempt)
 		;
 }
 
+/* What the upload source did wrong, if anything: -1 with ERR set, else 0. */
+static int source_error(const struct xfer *x, struct bd_error *err)
+{
+	if (x->src_failed)
+		return bd_error_set(err, BD_E_IO, "reading the upload source failed");
+	if (x->src_short)
+		return bd_error_set(err, BD_E_INVALID, "the source ended after %llu of %llu bytes",
+		                    (unsigned long long)*x->src_sent,
+		                    (unsigned long long)x->rq->source_len);
+	return 0;
+}
+
 static void setup_handle(struct bd_http *h, CURL *c, struct xfer *x, char *errbuf)
 {
 	const struct bd_http_request *rq = x->rq;
@@ -406,16 +418,8 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 				break;
 			(void)got;
 		}
-		if (pull.src_failed) {
-			bd_error_set(err, BD_E_IO, "reading the upload source failed");
+		if (source_error(&pull, err) < 0)
 			goto out;
-		}
-		if (pull.src_short) {
-			bd_error_set(err, BD_E_INVALID, "the source ended after %llu of %llu bytes",
-			             (unsigned long long)src_sent,
-			             (unsigned long long)rq->source_len);
-			goto out;
-		}
 		body = buffered;
 		body_len = (size_t)rq->source_len;
 	}
@@ -470,16 +474,8 @@ int bd_http_perform(struct bd_http *h, const struct bd_http_request *rq,
 			bd_error_set(err, BD_E_IO, "the receiver stopped the transfer");
 			goto out;
 		}
-		if (x.src_failed) {
-			bd_error_set(err, BD_E_IO, "reading the upload source failed");
+		if (source_error(&x, err) < 0)
 			goto out;
-		}
-		if (x.src_short) {
-			bd_error_set(err, BD_E_INVALID, "the source ended after %llu of %llu bytes",
-			             (unsigned long long)src_sent,
-			             (unsigned long long)rq->source_len);
-			goto out;
-		}
 		if (x.too_large) {
 			bd_error_set(err, BD_E_STORAGE,
 			             "%s %s: the answer is larger than %zu bytes", rq->method,

@@ -7,6 +7,7 @@
  * requests at once. bd_http_perform() applies the timeouts, retries with
  * backoff after timeouts, broken connections and 5xx answers, and resumes
  * a download where it broke off rather than pushing bytes to a sink twice.
+ * The object requests both HTTP drivers share are declared at the end.
  */
 #ifndef BD_HTTP_H
 #define BD_HTTP_H
@@ -79,6 +80,41 @@ void bd_http_response_free(struct bd_http_response *resp);
  */
 int bd_http_status_error(const struct bd_http_response *resp, const char *method,
                          const char *detail, struct bd_error *err);
+
+/*
+ * Object requests as both HTTP drivers make them (http_object.c). A driver's
+ * state begins with a struct bd_http_backend whose API says how a request
+ * reaches object NAME (URL, credentials) and where an error answer keeps the
+ * backend's own words. The bd_http_object_* functions have the signatures of
+ * struct bd_store_ops, IMPL being that state: they build the request and
+ * judge the answer the same way for every driver: a PUT wants 2xx, a DELETE
+ * 2xx or 404 (already gone), a GET from OFFSET 200 or 206 (or 416 at offset
+ * 0: every range of an empty object is unsatisfiable), a HEAD 200 with a
+ * length. Other answers become errors by bd_http_status_error().
+ */
+struct bd_http_objects {
+	/* Perform a copy of RQ on NAME with URL and credentials added; release only those. */
+	int (*perform)(void *impl, const char *name, const struct bd_http_request *rq,
+	               struct bd_http_response *resp, struct bd_error *err);
+	/* The backend's words in an error answer, into BUF; NULL when it has none. */
+	const char *(*detail)(const struct bd_http_response *resp, char *buf, size_t size);
+};
+
+struct bd_http_backend {
+	const struct bd_http_objects *api;
+	struct bd_http *http;
+	char *base;   /* the URL objects live under, no trailing '/' */
+	char *secret; /* the credential, bd_secret_alloc'ed */
+};
+/* Release http, base and secret (wiping the secret); B itself belongs to the caller. */
+void bd_http_backend_clear(struct bd_http_backend *b);
+
+int bd_http_object_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
+                       struct bd_error *err);
+int bd_http_object_get(void *impl, const char *name, uint64_t offset, uint64_t length,
+                       struct bd_sink *sink, struct bd_error *err);
+int bd_http_object_head(void *impl, const char *name, uint64_t *size, struct bd_error *err);
+int bd_http_object_delete(void *impl, const char *name, struct bd_error *err);
 
 /* S into OUT (of SIZE), percent-encoded except for RFC 3986 unreserved characters. */
 void bd_http_url_encode(char *out, size_t size, const char *s);

@@ -6,6 +6,7 @@
  * same moment fails with ENOENT; the commit then recreates it and retries.
  */
 #include "objstore.h"
+#include "store-private.h"
 #include "io.h"
 #include "mem.h"
 
@@ -544,15 +545,9 @@ static int local_list(void *impl, const char *prefix,
 	}
 }
 
-static const struct bd_store_ops local_ops = {
-        .name = "local",
-        .put = local_put,
-        .get = local_get,
-        .head = local_head,
-        .del = local_del,
-        .list = local_list,
-        .close = NULL,
-};
+/* OS belongs to the caller: no close. */
+static const struct bd_store_ops local_ops = {"local",   local_put,  local_get, local_head,
+                                              local_del, local_list, NULL};
 
 struct bd_store *bd_objstore_store(struct bd_objstore *os)
 {

@@ -3,9 +3,10 @@
  * object API (docs/STORAGE.md): PUT/GET/HEAD/DELETE /v1/objects/<name> and
  * GET /v1/objects?prefix=&after=&limit= for listings, bearer token from
  * [storage] token_file. The token lives in sodium_malloc'ed memory and every
- * copy handed to libcurl is wiped after the request.
+ * copy handed to libcurl is wiped after the request. Its init only checks
+ * that the API answers and accepts the token: the gateway has nothing to set up.
  */
-#include "store.h"
+#include "store-private.h"
 #include "http.h"
 #include "keys.h"
 #include "mem.h"
@@ -17,15 +18,11 @@
 #define TOKEN_MAX 1024
 #define LIST_PAGE 1000
 
-struct gw {
-	struct bd_http *http;
-	char *base;   /* [storage] url, no trailing '/' */
-	char *header; /* "Authorization: Bearer ...", secret memory */
-};
+/* struct bd_http_backend: base is [storage] url, secret "Authorization: Bearer ...". */
 
-static struct curl_slist *auth_headers(const struct gw *g)
+static struct curl_slist *auth_headers(const struct bd_http_backend *g)
 {
-	struct curl_slist *l = curl_slist_append(NULL, g->header);
+	struct curl_slist *l = curl_slist_append(NULL, g->secret);
 
 	if (l == NULL) {
 		fprintf(stderr, "bestanden: out of memory building a request\n");
@@ -41,108 +38,34 @@ static void free_headers(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-static char *object_url(const struct gw *g, const char *name)
+/* A copy of RQ to object NAME (NULL: to RQ->url) with the bearer token; *RESP is the caller's. */
+static int gw_perform(void *impl, const char *name, const struct bd_http_request *rq,
+                      struct bd_http_response *resp, struct bd_error *err)
 {
-	return bd_asprintf("%s/v1/objects/%s", g->base, name);
-}
+	struct bd_http_backend *g = impl;
+	struct bd_http_request full = *rq;
+	char *url = name ? bd_asprintf("%s/v1/objects/%s", g->base, name) : NULL;
+	int rv;
 
-static int gw_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
-                  struct bd_error *err)
-{
-	struct gw *g = impl;
-	struct bd_http_request rq = {.method = "PUT", .source = src, .source_len = length};
-	struct bd_http_response resp;
-	int rv = -1;
-
-	rq.url = object_url(g, name);
-	rq.headers = auth_headers(g);
-	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
-		if (resp.status / 100 == 2)
-			rv = 0;
-		else
-			bd_http_status_error(&resp, "PUT", resp.body_len < 200 ? resp.body : NULL,
-			                     err);
-	}
-	bd_http_response_free(&resp);
-	free_headers(rq.headers);
-	free((char *)rq.url);
+	if (url != NULL)
+		full.url = url;
+	full.headers = auth_headers(g);
+	rv = bd_http_perform(g->http, &full, resp, err);
+	free_headers(full.headers);
+	free(url);
 	return rv;
 }
 
-static int gw_get(void *impl, const char *name, uint64_t offset, uint64_t length,
-                  struct bd_sink *sink, struct bd_error *err)
+/* The gateway's error answers are one short line of text. */
+static const char *gw_detail(const struct bd_http_response *resp, char *buf, size_t size)
 {
-	struct gw *g = impl;
-	struct bd_http_request rq = {
-	        .method = "GET", .sink = sink, .offset = offset, .length = length};
-	struct bd_http_response resp;
-	int rv = -1;
-
-	rq.ranged = offset > 0 || length != BD_STORE_TO_END;
-	rq.url = object_url(g, name);
-	rq.headers = auth_headers(g);
-	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
-		if (resp.status == 200 || resp.status == 206)
-			rv = 0;
-		else if (resp.status == 416 && offset == 0)
-			rv = 0; /* every range of an empty object is unsatisfiable */
-		else if (resp.status == 416)
-			bd_error_set(err, BD_E_INVALID, "GET: offset %llu is past the end",
-			             (unsigned long long)offset);
-		else
-			bd_http_status_error(&resp, "GET", NULL, err);
-	}
-	bd_http_response_free(&resp);
-	free_headers(rq.headers);
-	free((char *)rq.url);
-	return rv;
+	if (resp->body == NULL || resp->body_len >= 200)
+		return NULL;
+	snprintf(buf, size, "%s", resp->body);
+	return buf;
 }
 
-static int gw_head(void *impl, const char *name, uint64_t *size, struct bd_error *err)
-{
-	struct gw *g = impl;
-	struct bd_http_request rq = {.method = "HEAD"};
-	struct bd_http_response resp;
-	int rv = -1;
-
-	rq.url = object_url(g, name);
-	rq.headers = auth_headers(g);
-	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
-		if (resp.status == 200 && resp.content_length >= 0) {
-			*size = (uint64_t)resp.content_length;
-			rv = 0;
-		} else if (resp.status == 200) {
-			bd_error_set(err, BD_E_STORAGE, "HEAD: the answer has no Content-Length");
-		} else {
-			bd_http_status_error(&resp, "HEAD", NULL, err);
-		}
-	}
-	bd_http_response_free(&resp);
-	free_headers(rq.headers);
-	free((char *)rq.url);
-	return rv;
-}
-
-static int gw_del(void *impl, const char *name, struct bd_error *err)
-{
-	struct gw *g = impl;
-	struct bd_http_request rq = {.method = "DELETE"};
-	struct bd_http_response resp;
-	int rv = -1;
-
-	rq.url = object_url(g, name);
-	rq.headers = auth_headers(g);
-	if (bd_http_perform(g->http, &rq, &resp, err) == 0) {
-		if (resp.status / 100 == 2 || resp.status == 404)
-			rv = 0;
-		else
-			bd_http_status_error(&resp, "DELETE", NULL, err);
-	}
-	bd_http_response_free(&resp);
-	free_headers(rq.headers);
-	free((char *)rq.url);
-	return rv;
-}
+static const struct bd_http_objects gw_objects = {gw_perform, gw_detail};
 
 /* One page: lines "<name> <size>". Returns the entry count, or -1. */
 static int parse_page(char *body, char *last, size_t lastsize,
@@ -180,7 +103,7 @@ static int gw_list(void *impl, const char *prefix,
                    int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
                    struct bd_error *err)
 {
-	struct gw *g = impl;
+	struct bd_http_backend *g = impl;
 	char last[BD_STORE_NAME_MAX + 1] = "";
 	int stopped = 0, rv = 0;
 
@@ -188,12 +111,12 @@ static int gw_list(void *impl, const char *prefix,
 	while (!stopped && rv == 0) {
 		struct bd_http_request rq = {.method = "GET", .max_body = BD_HTTP_SMALL_BODY};
 		struct bd_http_response resp;
+		char *url = bd_asprintf("%s/v1/objects?prefix=%s&after=%s&limit=%d", g->base,
+		                        prefix, last, LIST_PAGE);
 		int n = -1;
 
-		rq.url = bd_asprintf("%s/v1/objects?prefix=%s&after=%s&limit=%d", g->base, prefix,
-		                     last, LIST_PAGE);
-		rq.headers = auth_headers(g);
-		if (bd_http_perform(g->http, &rq, &resp, err) < 0)
+		rq.url = url;
+		if (gw_perform(g, NULL, &rq, &resp, err) < 0)
 			rv = -1;
 		else if (resp.status != 200)
 			rv = bd_http_status_error(&resp, "list", NULL, err);
@@ -203,8 +126,7 @@ static int gw_list(void *impl, const char *prefix,
 		if (rv == 0 && n < 0)
 			rv = -1;
 		bd_http_response_free(&resp);
-		free_headers(rq.headers);
-		free((char *)rq.url);
+		free(url);
 		if (rv == 0 && n < LIST_PAGE)
 			break;
 	}
@@ -213,42 +135,26 @@ static int gw_list(void *impl, const char *prefix,
 
 static void gw_close(void *impl)
 {
-	struct gw *g = impl;
-
-	bd_http_free(&g->http);
-	free(g->base);
-	bd_secret_free(g->header);
-	free(g);
+	bd_http_backend_clear(impl);
+	free(impl);
 }
 
-static const struct bd_store_ops gw_ops = {
-        .name = "gateway",
-        .put = gw_put,
-        .get = gw_get,
-        .head = gw_head,
-        .del = gw_del,
-        .list = gw_list,
-        .close = gw_close,
-};
+static const struct bd_store_ops gw_ops = {"gateway",
+                                           bd_http_object_put,
+                                           bd_http_object_get,
+                                           bd_http_object_head,
+                                           bd_http_object_delete,
+                                           gw_list,
+                                           gw_close};
 
-struct bd_store *bd_store_gateway_open(const struct bd_conf *conf, struct bd_error *err)
+struct bd_store *bd_store_gateway_open(const struct bd_conf_storage *settings, struct bd_error *err)
 {
-	struct bd_http_options o = {
-	        .timeout = (unsigned)conf->storage.timeout,
-	        .connect_timeout = (unsigned)conf->storage.connect_timeout,
-	        .retries = (unsigned)conf->storage.retries,
-	};
 	static const char prefix[] = "Authorization: Bearer ";
-	struct gw *g;
+	struct bd_http_backend *g;
 	char *token;
 	size_t n;
 
-	if (conf->storage.token_file[0] == '\0') {
-		bd_error_set(err, BD_E_CONFIG,
-		             "[storage] token_file is empty; the gateway driver needs it");
-		return NULL;
-	}
-	token = bd_secret_file_read(conf->storage.token_file, TOKEN_MAX, err);
+	token = bd_secret_file_read(settings->token_file, TOKEN_MAX, err);
 	if (token == NULL) {
 		bd_error_prefix(err, "gateway store: token");
 		return NULL;
@@ -258,16 +164,39 @@ struct bd_store *bd_store_gateway_open(const struct bd_conf *conf, struct bd_err
 			bd_secret_free(token);
 			bd_error_set(err, BD_E_KEY,
 			             "gateway store: %s holds characters a token cannot have",
-			             conf->storage.token_file);
+			             settings->token_file);
 			return NULL;
 		}
 	}
 	g = bd_calloc(1, sizeof(*g));
+	g->api = &gw_objects;
 	n = sizeof(prefix) + strlen(token);
-	g->header = bd_secret_alloc(n);
-	snprintf(g->header, n, "%s%s", prefix, token);
+	g->secret = bd_secret_alloc(n);
+	snprintf(g->secret, n, "%s%s", prefix, token);
 	bd_secret_free(token);
-	g->base = bd_strdup(conf->storage.url);
-	g->http = bd_http_new(&o);
+	g->base = bd_strdup(settings->url);
+	g->http = bd_store_http_new(settings);
 	return bd_store_new(&gw_ops, g);
+}
+
+/* Nothing to create (the gateway owns its directory and sweeps it): prove the API answers. */
+int bd_store_gateway_init(const struct bd_conf_storage *settings, int create, unsigned expire_days,
+                          struct bd_error *err)
+{
+	struct bd_store *s = bd_store_gateway_open(settings, err);
+	struct bd_error e;
+	uint64_t size;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	/* A name nobody uses: "not found" proves the API answers and takes the token. */
+	rc = bd_store_head(s, "0/0", &size, &e);
+	bd_store_close(&s);
+	if (rc < 0 && e.code != BD_E_NOTFOUND) {
+		if (err != NULL)
+			*err = e;
+		return -1;
+	}
+	return 0;
 }

@@ -2,12 +2,13 @@
  * store_s3.c - the "s3" driver: any S3-compatible store, signed with
  * libcurl's CURLOPT_AWS_SIGV4 plus the workarounds 7.88 needs (unsigned
  * payload header, query parameters pre-sorted, "=" after bare
- * sub-resources, known body sizes). Objects from s3_multipart_threshold up
- * go as a multipart upload of s3_part_size parts, each buffered so it can be
- * retried (memory: one part per upload in progress); any failure aborts the
- * upload. Listings use ListObjectsV2 with start-after, parsed by libxml2.
+ * sub-resources, known body sizes). GET, HEAD, DELETE and small PUTs are
+ * http_object.c's; objects from s3_multipart_threshold up go as a multipart
+ * upload of s3_part_size parts, each buffered so it can be retried (any
+ * failure aborts the upload). Listings use ListObjectsV2 with start-after,
+ * parsed by libxml2. Its init creates the bucket and the lifecycle rules.
  */
-#include "store.h"
+#include "store-private.h"
 #include "http.h"
 #include "keys.h"
 #include "mem.h"
@@ -25,12 +26,10 @@
 #define LIST_BODY_MAX (16 * 1024 * 1024)
 
 struct s3 {
-	struct bd_http *http;
-	char *scheme_host; /* http://127.0.0.1:7480 (path style) */
-	char *bucket_base; /* URL of the bucket, no trailing '/' */
+	struct bd_http_backend
+	        b; /* first (http.h); base: the bucket's URL; secret: "ACCESS:SECRET" */
 	char *bucket;
 	char sigv4[160];
-	char *userpwd; /* "ACCESS:SECRET", secret memory */
 	uint64_t threshold, part_size;
 };
 
@@ -39,7 +38,7 @@ static int s3_setup(void *ctx, CURL *c)
 	struct s3 *s = ctx;
 
 	if (curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd) != CURLE_OK)
+	    curl_easy_setopt(c, CURLOPT_USERPWD, s->b.secret) != CURLE_OK)
 		return -1;
 	return 0;
 }
@@ -56,14 +55,19 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *h)
 }
 
 /* Every request: the payload is not hashed (workaround 1). */
+static void request_sign(struct s3 *s, struct bd_http_request *rq, char *url)
+{
+	rq->url = url;
+	rq->headers = add_header(rq->headers, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+	rq->setup = s3_setup;
+	rq->setup_ctx = s;
+}
+
 static void request_init(struct s3 *s, struct bd_http_request *rq, const char *method, char *url)
 {
 	memset(rq, 0, sizeof(*rq));
 	rq->method = method;
-	rq->url = url;
-	rq->headers = add_header(NULL, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-	rq->setup = s3_setup;
-	rq->setup_ctx = s;
+	request_sign(s, rq, url);
 }
 
 static void request_done(struct bd_http_request *rq, struct bd_http_response *resp)
@@ -99,44 +103,48 @@ static xmlChar *xml_find(xmlNodePtr node, const char *name)
 	return NULL;
 }
 
-/* An error answer's <Code>, for messages ("SignatureDoesNotMatch"). */
-static int s3_error(const struct bd_http_response *resp, const char *what, struct bd_error *err)
+/* An error answer's <Code> ("SignatureDoesNotMatch") into BUF, or NULL when it has none. */
+static const char *s3_detail(const struct bd_http_response *resp, char *buf, size_t size)
 {
 	xmlDocPtr doc = xml_parse(resp->body, resp->body_len);
 	xmlChar *code = doc ? xml_find(xmlDocGetRootElement(doc), "Code") : NULL;
-	char detail[128] = "";
 
+	buf[0] = '\0';
 	if (code != NULL)
-		snprintf(detail, sizeof(detail), "(%s)", (const char *)code);
+		snprintf(buf, size, "(%s)", (const char *)code);
 	xmlFree(code);
 	xmlFreeDoc(doc);
-	return bd_http_status_error(resp, what, detail[0] ? detail : NULL, err);
+	return buf[0] ? buf : NULL;
+}
+
+static int s3_error(const struct bd_http_response *resp, const char *what, struct bd_error *err)
+{
+	char detail[128];
+
+	return bd_http_status_error(resp, what, s3_detail(resp, detail, sizeof(detail)), err);
 }
 
 static char *object_url(const struct s3 *s, const char *name, const char *query)
 {
-	return bd_asprintf("%s/%s%s%s", s->bucket_base, name, query ? "?" : "", query ? query : "");
+	return bd_asprintf("%s/%s%s%s", s->b.base, name, query ? "?" : "", query ? query : "");
 }
 
-static int put_single(struct s3 *s, const char *name, struct bd_source *src, uint64_t length,
-                      struct bd_error *err)
+/* A copy of RQ to object NAME, signed; *RESP is the caller's. */
+static int s3_perform(void *impl, const char *name, const struct bd_http_request *rq,
+                      struct bd_http_response *resp, struct bd_error *err)
 {
-	struct bd_http_request rq;
-	struct bd_http_response resp;
-	int rv = -1;
+	struct s3 *s = impl;
+	struct bd_http_request full = *rq; /* headers: none of the caller's */
+	int rv;
 
-	request_init(s, &rq, "PUT", object_url(s, name, NULL));
-	rq.source = src;
-	rq.source_len = length;
-	if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
-		if (resp.status / 100 == 2)
-			rv = 0;
-		else
-			s3_error(&resp, "PUT", err);
-	}
-	request_done(&rq, &resp);
+	request_sign(s, &full, object_url(s, name, NULL));
+	rv = bd_http_perform(s->b.http, &full, resp, err);
+	curl_slist_free_all(full.headers);
+	free((char *)full.url);
 	return rv;
 }
+
+static const struct bd_http_objects s3_objects = {s3_perform, s3_detail};
 
 static void abort_upload(struct s3 *s, const char *name, const char *upload_id)
 {
@@ -147,7 +155,7 @@ static void abort_upload(struct s3 *s, const char *name, const char *upload_id)
 
 	snprintf(q, sizeof(q), "uploadId=%s", upload_id);
 	request_init(s, &rq, "DELETE", object_url(s, name, q));
-	bd_http_perform(s->http, &rq, &resp, &ignored); /* the lifecycle rule is the backstop */
+	bd_http_perform(s->b.http, &rq, &resp, &ignored); /* the lifecycle rule is the backstop */
 	request_done(&rq, &resp);
 }
 
@@ -159,7 +167,7 @@ static char *start_upload(struct s3 *s, const char *name, struct bd_error *err)
 
 	request_init(s, &rq, "POST", object_url(s, name, "uploads="));
 	rq.max_body = 64 * 1024;
-	if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
+	if (bd_http_perform(s->b.http, &rq, &resp, err) == 0) {
 		if (resp.status == 200) {
 			xmlDocPtr doc = xml_parse(resp.body, resp.body_len);
 			xmlChar *t = doc ? xml_find(xmlDocGetRootElement(doc), "UploadId") : NULL;
@@ -235,7 +243,7 @@ static int put_multipart(struct s3 *s, const char *name, struct bd_source *src, 
 		request_init(s, &rq, "PUT", object_url(s, name, q));
 		rq.body = buf;
 		rq.body_len = n;
-		if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
+		if (bd_http_perform(s->b.http, &rq, &resp, err) == 0) {
 			if (resp.status != 200)
 				s3_error(&resp, "PUT part", err);
 			else if (resp.etag[0] == '\0')
@@ -271,7 +279,7 @@ static int put_multipart(struct s3 *s, const char *name, struct bd_source *src, 
 		rq.body = (const uint8_t *)complete->str;
 		rq.body_len = complete->len;
 		rq.max_body = 64 * 1024;
-		if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
+		if (bd_http_perform(s->b.http, &rq, &resp, err) == 0) {
 			/* A 200 answer may still carry an <Error> (S3 decides late). */
 			if (resp.status == 200 &&
 			    (resp.body == NULL || strstr(resp.body, "<Error>") == NULL))
@@ -296,76 +304,7 @@ static int s3_put(void *impl, const char *name, struct bd_source *src, uint64_t 
 
 	if (length >= s->threshold)
 		return put_multipart(s, name, src, length, err);
-	return put_single(s, name, src, length, err);
-}
-
-static int s3_get(void *impl, const char *name, uint64_t offset, uint64_t length,
-                  struct bd_sink *sink, struct bd_error *err)
-{
-	struct s3 *s = impl;
-	struct bd_http_request rq;
-	struct bd_http_response resp;
-	int rv = -1;
-
-	request_init(s, &rq, "GET", object_url(s, name, NULL));
-	rq.sink = sink;
-	rq.ranged = offset > 0 || length != BD_STORE_TO_END;
-	rq.offset = offset;
-	rq.length = length;
-	if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
-		if (resp.status == 200 || resp.status == 206)
-			rv = 0;
-		else if (resp.status == 416 && offset == 0)
-			rv = 0; /* every range of an empty object is unsatisfiable */
-		else if (resp.status == 416)
-			bd_error_set(err, BD_E_INVALID, "GET: offset %llu is past the end",
-			             (unsigned long long)offset);
-		else
-			s3_error(&resp, "GET", err);
-	}
-	request_done(&rq, &resp);
-	return rv;
-}
-
-static int s3_head(void *impl, const char *name, uint64_t *size, struct bd_error *err)
-{
-	struct s3 *s = impl;
-	struct bd_http_request rq;
-	struct bd_http_response resp;
-	int rv = -1;
-
-	request_init(s, &rq, "HEAD", object_url(s, name, NULL));
-	if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
-		if (resp.status == 200 && resp.content_length >= 0) {
-			*size = (uint64_t)resp.content_length;
-			rv = 0;
-		} else if (resp.status == 200) {
-			bd_error_set(err, BD_E_STORAGE, "HEAD: the answer has no Content-Length");
-		} else {
-			bd_http_status_error(&resp, "HEAD", NULL,
-			                     err); /* HEAD answers have no body */
-		}
-	}
-	request_done(&rq, &resp);
-	return rv;
-}
-
-static int s3_del(void *impl, const char *name, struct bd_error *err)
-{
-	struct s3 *s = impl;
-	struct bd_http_request rq;
-	struct bd_http_response resp;
-	int rv = -1;
-
-	request_init(s, &rq, "DELETE", object_url(s, name, NULL));
-	if (bd_http_perform(s->http, &rq, &resp, err) == 0) {
-		if (resp.status / 100 == 2 || resp.status == 404)
-			rv = 0;
-		else
-			s3_error(&resp, "DELETE", err);
-	}
-	request_done(&rq, &resp);
-	return rv;
+	return bd_http_object_put(s, name, src, length, err);
 }
 
 /* One ListObjectsV2 page: CB for each Contents; *truncated from IsTruncated. */
@@ -424,10 +363,10 @@ static int s3_list(void *impl, const char *prefix,
 		bd_http_url_encode(a, sizeof(a), last);
 		/* Parameters in sorted order (workaround 2); start-after avoids opaque tokens. */
 		request_init(s, &rq, "GET",
-		             bd_asprintf("%s/?list-type=2&prefix=%s%s%s", s->bucket_base, p,
+		             bd_asprintf("%s/?list-type=2&prefix=%s%s%s", s->b.base, p,
 		                         last[0] ? "&start-after=" : "", last[0] ? a : ""));
 		rq.max_body = LIST_BODY_MAX;
-		if (bd_http_perform(s->http, &rq, &resp, err) < 0) {
+		if (bd_http_perform(s->b.http, &rq, &resp, err) < 0) {
 			rv = -1;
 		} else if (resp.status != 200) {
 			rv = s3_error(&resp, "list", err);
@@ -453,23 +392,14 @@ static void s3_close(void *impl)
 {
 	struct s3 *s = impl;
 
-	bd_http_free(&s->http);
-	free(s->scheme_host);
-	free(s->bucket_base);
+	bd_http_backend_clear(&s->b);
 	free(s->bucket);
-	bd_secret_free(s->userpwd);
 	free(s);
 }
 
 static const struct bd_store_ops s3_ops = {
-        .name = "s3",
-        .put = s3_put,
-        .get = s3_get,
-        .head = s3_head,
-        .del = s3_del,
-        .list = s3_list,
-        .close = s3_close,
-};
+        "s3",    s3_put,  bd_http_object_get, bd_http_object_head, bd_http_object_delete,
+        s3_list, s3_close};
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
@@ -478,27 +408,20 @@ static void xml_init(void)
 	xmlInitParser(); /* once, before threads parse */
 }
 
-static struct s3 *s3_new(const struct bd_conf *conf, struct bd_error *err)
+/* The driver's state from SETTINGS, the keys it needs known to be set (store_drivers.c). */
+static struct s3 *s3_new(const struct bd_conf_storage *settings, struct bd_error *err)
 {
-	const struct bd_http_options o = {
-	        .timeout = (unsigned)conf->storage.timeout,
-	        .connect_timeout = (unsigned)conf->storage.connect_timeout,
-	        .retries = (unsigned)conf->storage.retries,
-	};
-	const char *ep = conf->storage.s3_endpoint, *host;
+	const char *ep = settings->s3_endpoint, *host = strstr(ep, "://");
 	struct s3 *s;
 	char *secret;
 	size_t n;
 
-	if (ep[0] == '\0' || conf->storage.s3_bucket[0] == '\0' ||
-	    conf->storage.s3_access_key[0] == '\0' || conf->storage.s3_secret_key_file[0] == '\0') {
-		bd_error_set(err, BD_E_CONFIG,
-		             "s3 store: [storage] s3_endpoint, s3_bucket, s3_access_key "
-		             "and s3_secret_key_file must all be set");
+	if (host == NULL) {
+		bd_error_set(err, BD_E_CONFIG, "s3 store: s3_endpoint %s is not a URL", ep);
 		return NULL;
 	}
-	host = strstr(ep, "://") + 3;
-	if (conf->storage.s3_addressing == BD_S3_VIRTUAL &&
+	host += 3;
+	if (settings->s3_addressing == BD_S3_VIRTUAL &&
 	    (host[0] == '[' || strspn(host, "0123456789.") == strcspn(host, ":/"))) {
 		bd_error_set(err, BD_E_CONFIG,
 		             "s3 store: virtual-host addressing puts the bucket in the "
@@ -506,38 +429,38 @@ static struct s3 *s3_new(const struct bd_conf *conf, struct bd_error *err)
 		             ep);
 		return NULL;
 	}
-	if (strchr(conf->storage.s3_access_key, ':') != NULL) {
+	if (strchr(settings->s3_access_key, ':') != NULL) {
 		bd_error_set(err, BD_E_CONFIG,
 		             "s3 store: [storage] s3_access_key cannot contain ':'");
 		return NULL;
 	}
 	pthread_once(&xml_once, xml_init);
-	secret = bd_secret_file_read(conf->storage.s3_secret_key_file, SECRET_MAX, err);
+	secret = bd_secret_file_read(settings->s3_secret_key_file, SECRET_MAX, err);
 	if (secret == NULL) {
 		bd_error_prefix(err, "s3 store: secret key");
 		return NULL;
 	}
 	s = bd_calloc(1, sizeof(*s));
-	n = strlen(conf->storage.s3_access_key) + 1 + strlen(secret) + 1;
-	s->userpwd = bd_secret_alloc(n);
-	snprintf(s->userpwd, n, "%s:%s", conf->storage.s3_access_key, secret);
+	s->b.api = &s3_objects;
+	n = strlen(settings->s3_access_key) + 1 + strlen(secret) + 1;
+	s->b.secret = bd_secret_alloc(n);
+	snprintf(s->b.secret, n, "%s:%s", settings->s3_access_key, secret);
 	bd_secret_free(secret);
-	snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", conf->storage.s3_region);
-	s->bucket = bd_strdup(conf->storage.s3_bucket);
-	s->scheme_host = bd_strdup(ep);
-	if (conf->storage.s3_addressing == BD_S3_VIRTUAL)
-		s->bucket_base = bd_asprintf("%.*s%s.%s", (int)(host - ep), ep, s->bucket, host);
+	snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", settings->s3_region);
+	s->bucket = bd_strdup(settings->s3_bucket);
+	if (settings->s3_addressing == BD_S3_VIRTUAL)
+		s->b.base = bd_asprintf("%.*s%s.%s", (int)(host - ep), ep, s->bucket, host);
 	else
-		s->bucket_base = bd_asprintf("%s/%s", ep, s->bucket);
-	s->threshold = conf->storage.s3_multipart_threshold;
-	s->part_size = conf->storage.s3_part_size;
-	s->http = bd_http_new(&o);
+		s->b.base = bd_asprintf("%s/%s", ep, s->bucket);
+	s->threshold = settings->s3_multipart_threshold;
+	s->part_size = settings->s3_part_size;
+	s->b.http = bd_store_http_new(settings);
 	return s;
 }
 
-struct bd_store *bd_store_s3_open(const struct bd_conf *conf, struct bd_error *err)
+struct bd_store *bd_store_s3_open(const struct bd_conf_storage *settings, struct bd_error *err)
 {
-	struct s3 *s = s3_new(conf, err);
+	struct s3 *s = s3_new(settings, err);
 
 	return s ? bd_store_new(&s3_ops, s) : NULL;
 }
@@ -550,7 +473,7 @@ static int bucket_put(struct s3 *s, const char *query, const char *xml, int want
 	int rv;
 
 	request_init(s, &rq, "PUT",
-	             bd_asprintf("%s/%s%s", s->bucket_base, query ? "?" : "", query ? query : ""));
+	             bd_asprintf("%s/%s%s", s->b.base, query ? "?" : "", query ? query : ""));
 	rq.body = (const uint8_t *)xml;
 	rq.body_len = strlen(xml);
 	if (want_md5) { /* PutBucketLifecycleConfiguration insists on Content-MD5 */
@@ -570,16 +493,16 @@ static int bucket_put(struct s3 *s, const char *query, const char *xml, int want
 		rq.headers = add_header(rq.headers, "Content-Type: application/xml");
 	}
 	rq.max_body = 64 * 1024;
-	rv = bd_http_perform(s->http, &rq, resp, err);
+	rv = bd_http_perform(s->b.http, &rq, resp, err);
 	curl_slist_free_all(rq.headers);
 	free((char *)rq.url);
 	return rv;
 }
 
-int bd_store_s3_init(const struct bd_conf *conf, int create_bucket, unsigned expire_days,
-                     struct bd_error *err)
+int bd_store_s3_init(const struct bd_conf_storage *settings, int create_bucket,
+                     unsigned expire_days, struct bd_error *err)
 {
-	struct s3 *s = s3_new(conf, err);
+	struct s3 *s = s3_new(settings, err);
 	struct bd_http_response resp = {0};
 	char *xml;
 	int rv = -1;
@@ -588,11 +511,11 @@ int bd_store_s3_init(const struct bd_conf *conf, int create_bucket, unsigned exp
 		return -1;
 	if (create_bucket) {
 		char *body =
-		        strcmp(conf->storage.s3_region, "us-east-1") == 0
+		        strcmp(settings->s3_region, "us-east-1") == 0
 		                ? bd_strdup("")
 		                : bd_asprintf("<CreateBucketConfiguration><LocationConstraint>%s"
 		                              "</LocationConstraint></CreateBucketConfiguration>",
-		                              conf->storage.s3_region);
+		                              settings->s3_region);
 		int ok = bucket_put(s, NULL, body, 0, &resp, err) == 0;
 
 		free(body);

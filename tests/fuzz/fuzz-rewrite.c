@@ -16,6 +16,7 @@
 
 #include "fuzz_keys.h"
 #include "rewrite.h"
+#include "store-memory.h"
 #include "store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

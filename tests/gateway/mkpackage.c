@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 	kr = bd_keyring_load(conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, &err);
 	if (kr == NULL)
 		return die("keys", &err);
-	store = bd_store_open(conf, &err);
+	store = bd_store_open(&conf->storage, &err);
 	if (store == NULL)
 		return die("storage", &err);
 	keys = bd_package_keys_new();

@@ -588,7 +588,7 @@ static void test_wrong_credentials(struct bd_conf *conf)
 	}
 	close(fd);
 	*field = path;
-	s = bd_store_open(conf, &err);
+	s = bd_store_open(&conf->storage, &err);
 	*field = saved;
 	if (s == NULL) {
 		check(0, "open with wrong credentials", "%s", err.msg);
@@ -649,7 +649,7 @@ static void try_unreachable(struct bd_conf *conf, int port, const char *label, d
 	*field = url;
 	conf->storage.timeout = 2;
 	conf->storage.retries = 1;
-	s = bd_store_open(conf, &err);
+	s = bd_store_open(&conf->storage, &err);
 	*field = saved;
 	conf->storage.timeout = saved_timeout;
 	conf->storage.retries = saved_retries;
@@ -714,7 +714,7 @@ int main(int argc, char **argv)
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(run, sizeof(run), rnd, sizeof(rnd));
 	printf("# driver %s, objects under %s/\n", bd_store_driver_name(conf->storage.driver), run);
-	s = bd_store_open(conf, &err);
+	s = bd_store_open(&conf->storage, &err);
 	if (s == NULL) {
 		fprintf(stderr, "store-conformance: %s\n", err.msg);
 		bd_conf_free(&conf);

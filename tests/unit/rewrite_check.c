@@ -6,6 +6,7 @@
  * wrapper, so an engine bug cannot hide behind the same bug in the check.
  */
 #include "rewrite_check.h"
+#include "store-memory.h"
 #include "keydir.h"
 #include "manifest.h"
 #include "mem.h"

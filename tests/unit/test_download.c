@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "manifest.h"
 #include "package.h"
+#include "store-memory.h"
 #include "store.h"
 #include "stream.h"
 #include "token.h"

@@ -23,6 +23,8 @@
 #include "mem.h"
 #include "notice.h"
 #include "rewrite_check.h"
+#include "store-memory.h"
+#include "store-private.h"
 
 static struct rwc C;
 

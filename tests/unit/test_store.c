@@ -1,7 +1,9 @@
 /*
  * test_store.c - the storage interface: name rules, dispatch and error
- * prefixes (through a fault-injecting driver), and the in-memory store:
- * put/get/range/head/delete/list, and puts from many threads at once.
+ * prefixes (through a fault-injecting driver), the driver table (a row for
+ * every [storage] driver, BD_E_CONFIG for anything else), deleting a package
+ * (manifest first), and the in-memory store: put/get/range/head/delete/list,
+ * and puts from many threads at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +15,9 @@
 #include <pthread.h>
 #include <cmocka.h>
 
-#include "store.h"
+#include "store-memory.h"
+#include "remove.h"
+#include "store-private.h"
 
 static void test_name_rules(void **state)
 {
@@ -311,9 +315,134 @@ static void test_open_unknown_driver(void **state)
 	struct bd_error err;
 
 	conf->storage.driver = (enum bd_storage_driver)99;
-	assert_null(bd_store_open(conf, &err));
+	assert_null(bd_store_open(&conf->storage, &err));
 	assert_int_equal(err.code, BD_E_CONFIG);
 	bd_conf_free(&conf);
+}
+
+/* Every choice of [storage] driver has its row, under its own name; one past them has none. */
+static void test_driver_table(void **state)
+{
+	const struct bd_conf_key *key = bd_conf_find("storage", "driver");
+	struct bd_conf *conf = bd_conf_defaults();
+	struct bd_error err;
+	char word[32];
+	int v;
+
+	assert_non_null(key);
+	for (v = 0; strcmp(bd_conf_enum_name(key, v, word, sizeof(word)), "?") != 0; v++) {
+		const struct bd_store_driver *d = bd_store_driver_find((enum bd_storage_driver)v);
+
+		if (d == NULL)
+			fail_msg("driver = %s has no row in the driver table", word);
+		assert_string_equal(d->name, word);
+		assert_string_equal(bd_store_driver_name((enum bd_storage_driver)v), word);
+		assert_non_null(d->open);
+	}
+	assert_true(v >= 2);
+	assert_null(bd_store_driver_find((enum bd_storage_driver)v));
+	assert_null(bd_store_driver_find((enum bd_storage_driver) - 1));
+	assert_string_equal(bd_store_driver_name((enum bd_storage_driver)v), "?");
+	conf->storage.driver = (enum bd_storage_driver)v;
+	assert_null(bd_store_open(&conf->storage, &err));
+	assert_int_equal(err.code, BD_E_CONFIG);
+	assert_int_equal(bd_store_init(&conf->storage, 0, 15, &err), -1);
+	assert_int_equal(err.code, BD_E_CONFIG);
+	bd_conf_free(&conf);
+}
+
+/* The keys a driver needs are checked once, by the conf layer's rule, before the driver runs. */
+static void test_open_missing_keys(void **state)
+{
+	struct bd_conf *conf = bd_conf_defaults();
+	struct bd_error err;
+
+	conf->storage.driver = BD_STORAGE_S3;
+	assert_null(bd_store_open(&conf->storage, &err));
+	assert_int_equal(err.code, BD_E_CONFIG);
+	assert_non_null(strstr(err.msg, "s3_endpoint"));
+	assert_int_equal(bd_store_init(&conf->storage, 1, 15, &err), -1);
+	assert_int_equal(err.code, BD_E_CONFIG);
+	conf->storage.driver = BD_STORAGE_GATEWAY;
+	free(conf->storage.token_file);
+	conf->storage.token_file = strdup("");
+	assert_null(bd_store_open(&conf->storage, &err));
+	assert_int_equal(err.code, BD_E_CONFIG);
+	assert_non_null(strstr(err.msg, "token_file"));
+	bd_conf_free(&conf);
+}
+
+/* A store that records deletes in order and can refuse one name. */
+struct recorder {
+	struct bd_store *inner;
+	char deleted[8][32];
+	int n;
+	const char *refuse;
+};
+
+static int r_put(void *impl, const char *name, struct bd_source *src, uint64_t length,
+                 struct bd_error *err)
+{
+	return bd_store_put(((struct recorder *)impl)->inner, name, src, length, err);
+}
+
+static int r_del(void *impl, const char *name, struct bd_error *err)
+{
+	struct recorder *r = impl;
+
+	if (r->refuse != NULL && strcmp(name, r->refuse) == 0)
+		return bd_error_set(err, BD_E_STORAGE, "refused");
+	snprintf(r->deleted[r->n++], sizeof(r->deleted[0]), "%s", name);
+	return bd_store_delete(r->inner, name, err);
+}
+
+static int r_list(void *impl, const char *prefix,
+                  int (*cb)(void *ctx, const char *name, uint64_t size), void *ctx,
+                  struct bd_error *err)
+{
+	return bd_store_list(((struct recorder *)impl)->inner, prefix, cb, ctx, err);
+}
+
+static void test_package_delete(void **state)
+{
+	static const struct bd_store_ops ops = {
+	        .name = "recorder", .put = r_put, .del = r_del, .list = r_list};
+	static const char *names[] = {"0123456789abcdef/2", "0123456789abcdef/0",
+	                              "0123456789abcdef/1", "0123456789abcdef0/0",
+	                              "1123456789abcdef/0"};
+	struct recorder r = {.inner = bd_store_new_memory()};
+	struct bd_store *s = bd_store_new(&ops, &r);
+	struct bd_error err;
+	size_t deleted = 99;
+	int left = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_int_equal(put_bytes(s, names[i], (const uint8_t *)"x", 1, &err), 0);
+	/* the manifest cannot go: nothing else goes either, so the link keeps what it opens */
+	r.refuse = "0123456789abcdef/0";
+	assert_int_equal(bd_package_delete(s, "0123456789abcdef", &deleted, &err), -1);
+	assert_int_equal(err.code, BD_E_STORAGE);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(deleted, 0);
+	r.refuse = NULL;
+	assert_int_equal(bd_package_delete(s, "0123456789abcdef", &deleted, &err), 0);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.deleted[0], "0123456789abcdef/0");
+	assert_string_equal(r.deleted[1], "0123456789abcdef/1");
+	assert_string_equal(r.deleted[2], "0123456789abcdef/2");
+	assert_int_equal(deleted, 2);
+	/* other packages, even one whose id starts the same, are untouched */
+	assert_int_equal(bd_store_list(r.inner, "", count, &left, &err), 0);
+	assert_int_equal(left, 2);
+	/* idempotent */
+	assert_int_equal(bd_package_delete(s, "0123456789abcdef", &deleted, &err), 0);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(bd_package_delete(s, "0123456789ABCDEF", NULL, &err), -1);
+	assert_int_equal(err.code, BD_E_INVALID);
+	assert_int_equal(bd_package_delete(s, "0123", NULL, &err), -1);
+	assert_int_equal(err.code, BD_E_INVALID);
+	bd_store_close(&s);
+	bd_store_close(&r.inner);
 }
 
 int main(void)
@@ -328,6 +457,9 @@ int main(void)
 	        cmocka_unit_test(test_memory_threads),
 	        cmocka_unit_test(test_dispatch_prefixes_errors),
 	        cmocka_unit_test(test_open_unknown_driver),
+	        cmocka_unit_test(test_driver_table),
+	        cmocka_unit_test(test_open_missing_keys),
+	        cmocka_unit_test(test_package_delete),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
