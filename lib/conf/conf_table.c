@@ -334,9 +334,14 @@ const struct bd_conf_key bd_conf_keys[] = {
         {"policy", "failure_mode", BD_CT_ENUM, "tempfail", 0, 0, "tempfail|accept",
          OFF(policy.failure_mode), NULL,
          "When storing fails: tempfail (the MTA retries later) or accept the message unchanged."},
-        {"policy", "malformed", BD_CT_ENUM, "unchanged", 0, 0, "unchanged|tempfail",
+        {"policy", "malformed", BD_CT_ENUM, "reject", 0, 0, "unchanged|tempfail|reject",
          OFF(policy.malformed), NULL,
-         "Malformed MIME: pass the message on unchanged, or tempfail it."},
+         "MIME whose parts cannot be found unambiguously: pass it on unchanged, tempfail it, or "
+         "reject it (5.6.0) when it seems to carry files (else unchanged)."},
+        {"policy", "undecodable", BD_CT_ENUM, "raw", 0, 0, "raw|tempfail|unchanged",
+         OFF(policy.undecodable), NULL,
+         "An attachment whose transfer encoding yields nothing: sent as its raw bytes, tempfail "
+         "the message, or pass the message on unchanged."},
         {"policy", "max_parts", BD_CT_UINT, "10000", 1, 100000, NULL, OFF(policy.max_parts), NULL,
          "Messages with more MIME parts than this are treated as malformed."},
         {"policy", "max_depth", BD_CT_UINT, "100", 1, 1000, NULL, OFF(policy.max_depth), NULL,
