@@ -2,7 +2,7 @@
  * attachment.c - part content as a pull source, and the parallel upload of a package.
  *
  * A leaf part is read through a fresh substream of its content with gmime's
- * decoder on top, so every reader has its own position. An attached message
+ * decoder on top (none for a part sent raw), so every reader has its own position. An attached message
  * is serialised by gmime, which only pushes; a producer thread writes it into
  * a pipe and the reader pulls from the other end.
  */
