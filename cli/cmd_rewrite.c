@@ -78,6 +78,8 @@ static int copy_original(int fd)
 static void explain(const struct bd_rewrite_result *r)
 {
 	printf("message: %s\n", r->reason);
+	if (r->refused)
+		printf("answer: 550 %s %s\n", r->refusal_status, r->refusal_text);
 	for (size_t i = 0; i < r->nparts; i++) {
 		const struct bd_rewrite_part *p = &r->parts[i];
 		char size[32] = "-";
@@ -161,6 +163,11 @@ int bd_cmd_rewrite(int argc, char **argv)
 	if (bd_rewrite_message(rw, fd, &env, &res, &err) < 0) {
 		fprintf(stderr, "bestanden: %s (the milter would tempfail this message)\n",
 		        err.msg);
+		goto out;
+	}
+	if (res->refused) {
+		fprintf(stderr, "bestanden: %s (the milter would reject this message: 550 %s %s)\n",
+		        res->reason, res->refusal_status, res->refusal_text);
 		goto out;
 	}
 	if (res->changed) {

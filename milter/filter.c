@@ -28,26 +28,32 @@
 #include "rewrite.h"
 #include "spool.h"
 
+#define MAX_COUNTED 64 /* distinct Content-* header names counted per message */
+
 struct conn {
 	struct sockaddr_storage client;
 	int have_client;
+	int leadspc; /* the MTA gives and takes header values exactly (SMFIP_HDR_LEADSPC) */
 	char *daemon_name;
 	struct msg *msg;
 };
 
-/* Headers whose copies are counted: those the rewrite may change, and X-Bestanden. */
-#define NCOUNTED (BD_REWRITE_NTOP_HEADERS + 1)
-
 struct msg {
 	struct bd_runtime *rt;
-	char *sender;
+	char *sender; /* without the angle brackets; "" for the null sender */
+	int leadspc;
 	char **rcpts;
 	size_t nrcpts;
 	int authenticated;
 	char queue_id[64];
 	struct bd_spool *spool;
-	unsigned nhdr[NCOUNTED]; /* how often each counted header occurs (header_slot) */
-	int failed;              /* spooling failed: tempfail at eom */
+	/* how often each top-level header the rewrite may change occurs */
+	struct counted {
+		char name[64];
+		unsigned n;
+	} hdr[MAX_COUNTED];
+	size_t nhdr;
+	int failed; /* spooling failed: tempfail at eom */
 	char fail_reason[256];
 	struct timespec start;
 };
@@ -58,6 +64,20 @@ static atomic_int draining;
 void bd_filter_drain(void)
 {
 	atomic_store(&draining, 1);
+}
+
+/* Whether the rewrite may change header NAME: MIME-Version, Content-*, and our own. */
+static bool counted(const char *name)
+{
+	return bd_rewrite_header_may_change(name) || strcasecmp(name, "X-Bestanden") == 0;
+}
+
+static struct counted *header_count(struct msg *m, const char *name)
+{
+	for (size_t i = 0; i < m->nhdr; i++)
+		if (strcasecmp(m->hdr[i].name, name) == 0)
+			return &m->hdr[i];
+	return NULL;
 }
 
 int bd_filter_active(void)
@@ -113,6 +133,13 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	*pf0 = need | (f0 & SMFIF_SETSYMLIST);
 	/* exact header values (keep the space after the colon) */
 	*pf1 = f1 & SMFIP_HDR_LEADSPC;
+	if (*pf1 & SMFIP_HDR_LEADSPC) {
+		/* negotiation comes before connect: the connection starts here */
+		struct conn *c = bd_calloc(1, sizeof(*c));
+
+		c->leadspc = 1;
+		smfi_setpriv(ctx, c);
+	}
 	*pf2 = *pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name} j");
@@ -125,9 +152,12 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 
 static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
-	struct conn *c = bd_calloc(1, sizeof(*c));
+	struct conn *c = smfi_getpriv(ctx);
 	const char *dn = macro(ctx, "{daemon_name}");
 
+	if (c == NULL)
+		c = bd_calloc(1, sizeof(*c));
+	free(c->daemon_name);
 	if (addr && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6)) {
 		memcpy(&c->client, addr,
 		       addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
@@ -137,6 +167,19 @@ static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 	c->daemon_name = dn ? bd_strdup(dn) : NULL;
 	smfi_setpriv(ctx, c);
 	return SMFIS_CONTINUE;
+}
+
+/* MAIL FROM's address as the CLI takes it: "<a@b>" becomes "a@b", "<>" "". */
+static char *envelope_address(const char *arg)
+{
+	size_t n;
+
+	if (arg == NULL)
+		return bd_strdup("");
+	n = strlen(arg);
+	if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>')
+		return bd_asprintf("%.*s", (int)(n - 2), arg + 1);
+	return bd_strdup(arg);
 }
 
 static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
@@ -158,7 +201,8 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	c->msg = m;
 	clock_gettime(CLOCK_MONOTONIC, &m->start);
 	m->rt = bd_runtime_get();
-	m->sender = bd_strdup(argv[0] ? argv[0] : "<>");
+	m->sender = envelope_address(argv[0]);
+	m->leadspc = c->leadspc;
 	m->authenticated = macro(ctx, "{auth_authen}") != NULL || macro(ctx, "{auth_type}") != NULL;
 	set_queue_id(ctx, m);
 	m->spool = bd_spool_new(m->rt->conf->milter.spool_dir, m->rt->conf->milter.spool_memory,
@@ -198,29 +242,24 @@ static void spool_write(struct msg *m, const void *data, size_t len)
 	}
 }
 
-/* The index in msg.nhdr of header NAME: a top header's own, X-Bestanden the last;
- * NCOUNTED when it is not counted. */
-static size_t header_slot(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < BD_REWRITE_NTOP_HEADERS; i++)
-		if (strcasecmp(name, bd_rewrite_top_headers[i]) == 0)
-			return i;
-	return strcasecmp(name, "X-Bestanden") == 0 ? i : i + 1;
-}
-
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	struct msg *m = c ? c->msg : NULL;
-	size_t slot = header_slot(name);
 	const char *p;
 
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
-	if (slot < NCOUNTED)
-		m->nhdr[slot]++;
+	if (counted(name) && strlen(name) < sizeof(m->hdr[0].name)) {
+		struct counted *h = header_count(m, name);
+
+		if (h == NULL && m->nhdr < MAX_COUNTED) {
+			h = &m->hdr[m->nhdr++];
+			snprintf(h->name, sizeof(h->name), "%s", name);
+		}
+		if (h != NULL)
+			h->n++;
+	}
 	spool_write(m, name, strlen(name));
 	spool_write(m, ":", 1);
 	/* folded values come with bare LF: store CRLF like the body */
@@ -411,12 +450,9 @@ static int body_write(void *ctx, const uint8_t *data, size_t len)
 	return 0;
 }
 
-/* Set header NAME to VALUE (NULL: remove it), whatever number of copies it had. */
-static int set_header(SMFICTX *ctx, struct msg *m, const char *name, const char *value)
+/* Leave N copies of NAME as one with VALUE (NULL: none). */
+static int replace_header(SMFICTX *ctx, const char *name, unsigned n, char *value)
 {
-	size_t slot = header_slot(name);
-	unsigned n = slot < NCOUNTED ? m->nhdr[slot] : 0;
-
 	/* extra copies go, from the highest index down */
 	for (unsigned i = n; i > 1; i--)
 		if (smfi_chgheader(ctx, (char *)name, (int)i, NULL) == MI_FAILURE)
@@ -425,8 +461,27 @@ static int set_header(SMFICTX *ctx, struct msg *m, const char *name, const char 
 		return n >= 1 ? (smfi_chgheader(ctx, (char *)name, 1, NULL) == MI_FAILURE ? -1 : 0)
 		              : 0;
 	if (n >= 1)
-		return smfi_chgheader(ctx, (char *)name, 1, (char *)value) == MI_FAILURE ? -1 : 0;
-	return smfi_addheader(ctx, (char *)name, (char *)value) == MI_FAILURE ? -1 : 0;
+		return smfi_chgheader(ctx, (char *)name, 1, value) == MI_FAILURE ? -1 : 0;
+	return smfi_addheader(ctx, (char *)name, value) == MI_FAILURE ? -1 : 0;
+}
+
+/*
+ * Set header NAME to VALUE (NULL: remove it), whatever number of copies it had.
+ * We asked for exact header values (SMFIP_HDR_LEADSPC), so the MTA adds no
+ * space after the colon of what we set either: the value gets it here.
+ */
+static int set_header(SMFICTX *ctx, struct msg *m, const char *name, const char *raw)
+{
+	const struct counted *h = header_count(m, name);
+	unsigned n = h != NULL ? h->n : 0;
+	char *value = NULL;
+	int rc;
+
+	if (raw != NULL)
+		value = m->leadspc ? bd_asprintf(" %s", raw) : bd_strdup(raw);
+	rc = replace_header(ctx, name, n, value);
+	free(value);
+	return rc;
 }
 
 /* Hand the result to the MTA: headers first, then the whole body back to back. */
@@ -476,6 +531,20 @@ static sfsistat pass(struct msg *m, const char *direction, const char *reason)
 	       m->queue_id[0] ? m->queue_id : "-", direction, why,
 	       (unsigned long long)bd_spool_size(m->spool), elapsed(m));
 	return SMFIS_CONTINUE;
+}
+
+/* The rewrite refused the message for good: 550 with its text, for the sender. */
+static sfsistat refuse(SMFICTX *ctx, struct msg *m, const struct bd_rewrite_result *res)
+{
+	char why[300] = "";
+
+	bd_log_kv_str(why, sizeof(why), "reason", res->reason);
+	bd_log(LOG_NOTICE,
+	       "queue_id=%s direction=outgoing action=reject%s bytes=%llu duration=%.3f",
+	       m->queue_id[0] ? m->queue_id : "-", why, (unsigned long long)bd_spool_size(m->spool),
+	       elapsed(m));
+	smfi_setreply(ctx, "550", (char *)res->refusal_status, (char *)res->refusal_text);
+	return SMFIS_REJECT;
 }
 
 static sfsistat fail(SMFICTX *ctx, struct msg *m, const char *direction, const struct bd_error *err)
@@ -562,6 +631,8 @@ static sfsistat on_eom(SMFICTX *ctx)
 			return SMFIS_TEMPFAIL;
 		}
 		r = fail(ctx, m, "outgoing", &err);
+	} else if (res->refused) {
+		r = refuse(ctx, m, res);
 	} else if (!res->changed) {
 		r = pass(m, res->malformed ? "outgoing-malformed" : "outgoing", res->reason);
 	} else if (apply(ctx, m, res, &err) < 0) {

@@ -32,7 +32,8 @@ enum bd_storage_driver { BD_STORAGE_GATEWAY, BD_STORAGE_S3 };
 enum bd_s3_addressing { BD_S3_PATH, BD_S3_VIRTUAL };
 enum bd_forwarded { BD_FORWARDED_EML, BD_FORWARDED_KEEP };
 enum bd_failure_mode { BD_FAILURE_TEMPFAIL, BD_FAILURE_ACCEPT };
-enum bd_malformed { BD_MALFORMED_UNCHANGED, BD_MALFORMED_TEMPFAIL };
+enum bd_malformed { BD_MALFORMED_UNCHANGED, BD_MALFORMED_TEMPFAIL, BD_MALFORMED_REJECT };
+enum bd_undecodable { BD_UNDECODABLE_RAW, BD_UNDECODABLE_TEMPFAIL, BD_UNDECODABLE_UNCHANGED };
 
 /* "nl" or "en": the code templates and pages use. */
 const char *bd_language_code(enum bd_language lang);
@@ -102,6 +103,7 @@ struct bd_conf {
 		uint64_t retention;
 		enum bd_failure_mode failure_mode;
 		enum bd_malformed malformed;
+		enum bd_undecodable undecodable;
 		uint64_t max_parts;
 		uint64_t max_depth;
 	} policy;

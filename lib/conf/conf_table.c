@@ -347,8 +347,12 @@ const struct bd_conf_key bd_conf_keys[] = {
         K_ENUM("policy", "failure_mode", "tempfail", "tempfail|accept", policy.failure_mode,
                "When storing fails: tempfail (the MTA retries later) or accept the message "
                "unchanged."),
-        K_ENUM("policy", "malformed", "unchanged", "unchanged|tempfail", policy.malformed,
-               "Malformed MIME: pass the message on unchanged, or tempfail it."),
+        K_ENUM("policy", "malformed", "reject", "unchanged|tempfail|reject", policy.malformed,
+               "MIME whose parts cannot be found unambiguously: pass it on unchanged, tempfail it, "
+               "or reject it (5.6.0) when it seems to carry files (else unchanged)."),
+        K_ENUM("policy", "undecodable", "raw", "raw|tempfail|unchanged", policy.undecodable,
+               "An attachment whose transfer encoding yields nothing: sent as its raw bytes, "
+               "tempfail the message, or pass the message on unchanged."),
         K_UINT("policy", "max_parts", "10000", 1, 100000, policy.max_parts,
                "Messages with more MIME parts than this are treated as malformed."),
         K_UINT("policy", "max_depth", "100", 1, 1000, policy.max_depth,

@@ -2,7 +2,7 @@
  * attachment.c - part content as a pull source, and the parallel upload of a package.
  *
  * A leaf part is read through a fresh substream of its content with gmime's
- * decoder on top, so every reader has its own position. An attached message
+ * decoder on top (none for a part sent raw), so every reader has its own position. An attached message
  * is serialised by gmime, which only pushes; a producer thread writes it into
  * a pipe and the reader pulls from the other end.
  */
@@ -107,14 +107,45 @@ static void reader_close(struct reader **rp)
 	*rp = NULL;
 }
 
-static struct reader *reader_open(GMimeObject *obj, const int *cancel, struct bd_error *err)
+/* A fresh reader over [start, end) of STREAM, with ENC undone unless RAW. */
+static void read_range(struct reader *r, GMimeStream *stream, GMimeContentEncoding enc, bool raw)
+{
+	GMimeStream *sub = g_mime_stream_substream(stream, stream->bound_start, stream->bound_end);
+
+	r->stream = g_mime_stream_filter_new(sub);
+	g_object_unref(sub);
+	if (!raw && (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+	             enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	             enc == GMIME_CONTENT_ENCODING_UUENCODE)) {
+		GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
+
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(r->stream), dec);
+		g_object_unref(dec);
+	}
+}
+
+static GMimeContentEncoding declared_encoding(GMimeObject *obj)
+{
+	const char *cte = g_mime_object_get_header(obj, "Content-Transfer-Encoding");
+
+	return cte != NULL ? g_mime_content_encoding_from_string(cte)
+	                   : GMIME_CONTENT_ENCODING_DEFAULT;
+}
+
+static struct reader *reader_open(const struct bd_attachment_content *c, const int *cancel,
+                                  struct bd_error *err)
 {
 	struct reader *r = bd_calloc(1, sizeof(*r));
+	GMimeObject *obj = c->obj;
 
 	r->source.read = reader_read;
 	r->source.ctx = r;
 	r->cancel = cancel;
 	r->rfd = r->wfd = -1;
+	if (GMIME_IS_MESSAGE_PART(obj) && c->bytes != NULL) {
+		read_range(r, c->bytes, declared_encoding(obj), false);
+		return r;
+	}
 	if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
 		int fds[2];
@@ -148,28 +179,31 @@ static struct reader *reader_open(GMimeObject *obj, const int *cancel, struct bd
 	if (GMIME_IS_PART(obj)) {
 		GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
 		GMimeStream *raw = w != NULL ? g_mime_data_wrapper_get_stream(w) : NULL;
-		GMimeContentEncoding enc;
-		GMimeStream *sub;
 
-		if (raw == NULL)
-			return r;
-		sub = g_mime_stream_substream(raw, raw->bound_start, raw->bound_end);
-		r->stream = g_mime_stream_filter_new(sub);
-		g_object_unref(sub);
-		enc = g_mime_data_wrapper_get_encoding(w);
-		if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
-		    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-		    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
-			GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
-
-			g_mime_stream_filter_add(GMIME_STREAM_FILTER(r->stream), dec);
-			g_object_unref(dec);
-		}
+		if (raw != NULL)
+			read_range(r, raw, g_mime_data_wrapper_get_encoding(w), c->raw);
 		return r;
 	}
 	bd_error_set(err, BD_E_INVALID, "not a part with content");
 	free(r);
 	return NULL;
+}
+
+bool bd_attachment_raw_blank(GMimeObject *obj)
+{
+	struct bd_attachment_content c = {obj, true, NULL};
+	struct reader *r;
+	uint8_t buf[4096];
+	ssize_t n;
+	bool blank = true;
+
+	if (!GMIME_IS_PART(obj) || (r = reader_open(&c, NULL, NULL)) == NULL)
+		return true;
+	while (blank && (n = reader_read(r, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n && blank; i++)
+			blank = g_ascii_isspace(buf[i]);
+	reader_close(&r);
+	return blank;
 }
 
 /* Finish reading: a producer that failed means the bytes were not the message. */
@@ -188,9 +222,10 @@ static int reader_finish(struct reader **r, struct bd_error *err)
 	return 0;
 }
 
-int bd_attachment_copy(GMimeObject *obj, struct bd_sink *sink, struct bd_error *err)
+int bd_attachment_copy(const struct bd_attachment_content *c, struct bd_sink *sink,
+                       struct bd_error *err)
 {
-	struct reader *r = reader_open(obj, NULL, err);
+	struct reader *r = reader_open(c, NULL, err);
 	uint8_t buf[65536];
 	ssize_t n;
 
@@ -215,12 +250,13 @@ static int count_write(void *ctx, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-int bd_attachment_measure(GMimeObject *obj, uint64_t *size, struct bd_error *err)
+int bd_attachment_measure(const struct bd_attachment_content *c, uint64_t *size,
+                          struct bd_error *err)
 {
 	struct bd_sink counter = {count_write, size};
 
 	*size = 0;
-	return bd_attachment_copy(obj, &counter, err);
+	return bd_attachment_copy(c, &counter, err);
 }
 
 /* ---- the parallel upload ---- */
@@ -241,7 +277,7 @@ struct pool {
 static int upload_one(struct pool *p, struct bd_attachment_item *it, struct bd_error *err)
 {
 	uint8_t *key = bd_secret_alloc(BD_CONTENT_KEY_BYTES);
-	struct reader *r = reader_open(it->obj, &p->cancel, err);
+	struct reader *r = reader_open(&it->content, &p->cancel, err);
 	struct bd_stream_enc *enc;
 	char name[64];
 	int rc;

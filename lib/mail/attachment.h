@@ -21,17 +21,30 @@
 #include "envelope.h"
 #include "store.h"
 
-struct bd_attachment_item {
+/* What the file of one part is made of. */
+struct bd_attachment_content {
 	GMimeObject *obj; /* a GMimePart, or a GMimeMessagePart (sent as .eml) */
-	unsigned index;   /* object number, 1-based */
-	uint64_t size;    /* decoded bytes, from bd_attachment_measure() */
-	bool stored;      /* set by bd_attachment_run() */
+	bool raw;         /* a leaf's bytes as they came: the transfer encoding is not undone */
+	/* An attached message's exact bytes in the spool (borrowed; its bounds are
+	 * the range), with OBJ's transfer encoding still on; NULL: serialise it. */
+	GMimeStream *bytes;
 };
 
-/* Push the decoded content of OBJ into SINK. */
-int bd_attachment_copy(GMimeObject *obj, struct bd_sink *sink, struct bd_error *err);
+struct bd_attachment_item {
+	struct bd_attachment_content content;
+	unsigned index; /* object number, 1-based */
+	uint64_t size;  /* bytes of the file, from bd_attachment_measure() */
+	bool stored;    /* set by bd_attachment_run() */
+};
+
+/* Push the content of C (decoded, unless C->raw) into SINK. */
+int bd_attachment_copy(const struct bd_attachment_content *c, struct bd_sink *sink,
+                       struct bd_error *err);
 /* Its size in bytes (the same bytes bd_attachment_copy and the upload produce). */
-int bd_attachment_measure(GMimeObject *obj, uint64_t *size, struct bd_error *err);
+int bd_attachment_measure(const struct bd_attachment_content *c, uint64_t *size,
+                          struct bd_error *err);
+/* Whether a leaf's undecoded content is empty or only white space. */
+bool bd_attachment_raw_blank(GMimeObject *obj);
 
 /*
  * Encrypt and store ITEMS[0..N) under package KEYS with up to THREADS

@@ -44,7 +44,8 @@ struct bd_rewrite {
 struct warnings {
 	int parsing;
 	int critical;
-	int first; /* GMimeParserWarning of the first critical one */
+	int first;     /* GMimeParserWarning of the first critical one */
+	char item[40]; /* its header or parameter name, "" if none */
 	gint64 offset;
 };
 
@@ -60,6 +61,7 @@ struct node {
 	GMimeObject *obj;
 	GMimeMultipart *parent; /* NULL: the top-level entity */
 	int index;              /* position in parent */
+	GMimeStream *bytes;     /* an attached message's exact bytes in the spool, or NULL */
 };
 
 struct job {
@@ -124,8 +126,11 @@ void bd_rewrite_result_free(struct bd_rewrite_result **r)
 		free(res->parts[i].filename);
 	}
 	free(res->parts);
-	for (size_t i = 0; i < res->nheaders; i++)
+	for (size_t i = 0; i < res->nheaders; i++) {
+		free(res->headers[i].name);
 		free(res->headers[i].value);
+	}
+	free(res->headers);
 	if (res->state != NULL) {
 		if (res->state->message != NULL)
 			g_object_unref(res->state->message);
@@ -141,15 +146,23 @@ void bd_rewrite_result_free(struct bd_rewrite_result **r)
 
 /* ---- parsing ---- */
 
-static bool is_critical(GMimeParserWarning w)
+/*
+ * Only what leaves the parts themselves in doubt makes a message malformed.
+ * A bad header line (gmime reads on), a repeated Subject, an empty part
+ * without its blank line, a repeated name: the parts are still clear, and
+ * the message is rewritten like any other. Two Content-Type or transfer
+ * encodings, or two boundaries, could each be read: that is malformed.
+ */
+static bool is_critical(GMimeParserWarning w, const char *item)
 {
 	switch (w) {
-	case GMIME_CRIT_INVALID_HEADER_NAME:
 	case GMIME_CRIT_CONFLICTING_HEADER:
+		return item != NULL && (g_ascii_strcasecmp(item, "Content-Type") == 0 ||
+		                        g_ascii_strcasecmp(item, "Content-Transfer-Encoding") == 0);
 	case GMIME_CRIT_CONFLICTING_PARAMETER:
+		return item != NULL && g_ascii_strcasecmp(item, "boundary") == 0;
 	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
-	case GMIME_CRIT_NESTING_OVERFLOW:
-	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return true;
+	case GMIME_CRIT_NESTING_OVERFLOW: return true;
 	default: return false;
 	}
 }
@@ -159,27 +172,22 @@ static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item
 	struct warnings *w = data;
 
 	/* gmime also calls this later, when it decodes a header lazily: only parsing counts */
-	if (!__atomic_load_n(&w->parsing, __ATOMIC_RELAXED) || !is_critical(code))
-		return;
-	/* an mbox "From " line before a (forwarded) message's headers: skipped, nothing lost */
-	if (code == GMIME_CRIT_INVALID_HEADER_NAME && item != NULL &&
-	    strncmp(item, "From ", 5) == 0)
+	if (!__atomic_load_n(&w->parsing, __ATOMIC_RELAXED) || !is_critical(code, item))
 		return;
 	if (w->critical++ == 0) {
 		w->first = (int)code;
 		w->offset = offset;
+		snprintf(w->item, sizeof(w->item), "%s", item != NULL ? item : "");
 	}
 }
 
 static const char *warning_name(int code)
 {
 	switch (code) {
-	case GMIME_CRIT_INVALID_HEADER_NAME: return "invalid header name";
 	case GMIME_CRIT_CONFLICTING_HEADER: return "conflicting headers";
 	case GMIME_CRIT_CONFLICTING_PARAMETER: return "conflicting header parameters";
 	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: return "multipart without boundary";
 	case GMIME_CRIT_NESTING_OVERFLOW: return "nesting overflow";
-	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: return "part without headers or content";
 	}
 	return "critical parser warning";
 }
@@ -233,7 +241,27 @@ static bool params_too_long(GMimeParamList *list)
 	return false;
 }
 
-static int check_structure(struct job *j, GMimeObject *obj, unsigned depth)
+/* The boundaries of the multiparts around a part, innermost first. */
+struct bounds {
+	const char *boundary;
+	const struct bounds *up;
+};
+
+/*
+ * A multipart inside another with the same boundary: each boundary line
+ * could end either, so the parts can be read two ways. (A boundary that only
+ * begins with an enclosing one is clear: a boundary line has nothing but
+ * white space after it.)
+ */
+static bool boundary_ambiguous(const char *b, const struct bounds *up)
+{
+	for (; up != NULL; up = up->up)
+		if (strcmp(b, up->boundary) == 0)
+			return true;
+	return false;
+}
+
+static int check_structure(struct job *j, GMimeObject *obj, unsigned depth, const struct bounds *up)
 {
 	const struct bd_conf *conf = j->rw->conf;
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
@@ -254,15 +282,27 @@ static int check_structure(struct job *j, GMimeObject *obj, unsigned depth)
 	}
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		const char *b = g_mime_object_get_content_type_parameter(obj, "boundary");
+		struct bounds here = {b, up};
 
+		if (b == NULL || *b == '\0') {
+			j->problem = "multipart without boundary";
+			return -1;
+		}
+		if (boundary_ambiguous(b, up)) {
+			j->problem = "boundaries readable two ways (a multipart inside one with "
+			             "the same boundary)";
+			return -1;
+		}
 		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
-			if (check_structure(j, g_mime_multipart_get_part(mp, i), depth + 1) < 0)
+			if (check_structure(j, g_mime_multipart_get_part(mp, i), depth + 1, &here) <
+			    0)
 				return -1;
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
 
 		if (m != NULL && g_mime_message_get_mime_part(m) != NULL)
-			return check_structure(j, g_mime_message_get_mime_part(m), depth + 1);
+			return check_structure(j, g_mime_message_get_mime_part(m), depth + 1, up);
 	}
 	return 0;
 }
@@ -292,7 +332,7 @@ static size_t add_node(struct job *j, GMimeObject *obj, GMimeMultipart *parent, 
 		snprintf(p->content_type, sizeof(p->content_type), "application/octet-stream");
 	p->action = BD_REWRITE_KEEP;
 	p->reason = "";
-	j->nodes[res->nparts] = (struct node){obj, parent, index};
+	j->nodes[res->nparts] = (struct node){obj, parent, index, NULL};
 	g_free(type);
 	g_free(lower);
 	return res->nparts++;
@@ -324,11 +364,12 @@ static void walk(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int in
 
 static GString *decoded_text(GMimeObject *obj)
 {
+	struct bd_attachment_content c = {obj, false, NULL};
 	struct bd_buf_sink sink;
 	GString *s;
 
 	bd_buf_sink_init(&sink);
-	if (bd_attachment_copy(obj, &sink.sink, NULL) < 0) {
+	if (bd_attachment_copy(&c, &sink.sink, NULL) < 0) {
 		free(sink.data);
 		return NULL;
 	}
@@ -400,6 +441,45 @@ static char *part_name(struct job *j, size_t i, unsigned *nameless)
 	return unique;
 }
 
+static struct bd_attachment_content content_of(const struct job *j, size_t i)
+{
+	return (struct bd_attachment_content){j->nodes[i].obj, j->res->parts[i].raw,
+	                                      j->nodes[i].bytes};
+}
+
+/*
+ * The size of a part that goes. A part is empty only when its raw content is:
+ * one whose declared transfer encoding yields nothing from something is
+ * handled as [policy] undecodable says, never kept as if it were empty.
+ */
+static int measure(struct job *j, size_t i, struct bd_error *err)
+{
+	struct bd_rewrite_part *p = &j->res->parts[i];
+	struct bd_attachment_content c = content_of(j, i);
+
+	if (bd_attachment_measure(&c, &p->size, err) < 0)
+		return -1;
+	if (p->size > 0 || !GMIME_IS_PART(c.obj) || bd_attachment_raw_blank(c.obj))
+		return 0;
+	switch (j->rw->conf->policy.undecodable) {
+	case BD_UNDECODABLE_TEMPFAIL:
+		return bd_error_set(err, BD_E_INVALID,
+		                    "its transfer encoding yields nothing ([policy] undecodable = "
+		                    "tempfail)");
+	case BD_UNDECODABLE_UNCHANGED:
+		p->action = BD_REWRITE_KEEP;
+		p->reason = "its transfer encoding yields nothing: the message stays unchanged "
+		            "([policy] undecodable = unchanged)";
+		if (j->veto == NULL)
+			j->veto = "an attachment whose transfer encoding yields nothing";
+		return 0;
+	case BD_UNDECODABLE_RAW: break;
+	}
+	p->raw = true;
+	c.raw = true;
+	return bd_attachment_measure(&c, &p->size, err);
+}
+
 /* Decide every leaf; measure and name what goes. */
 static int decide(struct job *j, struct bd_error *err)
 {
@@ -421,12 +501,17 @@ static int decide(struct job *j, struct bd_error *err)
 		g_free(cid);
 		p->action = bd_policy_decide(&j->rw->conf->policy, obj, referenced, &p->reason);
 		if (p->action == BD_REWRITE_SEND) {
-			if (bd_attachment_measure(obj, &p->size, err) < 0) {
+			if (measure(j, i, err) < 0) {
 				g_hash_table_destroy(cids);
 				return bd_error_prefix(err, "part %s", p->path);
 			}
-			p->action =
-			        bd_policy_decide_size(&j->rw->conf->policy, p->size, &p->reason);
+			if (p->action == BD_REWRITE_SEND)
+				p->action = bd_policy_decide_size(&j->rw->conf->policy, p->size,
+				                                  &p->reason);
+			if (p->action == BD_REWRITE_SEND && p->raw)
+				p->reason = "its transfer encoding yields nothing: goes as its raw "
+				            "bytes "
+				            "([policy] undecodable = raw)";
 		}
 		if (p->action == BD_REWRITE_SEND) {
 			p->filename = part_name(j, i, &nameless);
@@ -653,9 +738,44 @@ static int insert_notices(struct job *j, const char *text, const char *html, boo
 
 /* ---- top-level headers ---- */
 
-const char *const bd_rewrite_top_headers[BD_REWRITE_NTOP_HEADERS] = {
-        "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "MIME-Version"};
-#define NTOP BD_REWRITE_NTOP_HEADERS
+/* Always compared; then every other Content-* header the top-level part has
+ * before or after the change (a replaced part's Content-ID must not stay). */
+static const char *const top_headers[] = {"Content-Type", "Content-Transfer-Encoding",
+                                          "Content-Disposition", "MIME-Version"};
+#define NTOP (sizeof(top_headers) / sizeof(top_headers[0]))
+
+bool bd_rewrite_header_may_change(const char *name)
+{
+	return g_ascii_strncasecmp(name, "Content-", 8) == 0 ||
+	       g_ascii_strcasecmp(name, "MIME-Version") == 0;
+}
+
+static void add_name(GPtrArray *names, const char *name)
+{
+	for (guint i = 0; i < names->len; i++)
+		if (g_ascii_strcasecmp(names->pdata[i], name) == 0)
+			return;
+	g_ptr_array_add(names, g_strdup(name));
+}
+
+static void top_header_names(GMimeMessage *msg, GPtrArray *names)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(msg);
+	GMimeHeaderList *list;
+
+	for (size_t i = 0; i < NTOP; i++)
+		add_name(names, top_headers[i]);
+	if (top == NULL)
+		return;
+	list = g_mime_object_get_header_list(top);
+	for (int i = 0; i < g_mime_header_list_get_count(list); i++) {
+		const char *name =
+		        g_mime_header_get_name(g_mime_header_list_get_header_at(list, i));
+
+		if (name != NULL && bd_rewrite_header_may_change(name))
+			add_name(names, name);
+	}
+}
 
 static char *unfolded(const char *v)
 {
@@ -695,20 +815,21 @@ static char *top_header(GMimeMessage *msg, GMimeFormatOptions *fmt, const char *
 	return unfolded(g_mime_header_get_value(h));
 }
 
-static void diff_headers(struct job *j, char *before[NTOP], GMimeFormatOptions *fmt)
+/* BEFORE[i]: the value of NAMES[i] before the change (names added since have none). */
+static void diff_headers(struct job *j, GPtrArray *names, GPtrArray *before,
+                         GMimeFormatOptions *fmt)
 {
-	for (size_t i = 0; i < NTOP; i++) {
-		char *after = top_header(j->msg, fmt, bd_rewrite_top_headers[i]);
-		bool same = (before[i] == NULL && after == NULL) ||
-		            (before[i] != NULL && after != NULL && strcmp(before[i], after) == 0);
+	top_header_names(j->msg, names);
+	j->res->headers = bd_calloc(names->len, sizeof(*j->res->headers));
+	for (guint i = 0; i < names->len; i++) {
+		const char *was = i < before->len ? before->pdata[i] : NULL;
+		char *after = top_header(j->msg, fmt, names->pdata[i]);
 
-		if (same) {
-			g_free(after);
-			continue;
+		if (g_strcmp0(was, after) != 0) {
+			j->res->headers[j->res->nheaders].name = bd_strdup(names->pdata[i]);
+			j->res->headers[j->res->nheaders].value = after ? bd_strdup(after) : NULL;
+			j->res->nheaders++;
 		}
-		j->res->headers[j->res->nheaders].name = bd_rewrite_top_headers[i];
-		j->res->headers[j->res->nheaders].value = after ? bd_strdup(after) : NULL;
-		j->res->nheaders++;
 		g_free(after);
 	}
 }
@@ -720,7 +841,98 @@ static void summary(struct bd_rewrite_result *res, const char *prefix, const cha
 	snprintf(res->reason, sizeof(res->reason), "%s: %s", prefix, what);
 }
 
-/* Everything up to the decisions; returns 1 when the message stays unchanged. */
+static void refuse(struct bd_rewrite_result *res, const char *why, const char *text)
+{
+	res->refused = true;
+	res->refusal_status = "5.6.0";
+	res->refusal_text = text;
+	summary(res, "refused", why);
+}
+
+/* A Content-* header line that names a file or an attachment, or a type that is
+ * not text; a uuencoded block. LINE is lower case; *IN_CONTENT carries over folds. */
+static bool line_says_file(const char *line, bool *in_content)
+{
+	if (*line == ' ' || *line == '\t') {
+		if (!*in_content)
+			return false;
+	} else {
+		*in_content = strncmp(line, "content-", 8) == 0;
+	}
+	if (strncmp(line, "begin ", 6) == 0 && g_ascii_isdigit(line[6]))
+		return true;
+	if (!*in_content)
+		return false;
+	if (strstr(line, "name") != NULL || strstr(line, "attachment") != NULL)
+		return true;
+	if (strncmp(line, "content-type:", 13) == 0) {
+		const char *t = line + 13 + strspn(line + 13, " \t");
+
+		return *t != '\0' && *t != '\r' && strncmp(t, "text/", 5) != 0 &&
+		       strncmp(t, "multipart/", 10) != 0 && strncmp(t, "message/", 8) != 0;
+	}
+	return false;
+}
+
+/*
+ * Whether a message looks like it carries files, read from its bytes: the
+ * parse of a malformed message may not show its parts. Errs towards yes.
+ */
+static bool carries_files(GMimeStream *spool)
+{
+	GMimeStream *sub = g_mime_stream_substream(spool, 0, -1);
+	char buf[65536], line[256];
+	size_t len = 0;
+	bool in_content = false, found = false;
+	ssize_t n;
+
+	while (!found && (n = g_mime_stream_read(sub, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n && !found; i++) {
+			if (buf[i] == '\n') {
+				line[len] = '\0';
+				found = line_says_file(line, &in_content);
+				len = 0;
+			} else if (len < sizeof(line) - 1) {
+				line[len++] = g_ascii_tolower(buf[i]);
+			}
+		}
+	}
+	line[len] = '\0';
+	if (!found && len > 0)
+		found = line_says_file(line, &in_content);
+	g_object_unref(sub);
+	return found;
+}
+
+/* The parts cannot be found unambiguously: what [policy] malformed says. */
+static int malformed(struct job *j, struct bd_error *err)
+{
+	const struct bd_conf *conf = j->rw->conf;
+	struct bd_rewrite_result *res = j->res;
+	char why[200];
+
+	res->malformed = true;
+	summary(res, "malformed MIME", j->problem);
+	switch (conf->policy.malformed) {
+	case BD_MALFORMED_TEMPFAIL: return bd_error_set(err, BD_E_INVALID, "%s", res->reason);
+	case BD_MALFORMED_REJECT:
+		if ((j->env->outgoing || !conf->policy.outgoing_only) &&
+		    carries_files(res->state->stream)) {
+			snprintf(why, sizeof(why), "malformed MIME (%s) with attachments",
+			         j->problem);
+			refuse(res, why,
+			       "the attachments of this message could not be read safely; it was "
+			       "not sent");
+		} else {
+			summary(res, "malformed MIME, no attachments seen, unchanged", j->problem);
+		}
+		break;
+	case BD_MALFORMED_UNCHANGED: break;
+	}
+	return 1;
+}
+
+/* Everything up to the decisions; returns 1 when the message stays unchanged (or is refused). */
 static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 {
 	struct bd_rewrite_result *res = j->res;
@@ -740,15 +952,10 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 		j->problem = why;
 	} else {
 		top = g_mime_message_get_mime_part(j->msg);
-		check_structure(j, top, 1);
+		check_structure(j, top, 1, NULL);
 	}
-	if (j->problem != NULL) {
-		res->malformed = true;
-		summary(res, "malformed MIME", j->problem);
-		if (j->rw->conf->policy.malformed == BD_MALFORMED_TEMPFAIL)
-			return bd_error_set(err, BD_E_INVALID, "%s", res->reason);
-		return 1;
-	}
+	if (j->problem != NULL)
+		return malformed(j, err);
 	j->veto =
 	        bd_policy_check_message(&j->rw->conf->policy, &j->rw->conf->milter, j->env, j->msg);
 	walk(j, g_mime_message_get_mime_part(j->msg), NULL, 0, "1");
@@ -761,13 +968,30 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 	}
 	if (decide(j, err) < 0)
 		return -1;
-	if (res->nfiles == 0 || res->nfiles > BD_MANIFEST_MAX_FILES) {
+	if (j->veto != NULL) {
+		/* an undecodable part under [policy] undecodable = unchanged */
+		for (size_t i = 0; i < res->nparts; i++)
+			if (res->parts[i].action == BD_REWRITE_SEND) {
+				res->parts[i].action = BD_REWRITE_KEEP;
+				res->parts[i].reason = "the message stays unchanged";
+			}
+		res->nfiles = 0;
+		res->bytes = 0;
+		summary(res, "unchanged", j->veto);
+		return 1;
+	}
+	if (res->nfiles > BD_MANIFEST_MAX_FILES) {
+		/* never out with its files, never retried: the sender must split it */
+		refuse(res, "more attachments than one download link can list (1000)",
+		       "this message has more than 1000 attachments, more than one download "
+		       "link can carry; it was not sent: send them in several messages");
+		return 1;
+	}
+	if (res->nfiles == 0) {
 		for (size_t i = 0; i < res->nparts; i++)
 			if (res->parts[i].action == BD_REWRITE_BODY)
 				res->parts[i].reason = "body text (no notice: nothing goes)";
-		summary(res, "unchanged",
-		        res->nfiles == 0 ? "nothing to send"
-		                         : "more attachments than one package can list");
+		summary(res, "unchanged", "nothing to send");
 		return 1;
 	}
 	snprintf(res->reason, sizeof(res->reason), "%u file%s to send", res->nfiles,
@@ -814,7 +1038,9 @@ static int rewrite(struct job *j, struct bd_error *err)
 	struct bd_attachment_item *items = bd_calloc(res->nfiles, sizeof(*items));
 	struct bd_notice_file *files = bd_calloc(res->nfiles, sizeof(*files));
 	int64_t expires = (int64_t)j->now + (int64_t)conf->policy.retention;
-	char *before[NTOP] = {0}, *link = NULL, *text = NULL, *html = NULL;
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *before = g_ptr_array_new_with_free_func(g_free);
+	char *link = NULL, *text = NULL, *html = NULL;
 	size_t n = 0;
 	bool top_gone, manifest_stored = false;
 	int rc = -1;
@@ -822,7 +1048,7 @@ static int rewrite(struct job *j, struct bd_error *err)
 	for (size_t i = 0; i < res->nparts; i++) {
 		if (res->parts[i].action != BD_REWRITE_SEND)
 			continue;
-		items[n] = (struct bd_attachment_item){.obj = j->nodes[i].obj,
+		items[n] = (struct bd_attachment_item){.content = content_of(j, i),
 		                                       .index = (unsigned)n + 1,
 		                                       .size = res->parts[i].size};
 		files[n] = (struct bd_notice_file){res->parts[i].filename, res->parts[i].size};
@@ -846,8 +1072,9 @@ static int rewrite(struct job *j, struct bd_error *err)
 	}
 
 	/* Every object is stored: from here on the message changes. */
-	for (size_t i = 0; i < NTOP; i++)
-		before[i] = top_header(j->msg, res->state->format, bd_rewrite_top_headers[i]);
+	top_header_names(j->msg, names);
+	for (guint i = 0; i < names->len; i++)
+		g_ptr_array_add(before, top_header(j->msg, res->state->format, names->pdata[i]));
 	/* a multipart whose closing boundary was missing gets one: once its
 	 * last part is gone, nothing else would end it */
 	for (size_t i = 0; i < res->nparts; i++)
@@ -857,7 +1084,7 @@ static int rewrite(struct job *j, struct bd_error *err)
 	insert_notices(j, text, html, top_gone);
 	if (g_mime_object_get_header(GMIME_OBJECT(j->msg), "MIME-Version") == NULL)
 		g_mime_object_set_header(GMIME_OBJECT(j->msg), "MIME-Version", "1.0", NULL);
-	diff_headers(j, before, res->state->format);
+	diff_headers(j, names, before, res->state->format);
 	bd_package_id_hex(keys->id, res->package_id);
 	snprintf(res->x_bestanden, sizeof(res->x_bestanden), "files=%u; package=%s", res->nfiles,
 	         res->package_id);
@@ -873,8 +1100,8 @@ static int rewrite(struct job *j, struct bd_error *err)
 fail:
 	delete_package(j, keys, items, n, manifest_stored);
 out:
-	for (size_t i = 0; i < NTOP; i++)
-		g_free(before[i]);
+	g_ptr_array_free(names, TRUE);
+	g_ptr_array_free(before, TRUE);
 	free_secret_string(link);
 	free_secret_string(text);
 	free_secret_string(html);

@@ -35,11 +35,10 @@
 
 struct bd_rewrite;
 
-/* The top-level headers a rewrite may change (Content-Type,
- * Content-Transfer-Encoding, Content-Disposition, MIME-Version): the only
- * list of them. The milter counts their copies as they arrive. */
-#define BD_REWRITE_NTOP_HEADERS 4
-extern const char *const bd_rewrite_top_headers[BD_REWRITE_NTOP_HEADERS];
+/* True for the top-level headers a rewrite may change: MIME-Version and every
+ * Content-* header (a replaced part's Content-ID, -Location, -MD5 ... go). The
+ * only statement of that rule; the milter counts these headers' copies. */
+bool bd_rewrite_header_may_change(const char *name);
 
 /* One line of `bestanden rewrite --explain`; nothing secret in here. */
 struct bd_rewrite_part {
@@ -47,26 +46,33 @@ struct bd_rewrite_part {
 	char content_type[128];
 	char *filename; /* sanitised name the part is listed under, or NULL */
 	uint64_t size;  /* decoded bytes (SEND and size-checked parts), else 0 */
+	bool raw;       /* goes as its raw bytes: its transfer encoding yielded nothing */
 	enum bd_rewrite_action action;
 	const char *reason; /* static text */
 };
 
 /* A header of the top-level entity to change: VALUE NULL deletes it. */
 struct bd_rewrite_header {
-	const char *name;
+	char *name;
 	char *value; /* unfolded, one line */
 };
 
 struct bd_rewrite_result {
-	bool changed;     /* false: pass the message on as it came */
-	bool malformed;   /* unchanged because the MIME structure was flagged */
-	char reason[256]; /* why unchanged, or a summary; for logs, nothing secret */
+	bool changed;   /* false: pass the message on as it came (or refuse it) */
+	bool malformed; /* the MIME structure was flagged: unchanged or refused */
+	/* Refuse the message for good (SMTP 550 with this enhanced status code and
+	 * text, for the sender): never set together with changed. */
+	bool refused;
+	const char *refusal_status; /* "5.6.0" */
+	const char *refusal_text;   /* static, one line */
+	char reason[256]; /* why unchanged or refused, or a summary; for logs, nothing secret */
 	unsigned nfiles;  /* parts stored */
 	uint64_t bytes;   /* their decoded size */
 	char package_id[BD_PACKAGE_ID_HEX]; /* "" when unchanged */
 	char x_bestanden[96]; /* value for the X-Bestanden header, "" when unchanged */
-	/* Top-level headers that differ from the original (of bd_rewrite_top_headers). */
-	struct bd_rewrite_header headers[BD_REWRITE_NTOP_HEADERS];
+	/* Top-level headers that differ from the original: MIME-Version and the
+	 * Content-* headers of the top-level part (a replaced part's go). */
+	struct bd_rewrite_header *headers;
 	size_t nheaders;
 	/* Every part, in document order, with its decision. */
 	struct bd_rewrite_part *parts;
@@ -82,10 +88,11 @@ void bd_rewrite_free(struct bd_rewrite **rw);
 
 /*
  * Rewrite the message in SPOOL_FD (read from offset 0; CRLF or LF; the fd
- * is duplicated, not closed). 0 with *out filled (changed or not), or -1:
- * BD_E_INVALID for malformed MIME under [policy] malformed = tempfail, any
- * other code for a failure to store (the milter tempfails, or accepts the
- * message unchanged under [policy] failure_mode = accept).
+ * is duplicated, not closed). 0 with *out filled (changed, unchanged or
+ * refused), or -1: BD_E_INVALID for malformed MIME under [policy] malformed =
+ * tempfail (or an undecodable part under undecodable = tempfail), any other
+ * code for a failure to store (the milter tempfails, or accepts the message
+ * unchanged under [policy] failure_mode = accept).
  */
 int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
                        const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
