@@ -366,6 +366,10 @@ static const struct {
         {"policy", "failure_mode", "accept", BD_FAILURE_ACCEPT},
         {"policy", "malformed", "unchanged", BD_MALFORMED_UNCHANGED},
         {"policy", "malformed", "tempfail", BD_MALFORMED_TEMPFAIL},
+        {"policy", "malformed", "reject", BD_MALFORMED_REJECT},
+        {"policy", "undecodable", "raw", BD_UNDECODABLE_RAW},
+        {"policy", "undecodable", "tempfail", BD_UNDECODABLE_TEMPFAIL},
+        {"policy", "undecodable", "unchanged", BD_UNDECODABLE_UNCHANGED},
         {"notice", "language", "nl", BD_LANG_NL},
         {"notice", "language", "en", BD_LANG_EN},
 };
