@@ -1,7 +1,10 @@
-"""Key rotation without a restart: SIGHUP makes the gateway load the key directory anew.
+"""SIGHUP: the gateway loads its settings and keys anew, without a restart.
 
-Links made with the new keys work after the reload, links made before keep working, and a
-key directory that does not load (a loose secret key) leaves the keys in force.
+Key rotation: links made with the new keys work after the reload, links made before keep
+working, and a key directory that does not load (a loose secret key) leaves the keys in force.
+Settings: a changed organisation shows on the next page; a broken file is refused and the
+gateway goes on with what it had; a setting bound at start (listen) needs a restart and keeps
+its value. The pid file is written (its directory made) and removed at the end.
 
 usage: test_reload.py BUILD_DIR
 """
@@ -59,6 +62,80 @@ class GatewayReload(unittest.TestCase):
             self.assertEqual(gw.curl(old_link).status, 404)
             self.assertEqual(gw.curl(new_link).status, 200)
             self.assertEqual(gw.stop(), 0, gw.log())
+        finally:
+            gw.stop()
+            gw.cleanup()
+
+
+def set_conf(gw, key, value):
+    """Replace KEY's line in the gateway's configuration file."""
+    with open(gw.conf_path) as f:
+        lines = f.read().split("\n")
+    lines = ["%s = %s" % (key, value) if line.split("=")[0].strip() == key else line
+             for line in lines]
+    with open(gw.conf_path, "w") as f:
+        f.write("\n".join(lines))
+
+
+class GatewaySettingsReload(unittest.TestCase):
+    def wait_log(self, gw, text, count):
+        deadline = time.time() + 10
+        while gw.log().count(text) < count and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertGreaterEqual(gw.log().count(text), count, gw.log())
+
+    def test_sighup_reloads_settings(self):
+        pid_file = None
+        gw = gwtest.Gateway(BUILD)
+        pid_file = os.path.join(gw.dir, "run", "gateway.pid")  # run/ does not exist yet
+        set_conf(gw, "pid_file", pid_file)
+        gw.start()
+        try:
+            with open(pid_file) as f:
+                self.assertEqual(int(f.read()), gw.proc.pid)
+            path = os.path.join(gw.dir, "a.txt")
+            with open(path, "wb") as f:
+                f.write(b"inhoud\n")
+            link, _, _ = gw.package([(path, "a.txt", "text/plain")])
+            page = gw.curl(link)
+            self.assertEqual(page.status, 200)
+            self.assertIn("Woningcorporatie De Linde", page.text)
+
+            # a new organisation: the next page shows it
+            set_conf(gw, "organisation", "Stichting Het Nieuwe Huis")
+            gw.proc.send_signal(signal.SIGHUP)
+            self.wait_log(gw, "event=reloaded", 1)
+            page = gw.curl(link)
+            self.assertEqual(page.status, 200)
+            self.assertIn("Stichting Het Nieuwe Huis", page.text)
+            self.assertNotIn("Woningcorporatie De Linde", page.text)
+            self.assertIn("Stichting Het Nieuwe Huis", gw.curl(gw.url + "/d/" + "x" * 80).text)
+
+            # a broken file: refused with the reason, the settings in force stay
+            set_conf(gw, "organisation", "Nog Een Naam")
+            with open(gw.conf_path, "a") as f:
+                f.write("[gateway]\nno_such_setting = 1\n")
+            gw.proc.send_signal(signal.SIGHUP)
+            self.wait_log(gw, "event=reload-failed", 1)
+            self.assertIn("no_such_setting", gw.log().split("event=reload-failed")[1])
+            page = gw.curl(link)
+            self.assertEqual(page.status, 200)
+            self.assertIn("Stichting Het Nieuwe Huis", page.text)
+            self.assertEqual(gw.curl(link + "/1").body, b"inhoud\n")
+
+            # fixed again, with a new listen address: that one needs a restart
+            with open(gw.conf_path) as f:
+                text = f.read().replace("[gateway]\nno_such_setting = 1\n", "")
+            with open(gw.conf_path, "w") as f:
+                f.write(text)
+            set_conf(gw, "listen", "127.0.0.1:%d" % gwtest.free_port())
+            gw.proc.send_signal(signal.SIGHUP)
+            self.wait_log(gw, "event=reloaded", 2)
+            self.assertIn('setting="[gateway] listen" result="needs a restart"', gw.log())
+            page = gw.curl(link)  # still on the old port
+            self.assertIn("Nog Een Naam", page.text)
+            self.assertEqual(gw.stop(), 0, gw.log())
+            self.assertFalse(os.path.exists(pid_file), "the pid file is still there")
         finally:
             gw.stop()
             gw.cleanup()
