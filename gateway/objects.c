@@ -38,19 +38,18 @@ struct gw_objects *gw_objects_open(const char *data_dir, const char *token_file,
 	token = bd_secret_file_read(token_file, TOKEN_MAX, err);
 	if (token == NULL) {
 		bd_error_prefix(err, "object API token ([storage] token_file)");
-		gw_objects_close(&o);
-		return NULL;
+		goto fail;
 	}
 	crypto_generichash(o->token_hash, sizeof(o->token_hash), (const uint8_t *)token,
 	                   strlen(token), NULL, 0);
 	bd_secret_free(token);
 	o->store = bd_objstore_open(data_dir, err);
-	if (o->store == NULL) {
-		bd_error_prefix(err, "[gateway] data_dir");
-		gw_objects_close(&o);
-		return NULL;
-	}
-	return o;
+	if (o->store != NULL)
+		return o;
+	bd_error_prefix(err, "[gateway] data_dir");
+fail:
+	gw_objects_close(&o);
+	return NULL;
 }
 
 void gw_objects_close(struct gw_objects **op)

@@ -249,10 +249,16 @@ struct vars {
 	size_t n;
 };
 
+/* The text in the page's language, as it stands (for words without placeholders). */
+static const char *say(const struct text *both, const struct vars *v)
+{
+	return v->en ? both->en : both->nl;
+}
+
 /* Text with {org}, {date} and {n} filled in; the text itself is trusted markup-free prose. */
 static void put_text(GString *out, const struct text *both, const struct vars *v)
 {
-	const char *text = v->en ? both->en : both->nl;
+	const char *text = say(both, v);
 
 	while (*text) {
 		if (strncmp(text, "{org}", 5) == 0) {
@@ -298,17 +304,12 @@ static void put_head(const struct gw_pages *p, GString *out, const struct text *
 	put_escaped(out, p->organisation);
 	g_string_append(out, "</span></div>\n");
 	/* The switch keeps the path (and so the link) and changes only the language. */
-	g_string_append(out, "<nav class=\"lang\" aria-label=\"");
-	put_text(out, &words.switch_label, v);
-	g_string_append(out, "\"><a href=\"?lang=");
-	put_text(out, &words.other_lang, v);
-	g_string_append(out, "\" hreflang=\"");
-	put_text(out, &words.other_lang, v);
-	g_string_append(out, "\" lang=\"");
-	put_text(out, &words.other_lang, v);
-	g_string_append(out, "\">");
-	put_text(out, &words.other_name, v);
-	g_string_append(out, "</a></nav>\n</header>\n<main>\n");
+	g_string_append_printf(out,
+	                       "<nav class=\"lang\" aria-label=\"%s\"><a href=\"?lang=%s\" "
+	                       "hreflang=\"%s\" lang=\"%s\">%s</a></nav>\n</header>\n<main>\n",
+	                       say(&words.switch_label, v), say(&words.other_lang, v),
+	                       say(&words.other_lang, v), say(&words.other_lang, v),
+	                       say(&words.other_name, v));
 }
 
 static void put_foot(GString *out, const struct vars *v, int with_footer)

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mem.h"
 #include "pages.h"
+#include "settings.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -30,78 +31,63 @@ static void runtime_free(struct bd_ref *ref)
 	free(rt);
 }
 
-/* The string settings read once at start; a reload keeps their old values. */
-static const struct {
-	const char *name;
-	size_t offset;
-} restart_strings[] = {
-        {"[gateway] listen", offsetof(struct bd_conf, gateway.listen)},
-        {"[gateway] tls_cert", offsetof(struct bd_conf, gateway.tls_cert)},
-        {"[gateway] tls_key", offsetof(struct bd_conf, gateway.tls_key)},
-        {"[gateway] user", offsetof(struct bd_conf, gateway.user)},
-        {"[gateway] data_dir", offsetof(struct bd_conf, gateway.data_dir)},
-        {"[gateway] pid_file", offsetof(struct bd_conf, gateway.pid_file)},
-        {"[storage] token_file", offsetof(struct bd_conf, storage.token_file)},
+/* Bound when the gateway starts (sockets, files read as root, the store's kind). */
+static const char *const restart_only[][2] = {
+        {"gateway", "listen"},          {"gateway", "tls_cert"},
+        {"gateway", "tls_key"},         {"gateway", "user"},
+        {"gateway", "data_dir"},        {"gateway", "pid_file"},
+        {"gateway", "max_connections"}, {"gateway", "connection_timeout"},
+        {"storage", "driver"},          {"storage", "token_file"},
 };
 
-static void needs_restart(const char *name)
+/*
+ * Log each setting bound at start that CONF changes. Only main.c reads them, at
+ * start, so the running values stay whatever CONF says; the store's kind is the
+ * one the runtime itself uses, so it is put back.
+ */
+static void keep_restart_settings(struct bd_conf *conf, void *cls)
 {
-	bd_log(LOG_WARNING, "event=reload-setting setting=\"%s\" result=\"needs a restart\"", name);
-}
+	const struct bd_conf *old = cls;
+	char now[1024], was[1024];
 
-static void keep_restart_settings(struct bd_conf *conf, const struct bd_conf *old)
-{
-	for (size_t i = 0; i < sizeof(restart_strings) / sizeof(restart_strings[0]); i++) {
-		char **now = (char **)((char *)conf + restart_strings[i].offset);
-		char *const *was = (char *const *)((const char *)old + restart_strings[i].offset);
+	for (size_t i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]); i++) {
+		const struct bd_conf_key *key =
+		        bd_conf_find(restart_only[i][0], restart_only[i][1]);
 
-		if (strcmp(*now, *was) == 0)
-			continue;
-		needs_restart(restart_strings[i].name);
-		free(*now);
-		*now = bd_strdup(*was);
+		bd_conf_format_value(conf, key, now, sizeof(now));
+		bd_conf_format_value(old, key, was, sizeof(was));
+		if (strcmp(now, was) != 0)
+			bd_log(LOG_WARNING,
+			       "event=reload-setting setting=\"[%s] %s\" result=\"needs a "
+			       "restart\"",
+			       key->section, key->name);
 	}
-	if (conf->storage.driver != old->storage.driver) {
-		needs_restart("[storage] driver");
-		conf->storage.driver = old->storage.driver;
-	}
-	if (conf->gateway.max_connections != old->gateway.max_connections) {
-		needs_restart("[gateway] max_connections");
-		conf->gateway.max_connections = old->gateway.max_connections;
-	}
-	if (conf->gateway.connection_timeout != old->gateway.connection_timeout) {
-		needs_restart("[gateway] connection_timeout");
-		conf->gateway.connection_timeout = old->gateway.connection_timeout;
-	}
+	conf->storage.driver = old->storage.driver;
 }
 
 struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *old,
                                    struct bd_objstore *objects, struct bd_error *err)
 {
+	struct bd_settings_options o = {
+	        .need_keys = BD_NEED_LINK | BD_NEED_GATEWAY_SECRET,
+	        .local = objects,
+	        .adjust = old != NULL ? keep_restart_settings : NULL,
+	        .cls = old != NULL ? old->conf : NULL,
+	};
 	struct gw_runtime *rt = bd_calloc(1, sizeof(*rt));
-	const struct bd_conf_gateway *g;
+	struct bd_settings s;
 
 	bd_ref_init(&rt->ref, runtime_free);
-	rt->conf = bd_conf_load(path, err);
-	if (rt->conf == NULL)
+	if (bd_settings_load(&s, path, &o, err) < 0)
 		goto fail;
-	if (old != NULL)
-		keep_restart_settings(rt->conf, old->conf);
-	g = &rt->conf->gateway;
-	rt->keys = bd_keyring_load(rt->conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, err);
-	if (rt->keys == NULL)
-		goto fail;
-	/* With the embedded store the packages are on our own disk: no HTTP round trip. */
-	if (objects != NULL)
-		rt->store = bd_objstore_store(objects);
-	else if ((rt->store = bd_store_open(rt->conf, err)) == NULL) {
-		bd_error_prefix(err, "[storage]");
-		goto fail;
-	}
-	rt->pages = gw_pages_new(g, err);
+	rt->conf = s.conf;
+	rt->keys = s.keys;
+	rt->store = s.store;
+	rt->pages = gw_pages_new(&rt->conf->gateway, err);
 	if (rt->pages == NULL)
 		goto fail;
-	rt->audit = gw_audit_open(g->audit_log, g->audit_client_address, err);
+	rt->audit = gw_audit_open(rt->conf->gateway.audit_log,
+	                          rt->conf->gateway.audit_client_address, err);
 	if (rt->audit == NULL)
 		goto fail;
 	return rt;

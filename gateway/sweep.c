@@ -123,24 +123,22 @@ static void *sweeper_main(void *arg)
 
 struct gw_sweeper *gw_sweep_start(struct bd_error *err)
 {
-	struct gw_sweeper *g = bd_calloc(1, sizeof(*g));
+	struct gw_sweeper *g = bd_malloc(sizeof(*g));
 
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->cond, NULL);
-	if (pthread_create(&g->thread, NULL, sweeper_main, g) != 0) {
-		pthread_cond_destroy(&g->cond);
-		pthread_mutex_destroy(&g->lock);
-		free(g);
-		bd_error_set(err, BD_E_IO, "cannot start the sweeper thread");
-		return NULL;
-	}
-	return g;
+	*g = (struct gw_sweeper){.lock = PTHREAD_MUTEX_INITIALIZER,
+	                         .cond = PTHREAD_COND_INITIALIZER};
+	if (pthread_create(&g->thread, NULL, sweeper_main, g) == 0)
+		return g;
+	free(g);
+	bd_error_set(err, BD_E_IO, "cannot start the sweeper thread");
+	return NULL;
 }
 
 void gw_sweep_stop(struct gw_sweeper **gp)
 {
 	struct gw_sweeper *g = *gp;
 
+	*gp = NULL;
 	if (g == NULL)
 		return;
 	pthread_mutex_lock(&g->lock);
@@ -148,8 +146,5 @@ void gw_sweep_stop(struct gw_sweeper **gp)
 	pthread_cond_broadcast(&g->cond);
 	pthread_mutex_unlock(&g->lock);
 	pthread_join(g->thread, NULL);
-	pthread_cond_destroy(&g->cond);
-	pthread_mutex_destroy(&g->lock);
 	free(g);
-	*gp = NULL;
 }

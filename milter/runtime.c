@@ -10,6 +10,7 @@
 
 #include "mem.h"
 #include "milter.h"
+#include "settings.h"
 
 static struct bd_current current = BD_CURRENT_INIT;
 
@@ -26,18 +27,17 @@ static void runtime_free(struct bd_ref *ref)
 
 struct bd_runtime *bd_runtime_load(const char *path, struct bd_error *err)
 {
+	static const struct bd_settings_options o = {.need_keys =
+	                                                     BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC};
 	struct bd_runtime *rt = bd_calloc(1, sizeof(*rt));
+	struct bd_settings s;
 
 	bd_ref_init(&rt->ref, runtime_free);
-	rt->conf = bd_conf_load(path, err);
-	if (rt->conf == NULL)
+	if (bd_settings_load(&s, path, &o, err) < 0)
 		goto fail;
-	rt->keys = bd_keyring_load(rt->conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, err);
-	if (rt->keys == NULL)
-		goto fail;
-	rt->store = bd_store_open(rt->conf, err);
-	if (rt->store == NULL)
-		goto fail;
+	rt->conf = s.conf;
+	rt->keys = s.keys;
+	rt->store = s.store;
 	rt->rewrite = bd_rewrite_new(rt->conf, rt->keys, rt->store, err);
 	if (rt->rewrite == NULL)
 		goto fail;

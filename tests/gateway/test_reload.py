@@ -8,8 +8,10 @@ its value. The pid file is written (its directory made) and removed at the end.
 
 usage: test_reload.py BUILD_DIR
 """
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -136,6 +138,46 @@ class GatewaySettingsReload(unittest.TestCase):
             self.assertIn("Nog Een Naam", page.text)
             self.assertEqual(gw.stop(), 0, gw.log())
             self.assertFalse(os.path.exists(pid_file), "the pid file is still there")
+        finally:
+            gw.stop()
+            gw.cleanup()
+
+    def test_request_in_flight_keeps_its_settings(self):
+        gw = gwtest.Gateway(BUILD).start()
+        try:
+            path = os.path.join(gw.dir, "big.bin")
+            data = os.urandom(24 * 1024 * 1024)  # more than the socket buffers hold
+            with open(path, "wb") as f:
+                f.write(data)
+            link, package, _ = gw.package([(path, "big.bin", None)])
+            # a client that asks, then reads nothing until after the reload
+            slow = socket.create_connection(("127.0.0.1", gw.port))
+            target = link.split(gw.url, 1)[1] + "/1"
+            slow.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                          % target).encode())
+            first = slow.recv(4096)
+            self.assertIn(b" 200 ", first.split(b"\r\n")[0])
+            new_audit = os.path.join(gw.dir, "audit-new.log")
+            set_conf(gw, "audit_log", new_audit)
+            gw.proc.send_signal(signal.SIGHUP)
+            self.wait_log(gw, "event=reloaded", 1)
+            self.assertEqual(gw.curl(link).status, 200)  # a new request: the new audit log
+            received = [first]
+            while True:
+                chunk = slow.recv(1 << 20)
+                if not chunk:
+                    break
+                received.append(chunk)
+            slow.close()
+            self.assertTrue(b"".join(received).split(b"\r\n\r\n", 1)[1] == data)
+            # the download began before the reload: its line is in the log it began with
+            self.wait_log(gw, "transfer=complete", 1)
+            old_events = [e["event"] for e in gw.audit()]
+            self.assertIn("download", old_events)
+            with open(new_audit) as f:
+                new_events = [json.loads(line)["event"] for line in f if line.strip()]
+            self.assertEqual(new_events, ["page-view"])
+            self.assertEqual(gw.stop(), 0, gw.log())
         finally:
             gw.stop()
             gw.cleanup()
