@@ -28,6 +28,7 @@ struct gw_audit {
 	dev_t dev;
 	ino_t ino;
 	time_t checked;
+	int owners; /* under lock */
 };
 
 static int open_file(struct gw_audit *a, struct bd_error *err)
@@ -56,6 +57,7 @@ struct gw_audit *gw_audit_open(const char *path, enum bd_audit_address client_mo
 	struct gw_audit *a = bd_calloc(1, sizeof(*a));
 
 	a->fd = -1;
+	a->owners = 1;
 	a->client_mode = client_mode;
 	pthread_mutex_init(&a->lock, NULL);
 	if (path[0] != '\0') {
@@ -69,18 +71,37 @@ struct gw_audit *gw_audit_open(const char *path, enum bd_audit_address client_mo
 	return a;
 }
 
+struct gw_audit *gw_audit_hold(struct gw_audit *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->owners++;
+	pthread_mutex_unlock(&a->lock);
+	return a;
+}
+
+int gw_audit_is(const struct gw_audit *a, const char *path, enum bd_audit_address client_mode)
+{
+	return strcmp(a->path != NULL ? a->path : "", path) == 0 && a->client_mode == client_mode;
+}
+
 void gw_audit_close(struct gw_audit **ap)
 {
 	struct gw_audit *a = *ap;
+	int last;
 
 	if (a == NULL)
+		return;
+	*ap = NULL;
+	pthread_mutex_lock(&a->lock);
+	last = --a->owners == 0;
+	pthread_mutex_unlock(&a->lock);
+	if (!last)
 		return;
 	if (a->fd >= 0)
 		close(a->fd);
 	pthread_mutex_destroy(&a->lock);
 	free(a->path);
 	free(a);
-	*ap = NULL;
 }
 
 void gw_audit_client(const struct sockaddr *sa, enum bd_audit_address mode, char *out, size_t size)

@@ -37,11 +37,13 @@ struct gw_runtime {
 /*
  * Load the configuration at PATH and all that is built from it: keys, store
  * (the embedded one is OBJECTS when not NULL), pages, audit log. With OLD, the
- * settings that need a restart keep OLD's values, each difference logged.
+ * settings that need a restart keep OLD's values, each difference logged, and
+ * an unchanged audit log stays open. CHECK_ONLY (-t) opens no log file.
  * NULL with ERR when anything does not load.
  */
 struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *old,
-                                   struct bd_objstore *objects, struct bd_error *err);
+                                   struct bd_objstore *objects, int check_only,
+                                   struct bd_error *err);
 /* Make RT the one new requests get (takes over the caller's reference; NULL at exit). */
 void gw_runtime_install(struct gw_runtime *rt);
 /* A reference to the runtime in force; let go with gw_runtime_release. */

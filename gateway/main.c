@@ -98,7 +98,7 @@ static void reload(struct gateway *gw)
 	struct gw_runtime *old = gw_runtime_get(), *rt;
 	struct bd_error err;
 
-	rt = gw_runtime_load(gw->conf_path, old, gw_objects_store(gw->objects), &err);
+	rt = gw_runtime_load(gw->conf_path, old, gw_objects_store(gw->objects), 0, &err);
 	gw_runtime_release(old);
 	if (rt == NULL) {
 		bd_log(LOG_ERR,
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 		return start_refused(&gw, "", &err);
 	}
 	bd_conf_free(&first);
-	rt = gw_runtime_load(gw.conf_path, NULL, gw_objects_store(gw.objects), &err);
+	rt = gw_runtime_load(gw.conf_path, NULL, gw_objects_store(gw.objects), test_only, &err);
 	if (rt == NULL) {
 		bd_log(LOG_ERR, "event=%s error=\"%s\"",
 		       err.code == BD_E_KEY ? "key-error" : "start-refused", err.msg);

@@ -66,7 +66,8 @@ static void keep_restart_settings(struct bd_conf *conf, void *cls)
 }
 
 struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *old,
-                                   struct bd_objstore *objects, struct bd_error *err)
+                                   struct bd_objstore *objects, int check_only,
+                                   struct bd_error *err)
 {
 	struct bd_settings_options o = {
 	        .need_keys = BD_NEED_LINK | BD_NEED_GATEWAY_SECRET,
@@ -75,6 +76,7 @@ struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *ol
 	        .cls = old != NULL ? old->conf : NULL,
 	};
 	struct gw_runtime *rt = bd_calloc(1, sizeof(*rt));
+	const struct bd_conf_gateway *g;
 	struct bd_settings s;
 
 	bd_ref_init(&rt->ref, runtime_free);
@@ -86,8 +88,14 @@ struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *ol
 	rt->pages = gw_pages_new(&rt->conf->gateway, err);
 	if (rt->pages == NULL)
 		goto fail;
-	rt->audit = gw_audit_open(rt->conf->gateway.audit_log,
-	                          rt->conf->gateway.audit_client_address, err);
+	g = &rt->conf->gateway;
+	if (check_only)
+		return rt; /* -t: no log file is opened, or made */
+	/* The same log stays open: the file was made as root, the reload runs as the user. */
+	if (old != NULL && gw_audit_is(old->audit, g->audit_log, g->audit_client_address))
+		rt->audit = gw_audit_hold(old->audit);
+	else
+		rt->audit = gw_audit_open(g->audit_log, g->audit_client_address, err);
 	if (rt->audit == NULL)
 		goto fail;
 	return rt;
