@@ -5,6 +5,7 @@
  * most once a second) goes to a fresh file at the configured path.
  */
 #include "audit.h"
+#include "current.h"
 #include "log.h"
 #include "mem.h"
 
@@ -21,14 +22,14 @@
 #include <unistd.h>
 
 struct gw_audit {
-	char *path; /* NULL: syslog */
+	struct bd_ref ref; /* shared by the runtimes that log to the same file */
+	char *path;        /* NULL: syslog */
 	enum bd_audit_address client_mode;
 	pthread_mutex_t lock;
 	int fd;
 	dev_t dev;
 	ino_t ino;
 	time_t checked;
-	int owners; /* under lock */
 };
 
 static int open_file(struct gw_audit *a, struct bd_error *err)
@@ -51,13 +52,24 @@ static int open_file(struct gw_audit *a, struct bd_error *err)
 	return 0;
 }
 
+static void audit_free(struct bd_ref *ref)
+{
+	struct gw_audit *a = (struct gw_audit *)ref;
+
+	if (a->fd >= 0)
+		close(a->fd);
+	pthread_mutex_destroy(&a->lock);
+	free(a->path);
+	free(a);
+}
+
 struct gw_audit *gw_audit_open(const char *path, enum bd_audit_address client_mode,
                                struct bd_error *err)
 {
 	struct gw_audit *a = bd_calloc(1, sizeof(*a));
 
+	bd_ref_init(&a->ref, audit_free);
 	a->fd = -1;
-	a->owners = 1;
 	a->client_mode = client_mode;
 	pthread_mutex_init(&a->lock, NULL);
 	if (path[0] != '\0') {
@@ -73,9 +85,7 @@ struct gw_audit *gw_audit_open(const char *path, enum bd_audit_address client_mo
 
 struct gw_audit *gw_audit_hold(struct gw_audit *a)
 {
-	pthread_mutex_lock(&a->lock);
-	a->owners++;
-	pthread_mutex_unlock(&a->lock);
+	bd_ref_hold(&a->ref);
 	return a;
 }
 
@@ -86,22 +96,9 @@ int gw_audit_is(const struct gw_audit *a, const char *path, enum bd_audit_addres
 
 void gw_audit_close(struct gw_audit **ap)
 {
-	struct gw_audit *a = *ap;
-	int last;
-
-	if (a == NULL)
-		return;
+	if (*ap != NULL)
+		bd_ref_release(&(*ap)->ref);
 	*ap = NULL;
-	pthread_mutex_lock(&a->lock);
-	last = --a->owners == 0;
-	pthread_mutex_unlock(&a->lock);
-	if (!last)
-		return;
-	if (a->fd >= 0)
-		close(a->fd);
-	pthread_mutex_destroy(&a->lock);
-	free(a->path);
-	free(a);
 }
 
 void gw_audit_client(const struct sockaddr *sa, enum bd_audit_address mode, char *out, size_t size)

@@ -172,7 +172,8 @@ static int parse_addr(const char *s, size_t n, struct sockaddr_storage *out)
  */
 static const struct sockaddr *real_client(struct dl *c, const struct sockaddr *peer)
 {
-	const struct bd_strlist *proxies = &gw_request_runtime(c->r)->conf->gateway.trusted_proxies;
+	const struct bd_strlist *proxies =
+	        &gw_request_runtime(c->r)->settings.conf->gateway.trusted_proxies;
 	const char *xff, *end;
 
 	if (peer == NULL || proxies->n == 0 || !bd_addr_in_networks(peer, proxies))
@@ -292,8 +293,8 @@ static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file
 		struct bd_token t;
 		struct bd_error e2;
 
-		int rc = bd_token_decode(c->token, gw_request_runtime(r)->keys, (int64_t)time(NULL),
-		                         &t, &e2);
+		int rc = bd_token_decode(c->token, gw_request_runtime(r)->settings.keys,
+		                         (int64_t)time(NULL), &t, &e2);
 
 		if (rc == 0 || e2.code == BD_E_EXPIRED) {
 			bd_package_id_hex(t.package_id, package);
@@ -636,7 +637,7 @@ static enum MHD_Result handle(struct dl *c)
 	        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
-	        bd_language_code(rt->conf->gateway.language));
+	        bd_language_code(rt->settings.conf->gateway.language));
 	if (strcmp(r->method, "GET") != 0 && !c->head)
 		return gw_respond_not_allowed(r, "GET, HEAD");
 	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -649,7 +650,8 @@ static enum MHD_Result handle(struct dl *c)
 	}
 	if (parse_target(r->url + strlen("/d/"), c) < 0)
 		return not_found(c, NULL, -1);
-	rc = bd_download_open(c->token, rt->keys, rt->store, (int64_t)time(NULL), &d, &err);
+	rc = bd_download_open(c->token, rt->settings.keys, rt->settings.store, (int64_t)time(NULL),
+	                      &d, &err);
 	if (rc < 0)
 		return refuse(c, &err,
 		              c->kind == T_FILE  ? (int)c->index
@@ -706,9 +708,9 @@ static void security_headers(struct gw_request *r, struct MHD_Response *resp, vo
 	const struct gw_download *dl = cls;
 	const struct gw_runtime *rt = gw_request_runtime(r);
 
-	gw_pages_security_headers(resp,
-	                          dl->https || (rt != NULL && strncmp(rt->conf->gateway.public_url,
-	                                                              "https://", 8) == 0));
+	gw_pages_security_headers(
+	        resp, dl->https || (rt != NULL && strncmp(rt->settings.conf->gateway.public_url,
+	                                                  "https://", 8) == 0));
 }
 
 static void redact(char *text, void *cls)

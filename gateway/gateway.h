@@ -19,6 +19,7 @@
 #include "keys.h"
 #include "objstore.h"
 #include "server.h"
+#include "settings.h"
 #include "store.h"
 
 struct gw_pages;
@@ -26,12 +27,10 @@ struct gw_audit;
 struct gw_ratelimit;
 
 struct gw_runtime {
-	struct bd_ref ref; /* first: the runtime is a bd_current value */
-	struct bd_conf *conf;
-	struct bd_keyring *keys;
-	struct bd_store *store; /* packages are read through this */
-	struct gw_pages *pages; /* pages.c: logo, CSP, texts */
-	struct gw_audit *audit; /* audit.c: JSON lines */
+	struct bd_ref ref;           /* first: the runtime is a bd_current value */
+	struct bd_settings settings; /* configuration, keys, the store packages are read from */
+	struct gw_pages *pages;      /* pages.c: logo, CSP, texts */
+	struct gw_audit *audit;      /* audit.c: JSON lines */
 };
 
 /*

@@ -107,10 +107,11 @@ static void reload(struct gateway *gw)
 		       gw->conf_path, err.msg);
 		return;
 	}
-	gw_download_set_rate(gw->download, (unsigned)rt->conf->gateway.failed_lookups_per_minute);
+	gw_download_set_rate(gw->download,
+	                     (unsigned)rt->settings.conf->gateway.failed_lookups_per_minute);
 	bd_log(LOG_INFO, "event=reloaded config=%s link_key=%u gateway_key=%u", gw->conf_path,
-	       bd_keyring_current(rt->keys, BD_KEY_LINK),
-	       bd_keyring_current(rt->keys, BD_KEY_GATEWAY));
+	       bd_keyring_current(rt->settings.keys, BD_KEY_LINK),
+	       bd_keyring_current(rt->settings.keys, BD_KEY_GATEWAY));
 	gw_runtime_install(rt);
 }
 
@@ -163,15 +164,15 @@ int main(int argc, char **argv)
 	}
 	gw_runtime_install(rt); /* rt stays valid: main holds the settings bound at start */
 	rt = gw_runtime_get();
-	conf = rt->conf;
+	conf = rt->settings.conf;
 	if (load_tls(&gw, &conf->gateway, &err) < 0) {
 		gw_runtime_release(rt);
 		return start_refused(&gw, "", &err);
 	}
 	if (test_only) {
 		bd_log(LOG_INFO, "event=check config=%s link_key=%u gateway_key=%u result=ok",
-		       conf->path, bd_keyring_current(rt->keys, BD_KEY_LINK),
-		       bd_keyring_current(rt->keys, BD_KEY_GATEWAY));
+		       conf->path, bd_keyring_current(rt->settings.keys, BD_KEY_LINK),
+		       bd_keyring_current(rt->settings.keys, BD_KEY_GATEWAY));
 		gw_runtime_release(rt);
 		cleanup(&gw);
 		return 0;

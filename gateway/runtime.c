@@ -25,9 +25,7 @@ static void runtime_free(struct bd_ref *ref)
 
 	gw_audit_close(&rt->audit);
 	gw_pages_free(&rt->pages);
-	bd_store_close(&rt->store);
-	bd_keyring_free(&rt->keys);
-	bd_conf_free(&rt->conf);
+	bd_settings_free(&rt->settings);
 	free(rt);
 }
 
@@ -73,22 +71,18 @@ struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *ol
 	        .need_keys = BD_NEED_LINK | BD_NEED_GATEWAY_SECRET,
 	        .local = objects,
 	        .adjust = old != NULL ? keep_restart_settings : NULL,
-	        .cls = old != NULL ? old->conf : NULL,
+	        .cls = old != NULL ? old->settings.conf : NULL,
 	};
 	struct gw_runtime *rt = bd_calloc(1, sizeof(*rt));
 	const struct bd_conf_gateway *g;
-	struct bd_settings s;
 
 	bd_ref_init(&rt->ref, runtime_free);
-	if (bd_settings_load(&s, path, &o, err) < 0)
+	if (bd_settings_load(&rt->settings, path, &o, err) < 0)
 		goto fail;
-	rt->conf = s.conf;
-	rt->keys = s.keys;
-	rt->store = s.store;
-	rt->pages = gw_pages_new(&rt->conf->gateway, err);
+	rt->pages = gw_pages_new(&rt->settings.conf->gateway, err);
 	if (rt->pages == NULL)
 		goto fail;
-	g = &rt->conf->gateway;
+	g = &rt->settings.conf->gateway;
 	if (check_only)
 		return rt; /* -t: no log file is opened, or made */
 	/* The same log stays open: the file was made as root, the reload runs as the user. */
@@ -104,9 +98,10 @@ fail:
 	return NULL;
 }
 
+/* The runtime is a struct bd_ref at its start: these only say which type it is. */
 void gw_runtime_install(struct gw_runtime *rt)
 {
-	bd_current_install(&current, rt != NULL ? &rt->ref : NULL);
+	bd_current_install(&current, (struct bd_ref *)rt);
 }
 
 struct gw_runtime *gw_runtime_get(void)
@@ -116,12 +111,10 @@ struct gw_runtime *gw_runtime_get(void)
 
 struct gw_runtime *gw_runtime_hold(struct gw_runtime *rt)
 {
-	bd_ref_hold(&rt->ref);
-	return rt;
+	return (struct gw_runtime *)bd_ref_hold((struct bd_ref *)rt);
 }
 
 void gw_runtime_release(struct gw_runtime *rt)
 {
-	if (rt != NULL)
-		bd_ref_release(&rt->ref);
+	bd_ref_release((struct bd_ref *)rt);
 }

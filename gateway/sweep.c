@@ -78,14 +78,14 @@ static uint64_t sweep_once(struct sweeper *sw)
 	struct bd_sweep_options o = {.orphan = orphan_decide, .ctx = sw};
 	struct bd_sweep_stats st;
 	struct bd_error err;
-	uint64_t interval = rt->conf->gateway.sweep_interval;
+	uint64_t interval = rt->settings.conf->gateway.sweep_interval;
 	int rc;
 
 	/* Twice the milter's limit on one message, and a minute: surely not in progress. */
-	sw->age_limit = 2 * (int64_t)rt->conf->milter.timeout + 60;
+	sw->age_limit = 2 * (int64_t)rt->settings.conf->milter.timeout + 60;
 	sw->now = (int64_t)time(NULL);
 	o.now = sw->now;
-	rc = bd_sweep_run(rt->store, &o, &st, &err);
+	rc = bd_sweep_run(rt->settings.store, &o, &st, &err);
 	gw_runtime_release(rt);
 	orphans_compact(sw);
 	bd_log(rc == 0 ? LOG_INFO : LOG_WARNING,

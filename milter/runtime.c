@@ -19,9 +19,7 @@ static void runtime_free(struct bd_ref *ref)
 	struct bd_runtime *rt = (struct bd_runtime *)ref;
 
 	bd_rewrite_free(&rt->rewrite);
-	bd_store_close(&rt->store);
-	bd_keyring_free(&rt->keys);
-	bd_conf_free(&rt->conf);
+	bd_settings_free(&(struct bd_settings){rt->conf, rt->keys, rt->store});
 	free(rt);
 }
 

@@ -23,13 +23,15 @@ import gwtest  # noqa: E402
 BUILD = None
 
 
-class GatewayReload(unittest.TestCase):
+class ReloadTest(unittest.TestCase):
     def wait_log(self, gw, text, count):
         deadline = time.time() + 10
         while gw.log().count(text) < count and time.time() < deadline:
             time.sleep(0.1)
         self.assertGreaterEqual(gw.log().count(text), count, gw.log())
 
+
+class GatewayReload(ReloadTest):
     def test_sighup_reloads_keys(self):
         gw = gwtest.Gateway(BUILD).start()
         try:
@@ -79,13 +81,7 @@ def set_conf(gw, key, value):
         f.write("\n".join(lines))
 
 
-class GatewaySettingsReload(unittest.TestCase):
-    def wait_log(self, gw, text, count):
-        deadline = time.time() + 10
-        while gw.log().count(text) < count and time.time() < deadline:
-            time.sleep(0.1)
-        self.assertGreaterEqual(gw.log().count(text), count, gw.log())
-
+class GatewaySettingsReload(ReloadTest):
     def test_sighup_reloads_settings(self):
         pid_file = None
         gw = gwtest.Gateway(BUILD)
