@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 	     bd_privileges_give(conf->gateway.data_dir, conf->gateway.user, &err) < 0) ||
 	    bd_privileges_drop(conf->gateway.user, &err) < 0) {
 		gw_runtime_release(rt);
-		bd_pidfile_remove(gw.pid_file);
+		bd_pidfile_remove(gw.pid_file, NULL);
 		return start_refused(&gw, "[gateway] user: ", &err);
 	}
 	/* Signals are taken by sigwait() below; every thread started from here inherits the mask.
@@ -225,7 +225,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (gw_server_start(gw.srv, &err) < 0) {
 		gw_runtime_release(rt);
-		bd_pidfile_remove(gw.pid_file);
+		bd_pidfile_remove(gw.pid_file, NULL);
 		return start_refused(&gw, "", &err);
 	}
 	bd_log(LOG_INFO, "event=start listen=%s storage=%s pid=%ld", conf->gateway.listen,
@@ -246,7 +246,8 @@ int main(int argc, char **argv)
 	bd_log(LOG_INFO, "event=stop signal=%s", sig == SIGTERM ? "TERM" : "INT");
 	gw_sweep_stop(&gw.sweeper);
 	gw_server_stop(gw.srv);
-	bd_pidfile_remove(gw.pid_file);
+	if (bd_pidfile_remove(gw.pid_file, &err) < 0)
+		bd_log(LOG_WARNING, "event=pid-file-left error=\"%s\"", err.msg);
 	cleanup(&gw);
 	return 0;
 }

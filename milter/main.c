@@ -138,6 +138,7 @@ static int run_filter(void)
 /* The supervisor: start the filter child, pass signals on, restart it if it dies. */
 static int supervise(const char *pid_file)
 {
+	struct bd_error err;
 	sigset_t set;
 	pid_t child = -1;
 	int fast_failures = 0, stopping = 0, status = 0;
@@ -197,7 +198,8 @@ static int supervise(const char *pid_file)
 				break;
 		}
 	}
-	bd_pidfile_remove(pid_file);
+	if (bd_pidfile_remove(pid_file, &err) < 0)
+		bd_log(LOG_WARNING, "event=pid-file-left error=\"%s\"", err.msg);
 	return fast_failures >= 5 ? 1 : (WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 

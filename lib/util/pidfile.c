@@ -67,19 +67,20 @@ int bd_pidfile_write(const char *path, const char *user, struct bd_error *err)
 	return 0;
 }
 
-void bd_pidfile_remove(const char *path)
+int bd_pidfile_remove(const char *path, struct bd_error *err)
 {
 	char line[32] = "";
 	ssize_t n;
 	int fd;
 
 	if (path == NULL || path[0] == '\0')
-		return;
+		return 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return;
+		return 0;
 	n = read(fd, line, sizeof(line) - 1);
 	close(fd);
-	if (n > 0 && strtol(line, NULL, 10) == (long)getpid())
-		unlink(path);
+	if (n <= 0 || strtol(line, NULL, 10) != (long)getpid() || unlink(path) == 0)
+		return 0;
+	return bd_error_set(err, BD_E_IO, "cannot remove pid file %s: %s", path, strerror(errno));
 }

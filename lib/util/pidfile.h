@@ -14,7 +14,9 @@
 /* Write getpid() to PATH ("": no pid file, 0). USER ("" or NULL: none) gets a
  * parent directory made here when running as root. 0, or -1 with ERR. */
 int bd_pidfile_write(const char *path, const char *user, struct bd_error *err);
-/* Remove PATH if it still names this process (a successor's file is left alone). */
-void bd_pidfile_remove(const char *path);
+/* Remove PATH if it still names this process (a successor's file is left alone).
+ * -1 with ERR when it names this process but cannot be removed (its directory is
+ * not writable by the user the daemon runs as now). */
+int bd_pidfile_remove(const char *path, struct bd_error *err);
 
 #endif
