@@ -5,6 +5,7 @@
  * most once a second) goes to a fresh file at the configured path.
  */
 #include "audit.h"
+#include "current.h"
 #include "log.h"
 #include "mem.h"
 
@@ -21,7 +22,8 @@
 #include <unistd.h>
 
 struct gw_audit {
-	char *path; /* NULL: syslog */
+	struct bd_ref ref; /* shared by the runtimes that log to the same file */
+	char *path;        /* NULL: syslog */
 	enum bd_audit_address client_mode;
 	pthread_mutex_t lock;
 	int fd;
@@ -50,11 +52,23 @@ static int open_file(struct gw_audit *a, struct bd_error *err)
 	return 0;
 }
 
+static void audit_free(struct bd_ref *ref)
+{
+	struct gw_audit *a = (struct gw_audit *)ref;
+
+	if (a->fd >= 0)
+		close(a->fd);
+	pthread_mutex_destroy(&a->lock);
+	free(a->path);
+	free(a);
+}
+
 struct gw_audit *gw_audit_open(const char *path, enum bd_audit_address client_mode,
                                struct bd_error *err)
 {
 	struct gw_audit *a = bd_calloc(1, sizeof(*a));
 
+	bd_ref_init(&a->ref, audit_free);
 	a->fd = -1;
 	a->client_mode = client_mode;
 	pthread_mutex_init(&a->lock, NULL);
@@ -69,17 +83,21 @@ struct gw_audit *gw_audit_open(const char *path, enum bd_audit_address client_mo
 	return a;
 }
 
+struct gw_audit *gw_audit_hold(struct gw_audit *a)
+{
+	bd_ref_hold(&a->ref);
+	return a;
+}
+
+int gw_audit_is(const struct gw_audit *a, const char *path, enum bd_audit_address client_mode)
+{
+	return strcmp(a->path != NULL ? a->path : "", path) == 0 && a->client_mode == client_mode;
+}
+
 void gw_audit_close(struct gw_audit **ap)
 {
-	struct gw_audit *a = *ap;
-
-	if (a == NULL)
-		return;
-	if (a->fd >= 0)
-		close(a->fd);
-	pthread_mutex_destroy(&a->lock);
-	free(a->path);
-	free(a);
+	if (*ap != NULL)
+		bd_ref_release(&(*ap)->ref);
 	*ap = NULL;
 }
 

@@ -32,6 +32,11 @@ struct gw_audit_event {
 struct gw_audit *gw_audit_open(const char *path, enum bd_audit_address client_mode,
                                struct bd_error *err);
 void gw_audit_write(struct gw_audit *a, const struct gw_audit_event *ev);
+/* One more owner of A (a reload that keeps the same log: the file stays open, so the
+ * daemon's user need not be able to open it again); gw_audit_close lets go of one. */
+struct gw_audit *gw_audit_hold(struct gw_audit *a);
+/* True when A writes to PATH with CLIENT_MODE. */
+int gw_audit_is(const struct gw_audit *a, const char *path, enum bd_audit_address client_mode);
 void gw_audit_close(struct gw_audit **a);
 
 /* The client address as logged: "192.0.2.0/24", "2001:db8:1::/48", "" for none. */

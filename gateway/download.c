@@ -49,32 +49,28 @@ struct dl {
 	int head;
 };
 
-int gw_download_init(struct gw_server *srv, struct bd_error *err)
-{
-	const struct bd_conf *conf = srv->conf;
+struct gw_download {
+	struct gw_ratelimit *ratelimit; /* failed lookups per client, kept across reloads */
+	int https;                      /* TLS here: HSTS whatever public_url says */
+};
 
-	/* With the embedded store the packages are on our own disk: no HTTP round trip. */
-	if (srv->objects != NULL)
-		srv->store = bd_objstore_store(srv->objects);
-	else if ((srv->store = bd_store_open(&conf->storage, err)) == NULL)
-		return bd_error_prefix(err, "[storage]");
-	srv->pages = gw_pages_new(conf, err);
-	if (srv->pages == NULL)
-		return -1;
-	srv->audit =
-	        gw_audit_open(conf->gateway.audit_log, conf->gateway.audit_client_address, err);
-	if (srv->audit == NULL)
-		return -1;
-	srv->ratelimit = gw_ratelimit_new((unsigned)conf->gateway.failed_lookups_per_minute);
-	return 0;
+static struct gw_ratelimit *ratelimit_of(const struct gw_request *r)
+{
+	return ((struct gw_download *)r->route->cls)->ratelimit;
 }
 
-void gw_download_fini(struct gw_server *srv)
+void gw_download_set_rate(struct gw_download *d, unsigned per_minute)
 {
-	gw_ratelimit_free(&srv->ratelimit);
-	gw_audit_close(&srv->audit);
-	gw_pages_free(&srv->pages);
-	bd_store_close(&srv->store);
+	gw_ratelimit_set_rate(d->ratelimit, per_minute);
+}
+
+void gw_download_free(struct gw_download **dp)
+{
+	if (*dp == NULL)
+		return;
+	gw_ratelimit_free(&(*dp)->ratelimit);
+	free(*dp);
+	*dp = NULL;
 }
 
 void gw_download_redact(char *text)
@@ -113,7 +109,7 @@ static void audit(const struct dl *c, const char *event, const char *package, in
 	        .client = c->client,
 	};
 
-	gw_audit_write(c->r->srv->audit, &ev);
+	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
 }
 
 /* "<token>", "<token>/", "<token>/<n>" or "<token>/all" after "/d/"; 0 or -1. */
@@ -176,7 +172,8 @@ static int parse_addr(const char *s, size_t n, struct sockaddr_storage *out)
  */
 static const struct sockaddr *real_client(struct dl *c, const struct sockaddr *peer)
 {
-	const struct bd_strlist *proxies = &c->r->srv->conf->gateway.trusted_proxies;
+	const struct bd_strlist *proxies =
+	        &gw_request_runtime(c->r)->settings.conf->gateway.trusted_proxies;
 	const char *xff, *end;
 
 	if (peer == NULL || proxies->n == 0 || !bd_addr_in_networks(peer, proxies))
@@ -230,14 +227,54 @@ static enum gw_metric_error metric_error_for(int code)
 	}
 }
 
+/* ---- pages as responses ---- */
+
+static void free_page(void *cls)
+{
+	g_free(cls);
+}
+
+static enum MHD_Result respond_page(struct gw_request *r, struct gw_html *page)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
+	        page->len, page->body, free_page);
+	char retry[16];
+
+	if (resp == NULL) {
+		g_free(page->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_LANGUAGE, page->lang);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Language");
+	MHD_add_response_header(resp, "Content-Security-Policy", page->csp);
+	MHD_add_response_header(resp, "X-Robots-Tag", "noindex, nofollow");
+	if (page->retry_after > 0) {
+		snprintf(retry, sizeof(retry), "%d", page->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	}
+	if (strcmp(r->method, "HEAD") != 0)
+		r->bytes = page->len;
+	return gw_respond(r, page->status, resp);
+}
+
+static enum MHD_Result respond_page_error(struct gw_request *r, const char *lang,
+                                          enum gw_page which, int64_t expires)
+{
+	struct gw_html page;
+
+	gw_pages_error(gw_request_runtime(r)->pages, lang, which, expires, &page);
+	return respond_page(r, &page);
+}
+
 static enum MHD_Result not_found(struct dl *c, const char *package, int file)
 {
-	gw_ratelimit_failed(c->r->srv->ratelimit, c->client, now_ms());
+	gw_ratelimit_failed(ratelimit_of(c->r), c->client, now_ms());
 	gw_metrics_event(GW_EV_NOT_FOUND);
 	if (!c->head)
 		audit(c, "not-found", package, file, -1, NULL, "refused", MHD_HTTP_NOT_FOUND);
 	gw_log_field(c->r, "result", "not-found");
-	return gw_pages_respond_error(c->r, c->lang, GW_PAGE_NOT_FOUND, 0);
+	return respond_page_error(c->r, c->lang, GW_PAGE_NOT_FOUND, 0);
 }
 
 /*
@@ -256,10 +293,9 @@ static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file
 		struct bd_token t;
 		struct bd_error e2;
 
-		int rc = bd_token_decode(c->token, gw_keys_hold(r->srv), (int64_t)time(NULL), &t,
-		                         &e2);
+		int rc = bd_token_decode(c->token, gw_request_runtime(r)->settings.keys,
+		                         (int64_t)time(NULL), &t, &e2);
 
-		gw_keys_drop(r->srv);
 		if (rc == 0 || e2.code == BD_E_EXPIRED) {
 			bd_package_id_hex(t.package_id, package);
 			expires = t.expires;
@@ -274,7 +310,7 @@ static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file
 			audit(c, "expired", package[0] ? package : NULL, file, -1, NULL, "refused",
 			      MHD_HTTP_GONE);
 		gw_log_field(r, "result", "expired");
-		return gw_pages_respond_error(r, c->lang, GW_PAGE_EXPIRED, expires);
+		return respond_page_error(r, c->lang, GW_PAGE_EXPIRED, expires);
 	case GW_PAGE_NOT_FOUND:
 		if (err->code == BD_E_CRYPTO || err->code == BD_E_KEY) {
 			gw_metrics_error(GW_ERR_CRYPTO);
@@ -285,13 +321,14 @@ static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file
 		gw_metrics_error(metric_error_for(err->code));
 		gw_log_field(r, "result", page == GW_PAGE_UNAVAILABLE ? "unavailable" : "error");
 		gw_log_field(r, "error", err->msg);
-		return gw_pages_respond_error(r, c->lang, page, 0);
+		return respond_page_error(r, c->lang, page, 0);
 	}
 }
 
 /* ---- one file, or all as a zip ---- */
 
 struct job {
+	struct gw_runtime *rt; /* the store D reads from */
 	struct bd_download *d;
 	unsigned index; /* 0: the zip */
 	uint64_t off, len;
@@ -311,6 +348,7 @@ static void job_free(void *ctx)
 	struct job *j = ctx;
 
 	bd_download_close(&j->d);
+	gw_runtime_release(j->rt);
 	free(j);
 }
 
@@ -497,6 +535,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 			MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
 	} else {
 		j = bd_calloc(1, sizeof(*j));
+		j->rt = gw_runtime_hold(gw_request_runtime(r));
 		j->d = d; /* the job owns it now */
 		j->index = c->kind == T_FILE ? c->index : 0;
 		j->off = off;
@@ -509,7 +548,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 			gw_pipe_release(&pipe);
 			return refuse(c, &err, c->kind == T_FILE ? (int)c->index : 0);
 		}
-		resp = gw_pipe_response(pipe, len);
+		resp = gw_pipe_response(pipe, len, gw_metrics_bytes_out);
 	}
 	if (resp == NULL) {
 		if (c->head)
@@ -567,6 +606,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 
 static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 {
+	struct gw_html page;
 	enum MHD_Result rc;
 
 	gw_log_field(c->r, "package", bd_download_package_id(d));
@@ -576,7 +616,9 @@ static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 		audit(c, "page-view", bd_download_package_id(d), -1, -1, NULL, "shown",
 		      MHD_HTTP_OK);
 	}
-	rc = gw_pages_respond_landing(c->r, c->lang, c->token, bd_download_manifest(d));
+	gw_pages_landing(gw_request_runtime(c->r)->pages, c->lang, c->token,
+	                 bd_download_manifest(d), &page);
+	rc = respond_page(c->r, &page);
 	bd_download_close(&d);
 	return rc;
 }
@@ -584,7 +626,7 @@ static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 static enum MHD_Result handle(struct dl *c)
 {
 	struct gw_request *r = c->r;
-	const struct bd_conf *conf = r->srv->conf;
+	const struct gw_runtime *rt = gw_request_runtime(r);
 	const union MHD_ConnectionInfo *ci;
 	struct bd_download *d = NULL;
 	struct bd_error err;
@@ -595,22 +637,21 @@ static enum MHD_Result handle(struct dl *c)
 	        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
-	        bd_language_code(conf->gateway.language));
+	        bd_language_code(rt->settings.conf->gateway.language));
 	if (strcmp(r->method, "GET") != 0 && !c->head)
 		return gw_respond_not_allowed(r, "GET, HEAD");
 	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	c->client = real_client(c, ci != NULL ? ci->client_addr : NULL);
-	if (gw_ratelimit_blocked(r->srv->ratelimit, c->client, now_ms())) {
+	if (gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
 		gw_metrics_event(GW_EV_RATE_LIMITED);
 		audit(c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
 		gw_log_field(r, "result", "rate-limited");
-		return gw_pages_respond_error(r, c->lang, GW_PAGE_TOO_MANY, 0);
+		return respond_page_error(r, c->lang, GW_PAGE_TOO_MANY, 0);
 	}
 	if (parse_target(r->url + strlen("/d/"), c) < 0)
 		return not_found(c, NULL, -1);
-	rc = bd_download_open(c->token, gw_keys_hold(r->srv), r->srv->store, (int64_t)time(NULL),
+	rc = bd_download_open(c->token, rt->settings.keys, rt->settings.store, (int64_t)time(NULL),
 	                      &d, &err);
-	gw_keys_drop(r->srv); /* the opened package holds its own keys from here on */
 	if (rc < 0)
 		return refuse(c, &err,
 		              c->kind == T_FILE  ? (int)c->index
@@ -619,7 +660,7 @@ static enum MHD_Result handle(struct dl *c)
 	return c->kind == T_PAGE ? landing(c, d) : serve(c, d);
 }
 
-enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_t *size)
+static enum MHD_Result download_handle(struct gw_request *r, const char *data, size_t *size)
 {
 	struct dl c = {.r = r};
 	enum MHD_Result rc;
@@ -631,4 +672,68 @@ enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_
 	rc = handle(&c);
 	sodium_memzero(c.token, sizeof(c.token)); /* the copy of the link's secret */
 	return rc;
+}
+
+/* ---- /logo, headers, redaction ---- */
+
+static enum MHD_Result logo_handle(struct gw_request *r, const char *data, size_t *size)
+{
+	struct MHD_Response *resp;
+	const uint8_t *logo;
+	const char *type;
+	size_t len;
+
+	if (r->calls == 1 || *size > 0) {
+		*size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+		return gw_respond_not_allowed(r, "GET, HEAD");
+	if (gw_pages_logo(gw_request_runtime(r)->pages, &logo, &len, &type) < 0)
+		return gw_respond_text(r, MHD_HTTP_NOT_FOUND, "no logo configured\n");
+	/* A copy: a reload may free the pages before the response has been sent. */
+	resp = MHD_create_response_from_buffer(len, (void *)logo, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	/* Public and unchanging until the settings change: the one thing a browser may keep. */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=3600");
+	if (strcmp(r->method, "GET") == 0)
+		r->bytes = len;
+	return gw_respond(r, MHD_HTTP_OK, resp);
+}
+
+static void security_headers(struct gw_request *r, struct MHD_Response *resp, void *cls)
+{
+	const struct gw_download *dl = cls;
+	const struct gw_runtime *rt = gw_request_runtime(r);
+
+	gw_pages_security_headers(
+	        resp, dl->https || (rt != NULL && strncmp(rt->settings.conf->gateway.public_url,
+	                                                  "https://", 8) == 0));
+}
+
+static void redact(char *text, void *cls)
+{
+	gw_download_redact(text);
+}
+
+struct gw_download *gw_download_register(struct gw_server *srv, int https)
+{
+	struct gw_download *dl = bd_calloc(1, sizeof(*dl));
+	const struct gw_route download = {.path = "/d/",
+	                                  .is_prefix = 1,
+	                                  .handler = download_handle,
+	                                  .name = "download",
+	                                  .cls = dl};
+	const struct gw_route logo = {
+	        .path = "/logo", .handler = logo_handle, .name = "logo", .cls = dl};
+
+	dl->ratelimit = gw_ratelimit_new(0);
+	dl->https = https;
+	gw_server_add_route(srv, &download);
+	gw_server_add_route(srv, &logo);
+	gw_server_add_header_hook(srv, security_headers, dl);
+	gw_server_add_redactor(srv, redact, NULL);
+	return dl;
 }

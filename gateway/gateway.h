@@ -1,133 +1,85 @@
 /*
- * gateway.h - what the parts of bestanden-gateway share.
+ * gateway.h - what the features of bestanden-gateway share.
  *
- * server.c owns the libmicrohttpd daemon and a routing table; each feature
- * (objects.c, later the download pages) is a handler with the MHD calling
- * convention plus a struct gw_request that lives for one request. A request
- * logs one key=value line when it ends; handlers add fields to r->log and
- * must never put tokens or link secrets there (paths are not logged).
+ * The HTTP core (server.h) knows no feature; each feature's register
+ * function adds its routes and hooks to it. The runtime is what SIGHUP
+ * reloads whole (runtime.c): settings, keys, store, pages, audit trail. Every
+ * request holds the runtime it began with as r->ctx, so a reload changes new
+ * requests only; what cannot change without a restart (sockets, TLS, user,
+ * the embedded store) is set up once in main.c and kept.
  */
 #ifndef BD_GATEWAY_H
 #define BD_GATEWAY_H
 
-#include <microhttpd.h>
-#include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "conf.h"
+#include "current.h"
 #include "error.h"
 #include "keys.h"
 #include "objstore.h"
+#include "server.h"
+#include "settings.h"
 #include "store.h"
 
-struct gw_request;
+struct gw_pages;
+struct gw_audit;
+struct gw_ratelimit;
 
-/*
- * Called once when the headers are in (r->calls == 1), then for every piece
- * of the body (*size > 0: consume it and set *size = 0), and once more at the
- * end (*size == 0). Queue the response with gw_respond*() at the end; an
- * answer queued at the first call (e.g. a refusal before a large upload)
- * makes libmicrohttpd close the connection afterwards.
- */
-typedef enum MHD_Result (*gw_handler)(struct gw_request *r, const char *data, size_t *size);
-
-struct gw_route {
-	const char *path;
-	int is_prefix; /* path matches the start of the URL */
-	gw_handler handler;
-	const char *name; /* in log lines */
-};
-
-struct gw_server {
-	struct bd_conf *conf;
-	struct bd_keyring *keys;     /* swapped by gw_keys_reload: use gw_keys_hold/drop */
-	pthread_rwlock_t keys_lock;
-	int listen_fd;
-	struct MHD_Daemon *daemon;
-	char *tls_cert, *tls_key; /* PEM text; the key in secret memory */
-
-	/* objects.c: the embedded store, when [storage] driver = gateway */
-	struct bd_objstore *objects;
-	uint8_t token_hash[32];
-
-	/* download.c and friends: the recipient's pages (GET /d/...) */
-	struct bd_store *store;         /* packages are read through this */
-	struct gw_pages *pages;         /* pages.c: logo, CSP, texts */
-	struct gw_audit *audit;         /* audit.c: JSON lines */
-	struct gw_ratelimit *ratelimit; /* ratelimit.c: failed lookups per client */
-
-	/* sweep.c */
-	pthread_t sweeper;
-	int sweeper_running;
-	pthread_mutex_t sweep_lock;
-	pthread_cond_t sweep_cond;
-	int stopping;
-};
-
-struct gw_request {
-	struct gw_server *srv;
-	struct MHD_Connection *conn;
-	const char *method;
-	const char *url;
-	const struct gw_route *route;
-	unsigned calls;
-	unsigned status; /* of the queued response */
-	uint64_t bytes;  /* body bytes received or sent, for the log */
-	char log[512];   /* extra " key=value" pairs */
-	struct timespec start;
-	void *state; /* the handler's, released by state_free */
-	void (*state_free)(struct gw_request *r, int completed);
+struct gw_runtime {
+	struct bd_ref ref;           /* first: the runtime is a bd_current value */
+	struct bd_settings settings; /* configuration, keys, the store packages are read from */
+	struct gw_pages *pages;      /* pages.c: logo, CSP, texts */
+	struct gw_audit *audit;      /* audit.c: JSON lines */
 };
 
 /*
- * The keyring in force. Requests hold it (a read lock) only while they check a
- * token and open a manifest; SIGHUP loads the key directory anew and swaps it in,
- * keeping the old one if the new one does not load.
+ * Load the configuration at PATH and all that is built from it: keys, store
+ * (the embedded one is OBJECTS when not NULL), pages, audit log. With OLD, the
+ * settings that need a restart keep OLD's values, each difference logged, and
+ * an unchanged audit log stays open. CHECK_ONLY (-t) opens no log file.
+ * NULL with ERR when anything does not load.
  */
-const struct bd_keyring *gw_keys_hold(struct gw_server *srv);
-void gw_keys_drop(struct gw_server *srv);
-int gw_keys_reload(struct gw_server *srv, struct bd_error *err);
+struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *old,
+                                   struct bd_objstore *objects, int check_only,
+                                   struct bd_error *err);
+/* Make RT the one new requests get (takes over the caller's reference; NULL at exit). */
+void gw_runtime_install(struct gw_runtime *rt);
+/* A reference to the runtime in force; let go with gw_runtime_release. */
+struct gw_runtime *gw_runtime_get(void);
+struct gw_runtime *gw_runtime_hold(struct gw_runtime *rt);
+void gw_runtime_release(struct gw_runtime *rt);
 
-/* server.c */
-int gw_listen(struct gw_server *srv, struct bd_error *err);
-int gw_server_start(struct gw_server *srv, struct bd_error *err);
-void gw_server_stop(struct gw_server *srv);
-/* Queue RESP (destroyed here) with STATUS. */
-enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Response *resp);
-/* A short text/plain answer. */
-enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text);
-/* 405 with the Allow header, e.g. ALLOW "GET, HEAD". */
-enum MHD_Result gw_respond_not_allowed(struct gw_request *r, const char *allow);
-/*
- * An HTTP Range header against SIZE bytes: "bytes=A-B", "bytes=A-", "bytes=-N".
- * 1 with [*first, *last] set; 0 to ignore it (absent, malformed, another unit,
- * several ranges: the whole body is the answer); -1 when unsatisfiable (416).
- */
-int gw_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last);
-/* Add " KEY=VALUE" to the request's log line. */
-void gw_log_field(struct gw_request *r, const char *key, const char *value);
+/* The runtime a request began with. */
+static inline struct gw_runtime *gw_request_runtime(const struct gw_request *r)
+{
+	return r->ctx;
+}
 
-/* objects.c: the object API under /v1/objects */
-int gw_objects_init(struct gw_server *srv, struct bd_error *err);
-void gw_objects_fini(struct gw_server *srv);
-enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t *size);
+/* objects.c: the object API under /v1/objects, when [storage] driver = gateway */
+struct gw_objects;
+/* The embedded store in DATA_DIR and the API token from TOKEN_FILE (read now, as root). */
+struct gw_objects *gw_objects_open(const char *data_dir, const char *token_file,
+                                   struct bd_error *err);
+void gw_objects_close(struct gw_objects **o);
+struct bd_objstore *gw_objects_store(struct gw_objects *o);
+/* Adds the /v1/objects routes; they exist only while O is not NULL. */
+void gw_objects_register(struct gw_server *srv, struct gw_objects *o);
 
-/* download.c: GET /d/<token> (the page), /d/<token>/<n> (a file), /d/<token>/all (zip) */
-int gw_download_init(struct gw_server *srv, struct bd_error *err);
-void gw_download_fini(struct gw_server *srv);
-enum MHD_Result gw_download_handle(struct gw_request *r, const char *data, size_t *size);
-/* Blank out link tokens ("/d/<token>") in TEXT, e.g. a libmicrohttpd message, in place. */
+/* download.c: GET /d/<token> (the page), /d/<token>/<n> (a file), /d/<token>/all (zip),
+ * /logo, the security headers of every response (HTTPS: TLS is on here), and the
+ * redaction of link tokens in logged text. Keeps the failed-lookup counts. */
+struct gw_download;
+struct gw_download *gw_download_register(struct gw_server *srv, int https);
+void gw_download_free(struct gw_download **d);
+/* [gateway] failed_lookups_per_minute (at start and on every reload); counts are kept. */
+void gw_download_set_rate(struct gw_download *d, unsigned per_minute);
+/* Blank out link tokens ("/d/<token>") in TEXT, in place. */
 void gw_download_redact(char *text);
-/* pages.c: the logo under /logo; headers every response carries */
-enum MHD_Result gw_pages_logo_handle(struct gw_request *r, const char *data, size_t *size);
-void gw_security_headers(const struct gw_server *srv, struct MHD_Response *resp);
-/* metrics.c: GET /metrics, and one count per answered request */
-enum MHD_Result gw_metrics_handle(struct gw_request *r, const char *data, size_t *size);
-void gw_metrics_request(const struct gw_request *r);
 
-/* sweep.c: the periodic sweep of expired packages */
-int gw_sweep_start(struct gw_server *srv, struct bd_error *err);
-void gw_sweep_stop(struct gw_server *srv);
+/* sweep.c: the periodic sweep of expired packages, with the runtime in force */
+struct gw_sweeper;
+struct gw_sweeper *gw_sweep_start(struct bd_error *err);
+void gw_sweep_stop(struct gw_sweeper **sw);
 
 #endif

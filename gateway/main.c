@@ -3,10 +3,11 @@
  *
  * Start-up: read the configuration, the link keys and gateway secret keys
  * (refusing unsafe key files) and, for the embedded store, the object API
- * token; with -t stop there and report, like `postfix check`. Otherwise bind
- * the port (errors still reach the terminal), detach unless -f, start the
- * HTTP server and the sweeper, write the pid file, and stop cleanly on
- * SIGTERM or SIGINT.
+ * token; with -t stop there and report, like `postfix check`. Otherwise
+ * register the features with the HTTP core, bind the port (errors still reach
+ * the terminal), detach unless -f, write the pid file, start the HTTP server
+ * and the sweeper; reload the settings on SIGHUP (runtime.c), stop cleanly
+ * and remove the pid file on SIGTERM or SIGINT.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +22,10 @@
 #include "gateway.h"
 #include "keys.h"
 #include "log.h"
-#include "privileges.h"
 #include "mem.h"
+#include "metrics.h"
+#include "pidfile.h"
+#include "privileges.h"
 
 #define TLS_FILE_MAX (256 * 1024)
 
@@ -37,74 +40,106 @@ static void usage(FILE *out, int status)
 	exit(status);
 }
 
-static int write_pid_file(const char *path, struct bd_error *err)
-{
-	char line[32];
-	int fd, n;
-
-	if (path[0] == '\0')
-		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return bd_error_set(err, BD_E_IO, "cannot write pid file %s: %s", path,
-		                    strerror(errno));
-	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-	if (write(fd, line, (size_t)n) != n) {
-		close(fd);
-		return bd_error_set(err, BD_E_IO, "cannot write pid file %s: %s", path,
-		                    strerror(errno));
-	}
-	close(fd);
-	return 0;
-}
+/* What is set up once and kept until a restart, beside the runtime that reloads. */
+struct gateway {
+	const char *conf_path;
+	struct gw_server *srv;
+	struct gw_objects *objects; /* the embedded store, when [storage] driver = gateway */
+	struct gw_download *download;
+	struct gw_sweeper *sweeper;
+	char *tls_cert, *tls_key; /* PEM text; the key in secret memory */
+	char *pid_file;
+};
 
 /* The certificate is public; the key is read like any secret file (0600, secret memory). */
-static int load_tls(struct gw_server *srv, struct bd_error *err)
+static int load_tls(struct gateway *gw, const struct bd_conf_gateway *conf, struct bd_error *err)
 {
-	const struct bd_conf *conf = srv->conf;
 	FILE *f;
 	size_t n;
 
-	if (conf->gateway.tls_cert[0] == '\0' && conf->gateway.tls_key[0] == '\0')
+	if (conf->tls_cert[0] == '\0' && conf->tls_key[0] == '\0')
 		return 0;
-	if (conf->gateway.tls_cert[0] == '\0' || conf->gateway.tls_key[0] == '\0')
+	if (conf->tls_cert[0] == '\0' || conf->tls_key[0] == '\0')
 		return bd_error_set(err, BD_E_CONFIG, "[gateway] tls_cert and tls_key go together");
-	f = fopen(conf->gateway.tls_cert, "r");
+	f = fopen(conf->tls_cert, "r");
 	if (f == NULL)
-		return bd_error_set(err, BD_E_CONFIG, "cannot read %s: %s", conf->gateway.tls_cert,
+		return bd_error_set(err, BD_E_CONFIG, "cannot read %s: %s", conf->tls_cert,
 		                    strerror(errno));
-	srv->tls_cert = bd_malloc(TLS_FILE_MAX + 1);
-	n = fread(srv->tls_cert, 1, TLS_FILE_MAX, f);
-	srv->tls_cert[n] = '\0';
+	gw->tls_cert = bd_malloc(TLS_FILE_MAX + 1);
+	n = fread(gw->tls_cert, 1, TLS_FILE_MAX, f);
+	gw->tls_cert[n] = '\0';
 	fclose(f);
-	srv->tls_key = bd_secret_file_read(conf->gateway.tls_key, TLS_FILE_MAX, err);
-	return srv->tls_key == NULL ? -1 : 0;
+	gw->tls_key = bd_secret_file_read(conf->tls_key, TLS_FILE_MAX, err);
+	return gw->tls_key == NULL ? -1 : 0;
 }
 
-static void cleanup(struct gw_server *srv)
+static void cleanup(struct gateway *gw)
 {
-	gw_download_fini(srv);
-	gw_objects_fini(srv);
-	free(srv->tls_cert);
-	bd_secret_free(srv->tls_key);
-	if (srv->listen_fd >= 0)
-		close(srv->listen_fd);
-	bd_keyring_free(&srv->keys);
-	bd_conf_free(&srv->conf);
+	gw_sweep_stop(&gw->sweeper);
+	gw_server_free(&gw->srv); /* stops it first: no request is left */
+	gw_runtime_install(NULL);
+	gw_download_free(&gw->download);
+	gw_objects_close(&gw->objects);
+	free(gw->tls_cert);
+	bd_secret_free(gw->tls_key);
+	free(gw->pid_file);
+}
+
+static void *context_hold(void *cls)
+{
+	return gw_runtime_get();
+}
+
+static void context_drop(void *ctx)
+{
+	gw_runtime_release(ctx);
+}
+
+/* SIGHUP: everything anew, or nothing; requests in flight finish with what they had. */
+static void reload(struct gateway *gw)
+{
+	struct gw_runtime *old = gw_runtime_get(), *rt;
+	struct bd_error err;
+
+	rt = gw_runtime_load(gw->conf_path, old, gw_objects_store(gw->objects), 0, &err);
+	gw_runtime_release(old);
+	if (rt == NULL) {
+		bd_log(LOG_ERR,
+		       "event=reload-failed config=%s error=\"%s\" action=\"kept the running "
+		       "configuration\"",
+		       gw->conf_path, err.msg);
+		return;
+	}
+	gw_download_set_rate(gw->download,
+	                     (unsigned)rt->settings.conf->gateway.failed_lookups_per_minute);
+	bd_log(LOG_INFO, "event=reloaded config=%s link_key=%u gateway_key=%u", gw->conf_path,
+	       bd_keyring_current(rt->settings.keys, BD_KEY_LINK),
+	       bd_keyring_current(rt->settings.keys, BD_KEY_GATEWAY));
+	gw_runtime_install(rt);
+}
+
+static int start_refused(struct gateway *gw, const char *what, const struct bd_error *err)
+{
+	bd_log(LOG_ERR, "event=start-refused error=\"%s%s\"", what, err->msg);
+	cleanup(gw);
+	return 1;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	const char *conf_path = BD_CONF_DEFAULT_PATH;
-	struct gw_server srv = {.listen_fd = -1, .keys_lock = PTHREAD_RWLOCK_INITIALIZER};
+	struct gateway gw = {.conf_path = BD_CONF_DEFAULT_PATH};
+	struct gw_server_settings ss;
+	const struct bd_conf *conf;
+	struct gw_runtime *rt;
+	struct bd_conf *first;
 	struct bd_error err;
 	sigset_t sigs;
 	int c, sig, test_only = 0, foreground = 0;
 
 	while ((c = getopt_long(argc, argv, "c:fth", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': conf_path = optarg; break;
+		case 'c': gw.conf_path = optarg; break;
 		case 'f': foreground = 1; break;
 		case 't': test_only = 1; break;
 		case 'h': usage(stdout, 0); break;
@@ -112,53 +147,78 @@ int main(int argc, char **argv)
 		}
 	}
 	bd_log_open("bestanden-gateway", foreground || test_only);
-	srv.conf = bd_conf_load(conf_path, &err);
-	if (srv.conf == NULL) {
+	/* The embedded store comes first: the runtime reads packages through it. */
+	first = bd_conf_load(gw.conf_path, &err);
+	if (first == NULL) {
 		bd_log(LOG_ERR, "event=config-error error=\"%s\"", err.msg);
 		return 1;
 	}
-	srv.keys = bd_keyring_load(srv.conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
-	if (srv.keys == NULL) {
-		bd_log(LOG_ERR, "event=key-error error=\"%s\"", err.msg);
-		cleanup(&srv);
+	if (first->storage.driver == BD_STORAGE_GATEWAY &&
+	    (gw.objects = gw_objects_open(first->gateway.data_dir, first->storage.token_file,
+	                                  &err)) == NULL) {
+		bd_conf_free(&first);
+		return start_refused(&gw, "", &err);
+	}
+	bd_conf_free(&first);
+	rt = gw_runtime_load(gw.conf_path, NULL, gw_objects_store(gw.objects), test_only, &err);
+	if (rt == NULL) {
+		bd_log(LOG_ERR, "event=%s error=\"%s\"",
+		       err.code == BD_E_KEY ? "key-error" : "start-refused", err.msg);
+		cleanup(&gw);
 		return 1;
 	}
-	if ((srv.conf->storage.driver == BD_STORAGE_GATEWAY && gw_objects_init(&srv, &err) < 0) ||
-	    load_tls(&srv, &err) < 0) {
-		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
-		cleanup(&srv);
-		return 1;
+	gw_runtime_install(rt); /* rt stays valid: main holds the settings bound at start */
+	rt = gw_runtime_get();
+	conf = rt->settings.conf;
+	if (load_tls(&gw, &conf->gateway, &err) < 0) {
+		gw_runtime_release(rt);
+		return start_refused(&gw, "", &err);
 	}
 	if (test_only) {
 		bd_log(LOG_INFO, "event=check config=%s link_key=%u gateway_key=%u result=ok",
-		       srv.conf->path, bd_keyring_current(srv.keys, BD_KEY_LINK),
-		       bd_keyring_current(srv.keys, BD_KEY_GATEWAY));
-		cleanup(&srv);
+		       conf->path, bd_keyring_current(rt->settings.keys, BD_KEY_LINK),
+		       bd_keyring_current(rt->settings.keys, BD_KEY_GATEWAY));
+		gw_runtime_release(rt);
+		cleanup(&gw);
 		return 0;
 	}
-	if (gw_download_init(&srv, &err) < 0 || gw_listen(&srv, &err) < 0) {
-		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
-		cleanup(&srv);
-		return 1;
+	ss = (struct gw_server_settings){
+	        .listen = conf->gateway.listen,
+	        .max_connections = (unsigned)conf->gateway.max_connections,
+	        .connection_timeout = (unsigned)conf->gateway.connection_timeout,
+	        .tls_cert = gw.tls_cert,
+	        .tls_key = gw.tls_key,
+	};
+	gw.pid_file = bd_strdup(conf->gateway.pid_file);
+	/* The core knows only what is registered here. */
+	gw.srv = gw_server_new(&ss);
+	gw_server_set_context(gw.srv, context_hold, context_drop, NULL);
+	gw_objects_register(gw.srv, gw.objects);
+	gw.download = gw_download_register(gw.srv, gw.tls_cert != NULL);
+	gw_download_set_rate(gw.download, (unsigned)conf->gateway.failed_lookups_per_minute);
+	gw_metrics_register(gw.srv);
+	if (gw_server_listen(gw.srv, &err) < 0) {
+		gw_runtime_release(rt);
+		return start_refused(&gw, "", &err);
 	}
 	if (!foreground && daemon(0, 0) < 0) {
 		bd_log(LOG_ERR, "event=start-refused error=\"cannot detach: %s\"", strerror(errno));
-		cleanup(&srv);
+		gw_runtime_release(rt);
+		cleanup(&gw);
 		return 1;
 	}
-	if (write_pid_file(srv.conf->gateway.pid_file, &err) < 0) {
-		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
-		cleanup(&srv);
-		return 1;
+	if (bd_pidfile_write(gw.pid_file, conf->gateway.user, &err) < 0) {
+		gw_runtime_release(rt);
+		return start_refused(&gw, "", &err);
 	}
 	/* The port is bound, the keys are read, the pid file is written: root is no longer
 	 * needed. The embedded store's directories (made as root just now) become the user's. */
-	if ((srv.conf->storage.driver == BD_STORAGE_GATEWAY &&
-	     bd_privileges_give(srv.conf->gateway.data_dir, srv.conf->gateway.user, &err) < 0) ||
-	    bd_privileges_drop(srv.conf->gateway.user, &err) < 0) {
-		bd_log(LOG_ERR, "event=start-refused error=\"[gateway] user: %s\"", err.msg);
-		cleanup(&srv);
-		return 1;
+	if ((gw.objects != NULL &&
+	     bd_privileges_give(conf->gateway.data_dir, conf->gateway.user, &err) < 0) ||
+	    bd_privileges_drop(conf->gateway.user, &err) < 0) {
+		gw_runtime_release(rt);
+		bd_pidfile_remove(gw.pid_file, NULL);
+		return start_refused(&gw, "[gateway] user: ", &err);
 	}
 	/* Signals are taken by sigwait() below; every thread started from here inherits the mask.
 	 */
@@ -168,39 +228,31 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	if (gw_server_start(&srv, &err) < 0) {
-		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
-		gw_server_stop(&srv);
-		cleanup(&srv);
-		return 1;
+	if (gw_server_start(gw.srv, &err) < 0) {
+		gw_runtime_release(rt);
+		bd_pidfile_remove(gw.pid_file, NULL);
+		return start_refused(&gw, "", &err);
 	}
-	bd_log(LOG_INFO, "event=start listen=%s storage=%s pid=%ld", srv.conf->gateway.listen,
-	       bd_store_driver_name(srv.conf->storage.driver), (long)getpid());
-	if (gw_sweep_start(&srv, &err) < 0)
+	bd_log(LOG_INFO, "event=start listen=%s storage=%s pid=%ld", conf->gateway.listen,
+	       bd_store_driver_name(conf->storage.driver), (long)getpid());
+	gw_runtime_release(rt);
+	gw.sweeper = gw_sweep_start(&err);
+	if (gw.sweeper == NULL)
 		bd_log(LOG_ERR, "event=sweep-disabled error=\"%s\"", err.msg);
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			if (gw_keys_reload(&srv, &err) < 0)
-				bd_log(LOG_ERR,
-				       "event=reload-failed error=\"%s\" action=\"kept the keys "
-				       "in force\"",
-				       err.msg);
-			else
-				bd_log(LOG_INFO,
-				       "event=reloaded what=keys link_key=%u gateway_key=%u",
-				       bd_keyring_current(srv.keys, BD_KEY_LINK),
-				       bd_keyring_current(srv.keys, BD_KEY_GATEWAY));
+			reload(&gw);
 			continue;
 		}
 		break;
 	}
 	bd_log(LOG_INFO, "event=stop signal=%s", sig == SIGTERM ? "TERM" : "INT");
-	gw_sweep_stop(&srv);
-	gw_server_stop(&srv);
-	if (srv.conf->gateway.pid_file[0] != '\0')
-		unlink(srv.conf->gateway.pid_file);
-	cleanup(&srv);
+	gw_sweep_stop(&gw.sweeper);
+	gw_server_stop(gw.srv);
+	if (bd_pidfile_remove(gw.pid_file, &err) < 0)
+		bd_log(LOG_WARNING, "event=pid-file-left error=\"%s\"", err.msg);
+	cleanup(&gw);
 	return 0;
 }

@@ -5,10 +5,11 @@
  * Nothing per package or per client: counts only.
  */
 #include "metrics.h"
-#include "gateway.h"
+#include "server.h"
 #include "mem.h"
 
 #include <glib.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -31,7 +32,7 @@ static struct {
 	_Atomic uint64_t events[GW_EV_COUNT];
 } m = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-void gw_metrics_request(const struct gw_request *r)
+static void count_request(const struct gw_request *r, void *cls)
 {
 	const char *route = r->route != NULL ? r->route->name : "none";
 	size_t i;
@@ -142,7 +143,7 @@ static void free_text(void *cls)
 	g_free(cls);
 }
 
-enum MHD_Result gw_metrics_handle(struct gw_request *r, const char *data, size_t *size)
+static enum MHD_Result metrics_handle(struct gw_request *r, const char *data, size_t *size)
 {
 	struct MHD_Response *resp;
 	size_t len;
@@ -164,4 +165,13 @@ enum MHD_Result gw_metrics_handle(struct gw_request *r, const char *data, size_t
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	                        "text/plain; version=0.0.4; charset=utf-8");
 	return gw_respond(r, MHD_HTTP_OK, resp);
+}
+
+void gw_metrics_register(struct gw_server *srv)
+{
+	static const struct gw_route route = {
+	        .path = "/metrics", .handler = metrics_handle, .name = "metrics"};
+
+	gw_server_add_route(srv, &route);
+	gw_server_add_observer(srv, count_request, NULL);
 }

@@ -2,13 +2,16 @@
  * metrics.h - counters for /metrics (Prometheus text format 0.0.4).
  *
  * Process-wide, lock-free where they are hot (atomics), so any thread may
- * count. Requests are counted by route and status when they end (server.c);
- * the download code counts bytes, active downloads, outcomes and errors.
+ * count. Requests are counted by route and status when they end (an observer
+ * of the HTTP core); the download code counts bytes, active downloads,
+ * outcomes and errors.
  */
 #ifndef GW_METRICS_H
 #define GW_METRICS_H
 
 #include <stdint.h>
+
+struct gw_server;
 
 enum gw_metric_error {
 	GW_ERR_STORAGE,  /* storage failed or was unreachable */
@@ -26,6 +29,9 @@ enum gw_metric_event {
 	GW_EV_RATE_LIMITED,
 	GW_EV_COUNT
 };
+
+/* Adds GET /metrics and the count of every answered request to SRV. */
+void gw_metrics_register(struct gw_server *srv);
 
 void gw_metrics_bytes_out(uint64_t n);
 void gw_metrics_download_begin(void);

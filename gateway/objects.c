@@ -24,26 +24,54 @@
 #define LIST_DEFAULT 1000
 #define LIST_MAX     10000
 
-int gw_objects_init(struct gw_server *srv, struct bd_error *err)
+struct gw_objects {
+	struct bd_objstore *store;
+	uint8_t token_hash[32];
+};
+
+struct gw_objects *gw_objects_open(const char *data_dir, const char *token_file,
+                                   struct bd_error *err)
 {
+	struct gw_objects *o = bd_calloc(1, sizeof(*o));
 	char *token;
 
-	token = bd_secret_file_read(srv->conf->storage.token_file, TOKEN_MAX, err);
-	if (token == NULL)
-		return bd_error_prefix(err, "object API token ([storage] token_file)");
-	crypto_generichash(srv->token_hash, sizeof(srv->token_hash), (const uint8_t *)token,
+	token = bd_secret_file_read(token_file, TOKEN_MAX, err);
+	if (token == NULL) {
+		bd_error_prefix(err, "object API token ([storage] token_file)");
+		goto fail;
+	}
+	crypto_generichash(o->token_hash, sizeof(o->token_hash), (const uint8_t *)token,
 	                   strlen(token), NULL, 0);
 	bd_secret_free(token);
-	srv->objects = bd_objstore_open(srv->conf->gateway.data_dir, err);
-	if (srv->objects == NULL)
-		return bd_error_prefix(err, "[gateway] data_dir");
-	return 0;
+	o->store = bd_objstore_open(data_dir, err);
+	if (o->store != NULL)
+		return o;
+	bd_error_prefix(err, "[gateway] data_dir");
+fail:
+	gw_objects_close(&o);
+	return NULL;
 }
 
-void gw_objects_fini(struct gw_server *srv)
+void gw_objects_close(struct gw_objects **op)
 {
-	bd_objstore_close(&srv->objects);
-	sodium_memzero(srv->token_hash, sizeof(srv->token_hash));
+	struct gw_objects *o = *op;
+
+	if (o == NULL)
+		return;
+	bd_objstore_close(&o->store);
+	sodium_memzero(o->token_hash, sizeof(o->token_hash));
+	free(o);
+	*op = NULL;
+}
+
+struct bd_objstore *gw_objects_store(struct gw_objects *o)
+{
+	return o != NULL ? o->store : NULL;
+}
+
+static struct gw_objects *objects_of(const struct gw_request *r)
+{
+	return r->route->cls;
 }
 
 static int authorized(struct gw_request *r)
@@ -57,7 +85,7 @@ static int authorized(struct gw_request *r)
 		return 0;
 	h += 7;
 	crypto_generichash(hash, sizeof(hash), (const uint8_t *)h, strlen(h), NULL, 0);
-	ok = sodium_memcmp(hash, r->srv->token_hash, sizeof(hash)) == 0;
+	ok = sodium_memcmp(hash, objects_of(r)->token_hash, sizeof(hash)) == 0;
 	sodium_memzero(hash, sizeof(hash));
 	return ok;
 }
@@ -123,7 +151,7 @@ static enum MHD_Result put_object(struct gw_request *r, const char *name, const 
 		st = bd_calloc(1, sizeof(*st));
 		r->state = st;
 		r->state_free = put_free;
-		st->w = bd_objstore_writer_new(r->srv->objects, name, &st->err);
+		st->w = bd_objstore_writer_new(objects_of(r)->store, name, &st->err);
 		if (st->w == NULL)
 			st->failed = 1;
 		return MHD_YES; /* MHD now sends "100 Continue" if asked */
@@ -153,7 +181,7 @@ static enum MHD_Result get_object(struct gw_request *r, const char *name)
 	unsigned status = MHD_HTTP_OK;
 	int fd, range;
 
-	fd = bd_objstore_open_object(r->srv->objects, name, &size, &err);
+	fd = bd_objstore_open_object(objects_of(r)->store, name, &size, &err);
 	if (fd < 0)
 		return respond_error(r, &err);
 	range = gw_parse_range(
@@ -196,7 +224,7 @@ static enum MHD_Result delete_object(struct gw_request *r, const char *name)
 {
 	struct bd_error err;
 
-	if (bd_objstore_delete(r->srv->objects, name, &err) < 0)
+	if (bd_objstore_delete(objects_of(r)->store, name, &err) < 0)
 		return respond_error(r, &err);
 	return gw_respond(r, MHD_HTTP_NO_CONTENT,
 	                  MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT));
@@ -257,7 +285,8 @@ static enum MHD_Result list_objects(struct gw_request *r)
 		return gw_respond_text(r, MHD_HTTP_BAD_REQUEST,
 		                       "prefix and after may hold only 0-9, a-f and '/'\n");
 	gw_log_field(r, "prefix", prefix);
-	if (bd_objstore_list(r->srv->objects, prefix, after, limit, list_entry, &l, &err) < 0) {
+	if (bd_objstore_list(objects_of(r)->store, prefix, after, limit, list_entry, &l, &err) <
+	    0) {
 		free(l.buf);
 		return respond_error(r, &err);
 	}
@@ -273,7 +302,7 @@ static enum MHD_Result list_objects(struct gw_request *r)
 	return gw_respond(r, MHD_HTTP_OK, resp);
 }
 
-enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t *size)
+static enum MHD_Result objects_handle(struct gw_request *r, const char *data, size_t *size)
 {
 	static const char base[] = "/v1/objects";
 	const char *name;
@@ -303,4 +332,24 @@ enum MHD_Result gw_objects_handle(struct gw_request *r, const char *data, size_t
 	if (strcmp(r->method, "DELETE") == 0)
 		return delete_object(r, name);
 	return gw_respond_not_allowed(r, "PUT, GET, HEAD, DELETE");
+}
+
+static int objects_enabled(void *cls)
+{
+	return cls != NULL; /* S3 holds the objects: no object API here */
+}
+
+void gw_objects_register(struct gw_server *srv, struct gw_objects *o)
+{
+	const struct gw_route list = {.path = "/v1/objects",
+	                              .handler = objects_handle,
+	                              .name = "objects",
+	                              .enabled = objects_enabled,
+	                              .cls = o};
+	struct gw_route one = list;
+
+	one.path = "/v1/objects/";
+	one.is_prefix = 1;
+	gw_server_add_route(srv, &list);
+	gw_server_add_route(srv, &one);
 }

@@ -32,110 +32,89 @@ struct gw_pages {
 	char csp[256];
 };
 
-/* One language's words. {org}, {n}, {date} are filled in, already escaped. */
+/* Every text in both languages. {org}, {n}, {date} are filled in, already escaped. */
+struct text {
+	const char *nl, *en;
+};
+
 struct texts {
-	const char *lang;
-	const char *other_lang, *other_name, *switch_label;
-	const char *title;
-	const char *heading;
-	const char *lead_one, *lead_many;
-	const char *until;
-	const char *files_label;
-	const char *download;
-	const char *download_all;
-	const char *footer;
-	const char *logo_alt;
+	struct text other_lang, other_name, switch_label;
+	struct text title;
+	struct text heading;
+	struct text lead_one, lead_many;
+	struct text until;
+	struct text files_label;
+	struct text download;
+	struct text download_all;
+	struct text footer;
+	struct text logo_alt;
 	struct {
-		const char *title, *heading, *text, *detail;
+		struct text title, heading, text, detail;
 	} err[5]; /* by enum gw_page */
 };
 
 /* The words, laid out for reading rather than by the formatter. */
 // clang-format off
-static const struct texts nl = {
-	.lang = "nl",
-	.other_lang = "en",
-	.other_name = "English",
-	.switch_label = "Language",
-	.title = "Bestanden van {org}",
-	.heading = "U hebt bestanden ontvangen",
-	.lead_one = "{org} heeft u 1 bestand gestuurd via een beveiligde downloadlink.",
-	.lead_many = "{org} heeft u {n} bestanden gestuurd via een beveiligde downloadlink.",
-	.until = "Beschikbaar tot {date}",
-	.files_label = "Bestanden",
-	.download = "Downloaden",
-	.download_all = "Alles downloaden (zip)",
-	.footer = "De bestanden zijn versleuteld opgeslagen en worden na {date} verwijderd. "
-		  "Deze pagina gebruikt geen cookies.",
-	.logo_alt = "Logo van {org}",
+static const struct texts words = {
+	.other_lang = {"en", "nl"},
+	.other_name = {"English", "Nederlands"},
+	.switch_label = {"Language", "Taal"},
+	.title = {"Bestanden van {org}", "Files from {org}"},
+	.heading = {"U hebt bestanden ontvangen", "You have received files"},
+	.lead_one = {"{org} heeft u 1 bestand gestuurd via een beveiligde downloadlink.",
+		     "{org} sent you 1 file through a secure download link."},
+	.lead_many = {"{org} heeft u {n} bestanden gestuurd via een beveiligde downloadlink.",
+		      "{org} sent you {n} files through a secure download link."},
+	.until = {"Beschikbaar tot {date}", "Available until {date}"},
+	.files_label = {"Bestanden", "Files"},
+	.download = {"Downloaden", "Download"},
+	.download_all = {"Alles downloaden (zip)", "Download all (zip)"},
+	.footer = {"De bestanden zijn versleuteld opgeslagen en worden na {date} verwijderd. "
+		   "Deze pagina gebruikt geen cookies.",
+		   "The files are stored encrypted and will be deleted after {date}. "
+		   "This page uses no cookies."},
+	.logo_alt = {"Logo van {org}", "{org} logo"},
 	.err = {
-		[GW_PAGE_EXPIRED] = {"Link verlopen", "Deze link is verlopen",
-				     "Vraag de afzender om de bestanden opnieuw te sturen.",
-				     "De bestanden waren beschikbaar tot {date} en zijn niet meer te "
-				     "downloaden."},
-		[GW_PAGE_NOT_FOUND] = {"Link werkt niet", "Deze link werkt niet",
-				       "Controleer of u de hele link uit het bericht hebt gebruikt. Werkt "
-				       "hij dan nog niet, vraag de afzender om de bestanden opnieuw te "
-				       "sturen.",
-				       NULL},
-		[GW_PAGE_UNAVAILABLE] = {"Tijdelijk niet beschikbaar", "Even geduld",
-					 "De bestanden zijn op dit moment niet bereikbaar. Probeer het "
-					 "over een paar minuten opnieuw.",
-					 NULL},
-		[GW_PAGE_ERROR] = {"Er ging iets mis", "Er ging iets mis",
-				   "Probeer het later opnieuw. Lukt het dan nog niet, neem contact op met "
-				   "de afzender.",
-				   NULL},
-		[GW_PAGE_TOO_MANY] = {"Te veel pogingen", "Te veel pogingen",
-				      "Vanaf uw adres zijn te veel ongeldige links geprobeerd. Wacht een "
-				      "minuut en probeer het opnieuw.",
-				      NULL},
-	},
-};
-
-static const struct texts en = {
-	.lang = "en",
-	.other_lang = "nl",
-	.other_name = "Nederlands",
-	.switch_label = "Taal",
-	.title = "Files from {org}",
-	.heading = "You have received files",
-	.lead_one = "{org} sent you 1 file through a secure download link.",
-	.lead_many = "{org} sent you {n} files through a secure download link.",
-	.until = "Available until {date}",
-	.files_label = "Files",
-	.download = "Download",
-	.download_all = "Download all (zip)",
-	.footer = "The files are stored encrypted and will be deleted after {date}. "
-		  "This page uses no cookies.",
-	.logo_alt = "{org} logo",
-	.err = {
-		[GW_PAGE_EXPIRED] = {"Link expired", "This link has expired",
-				     "Ask the sender to send the files again.",
-				     "The files were available until {date} and can no longer be "
-				     "downloaded."},
-		[GW_PAGE_NOT_FOUND] = {"Link does not work", "This link does not work",
-				       "Check that you used the whole link from the message. If it still "
-				       "does not work, ask the sender to send the files again.",
-				       NULL},
-		[GW_PAGE_UNAVAILABLE] = {"Temporarily unavailable", "Please wait a moment",
-					 "The files cannot be reached right now. Please try again in a "
-					 "few minutes.",
-					 NULL},
-		[GW_PAGE_ERROR] = {"Something went wrong", "Something went wrong",
-				   "Please try again later. If it still fails, contact the sender.", NULL},
-		[GW_PAGE_TOO_MANY] = {"Too many attempts", "Too many attempts",
-				      "Too many invalid links were tried from your address. Wait a minute "
-				      "and try again.",
-				      NULL},
+		[GW_PAGE_EXPIRED] = {
+			{"Link verlopen", "Link expired"},
+			{"Deze link is verlopen", "This link has expired"},
+			{"Vraag de afzender om de bestanden opnieuw te sturen.",
+			 "Ask the sender to send the files again."},
+			{"De bestanden waren beschikbaar tot {date} en zijn niet meer te downloaden.",
+			 "The files were available until {date} and can no longer be downloaded."}},
+		[GW_PAGE_NOT_FOUND] = {
+			{"Link werkt niet", "Link does not work"},
+			{"Deze link werkt niet", "This link does not work"},
+			{"Controleer of u de hele link uit het bericht hebt gebruikt. Werkt hij dan "
+			 "nog niet, vraag de afzender om de bestanden opnieuw te sturen.",
+			 "Check that you used the whole link from the message. If it still does not "
+			 "work, ask the sender to send the files again."},
+			{NULL, NULL}},
+		[GW_PAGE_UNAVAILABLE] = {
+			{"Tijdelijk niet beschikbaar", "Temporarily unavailable"},
+			{"Even geduld", "Please wait a moment"},
+			{"De bestanden zijn op dit moment niet bereikbaar. Probeer het over een paar "
+			 "minuten opnieuw.",
+			 "The files cannot be reached right now. Please try again in a few minutes."},
+			{NULL, NULL}},
+		[GW_PAGE_ERROR] = {
+			{"Er ging iets mis", "Something went wrong"},
+			{"Er ging iets mis", "Something went wrong"},
+			{"Probeer het later opnieuw. Lukt het dan nog niet, neem contact op met de "
+			 "afzender.",
+			 "Please try again later. If it still fails, contact the sender."},
+			{NULL, NULL}},
+		[GW_PAGE_TOO_MANY] = {
+			{"Te veel pogingen", "Too many attempts"},
+			{"Te veel pogingen", "Too many attempts"},
+			{"Vanaf uw adres zijn te veel ongeldige links geprobeerd. Wacht een minuut en "
+			 "probeer het opnieuw.",
+			 "Too many invalid links were tried from your address. Wait a minute and try "
+			 "again."},
+			{NULL, NULL}},
 	},
 };
 // clang-format on
-
-static const struct texts *texts_for(const char *lang)
-{
-	return strcmp(lang, "en") == 0 ? &en : &nl;
-}
 
 /* Kept in one piece: its hash goes into the Content-Security-Policy. */
 static const char style[] =
@@ -246,14 +225,23 @@ const char *gw_pages_language(const char *arg, const char *accept, const char *d
 /* ---- HTML building ---- */
 
 struct vars {
+	int en; /* which language: 1 English, 0 Dutch */
 	const char *org;
 	const char *date;
 	size_t n;
 };
 
-/* Text with {org}, {date} and {n} filled in; the text itself is trusted markup-free prose. */
-static void put_text(GString *out, const char *text, const struct vars *v)
+/* The text in the page's language, as it stands (for words without placeholders). */
+static const char *say(const struct text *both, const struct vars *v)
 {
+	return v->en ? both->en : both->nl;
+}
+
+/* Text with {org}, {date} and {n} filled in; the text itself is trusted markup-free prose. */
+static void put_text(GString *out, const struct text *both, const struct vars *v)
+{
+	const char *text = say(both, v);
+
 	while (*text) {
 		if (strncmp(text, "{org}", 5) == 0) {
 			bd_html_append_escaped(out, v->org ? v->org : "");
@@ -270,10 +258,11 @@ static void put_text(GString *out, const char *text, const struct vars *v)
 	}
 }
 
-static void put_head(const struct gw_pages *p, GString *out, const struct texts *t,
-                     const char *title, const struct vars *v)
+static void put_head(const struct gw_pages *p, GString *out, const struct text *title,
+                     const struct vars *v)
 {
-	g_string_append_printf(out, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n", t->lang);
+	g_string_append_printf(out, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n",
+	                       v->en ? "en" : "nl");
 	g_string_append(out,
 	                "<meta charset=\"utf-8\">\n"
 	                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -290,7 +279,7 @@ static void put_head(const struct gw_pages *p, GString *out, const struct texts 
 		g_string_append(out, "<img src=\"");
 		bd_html_append_escaped(out, p->base_path);
 		g_string_append(out, "/logo\" alt=\"");
-		put_text(out, t->logo_alt, v);
+		put_text(out, &words.logo_alt, v);
 		g_string_append(out, "\">");
 	}
 	g_string_append(out, "<span>");
@@ -300,16 +289,17 @@ static void put_head(const struct gw_pages *p, GString *out, const struct texts 
 	g_string_append_printf(out,
 	                       "<nav class=\"lang\" aria-label=\"%s\"><a href=\"?lang=%s\" "
 	                       "hreflang=\"%s\" lang=\"%s\">%s</a></nav>\n</header>\n<main>\n",
-	                       t->switch_label, t->other_lang, t->other_lang, t->other_lang,
-	                       t->other_name);
+	                       say(&words.switch_label, v), say(&words.other_lang, v),
+	                       say(&words.other_lang, v), say(&words.other_lang, v),
+	                       say(&words.other_name, v));
 }
 
-static void put_foot(GString *out, const struct texts *t, const struct vars *v, int with_footer)
+static void put_foot(GString *out, const struct vars *v, int with_footer)
 {
 	g_string_append(out, "</main>\n");
 	if (with_footer) {
 		g_string_append(out, "<footer><p>");
-		put_text(out, t->footer, v);
+		put_text(out, &words.footer, v);
 		g_string_append(out, "</p></footer>\n");
 	}
 	g_string_append(out, "</div>\n</body>\n</html>\n");
@@ -392,22 +382,24 @@ static const char *kind_of(const char *lang, const char *type)
 char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const char *token,
                               const struct bd_manifest *m, size_t *len)
 {
-	const struct texts *t = texts_for(lang);
 	GString *out = g_string_sized_new(8192);
 	char date[64], size[32];
-	struct vars v = {.org = p->organisation, .date = date, .n = m->nfiles};
+	struct vars v = {.en = strcmp(lang, "en") == 0,
+	                 .org = p->organisation,
+	                 .date = date,
+	                 .n = m->nfiles};
 	uint64_t total = 0;
 
 	bd_format_date(lang, (time_t)m->expires, date, sizeof(date));
-	put_head(p, out, t, t->title, &v);
+	put_head(p, out, &words.title, &v);
 	g_string_append(out, "<h1>");
-	put_text(out, t->heading, &v);
+	put_text(out, &words.heading, &v);
 	g_string_append(out, "</h1>\n<p class=\"lead\">");
-	put_text(out, m->nfiles == 1 ? t->lead_one : t->lead_many, &v);
+	put_text(out, m->nfiles == 1 ? &words.lead_one : &words.lead_many, &v);
 	g_string_append(out, "</p>\n<p class=\"until\">");
-	put_text(out, t->until, &v);
+	put_text(out, &words.until, &v);
 	g_string_append(out, "</p>\n<ul class=\"files\" aria-label=\"");
-	put_text(out, t->files_label, &v);
+	put_text(out, &words.files_label, &v);
 	g_string_append(out, "\">\n");
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct bd_manifest_file *f = &m->files[i];
@@ -429,7 +421,7 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 		g_string_append(out, "</p></div>\n<a class=\"btn\" href=\"");
 		bd_html_append_escaped(out, p->base_path);
 		g_string_append_printf(out, "/d/%s/%u\" download>", token, f->index);
-		put_text(out, t->download, &v);
+		put_text(out, &words.download, &v);
 		g_string_append(out, "<span class=\"vh\"> ");
 		bd_html_append_escaped(out, f->name);
 		g_string_append_printf(out, " (%s)</span></a>\n</li>\n", size);
@@ -440,10 +432,10 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 		g_string_append(out, "<p class=\"all\"><a class=\"btn second\" href=\"");
 		bd_html_append_escaped(out, p->base_path);
 		g_string_append_printf(out, "/d/%s/all\" download>", token);
-		put_text(out, t->download_all, &v);
+		put_text(out, &words.download_all, &v);
 		g_string_append_printf(out, "<span class=\"muted\">%s</span></a></p>\n", size);
 	}
-	put_foot(out, t, &v, 1);
+	put_foot(out, &v, 1);
 	*len = out->len;
 	return g_string_free(out, FALSE);
 }
@@ -465,71 +457,40 @@ static const char icon_alert[] =
 char *gw_pages_render_error(const struct gw_pages *p, const char *lang, enum gw_page which,
                             int64_t expires, size_t *len)
 {
-	const struct texts *t = texts_for(lang);
 	GString *out = g_string_sized_new(4096);
 	char date[64] = "";
-	struct vars v = {.org = p->organisation, .date = date};
+	struct vars v = {.en = strcmp(lang, "en") == 0, .org = p->organisation, .date = date};
 
 	if (expires != 0)
 		bd_format_date(lang, (time_t)expires, date, sizeof(date));
-	put_head(p, out, t, t->err[which].title, &v);
+	put_head(p, out, &words.err[which].title, &v);
 	g_string_append(out, which == GW_PAGE_EXPIRED ? icon_clock : icon_alert);
 	g_string_append(out, "<h1>");
-	put_text(out, t->err[which].heading, &v);
+	put_text(out, &words.err[which].heading, &v);
 	g_string_append(out, "</h1>\n<p class=\"lead\">");
-	put_text(out, t->err[which].text, &v);
+	put_text(out, &words.err[which].text, &v);
 	g_string_append(out, "</p>\n");
-	if (t->err[which].detail != NULL && date[0] != '\0') {
+	if (words.err[which].detail.nl != NULL && date[0] != '\0') {
 		g_string_append(out, "<p class=\"muted\">");
-		put_text(out, t->err[which].detail, &v);
+		put_text(out, &words.err[which].detail, &v);
 		g_string_append(out, "</p>\n");
 	}
-	put_foot(out, t, &v, 0);
+	put_foot(out, &v, 0);
 	*len = out->len;
 	return g_string_free(out, FALSE);
 }
 
 /* ---- answering ---- */
 
-static void free_page(void *cls)
+void gw_pages_landing(const struct gw_pages *p, const char *lang, const char *token,
+                      const struct bd_manifest *m, struct gw_html *out)
 {
-	g_free(cls);
+	*out = (struct gw_html){.status = MHD_HTTP_OK, .lang = lang, .csp = p->csp};
+	out->body = gw_pages_render_landing(p, lang, token, m, &out->len);
 }
 
-static enum MHD_Result respond_html(struct gw_request *r, unsigned status, const char *lang,
-                                    char *html, size_t len)
-{
-	const struct gw_pages *p = r->srv->pages;
-	struct MHD_Response *resp =
-	        MHD_create_response_from_buffer_with_free_callback(len, html, free_page);
-
-	if (resp == NULL) {
-		g_free(html);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_LANGUAGE, lang);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Language");
-	MHD_add_response_header(resp, "Content-Security-Policy", p->csp);
-	MHD_add_response_header(resp, "X-Robots-Tag", "noindex, nofollow");
-	if (status == MHD_HTTP_SERVICE_UNAVAILABLE || status == MHD_HTTP_TOO_MANY_REQUESTS)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
-	if (strcmp(r->method, "HEAD") != 0)
-		r->bytes = len;
-	return gw_respond(r, status, resp);
-}
-
-enum MHD_Result gw_pages_respond_landing(struct gw_request *r, const char *lang, const char *token,
-                                         const struct bd_manifest *m)
-{
-	size_t len;
-	char *html = gw_pages_render_landing(r->srv->pages, lang, token, m, &len);
-
-	return respond_html(r, MHD_HTTP_OK, lang, html, len);
-}
-
-enum MHD_Result gw_pages_respond_error(struct gw_request *r, const char *lang, enum gw_page which,
-                                       int64_t expires)
+void gw_pages_error(const struct gw_pages *p, const char *lang, enum gw_page which, int64_t expires,
+                    struct gw_html *out)
 {
 	static const unsigned status[] = {
 	        [GW_PAGE_EXPIRED] = MHD_HTTP_GONE,
@@ -538,16 +499,16 @@ enum MHD_Result gw_pages_respond_error(struct gw_request *r, const char *lang, e
 	        [GW_PAGE_ERROR] = MHD_HTTP_INTERNAL_SERVER_ERROR,
 	        [GW_PAGE_TOO_MANY] = MHD_HTTP_TOO_MANY_REQUESTS,
 	};
-	size_t len;
-	char *html = gw_pages_render_error(r->srv->pages, lang, which, expires, &len);
 
-	return respond_html(r, status[which], lang, html, len);
+	*out = (struct gw_html){.status = status[which], .lang = lang, .csp = p->csp};
+	/* Both say "try again shortly": a minute is what the limit and a storage hiccup take. */
+	if (which == GW_PAGE_UNAVAILABLE || which == GW_PAGE_TOO_MANY)
+		out->retry_after = 60;
+	out->body = gw_pages_render_error(p, lang, which, expires, &out->len);
 }
 
-void gw_security_headers(const struct gw_server *srv, struct MHD_Response *resp)
+void gw_pages_security_headers(struct MHD_Response *resp, int https)
 {
-	const char *public_url = srv->conf->gateway.public_url;
-
 	/* Pages set their own policy (admitting their style); everything else gets none at all. */
 	if (MHD_get_response_header(resp, "Content-Security-Policy") == NULL)
 		MHD_add_response_header(
@@ -561,33 +522,19 @@ void gw_security_headers(const struct gw_server *srv, struct MHD_Response *resp)
 	if (MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL) == NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	/* Over plain HTTP a browser ignores it, so announce it whenever recipients use TLS. */
-	if (srv->tls_cert != NULL || strncmp(public_url, "https://", 8) == 0)
+	if (https)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY,
 		                        "max-age=31536000");
 }
 
-enum MHD_Result gw_pages_logo_handle(struct gw_request *r, const char *data, size_t *size)
+int gw_pages_logo(const struct gw_pages *p, const uint8_t **data, size_t *len, const char **type)
 {
-	const struct gw_pages *p = r->srv->pages;
-	struct MHD_Response *resp;
-
-	if (r->calls == 1 || *size > 0) {
-		*size = 0;
-		return MHD_YES;
-	}
-	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
-		return gw_respond_not_allowed(r, "GET, HEAD");
 	if (p == NULL || p->logo == NULL)
-		return gw_respond_text(r, MHD_HTTP_NOT_FOUND, "no logo configured\n");
-	resp = MHD_create_response_from_buffer(p->logo_len, p->logo, MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, p->logo_type);
-	/* Public and unchanging until a restart: the one thing a browser may keep. */
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=3600");
-	if (strcmp(r->method, "GET") == 0)
-		r->bytes = p->logo_len;
-	return gw_respond(r, MHD_HTTP_OK, resp);
+		return -1;
+	*data = p->logo;
+	*len = p->logo_len;
+	*type = p->logo_type;
+	return 0;
 }
 
 /* ---- set-up ---- */
@@ -626,19 +573,19 @@ static int load_logo(struct gw_pages *p, const char *path, struct bd_error *err)
 	return 0;
 }
 
-struct gw_pages *gw_pages_new(const struct bd_conf *conf, struct bd_error *err)
+struct gw_pages *gw_pages_new(const struct bd_conf_gateway *conf, struct bd_error *err)
 {
 	struct gw_pages *p = bd_calloc(1, sizeof(*p));
-	const char *url = conf->gateway.public_url, *host, *path;
+	const char *url = conf->public_url, *host, *path;
 	uint8_t hash[crypto_hash_sha256_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
 	                                   sodium_base64_VARIANT_ORIGINAL)];
 
-	p->organisation = bd_strdup(conf->gateway.organisation);
+	p->organisation = bd_strdup(conf->organisation);
 	host = strstr(url, "://");
 	path = host != NULL ? strchr(host + 3, '/') : NULL;
 	p->base_path = bd_strdup(path != NULL ? path : "");
-	if (conf->gateway.logo[0] != '\0' && load_logo(p, conf->gateway.logo, err) < 0) {
+	if (conf->logo[0] != '\0' && load_logo(p, conf->logo, err) < 0) {
 		gw_pages_free(&p);
 		return NULL;
 	}

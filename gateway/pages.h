@@ -1,9 +1,11 @@
 /*
  * pages.h - the HTML a recipient sees: the landing page of a link and the
  * pages for expired, unknown, unavailable and refused links, in Dutch or
- * English. Rendering is separate from answering, so tests can read the HTML.
+ * English. Pages only render: a page comes out as a struct gw_html (status,
+ * headers, body) that the handler (download.c) turns into a response, so
+ * nothing here needs the HTTP core and tests read the HTML straight.
  * Rendered pages are g_malloc'ed strings (g_free); a struct gw_pages holds
- * what is read once at start-up (logo, the inline style's CSP hash).
+ * what is read when the settings are loaded (logo, the inline style's CSP hash).
  */
 #ifndef GW_PAGES_H
 #define GW_PAGES_H
@@ -11,9 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <microhttpd.h>
+
 #include "conf.h"
 #include "error.h"
-#include "gateway.h"
 #include "manifest.h"
 
 enum gw_page {
@@ -26,7 +29,8 @@ enum gw_page {
 
 struct gw_pages;
 
-struct gw_pages *gw_pages_new(const struct bd_conf *conf, struct bd_error *err);
+/* Uses organisation, public_url (its path) and logo. */
+struct gw_pages *gw_pages_new(const struct bd_conf_gateway *conf, struct bd_error *err);
 void gw_pages_free(struct gw_pages **p);
 
 /* "nl" or "en": ?lang= first, then Accept-Language (q-values), then DEF. */
@@ -39,11 +43,27 @@ char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const 
 char *gw_pages_render_error(const struct gw_pages *p, const char *lang, enum gw_page which,
                             int64_t expires, size_t *len);
 
-/* Render and queue; the status follows from WHICH. */
-enum MHD_Result gw_pages_respond_landing(struct gw_request *r, const char *lang, const char *token,
-                                         const struct bd_manifest *m);
-enum MHD_Result gw_pages_respond_error(struct gw_request *r, const char *lang, enum gw_page which,
-                                       int64_t expires);
+/* A page as answered: the body is g_malloc'ed (the caller frees it or hands it on). */
+struct gw_html {
+	unsigned status;
+	const char *lang; /* Content-Language */
+	const char *csp;  /* the page's Content-Security-Policy; lives as long as the gw_pages */
+	int retry_after;  /* seconds for Retry-After; 0: none */
+	char *body;
+	size_t len;
+};
+
+/* The landing page (200) and the refusals (410, 404, 503, 500, 429 by WHICH). */
+void gw_pages_landing(const struct gw_pages *p, const char *lang, const char *token,
+                      const struct bd_manifest *m, struct gw_html *out);
+void gw_pages_error(const struct gw_pages *p, const char *lang, enum gw_page which, int64_t expires,
+                    struct gw_html *out);
+
+/* The headers every response carries (CSP unless set, nosniff, no-store ...); HSTS if HTTPS. */
+void gw_pages_security_headers(struct MHD_Response *resp, int https);
+
+/* The logo (served as /logo): 0 with its bytes and type, -1 when none is configured. */
+int gw_pages_logo(const struct gw_pages *p, const uint8_t **data, size_t *len, const char **type);
 
 /* The name a zip of all files is saved under. */
 const char *gw_pages_zip_name(const char *lang);

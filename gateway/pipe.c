@@ -6,7 +6,6 @@
  */
 #include "pipe.h"
 #include "mem.h"
-#include "metrics.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@ struct gw_pipe {
 	gw_pipe_producer produce;
 	void *ctx;
 	void (*ctx_free)(void *ctx);
+	void (*on_sent)(uint64_t n);
 };
 
 static int pipe_write(void *ctx, const uint8_t *data, size_t len)
@@ -142,7 +142,8 @@ static ssize_t pipe_read(void *cls, uint64_t pos, char *buf, size_t max)
 	p->sent += n;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-	gw_metrics_bytes_out(n);
+	if (p->on_sent != NULL)
+		p->on_sent(n);
 	return (ssize_t)n;
 }
 
@@ -153,12 +154,13 @@ static void pipe_response_free(void *cls)
 	gw_pipe_release(&p);
 }
 
-struct MHD_Response *gw_pipe_response(struct gw_pipe *p, uint64_t size)
+struct MHD_Response *gw_pipe_response(struct gw_pipe *p, uint64_t size, void (*sent)(uint64_t n))
 {
 	struct MHD_Response *resp;
 
 	pthread_mutex_lock(&p->lock);
 	p->refs++;
+	p->on_sent = sent;
 	pthread_mutex_unlock(&p->lock);
 	resp = MHD_create_response_from_callback(size, 64 * 1024, pipe_read, p, pipe_response_free);
 	if (resp == NULL) {

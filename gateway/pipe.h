@@ -31,8 +31,9 @@ struct gw_pipe *gw_pipe_start(size_t capacity, gw_pipe_producer produce, void *c
  * when it failed before producing anything, so the caller can still answer properly. */
 int gw_pipe_wait_first(struct gw_pipe *p, struct bd_error *err);
 /* A response of SIZE bytes (MHD_SIZE_UNKNOWN: chunked) that reads from P; it takes
- * its own reference. NULL without memory. */
-struct MHD_Response *gw_pipe_response(struct gw_pipe *p, uint64_t size);
+ * its own reference. SENT (may be NULL) is told of every piece handed to
+ * libmicrohttpd, from the connection's thread. NULL without memory. */
+struct MHD_Response *gw_pipe_response(struct gw_pipe *p, uint64_t size, void (*sent)(uint64_t n));
 /* Body bytes handed to libmicrohttpd so far. */
 uint64_t gw_pipe_sent(struct gw_pipe *p);
 /* Tell the producer to stop: its next write fails. */

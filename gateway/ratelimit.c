@@ -36,10 +36,17 @@ struct gw_ratelimit *gw_ratelimit_new(unsigned per_minute)
 	struct gw_ratelimit *rl = bd_calloc(1, sizeof(*rl));
 
 	pthread_mutex_init(&rl->lock, NULL);
-	rl->capacity = per_minute;
-	rl->per_ms = per_minute / 60000.0;
+	gw_ratelimit_set_rate(rl, per_minute);
 	crypto_shorthash_keygen(rl->hash_key);
 	return rl;
+}
+
+void gw_ratelimit_set_rate(struct gw_ratelimit *rl, unsigned per_minute)
+{
+	pthread_mutex_lock(&rl->lock);
+	rl->capacity = per_minute;
+	rl->per_ms = per_minute / 60000.0;
+	pthread_mutex_unlock(&rl->lock);
 }
 
 void gw_ratelimit_free(struct gw_ratelimit **rl)

@@ -1,10 +1,10 @@
 /*
- * server.c - the HTTP server of bestanden-gateway: listening socket,
+ * server.c - the HTTP core of bestanden-gateway (server.h): listening socket,
  * libmicrohttpd daemon (a thread per connection, so handlers may block on
- * disk and storage), the routing table, request logging.
- * A new feature adds its handler in its own file and one row to routes[].
+ * disk and storage), the registered routes and hooks, request logging.
+ * It knows no feature: a feature registers its routes and hooks at start-up.
  */
-#include "gateway.h"
+#include "server.h"
 #include "log.h"
 #include "mem.h"
 
@@ -19,6 +19,37 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define ROUTES_MAX 16
+#define HOOKS_MAX  8
+
+struct hook {
+	union {
+		gw_header_hook header;
+		gw_redactor redact;
+		gw_observer observe;
+	} fn;
+	void *cls;
+};
+
+struct hooks {
+	struct hook v[HOOKS_MAX];
+	size_t n;
+};
+
+struct gw_server {
+	char *listen;
+	unsigned max_connections, connection_timeout;
+	const char *tls_cert, *tls_key;
+	int listen_fd;
+	struct MHD_Daemon *daemon;
+	struct gw_route routes[ROUTES_MAX];
+	size_t nroutes;
+	struct hooks headers, redactors, observers;
+	void *(*ctx_hold)(void *cls);
+	void (*ctx_drop)(void *ctx);
+	void *ctx_cls;
+};
+
 static enum MHD_Result health_handle(struct gw_request *r, const char *data, size_t *size)
 {
 	if (r->calls == 1 || *size > 0) {
@@ -30,22 +61,88 @@ static enum MHD_Result health_handle(struct gw_request *r, const char *data, siz
 	return gw_respond_text(r, MHD_HTTP_OK, "ok\n");
 }
 
-static const struct gw_route routes[] = {
-        {"/healthz", 0, health_handle, "healthz"},
-        {"/v1/objects", 0, gw_objects_handle, "objects"},
-        {"/v1/objects/", 1, gw_objects_handle, "objects"},
-        {"/d/", 1, gw_download_handle, "download"},
-        {"/logo", 0, gw_pages_logo_handle, "logo"},
-        {"/metrics", 0, gw_metrics_handle, "metrics"},
-};
+struct gw_server *gw_server_new(const struct gw_server_settings *s)
+{
+	struct gw_server *srv = bd_calloc(1, sizeof(*srv));
+	static const struct gw_route health = {
+	        .path = "/healthz", .handler = health_handle, .name = "healthz", .quiet = 1};
+
+	srv->listen = bd_strdup(s->listen);
+	srv->max_connections = s->max_connections;
+	srv->connection_timeout = s->connection_timeout;
+	srv->tls_cert = s->tls_cert;
+	srv->tls_key = s->tls_key;
+	srv->listen_fd = -1;
+	gw_server_add_route(srv, &health);
+	return srv;
+}
+
+void gw_server_free(struct gw_server **srvp)
+{
+	struct gw_server *srv = *srvp;
+
+	if (srv == NULL)
+		return;
+	gw_server_stop(srv);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	free(srv->listen);
+	free(srv);
+	*srvp = NULL;
+}
+
+/* Fixed tables: the features are known at build time, so running out is a bug. */
+static struct hook *hook_add(struct hooks *h, void *cls)
+{
+	if (h->n == HOOKS_MAX)
+		abort();
+	h->v[h->n].cls = cls;
+	return &h->v[h->n++];
+}
+
+void gw_server_add_route(struct gw_server *srv, const struct gw_route *route)
+{
+	if (srv->nroutes == ROUTES_MAX)
+		abort();
+	srv->routes[srv->nroutes++] = *route;
+}
+
+void gw_server_add_header_hook(struct gw_server *srv, gw_header_hook hook, void *cls)
+{
+	hook_add(&srv->headers, cls)->fn.header = hook;
+}
+
+void gw_server_add_redactor(struct gw_server *srv, gw_redactor redact, void *cls)
+{
+	hook_add(&srv->redactors, cls)->fn.redact = redact;
+}
+
+void gw_server_add_observer(struct gw_server *srv, gw_observer observe, void *cls)
+{
+	hook_add(&srv->observers, cls)->fn.observe = observe;
+}
+
+void gw_server_set_context(struct gw_server *srv, void *(*hold)(void *cls), void (*drop)(void *ctx),
+                           void *cls)
+{
+	srv->ctx_hold = hold;
+	srv->ctx_drop = drop;
+	srv->ctx_cls = cls;
+}
+
+static void redact(const struct gw_server *srv, char *text)
+{
+	for (size_t i = 0; i < srv->redactors.n; i++)
+		srv->redactors.v[i].fn.redact(text, srv->redactors.v[i].cls);
+}
 
 static const struct gw_route *find_route(const struct gw_server *srv, const char *url)
 {
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		const struct gw_route *rt = &routes[i];
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		const struct gw_route *rt = &srv->routes[i];
 
-		if (rt->handler == gw_objects_handle && srv->objects == NULL)
-			continue; /* S3 holds the objects; no object API here */
+		if (rt->enabled != NULL && !rt->enabled(rt->cls))
+			continue;
 		if (rt->is_prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0
 		                  : strcmp(url, rt->path) == 0)
 			return rt;
@@ -62,7 +159,8 @@ enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Res
 		return MHD_NO;
 	}
 	r->status = status;
-	gw_security_headers(r->srv, resp); /* pages.c: CSP, nosniff, no-store ... on everything */
+	for (size_t i = 0; i < r->srv->headers.n; i++)
+		r->srv->headers.v[i].fn.header(r, resp, r->srv->headers.v[i].cls);
 	rc = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -174,6 +272,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->url = url;
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
 		r->route = find_route(srv, url);
+		if (srv->ctx_hold != NULL)
+			r->ctx = srv->ctx_hold(srv->ctx_cls);
 		*con_cls = r;
 		rc = check_framing(r);
 		if (rc != MHD_YES || r->status != 0)
@@ -200,6 +300,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+	struct gw_server *srv = cls;
 	struct gw_request *r = *con_cls;
 	struct timespec now;
 	char method[48] = "";
@@ -210,13 +311,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (r->state_free != NULL)
 		r->state_free(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-	gw_metrics_request(r);
+	for (size_t i = 0; i < srv->observers.n; i++)
+		srv->observers.v[i].fn.observe(r, srv->observers.v[i].cls);
+	if (r->ctx != NULL && srv->ctx_drop != NULL)
+		srv->ctx_drop(r->ctx);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - r->start.tv_sec) * 1000 + (now.tv_nsec - r->start.tv_nsec) / 1000000;
-	quiet = r->route != NULL && r->route->handler == health_handle && r->status == 200;
+	quiet = r->route != NULL && r->route->quiet && r->status == MHD_HTTP_OK;
 	/* The method is the client's text: quoted, escaped and cut short like any value. */
 	bd_log_kv_str(method, sizeof(method), "method", r->method);
-	gw_download_redact(method);
+	redact(srv, method);
 	bd_log(quiet ? LOG_DEBUG : LOG_INFO,
 	       "event=request route=%s%s status=%u bytes=%llu ms=%ld%s%s",
 	       r->route ? r->route->name : "none", method, r->status, (unsigned long long)r->bytes,
@@ -227,11 +331,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
+	const struct gw_server *srv = cls;
 	char msg[512];
 	size_t n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	gw_download_redact(msg); /* libmicrohttpd names the URL, and a link's URL is a secret */
+	redact(srv, msg); /* libmicrohttpd names the URL, and a link's URL is a secret */
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
@@ -242,9 +347,9 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 }
 
 /* [gateway] listen is HOST:PORT or [V6]:PORT (conf_table.c checked the form). */
-int gw_listen(struct gw_server *srv, struct bd_error *err)
+int gw_server_listen(struct gw_server *srv, struct bd_error *err)
 {
-	const char *addr = srv->conf->gateway.listen, *colon;
+	const char *addr = srv->listen, *colon;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
 	                *res = NULL;
 	char host[256];
@@ -294,20 +399,20 @@ int gw_server_start(struct gw_server *srv, struct bd_error *err)
 			        "[gateway] tls_cert is set but this libmicrohttpd has no TLS; "
 			        "use a TLS reverse proxy instead");
 		flags |= MHD_USE_TLS;
-		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
-		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
+		tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+		                                 (void *)srv->tls_cert};
+		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->tls_key};
 	}
 	srv->daemon = MHD_start_daemon(
 	        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
 	        srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
-	        (unsigned)srv->conf->gateway.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-	        (unsigned)srv->conf->gateway.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, tls,
-	        MHD_OPTION_END);
+	        srv->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->connection_timeout,
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+	        unescape, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (srv->daemon == NULL)
 		return bd_error_set(err, BD_E_IO, "cannot start the HTTP server on %s",
-		                    srv->conf->gateway.listen);
+		                    srv->listen);
 	return 0;
 }
 
@@ -320,35 +425,37 @@ void gw_server_stop(struct gw_server *srv)
 	srv->listen_fd = -1;
 }
 
+/* The number at *S into *V, moving *S past it: 1; 0 when no digit is there; -1 if too large. */
+static int range_number(const char **s, unsigned long long *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)**s))
+		return 0;
+	errno = 0;
+	*v = strtoull(*s, &end, 10);
+	if (errno != 0)
+		return -1;
+	*s = end;
+	return 1;
+}
+
 int gw_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
 {
 	unsigned long long a = 0, b = 0;
 	int has_a, has_b;
-	char *end;
 
 	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
 		return 0;
 	h += 6;
 	while (*h == ' ')
 		h++;
-	has_a = isdigit((unsigned char)*h);
-	if (has_a) {
-		errno = 0;
-		a = strtoull(h, &end, 10);
-		if (errno != 0)
-			return 0;
-		h = end;
-	}
-	if (*h++ != '-')
+	has_a = range_number(&h, &a);
+	if (has_a < 0 || *h++ != '-')
 		return 0;
-	has_b = isdigit((unsigned char)*h);
-	if (has_b) {
-		errno = 0;
-		b = strtoull(h, &end, 10);
-		if (errno != 0)
-			return 0;
-		h = end;
-	}
+	has_b = range_number(&h, &b);
+	if (has_b < 0)
+		return 0;
 	while (*h == ' ')
 		h++;
 	if (*h != '\0' || (!has_a && !has_b) || (has_a && has_b && b < a))
@@ -365,30 +472,4 @@ int gw_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last
 	*first = a;
 	*last = has_b && b < size - 1 ? b : size - 1;
 	return 1;
-}
-
-const struct bd_keyring *gw_keys_hold(struct gw_server *srv)
-{
-	pthread_rwlock_rdlock(&srv->keys_lock);
-	return srv->keys;
-}
-
-void gw_keys_drop(struct gw_server *srv)
-{
-	pthread_rwlock_unlock(&srv->keys_lock);
-}
-
-int gw_keys_reload(struct gw_server *srv, struct bd_error *err)
-{
-	struct bd_keyring *kr, *old;
-
-	kr = bd_keyring_load(srv->conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, err);
-	if (kr == NULL)
-		return -1;
-	pthread_rwlock_wrlock(&srv->keys_lock);
-	old = srv->keys;
-	srv->keys = kr;
-	pthread_rwlock_unlock(&srv->keys_lock);
-	bd_keyring_free(&old);
-	return 0;
 }

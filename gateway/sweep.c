@@ -1,7 +1,7 @@
 /*
  * sweep.c - the gateway's sweeper thread: every [gateway] sweep_interval it
- * deletes expired packages (lib/sweep.c) from the embedded store directly,
- * or from S3 through the configured driver. Orphans (objects with no
+ * deletes expired packages (lib/sweep.c) through the store of the runtime in
+ * force (the embedded store directly, or S3). Orphans (objects with no
  * manifest, left by a failed upload) go once they have been seen for longer
  * than a message may take in the milter.
  */
@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "sweep.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,22 +24,27 @@ struct orphan {
 };
 
 struct sweeper {
-	struct gw_server *srv;
 	struct orphan *v;
 	size_t n;
 	int64_t now;
+	int64_t age_limit; /* seconds an orphan must have been seen before it goes */
+};
+
+struct gw_sweeper {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stopping;
 };
 
 static int orphan_decide(void *ctx, const char *id)
 {
 	struct sweeper *sw = ctx;
-	/* Twice the milter's limit on one message, and a minute: surely not in progress. */
-	int64_t age_limit = 2 * (int64_t)sw->srv->conf->milter.timeout + 60;
 
 	for (size_t i = 0; i < sw->n; i++) {
 		if (strcmp(sw->v[i].id, id) == 0) {
 			sw->v[i].seen = 1;
-			return sw->now - sw->v[i].first_seen > age_limit;
+			return sw->now - sw->v[i].first_seen > sw->age_limit;
 		}
 	}
 	if (sw->n < ORPHANS_MAX) {
@@ -65,16 +71,22 @@ static void orphans_compact(struct sweeper *sw)
 	sw->n = k;
 }
 
-static void sweep_once(struct sweeper *sw, struct bd_store *store)
+/* One sweep with the runtime in force; the seconds until the next one. */
+static uint64_t sweep_once(struct sweeper *sw)
 {
+	struct gw_runtime *rt = gw_runtime_get();
 	struct bd_sweep_options o = {.orphan = orphan_decide, .ctx = sw};
 	struct bd_sweep_stats st;
 	struct bd_error err;
+	uint64_t interval = rt->settings.conf->gateway.sweep_interval;
 	int rc;
 
+	/* Twice the milter's limit on one message, and a minute: surely not in progress. */
+	sw->age_limit = 2 * (int64_t)rt->settings.conf->milter.timeout + 60;
 	sw->now = (int64_t)time(NULL);
 	o.now = sw->now;
-	rc = bd_sweep_run(store, &o, &st, &err);
+	rc = bd_sweep_run(rt->settings.store, &o, &st, &err);
+	gw_runtime_release(rt);
 	orphans_compact(sw);
 	bd_log(rc == 0 ? LOG_INFO : LOG_WARNING,
 	       "event=sweep objects=%llu packages=%llu expired=%llu orphans=%llu deleted=%llu "
@@ -83,63 +95,56 @@ static void sweep_once(struct sweeper *sw, struct bd_store *store)
 	       (unsigned long long)st.expired, (unsigned long long)st.orphans,
 	       (unsigned long long)st.deleted, (unsigned long long)st.failures,
 	       rc == 0 ? "" : " error=\"", rc == 0 ? "" : err.msg, rc == 0 ? "" : "\"");
+	return interval;
 }
 
 static void *sweeper_main(void *arg)
 {
-	struct gw_server *srv = arg;
-	struct sweeper sw = {.srv = srv};
-	struct bd_store *store = NULL;
-	struct bd_error err;
+	struct gw_sweeper *g = arg;
+	struct sweeper sw = {0};
 
-	if (srv->objects != NULL)
-		store = bd_objstore_store(srv->objects);
-	else
-		store = bd_store_open(&srv->conf->storage, &err);
-	if (store == NULL) {
-		bd_log(LOG_ERR, "event=sweep-disabled error=\"%s\"", err.msg);
-		return NULL;
-	}
-	pthread_mutex_lock(&srv->sweep_lock);
-	while (!srv->stopping) {
+	pthread_mutex_lock(&g->lock);
+	while (!g->stopping) {
 		struct timespec until;
+		uint64_t interval;
 
-		pthread_mutex_unlock(&srv->sweep_lock);
-		sweep_once(&sw, store);
-		pthread_mutex_lock(&srv->sweep_lock);
+		pthread_mutex_unlock(&g->lock);
+		interval = sweep_once(&sw);
+		pthread_mutex_lock(&g->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += (time_t)srv->conf->gateway.sweep_interval;
-		while (!srv->stopping &&
-		       pthread_cond_timedwait(&srv->sweep_cond, &srv->sweep_lock, &until) == 0)
+		until.tv_sec += (time_t)interval;
+		while (!g->stopping && pthread_cond_timedwait(&g->cond, &g->lock, &until) == 0)
 			;
 	}
-	pthread_mutex_unlock(&srv->sweep_lock);
-	bd_store_close(&store);
+	pthread_mutex_unlock(&g->lock);
 	free(sw.v);
 	return NULL;
 }
 
-int gw_sweep_start(struct gw_server *srv, struct bd_error *err)
+struct gw_sweeper *gw_sweep_start(struct bd_error *err)
 {
-	pthread_mutex_init(&srv->sweep_lock, NULL);
-	pthread_cond_init(&srv->sweep_cond, NULL);
-	srv->stopping = 0;
-	if (pthread_create(&srv->sweeper, NULL, sweeper_main, srv) != 0)
-		return bd_error_set(err, BD_E_IO, "cannot start the sweeper thread");
-	srv->sweeper_running = 1;
-	return 0;
+	struct gw_sweeper *g = bd_malloc(sizeof(*g));
+
+	*g = (struct gw_sweeper){.lock = PTHREAD_MUTEX_INITIALIZER,
+	                         .cond = PTHREAD_COND_INITIALIZER};
+	if (pthread_create(&g->thread, NULL, sweeper_main, g) == 0)
+		return g;
+	free(g);
+	bd_error_set(err, BD_E_IO, "cannot start the sweeper thread");
+	return NULL;
 }
 
-void gw_sweep_stop(struct gw_server *srv)
+void gw_sweep_stop(struct gw_sweeper **gp)
 {
-	if (!srv->sweeper_running)
+	struct gw_sweeper *g = *gp;
+
+	*gp = NULL;
+	if (g == NULL)
 		return;
-	pthread_mutex_lock(&srv->sweep_lock);
-	srv->stopping = 1;
-	pthread_cond_broadcast(&srv->sweep_cond);
-	pthread_mutex_unlock(&srv->sweep_lock);
-	pthread_join(srv->sweeper, NULL);
-	srv->sweeper_running = 0;
-	pthread_cond_destroy(&srv->sweep_cond);
-	pthread_mutex_destroy(&srv->sweep_lock);
+	pthread_mutex_lock(&g->lock);
+	g->stopping = 1;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	pthread_join(g->thread, NULL);
+	free(g);
 }

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "milter.h"
+#include "pidfile.h"
 #include "privileges.h"
 
 static const char *conf_path = BD_CONF_DEFAULT_PATH;
@@ -137,31 +138,10 @@ static int run_filter(void)
 	return 0;
 }
 
-static int write_pid_file(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	if (path == NULL || *path == '\0')
-		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		bd_log(LOG_ERR, "event=start-failed error=\"cannot write pid file %s: %s\"", path,
-		       strerror(errno));
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 /* The supervisor: start the filter child, pass signals on, restart it if it dies. */
 static int supervise(const char *pid_file)
 {
+	struct bd_error err;
 	sigset_t set;
 	pid_t child = -1;
 	int fast_failures = 0, stopping = 0, status = 0;
@@ -221,8 +201,8 @@ static int supervise(const char *pid_file)
 				break;
 		}
 	}
-	if (pid_file && *pid_file)
-		unlink(pid_file);
+	if (bd_pidfile_remove(pid_file, &err) < 0)
+		bd_log(LOG_WARNING, "event=pid-file-left error=\"%s\"", err.msg);
 	return fast_failures >= 5 ? 1 : (WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
@@ -255,7 +235,7 @@ int main(int argc, char **argv)
 	struct bd_runtime *rt;
 	struct bd_error err;
 	int c, test_only = 0, foreground = 0, debug = 0, r;
-	char *pid_file;
+	char *pid_file, *user;
 
 	while ((c = getopt_long(argc, argv, "c:ftdh", opts, NULL)) != -1) {
 		switch (c) {
@@ -284,15 +264,19 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	pid_file = strdup(rt->conf->milter.pid_file);
+	user = strdup(rt->conf->milter.user);
 	bd_runtime_release(rt);
 	if (!foreground && daemonize() < 0) {
 		bd_log(LOG_ERR, "event=start-failed error=\"cannot become a daemon: %s\"",
 		       strerror(errno));
 		return 1;
 	}
-	if (write_pid_file(pid_file) < 0)
+	if (bd_pidfile_write(pid_file, user, &err) < 0) {
+		bd_log(LOG_ERR, "event=start-failed error=\"%s\"", err.msg);
 		return 1;
+	}
 	r = supervise(pid_file);
 	free(pid_file);
+	free(user);
 	return r;
 }

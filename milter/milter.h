@@ -13,17 +13,18 @@
 #include <libmilter/mfapi.h>
 
 #include "conf.h"
+#include "current.h"
 #include "error.h"
 #include "keys.h"
 #include "rewrite.h"
 #include "store.h"
 
 struct bd_runtime {
+	struct bd_ref ref; /* first: the runtime is a bd_current value, like the gateway's */
 	struct bd_conf *conf;
 	struct bd_keyring *keys;
 	struct bd_store *store;
 	struct bd_rewrite *rewrite;
-	int refs;
 };
 
 /* Load configuration, keys, store and templates from PATH; NULL with ERR on failure. */

@@ -4,83 +4,59 @@
  * A reload builds a complete new runtime first; only if everything loads
  * does it replace the old one, so a broken configuration on SIGHUP leaves
  * the milter running as it was. Messages hold a reference for their whole
- * end-of-message processing.
+ * end-of-message processing. The gateway reloads the same way (bd_current).
  */
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "mem.h"
 #include "milter.h"
+#include "settings.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct bd_runtime *current;
+static struct bd_current current = BD_CURRENT_INIT;
+
+static void runtime_free(struct bd_ref *ref)
+{
+	struct bd_runtime *rt = (struct bd_runtime *)ref;
+
+	bd_rewrite_free(&rt->rewrite);
+	bd_settings_free(&(struct bd_settings){rt->conf, rt->keys, rt->store});
+	free(rt);
+}
 
 struct bd_runtime *bd_runtime_load(const char *path, struct bd_error *err)
 {
+	static const struct bd_settings_options o = {.need_keys =
+	                                                     BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC};
 	struct bd_runtime *rt = bd_calloc(1, sizeof(*rt));
+	struct bd_settings s;
 
-	rt->refs = 1;
-	rt->conf = bd_conf_load(path, err);
-	if (rt->conf == NULL)
+	bd_ref_init(&rt->ref, runtime_free);
+	if (bd_settings_load(&s, path, &o, err) < 0)
 		goto fail;
-	rt->keys = bd_keyring_load(rt->conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, err);
-	if (rt->keys == NULL)
-		goto fail;
-	rt->store = bd_store_open(&rt->conf->storage, err);
-	if (rt->store == NULL)
-		goto fail;
+	rt->conf = s.conf;
+	rt->keys = s.keys;
+	rt->store = s.store;
 	rt->rewrite = bd_rewrite_new(rt->conf, rt->keys, rt->store, err);
 	if (rt->rewrite == NULL)
 		goto fail;
 	return rt;
 fail:
-	rt->refs = 1;
-	bd_runtime_release(rt);
+	bd_ref_release(&rt->ref);
 	return NULL;
-}
-
-static void runtime_free(struct bd_runtime *rt)
-{
-	bd_rewrite_free(&rt->rewrite);
-	bd_store_close(&rt->store);
-	bd_keyring_free(&rt->keys);
-	bd_conf_free(&rt->conf);
-	free(rt);
 }
 
 void bd_runtime_install(struct bd_runtime *rt)
 {
-	struct bd_runtime *old;
-
-	pthread_mutex_lock(&lock);
-	old = current;
-	current = rt;
-	pthread_mutex_unlock(&lock);
-	if (old)
-		bd_runtime_release(old);
+	bd_current_install(&current, rt != NULL ? &rt->ref : NULL);
 }
 
 struct bd_runtime *bd_runtime_get(void)
 {
-	struct bd_runtime *rt;
-
-	pthread_mutex_lock(&lock);
-	rt = current;
-	if (rt)
-		rt->refs++;
-	pthread_mutex_unlock(&lock);
-	return rt;
+	return (struct bd_runtime *)bd_current_get(&current);
 }
 
 void bd_runtime_release(struct bd_runtime *rt)
 {
-	int last;
-
-	if (rt == NULL)
-		return;
-	pthread_mutex_lock(&lock);
-	last = --rt->refs == 0;
-	pthread_mutex_unlock(&lock);
-	if (last)
-		runtime_free(rt);
+	if (rt != NULL)
+		bd_ref_release(&rt->ref);
 }

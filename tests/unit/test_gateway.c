@@ -2,7 +2,8 @@
  * test_gateway.c - the gateway's recipient-side parts that loopback HTTP tests
  * cannot reach: client addresses as audited (IPv6, v4-mapped), the failed-lookup
  * buckets over time, language choice, zip entry names, audit lines, and pages
- * rendered straight (escaping; one 404 page whatever the cause).
+ * rendered straight (escaping; one 404 page whatever the cause) and as answered
+ * (status, headers), all without the HTTP core.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,27 +21,10 @@
 
 #include "audit.h"
 #include "conf.h"
-#include "gateway.h"
 #include "manifest.h"
 #include "pages.h"
 #include "ratelimit.h"
 #include "zip.h"
-
-/* pages.c answers through server.c; these tests only render. */
-enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Response *resp)
-{
-	return MHD_NO;
-}
-
-enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text)
-{
-	return MHD_NO;
-}
-
-enum MHD_Result gw_respond_not_allowed(struct gw_request *r, const char *allow)
-{
-	return MHD_NO;
-}
 
 static struct sockaddr_storage addr(const char *s)
 {
@@ -232,7 +216,7 @@ static void test_pages(void **state)
 	conf->gateway.organisation = strdup("De <Linde> & Co");
 	free(conf->gateway.public_url);
 	conf->gateway.public_url = strdup("https://example.nl/bestanden");
-	p = gw_pages_new(conf, &err);
+	p = gw_pages_new(&conf->gateway, &err);
 	assert_non_null(p);
 	m->expires = 1796900000; /* December 2026 */
 	bd_manifest_add_file(m, 1, "<script>alert(1)</script>.pdf", "application/pdf", 2400000);
@@ -278,8 +262,74 @@ static void test_pages(void **state)
 	/* a logo that is no image type is refused at start */
 	free(conf->gateway.logo);
 	conf->gateway.logo = strdup("/etc/passwd");
-	assert_null(gw_pages_new(conf, &err));
+	assert_null(gw_pages_new(&conf->gateway, &err));
 	assert_non_null(strstr(err.msg, "[gateway] logo"));
+	bd_manifest_free(&m);
+	bd_conf_free(&conf);
+}
+
+/* Pages as the handler answers them: status, CSP and Retry-After come with the page. */
+static void test_page_answers(void **state)
+{
+	static const struct {
+		enum gw_page which;
+		unsigned status;
+		int retry_after;
+	} cases[] = {
+	        {GW_PAGE_EXPIRED, 410, 0},      {GW_PAGE_NOT_FOUND, 404, 0},
+	        {GW_PAGE_UNAVAILABLE, 503, 60}, {GW_PAGE_ERROR, 500, 0},
+	        {GW_PAGE_TOO_MANY, 429, 60},
+	};
+	struct bd_conf *conf = bd_conf_defaults();
+	struct bd_manifest *m = bd_manifest_new();
+	struct MHD_Response *resp;
+	struct gw_html page;
+	struct gw_pages *p;
+	struct bd_error err;
+
+	p = gw_pages_new(&conf->gateway, &err);
+	assert_non_null(p);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		gw_pages_error(p, "en", cases[i].which, 0, &page);
+		assert_int_equal(page.status, cases[i].status);
+		assert_int_equal(page.retry_after, cases[i].retry_after);
+		assert_string_equal(page.lang, "en");
+		assert_non_null(strstr(page.csp, "style-src 'sha256-"));
+		assert_int_equal(strlen(page.body), page.len);
+		g_free(page.body);
+	}
+	m->expires = 1796900000;
+	bd_manifest_add_file(m, 1, "a.pdf", "application/pdf", 10);
+	gw_pages_landing(p, "nl", "TOKEN", m, &page);
+	assert_int_equal(page.status, 200);
+	assert_non_null(strstr(page.body, "/d/TOKEN/1"));
+	g_free(page.body);
+	/* no logo configured: /logo has nothing to serve */
+	{
+		const uint8_t *data;
+		const char *type;
+		size_t len;
+
+		assert_int_equal(gw_pages_logo(p, &data, &len, &type), -1);
+	}
+	/* every response: a closed CSP unless a page set its own; HSTS only over HTTPS */
+	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	gw_pages_security_headers(resp, 0);
+	assert_non_null(
+	        strstr(MHD_get_response_header(resp, "Content-Security-Policy"), "sandbox"));
+	assert_string_equal(MHD_get_response_header(resp, "X-Content-Type-Options"), "nosniff");
+	assert_string_equal(MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL),
+	                    "no-store");
+	assert_null(MHD_get_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY));
+	MHD_destroy_response(resp);
+	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'self'");
+	gw_pages_security_headers(resp, 1);
+	assert_string_equal(MHD_get_response_header(resp, "Content-Security-Policy"),
+	                    "default-src 'self'");
+	assert_non_null(MHD_get_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY));
+	MHD_destroy_response(resp);
+	gw_pages_free(&p);
 	bd_manifest_free(&m);
 	bd_conf_free(&conf);
 }
@@ -290,6 +340,7 @@ int main(void)
 	        cmocka_unit_test(test_client_address), cmocka_unit_test(test_ratelimit),
 	        cmocka_unit_test(test_language),       cmocka_unit_test(test_zip_names),
 	        cmocka_unit_test(test_audit_lines),    cmocka_unit_test(test_pages),
+	        cmocka_unit_test(test_page_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
