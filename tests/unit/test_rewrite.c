@@ -335,35 +335,44 @@ static void test_write_body(void **state)
 	g_free(dir);
 }
 
-/* A multipart that lost its closing boundary in transit gets one back when it changes. */
-static void test_close_boundary(void **state)
+/* Rewrite tests/data/messages/NAME under configuration EXTRA and ENV: it must change;
+ * the whole output goes into OUT (the caller frees OUT->data). */
+static void rewrite_named(const char *name, const char *extra,
+                          const struct bd_rewrite_envelope *env, struct bd_buf_sink *out)
 {
 	char *dir = messages_dir();
-	char *path = g_build_filename(dir, "35-missing-close-boundary.eml", NULL);
-	struct bd_conf *conf = rwc_conf(&C, NULL);
-	static const struct bd_rewrite_envelope env = {.outgoing = true};
-	static const char end[] = "\r\n--=-b1--\r\n";
+	char *path = g_build_filename(dir, name, NULL);
+	struct bd_conf *conf = rwc_conf(&C, extra);
 	struct bd_rewrite *rw;
 	struct bd_rewrite_result *r = NULL;
-	struct bd_buf_sink out;
 	struct bd_error err;
 	int fd = spool_file(path);
 
 	rw = bd_rewrite_new(conf, C.keys, C.store, &err);
 	assert_non_null(rw);
-	assert_int_equal(bd_rewrite_message(rw, fd, &env, &r, &err), 0);
+	assert_int_equal(bd_rewrite_message(rw, fd, env, &r, &err), 0);
 	assert_true(r->changed);
-	bd_buf_sink_init(&out);
-	assert_int_equal(bd_rewrite_write_message(r, &out.sink, &err), 0);
-	assert_true(out.len > sizeof(end));
-	assert_non_null(g_strstr_len((const char *)out.data, (gssize)out.len, end));
-	free(out.data);
+	bd_buf_sink_init(out);
+	assert_int_equal(bd_rewrite_write_message(r, &out->sink, &err), 0);
 	bd_rewrite_result_free(&r);
 	bd_rewrite_free(&rw);
 	close(fd);
 	bd_conf_free(&conf);
 	g_free(path);
 	g_free(dir);
+}
+
+/* A multipart that lost its closing boundary in transit gets one back when it changes. */
+static void test_close_boundary(void **state)
+{
+	static const struct bd_rewrite_envelope env = {.outgoing = true};
+	static const char end[] = "\r\n--=-b1--\r\n";
+	struct bd_buf_sink out;
+
+	rewrite_named("35-missing-close-boundary.eml", NULL, &env, &out);
+	assert_true(out.len > sizeof(end));
+	assert_non_null(g_strstr_len((const char *)out.data, (gssize)out.len, end));
+	free(out.data);
 }
 
 /* ---- the notice's language follows the recipients ---- */
@@ -394,26 +403,14 @@ static void collect_body(GMimeObject *parent, GMimeObject *part, gpointer data)
  * [notice] language = auto; the decoded text and HTML bodies go into B. */
 static void rewrite_to(const char *const *recipients, size_t n, struct bodies *b)
 {
-	char *dir = messages_dir();
-	char *path = g_build_filename(dir, "02-cid-inline-image.eml", NULL);
-	struct bd_conf *conf = rwc_conf(&C, "language = auto\n");
 	struct bd_rewrite_envelope env = {
 	        .outgoing = true, .recipients = recipients, .nrecipients = n};
-	struct bd_rewrite *rw;
-	struct bd_rewrite_result *r = NULL;
 	struct bd_buf_sink out;
-	struct bd_error err;
-	int fd = spool_file(path);
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *msg;
 
-	rw = bd_rewrite_new(conf, C.keys, C.store, &err);
-	assert_non_null(rw);
-	assert_int_equal(bd_rewrite_message(rw, fd, &env, &r, &err), 0);
-	assert_true(r->changed);
-	bd_buf_sink_init(&out);
-	assert_int_equal(bd_rewrite_write_message(r, &out.sink, &err), 0);
+	rewrite_named("02-cid-inline-image.eml", "language = auto\n", &env, &out);
 	stream = g_mime_stream_mem_new_with_buffer((const char *)out.data, out.len);
 	parser = g_mime_parser_new_with_stream(stream);
 	msg = g_mime_parser_construct_message(parser, NULL);
@@ -425,12 +422,6 @@ static void rewrite_to(const char *const *recipients, size_t n, struct bodies *b
 	g_object_unref(parser);
 	g_object_unref(stream);
 	free(out.data);
-	bd_rewrite_result_free(&r);
-	bd_rewrite_free(&rw);
-	close(fd);
-	bd_conf_free(&conf);
-	g_free(path);
-	g_free(dir);
 }
 
 static void test_notice_language_auto(void **state)
