@@ -432,20 +432,16 @@ static char *render(const struct bd_notice *n, const struct bd_notice_vars *v, b
 	for (size_t i = 0; want != NULL && i < n->n; i++)
 		if (strcmp(n->w[i].lang, want) == 0)
 			from = i, to = i + 1;
-	for (size_t i = from; i < to; i++) {
-		if (to - from == 1) {
-			render_one(&n->w[i], v, html, out);
-			break;
-		}
-		if (html) {
+	if (to - from == 1)
+		render_one(&n->w[from], v, html, out);
+	for (size_t i = from; to - from > 1 && i < to; i++) {
+		if (html)
 			g_string_append_printf(out, "<div lang=\"%s\">\n", n->w[i].lang);
-			render_one(&n->w[i], v, html, out);
-			g_string_append(out, "</div>\n");
-			continue;
-		}
-		if (i > from)
+		else if (i > from)
 			g_string_append(out, "\n----------------------------------------\n\n");
 		render_one(&n->w[i], v, html, out);
+		if (html)
+			g_string_append(out, "</div>\n");
 	}
 	if (html) {
 		/* ASCII only: the snippet then fits every charset the part may have */
