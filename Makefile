@@ -5,7 +5,7 @@ FUZZ      ?= build-fuzz
 JOBS      ?= $(shell nproc)
 CMAKE_OPTS ?=
 
-.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install deb clean bench help
+.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install deb clean bench help screenshots
 
 all: build
 
@@ -16,6 +16,7 @@ help:
 	@echo "make test       run the tests of the normal build only"
 	@echo "make fuzz-smoke run each libFuzzer target briefly (clang)"
 	@echo "make format     clang-format every C file"
+	@echo "make screenshots renew docs/screenshots (pages and mails, headless chromium)"
 	@echo "make install    install programs, templates and man pages"
 	@echo "make deb        build the Debian package into $(DEB)/"
 
@@ -78,6 +79,10 @@ demo-stop:
 conf/bestanden.conf: lib/conf/conf_table.c lib/conf/conf.c
 	$(MAKE) build
 	$(BUILD)/cli/bestanden check-config --example > $@
+
+# The browser test writes its screenshots of the pages and the rewritten mails here.
+screenshots: build
+	python3 tests/browser/test_browser.py $(BUILD) docs/screenshots
 
 format:
 	find lib cli milter gateway tests bench -name '*.[ch]' -print0 | xargs -0 clang-format -i

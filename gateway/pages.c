@@ -219,7 +219,8 @@ const char *gw_pages_language(const char *arg, const char *accept, const char *d
 	}
 	if (best != NULL)
 		return best;
-	return strcmp(def, "en") == 0 ? "en" : "nl";
+	/* auto: Dutch only for a browser that asks for it */
+	return strcmp(def, "nl") == 0 ? "nl" : "en";
 }
 
 /* ---- HTML building ---- */

@@ -33,7 +33,8 @@ struct gw_pages;
 struct gw_pages *gw_pages_new(const struct bd_conf_gateway *conf, struct bd_error *err);
 void gw_pages_free(struct gw_pages **p);
 
-/* "nl" or "en": ?lang= first, then Accept-Language (q-values), then DEF. */
+/* "nl" or "en": ?lang= first, then Accept-Language (q-values), then DEF
+ * ("nl", "en", or "auto": then "en"). */
 const char *gw_pages_language(const char *lang_arg, const char *accept_language, const char *def);
 
 /* The landing page of a package; TOKEN goes into the download links only. */

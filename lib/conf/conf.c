@@ -175,7 +175,11 @@ const char *bd_conf_enum_name(const struct bd_conf_key *key, int v, char *buf, s
 
 const char *bd_language_code(enum bd_language lang)
 {
-	return lang == BD_LANG_EN ? "en" : "nl";
+	switch (lang) {
+	case BD_LANG_EN: return "en";
+	case BD_LANG_AUTO: return "auto";
+	default: return "nl";
+	}
 }
 
 static char *trim(char *s)

@@ -26,7 +26,7 @@
  * the choices in its key's table row (conf_table.c); bd_conf_enum_name() gives
  * the word back, and a unit test checks the two agree.
  */
-enum bd_language { BD_LANG_NL, BD_LANG_EN };
+enum bd_language { BD_LANG_NL, BD_LANG_EN, BD_LANG_AUTO };
 enum bd_audit_address { BD_AUDIT_ADDRESS_FULL, BD_AUDIT_ADDRESS_TRUNCATED, BD_AUDIT_ADDRESS_NONE };
 enum bd_storage_driver { BD_STORAGE_GATEWAY, BD_STORAGE_S3 };
 enum bd_s3_addressing { BD_S3_PATH, BD_S3_VIRTUAL };
@@ -35,7 +35,7 @@ enum bd_failure_mode { BD_FAILURE_TEMPFAIL, BD_FAILURE_ACCEPT };
 enum bd_malformed { BD_MALFORMED_UNCHANGED, BD_MALFORMED_TEMPFAIL, BD_MALFORMED_REJECT };
 enum bd_undecodable { BD_UNDECODABLE_RAW, BD_UNDECODABLE_TEMPFAIL, BD_UNDECODABLE_UNCHANGED };
 
-/* "nl" or "en": the code templates and pages use. */
+/* "nl" or "en": the code templates and pages use; "auto" for BD_LANG_AUTO. */
 const char *bd_language_code(enum bd_language lang);
 
 struct bd_conf {
@@ -110,6 +110,7 @@ struct bd_conf {
 
 	struct bd_conf_notice {
 		enum bd_language language;
+		struct bd_strlist dutch_domains; /* language = auto: who reads Dutch */
 		char *template_dir;
 	} notice;
 

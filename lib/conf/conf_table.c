@@ -263,8 +263,9 @@ const struct bd_conf_key bd_conf_keys[] = {
         K_PATH("gateway", "tls_key", "", gateway.tls_key, "TLS private key (PEM), mode 0600."),
         K_PATH_REQUIRED("gateway", "data_dir", "/var/lib/bestanden/objects", gateway.data_dir,
                         "Directory of the embedded object store (storage driver 'gateway')."),
-        K_ENUM("gateway", "language", "nl", "nl|en", gateway.language,
-               "Page language when the browser's Accept-Language names none we have."),
+        K_ENUM("gateway", "language", "nl", "nl|en|auto", gateway.language,
+               "Page language when the browser's Accept-Language names none we have (auto: "
+               "English, so Dutch only for a browser that asks for it)."),
         K_TEXT("gateway", "user", "", gateway.user, check_word,
                "User to run as after binding the port and reading keys (empty: do not change "
                "user)."),
@@ -359,8 +360,12 @@ const struct bd_conf_key bd_conf_keys[] = {
                "Messages nested deeper than this are treated as malformed."),
 
         /* [notice] */
-        K_ENUM("notice", "language", "nl", "nl|en", notice.language,
-               "Language of the notice put into the message."),
+        K_ENUM("notice", "language", "nl", "nl|en|auto", notice.language,
+               "Language of the notice put into the message (auto: Dutch when every outside "
+               "recipient is in dutch_domains, else Dutch and English)."),
+        K_LIST("notice", "dutch_domains", ".nl, .be", notice.dutch_domains, check_domain,
+               "With language = auto: domains whose people read Dutch; '.nl' stands for every "
+               "domain ending in .nl, 'example.org' for it and its subdomains."),
         K_PATH_REQUIRED("notice", "template_dir", BD_TEMPLATE_DIR, notice.template_dir,
                         "Directory with the notice and page templates."),
 

@@ -47,7 +47,9 @@ static bool plain_domain_char(unsigned char c)
 	       c >= 0x80 || c == '-' || c == '.';
 }
 
-static bool domain_is_internal(const struct bd_conf_milter *conf, const char *domain, size_t n)
+/* DOMAIN (N bytes, a trailing dot ignored) is in LIST: an entry starting with '.' matches
+ * the domains that end in it, any other that domain and its subdomains. */
+static bool domain_in_list(const struct bd_strlist *list, const char *domain, size_t n)
 {
 	if (n > 0 && domain[n - 1] == '.')
 		n--;
@@ -56,10 +58,14 @@ static bool domain_is_internal(const struct bd_conf_milter *conf, const char *do
 	for (size_t i = 0; i < n; i++)
 		if (!plain_domain_char((unsigned char)domain[i]))
 			return false;
-	for (size_t i = 0; i < conf->internal_domains.n; i++) {
-		const char *d = conf->internal_domains.v[i];
+	for (size_t i = 0; i < list->n; i++) {
+		const char *d = list->v[i];
 		size_t dl = strlen(d);
 
+		if (d[0] == '.' && n > dl && strncasecmp(domain + n - dl, d, dl) == 0)
+			return true;
+		if (d[0] == '.')
+			continue;
 		if (n == dl && strncasecmp(domain, d, n) == 0)
 			return true;
 		if (n > dl && domain[n - dl - 1] == '.' && strncasecmp(domain + n - dl, d, dl) == 0)
@@ -68,7 +74,11 @@ static bool domain_is_internal(const struct bd_conf_milter *conf, const char *do
 	return false;
 }
 
-bool bd_recipient_is_internal(const struct bd_conf_milter *conf, const char *address)
+/*
+ * The domain of ADDRESS when it is a plain local@domain: 1 with *DOMAIN and *N set,
+ * 0 for a local user name without domain, -1 for anything that may route elsewhere.
+ */
+static int plain_address(const char *address, const char **domain, size_t *n)
 {
 	const char *start = address, *end = address + strlen(address), *at;
 
@@ -79,17 +89,39 @@ bool bd_recipient_is_internal(const struct bd_conf_milter *conf, const char *add
 	if (end - start >= 2 && *start == '<' && end[-1] == '>')
 		start++, end--;
 	if (start == end)
-		return false;
+		return -1;
 	/* the local part: up to the one '@', and only plain characters (a source
 	 * route starts with '@', a quoted local part with '"': neither gets past here) */
 	for (at = start; at < end && *at != '@'; at++)
 		if (!plain_local_char((unsigned char)*at))
-			return false;
+			return -1;
 	if (at == start)
-		return false;
+		return -1;
 	if (at == end)
-		return true; /* a local user name without domain stays inside */
-	return domain_is_internal(conf, at + 1, (size_t)(end - at - 1));
+		return 0;
+	*domain = at + 1;
+	*n = (size_t)(end - at - 1);
+	return 1;
+}
+
+bool bd_recipient_is_internal(const struct bd_conf_milter *conf, const char *address)
+{
+	const char *domain;
+	size_t n;
+
+	switch (plain_address(address, &domain, &n)) {
+	case 0: return true; /* a local user name without domain stays inside */
+	case 1: return domain_in_list(&conf->internal_domains, domain, n);
+	default: return false;
+	}
+}
+
+bool bd_recipient_domain_in(const struct bd_strlist *domains, const char *address)
+{
+	const char *domain;
+	size_t n;
+
+	return plain_address(address, &domain, &n) == 1 && domain_in_list(domains, domain, n);
 }
 
 bool bd_recipients_any_external(const struct bd_conf_milter *conf, const char *const *recipients,

@@ -35,6 +35,11 @@ bool bd_is_outgoing(const struct bd_conf_milter *conf, const struct bd_origin *o
  * A bare local name without '@' (and without '%' or '!') is internal. */
 bool bd_recipient_is_internal(const struct bd_conf_milter *conf, const char *address);
 
+/* True when ADDRESS is a plain local@domain (as above) whose domain is in DOMAINS: an
+ * entry starting with '.' matches every domain ending in it (".nl"), any other entry
+ * that domain and its subdomains. internal_domains is matched the same way. */
+bool bd_recipient_domain_in(const struct bd_strlist *domains, const char *address);
+
 /* True when any of the N RECIPIENTS is external, or when there are none (nothing
  * is known about where the message goes). */
 bool bd_recipients_any_external(const struct bd_conf_milter *conf, const char *const *recipients,

@@ -7,6 +7,7 @@
  * when the program starts, not when the first message goes out.
  */
 #include "notice.h"
+#include "direction.h"
 #include "format.h"
 #include "html.h"
 #include "mem.h"
@@ -35,9 +36,15 @@ struct template
 	size_t n, cap;
 };
 
-struct bd_notice {
+/* One language's templates. */
+struct wording {
 	char lang[8];
 	struct template text, html;
+};
+
+struct bd_notice {
+	struct wording w[2]; /* the languages loaded, Dutch first */
+	size_t n;
 };
 
 static const char *const variables[] = {"organisation", "link", "expiry", "count"};
@@ -277,19 +284,31 @@ out:
 
 struct bd_notice *bd_notice_load(const char *dir, const char *lang, struct bd_error *err)
 {
-	struct bd_notice *n = bd_calloc(1, sizeof(*n));
+	static const char *const both[] = {"nl", "en"};
+	struct bd_notice *n;
+	size_t count = 1;
+	const char *const *langs = &lang;
 
-	if (strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0) {
-		bd_error_set(err, BD_E_CONFIG, "notice language '%s': expected nl or en", lang);
-		free(n);
+	if (strcmp(lang, "auto") == 0)
+		langs = both, count = 2;
+	else if (strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0) {
+		bd_error_set(err, BD_E_CONFIG, "notice language '%s': expected nl, en or auto",
+		             lang);
 		return NULL;
 	}
-	snprintf(n->lang, sizeof(n->lang), "%s", lang);
-	if (load_one(&n->text, dir, lang, "txt", err) == 0 &&
-	    load_one(&n->html, dir, lang, "html", err) == 0)
-		return n;
-	bd_notice_free(&n);
-	return NULL;
+	n = bd_calloc(1, sizeof(*n));
+	for (; n->n < count; n->n++) {
+		struct wording *w = &n->w[n->n];
+
+		snprintf(w->lang, sizeof(w->lang), "%s", langs[n->n]);
+		if (load_one(&w->text, dir, w->lang, "txt", err) < 0 ||
+		    load_one(&w->html, dir, w->lang, "html", err) < 0) {
+			n->n++;
+			bd_notice_free(&n);
+			return NULL;
+		}
+	}
+	return n;
 }
 
 void bd_notice_free(struct bd_notice **np)
@@ -297,8 +316,10 @@ void bd_notice_free(struct bd_notice **np)
 	struct bd_notice *n = np != NULL ? *np : NULL;
 
 	if (n != NULL) {
-		template_clear(&n->text);
-		template_clear(&n->html);
+		for (size_t i = 0; i < n->n; i++) {
+			template_clear(&n->w[i].text);
+			template_clear(&n->w[i].html);
+		}
 		free(n);
 		*np = NULL;
 	}
@@ -306,7 +327,27 @@ void bd_notice_free(struct bd_notice **np)
 
 const char *bd_notice_language(const struct bd_notice *n)
 {
-	return n->lang;
+	return n->w[0].lang;
+}
+
+enum bd_notice_languages bd_notice_language_for(const struct bd_conf_notice *notice,
+                                                const struct bd_conf_milter *milter,
+                                                const char *const *recipients, size_t n)
+{
+	if (notice->language == BD_LANG_NL)
+		return BD_NOTICE_NL;
+	if (notice->language == BD_LANG_EN)
+		return BD_NOTICE_EN;
+	/* auto; no recipients known: nothing says who reads it */
+	if (n == 0)
+		return BD_NOTICE_LOADED;
+	if (!bd_recipients_any_external(milter, recipients, n))
+		return BD_NOTICE_NL;
+	for (size_t i = 0; i < n; i++)
+		if (!bd_recipient_is_internal(milter, recipients[i]) &&
+		    !bd_recipient_domain_in(&notice->dutch_domains, recipients[i]))
+			return BD_NOTICE_LOADED;
+	return BD_NOTICE_NL;
 }
 
 static void append_escaped(GString *out, const char *value, bool html)
@@ -318,7 +359,7 @@ static void append_escaped(GString *out, const char *value, bool html)
 }
 
 struct render {
-	const struct bd_notice *n;
+	const char *lang;
 	const struct bd_notice_vars *v;
 	bool html;
 	char expiry[64];
@@ -347,8 +388,7 @@ static void render_range(struct render *r, const struct template *t, size_t from
 			} else if (strcmp(k->text, "name") == 0) {
 				append_escaped(r->out, r->v->files[file].name, r->html);
 			} else if (strcmp(k->text, "size") == 0) {
-				bd_format_size(r->n->lang, r->v->files[file].size, buf,
-				               sizeof(buf));
+				bd_format_size(r->lang, r->v->files[file].size, buf, sizeof(buf));
 				append_escaped(r->out, buf, r->html);
 			}
 			break;
@@ -366,19 +406,48 @@ static void render_range(struct render *r, const struct template *t, size_t from
 	}
 }
 
-static char *render(const struct bd_notice *n, const struct template *t,
-                    const struct bd_notice_vars *v, bool html)
+static void render_one(const struct wording *w, const struct bd_notice_vars *v, bool html,
+                       GString *out)
 {
-	struct render r = {.n = n, .v = v, .html = html, .out = g_string_new(NULL)};
+	struct render r = {.lang = w->lang, .v = v, .html = html, .out = out};
+	const struct template *t = html ? &w->html : &w->text;
+
+	bd_format_date(w->lang, v->expires, r.expiry, sizeof(r.expiry));
+	render_range(&r, t, 0, t->n, 0);
+}
+
+/* The wordings V asks for: one, or every one loaded (then each HTML one marked with its
+ * language, and the texts parted by a rule). */
+static char *render(const struct bd_notice *n, const struct bd_notice_vars *v, bool html)
+{
+	const char *want = v->languages == BD_NOTICE_NL   ? "nl"
+	                   : v->languages == BD_NOTICE_EN ? "en"
+	                                                  : NULL;
+	GString *out = g_string_new(NULL);
+	size_t from = 0, to = n->n;
 	char *result;
 
-	bd_format_date(n->lang, v->expires, r.expiry, sizeof(r.expiry));
-	render_range(&r, t, 0, t->n, 0);
+	if (want != NULL)
+		to = 1;
+	for (size_t i = 0; want != NULL && i < n->n; i++)
+		if (strcmp(n->w[i].lang, want) == 0)
+			from = i, to = i + 1;
+	if (to - from == 1)
+		render_one(&n->w[from], v, html, out);
+	for (size_t i = from; to - from > 1 && i < to; i++) {
+		if (html)
+			g_string_append_printf(out, "<div lang=\"%s\">\n", n->w[i].lang);
+		else if (i > from)
+			g_string_append(out, "\n----------------------------------------\n\n");
+		render_one(&n->w[i], v, html, out);
+		if (html)
+			g_string_append(out, "</div>\n");
+	}
 	if (html) {
 		/* ASCII only: the snippet then fits every charset the part may have */
 		GString *ascii = g_string_new(NULL);
 
-		for (const char *p = r.out->str; *p; p = g_utf8_next_char(p)) {
+		for (const char *p = out->str; *p; p = g_utf8_next_char(p)) {
 			gunichar c = g_utf8_get_char(p);
 
 			if (c < 0x80)
@@ -386,22 +455,22 @@ static char *render(const struct bd_notice *n, const struct template *t,
 			else
 				g_string_append_printf(ascii, "&#%u;", (unsigned)c);
 		}
-		g_string_free(r.out, TRUE);
-		r.out = ascii;
+		g_string_free(out, TRUE);
+		out = ascii;
 	}
-	result = bd_strdup(r.out->str);
-	g_string_free(r.out, TRUE);
+	result = bd_strdup(out->str);
+	g_string_free(out, TRUE);
 	return result;
 }
 
 char *bd_notice_render_text(const struct bd_notice *n, const struct bd_notice_vars *v)
 {
-	return render(n, &n->text, v, false);
+	return render(n, v, false);
 }
 
 char *bd_notice_render_html(const struct bd_notice *n, const struct bd_notice_vars *v)
 {
-	return render(n, &n->html, v, true);
+	return render(n, v, true);
 }
 
 /* ---- insertion into body parts ---- */

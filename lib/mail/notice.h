@@ -3,8 +3,10 @@
  *
  * Templates live in [notice] template_dir as notice.LANG.txt and
  * notice.LANG.html (LANG nl or en). bd_notice_load() reads and checks them
- * once; rendering fills in the organisation, the files with their sizes,
- * the link and the expiry date, written the way the language writes it.
+ * once (both languages for "auto"); rendering fills in the organisation, the
+ * files with their sizes, the link and the expiry date, written the way the
+ * language writes it. With both loaded, bd_notice_language_for() decides per
+ * message whether Dutch alone will do or both go in, Dutch first.
  * Insertion puts the rendered notice into a text/plain or text/html body
  * part in 7-bit form (quoted-printable or base64), keeping its charset
  * when the notice fits in it. A struct bd_notice is read-only after loading
@@ -27,6 +29,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "conf.h"
 #include "error.h"
 
 struct bd_notice;
@@ -36,18 +39,38 @@ struct bd_notice_file {
 	uint64_t size;    /* bytes */
 };
 
+/* The languages one message's notice is written in. */
+enum bd_notice_languages {
+	BD_NOTICE_LOADED, /* every language loaded: for "auto" Dutch, then English */
+	BD_NOTICE_NL,
+	BD_NOTICE_EN,
+};
+
 struct bd_notice_vars {
 	const char *organisation;
 	const char *link;
 	time_t expires;
 	size_t nfiles;
 	const struct bd_notice_file *files;
+	enum bd_notice_languages languages; /* one not loaded: the first loaded */
 };
 
-/* Read DIR/notice.LANG.txt and DIR/notice.LANG.html; errors name file and line. */
+/* Read DIR/notice.LANG.txt and DIR/notice.LANG.html (LANG "auto": nl and en);
+ * errors name file and line. */
 struct bd_notice *bd_notice_load(const char *dir, const char *lang, struct bd_error *err);
 void bd_notice_free(struct bd_notice **n);
+/* The first language loaded: "nl" or "en" (for "auto", "nl"). */
 const char *bd_notice_language(const struct bd_notice *n);
+
+/*
+ * The languages for a message to the N RECIPIENTS under NOTICE's language
+ * setting: nl and en as set; auto gives Dutch when every recipient outside
+ * (direction.h, MILTER's internal_domains) is in dutch_domains, else both
+ * (also when no recipient is known).
+ */
+enum bd_notice_languages bd_notice_language_for(const struct bd_conf_notice *notice,
+                                                const struct bd_conf_milter *milter,
+                                                const char *const *recipients, size_t n);
 
 /* Rendered notice: text as UTF-8 with LF line ends, HTML as an ASCII-only snippet. */
 char *bd_notice_render_text(const struct bd_notice *n, const struct bd_notice_vars *v);

@@ -1064,8 +1064,10 @@ static int rewrite(struct job *j, struct bd_error *err)
 	if (link == NULL)
 		goto fail;
 	{
-		struct bd_notice_vars vars = {conf->gateway.organisation, link, (time_t)expires, n,
-		                              files};
+		enum bd_notice_languages langs = bd_notice_language_for(
+		        &conf->notice, &conf->milter, j->env->recipients, j->env->nrecipients);
+		struct bd_notice_vars vars = {
+		        conf->gateway.organisation, link, (time_t)expires, n, files, langs};
 
 		text = bd_notice_render_text(j->rw->notice, &vars);
 		html = bd_notice_render_html(j->rw->notice, &vars);

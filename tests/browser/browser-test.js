@@ -4,6 +4,8 @@
 // Opens the link from a rewritten message as a person would: reads the page in Dutch and
 // English, switches language, downloads a file by clicking and one by keyboard only, takes the
 // zip, opens an expired link; screenshots of each page on a desktop and a phone viewport.
+// Then the rewritten HTML mails (Dutch and English notice) as a mail reader shows them: the
+// HTML part in a sandboxed frame at a reader's width and a phone's, the notice checked there.
 // Any console error (a CSP refusal, say) or any request that leaves 127.0.0.1 fails the run.
 // Prints a JSON report on stdout; exits non-zero on the first failed check.
 'use strict';
@@ -15,6 +17,11 @@ const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const report = { downloads: {}, screenshots: [], checks: [] };
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+const READER = { width: 800, height: 900 };
+const NOTICE = {
+  nl: { link: 'Download de bijlagen', until: /beschikbaar tot \d{1,2} [a-z]+ \d{4}/ },
+  en: { link: 'Download the attachments', until: /available until \d{1,2} [A-Z][a-z]+ \d{4}/ },
+};
 
 function check(ok, what) {
   if (!ok) throw new Error('check failed: ' + what);
@@ -35,6 +42,73 @@ async function download(page, action, saveAs) {
   const file = path.join(cfg.downloadDir, saveAs);
   await dl.saveAs(file);
   return { file, suggested: dl.suggestedFilename() };
+}
+
+// The frame as tall as the mail in it, so that a screenshot of the page shows all of it.
+async function fitFrame(page) {
+  const frame = page.frames().find((f) => f !== page.mainFrame());
+  await page.evaluate(() => { document.querySelector('iframe').style.height = '0'; });
+  const height = await frame.evaluate(() => {
+    const style = getComputedStyle(document.body);
+    return document.body.scrollHeight + parseFloat(style.marginTop) + parseFloat(style.marginBottom);
+  });
+  await page.evaluate((h) => { document.querySelector('iframe').style.height = h + 'px'; }, height);
+  return frame;
+}
+
+// A screenshot of the mail as far as it goes (the reader's window below it is empty).
+async function mailShot(page, file) {
+  const height = await page.evaluate(() => document.body.scrollHeight);
+  const viewport = page.viewportSize();
+  const full = path.join(cfg.screenshotDir, file + '.png');
+  if (height + 16 < viewport.height) {
+    await page.screenshot({ path: full, clip: { x: 0, y: 0, width: viewport.width, height: height + 16 } });
+  } else {
+    await page.screenshot({ path: full, fullPage: true });
+  }
+  report.screenshots.push(full);
+}
+
+// One rewritten mail (m.name: nl, en, or both): each notice is there, visible, in its
+// language, after the text and in that order; each link is the one in the text part (the
+// gateway's); the expiry date is there; nothing sticks out on a phone.
+async function mail(page, m) {
+  const langs = m.name === 'both' ? ['nl', 'en'] : [m.name];
+  const what = 'mail ' + m.name + ': ';
+  await page.setViewportSize(READER);
+  await page.goto('about:blank'); // not under the gateway's Content-Security-Policy
+  await page.setContent(m.page);
+  let frame = await fitFrame(page);
+  const text = await frame.evaluate(() => document.body.innerText);
+  let after = text.indexOf(m.greeting);
+  check(after >= 0, what + 'the text is there');
+  for (const lang of langs) {
+    const words = NOTICE[lang];
+    const link = frame.getByRole('link', { name: words.link });
+    check(await link.count() === 1, what + 'one notice link "' + words.link + '"');
+    check(await link.isVisible(), what + 'the ' + lang + ' link is visible');
+    const href = await link.getAttribute('href');
+    check(href.startsWith(cfg.gatewayUrl + '/d/') && href === m.link, what + 'the link goes to the gateway: ' + href);
+    const box = await link.boundingBox();
+    check(box !== null && box.x >= 0 && box.x + box.width <= READER.width, what + 'link within the width');
+    check(words.until.test(text), what + 'expiry date in ' + lang);
+    check(text.indexOf(words.link) > after, what + 'the ' + lang + ' notice in its place (after the text, Dutch first)');
+    after = text.indexOf(words.link);
+  }
+  for (const name of cfg.files.slice(0, 2).map((f) => f.name)) {
+    check(text.includes(name), what + 'file listed: ' + name);
+  }
+  const others = Object.keys(NOTICE).filter((l) => !langs.includes(l));
+  for (const lang of others) {
+    check(!text.includes(NOTICE[lang].link), what + 'no ' + lang + ' notice');
+  }
+  await mailShot(page, 'mail-' + m.name);
+  await page.setViewportSize(PHONE);
+  frame = await fitFrame(page);
+  check(await frame.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+        what + 'no horizontal scrolling on a phone');
+  check(await frame.getByRole('link', { name: NOTICE[langs[0]].link }).isVisible(), what + 'link visible on a phone');
+  await mailShot(page, 'mail-' + m.name + '-phone');
 }
 
 async function main() {
@@ -136,6 +210,9 @@ async function main() {
     resp = await page.goto(cfg.link.slice(0, -4) + 'AAAA');
     check(resp.status() === 404, 'a damaged link answers 404');
     await shot(page, 'not-found-nl', DESKTOP);
+
+    // The rewritten HTML mails as a mail reader shows them.
+    for (const m of cfg.mails) await mail(page, m);
 
     check(errors.length === 0, 'no console errors: ' + errors.join(' | '));
     check(outside.length === 0, 'nothing fetched from elsewhere: ' + outside.join(' '));

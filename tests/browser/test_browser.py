@@ -5,15 +5,20 @@ A message with attachments goes through `bestanden rewrite` (the milter's
 pipeline) into a gateway's store; the link in the rewritten message is opened
 in headless chromium driven by playwright-core (tests/browser/browser-test.js):
 click Download, Tab+Enter, the zip, the language switch, an expired link; the
-saved files must equal the attachments byte for byte. Screenshots of each
-page (desktop and phone) go to SCREENSHOT_DIR (default BUILD_DIR/screenshots;
-docs/screenshots holds the committed ones). Everything talks to 127.0.0.1.
+saved files must equal the attachments byte for byte. A message with an HTML
+body is rewritten with the Dutch and with the English notice, and its HTML
+part shown as a mail reader shows it (a sandboxed frame under the headers):
+the link must be visible and lead to the gateway, the expiry date be there.
+Screenshots of each page and mail (desktop and phone) go to SCREENSHOT_DIR
+(default BUILD_DIR/screenshots; docs/screenshots holds the committed ones).
+Everything talks to 127.0.0.1.
 Missing chromium, node or npm is a failure, not a skip.
 
 usage: test_browser.py BUILD_DIR [SCREENSHOT_DIR]
 """
 import email
 import email.policy
+import html
 import io
 import json
 import os
@@ -62,6 +67,88 @@ def message(files):
     return m.as_bytes(policy=email.policy.SMTP)
 
 
+# The HTML mail: what a sender writes, in each notice language.
+MAIL = {
+    "nl": {"to": "huurder@voorbeeld.nl", "subject": "Uw jaaropgave 2025",
+           "greeting": "Beste huurder,",
+           "body": "In de bijlage vindt u uw jaaropgave 2025 en de nieuwe huurovereenkomst. "
+                   "Wilt u de overeenkomst v\u00f3\u00f3r 1 maart ondertekend terugsturen?",
+           "closing": "Met vriendelijke groet,", "labels": ("Van", "Aan", "Onderwerp", "Datum")},
+    "en": {"to": "tenant@example.com", "subject": "Your 2025 annual statement",
+           "greeting": "Dear tenant,",
+           "body": "Please find attached your 2025 annual statement and the new tenancy "
+                   "agreement. Could you sign the agreement and send it back before 1 March?",
+           "closing": "Kind regards,", "labels": ("From", "To", "Subject", "Date")},
+}
+
+
+def html_message(lang, to, files):
+    t = MAIL[lang]
+    m = EmailMessage()
+    m["From"] = "Afdeling Verhuur <verhuur@delinde.example>"
+    m["To"] = ", ".join(to)
+    m["Subject"] = t["subject"]
+    m["Date"] = "Tue, 10 Feb 2026 10:00:00 +0100"
+    m["Message-ID"] = "<browser-mail-%s@delinde.example>" % lang
+    text = "%s\n\n%s\n\n%s\nAfdeling Verhuur\nWoningcorporatie De Linde\n" % (
+        t["greeting"], t["body"], t["closing"])
+    m.set_content(text)
+    m.add_alternative(
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n'
+        '<body style="font-family:Calibri,Arial,sans-serif;font-size:15px;color:#222">\n'
+        "<p>%s</p>\n<p>%s</p>\n<p>%s<br>Afdeling Verhuur<br><b>Woningcorporatie De Linde</b></p>\n"
+        "</body></html>\n" % (html.escape(t["greeting"]), html.escape(t["body"]),
+                                html.escape(t["closing"])), subtype="html")
+    for name, data, ctype in files:
+        maintype, subtype = ctype.split("/")
+        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return m.as_bytes(policy=email.policy.SMTP)
+
+
+def reader_view(lang, msg, body_html):
+    """The page a mail reader would show: the headers, then the HTML part in a sandboxed frame."""
+    labels = MAIL[lang]["labels"]
+    rows = "".join("<div><span>%s:</span> %s</div>" % (html.escape(label), html.escape(str(msg[h])))
+                   for label, h in zip(labels[:2], ("From", "To")))
+    rows += "<div><span>%s:</span> %s</div>" % (html.escape(labels[3]), html.escape(str(msg["Date"])))
+    return ('<!DOCTYPE html><html lang="%s"><head><meta charset="utf-8"><style>'
+            "body{margin:0;font-family:Arial,Helvetica,sans-serif;color:#1f2933;background:#fff}"
+            "header{padding:14px 18px;background:#f4f6f8;border-bottom:1px solid #d5dbe1;"
+            "font-size:13px;line-height:1.6}"
+            "h1{font-size:19px;margin:0 0 6px 0}header span{color:#52606d}"
+            "main{padding:4px 10px}iframe{display:block;border:0;width:100%%;height:600px}"
+            '</style></head><body><header><h1>%s</h1>%s</header>'
+            '<main><iframe sandbox title="message" srcdoc="%s"></iframe></main></body></html>'
+            % (lang, html.escape(str(msg["Subject"])), rows, html.escape(body_html, quote=True)))
+
+
+def rewrite_html_mail(gw, name, notice, lang, to, files):
+    """The HTML mail written in LANG to the addresses TO through `bestanden rewrite` with
+    [notice] language = NOTICE; NAME names the screenshots."""
+    with open(gw.conf_path) as f:
+        conf = f.read().replace("[notice]\n", "[notice]\nlanguage = %s\n" % notice, 1)
+    conf_path = os.path.join(gw.dir, "notice-%s.conf" % name)
+    with open(conf_path, "w") as f:
+        f.write(conf)
+    eml = os.path.join(gw.dir, "mail-%s.eml" % name)
+    with open(eml, "wb") as f:
+        f.write(html_message(lang, to, files))
+    argv = [gw.prog("cli"), "-c", conf_path, "rewrite"]
+    for rcpt in to:
+        argv += ["--recipient", rcpt]
+    out = gw.run(argv + [eml], env=dict(os.environ, TZ="Europe/Amsterdam"))
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    text = msg.get_body(("plain",)).get_content()
+    body_html = msg.get_body(("html",)).get_content()
+    found = re.search(r"<(%s/d/[A-Za-z0-9_-]+)>" % re.escape(gw.url), text)
+    if not found:
+        fail("no link in the rewritten %s mail:\n%s" % (lang, text))
+    if 'href="%s"' % found.group(1) not in body_html:
+        fail("the HTML part of the %s mail does not link to %s" % (lang, found.group(1)))
+    return {"name": name, "page": reader_view(lang, msg, body_html), "link": found.group(1),
+            "greeting": MAIL[lang]["greeting"]}
+
+
 def main(build, shots):
     for tool in ("/usr/bin/chromium", shutil.which("node"), shutil.which("npm")):
         if not tool or not os.access(tool, os.X_OK):
@@ -96,7 +183,13 @@ def main(build, shots):
             with open(paths[-1][0], "wb") as f:
                 f.write(data)
         expired, _, _ = gw.package(paths, lifetime=-3600)
+        nl, en = MAIL["nl"]["to"], MAIL["en"]["to"]
+        mails = [rewrite_html_mail(gw, "nl", "nl", "nl", [nl], files[:2]),
+                 rewrite_html_mail(gw, "en", "en", "en", [en], files[:2]),
+                 # language = auto, one recipient abroad: both notices, Dutch first
+                 rewrite_html_mail(gw, "both", "auto", "nl", [nl, en], files[:2])]
         cfg = {
+            "gatewayUrl": gw.url, "mails": mails,
             "link": link, "expiredLink": expired,
             "files": [{"index": i + 1, "name": n} for i, (n, _, _) in enumerate(files)],
             "downloadDir": os.path.join(gw.dir, "downloads"),

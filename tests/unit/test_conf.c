@@ -353,6 +353,7 @@ static const struct {
 } enum_words[] = {
         {"gateway", "language", "nl", BD_LANG_NL},
         {"gateway", "language", "en", BD_LANG_EN},
+        {"gateway", "language", "auto", BD_LANG_AUTO},
         {"gateway", "audit_client_address", "full", BD_AUDIT_ADDRESS_FULL},
         {"gateway", "audit_client_address", "truncated", BD_AUDIT_ADDRESS_TRUNCATED},
         {"gateway", "audit_client_address", "none", BD_AUDIT_ADDRESS_NONE},
@@ -372,6 +373,7 @@ static const struct {
         {"policy", "undecodable", "unchanged", BD_UNDECODABLE_UNCHANGED},
         {"notice", "language", "nl", BD_LANG_NL},
         {"notice", "language", "en", BD_LANG_EN},
+        {"notice", "language", "auto", BD_LANG_AUTO},
 };
 
 static void test_enum_constants_match_choices(void **state)
@@ -424,6 +426,30 @@ static void test_enum_constants_match_choices(void **state)
 	assert_int_equal(checked, nwords);
 	assert_string_equal(bd_language_code(BD_LANG_NL), "nl");
 	assert_string_equal(bd_language_code(BD_LANG_EN), "en");
+	assert_string_equal(bd_language_code(BD_LANG_AUTO), "auto");
+}
+
+/* [notice] dutch_domains: .nl and .be unless set; a TLD entry keeps its dot. */
+static void test_dutch_domains(void **state)
+{
+	struct bd_conf *c = bd_conf_defaults();
+	struct bd_error err;
+
+	(void)state;
+	assert_int_equal(c->notice.dutch_domains.n, 2);
+	assert_string_equal(c->notice.dutch_domains.v[0], ".nl");
+	assert_string_equal(c->notice.dutch_domains.v[1], ".be");
+	bd_conf_free(&c);
+	c = bd_conf_load_string(
+	        "t.conf", "[notice]\nlanguage = auto\ndutch_domains = .nl, example.org\n", &err);
+	assert_non_null(c);
+	assert_int_equal(c->notice.language, BD_LANG_AUTO);
+	assert_int_equal(c->notice.dutch_domains.n, 2);
+	assert_string_equal(c->notice.dutch_domains.v[1], "example.org");
+	bd_conf_free(&c);
+	c = bd_conf_load_string("t.conf", "[notice]\ndutch_domains = .nl, bad domain\n", &err);
+	assert_null(c);
+	assert_non_null(strstr(err.msg, "dutch_domains"));
 }
 
 /* A program run from the build tree, with the templates not installed, uses the source tree's. */
@@ -460,6 +486,7 @@ int main(void)
 	        cmocka_unit_test(test_every_problem_reported),
 	        cmocka_unit_test(test_missing_file_reported),
 	        cmocka_unit_test(test_enum_constants_match_choices),
+	        cmocka_unit_test(test_dutch_domains),
 	        cmocka_unit_test(test_template_dir_in_build_tree),
 	};
 

@@ -133,6 +133,14 @@ static void test_language(void **state)
 	        {"en", "nl", "nl", "en"},
 	        {"nl", "en", "en", "nl"},
 	        {"de", "en", "nl", "en"}, /* an unknown ?lang= is ignored */
+	        /* [gateway] language = auto: Dutch only when the browser asks for it */
+	        {NULL, NULL, "auto", "en"},
+	        {NULL, "fr, de;q=0.8", "auto", "en"},
+	        {NULL, "nl-NL,nl;q=0.9,en;q=0.8", "auto", "nl"},
+	        {NULL, "de, nl;q=0.5", "auto", "nl"},
+	        {NULL, "nl;q=0.4, en-US;q=0.8", "auto", "en"},
+	        {"nl", "en", "auto", "nl"},
+	        {"en", "nl", "auto", "en"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

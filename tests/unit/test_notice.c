@@ -87,7 +87,8 @@ static void test_render(void **state)
 	struct bd_error err;
 	struct bd_notice *nl = bd_notice_load(dir, "nl", &err),
 	                 *en = bd_notice_load(dir, "en", &err);
-	struct bd_notice_vars v = {"Woonstichting De Test", LINK, 1796904000, 1, files3};
+	struct bd_notice_vars v = {"Woonstichting De Test", LINK, 1796904000, 1, files3,
+	                           BD_NOTICE_LOADED};
 	char *text, *html;
 
 	setenv("TZ", "UTC", 1);
@@ -131,6 +132,134 @@ static void test_render(void **state)
 	g_free(dir);
 }
 
+/*
+ * [notice] language = auto: Dutch only when every recipient outside is in
+ * dutch_domains (".nl" a suffix, "example.org" itself and its subdomains);
+ * internal recipients do not count; nl and en stay what they say.
+ */
+static void test_language_for(void **state)
+{
+	static const struct {
+		const char *conf; /* [notice] lines */
+		const char *rcpts[4];
+		enum bd_notice_languages want;
+	} cases[] = {
+	        {"language = auto", {"a@gemeente.nl", "<b@example.be>"}, BD_NOTICE_NL},
+	        {"language = auto", {"a@gemeente.nl", "b@example.com"}, BD_NOTICE_LOADED},
+	        {"language = auto", {"a@example.com"}, BD_NOTICE_LOADED},
+	        {"language = auto", {"A@Sub.Gemeente.NL."}, BD_NOTICE_NL},
+	        {"language = auto", {"a@gemeente.nl", "colleague@ours.org"}, BD_NOTICE_NL},
+	        {"language = auto", {"colleague@ours.org", "x@team.ours.org"}, BD_NOTICE_NL},
+	        {"language = auto",
+	         {"a@gemeente.nl", "intern@ours.org", "b@x.de"},
+	         BD_NOTICE_LOADED},
+	        {"language = auto", {NULL}, BD_NOTICE_LOADED},
+	        /* routed elsewhere: its real domain is unknown */
+	        {"language = auto", {"b%example.com@gemeente.nl"}, BD_NOTICE_LOADED},
+	        {"language = auto", {"example.com!b@gemeente.nl"}, BD_NOTICE_LOADED},
+	        /* a TLD entry matches no domain named like it without the dot */
+	        {"language = auto", {"a@nl"}, BD_NOTICE_LOADED},
+	        {"language = auto", {"a@gemeentenl"}, BD_NOTICE_LOADED},
+	        {"language = auto\ndutch_domains = partner.org", {"a@partner.org"}, BD_NOTICE_NL},
+	        {"language = auto\ndutch_domains = partner.org",
+	         {"a@eu.partner.org"},
+	         BD_NOTICE_NL},
+	        {"language = auto\ndutch_domains = partner.org",
+	         {"a@notpartner.org"},
+	         BD_NOTICE_LOADED},
+	        {"language = auto\ndutch_domains = partner.org",
+	         {"a@gemeente.nl"},
+	         BD_NOTICE_LOADED},
+	        {"language = nl", {"a@example.com"}, BD_NOTICE_NL},
+	        {"language = nl", {NULL}, BD_NOTICE_NL},
+	        {"language = en", {"a@gemeente.nl"}, BD_NOTICE_EN},
+	        {"language = en", {"colleague@ours.org"}, BD_NOTICE_EN},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		struct bd_error err;
+		struct bd_conf *c;
+		size_t n = 0;
+
+		snprintf(text, sizeof(text),
+		         "[milter]\ninternal_domains = ours.org\n[notice]\n%s\n", cases[i].conf);
+		c = bd_conf_load_string("t.conf", text, &err);
+		if (c == NULL)
+			fail_msg("case %zu: %s", i, err.msg);
+		while (n < 4 && cases[i].rcpts[n] != NULL)
+			n++;
+		if (bd_notice_language_for(&c->notice, &c->milter, cases[i].rcpts, n) !=
+		    cases[i].want)
+			fail_msg("case %zu (%s, %s...): expected %d", i, cases[i].conf,
+			         cases[i].rcpts[0] ? cases[i].rcpts[0] : "no recipients",
+			         (int)cases[i].want);
+		bd_conf_free(&c);
+	}
+}
+
+/* Loaded with "auto", a notice renders both languages, Dutch first, each whole,
+ * or the one a message asks for. */
+static void test_render_both(void **state)
+{
+	char *dir = template_dir();
+	struct bd_error err;
+	struct bd_notice *both = bd_notice_load(dir, "auto", &err);
+	struct bd_notice_vars v = {"De Test", LINK, 1796904000, 1, files3, BD_NOTICE_LOADED};
+	char *text, *html, *nl, *en;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	assert_non_null(both);
+	assert_string_equal(bd_notice_language(both), "nl");
+
+	text = bd_notice_render_text(both, &v);
+	nl = strstr(text,
+	            "Download de bijlage \xe2\x80\x94 beschikbaar tot 10 december 2026:\n<" LINK
+	            ">\n");
+	en = strstr(text,
+	            "Download the attachment \xe2\x80\x94 available until 10 December 2026:\n<" LINK
+	            ">\n");
+	assert_non_null(nl);
+	assert_non_null(en);
+	assert_true(nl < en);
+	assert_non_null(strstr(text, "\n----------------------------------------\n"));
+	assert_non_null(strstr(text, "(2,4 MB)"));
+	assert_non_null(strstr(text, "(2.4 MB)"));
+	free(text);
+
+	html = bd_notice_render_html(both, &v);
+	nl = strstr(html, "<div lang=\"nl\">");
+	en = strstr(html, "<div lang=\"en\">");
+	assert_non_null(nl);
+	assert_non_null(en);
+	assert_true(nl < en);
+	assert_true(strstr(html, "beschikbaar tot 10 december 2026") < en);
+	assert_true(strstr(html, "available until 10 December 2026") > en);
+	free(html);
+
+	v.languages = BD_NOTICE_EN;
+	text = bd_notice_render_text(both, &v);
+	assert_null(strstr(text, "beschikbaar"));
+	assert_non_null(strstr(text, "available until"));
+	free(text);
+	v.languages = BD_NOTICE_NL;
+	html = bd_notice_render_html(both, &v);
+	assert_null(strstr(html, "available"));
+	assert_null(strstr(html, "<div lang="));
+	assert_non_null(strstr(html, "beschikbaar tot"));
+	free(html);
+
+	assert_null(bd_notice_load(dir, "de", &err));
+	assert_non_null(strstr(err.msg, "expected nl, en or auto"));
+	unsetenv("TZ");
+	tzset();
+	bd_notice_free(&both);
+	g_free(dir);
+}
+
 /* The HTML notice escapes as the download page does (html.h): quotes too, so a
  * value is safe inside an attribute, and no control character reaches the page. */
 static void test_html_escaping(void **state)
@@ -139,7 +268,8 @@ static void test_html_escaping(void **state)
 	char *dir = template_dir();
 	struct bd_error err;
 	struct bd_notice *en = bd_notice_load(dir, "en", &err);
-	struct bd_notice_vars v = {"O'Neil & <Zn>\tB.V.", LINK, 1796904000, 1, files};
+	struct bd_notice_vars v = {"O'Neil & <Zn>\tB.V.", LINK, 1796904000, 1, files,
+	                           BD_NOTICE_LOADED};
 	char *html, *text;
 
 	assert_non_null(en);
@@ -395,7 +525,8 @@ int main(void)
 	        cmocka_unit_test(test_render),          cmocka_unit_test(test_html_escaping),
 	        cmocka_unit_test(test_template_errors), cmocka_unit_test(test_text_charsets),
 	        cmocka_unit_test(test_flowed),          cmocka_unit_test(test_html),
-	        cmocka_unit_test(test_new_part),
+	        cmocka_unit_test(test_new_part),        cmocka_unit_test(test_language_for),
+	        cmocka_unit_test(test_render_both),
 	};
 
 	g_mime_init();

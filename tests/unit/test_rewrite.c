@@ -337,35 +337,130 @@ static void test_write_body(void **state)
 	g_free(dir);
 }
 
-/* A multipart that lost its closing boundary in transit gets one back when it changes. */
-static void test_close_boundary(void **state)
+/* Rewrite tests/data/messages/NAME under configuration EXTRA and ENV: it must change;
+ * the whole output goes into OUT (the caller frees OUT->data). */
+static void rewrite_named(const char *name, const char *extra,
+                          const struct bd_rewrite_envelope *env, struct bd_buf_sink *out)
 {
 	char *dir = messages_dir();
-	char *path = g_build_filename(dir, "35-missing-close-boundary.eml", NULL);
-	struct bd_conf *conf = rwc_conf(&C, NULL);
-	static const struct bd_rewrite_envelope env = {.outgoing = true};
-	static const char end[] = "\r\n--=-b1--\r\n";
+	char *path = g_build_filename(dir, name, NULL);
+	struct bd_conf *conf = rwc_conf(&C, extra);
 	struct bd_rewrite *rw;
 	struct bd_rewrite_result *r = NULL;
-	struct bd_buf_sink out;
 	struct bd_error err;
 	int fd = spool_file(path);
 
 	rw = bd_rewrite_new(conf, C.keys, C.store, &err);
 	assert_non_null(rw);
-	assert_int_equal(bd_rewrite_message(rw, fd, &env, &r, &err), 0);
+	assert_int_equal(bd_rewrite_message(rw, fd, env, &r, &err), 0);
 	assert_true(r->changed);
-	bd_buf_sink_init(&out);
-	assert_int_equal(bd_rewrite_write_message(r, &out.sink, &err), 0);
-	assert_true(out.len > sizeof(end));
-	assert_non_null(g_strstr_len((const char *)out.data, (gssize)out.len, end));
-	free(out.data);
+	bd_buf_sink_init(out);
+	assert_int_equal(bd_rewrite_write_message(r, &out->sink, &err), 0);
 	bd_rewrite_result_free(&r);
 	bd_rewrite_free(&rw);
 	close(fd);
 	bd_conf_free(&conf);
 	g_free(path);
 	g_free(dir);
+}
+
+/* A multipart that lost its closing boundary in transit gets one back when it changes. */
+static void test_close_boundary(void **state)
+{
+	static const struct bd_rewrite_envelope env = {.outgoing = true};
+	static const char end[] = "\r\n--=-b1--\r\n";
+	struct bd_buf_sink out;
+
+	rewrite_named("35-missing-close-boundary.eml", NULL, &env, &out);
+	assert_true(out.len > sizeof(end));
+	assert_non_null(g_strstr_len((const char *)out.data, (gssize)out.len, end));
+	free(out.data);
+}
+
+/* ---- the notice's language follows the recipients ---- */
+
+struct bodies {
+	GString *text, *html;
+};
+
+static void collect_body(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	struct bodies *b = data;
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	GMimeStream *out;
+	GByteArray *bytes;
+
+	(void)parent;
+	if (!GMIME_IS_PART(part) || !g_mime_content_type_is_type(ct, "text", "*"))
+		return;
+	out = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(g_mime_part_get_content(GMIME_PART(part)), out);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out));
+	g_string_append_len(g_mime_content_type_is_type(ct, "text", "html") ? b->html : b->text,
+	                    (const char *)bytes->data, (gssize)bytes->len);
+	g_object_unref(out);
+}
+
+/* Rewrite 02-cid-inline-image (text and HTML bodies) for RECIPIENTS under
+ * [notice] language = auto; the decoded text and HTML bodies go into B. */
+static void rewrite_to(const char *const *recipients, size_t n, struct bodies *b)
+{
+	struct bd_rewrite_envelope env = {
+	        .outgoing = true, .recipients = recipients, .nrecipients = n};
+	struct bd_buf_sink out;
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+
+	rewrite_named("02-cid-inline-image.eml", "language = auto\n", &env, &out);
+	stream = g_mime_stream_mem_new_with_buffer((const char *)out.data, out.len);
+	parser = g_mime_parser_new_with_stream(stream);
+	msg = g_mime_parser_construct_message(parser, NULL);
+	assert_non_null(msg);
+	b->text = g_string_new(NULL);
+	b->html = g_string_new(NULL);
+	g_mime_message_foreach(msg, collect_body, b);
+	g_object_unref(msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	free(out.data);
+}
+
+static void test_notice_language_auto(void **state)
+{
+	static const char *const mixed[] = {"bert@gemeente.nl", "<jane@example.com>"};
+	static const char *const dutch[] = {"bert@gemeente.nl", "an@stad.be"};
+	struct bodies b;
+	const char *nl, *en;
+
+	/* one recipient abroad: both, Dutch first, in the text and in the HTML */
+	rewrite_to(mixed, 2, &b);
+	nl = strstr(b.text->str, "Download de bijlage");
+	en = strstr(b.text->str, "Download the attachment");
+	assert_non_null(nl);
+	assert_non_null(en);
+	assert_true(nl < en);
+	nl = strstr(b.html->str, "<div lang=\"nl\">");
+	en = strstr(b.html->str, "<div lang=\"en\">");
+	assert_non_null(nl);
+	assert_non_null(en);
+	assert_true(nl < en);
+	assert_non_null(strstr(nl, "beschikbaar tot"));
+	assert_non_null(strstr(en, "available until"));
+	assert_true(strstr(b.html->str, "beschikbaar tot") < en);
+	assert_non_null(strstr(b.html->str, "href=\"" RWC_PUBLIC_URL "/d/"));
+	g_string_free(b.text, TRUE);
+	g_string_free(b.html, TRUE);
+
+	/* every recipient in .nl or .be: Dutch alone */
+	rewrite_to(dutch, 2, &b);
+	assert_non_null(strstr(b.text->str, "Download de bijlage"));
+	assert_null(strstr(b.text->str, "Download the attachment"));
+	assert_non_null(strstr(b.html->str, "beschikbaar tot"));
+	assert_null(strstr(b.html->str, "available until"));
+	assert_null(strstr(b.html->str, "<div lang="));
+	g_string_free(b.text, TRUE);
+	g_string_free(b.html, TRUE);
 }
 
 /* ---- where the notice goes in HTML: visible, never in a comment or script ---- */
@@ -517,7 +612,7 @@ int main(void)
 	        cmocka_unit_test(test_golden),         cmocka_unit_test(test_store_failure),
 	        cmocka_unit_test(test_progress),       cmocka_unit_test(test_write_body),
 	        cmocka_unit_test(test_memory_bounded), cmocka_unit_test(test_close_boundary),
-	        cmocka_unit_test(test_html_insertion),
+	        cmocka_unit_test(test_html_insertion), cmocka_unit_test(test_notice_language_auto),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
