@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "gateway.h"
 #include "keys.h"
 #include "log.h"
+#include "preflight.h"
 #include "privileges.h"
 #include "mem.h"
 
@@ -81,6 +83,20 @@ static int load_tls(struct gw_server *srv, struct bd_error *err)
 	return srv->tls_key == NULL ? -1 : 0;
 }
 
+/* The audit log's directory when missing, owned like logrotate's "create 0640 bestanden adm". */
+static int make_audit_dir(const struct bd_conf *conf, struct bd_error *err)
+{
+	char *dir;
+	int r;
+
+	if (conf->gateway.audit_log[0] == '\0')
+		return 0;
+	dir = bd_strdup(conf->gateway.audit_log);
+	r = bd_privileges_make_dir(dirname(dir), 0750, conf->gateway.user, "adm", err);
+	free(dir);
+	return r < 0 ? -1 : 0;
+}
+
 static void cleanup(struct gw_server *srv)
 {
 	gw_download_fini(srv);
@@ -130,11 +146,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test_only) {
-		bd_log(LOG_INFO, "event=check config=%s link_key=%u gateway_key=%u result=ok",
-		       srv.conf->path, bd_keyring_current(srv.keys, BD_KEY_LINK),
-		       bd_keyring_current(srv.keys, BD_KEY_GATEWAY));
+		unsigned problems = bd_preflight_run(srv.conf, BD_PREFLIGHT_GATEWAY,
+		                                     bd_log_check_problem, NULL);
+
+		bd_log(problems ? LOG_ERR : LOG_INFO,
+		       "event=check config=%s link_key=%u gateway_key=%u result=%s", srv.conf->path,
+		       bd_keyring_current(srv.keys, BD_KEY_LINK),
+		       bd_keyring_current(srv.keys, BD_KEY_GATEWAY), problems ? "failed" : "ok");
 		cleanup(&srv);
-		return 0;
+		return problems ? 1 : 0;
+	}
+	if (make_audit_dir(srv.conf, &err) < 0) {
+		bd_log(LOG_ERR, "event=start-refused error=\"[gateway] audit_log: %s\"", err.msg);
+		cleanup(&srv);
+		return 1;
 	}
 	if (gw_download_init(&srv, &err) < 0 || gw_listen(&srv, &err) < 0) {
 		bd_log(LOG_ERR, "event=start-refused error=\"%s\"", err.msg);
@@ -155,6 +180,9 @@ int main(int argc, char **argv)
 	 * needed. The embedded store's directories (made as root just now) become the user's. */
 	if ((srv.conf->storage.driver == BD_STORAGE_GATEWAY &&
 	     bd_privileges_give(srv.conf->gateway.data_dir, srv.conf->gateway.user, &err) < 0) ||
+	    (srv.conf->gateway.audit_log[0] != '\0' &&
+	     bd_privileges_give_file(srv.conf->gateway.audit_log, srv.conf->gateway.user, "adm",
+	                             &err) < 0) ||
 	    bd_privileges_drop(srv.conf->gateway.user, &err) < 0) {
 		bd_log(LOG_ERR, "event=start-refused error=\"[gateway] user: %s\"", err.msg);
 		cleanup(&srv);
