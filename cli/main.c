@@ -234,10 +234,10 @@ static time_t key_needed_until(const char *dir, enum bd_key_kind kind, unsigned 
 	time_t created = -1, until;
 
 	for (int i = 0; i < n; i++)
-		if (info[i].kind == kind && info[i].id == id)
+		if (info[i].kind == kind && info[i].id == id && !info[i].current)
 			created = info[i].created;
 	if (created < 0)
-		return 0;      /* not there: bd_keys_remove says so */
+		return 0;      /* not there, or current: bd_keys_remove says so */
 	*retired = time(NULL); /* no successor found: count it as retired just now */
 	for (int i = 0; i < n; i++)
 		if (info[i].kind == kind && info[i].created >= created && info[i].id != id &&
