@@ -8,21 +8,7 @@ tmp=$(mktemp -d /tmp/bd-check-test.XXXXXX)
 chmod 755 "$tmp"
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
-failed=0 passed=0
-
-ok()   { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-# expect STATUS PATTERN CMD...: exit status and a fixed string on stdout+stderr
-expect() {
-	local want=$1 pattern=$2; shift 2
-	local out status
-	out=$("$@" 2>&1); status=$?
-	if [ "$status" != "$want" ]; then fail "$* exited $status, expected $want: $out"; return; fi
-	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" <<<"$out"; then
-		fail "$*: output lacks '$pattern': $out"; return
-	fi
-	ok
-}
+. "$(dirname "$0")/expect.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 # conf NAME SED-EXPRESSION...: a copy of the base configuration with changes
