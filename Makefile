@@ -5,7 +5,7 @@ FUZZ      ?= build-fuzz
 JOBS      ?= $(shell nproc)
 CMAKE_OPTS ?=
 
-.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install deb clean bench help screenshots
+.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install uninstall deb clean bench help screenshots
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make format     clang-format every C file"
 	@echo "make screenshots renew docs/screenshots (pages and mails, headless chromium)"
 	@echo "make install    install programs, templates and man pages"
+	@echo "make uninstall  remove what make install installed (configuration and data stay)"
 	@echo "make deb        build the Debian package into $(DEB)/"
 
 deps:
@@ -89,6 +90,15 @@ format:
 
 install: build
 	cmake --install $(BUILD)
+
+# Removes every file $(BUILD)/install_manifest.txt lists (cmake --install writes it), then
+# the directories of ours that are left empty. Configuration, keys and data are not there.
+uninstall:
+	@test -f $(BUILD)/install_manifest.txt || \
+	  { echo "uninstall: no $(BUILD)/install_manifest.txt; run make install (same BUILD) first"; exit 1; }
+	xargs -d '\n' rm -fv < $(BUILD)/install_manifest.txt
+	@awk -F/ '{ p = ""; for (i = 2; i < NF; i++) { p = p "/" $$i; if (p ~ /\/bestanden/) print p } }' \
+	  $(BUILD)/install_manifest.txt | sort -ru | xargs -r -d '\n' rmdir -v --ignore-fail-on-non-empty
 
 # The Debian package (debian/), built with dpkg-buildpackage; the results go to $(DEB)/.
 DEB     ?= build-deb

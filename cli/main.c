@@ -16,6 +16,8 @@
 #include "cli.h"
 #include "conf.h"
 #include "keys.h"
+#include "notice.h"
+#include "preflight.h"
 
 const char *bd_cli_conf_path = BD_CONF_DEFAULT_PATH;
 
@@ -41,6 +43,31 @@ static void print_problem(void *ctx, const char *problem)
 {
 	(void)ctx;
 	fprintf(stderr, "bestanden: %s\n", problem);
+}
+
+/* check-config -v: what the daemons' -t check, for both, and the notice templates. */
+static unsigned check_runtime(const struct bd_conf *conf)
+{
+	struct bd_keyring *keys;
+	struct bd_notice *notice;
+	struct bd_error err;
+	unsigned problems = 0;
+
+	keys = bd_keyring_load(conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, &err);
+	if (keys == NULL) {
+		print_problem(NULL, err.msg);
+		problems++;
+	}
+	bd_keyring_free(&keys);
+	notice = bd_notice_load(conf->notice.template_dir, bd_language_code(conf->notice.language),
+	                        &err);
+	if (notice == NULL) {
+		fprintf(stderr, "bestanden: [notice] template_dir: %s\n", err.msg);
+		problems++;
+	}
+	bd_notice_free(&notice);
+	return problems + bd_preflight_run(conf, BD_PREFLIGHT_MILTER | BD_PREFLIGHT_GATEWAY,
+	                                   print_problem, NULL);
 }
 
 /* Every problem in the file gets its own line, however many there are. */
@@ -121,6 +148,10 @@ static int cmd_check_config(int argc, char **argv)
 			bd_conf_format_value(conf, &bd_conf_keys[i], value, sizeof(value));
 			printf("%s = %s\n", bd_conf_keys[i].name, value);
 		}
+		if (check_runtime(conf) > 0) {
+			bd_conf_free(&conf);
+			return 1;
+		}
 	}
 	fprintf(stderr, "%s: configuration is valid\n", conf->path);
 	bd_conf_free(&conf);
@@ -189,6 +220,84 @@ static int parse_kind(const char *s, enum bd_key_kind *kind)
 	return 0;
 }
 
+/*
+ * When a retired key may go: a key stops being current when the next one of its
+ * kind is made, links made until then work for [policy] retention, and
+ * [keys] grace is the margin after that. 0 when it may go now.
+ */
+static time_t key_needed_until(const char *dir, enum bd_key_kind kind, unsigned id,
+                               const struct bd_conf *conf, time_t *retired)
+{
+	struct bd_key_info info[2 * BD_KEY_ID_MAX];
+	struct bd_error err;
+	int n = bd_keys_list(dir, info, sizeof(info) / sizeof(info[0]), &err);
+	time_t created = -1, until;
+
+	for (int i = 0; i < n; i++)
+		if (info[i].kind == kind && info[i].id == id && !info[i].current)
+			created = info[i].created;
+	if (created < 0)
+		return 0;      /* not there, or current: bd_keys_remove says so */
+	*retired = time(NULL); /* no successor found: count it as retired just now */
+	for (int i = 0; i < n; i++)
+		if (info[i].kind == kind && info[i].created >= created && info[i].id != id &&
+		    info[i].created < *retired)
+			*retired = info[i].created;
+	until = *retired + (time_t)conf->policy.retention + (time_t)conf->keys.grace;
+	return until > time(NULL) ? until : 0;
+}
+
+static int keys_remove(const char *dir, int argc, char **argv, const char *usage)
+{
+	enum bd_key_kind kind;
+	struct bd_error err;
+	struct bd_conf *conf;
+	unsigned long id = 0;
+	char *end = NULL;
+	int force = 0, nargs = 0, r = 0;
+	const char *args[2] = {NULL, NULL};
+	time_t until, retired = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0)
+			force = 1;
+		else if (nargs < 2)
+			args[nargs++] = argv[i];
+		else
+			return bd_cli_usage("%s", usage);
+	}
+	if (nargs == 2)
+		id = strtoul(args[1], &end, 10);
+	if (nargs != 2 || parse_kind(args[0], &kind) < 0 || *end != '\0' || id == 0 ||
+	    id > BD_KEY_ID_MAX)
+		return bd_cli_usage("%s", usage);
+	conf = bd_cli_load_conf_or_defaults();
+	if (conf == NULL)
+		return 1;
+	until = key_needed_until(dir, kind, (unsigned)id, conf, &retired);
+	if (until != 0 && !force) {
+		char a[32], b[32];
+		struct tm tm;
+
+		strftime(a, sizeof(a), "%Y-%m-%d %H:%M UTC", gmtime_r(&retired, &tm));
+		strftime(b, sizeof(b), "%Y-%m-%d %H:%M UTC", gmtime_r(&until, &tm));
+		fprintf(stderr,
+		        "bestanden: %s key %lu was retired %s; links made with it may work until "
+		        "[policy] retention has passed, and [keys] grace keeps it longer: it is "
+		        "needed until %s. Remove it then, or now with --force (those links stop "
+		        "working)\n",
+		        bd_key_kind_name(kind), id, a, b);
+		r = 1;
+	} else if (bd_keys_remove(dir, kind, (unsigned)id, &err) < 0) {
+		r = bd_cli_fail(&err);
+	} else {
+		printf("removed %s key %lu; what it protected can no longer be opened\n",
+		       bd_key_kind_name(kind), id);
+	}
+	bd_conf_free(&conf);
+	return r;
+}
+
 static int cmd_keys(int argc, char **argv)
 {
 	const char *dir_opt = NULL, *what;
@@ -196,17 +305,17 @@ static int cmd_keys(int argc, char **argv)
 	enum bd_key_kind kind;
 	char *dir;
 	int c, r = 0;
-	static const char usage[] =
-	        "keys [-d DIR] list | rotate [link|gateway|all] | remove link|gateway ID";
+	static const char usage[] = "keys [-d DIR] list | rotate [link|gateway|all] | remove "
+	                            "[--force] link|gateway ID";
 
 	while ((c = getopt(argc, argv, "+d:")) != -1) {
 		if (c == 'd')
 			dir_opt = optarg;
 		else
-			return bd_cli_usage(usage);
+			return bd_cli_usage("%s", usage);
 	}
 	if (optind >= argc)
-		return bd_cli_usage(usage);
+		return bd_cli_usage("%s", usage);
 	what = argv[optind];
 	if (strcmp(what, "list") != 0 && strcmp(what, "rotate") != 0 && strcmp(what, "remove") != 0)
 		return bd_cli_usage("unknown keys command '%s'; expected %s", what, usage);
@@ -236,17 +345,7 @@ static int cmd_keys(int argc, char **argv)
 			}
 		}
 	} else {
-		char *end = NULL;
-		unsigned long id = optind + 2 < argc ? strtoul(argv[optind + 2], &end, 10) : 0;
-
-		if (optind + 2 >= argc || parse_kind(argv[optind + 1], &kind) < 0 || *end != '\0' ||
-		    id == 0 || id > BD_KEY_ID_MAX)
-			r = bd_cli_usage(usage);
-		else if (bd_keys_remove(dir, kind, (unsigned)id, &err) < 0)
-			r = bd_cli_fail(&err);
-		else
-			printf("removed %s key %lu; what it protected can no longer be opened\n",
-			       bd_key_kind_name(kind), id);
+		r = keys_remove(dir, argc - optind - 1, argv + optind + 1, usage);
 	}
 	free(dir);
 	return r;
@@ -294,7 +393,8 @@ static const struct command {
          "check the configuration file (-v: every value; --example, --manpage: the "
          "generated documents)"},
         {"keygen", cmd_keygen, "[-d DIR]", "create link key, gateway key pair and store token"},
-        {"keys", cmd_keys, "[-d DIR] list | rotate [link|gateway|all] | remove link|gateway ID",
+        {"keys", cmd_keys,
+         "[-d DIR] list | rotate [link|gateway|all] | remove [--force] link|gateway ID",
          "list, rotate or remove keys"},
         {"fetch", bd_cmd_fetch, "[-o DIR] [-f] LINK",
          "download and decrypt a link's files into DIR (-f: overwrite)"},

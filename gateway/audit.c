@@ -44,6 +44,8 @@ static int open_file(struct gw_audit *a, struct bd_error *err)
 		close(fd);
 		return bd_error_set(err, BD_E_IO, "audit log %s is not a regular file", a->path);
 	}
+	if (st.st_size == 0 && st.st_uid == geteuid())
+		fchmod(fd, 0640); /* logrotate's "create 0640", whatever the umask */
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = fd;

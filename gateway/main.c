@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "gateway.h"
 #include "keys.h"
 #include "log.h"
+#include "preflight.h"
 #include "mem.h"
 #include "metrics.h"
 #include "pidfile.h"
@@ -71,6 +73,20 @@ static int load_tls(struct gateway *gw, const struct bd_conf_gateway *conf, stru
 	fclose(f);
 	gw->tls_key = bd_secret_file_read(conf->tls_key, TLS_FILE_MAX, err);
 	return gw->tls_key == NULL ? -1 : 0;
+}
+
+/* The audit log's directory when missing, owned like logrotate's "create 0640 bestanden adm". */
+static int make_audit_dir(const struct bd_conf *conf, struct bd_error *err)
+{
+	char *dir;
+	int r;
+
+	if (conf->gateway.audit_log[0] == '\0')
+		return 0;
+	dir = bd_strdup(conf->gateway.audit_log);
+	r = bd_privileges_make_dir(dirname(dir), 0750, conf->gateway.user, "adm", err);
+	free(dir);
+	return r < 0 ? -1 : 0;
 }
 
 static void cleanup(struct gateway *gw)
@@ -159,6 +175,11 @@ int main(int argc, char **argv)
 		bd_conf_free(&first);
 		return start_refused(&gw, "", &err);
 	}
+	/* The audit log's directory before the runtime opens the log in it. */
+	if (!test_only && make_audit_dir(first, &err) < 0) {
+		bd_conf_free(&first);
+		return start_refused(&gw, "[gateway] audit_log: ", &err);
+	}
 	bd_conf_free(&first);
 	rt = gw_runtime_load(gw.conf_path, NULL, gw_objects_store(gw.objects), test_only, &err);
 	if (rt == NULL) {
@@ -175,12 +196,17 @@ int main(int argc, char **argv)
 		return start_refused(&gw, "", &err);
 	}
 	if (test_only) {
-		bd_log(LOG_INFO, "event=check config=%s link_key=%u gateway_key=%u result=ok",
-		       conf->path, bd_keyring_current(rt->settings.keys, BD_KEY_LINK),
-		       bd_keyring_current(rt->settings.keys, BD_KEY_GATEWAY));
+		unsigned problems =
+		        bd_preflight_run(conf, BD_PREFLIGHT_GATEWAY, bd_log_check_problem, NULL);
+
+		bd_log(problems ? LOG_ERR : LOG_INFO,
+		       "event=check config=%s link_key=%u gateway_key=%u result=%s", conf->path,
+		       bd_keyring_current(rt->settings.keys, BD_KEY_LINK),
+		       bd_keyring_current(rt->settings.keys, BD_KEY_GATEWAY),
+		       problems ? "failed" : "ok");
 		gw_runtime_release(rt);
 		cleanup(&gw);
-		return 0;
+		return problems ? 1 : 0;
 	}
 	ss = (struct gw_server_settings){
 	        .listen = conf->gateway.listen,
@@ -215,6 +241,9 @@ int main(int argc, char **argv)
 	 * needed. The embedded store's directories (made as root just now) become the user's. */
 	if ((gw.objects != NULL &&
 	     bd_privileges_give(conf->gateway.data_dir, conf->gateway.user, &err) < 0) ||
+	    (conf->gateway.audit_log[0] != '\0' &&
+	     bd_privileges_give_file(conf->gateway.audit_log, conf->gateway.user, "adm", &err) <
+	             0) ||
 	    bd_privileges_drop(conf->gateway.user, &err) < 0) {
 		gw_runtime_release(rt);
 		bd_pidfile_remove(gw.pid_file, NULL);

@@ -647,9 +647,9 @@ static sfsistat on_eom(SMFICTX *ctx)
 		r = SMFIS_TEMPFAIL;
 	} else {
 		bd_log(LOG_INFO,
-		       "queue_id=%s direction=outgoing action=rewritten attachments=%u "
+		       "queue_id=%s direction=outgoing rule=%s action=rewritten attachments=%u "
 		       "bytes=%llu stored=%llu package=%s duration=%.3f",
-		       m->queue_id[0] ? m->queue_id : "-", res->nfiles,
+		       m->queue_id[0] ? m->queue_id : "-", why, res->nfiles,
 		       (unsigned long long)bd_spool_size(m->spool), (unsigned long long)res->bytes,
 		       res->package_id, elapsed(m));
 		r = SMFIS_CONTINUE;

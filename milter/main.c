@@ -7,7 +7,9 @@
  * connections (SIGUSR1 to the child: libmilter keeps SIGHUP for itself).
  * SIGTERM drains (SIGUSR2 to the child): new messages are tempfailed, the
  * ones in progress finish, then the filter and the supervisor exit.
- * -t checks configuration, keys and storage settings, like `postfix check`.
+ * -t checks configuration, keys, storage (it must answer and take the
+ * credentials) and directories, like `postfix check`; a missing spool
+ * directory is created at start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 #include "log.h"
 #include "milter.h"
 #include "pidfile.h"
+#include "preflight.h"
 #include "privileges.h"
 
 static const char *conf_path = BD_CONF_DEFAULT_PATH;
@@ -255,13 +258,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test_only) {
-		bd_log(LOG_INFO,
-		       "event=check config=%s link_key=%u gateway_key=%u storage=%s result=ok",
+		unsigned problems =
+		        bd_preflight_run(rt->conf, BD_PREFLIGHT_MILTER, bd_log_check_problem, NULL);
+
+		bd_log(problems ? LOG_ERR : LOG_INFO,
+		       "event=check config=%s link_key=%u gateway_key=%u storage=%s result=%s",
 		       rt->conf->path, bd_keyring_current(rt->keys, BD_KEY_LINK),
 		       bd_keyring_current(rt->keys, BD_KEY_GATEWAY),
-		       bd_store_driver_name(rt->conf->storage.driver));
+		       bd_store_driver_name(rt->conf->storage.driver), problems ? "failed" : "ok");
 		bd_runtime_release(rt);
-		return 0;
+		return problems ? 1 : 0;
+	}
+	if (bd_privileges_make_dir(rt->conf->milter.spool_dir, 0750, rt->conf->milter.user, NULL,
+	                           &err) < 0) {
+		bd_log(LOG_ERR, "event=start-failed error=\"[milter] spool_dir: %s\"", err.msg);
+		bd_runtime_release(rt);
+		return 1;
 	}
 	pid_file = strdup(rt->conf->milter.pid_file);
 	user = strdup(rt->conf->milter.user);

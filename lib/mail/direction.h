@@ -5,7 +5,7 @@
  * in through a daemon named in [milter] originating_daemons (Postfix's
  * milter_macro_daemon_name on the submission service), when the client
  * address is in [milter] internal_networks, or when it was submitted
- * locally (no client address: sendmail(1) via non_smtpd_milters).
+ * locally with no client address (Sendmail; Postfix's pickup gives 127.0.0.1).
  * A recipient is internal only when it is a plain local@domain whose domain
  * is in [milter] internal_domains (or a subdomain of one): a local part with
  * routing or quoting ('%', '!', quotes, a source route) may be relayed

@@ -95,3 +95,12 @@ void bd_log_kv_str(char *buf, size_t size, const char *key, const char *value)
 		buf[used++] = '"';
 	buf[used < size ? used : size - 1] = '\0';
 }
+
+void bd_log_check_problem(void *ctx, const char *problem)
+{
+	char kv[2100] = "";
+
+	(void)ctx;
+	bd_log_kv_str(kv, sizeof(kv), "problem", problem);
+	bd_log(LOG_ERR, "event=check%s", kv);
+}

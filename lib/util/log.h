@@ -21,5 +21,7 @@ void bd_log_set_debug(bool on);
 void bd_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append ` KEY=VALUE` to BUF (of SIZE), quoting VALUE if it needs it. */
 void bd_log_kv_str(char *buf, size_t size, const char *key, const char *value);
+/* A bd_conf_report_fn for `-t`: one line `event=check problem="PROBLEM"` (LOG_ERR). */
+void bd_log_check_problem(void *ctx, const char *problem);
 
 #endif

@@ -72,3 +72,88 @@ int bd_privileges_give(const char *dir, const char *user, struct bd_error *err)
 	closedir(d);
 	return 0;
 }
+
+/* USER's ids, and GROUP's id when GROUP names a group; -1 when USER does not exist. */
+static int lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(user);
+	struct group *gr = group && *group ? getgrnam(group) : NULL;
+
+	if (pw == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	*gid = gr ? gr->gr_gid : pw->pw_gid;
+	return 0;
+}
+
+int bd_privileges_give_file(const char *path, const char *user, const char *group,
+                            struct bd_error *err)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (user == NULL || *user == '\0' || geteuid() != 0)
+		return 0;
+	if (lookup_ids(user, group, &uid, &gid) < 0)
+		return bd_error_set(err, BD_E_CONFIG, "user '%s' does not exist", user);
+	if (chown(path, uid, gid) < 0)
+		return bd_error_set(err, BD_E_IO, "cannot give %s to user %s: %s", path, user,
+		                    strerror(errno));
+	return 0;
+}
+
+int bd_privileges_make_dir(const char *dir, mode_t mode, const char *user, const char *group,
+                           struct bd_error *err)
+{
+	if (mkdir(dir, mode) < 0) {
+		struct stat st;
+
+		if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			return 0;
+		return bd_error_set(err, BD_E_IO, "cannot create directory %s: %s", dir,
+		                    strerror(errno));
+	}
+	/* mkdir's mode passes through the umask; the configured mode is what counts */
+	if (chmod(dir, mode) < 0)
+		return bd_error_set(err, BD_E_IO, "cannot set the mode of %s: %s", dir,
+		                    strerror(errno));
+	return bd_privileges_give_file(dir, user, group, err) < 0 ? -1 : 1;
+}
+
+static int in_groups(const struct passwd *pw, gid_t gid)
+{
+	gid_t groups[256];
+	int n = (int)(sizeof(groups) / sizeof(groups[0]));
+
+	if (pw->pw_gid == gid)
+		return 1;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
+int bd_privileges_user_can(const char *user, const char *path, int mode)
+{
+	struct passwd *pw;
+	struct stat st;
+	mode_t bits;
+
+	if (user == NULL || *user == '\0')
+		return access(path, mode) == 0;
+	pw = getpwnam(user);
+	if (pw == NULL || stat(path, &st) < 0)
+		return 0;
+	if (pw->pw_uid == 0)
+		return 1;
+	if (st.st_uid == pw->pw_uid)
+		bits = (st.st_mode >> 6) & 7;
+	else if (in_groups(pw, st.st_gid))
+		bits = (st.st_mode >> 3) & 7;
+	else
+		bits = st.st_mode & 7;
+	return ((mode & R_OK) == 0 || (bits & 4)) && ((mode & W_OK) == 0 || (bits & 2)) &&
+	       ((mode & X_OK) == 0 || (bits & 1));
+}

@@ -5,21 +5,7 @@ set -u
 cli=$(realpath "$1") milter=$2 gateway=$3 src=$4
 tmp=$(mktemp -d /tmp/bd-cli-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-failed=0 passed=0
-
-ok()   { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-# expect STATUS PATTERN CMD...: exit status and a fixed string on stdout+stderr
-expect() {
-	local want=$1 pattern=$2; shift 2
-	local out status
-	out=$("$@" 2>&1); status=$?
-	if [ "$status" != "$want" ]; then fail "$* exited $status, expected $want: $out"; return; fi
-	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" <<<"$out"; then
-		fail "$*: output lacks '$pattern': $out"; return
-	fi
-	ok
-}
+. "$(dirname "$0")/expect.sh"
 mode() { stat -c %a "$1"; }
 
 # The shipped example is valid as it is.
@@ -118,10 +104,18 @@ grep -qE '^link +2 +current' <<<"$out" && ok || fail "link 2 not current: $out"
 grep -qE '^gateway +1 +current' <<<"$out" && ok || fail "gateway 1 not current: $out"
 expect 1 "is current" "$cli" keys -d "$tmp/keys" remove link 2
 
-# A configuration for the daemons that points at these keys.
+# A configuration for the daemons that points at these keys, and a gateway that
+# serves its store (the milter's -t asks the store whether it answers).
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sed -e "s|^dir = /etc/bestanden/keys|dir = $tmp/keys|" -e "s|^token_file = .*|token_file = $tmp/keys/store.token|" \
 	-e "s|^template_dir = .*|template_dir = $src/conf/templates|" -e "s|^data_dir = .*|data_dir = $tmp/objects|" \
+	-e "s|127.0.0.1:8080|127.0.0.1:$port|" -e "s|^pid_file = .*|pid_file =|" \
+	-e "s|^audit_log = .*|audit_log = $tmp/audit.log|" -e "s|^spool_dir = .*|spool_dir = $tmp/spool|" \
 	"$src/conf/bestanden.conf" > "$tmp/test.conf"
+"$gateway" -f -c "$tmp/test.conf" 2>"$tmp/gateway.log" &
+gateway_pid=$!
+trap 'kill $gateway_pid 2>/dev/null; wait $gateway_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 expect 0 "result=ok" "$milter" -t -c "$tmp/test.conf"
 expect 0 "result=ok" "$gateway" -t -c "$tmp/test.conf"
 
