@@ -60,7 +60,7 @@ class GatewayReload(ReloadTest):
             self.assertEqual(gw.curl(old_link).status, 200)
             os.chmod(os.path.join(gw.keys, "link-2.key"), 0o600)
             # a removed gateway key: its packages can no longer be opened after a reload
-            gw.run([gw.prog("cli"), "keys", "-d", gw.keys, "remove", "gateway", "1"])
+            gw.run([gw.prog("cli"), "keys", "-d", gw.keys, "remove", "--force", "gateway", "1"])
             gw.proc.send_signal(signal.SIGHUP)
             self.wait_log(gw, "event=reloaded", 2)
             self.assertEqual(gw.curl(old_link).status, 404)
