@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 # Everyday commands; CMake does the building. See README.md.
 BUILD     ?= build
 ASAN      ?= build-asan

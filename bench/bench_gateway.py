@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: EUPL-1.2
 """bench_gateway - what a recipient gets from bestanden-gateway, against baselines of the same run.
 
 usage: python3 bench/bench_gateway.py [BUILD_DIR] [MIB] [ROUNDS]   (defaults: build 100 7)

@@ -6,6 +6,8 @@
  * CONFIG names, gets it back into a sink that only counts, deletes it, and
  * prints "put SECONDS get SECONDS BYTES". bench/bench_store.sh runs this
  * interleaved with curl's own PUT/GET of the same file to the same server.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <stdio.h>
 #include <stdlib.h>

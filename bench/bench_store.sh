@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # bench_store.sh - upload and download MB/s of each storage driver against curl's own PUT/GET.
 #
 # usage: bench/bench_store.sh [BUILD_DIR] [MIB] [REPEATS]   (defaults: build 100 5; run as root)

@@ -4,6 +4,8 @@
  * 64 KiB chunks of the same buffers, in the same run. Each measurement is
  * repeated; the median MB/s and the ratio to raw are printed.
  * usage: bench_stream [MiB] [repetitions]     (defaults 64 and 9)
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <sodium.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """milter_rss - peak memory of bestanden-milter while it processes one large attachment.
 
 Starts the gateway (embedded store) and the milter, sends one message with a

@@ -1,5 +1,7 @@
 /*
  * cli.h - what the subcommand files of bestanden(1) share.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_CLI_H
 #define BD_CLI_H

@@ -6,6 +6,8 @@
  * For administrators answering an access request, and for tests that check
  * a link from a delivered message gives back byte-identical files. Needs the
  * gateway's secret keys, so it normally runs as root on the gateway host.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -5,6 +5,8 @@
  * or a delivered message holding one (its token is verified, expired ones too),
  * or a package id as the logs and the X-Bestanden header show it. The manifest goes first, so the
  * link stops working at once; then every file object. Idempotent.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,6 +5,8 @@
  * nothing changes) to standard output and a one-line summary to standard
  * error. --explain stores nothing and changes nothing: it prints one line per
  * MIME part with its decision and the reason to standard output.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <errno.h>
 #include <fcntl.h>

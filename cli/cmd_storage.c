@@ -6,6 +6,8 @@
  * after retention + 1 day; for the gateway store a check that the object API
  * answers and accepts the token). sweep deletes expired packages now,
  * through whichever driver the configuration names.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -4,6 +4,8 @@
  * Thin: each subcommand parses its arguments, calls libbestanden and
  * prints the result; errors go to stderr with exit status 1 (2 for usage).
  * Subcommands are a table below; `bestanden help` prints it.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <errno.h>
 #include <getopt.h>

@@ -3,6 +3,8 @@
  * is one write(2) to a file opened O_APPEND, under a lock, so lines never
  * interleave. When logrotate moves the file away, the next line (checked at
  * most once a second) goes to a fresh file at the configured path.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "audit.h"
 #include "current.h"

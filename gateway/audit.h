@@ -3,6 +3,8 @@
  * downloads, refusals. One JSON object per line in [gateway] audit_log (or
  * to syslog when that is empty), with the package id - never the link - and
  * the client address cut down as [gateway] audit_client_address says.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef GW_AUDIT_H
 #define GW_AUDIT_H

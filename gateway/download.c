@@ -5,6 +5,8 @@
  *   /d/<token>/all  every file as one zip
  * The token is checked before storage is touched; refusals get the pages of
  * pages.c, each outcome one audit line; failed lookups feed the rate limit.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "audit.h"
 #include "network.h"

@@ -7,6 +7,8 @@
  * request holds the runtime it began with as r->ctx, so a reload changes new
  * requests only; what cannot change without a restart (sockets, TLS, user,
  * the embedded store) is set up once in main.c and kept.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_GATEWAY_H
 #define BD_GATEWAY_H

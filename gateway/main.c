@@ -8,6 +8,8 @@
  * the terminal), detach unless -f, write the pid file, start the HTTP server
  * and the sweeper; reload the settings on SIGHUP (runtime.c), stop cleanly
  * and remove the pid file on SIGTERM or SIGINT.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -3,6 +3,8 @@
  * Prometheus text format. Requests by route and status, body bytes sent,
  * downloads in progress and how they ended, failed lookups, errors by kind.
  * Nothing per package or per client: counts only.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "metrics.h"
 #include "server.h"

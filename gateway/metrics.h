@@ -5,6 +5,8 @@
  * count. Requests are counted by route and status when they end (an observer
  * of the HTTP core); the download code counts bytes, active downloads,
  * outcomes and errors.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef GW_METRICS_H
 #define GW_METRICS_H

@@ -4,6 +4,8 @@
  * Every request needs "Authorization: Bearer <token>"; the token is compared
  * as a BLAKE2b hash with sodium_memcmp, so neither its content nor its length
  * leaks through timing. Uploads stream to a temporary file (lib/objstore.c).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "gateway.h"
 #include "keys.h"

@@ -3,6 +3,8 @@
  * the texts of both languages compiled in, every value HTML-escaped, no
  * JavaScript and nothing from elsewhere. The style sits inline and the CSP
  * admits exactly it by its SHA-256 hash; the optional logo is served as /logo.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "pages.h"
 #include "log.h"
@@ -336,32 +338,7 @@ struct kind {
 };
 
 static const struct kind kinds[] = {
-        {"application/pdf", "PDF-document", "PDF document"},
-        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word-document",
-         "Word document"},
-        {"application/msword", "Word-document", "Word document"},
-        {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel-werkblad",
-         "Excel spreadsheet"},
-        {"application/vnd.ms-excel", "Excel-werkblad", "Excel spreadsheet"},
-        {"application/vnd.openxmlformats-officedocument.presentationml.presentation",
-         "PowerPoint-presentatie", "PowerPoint presentation"},
-        {"application/vnd.ms-powerpoint", "PowerPoint-presentatie", "PowerPoint presentation"},
-        {"application/vnd.oasis.opendocument.text", "OpenDocument-tekst", "OpenDocument text"},
-        {"application/vnd.oasis.opendocument.spreadsheet", "OpenDocument-werkblad",
-         "OpenDocument spreadsheet"},
-        {"application/zip", "Zip-archief", "Zip archive"},
-        {"application/octet-stream", "Bestand", "File"},
-        {"application/x-zip-compressed", "Zip-archief", "Zip archive"},
-        {"message/rfc822", "E-mailbericht", "Email message"},
-        {"text/plain", "Tekstbestand", "Text file"},
-        {"text/csv", "CSV-bestand", "CSV file"},
-        {"text/calendar", "Agenda-item", "Calendar item"},
-        {"image/jpeg", "JPEG-afbeelding", "JPEG image"},
-        {"image/png", "PNG-afbeelding", "PNG image"},
-        {"image/", "Afbeelding", "Image"},
-        {"audio/", "Geluidsbestand", "Audio file"},
-        {"video/", "Video", "Video"},
-        {"text/", "Tekstbestand", "Text file"},
+#include "file_kinds.def"
 };
 
 /* What kind of file, in words; NULL when we have no words for it. */

@@ -6,6 +6,8 @@
  * nothing here needs the HTTP core and tests read the HTML straight.
  * Rendered pages are g_malloc'ed strings (g_free); a struct gw_pages holds
  * what is read when the settings are loaded (logo, the inline style's CSP hash).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef GW_PAGES_H
 #define GW_PAGES_H

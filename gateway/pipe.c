@@ -3,6 +3,8 @@
  * One mutex and one condition variable: the producer waits for room, the
  * reader (a connection thread, which may block in thread-per-connection
  * mode) waits for bytes; both are woken on every change.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "pipe.h"
 #include "mem.h"

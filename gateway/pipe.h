@@ -8,6 +8,8 @@
  * owners - the request and the response - and is freed, its thread joined,
  * when both let go; letting go also tells the producer to stop (its sink
  * writes then fail).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef GW_PIPE_H
 #define GW_PIPE_H

@@ -3,6 +3,8 @@
  * Open addressing over a fixed table keyed by a keyed hash of the address
  * prefix; a lookup probes a few slots and, when all are taken by others,
  * reuses the one touched longest ago. One mutex: lookups are short.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "ratelimit.h"
 #include "mem.h"

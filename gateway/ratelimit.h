@@ -6,6 +6,8 @@
  * tokens, refilled evenly over a minute; each 404 takes one. An address
  * with an empty bucket gets 429 for every link until it has refilled a bit.
  * The table has a fixed size; the stalest entry makes room. Thread-safe.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef GW_RATELIMIT_H
 #define GW_RATELIMIT_H

@@ -5,6 +5,8 @@
  * loaded, so a broken file on SIGHUP leaves the gateway as it was.
  * Settings bound at start (the socket, TLS, the user, the embedded store)
  * keep their values until a restart; a reload that changes them says so.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "gateway.h"
 #include "audit.h"

@@ -3,6 +3,8 @@
  * libmicrohttpd daemon (a thread per connection, so handlers may block on
  * disk and storage), the registered routes and hooks, request logging.
  * It knows no feature: a feature registers its routes and hooks at start-up.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "server.h"
 #include "log.h"

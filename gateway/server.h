@@ -8,6 +8,8 @@
  * gw_request and logs one key=value line when it ends; handlers add fields to
  * r->log and never put tokens or link secrets there (paths are not logged).
  * Registration happens before gw_server_start; afterwards the tables are read-only.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef GW_SERVER_H
 #define GW_SERVER_H

@@ -4,6 +4,8 @@
  * force (the embedded store directly, or S3). Orphans (objects with no
  * manifest, left by a failed upload) go once they have been seen for longer
  * than a message may take in the milter.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "gateway.h"
 #include "log.h"

@@ -3,6 +3,8 @@
  * (local headers, data descriptors, zip64 when needed, central directory)
  * and hands its output to our callback unbuffered; file data comes from
  * bd_download_file chunk by chunk, so only a chunk is in memory at a time.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "zip.h"
 #include "mem.h"

@@ -6,6 +6,8 @@
  * Names are the manifest's display names, UTF-8 flagged; a '/' or '\'
  * becomes '_' and a repeated name gets " (2)", " (3)" ... before its
  * extension, so nothing unpacks outside the folder or over a sibling.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef GW_ZIP_H
 #define GW_ZIP_H

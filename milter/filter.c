@@ -8,6 +8,8 @@
  * message: header changes first, then every replacement body chunk back to
  * back (Postfix ends a body replacement at any other reply). While the
  * rewrite uploads, its progress callback sends smfi_progress.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -10,6 +10,8 @@
  * -t checks configuration, keys, storage (it must answer and take the
  * credentials) and directories, like `postfix check`; a missing spool
  * directory is created at start.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -6,6 +6,8 @@
  * the callbacks, and the hand-over to the rewrite engine); runtime.c holds
  * the configuration, keys and store that messages use, swapped whole on
  * reload and reference-counted so a message in flight keeps its own.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_MILTER_H
 #define BD_MILTER_H

@@ -5,6 +5,8 @@
  * does it replace the old one, so a broken configuration on SIGHUP leaves
  * the milter running as it was. Messages hold a reference for their whole
  * end-of-message processing. The gateway reloads the same way (bd_current).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <stdlib.h>
 

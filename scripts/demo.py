@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """demo - bestanden on this machine, on loopback, in one directory.
 
 `make demo` runs `demo.py start`: keys and a configuration in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # demo.sh - `make demo` and `make demo-stop`; the work is done by demo.py.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # install-deps.sh - install the Debian 12 packages bestanden needs; idempotent.
 #
 # usage: scripts/install-deps.sh GROUP...   (groups: build test demo)

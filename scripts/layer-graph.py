@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: EUPL-1.2
 """The layer diagram of docs/ARCHITECTURE.md, drawn from the build itself.
 
 usage: layer-graph.py SOURCE_DIR            print the diagram (Mermaid)

@@ -5,6 +5,8 @@
  * bounds from the key table and keeps the line number of each key (inih
  * hands lines to our reader one at a time, so the reader counts them).
  * Problems are collected, one line each, so check-config shows them all.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "conf.h"
 #include "mem.h"

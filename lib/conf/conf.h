@@ -2,11 +2,13 @@
  * conf.h - the one configuration file, /etc/bestanden/bestanden.conf.
  *
  * All three programs read the same INI file. Every key is a row in one
- * table (conf_table.c): section, name, type, default, bounds and a one-line
+ * table (conf_table.c, rows in conf_keys.def): section, name, type, default, bounds and a one-line
  * description. That table drives the parser, the validation, `bestanden
  * check-config`, the example conf/bestanden.conf and bestanden.conf(5).
  * Errors name the file, the line and the key. bd_conf_load() returns a
  * struct bd_conf that the caller releases with bd_conf_free().
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_CONF_H
 #define BD_CONF_H
@@ -23,7 +25,7 @@
 
 /*
  * Enumerated settings, parsed once at load. Each enum's order is the order of
- * the choices in its key's table row (conf_table.c); bd_conf_enum_name() gives
+ * the choices in its key's table row (conf_keys.def); bd_conf_enum_name() gives
  * the word back, and a unit test checks the two agree.
  */
 enum bd_language { BD_LANG_NL, BD_LANG_EN, BD_LANG_AUTO };

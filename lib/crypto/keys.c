@@ -5,6 +5,8 @@
  * without tools; the key itself is base64. Secret files are read straight
  * into sodium_malloc'ed memory and parsed there. Files are written via a
  * temporary file, fsync and rename, so a crash never leaves half a key.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "keys.h"
 #include "mem.h"

@@ -12,6 +12,8 @@
  * what destroys old packages for good (crypto-shredding).
  * Every loader refuses a secret file that group or others can read.
  * A keyring owns its secrets (sodium_malloc'ed, wiped by bd_keyring_free).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_KEYS_H
 #define BD_KEYS_H

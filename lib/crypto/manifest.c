@@ -6,6 +6,8 @@
  * as associated data. The body is a length-prefixed binary list checked
  * against the caps of manifest.h; decoding accepts only what encoding
  * produces. Layout: docs/FORMAT.md, "Manifest".
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "manifest.h"
 #include "mem.h"

@@ -9,6 +9,8 @@
  * a file name. Layouts are in docs/FORMAT.md. Parsing enforces hard caps on
  * every length and count.
  * A struct bd_manifest and its strings are malloc'ed: bd_manifest_free().
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_MANIFEST_H
 #define BD_MANIFEST_H

@@ -5,6 +5,8 @@
  * domain string, the link secret and a 32-bit big-endian index, so the link
  * (secret) and the gateway (server key) are both needed. The exact bytes are
  * in docs/FORMAT.md, "Package keys".
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "package.h"
 #include "mem.h"

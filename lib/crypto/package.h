@@ -10,6 +10,8 @@
  * destroying the gateway's secret key destroys every package sealed to it.
  * struct bd_package_keys lives in sodium_malloc'ed memory: free it with
  * bd_package_keys_free().
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_PACKAGE_H
 #define BD_PACKAGE_H

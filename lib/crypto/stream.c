@@ -6,6 +6,8 @@
  * of the requested range only after that chunk's tag checks out. Both run the
  * AEAD piece by piece, so no chunk is gathered just to be encrypted or opened.
  * Byte layout and the size formula: docs/FORMAT.md, section 4.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "stream.h"
 #include "mem.h"

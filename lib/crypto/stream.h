@@ -8,6 +8,8 @@
  * The ciphertext size follows from the plaintext size alone, so an upload
  * can declare its length before the first byte is encrypted.
  * Keys are the caller's; objects here copy what they need into secret memory.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_STREAM_H
 #define BD_STREAM_H

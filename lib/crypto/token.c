@@ -5,6 +5,8 @@
  * 12-byte MAC (BLAKE2b-256 keyed with the link key over a domain string and
  * the first 30 bytes, truncated) - 56 base64url characters without padding.
  * Decoding accepts exactly one spelling per token. Layout: docs/FORMAT.md.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "token.h"
 

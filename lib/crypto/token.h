@@ -9,6 +9,8 @@
  * the expiry, and reports an expired but genuine token as BD_E_EXPIRED; every
  * other refusal is BD_E_INVALID (the gateway answers 410 and 404). Layout in
  * docs/FORMAT.md. struct bd_token holds the secret: wipe it (sodium_memzero).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_TOKEN_H
 #define BD_TOKEN_H

@@ -2,9 +2,11 @@
  * attachment.c - part content as a pull source, and the parallel upload of a package.
  *
  * A leaf part is read through a fresh substream of its content with gmime's
- * decoder on top (none for a part sent raw), so every reader has its own position. An attached message
- * is serialised by gmime, which only pushes; a producer thread writes it into
- * a pipe and the reader pulls from the other end.
+ * decoder on top (none for a part sent raw), so every reader has its own position. An attached
+ * message is serialised by gmime, which only pushes; a producer thread writes it into a pipe and
+ * the reader pulls from the other end.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "attachment.h"
 #include "mem.h"

@@ -7,6 +7,8 @@
  * in memory. bd_attachment_run() encrypts and stores the parts of one package
  * with a few threads; it is the only place that reads a message from more
  * than one thread (see mimestream.h for why that is safe).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_ATTACHMENT_H
 #define BD_ATTACHMENT_H

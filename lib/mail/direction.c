@@ -4,6 +4,8 @@
  * The recipient test accepts only the plainest address form and calls
  * everything else external: taking out attachments of a message that stays
  * inside costs a click, leaving them in one that leaves costs the data.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "direction.h"
 #include "network.h"

@@ -11,6 +11,8 @@
  * routing or quoting ('%', '!', quotes, a source route) may be relayed
  * elsewhere by the MTA, so it counts as external. The milter and the policy
  * both ask here; nothing else decides it.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_DIRECTION_H
 #define BD_DIRECTION_H

@@ -5,6 +5,8 @@
  * attachment uploader reports progress through the envelope, the rewrite
  * engine drives both. Kept apart so that none of them includes another's
  * header only for these types.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_ENVELOPE_H
 #define BD_ENVELOPE_H

@@ -4,6 +4,8 @@
  * Works on code points (glib's UTF-8 functions), never on bytes, so a cut
  * or a replacement can never leave half a character behind. See filename.h
  * for what a sanitised name guarantees.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "filename.h"
 #include "mem.h"

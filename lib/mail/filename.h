@@ -7,6 +7,8 @@
  * notice and the download page only ever see the sanitised form. Nameless
  * parts get a generated name from their content type ("bijlage-1.pdf").
  * Every returned string is malloc'ed; the caller frees it.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_FILENAME_H
 #define BD_FILENAME_H

@@ -1,5 +1,7 @@
 /*
  * linkfind.c - search the decoded text parts of a message for a link (see linkfind.h).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "linkfind.h"
 #include "mimestream.h"

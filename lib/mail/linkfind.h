@@ -6,6 +6,8 @@
  * decode its text parts (quoted-printable wraps a long link; HTML escapes
  * it) and find the first link that starts with the gateway's public URL.
  * Needs g_mime_init() to have been called.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_LINKFIND_H
 #define BD_LINKFIND_H

@@ -4,6 +4,8 @@
  * Pread substreams share the descriptor and own nothing; the root stream
  * closes it when the last reference goes. Positions are per stream object,
  * so nothing here touches the descriptor's file offset.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "mimestream.h"
 

@@ -8,6 +8,8 @@
  * parser's substreams of it (one per MIME part) can then be read from
  * different threads at once, as long as each stream object stays in one
  * thread at a time. Read-only; the content is the file as it was at creation.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_MIMESTREAM_H
 #define BD_MIMESTREAM_H

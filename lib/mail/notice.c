@@ -5,6 +5,8 @@
  * Templates are compiled into a token list at load time so that every
  * mistake (unknown placeholder, unbalanced section, no link line) is found
  * when the program starts, not when the first message goes out.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "notice.h"
 #include "direction.h"

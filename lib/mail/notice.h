@@ -20,6 +20,8 @@
  * The text template must have the line "<{{link}}>" (the URL alone on its
  * line, as mail clients recognise it); both must use {{link}}. In HTML every
  * value is escaped and everything non-ASCII becomes a character reference.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_NOTICE_H
 #define BD_NOTICE_H

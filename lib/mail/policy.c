@@ -5,6 +5,8 @@
  * part of how the message displays (cid: images, calendar invitations,
  * signatures) stays; everything else that is a file goes. The decision
  * table is in bd_policy_decide(); tests/data/messages has one case each.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "policy.h"
 #include "direction.h"

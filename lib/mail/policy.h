@@ -4,6 +4,8 @@
  * Decisions only: no decoding, no storing. Every decision comes with a short
  * reason in plain words, so `bestanden rewrite --explain` and the logs can
  * say why a part went or stayed. Reasons are static strings.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_POLICY_H
 #define BD_POLICY_H

@@ -6,6 +6,8 @@
  * message; a failure at any point before that deletes what was stored and
  * leaves the message as it came. Policy is in policy.c, the notice in
  * notice.c, part content and parallel upload in attachment.c.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "rewrite.h"
 #include "filename.h"

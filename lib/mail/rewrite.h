@@ -16,6 +16,8 @@
  * The engine reads the spool with pread(2) only (see mimestream.h), so it
  * never moves the caller's file offset. Memory does not grow with attachment
  * size; body text parts that get the notice are rewritten in memory.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_REWRITE_H
 #define BD_REWRITE_H

@@ -3,6 +3,8 @@
  *
  * O_TMPFILE gives a file that never had a name: no window in which another
  * process could open it, and nothing to clean up after a crash.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "spool.h"
 #include "io.h"

@@ -7,6 +7,8 @@
  * to an unlinked 0600 file in [milter] spool_dir, so memory use does not
  * grow with attachment size and nothing is left on disk after a crash.
  * Past the hard maximum size writes fail with BD_E_LIMIT.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_SPOOL_H
 #define BD_SPOOL_H

@@ -4,6 +4,8 @@
  * The token is checked before storage is touched, so forged and expired
  * links cost no storage request. The manifest is read whole, with a hard
  * cap; files are streamed: only one chunk is in memory at a time.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "download.h"
 #include "mem.h"

@@ -7,6 +7,8 @@
  * BD_E_EXPIRED (410), BD_E_INVALID / BD_E_NOTFOUND / BD_E_CRYPTO / BD_E_KEY
  * (404: forged, tampered, unknown and revoked look the same), BD_E_STORAGE
  * and BD_E_TEMP (503). A struct bd_download owns the manifest and keys.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_DOWNLOAD_H
 #define BD_DOWNLOAD_H

@@ -4,6 +4,8 @@
  * The checks judge files as the configured user will meet them after the
  * daemon has dropped root (not running as root: as ourselves), because that
  * is when a reload reads the keys again and when new files are written.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "preflight.h"
 #include "privileges.h"

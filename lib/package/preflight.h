@@ -8,6 +8,8 @@
  * whose parent exists is fine: the daemon creates it at start). Each problem
  * goes to REPORT as one line that names the setting to change; nothing is
  * created or changed here.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_PREFLIGHT_H
 #define BD_PREFLIGHT_H

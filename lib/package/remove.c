@@ -2,6 +2,8 @@
  * remove.c - delete one package (see remove.h): the manifest by name, then
  * what a listing of the package's prefix still shows. The listing may hand
  * each object to the delete as it goes: every driver allows that.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "remove.h"
 #include "package.h"

@@ -6,6 +6,8 @@
  * failure has no manifest: an orphan, which the gateway's sweep (and for S3
  * the lifecycle rule) removes. Used by `bestanden revoke`, the sweep, the
  * rewrite when storing fails and the milter when nobody will get the link.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_REMOVE_H
 #define BD_REMOVE_H

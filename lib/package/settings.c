@@ -1,5 +1,7 @@
 /*
  * settings.c - configuration, keys and store loaded together (settings.h).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "settings.h"
 

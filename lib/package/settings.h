@@ -5,6 +5,8 @@
  * The milter and the gateway load this at start and again on SIGHUP; either
  * all of it loads or nothing does, so a reload can be refused whole. The
  * caller owns what comes back and frees it with bd_settings_free.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_SETTINGS_H
 #define BD_SETTINGS_H

@@ -4,6 +4,8 @@
  * A listing comes in byte order, so a package's objects arrive together and
  * its manifest "<id>/0" first; one package is counted at a time and judged
  * when the next begins, then deleted through bd_package_delete().
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "sweep.h"
 #include "manifest.h"

@@ -9,6 +9,8 @@
  * never delete what we cannot judge). Packages with no manifest are orphans
  * of failed uploads or deletes: deleted only when the caller's ORPHAN
  * callback says so. Used by the gateway's timer and `bestanden sweep`.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_SWEEP_H
 #define BD_SWEEP_H

@@ -5,6 +5,8 @@
  * that): each thread borrows an easy handle from the pool, with its idle
  * connections, and gives it back. Only the DNS and TLS session caches are
  * shared, under a lock per kind of data.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "http.h"
 #include "mem.h"

@@ -8,6 +8,8 @@
  * backoff after timeouts, broken connections and 5xx answers, and resumes
  * a download where it broke off rather than pushing bytes to a sink twice.
  * The object requests both HTTP drivers share are declared at the end.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_HTTP_H
 #define BD_HTTP_H

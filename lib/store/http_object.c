@@ -2,6 +2,8 @@
  * http_object.c - PUT, GET, HEAD and DELETE of one object over HTTP, the
  * same for every HTTP driver (see http.h): the request is built here, the
  * driver adds where it goes and who asks, and the answer is judged here.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "http.h"
 #include "mem.h"

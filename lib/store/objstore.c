@@ -4,6 +4,8 @@
  *
  * Concurrency: a rename into a directory that a delete is removing at the
  * same moment fails with ENOENT; the commit then recreates it and retries.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "objstore.h"
 #include "store-private.h"

@@ -7,6 +7,8 @@
  * at open. bestanden-gateway serves this over HTTP (gateway/objects.c) and
  * sweeps it; bd_objstore_store() wraps it as a struct bd_store.
  * All functions are safe to call from several threads at once.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_OBJSTORE_H
 #define BD_OBJSTORE_H

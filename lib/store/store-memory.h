@@ -4,6 +4,8 @@
  *
  * Thread-safe; everything lives until bd_store_close(). Not a driver of the
  * table: no configuration selects it.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_STORE_MEMORY_H
 #define BD_STORE_MEMORY_H

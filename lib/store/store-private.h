@@ -5,6 +5,8 @@
  * bd_store_new(); store_drivers.c lists each driver once, indexed by enum
  * bd_storage_driver, with its open and optional init. Only drivers, the
  * table and tests that inject faults include this; callers use store.h.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_STORE_PRIVATE_H
 #define BD_STORE_PRIVATE_H

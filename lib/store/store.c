@@ -4,6 +4,8 @@
  *
  * Drivers report what went wrong in their own terms (HTTP status, curl
  * error); this layer puts the backend and the object name in front.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "store-private.h"
 #include "mem.h"

@@ -8,6 +8,8 @@
  * timeouts and retries, and on failure says which backend, which object and
  * which HTTP status or curl error. A struct bd_store may be used from
  * several threads at once. Drivers see store-private.h as well.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_STORE_H
 #define BD_STORE_H

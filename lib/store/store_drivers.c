@@ -5,6 +5,8 @@
  * Choosing a driver is an index into the table; before a driver sees its
  * settings, the conf layer's rule (bd_conf_storage_missing) says whether the
  * keys it needs are set, so no driver repeats that check.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "store-private.h"
 #include "http.h"

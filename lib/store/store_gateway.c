@@ -5,6 +5,8 @@
  * [storage] token_file. The token lives in sodium_malloc'ed memory and every
  * copy handed to libcurl is wiped after the request. Its init only checks
  * that the API answers and accepts the token: the gateway has nothing to set up.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "store-private.h"
 #include "http.h"

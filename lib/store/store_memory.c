@@ -3,6 +3,8 @@
  * under one mutex. Data is read from the source before the lock is taken,
  * so a slow source never blocks others, and an object appears only once it
  * is complete. Listings and gets hand out copies, so callbacks run unlocked.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "store-memory.h"
 #include "store-private.h"

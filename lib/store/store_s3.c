@@ -7,6 +7,8 @@
  * upload of s3_part_size parts, each buffered so it can be retried (any
  * failure aborts the upload). Listings use ListObjectsV2 with start-after,
  * parsed by libxml2. Its init creates the bucket and the lifecycle rules.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "store-private.h"
 #include "http.h"

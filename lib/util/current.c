@@ -1,6 +1,8 @@
 /*
  * current.c - the value in force (current.h). One mutex guards every count:
  * taking and letting go are rare next to the work done in between.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "current.h"
 

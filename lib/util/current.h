@@ -6,6 +6,8 @@
  * long as they work with it (a message, a request); installing a new value
  * lets the old one go when its last reader lets go, so nothing in flight
  * sees a change half-way. Thread-safe.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_CURRENT_H
 #define BD_CURRENT_H

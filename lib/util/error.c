@@ -1,5 +1,7 @@
 /*
  * error.c - filling struct bd_error. Messages are truncated, never overflowed.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "error.h"
 

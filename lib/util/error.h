@@ -6,6 +6,8 @@
  * can switch on and a message written for the operator who has to fix it.
  * The message never contains secrets (keys, tokens, link secrets).
  * A NULL error pointer is allowed: the failure is then only returned.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_ERROR_H
 #define BD_ERROR_H

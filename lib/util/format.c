@@ -1,5 +1,7 @@
 /*
  * format.c - sizes and dates the way people read them (see format.h).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "format.h"
 

@@ -3,6 +3,8 @@
  *
  * The notice in the mail and the download page write them the same way, so
  * one module does it for both. LANG is "nl" or anything else for English.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_FORMAT_H
 #define BD_FORMAT_H

@@ -1,5 +1,7 @@
 /*
  * html.c - escaping text for HTML (see html.h).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "html.h"
 

@@ -3,6 +3,8 @@
  *
  * The notice in the mail and the gateway's pages put names, links and dates
  * that came from elsewhere into HTML; both escape them here, the same way.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_HTML_H
 #define BD_HTML_H

@@ -1,5 +1,7 @@
 /*
  * io.c - the memory source, the buffer sink and the write loop of io.h.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "io.h"
 #include "mem.h"

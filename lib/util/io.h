@@ -4,6 +4,8 @@
  * A source yields bytes on request (the encryptor pulls plaintext, the
  * storage driver pulls ciphertext to upload); a sink takes bytes as they
  * come (a download writes to the HTTP response). Neither owns the other.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_IO_H
 #define BD_IO_H

@@ -1,5 +1,7 @@
 /*
  * log.c - syslog or stderr, one line per event (see log.h).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "log.h"
 

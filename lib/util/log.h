@@ -6,6 +6,8 @@
  * are quoted by bd_log_kv_str(). Never pass secrets (tokens, keys, link
  * secrets) to these functions: log package ids instead.
  * Library modules do not log; they return errors to the daemon, which logs.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_LOG_H
 #define BD_LOG_H

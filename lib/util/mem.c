@@ -1,5 +1,7 @@
 /*
  * mem.c - allocation wrappers; abort on exhaustion (see mem.h).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "mem.h"
 

@@ -5,6 +5,8 @@
  * mail path can handle sensibly, so these abort with a message instead of
  * returning NULL. Memory for secrets comes from bd_secret_alloc() (guarded
  * sodium_malloc pages, locked, wiped on free).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_MEM_H
 #define BD_MEM_H

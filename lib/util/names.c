@@ -3,6 +3,8 @@
  *
  * The taken names are folded once per call into a hash set; candidates are
  * folded the same way and looked up.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "names.h"
 #include "mem.h"

@@ -6,6 +6,8 @@
  * zip or a download folder must not get both. Callers pass names in the exact
  * form they will write them (a zip entry name, a Content-Disposition name):
  * what is compared is what is written. Returned strings are malloc'ed.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_NAMES_H
 #define BD_NAMES_H

@@ -1,5 +1,7 @@
 /*
  * network.c - is an address inside a list of networks (see network.h).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "network.h"
 

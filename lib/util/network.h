@@ -5,6 +5,8 @@
  * form ("192.0.2.0/24", "2001:db8::/32"), as [milter] internal_networks and
  * [gateway] trusted_proxies hold them; the configuration checks their syntax
  * at load. An IPv4-mapped IPv6 address matches its IPv4 networks.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_NETWORK_H
 #define BD_NETWORK_H

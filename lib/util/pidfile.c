@@ -1,6 +1,8 @@
 /*
  * pidfile.c - write and remove the pid file (pidfile.h). The file is opened
  * O_NOFOLLOW: a link planted in a shared directory is not followed as root.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "pidfile.h"
 #include "mem.h"

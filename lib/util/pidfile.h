@@ -5,6 +5,8 @@
  * removed by the same process when it stops. A missing parent directory
  * (/run/bestanden after a reboot) is made, and given to the daemon's user,
  * so the daemon can still remove its file once it runs as that user.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_PIDFILE_H
 #define BD_PIDFILE_H

@@ -1,5 +1,7 @@
 /*
  * privileges.c - initgroups, setgid, setuid, and a check that root is gone.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "privileges.h"
 

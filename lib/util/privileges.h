@@ -4,6 +4,8 @@
  * The daemons open their sockets and read their keys as root, then switch
  * to the configured user ([milter] user, [gateway] user) for good: the
  * group list, the group and the user all change, and the change is checked.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_PRIVILEGES_H
 #define BD_PRIVILEGES_H

@@ -1,5 +1,7 @@
 /*
  * strlist.c - a list of words (see strlist.h).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "strlist.h"
 

@@ -3,6 +3,8 @@
  *
  * The strings belong to whoever filled the list (the configuration frees
  * its own lists); this module only reads them.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_STRLIST_H
 #define BD_STRLIST_H

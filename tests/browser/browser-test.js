@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: EUPL-1.2
 // browser-test.js - Debian's chromium, driven by playwright-core, through the gateway's pages.
 //
 // usage: node browser-test.js CONFIG.json   (written by test_browser.py)

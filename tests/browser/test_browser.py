@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: EUPL-1.2
 """test_browser - a real browser (Debian's chromium) through the recipient's pages.
 
 A message with attachments goes through `bestanden rewrite` (the milter's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 # expect.sh - the counters and the expect helper of the command-level tests (sourced).
 failed=0 passed=0
 

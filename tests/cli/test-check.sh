@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # test-check.sh - what -t and check-config -v find before the first mail, the directories
 # the daemons create at start, and when `keys remove` lets a key go.
 # usage: test-check.sh BESTANDEN MILTER GATEWAY SOURCE_DIR

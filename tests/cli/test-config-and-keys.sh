@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # test-config-and-keys.sh - check-config, keygen and key refusals as an operator meets them.
 # usage: test-config-and-keys.sh BESTANDEN MILTER GATEWAY SOURCE_DIR
 set -u

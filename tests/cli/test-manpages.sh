@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # test-manpages.sh - every man page renders without a warning, and bestanden.conf(5)
 # names every key of the configuration table.
 # usage: test-manpages.sh BESTANDEN SOURCE_DIR GENERATED_CONF5

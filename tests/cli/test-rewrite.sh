@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # test-rewrite.sh - `bestanden rewrite` as an operator uses it, against a live gateway:
 # --explain, unchanged messages passed through byte for byte, a tempfail when storage is
 # down, and a full round trip (rewrite, then `bestanden fetch` the link, files identical).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """guide-blocks.py - the shell blocks of a Markdown guide, as one bash script.
 
 usage: guide-blocks.py GUIDE.md > guide.sh

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # test-admin-guide.sh - docs/ADMIN.md, followed to the letter: every `sh` block runs, in
 # order, as root, on a scratch copy of this machine with its own Postfix.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """mailtools - building test messages and reading what bestanden made of them."""
 import email
 import email.policy

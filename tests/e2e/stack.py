@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """stack - the whole product on loopback, for end-to-end tests and the demo.
 
 Starts, in one temporary directory: keys and a configuration, the gateway

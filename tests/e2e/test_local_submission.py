@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """Local submission with a real Postfix: `sendmail -t` goes through postdrop and
 pickup, and cleanup hands it to non_smtpd_milters as client 127.0.0.1 (there is
 no SMTP client). With [milter] internal_networks as docs/ADMIN.md sets it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """The milter through a real Postfix gives what `bestanden rewrite` gives.
 
 Every message of tests/data/messages (those without a .conf or .env of their own)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """End to end with a real Postfix: outgoing mail loses its attachments and
 gains a working link; inbound and internal mail pass unchanged; with storage
 down nothing is lost; a 25 MiB attachment; 50 concurrent SMTP sessions.

@@ -5,6 +5,8 @@
  * refuse it: nobody can forge the body without the keys) and the body decoder;
  * a body that decodes must re-encode to the same bytes and survive a seal and
  * open with real keys unchanged.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <sodium.h>
 #include <stdint.h>

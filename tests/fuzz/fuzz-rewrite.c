@@ -5,6 +5,8 @@
  * (chosen by the input's length). Explain and rewrite must not crash, hang
  * or leak, must agree, and a changed message must be written and parse
  * again. Seeds: tests/fuzz/corpus/fuzz-rewrite (small policy-case messages).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <gmime/gmime.h>
 #include <stdint.h>

@@ -5,6 +5,8 @@
  * without a crash, and anything accepted must re-encode to the same string.
  * Mode 1 builds a genuine token from the input, checks the round trip, then
  * changes one character (chosen by the input) and insists on a refusal.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <sodium.h>
 #include <stdint.h>

@@ -1,6 +1,8 @@
 /*
  * fuzz_keys.h - a key directory for the fuzz targets: created once per process
  * with bd_keys_generate in a fresh temporary directory, removed at exit.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_FUZZ_KEYS_H
 #define BD_FUZZ_KEYS_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """gwtest - a bestanden-gateway of its own on loopback, for the recipient-side tests.
 
 Gateway(build_dir, storage=None, **conf) makes keys (bestanden keygen) and a

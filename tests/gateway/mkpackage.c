@@ -8,6 +8,8 @@
  * application/octet-stream). -e is the link's lifetime from now (default
  * 3600; 0 or less makes a link that has already expired). Prints the link,
  * then the package id, one per line.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: EUPL-1.2
 """test_concurrent - 200 downloads at once through one gateway, every byte right.
 
 200 clients (threads, plain sockets with a small receive buffer) each ask for

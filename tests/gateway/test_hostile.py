@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: EUPL-1.2
 """test_hostile - bestanden-gateway against hostile HTTP, over raw sockets where curl cannot say it.
 
 The standard: bad input gets a clear error and changes nothing; a hostile request is refused,

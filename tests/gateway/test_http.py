@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: EUPL-1.2
 """test_http - the recipient side of bestanden-gateway over HTTP, asked with curl.
 
 Landing page (languages, escaping, inertness), file downloads (whole, Range,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """SIGHUP: the gateway loads its settings and keys anew, without a restart.
 
 Key rotation: links made with the new keys work after the reload, links made before keep

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: EUPL-1.2
 """test_s3 - the recipient side with [storage] driver = s3, against a real Ceph RGW.
 
 Starts a one-machine Ceph cluster with a RADOS Gateway (tests/s3/ceph-rgw.sh),

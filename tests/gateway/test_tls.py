@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """The gateway serving HTTPS itself ([gateway] tls_cert and tls_key).
 
 A self-signed certificate made here; the gateway must answer over TLS, send

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: EUPL-1.2
 # The layers of lib/ hold: in a scratch copy of the source tree, an include of
 # a higher layer's header in a lower layer (and of the mail layer in the
 # gateway), or a link to a higher layer, must make the build fail. The

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """milterclient - the MTA side of the milter protocol (version 6), for tests.
 
 Debian 12's miltertest cannot check replacement bodies over about 1 KB, so

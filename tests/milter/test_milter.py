@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: EUPL-1.2
 """bestanden-milter driven directly over the milter protocol.
 
 Negotiation, macros, headers, a body over 64 KiB in chunks, end of message:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # postfix-instance.sh - a private Postfix for tests and the demo, on loopback only.
 #
 # usage: postfix-instance.sh start DIR SMTP_PORT SUBMISSION_PORT SINK_PORT MILTER

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # ceph-rgw.sh - a one-machine Ceph cluster with a RADOS Gateway: a real S3 engine for tests.
 #
 # usage: ceph-rgw.sh start DIR [RGW_PORT]    (prints the S3 settings, also written to DIR/s3.env)

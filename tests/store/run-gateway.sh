@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # run-gateway.sh - the storage conformance suite against a live bestanden-gateway.
 #
 # usage: run-gateway.sh STORE_CONFORMANCE BESTANDEN BESTANDEN_GATEWAY

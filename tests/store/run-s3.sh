@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: EUPL-1.2
 # run-s3.sh - the storage conformance suite and `storage init` against a real Ceph RGW.
 #
 # usage: run-s3.sh STORE_CONFORMANCE BESTANDEN CEPH_RGW_SH

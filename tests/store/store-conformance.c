@@ -8,6 +8,8 @@
  * deleting while listing, 20 concurrent puts, a short source, bad names,
  * wrong credentials, a server that is down or never answers, and a sweep.
  * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <arpa/inet.h>
 #include <errno.h>

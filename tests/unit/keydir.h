@@ -2,6 +2,8 @@
  * keydir.h - a throw-away key directory for unit tests: random keys from
  * bd_keys_generate, or fixed keys written in the key-file format keys.c reads
  * (for the vectors of docs/FORMAT.md). keydir_remove deletes it again.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_TEST_KEYDIR_H
 #define BD_TEST_KEYDIR_H

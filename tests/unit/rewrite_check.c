@@ -4,6 +4,8 @@
  * Deliberately not built on lib's own helpers for MIME content: the original
  * is parsed again here from memory, parts are decoded with gmime's data
  * wrapper, so an engine bug cannot hide behind the same bug in the check.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include "rewrite_check.h"
 #include "store-memory.h"

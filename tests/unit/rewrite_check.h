@@ -5,6 +5,8 @@
  * original part, what stayed is identical, every body has the link, the
  * output is CRLF and 7-bit. Shared by test_rewrite (golden files for
  * tests/data/messages) and test_rewrite_corpus (../shared/corpus).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #ifndef BD_TEST_REWRITE_CHECK_H
 #define BD_TEST_REWRITE_CHECK_H

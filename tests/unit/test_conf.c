@@ -1,5 +1,7 @@
 /*
  * test_conf.c - the configuration parser: defaults, every type, every error path.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

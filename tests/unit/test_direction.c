@@ -1,5 +1,7 @@
 /*
  * test_direction.c - outgoing detection, networks, internal recipients; the spool.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,8 @@
 /*
  * test_download.c - from link to decrypted bytes, over the in-memory store:
  * whole files, ranges, and every refusal (forged, expired, missing, tampered).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,8 @@
 /*
  * test_filename.c - sanitised attachment names (table of hostile and
  * ordinary names), generated names for nameless parts, and de-duplication.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

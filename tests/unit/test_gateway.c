@@ -4,6 +4,8 @@
  * buckets over time, language choice, zip entry names, audit lines, and pages
  * rendered straight (escaping; one 404 page whatever the cause) and as answered
  * (status, headers), all without the HTTP core.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

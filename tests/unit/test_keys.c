@@ -1,5 +1,7 @@
 /*
  * test_keys.c - key generation, loading, rotation, removal and every refusal.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

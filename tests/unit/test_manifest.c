@@ -2,6 +2,8 @@
  * test_manifest.c - manifests: seal and open, the clear header, every single-bit
  * flip, truncation and extension refused, wrong secret and unknown key ids, the
  * caps, the body codec and the FORMAT.md vectors.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

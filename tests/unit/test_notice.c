@@ -2,6 +2,8 @@
  * test_notice.c - notice templates (the shipped ones and broken ones), sizes
  * and dates in Dutch and English, and putting the notice into text/plain and
  * text/html parts: charsets kept or widened, format=flowed, </body>, 7-bit.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,8 @@
 /*
  * test_objstore.c - the embedded store on disk: atomic writes, listing order
  * and paging, name clashes, deletes that tidy directories, leftovers cleared.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

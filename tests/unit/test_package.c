@@ -1,6 +1,8 @@
 /*
  * test_package.c - package ids and object names, content key derivation (with the
  * FORMAT.md vectors), sealing the server key and every way opening it must fail.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -7,6 +7,8 @@
  * (BD_UPDATE_GOLDEN=1 rewrites the golden files: review the diff). Then the
  * failure paths: a store that fails, a slow store (progress callbacks), and
  * memory that must not grow with the size of an attachment.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

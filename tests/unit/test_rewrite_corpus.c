@@ -3,6 +3,8 @@
  * shared corpus (BD_SHARED_DIR/corpus, read at run time), with the memory
  * store and every check of rewrite_check.c. A missing corpus is a failure,
  * not a skip: this test is what says real-world mail comes through intact.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

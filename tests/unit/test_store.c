@@ -4,6 +4,8 @@
  * every [storage] driver, BD_E_CONFIG for anything else), deleting a package
  * (manifest first), and the in-memory store: put/get/range/head/delete/list,
  * and puts from many threads at once.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,6 +2,8 @@
  * test_stream.c - the payload format: sizes, round trips, byte ranges, tampering,
  * the age STREAM vectors (tests/vectors/age, zlib-compressed ones inflated here)
  * and the payload vectors of docs/FORMAT.md.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,6 +2,8 @@
  * test_token.c - link tokens: round trip, the FORMAT.md vector, every single-bit
  * flip and every one-character change refused, lengths, alphabet, unknown and
  * wrong keys, expiry reported only for genuine tokens.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
  */
 #include <setjmp.h>
 #include <stdarg.h>
