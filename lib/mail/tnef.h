@@ -5,9 +5,11 @@
  * by one beside it. The TNEF bytes come from an untrusted sender and are read
  * by libytnef in a child process: a crash, a hang or anything the library
  * prints stays there, and a result only counts when the child reports it
- * whole. The decoded winmail.dat is held in memory once (at most
- * BD_TNEF_MAX_BYTES, far below [milter] max_message_size's decoded size),
- * the files inside it too (together no larger than the winmail.dat).
+ * whole. The decoded winmail.dat is held in memory once while it is read
+ * (at most BD_TNEF_MAX_BYTES; [milter] max_message_size may allow more, and a
+ * larger one is simply not opened), the files inside it until they are
+ * stored (together no larger than the winmail.dat). The rewrite engine
+ * applies the caps to all winmail.dats of one message together.
  * Anything unusual (not TNEF, damaged, over a cap) is a status, never a
  * partial list: the caller then sends the winmail.dat alone.
  * Returned lists are malloc'ed; bd_tnef_free() releases them.
