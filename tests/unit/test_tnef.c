@@ -21,6 +21,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "filename.h"
 #include "tnef.h"
 
 struct sample {
@@ -87,6 +88,11 @@ static void test_is_tnef(void **state)
 	assert_true(bd_tnef_is_tnef("application/octet-stream", "WINMAIL.DAT"));
 	assert_false(bd_tnef_is_tnef("application/octet-stream", "winmail.dat.exe"));
 	assert_false(bd_tnef_is_tnef(NULL, NULL));
+	/* inner files without a type get one from their extension */
+	assert_string_equal(bd_filename_content_type("Offerte.PDF"), "application/pdf");
+	assert_string_equal(bd_filename_content_type("a.txt"), "text/plain");
+	assert_string_equal(bd_filename_content_type(".pdf"), "application/octet-stream");
+	assert_string_equal(bd_filename_content_type("noext"), "application/octet-stream");
 }
 
 static void test_good(void **state)
