@@ -35,6 +35,8 @@ struct reader {
 	pthread_t producer;
 	bool running;
 	bool produce_failed;
+	struct bd_mem_source mem; /* a file held in memory */
+	bool in_memory;
 };
 
 static ssize_t reader_read(void *ctx, uint8_t *buf, size_t len)
@@ -44,6 +46,8 @@ static ssize_t reader_read(void *ctx, uint8_t *buf, size_t len)
 
 	if (r->cancel != NULL && __atomic_load_n(r->cancel, __ATOMIC_RELAXED))
 		return -1;
+	if (r->in_memory)
+		return r->mem.source.read(r->mem.source.ctx, buf, len);
 	if (r->stream != NULL) {
 		/* a decoder may turn a chunk of input into no output: read on until EOS */
 		for (unsigned spins = 0; spins < 1000000; spins++) {
@@ -144,6 +148,11 @@ static struct reader *reader_open(const struct bd_attachment_content *c, const i
 	r->source.ctx = r;
 	r->cancel = cancel;
 	r->rfd = r->wfd = -1;
+	if (c->data != NULL) {
+		bd_mem_source_init(&r->mem, c->data, c->len);
+		r->in_memory = true;
+		return r;
+	}
 	if (GMIME_IS_MESSAGE_PART(obj) && c->bytes != NULL) {
 		read_range(r, c->bytes, declared_encoding(obj), false);
 		return r;
@@ -193,7 +202,7 @@ static struct reader *reader_open(const struct bd_attachment_content *c, const i
 
 bool bd_attachment_raw_blank(GMimeObject *obj)
 {
-	struct bd_attachment_content c = {obj, true, NULL};
+	struct bd_attachment_content c = {.obj = obj, .raw = true};
 	struct reader *r;
 	uint8_t buf[4096];
 	ssize_t n;

@@ -30,6 +30,10 @@ struct bd_attachment_content {
 	/* An attached message's exact bytes in the spool (borrowed; its bounds are
 	 * the range), with OBJ's transfer encoding still on; NULL: serialise it. */
 	GMimeStream *bytes;
+	/* Non-NULL: the file is these LEN bytes (borrowed), a file from inside a
+	 * winmail.dat (tnef.h); OBJ is then the winmail.dat's part. */
+	const uint8_t *data;
+	size_t len;
 };
 
 struct bd_attachment_item {

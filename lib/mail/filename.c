@@ -198,77 +198,89 @@ char *bd_filename_sanitise(const char *raw)
 	return result;
 }
 
+/* The first row for an extension is its type when guessing from a name. */
+static const struct {
+	const char *type, *ext;
+} kinds[] = {
+        {"application/pdf", "pdf"},
+        {"application/zip", "zip"},
+        {"application/x-zip-compressed", "zip"},
+        {"application/gzip", "gz"},
+        {"application/x-gzip", "gz"},
+        {"application/x-tar", "tar"},
+        {"application/x-7z-compressed", "7z"},
+        {"application/x-rar-compressed", "rar"},
+        {"application/vnd.rar", "rar"},
+        {"application/msword", "doc"},
+        {"application/vnd.ms-excel", "xls"},
+        {"application/vnd.ms-powerpoint", "ppt"},
+        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"},
+        {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"},
+        {"application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"},
+        {"application/vnd.oasis.opendocument.text", "odt"},
+        {"application/vnd.oasis.opendocument.spreadsheet", "ods"},
+        {"application/vnd.oasis.opendocument.presentation", "odp"},
+        {"application/rtf", "rtf"},
+        {"application/postscript", "ps"},
+        {"application/json", "json"},
+        {"application/xml", "xml"},
+        {"application/ms-tnef", "dat"},
+        {"application/vnd.ms-tnef", "dat"},
+        {"application/pgp-signature", "asc"},
+        {"application/pgp-keys", "asc"},
+        {"application/pkcs7-signature", "p7s"},
+        {"application/x-pkcs7-signature", "p7s"},
+        {"application/pkcs7-mime", "p7m"},
+        {"image/jpeg", "jpg"},
+        {"image/png", "png"},
+        {"image/gif", "gif"},
+        {"image/bmp", "bmp"},
+        {"image/tiff", "tif"},
+        {"image/webp", "webp"},
+        {"image/svg+xml", "svg"},
+        {"image/heic", "heic"},
+        {"audio/mpeg", "mp3"},
+        {"audio/basic", "au"},
+        {"audio/wav", "wav"},
+        {"audio/x-wav", "wav"},
+        {"video/mp4", "mp4"},
+        {"video/mpeg", "mpg"},
+        {"video/quicktime", "mov"},
+        {"text/plain", "txt"},
+        {"text/html", "html"},
+        {"text/csv", "csv"},
+        {"text/calendar", "ics"},
+        {"text/vcard", "vcf"},
+        {"text/x-vcard", "vcf"},
+        {"text/xml", "xml"},
+        {"text/enriched", "txt"},
+        {"text/richtext", "rtx"},
+        {"message/rfc822", "eml"},
+        {"message/global", "eml"},
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
 const char *bd_filename_extension(const char *content_type)
 {
-	static const struct {
-		const char *type, *ext;
-	} table[] = {
-	        {"application/pdf", "pdf"},
-	        {"application/zip", "zip"},
-	        {"application/x-zip-compressed", "zip"},
-	        {"application/gzip", "gz"},
-	        {"application/x-gzip", "gz"},
-	        {"application/x-tar", "tar"},
-	        {"application/x-7z-compressed", "7z"},
-	        {"application/x-rar-compressed", "rar"},
-	        {"application/vnd.rar", "rar"},
-	        {"application/msword", "doc"},
-	        {"application/vnd.ms-excel", "xls"},
-	        {"application/vnd.ms-powerpoint", "ppt"},
-	        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"},
-	        {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"},
-	        {"application/vnd.openxmlformats-officedocument.presentationml.presentation",
-	         "pptx"},
-	        {"application/vnd.oasis.opendocument.text", "odt"},
-	        {"application/vnd.oasis.opendocument.spreadsheet", "ods"},
-	        {"application/vnd.oasis.opendocument.presentation", "odp"},
-	        {"application/rtf", "rtf"},
-	        {"application/postscript", "ps"},
-	        {"application/json", "json"},
-	        {"application/xml", "xml"},
-	        {"application/ms-tnef", "dat"},
-	        {"application/vnd.ms-tnef", "dat"},
-	        {"application/pgp-signature", "asc"},
-	        {"application/pgp-keys", "asc"},
-	        {"application/pkcs7-signature", "p7s"},
-	        {"application/x-pkcs7-signature", "p7s"},
-	        {"application/pkcs7-mime", "p7m"},
-	        {"image/jpeg", "jpg"},
-	        {"image/png", "png"},
-	        {"image/gif", "gif"},
-	        {"image/bmp", "bmp"},
-	        {"image/tiff", "tif"},
-	        {"image/webp", "webp"},
-	        {"image/svg+xml", "svg"},
-	        {"image/heic", "heic"},
-	        {"audio/mpeg", "mp3"},
-	        {"audio/basic", "au"},
-	        {"audio/wav", "wav"},
-	        {"audio/x-wav", "wav"},
-	        {"video/mp4", "mp4"},
-	        {"video/mpeg", "mpg"},
-	        {"video/quicktime", "mov"},
-	        {"text/plain", "txt"},
-	        {"text/html", "html"},
-	        {"text/csv", "csv"},
-	        {"text/calendar", "ics"},
-	        {"text/vcard", "vcf"},
-	        {"text/x-vcard", "vcf"},
-	        {"text/xml", "xml"},
-	        {"text/enriched", "txt"},
-	        {"text/richtext", "rtx"},
-	        {"message/rfc822", "eml"},
-	        {"message/global", "eml"},
-	};
-
 	if (content_type == NULL)
 		return "bin";
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcasecmp(content_type, table[i].type) == 0)
-			return table[i].ext;
+	for (size_t i = 0; i < NKINDS; i++)
+		if (strcasecmp(content_type, kinds[i].type) == 0)
+			return kinds[i].ext;
 	if (strncasecmp(content_type, "text/", 5) == 0)
 		return "txt";
 	return "bin";
+}
+
+const char *bd_filename_content_type(const char *name)
+{
+	const char *dot = name != NULL ? strrchr(name, '.') : NULL;
+
+	if (dot != NULL && dot != name)
+		for (size_t i = 0; i < NKINDS; i++)
+			if (strcasecmp(dot + 1, kinds[i].ext) == 0)
+				return kinds[i].type;
+	return "application/octet-stream";
 }
 
 char *bd_filename_generate(const char *lang, unsigned n, const char *content_type)

@@ -33,6 +33,10 @@ char *bd_filename_sanitise(const char *raw);
 /* Extension (without dot) for a content type such as "image/png"; "bin" if unknown. */
 const char *bd_filename_extension(const char *content_type);
 
+/* The content type a file NAME's extension suggests (the reverse of
+ * bd_filename_extension); "application/octet-stream" if unknown. Static. */
+const char *bd_filename_content_type(const char *name);
+
 /* "bijlage-N.EXT" (LANG "nl") or "attachment-N.EXT" (any other language). */
 char *bd_filename_generate(const char *lang, unsigned n, const char *content_type);
 

@@ -17,6 +17,7 @@
 #include "notice.h"
 #include "policy.h"
 #include "remove.h"
+#include "tnef.h"
 #include "token.h"
 #include "attachment.h"
 
@@ -64,6 +65,7 @@ struct node {
 	GMimeMultipart *parent; /* NULL: the top-level entity */
 	int index;              /* position in parent */
 	GMimeStream *bytes;     /* an attached message's exact bytes in the spool, or NULL */
+	const struct bd_tnef_file *inner; /* a file from inside the winmail.dat OBJ, or NULL */
 };
 
 struct job {
@@ -77,6 +79,9 @@ struct job {
 	const char *problem; /* malformed: why */
 	const char *veto;    /* unchanged: why */
 	time_t now;
+	GPtrArray *tnef;     /* struct bd_tnef * of the winmail.dats opened, freed with the job */
+	size_t tnef_files;   /* the files in them */
+	uint64_t tnef_bytes; /* and their bytes */
 };
 
 const char *bd_rewrite_action_name(enum bd_rewrite_action a)
@@ -334,7 +339,7 @@ static size_t add_node(struct job *j, GMimeObject *obj, GMimeMultipart *parent, 
 		snprintf(p->content_type, sizeof(p->content_type), "application/octet-stream");
 	p->action = BD_REWRITE_KEEP;
 	p->reason = "";
-	j->nodes[res->nparts] = (struct node){obj, parent, index, NULL};
+	j->nodes[res->nparts] = (struct node){.obj = obj, .parent = parent, .index = index};
 	g_free(type);
 	g_free(lower);
 	return res->nparts++;
@@ -366,7 +371,7 @@ static void walk(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int in
 
 static GString *decoded_text(GMimeObject *obj)
 {
-	struct bd_attachment_content c = {obj, false, NULL};
+	struct bd_attachment_content c = {.obj = obj};
 	struct bd_buf_sink sink;
 	GString *s;
 
@@ -403,6 +408,20 @@ static GHashTable *collect_cids(struct job *j)
 	return cids;
 }
 
+/* NAME, made to differ from the names of the parts before part I that go. */
+static char *unique_name(struct job *j, size_t i, const char *name)
+{
+	char **taken = bd_calloc(i + 1, sizeof(char *));
+	char *unique;
+
+	for (size_t k = 0; k < i; k++)
+		taken[k] = j->res->parts[k].action == BD_REWRITE_SEND ? j->res->parts[k].filename
+		                                                      : NULL;
+	unique = bd_filename_unique(name, taken, i);
+	free(taken);
+	return unique;
+}
+
 /* The name a part that goes is listed under: its own, sanitised, or a generated one. */
 static char *part_name(struct job *j, size_t i, unsigned *nameless)
 {
@@ -429,24 +448,20 @@ static char *part_name(struct job *j, size_t i, unsigned *nameless)
 	if (name == NULL)
 		name = bd_filename_generate(bd_notice_language(j->rw->notice), ++*nameless,
 		                            j->res->parts[i].content_type);
-	{
-		char **taken = bd_calloc(j->res->nparts, sizeof(char *));
-
-		for (size_t k = 0; k < i; k++)
-			taken[k] = j->res->parts[k].action == BD_REWRITE_SEND
-			                   ? j->res->parts[k].filename
-			                   : NULL;
-		unique = bd_filename_unique(name, taken, i);
-		free(taken);
-	}
+	unique = unique_name(j, i, name);
 	free(name);
 	return unique;
 }
 
 static struct bd_attachment_content content_of(const struct job *j, size_t i)
 {
-	return (struct bd_attachment_content){j->nodes[i].obj, j->res->parts[i].raw,
-	                                      j->nodes[i].bytes};
+	const struct bd_tnef_file *f = j->nodes[i].inner;
+
+	return (struct bd_attachment_content){.obj = j->nodes[i].obj,
+	                                      .raw = j->res->parts[i].raw,
+	                                      .bytes = j->nodes[i].bytes,
+	                                      .data = f != NULL ? f->data : NULL,
+	                                      .len = f != NULL ? f->size : 0};
 }
 
 /*
@@ -480,6 +495,75 @@ static int measure(struct job *j, size_t i, struct bd_error *err)
 	p->raw = true;
 	c.raw = true;
 	return bd_attachment_measure(&c, &p->size, err);
+}
+
+/* Move the part last added to position TO (the parts from TO on move up one). */
+static void move_last_to(struct job *j, size_t to)
+{
+	struct bd_rewrite_result *res = j->res;
+	size_t last = res->nparts - 1;
+	struct bd_rewrite_part p = res->parts[last];
+	struct node n = j->nodes[last];
+
+	memmove(&res->parts[to + 1], &res->parts[to], (last - to) * sizeof(*res->parts));
+	memmove(&j->nodes[to + 1], &j->nodes[to], (last - to) * sizeof(*j->nodes));
+	res->parts[to] = p;
+	j->nodes[to] = n;
+}
+
+/*
+ * Part I, a winmail.dat that goes: the files inside it go too, each a part
+ * of its own right after it ("1.2/1", "1.2/2", ...); the winmail.dat itself
+ * stays in the package for those who use Outlook. One that cannot be opened,
+ * or that would pass the caps (for all winmail.dats of the message
+ * together), goes alone, and its reason says why. Returns the parts added.
+ */
+static size_t add_tnef_files(struct job *j, size_t i, unsigned *nameless)
+{
+	struct bd_rewrite_result *res = j->res;
+	struct bd_attachment_content c = content_of(j, i);
+	struct bd_tnef_limits lim = bd_tnef_default_limits;
+	struct bd_tnef *t = NULL;
+	enum bd_tnef_status s;
+
+	if (c.raw || !bd_tnef_is_tnef(res->parts[i].content_type, bd_policy_filename(c.obj)))
+		return 0;
+	lim.max_files -= j->tnef_files;
+	lim.max_bytes -= j->tnef_bytes;
+	s = bd_tnef_extract_part(&c, res->parts[i].size, &lim, &t);
+	res->parts[i].reason = bd_tnef_status_text(s);
+	if (s != BD_TNEF_OK)
+		return 0;
+	if (j->tnef == NULL)
+		j->tnef = g_ptr_array_new();
+	g_ptr_array_add(j->tnef, t);
+	for (size_t k = 0; k < t->n; k++) {
+		const struct bd_tnef_file *f = &t->files[k];
+		char *path = bd_asprintf("%s/%zu", res->parts[i].path, k + 1);
+		size_t at = i + 1 + k;
+		struct bd_rewrite_part *p;
+		char *name;
+
+		add_node(j, c.obj, j->nodes[i].parent, j->nodes[i].index, path);
+		free(path);
+		move_last_to(j, at);
+		j->nodes[at].inner = f;
+		p = &res->parts[at];
+		snprintf(p->content_type, sizeof(p->content_type), "%s", f->content_type);
+		p->action = BD_REWRITE_SEND;
+		p->reason = "inside winmail.dat (TNEF)";
+		p->size = f->size;
+		name = f->name != NULL ? bd_strdup(f->name)
+		                       : bd_filename_generate(bd_notice_language(j->rw->notice),
+		                                              ++*nameless, f->content_type);
+		p->filename = unique_name(j, at, name);
+		free(name);
+		res->nfiles++;
+		res->bytes += f->size;
+		j->tnef_files++;
+		j->tnef_bytes += f->size;
+	}
+	return t->n;
 }
 
 /* Decide every leaf; measure and name what goes. */
@@ -519,6 +603,7 @@ static int decide(struct job *j, struct bd_error *err)
 			p->filename = part_name(j, i, &nameless);
 			res->nfiles++;
 			res->bytes += p->size;
+			i += add_tnef_files(j, i, &nameless);
 		} else if (raw != NULL) {
 			p->filename = bd_filename_sanitise(raw);
 		}
@@ -641,8 +726,8 @@ static bool remove_sent(struct job *j)
 	size_t n = 0;
 
 	for (size_t i = 0; i < res->nparts; i++) {
-		if (res->parts[i].action != BD_REWRITE_SEND)
-			continue;
+		if (res->parts[i].action != BD_REWRITE_SEND || j->nodes[i].inner != NULL)
+			continue; /* a file from inside a winmail.dat goes with it */
 		if (j->nodes[i].parent == NULL)
 			top_gone = true;
 		else
@@ -1015,6 +1100,18 @@ static int start(const struct bd_rewrite *rw, const struct bd_rewrite_envelope *
 	return 0;
 }
 
+static void end_job(struct job *j)
+{
+	free(j->nodes);
+	for (guint i = 0; j->tnef != NULL && i < j->tnef->len; i++) {
+		struct bd_tnef *t = j->tnef->pdata[i];
+
+		bd_tnef_free(&t);
+	}
+	if (j->tnef != NULL)
+		g_ptr_array_free(j->tnef, TRUE);
+}
+
 int bd_rewrite_explain(const struct bd_rewrite *rw, int spool_fd,
                        const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
                        struct bd_error *err)
@@ -1024,7 +1121,7 @@ int bd_rewrite_explain(const struct bd_rewrite *rw, int spool_fd,
 
 	start(rw, env, &j, out);
 	rc = prepare(&j, spool_fd, err);
-	free(j.nodes);
+	end_job(&j);
 	if (rc < 0) {
 		bd_rewrite_result_free(out);
 		return -1;
@@ -1133,7 +1230,7 @@ int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
 		rc = rewrite(&j, err);
 	else if (rc > 0)
 		rc = 0;
-	free(j.nodes);
+	end_job(&j);
 	if (rc < 0)
 		bd_rewrite_result_free(out);
 	return rc;

@@ -44,7 +44,8 @@ bool bd_rewrite_header_may_change(const char *name);
 
 /* One line of `bestanden rewrite --explain`; nothing secret in here. */
 struct bd_rewrite_part {
-	char *path; /* "1", "1.2", "1.2.3" (gmime's part numbering, 1-based) */
+	char *path; /* "1", "1.2", "1.2.3" (gmime's part numbering, 1-based); "1.2/1": a file inside
+	               the winmail.dat 1.2 */
 	char content_type[128];
 	char *filename; /* sanitised name the part is listed under, or NULL */
 	uint64_t size;  /* decoded bytes (SEND and size-checked parts), else 0 */

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: EUPL-1.2
 # test-rewrite.sh - `bestanden rewrite` as an operator uses it, against a live gateway:
 # --explain, unchanged messages passed through byte for byte, a tempfail when storage is
-# down, and a full round trip (rewrite, then `bestanden fetch` the link, files identical).
+# down, and a full round trip (rewrite, then `bestanden fetch` the link, files identical),
+# also for a winmail.dat whose inner files must show on the page and download identical.
 # usage: test-rewrite.sh BESTANDEN GATEWAY SOURCE_DIR SHARED_DIR
 set -u
 cli=$1 gateway=$2 src=$3 shared=$4
@@ -76,6 +77,17 @@ for _ in $(seq 1 40); do
 done
 curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" || { fail "gateway did not start: $(tail "$tmp/gateway.log")"; }
 
+link_of() { # REWRITTEN: the link in its first text part that has one
+	python3 - "$1" <<'PY'
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+for part in m.walk():
+    if part.get_content_type() == 'text/plain' and not part.get_filename():
+        found = re.search(r'<(http://[^>]+/d/[A-Za-z0-9_-]+)>', part.get_content())
+        if found:
+            print(found.group(1)); break
+PY
+}
 roundtrip() { # MESSAGE: rewrite, fetch, compare every attachment with python's decoding
 	local msg=$1 name
 	name=$(basename "$msg" .eml)
@@ -92,16 +104,7 @@ head = data.split(b'\r\n\r\n', 1)[0]
 assert b'\r\nX-Bestanden: files=' in head, 'no X-Bestanden'
 assert b'/d/' not in head, 'token in a header'
 PY
-	link=$(python3 - "$tmp/$name.out" <<'PY'
-import email, email.policy, re, sys
-m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
-for part in m.walk():
-    if part.get_content_type() == 'text/plain' and not part.get_filename():
-        found = re.search(r'<(http://[^>]+/d/[A-Za-z0-9_-]+)>', part.get_content())
-        if found:
-            print(found.group(1)); break
-PY
-)
+	link=$(link_of "$tmp/$name.out")
 	[ -n "$link" ] && ok || { fail "$name: no link in the text part"; return; }
 	rm -rf "$tmp/$name.files"; mkdir -p "$tmp/$name.files"
 	if ! "$cli" -c "$conf" fetch -o "$tmp/$name.files" "$link" >"$tmp/$name.fetch" 2>&1; then
@@ -126,6 +129,41 @@ PY
 roundtrip "$msgs/01-basic-pdf.eml"
 roundtrip "$msgs/36-text-attachment.eml"
 roundtrip "$msgs/12-apple-inline.eml"
+
+# winmail.dat: its files show on the page with their names and download byte for byte
+# as tests/data/tnef/make_tnef.py put them in; the winmail.dat itself is there too.
+python3 "$src/tests/data/tnef/make_tnef.py" "$tmp/tnef" || fail "make_tnef.py"
+out=$("$cli" -c "$conf" rewrite --explain "$tmp/tnef/message.eml" 2>&1)
+grep -qE '^message: 4 files to send$' <<<"$out" && ok || fail "tnef explain: $out"
+grep -qE '^1\.2/2 +send +application/msword +.*"café\.doc" +inside winmail\.dat' <<<"$out" && ok ||
+	fail "tnef explain: inner file: $out"
+"$cli" -c "$conf" rewrite "$tmp/tnef/message.eml" >"$tmp/tnef.out" 2>"$tmp/tnef.err" || fail "tnef rewrite: $(cat "$tmp/tnef.err")"
+link=$(link_of "$tmp/tnef.out")
+curl -sf -o "$tmp/tnef.html" "$link" && ok || fail "tnef: landing page"
+python3 - "$tmp/tnef" "$tmp/tnef.html" <<'PY' && ok || fail "tnef: the page lacks an inner file's name"
+import html, sys
+page = html.unescape(open(sys.argv[2], encoding='utf-8').read())
+names = ['winmail.dat'] + [l.split('\t')[1] for l in open(sys.argv[1] + '/expected.tsv', encoding='utf-8').read().splitlines()]
+missing = [n for n in names if n not in page]
+assert not missing, missing
+PY
+for i in 1 2 3 4; do curl -sf -o "$tmp/tnef.$i" "$link/$i" || fail "tnef: file $i"; done
+cmp -s "$tmp/tnef.1" "$tmp/tnef/winmail.dat" && ok || fail "tnef: winmail.dat differs"
+for i in 1 2 3; do
+	cmp -s "$tmp/tnef.$((i + 1))" "$tmp/tnef/files/$i" && ok || fail "tnef: inner file $i differs"
+done
+mkdir -p "$tmp/tnef.fetched"
+"$cli" -c "$conf" fetch -o "$tmp/tnef.fetched" "$link" >"$tmp/tnef.fetch" 2>&1 && ok || fail "tnef fetch: $(cat "$tmp/tnef.fetch")"
+python3 - "$tmp/tnef" "$tmp/tnef.fetched" <<'PY' && ok || fail "tnef: fetched files differ from what make_tnef.py put in"
+import os, sys
+d, got = sys.argv[1], sys.argv[2]
+want = {'winmail.dat': open(d + '/winmail.dat', 'rb').read()}
+for line in open(d + '/expected.tsv', encoding='utf-8').read().splitlines():
+    i, name, _ = line.split('\t')
+    want[name] = open(f'{d}/files/{i}', 'rb').read()
+have = {n: open(os.path.join(got, n), 'rb').read() for n in os.listdir(got)}
+assert have == want, (sorted(have), sorted(want))
+PY
 
 # Standard input, with LF line ends: the output is CRLF all the same.
 tr -d '\r' <"$msgs/01-basic-pdf.eml" | "$cli" -c "$conf" rewrite - >"$tmp/stdin.out" 2>"$tmp/stdin.err" &&

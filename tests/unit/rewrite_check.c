@@ -13,6 +13,7 @@
 #include "manifest.h"
 #include "mem.h"
 #include "stream.h"
+#include "tnef.h"
 #include "token.h"
 
 #include <gmime/gmime.h>
@@ -191,6 +192,31 @@ static GByteArray *raw_content_of(GMimeObject *obj)
 		g_byte_array_append(copy, (const guint8 *)buf, (guint)n);
 	g_mime_stream_reset(s);
 	return copy;
+}
+
+/* A file from inside a winmail.dat ("1.2/3": the third that tnef.c finds in part
+ * 1.2); the part's own bytes are checked like any other's. */
+static GMimeObject *outer_part(GHashTable *bypath, const char *path)
+{
+	const char *slash = strchr(path, '/');
+	char *outer = g_strndup(path, slash != NULL ? (gsize)(slash - path) : strlen(path));
+	GMimeObject *o = g_hash_table_lookup(bypath, outer);
+
+	g_free(outer);
+	return o;
+}
+
+static GByteArray *inner_content(GMimeObject *winmail, const char *path)
+{
+	GByteArray *tnef = content_of(winmail), *want = g_byte_array_new();
+	struct bd_tnef *t = NULL;
+	size_t k = strtoul(strchr(path, '/') + 1, NULL, 10);
+
+	if (bd_tnef_extract(tnef->data, tnef->len, NULL, &t) == BD_TNEF_OK && k >= 1 && k <= t->n)
+		g_byte_array_append(want, t->files[k - 1].data, (guint)t->files[k - 1].size);
+	bd_tnef_free(&t);
+	g_byte_array_unref(tnef);
+	return want;
 }
 
 static char *mime_type(GMimeObject *obj)
@@ -465,7 +491,7 @@ static void check_package(struct check *k, struct rwc *c, const struct bd_rewrit
 	for (size_t i = 0; i < r->nparts && fi < m->nfiles; i++) {
 		const struct bd_rewrite_part *p = &r->parts[i];
 		const struct bd_manifest_file *f = &m->files[fi];
-		GMimeObject *orig = g_hash_table_lookup(orig_bypath, p->path);
+		GMimeObject *orig = outer_part(orig_bypath, p->path);
 		uint8_t key[BD_CONTENT_KEY_BYTES], *plain = NULL;
 		size_t plainlen = 0;
 		GByteArray *want;
@@ -496,7 +522,9 @@ static void check_package(struct check *k, struct rwc *c, const struct bd_rewrit
 			problem(k, "file %u: stored %zu bytes for %zu", f->index, sink.len,
 			        plainlen);
 		free(sink.data);
-		want = p->raw ? raw_content_of(orig) : content_of(orig);
+		want = strchr(p->path, '/') != NULL ? inner_content(orig, p->path)
+		       : p->raw                     ? raw_content_of(orig)
+		                                    : content_of(orig);
 		if (want->len != plainlen ||
 		    (plainlen > 0 && memcmp(want->data, plain, plainlen) != 0))
 			problem(k,
