@@ -19,6 +19,7 @@
 #include "remove.h"
 #include "token.h"
 #include "attachment.h"
+#include "exact.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -443,6 +444,63 @@ static char *part_name(struct job *j, size_t i, unsigned *nameless)
 	return unique;
 }
 
+/* ---- attached messages: the bytes they arrived as ---- */
+
+/* The boundaries of the multiparts around node I, innermost first, NULL-terminated. */
+static const char **enclosing_boundaries(const struct job *j, size_t i)
+{
+	const char **b = bd_calloc(j->res->nparts + 1, sizeof(*b));
+	GMimeMultipart *up = j->nodes[i].parent;
+	size_t n = 0;
+
+	while (up != NULL) {
+		const char *one =
+		        g_mime_object_get_content_type_parameter(GMIME_OBJECT(up), "boundary");
+		size_t k = 0;
+
+		if (one != NULL)
+			b[n++] = one;
+		while (k < j->res->nparts && j->nodes[k].obj != GMIME_OBJECT(up))
+			k++;
+		up = k < j->res->nparts ? j->nodes[k].parent : NULL;
+	}
+	return b;
+}
+
+/*
+ * An attached message's bytes as they are in the spool, or NULL (then it is
+ * serialised). With a transfer encoding gmime leaves the part a leaf, whose
+ * content already is those bytes; otherwise they are found by exact.h.
+ */
+static GMimeStream *message_bytes(const struct job *j, size_t i)
+{
+	GMimeObject *obj = j->nodes[i].obj;
+	GMimeStream *bytes = NULL;
+
+	if (GMIME_IS_PART(obj) && bd_policy_is_attached_message(obj)) {
+		GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
+
+		bytes = w != NULL ? g_mime_data_wrapper_get_stream(w) : NULL;
+		return bytes != NULL ? g_object_ref(bytes) : NULL;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		const char **b = enclosing_boundaries(j, i);
+
+		bytes = bd_exact_message_bytes(j->res->state->stream, obj, b);
+		free(b);
+	}
+	return bytes;
+}
+
+static void free_nodes(struct job *j)
+{
+	for (size_t i = 0; j->nodes != NULL && i < j->res->nparts; i++)
+		if (j->nodes[i].bytes != NULL)
+			g_object_unref(j->nodes[i].bytes);
+	free(j->nodes);
+	j->nodes = NULL;
+}
+
 static struct bd_attachment_content content_of(const struct job *j, size_t i)
 {
 	return (struct bd_attachment_content){j->nodes[i].obj, j->res->parts[i].raw,
@@ -457,8 +515,11 @@ static struct bd_attachment_content content_of(const struct job *j, size_t i)
 static int measure(struct job *j, size_t i, struct bd_error *err)
 {
 	struct bd_rewrite_part *p = &j->res->parts[i];
-	struct bd_attachment_content c = content_of(j, i);
+	struct bd_attachment_content c;
 
+	if (j->nodes[i].bytes == NULL)
+		j->nodes[i].bytes = message_bytes(j, i);
+	c = content_of(j, i);
 	if (bd_attachment_measure(&c, &p->size, err) < 0)
 		return -1;
 	if (p->size > 0 || !GMIME_IS_PART(c.obj) || bd_attachment_raw_blank(c.obj))
@@ -1024,7 +1085,7 @@ int bd_rewrite_explain(const struct bd_rewrite *rw, int spool_fd,
 
 	start(rw, env, &j, out);
 	rc = prepare(&j, spool_fd, err);
-	free(j.nodes);
+	free_nodes(&j);
 	if (rc < 0) {
 		bd_rewrite_result_free(out);
 		return -1;
@@ -1133,7 +1194,7 @@ int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
 		rc = rewrite(&j, err);
 	else if (rc > 0)
 		rc = 0;
-	free(j.nodes);
+	free_nodes(&j);
 	if (rc < 0)
 		bd_rewrite_result_free(out);
 	return rc;
