@@ -22,8 +22,8 @@
  * a new substream of SPOOL. BOUNDARIES are those of the multiparts around
  * OBJ, innermost first, NULL-terminated (just NULL for the top-level part).
  * NULL when the range cannot be told for certain (no header of the part or
- * of the message inside to start from, the part has no content, a boundary
- * too long to match): the caller then serialises the parsed message.
+ * of the message inside to start from, headers that run into a boundary, a
+ * boundary too long to match): the caller then serialises the parsed message.
  */
 GMimeStream *bd_exact_message_bytes(GMimeStream *spool, GMimeObject *obj,
                                     const char *const *boundaries);
