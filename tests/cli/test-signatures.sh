@@ -10,11 +10,9 @@
 set -u
 cli=$1 gateway=$2 src=$3
 tmp=$(mktemp -d /tmp/bd-signatures-test.XXXXXX)
-gwpid=""
+. "$(dirname "$0")/gateway.sh"
 cleanup() {
-	if [ -n "$gwpid" ] && kill -0 "$gwpid" 2>/dev/null; then
-		kill "$gwpid" 2>/dev/null; wait "$gwpid" 2>/dev/null
-	fi
+	gateway_stop
 	gpgconf --homedir "$tmp/gnupg" --kill all >/dev/null 2>&1
 	rm -rf "$tmp"
 }
@@ -147,35 +145,8 @@ tamper "$tmp/smime.eml" "$tmp/smime.bad"
 ! verify_smime "$tmp/smime.bad" && ok || fail "smime: a changed message verifies"
 
 # --- the gateway and the round trip
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$cli" keygen -d "$tmp/keys" >/dev/null || { echo "keygen failed" >&2; exit 1; }
-cat >"$tmp/bestanden.conf" <<CONF
-[gateway]
-listen = 127.0.0.1:$port
-public_url = http://127.0.0.1:$port
-organisation = Woonstichting De Test
-data_dir = $tmp/objects
-pid_file =
-audit_log =
-[storage]
-driver = gateway
-url = http://127.0.0.1:$port
-token_file = $tmp/keys/store.token
-timeout = 10s
-retries = 0
-[notice]
-template_dir = $src/conf/templates
-[keys]
-dir = $tmp/keys
-CONF
-conf=$tmp/bestanden.conf
-"$gateway" -c "$conf" -f 2>"$tmp/gateway.log" &
-gwpid=$!
-for _ in $(seq 1 40); do
-	curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
-	sleep 0.25
-done
-curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" || { echo "gateway did not start: $(tail "$tmp/gateway.log")" >&2; exit 1; }
+gateway_conf "$cli" "$tmp" "$src"
+gateway_start "$gateway" || { echo "gateway did not start: $(tail "$tmp/gateway.log")" >&2; exit 1; }
 
 roundtrip() { # KIND VERIFY: forward KIND.eml, rewrite, fetch; the file must verify
 	local kind=$1 check=$2 link

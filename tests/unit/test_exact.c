@@ -95,28 +95,35 @@ static const struct {
          "\r\nContent-Type: text/plain\r\n\r\ntekst  \r\n--in-- \r\n\r\n"},
 };
 
+/* The message part at PATH of TEXT is found, and is WANT. */
+static void expect_bytes(const char *name, const char *text, const int *path, const char *want)
+{
+	struct located l;
+	GMimeStream *bytes;
+	char *got;
+
+	locate(&l, text, path);
+	assert_true(GMIME_IS_MESSAGE_PART(l.part));
+	bytes = bd_exact_message_bytes(l.spool, l.part, l.bounds);
+	if (bytes == NULL)
+		fail_msg("%s: not found", name);
+	got = read_all(bytes);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: got [%s]", name, got);
+	g_free(got);
+	g_object_unref(bytes);
+	unlocate(&l);
+}
+
 static void test_ranges(void **state)
 {
+	static const int path[] = {1, -1};
+
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *text =
 		        g_strconcat(fwd_head, cases[i].inner ? inner : "", cases[i].tail, NULL);
-		struct located l;
-		GMimeStream *bytes;
-		char *got;
 
-		static const int path[] = {1, -1};
-
-		locate(&l, text, path);
-		assert_true(GMIME_IS_MESSAGE_PART(l.part));
-		bytes = bd_exact_message_bytes(l.spool, l.part, l.bounds);
-		if (bytes == NULL)
-			fail_msg("%s: not found", cases[i].name);
-		got = read_all(bytes);
-		if (strcmp(got, cases[i].want) != 0)
-			fail_msg("%s: got [%s]", cases[i].name, got);
-		g_free(got);
-		g_object_unref(bytes);
-		unlocate(&l);
+		expect_bytes(cases[i].name, text, path, cases[i].want);
 		g_free(text);
 	}
 }
@@ -129,25 +136,9 @@ static void test_digest_without_headers(void **state)
 	        "From: a@example.org\r\nSubject: een\r\n\r\nEen.  \r\n\r\n--d \r\n\r\n"
 	        "From: b@example.org\r\n\r\nTwee.\r\n--d--\r\n";
 	static const int first[] = {0, -1}, second[] = {1, -1};
-	struct located l;
-	GMimeStream *bytes;
-	char *got;
 
-	locate(&l, text, first);
-	bytes = bd_exact_message_bytes(l.spool, l.part, l.bounds);
-	assert_non_null(bytes);
-	got = read_all(bytes);
-	assert_string_equal(got, "From: a@example.org\r\nSubject: een\r\n\r\nEen.  \r\n");
-	g_free(got);
-	g_object_unref(bytes);
-	unlocate(&l);
-	locate(&l, text, second);
-	bytes = bd_exact_message_bytes(l.spool, l.part, l.bounds);
-	got = read_all(bytes);
-	assert_string_equal(got, "From: b@example.org\r\n\r\nTwee.");
-	g_free(got);
-	g_object_unref(bytes);
-	unlocate(&l);
+	expect_bytes("first", text, first, "From: a@example.org\r\nSubject: een\r\n\r\nEen.  \r\n");
+	expect_bytes("second", text, second, "From: b@example.org\r\n\r\nTwee.");
 }
 
 /* A line that is a boundary of a multipart further out ends the message too. */
@@ -159,19 +150,8 @@ static void test_outer_boundary_ends_it(void **state)
 	        "Content-Type: message/rfc822\r\n\r\nFrom: a@example.org\r\n\r\nbody\r\n"
 	        "--out--\r\n";
 	static const int path[] = {0, 0, -1};
-	struct located l;
-	GMimeStream *bytes;
-	char *got;
 
-	locate(&l, text, path);
-	assert_string_equal(l.bounds[0], "mid");
-	assert_string_equal(l.bounds[1], "out");
-	bytes = bd_exact_message_bytes(l.spool, l.part, l.bounds);
-	got = read_all(bytes);
-	assert_string_equal(got, "From: a@example.org\r\n\r\nbody");
-	g_free(got);
-	g_object_unref(bytes);
-	unlocate(&l);
+	expect_bytes("outer", text, path, "From: a@example.org\r\n\r\nbody");
 }
 
 /* The file: LF-only bytes get their CRs, nothing else changes. */
