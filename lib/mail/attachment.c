@@ -2,9 +2,10 @@
  * attachment.c - part content as a pull source, and the parallel upload of a package.
  *
  * A leaf part is read through a fresh substream of its content with gmime's
- * decoder on top (none for a part sent raw), so every reader has its own position. An attached
- * message is serialised by gmime, which only pushes; a producer thread writes it into a pipe and
- * the reader pulls from the other end.
+ * decoder on top (none for a part sent raw), so every reader has its own position; an attached
+ * message whose bytes in the spool are known the same way, bare LFs made CRLF. One whose bytes
+ * are not known is serialised by gmime, which only pushes; a producer thread writes it into a
+ * pipe and the reader pulls from the other end.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -153,8 +154,16 @@ static struct reader *reader_open(const struct bd_attachment_content *c, const i
 		r->in_memory = true;
 		return r;
 	}
-	if (GMIME_IS_MESSAGE_PART(obj) && c->bytes != NULL) {
-		read_range(r, c->bytes, declared_encoding(obj), false);
+	if (c->bytes != NULL) {
+		read_range(r, c->bytes, declared_encoding(obj), c->raw);
+		if (!c->raw) {
+			/* an .eml has CRLF line ends: bare LFs get their CR, nothing else changes
+			 */
+			GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
+
+			g_mime_stream_filter_add(GMIME_STREAM_FILTER(r->stream), crlf);
+			g_object_unref(crlf);
+		}
 		return r;
 	}
 	if (GMIME_IS_MESSAGE_PART(obj)) {

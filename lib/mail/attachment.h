@@ -28,7 +28,8 @@ struct bd_attachment_content {
 	GMimeObject *obj; /* a GMimePart, or a GMimeMessagePart (sent as .eml) */
 	bool raw;         /* a leaf's bytes as they came: the transfer encoding is not undone */
 	/* An attached message's exact bytes in the spool (borrowed; its bounds are
-	 * the range), with OBJ's transfer encoding still on; NULL: serialise it. */
+	 * the range), with OBJ's transfer encoding still on: read with it undone
+	 * (unless RAW) and bare LFs made CRLF; NULL: serialise OBJ's message. */
 	GMimeStream *bytes;
 	/* Non-NULL: the file is these LEN bytes (borrowed), a file from inside a
 	 * winmail.dat (tnef.h); OBJ is then the winmail.dat's part. */

@@ -20,6 +20,7 @@
 #include "tnef.h"
 #include "token.h"
 #include "attachment.h"
+#include "exact.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -453,6 +454,63 @@ static char *part_name(struct job *j, size_t i, unsigned *nameless)
 	return unique;
 }
 
+/* ---- attached messages: the bytes they arrived as ---- */
+
+/* The boundaries of the multiparts around node I, innermost first, NULL-terminated. */
+static const char **enclosing_boundaries(const struct job *j, size_t i)
+{
+	const char **b = bd_calloc(j->res->nparts + 1, sizeof(*b));
+	GMimeMultipart *up = j->nodes[i].parent;
+	size_t n = 0;
+
+	while (up != NULL) {
+		const char *one =
+		        g_mime_object_get_content_type_parameter(GMIME_OBJECT(up), "boundary");
+		size_t k = 0;
+
+		if (one != NULL)
+			b[n++] = one;
+		while (k < j->res->nparts && j->nodes[k].obj != GMIME_OBJECT(up))
+			k++;
+		up = k < j->res->nparts ? j->nodes[k].parent : NULL;
+	}
+	return b;
+}
+
+/*
+ * An attached message's bytes as they are in the spool, or NULL (then it is
+ * serialised). With a transfer encoding gmime leaves the part a leaf, whose
+ * content already is those bytes; otherwise they are found by exact.h.
+ */
+static GMimeStream *message_bytes(const struct job *j, size_t i)
+{
+	GMimeObject *obj = j->nodes[i].obj;
+	GMimeStream *bytes = NULL;
+
+	if (GMIME_IS_PART(obj) && bd_policy_is_attached_message(obj)) {
+		GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
+
+		bytes = w != NULL ? g_mime_data_wrapper_get_stream(w) : NULL;
+		return bytes != NULL ? g_object_ref(bytes) : NULL;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		const char **b = enclosing_boundaries(j, i);
+
+		bytes = bd_exact_message_bytes(j->res->state->stream, obj, b);
+		free(b);
+	}
+	return bytes;
+}
+
+static void free_nodes(struct job *j)
+{
+	for (size_t i = 0; j->nodes != NULL && i < j->res->nparts; i++)
+		if (j->nodes[i].bytes != NULL)
+			g_object_unref(j->nodes[i].bytes);
+	free(j->nodes);
+	j->nodes = NULL;
+}
+
 static struct bd_attachment_content content_of(const struct job *j, size_t i)
 {
 	const struct bd_tnef_file *f = j->nodes[i].inner;
@@ -472,8 +530,11 @@ static struct bd_attachment_content content_of(const struct job *j, size_t i)
 static int measure(struct job *j, size_t i, struct bd_error *err)
 {
 	struct bd_rewrite_part *p = &j->res->parts[i];
-	struct bd_attachment_content c = content_of(j, i);
+	struct bd_attachment_content c;
 
+	if (j->nodes[i].bytes == NULL)
+		j->nodes[i].bytes = message_bytes(j, i);
+	c = content_of(j, i);
 	if (bd_attachment_measure(&c, &p->size, err) < 0)
 		return -1;
 	if (p->size > 0 || !GMIME_IS_PART(c.obj) || bd_attachment_raw_blank(c.obj))
@@ -1102,7 +1163,7 @@ static int start(const struct bd_rewrite *rw, const struct bd_rewrite_envelope *
 
 static void end_job(struct job *j)
 {
-	free(j->nodes);
+	free_nodes(j);
 	for (guint i = 0; j->tnef != NULL && i < j->tnef->len; i++) {
 		struct bd_tnef *t = j->tnef->pdata[i];
 

@@ -9,11 +9,9 @@ set -u
 cli=$1 gateway=$2 src=$3 shared=$4
 msgs=$src/tests/data/messages
 tmp=$(mktemp -d /tmp/bd-rewrite-test.XXXXXX)
-gwpid=""
+. "$(dirname "$0")/gateway.sh"
 cleanup() {
-	if [ -n "$gwpid" ] && kill -0 "$gwpid" 2>/dev/null; then
-		kill "$gwpid" 2>/dev/null; wait "$gwpid" 2>/dev/null
-	fi
+	gateway_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -21,29 +19,7 @@ failed=0 passed=0
 ok()   { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$cli" keygen -d "$tmp/keys" >/dev/null || { echo "keygen failed" >&2; exit 1; }
-cat >"$tmp/bestanden.conf" <<CONF
-[gateway]
-listen = 127.0.0.1:$port
-public_url = http://127.0.0.1:$port
-organisation = Woonstichting De Test
-data_dir = $tmp/objects
-pid_file =
-audit_log =
-[storage]
-driver = gateway
-url = http://127.0.0.1:$port
-token_file = $tmp/keys/store.token
-connect_timeout = 1s
-timeout = 10s
-retries = 0
-[notice]
-template_dir = $src/conf/templates
-[keys]
-dir = $tmp/keys
-CONF
-conf=$tmp/bestanden.conf
+gateway_conf "$cli" "$tmp" "$src"
 
 # --explain: one line for the message, one per part; nothing stored, no keys needed.
 out=$("$cli" -c "$conf" rewrite --explain "$msgs/02-cid-inline-image.eml" 2>&1)
@@ -69,13 +45,7 @@ grep -q '^message: unchanged: signed message' <<<"$out" && ok || fail "explain s
 	fail "storage down: $(cat "$tmp/err")"
 
 # A live gateway: rewrite, then fetch the link and compare the files with the originals.
-"$gateway" -c "$conf" -f 2>"$tmp/gateway.log" &
-gwpid=$!
-for _ in $(seq 1 40); do
-	curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
-	sleep 0.25
-done
-curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" || { fail "gateway did not start: $(tail "$tmp/gateway.log")"; }
+gateway_start "$gateway" || fail "gateway did not start: $(tail "$tmp/gateway.log")"
 
 link_of() { # REWRITTEN: the link in its first text part that has one
 	python3 - "$1" <<'PY'

@@ -412,6 +412,160 @@ static void dump_output(struct check *k, GMimeObject *obj, const char *path, con
 	}
 }
 
+/* ---- an attached message's file, found again in the original text ---- */
+
+/* Bytes [s, e) of the original. */
+struct span {
+	size_t s, e;
+};
+
+static size_t line_after(const char *in, size_t at, size_t end)
+{
+	const char *lf = memchr(in + at, '\n', end - at);
+
+	return lf != NULL ? (size_t)(lf - in) + 1 : end;
+}
+
+static bool all_blank(const char *in, size_t at, size_t end)
+{
+	for (; at < end; at++)
+		if (in[at] != ' ' && in[at] != '\t' && in[at] != '\r' && in[at] != '\n')
+			return false;
+	return true;
+}
+
+/* Whether line [at, end) is "--" B, "--" B "--" (then *LAST), with only white space after. */
+static bool delimiter(const char *in, size_t at, size_t end, const char *b, bool *last)
+{
+	size_t n = strlen(b), i = at + 2 + n;
+
+	if (end - at < 2 + n || in[at] != '-' || in[at + 1] != '-' || memcmp(in + at + 2, b, n))
+		return false;
+	*last = end - i >= 2 && in[i] == '-' && in[i + 1] == '-';
+	return all_blank(in, *last ? i + 2 : i, end);
+}
+
+/* The content of entity E: what follows the empty line after its headers. */
+static struct span body_of(const char *in, struct span e)
+{
+	for (size_t at = e.s; at < e.e;) {
+		size_t next = line_after(in, at, e.e);
+
+		if (in[at] == '\n' || (in[at] == '\r' && next - at == 2))
+			return (struct span){next, e.e};
+		at = next;
+	}
+	return (struct span){e.e, e.e};
+}
+
+/*
+ * Part K (1-based) of multipart content C with boundary B: the bytes between
+ * two delimiter lines, the line break before a delimiter being the
+ * delimiter's; nothing at all between two delimiters is no part (as gmime).
+ */
+static bool part_of(const char *in, struct span c, const char *b, int k, struct span *out)
+{
+	size_t start = 0;
+	bool open = false, last = false;
+	int n = 0;
+
+	for (size_t at = c.s; at < c.e && !last;) {
+		size_t next = line_after(in, at, c.e);
+
+		if (delimiter(in, at, next, b, &last)) {
+			if (open && at > start && ++n == k) {
+				*out = (struct span){
+				        start,
+				        at - (at - start >= 2 && in[at - 2] == '\r' ? 2 : 1)};
+				return true;
+			}
+			open = !last;
+			start = next;
+		}
+		at = next;
+	}
+	if (open && ++n == k) { /* no closing delimiter: the last part runs to the end */
+		*out = (struct span){start, c.e};
+		return true;
+	}
+	return false;
+}
+
+/* The content of the part at PATH ("1.2.3") of IN, found by delimiter lines alone. */
+static bool span_of(const char *in, size_t inlen, GHashTable *bypath, const char *path,
+                    struct span *out)
+{
+	struct span e = {0, inlen};
+	GString *at = g_string_new("1");
+	const char *p = path + 1;
+	bool ok = path[0] == '1';
+
+	while (ok && *p == '.') {
+		GMimeObject *mp = g_hash_table_lookup(bypath, at->str);
+		const char *b = mp != NULL
+		                        ? g_mime_object_get_content_type_parameter(mp, "boundary")
+		                        : NULL;
+		char *digits;
+		long k = strtol(p + 1, &digits, 10);
+
+		ok = b != NULL && part_of(in, body_of(in, e), b, (int)k, &e);
+		g_string_append_len(at, p, digits - p);
+		p = digits;
+	}
+	g_string_free(at, TRUE);
+	*out = body_of(in, e);
+	return ok && *p == '\0';
+}
+
+static bool is_attached_message(GMimeObject *obj)
+{
+	static const char *const types[] = {"message/rfc822", "message/rfc2822", "message/global",
+	                                    "message/news"};
+	char *t = mime_type(obj);
+	bool yes = false;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(types); i++)
+		yes = yes || strcmp(t, types[i]) == 0;
+	g_free(t);
+	return yes;
+}
+
+/* The file of an attached message: its bytes in the original, transfer encoding undone, CRLF. */
+static GByteArray *message_file_of(const char *in, size_t inlen, GHashTable *bypath,
+                                   const char *path, GMimeObject *obj)
+{
+	GByteArray *copy = g_byte_array_new();
+	const char *cte = g_mime_object_get_header(obj, "Content-Transfer-Encoding");
+	GMimeContentEncoding enc =
+	        cte ? g_mime_content_encoding_from_string(cte) : GMIME_CONTENT_ENCODING_DEFAULT;
+	GMimeStream *src, *filtered, *mem;
+	GMimeFilter *f;
+	GByteArray *bytes;
+	struct span sp;
+
+	if (!span_of(in, inlen, bypath, path, &sp))
+		return copy;
+	src = g_mime_stream_mem_new_with_buffer(in + sp.s, sp.e - sp.s);
+	filtered = g_mime_stream_filter_new(src);
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+		f = g_mime_filter_basic_new(enc, FALSE);
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), f);
+		g_object_unref(f);
+	}
+	f = g_mime_filter_unix2dos_new(FALSE);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), f);
+	g_object_unref(f);
+	mem = g_mime_stream_mem_new();
+	g_mime_stream_write_to_stream(filtered, mem);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	g_byte_array_append(copy, bytes->data, bytes->len);
+	g_object_unref(mem);
+	g_object_unref(filtered);
+	g_object_unref(src);
+	return copy;
+}
+
 /* ---- the checks ---- */
 
 static void check_bytes(struct check *k, const char *in, size_t inlen, const uint8_t *out,
@@ -460,7 +614,7 @@ static int count_object(void *ctx, const char *name, uint64_t size)
 
 /* Open the link's package and compare every stored file with the original part. */
 static void check_package(struct check *k, struct rwc *c, const struct bd_rewrite_result *r,
-                          const char *token, GHashTable *orig_bypath)
+                          const char *token, GHashTable *orig_bypath, const char *in, size_t inlen)
 {
 	struct bd_token t;
 	struct bd_error err;
@@ -522,9 +676,14 @@ static void check_package(struct check *k, struct rwc *c, const struct bd_rewrit
 			problem(k, "file %u: stored %zu bytes for %zu", f->index, sink.len,
 			        plainlen);
 		free(sink.data);
-		want = strchr(p->path, '/') != NULL ? inner_content(orig, p->path)
-		       : p->raw                     ? raw_content_of(orig)
-		                                    : content_of(orig);
+		if (strchr(p->path, '/') != NULL)
+			want = inner_content(orig, p->path);
+		else if (p->raw)
+			want = raw_content_of(orig);
+		else if (is_attached_message(orig))
+			want = message_file_of(in, inlen, orig_bypath, p->path, orig);
+		else
+			want = content_of(orig);
 		if (want->len != plainlen ||
 		    (plainlen > 0 && memcmp(want->data, plain, plainlen) != 0))
 			problem(k,
@@ -650,7 +809,7 @@ static void check_changed(struct check *k, struct rwc *c, const struct bd_rewrit
 	if (link == NULL) {
 		problem(k, "no link in any body part");
 	} else {
-		check_package(k, c, r, link + strlen(RWC_PUBLIC_URL "/d/"), orig_bypath);
+		check_package(k, c, r, link + strlen(RWC_PUBLIC_URL "/d/"), orig_bypath, in, inlen);
 	}
 	/* what stayed: the engine's KEEP leaves, in order, identical */
 	for (size_t i = 0; i < r->nparts; i++) {
