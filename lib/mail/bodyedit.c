@@ -507,17 +507,6 @@ static ssize_t es_read(GMimeStream *stream, char *buf, size_t len)
 	return (ssize_t)n;
 }
 
-static ssize_t es_write(GMimeStream *stream, const char *buf, size_t len)
-{
-	errno = EBADF;
-	return -1;
-}
-
-static int es_flush(GMimeStream *stream)
-{
-	return 0;
-}
-
 static int es_close(GMimeStream *stream)
 {
 	pass_end((BdEditStream *)stream);
@@ -550,20 +539,10 @@ static gint64 es_seek(GMimeStream *stream, gint64 offset, GMimeSeekWhence whence
 	return -1;
 }
 
-static gint64 es_tell(GMimeStream *stream)
-{
-	return stream->position;
-}
-
 static gint64 es_length(GMimeStream *stream)
 {
 	errno = ESPIPE;
 	return -1;
-}
-
-static GMimeStream *es_substream(GMimeStream *stream, gint64 start, gint64 end)
-{
-	return NULL;
 }
 
 static void es_finalize(GObject *object)
@@ -586,17 +565,14 @@ static void bd_edit_stream_class_init(BdEditStreamClass *klass)
 {
 	GMimeStreamClass *c = GMIME_STREAM_CLASS(klass);
 
+	/* read-only, no substreams: the base class's write, flush, tell and substream do */
 	G_OBJECT_CLASS(klass)->finalize = es_finalize;
 	c->read = es_read;
-	c->write = es_write;
-	c->flush = es_flush;
 	c->close = es_close;
 	c->eos = es_eos;
 	c->reset = es_reset;
 	c->seek = es_seek;
-	c->tell = es_tell;
 	c->length = es_length;
-	c->substream = es_substream;
 }
 
 static void bd_edit_stream_init(BdEditStream *es)

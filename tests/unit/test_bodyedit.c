@@ -30,6 +30,12 @@
 #define NOTICE_MAX         (16 * 1024)
 #define RSS_GROWTH_MAX_KIB (16 * 1024)
 #define LINK               RWC_PUBLIC_URL "/d/"
+/* ASan's quarantine keeps freed buffers: there the peak RSS says nothing */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL 0
+#else
+#define RSS_MEANINGFUL 1
+#endif
 
 static struct rwc C;
 
@@ -288,12 +294,6 @@ static void check_output(int out)
 	g_object_unref(stream);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-static void test_large_bodies(void **state)
-{
-	skip(); /* ASan's quarantine keeps freed buffers: RSS says nothing there */
-}
-#else
 static void test_large_bodies(void **state)
 {
 	struct bd_conf *conf = rwc_conf(&C, NULL);
@@ -315,7 +315,7 @@ static void test_large_bodies(void **state)
 	assert_int_equal(bd_rewrite_write_message(r, &sink, &err), 0);
 	growth = maxrss_kib() - before;
 	print_message("peak RSS growth over the rewrite and the write: %ld KiB\n", growth);
-	if (growth > RSS_GROWTH_MAX_KIB)
+	if (RSS_MEANINGFUL && growth > RSS_GROWTH_MAX_KIB)
 		fail_msg("two %u MiB bodies raised the peak RSS by %ld KiB", BODY_BYTES >> 20,
 		         growth);
 	bd_rewrite_result_free(&r);
@@ -325,25 +325,16 @@ static void test_large_bodies(void **state)
 	close(out);
 	bd_conf_free(&conf);
 }
-#endif
-
-static int setup(void **state)
-{
-	rwc_init(&C);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	rwc_free(&C);
-	return 0;
-}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_large_bodies),
 	};
+	int failed;
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	rwc_init(&C);
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	rwc_free(&C);
+	return failed;
 }
