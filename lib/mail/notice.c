@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "notice.h"
+#include "bodyedit.h"
 #include "direction.h"
 #include "format.h"
 #include "html.h"
@@ -477,23 +478,6 @@ char *bd_notice_render_html(const struct bd_notice *n, const struct bd_notice_va
 
 /* ---- insertion into body parts ---- */
 
-static GString *decode_content(GMimePart *part)
-{
-	GMimeDataWrapper *content = g_mime_part_get_content(part);
-	GMimeStream *mem;
-	GByteArray *bytes;
-	GString *s;
-
-	if (content == NULL)
-		return g_string_new(NULL);
-	mem = g_mime_stream_mem_new();
-	g_mime_data_wrapper_write_to_stream(content, mem);
-	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	s = g_string_new_len((const char *)bytes->data, (gssize)bytes->len);
-	g_object_unref(mem);
-	return s;
-}
-
 static void set_content(GMimePart *part, const GString *s, GMimeContentEncoding encoding)
 {
 	GMimeStream *mem = g_mime_stream_mem_new_with_buffer(s->str, s->len);
@@ -583,30 +567,6 @@ static GString *ascii_fold(const char *s)
 	return out;
 }
 
-static void crlf_to_lf(GString *s)
-{
-	size_t w = 0;
-
-	for (size_t r = 0; r < s->len; r++)
-		if (!(s->str[r] == '\r' && r + 1 < s->len && s->str[r + 1] == '\n'))
-			s->str[w++] = s->str[r];
-	g_string_truncate(s, w);
-}
-
-static void lf_to_crlf(GString *s)
-{
-	GString *out = g_string_sized_new(s->len + s->len / 32);
-
-	for (size_t i = 0; i < s->len; i++) {
-		if (s->str[i] == '\n' && (i == 0 || s->str[i - 1] != '\r'))
-			g_string_append_c(out, '\r');
-		g_string_append_c(out, s->str[i]);
-	}
-	g_string_assign(s, "");
-	g_string_append_len(s, out->str, (gssize)out->len);
-	g_string_free(out, TRUE);
-}
-
 /*
  * RFC 3676: no trailing spaces (they would join lines), space-stuff lines
  * that start with ' ', '>' or "From ", and wrap long lines at spaces with
@@ -665,24 +625,11 @@ static GMimeContentEncoding body_encoding(GMimePart *part)
 	               : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
 }
 
-/* Make TEXT ASCII-compatible (UTF-8) if its charset is not; updates *CHARSET. */
-static int widen_to_utf8(GMimePart *part, GString **text, const char **charset,
-                         struct bd_error *err)
-{
-	GString *utf8;
-
-	if (ascii_compatible(*charset))
-		return 0;
-	utf8 = convert(*charset, "utf-8", (*text)->str, (*text)->len);
-	if (utf8 == NULL)
-		return bd_error_set(err, BD_E_INVALID, "body part is not valid %s", *charset);
-	g_string_free(*text, TRUE);
-	*text = utf8;
-	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
-	*charset = "utf-8";
-	return 0;
-}
-
+/*
+ * The body text is never held whole (bodyedit.h): what it takes is learnt in
+ * a pass over it, and the part gets a stream that puts the notice in when the
+ * message is written.
+ */
 int bd_notice_add_to_text(GMimePart *part, const char *notice, struct bd_error *err)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
@@ -690,126 +637,74 @@ int bd_notice_add_to_text(GMimePart *part, const char *notice, struct bd_error *
 	const char *charset = param_or(obj, "charset", "us-ascii");
 	bool flowed = g_ascii_strcasecmp(param_or(obj, "format", ""), "flowed") == 0;
 	bool delsp = g_ascii_strcasecmp(param_or(obj, "delsp", ""), "yes") == 0;
-	GString *text = decode_content(part), *add;
-	char *prepared = flowed ? flow_notice(notice, delsp) : bd_strdup(notice);
+	char *prepared, *from = NULL;
+	GString *add;
 
-	if (widen_to_utf8(part, &text, &charset, err) < 0) {
-		g_string_free(text, TRUE);
-		free(prepared);
-		return -1;
+	if (!ascii_compatible(charset)) {
+		/* the notice cannot be joined to it as it is: the text becomes UTF-8 */
+		if (bd_bodyedit_scan(part, charset, NULL) < 0)
+			return bd_error_set(err, BD_E_INVALID, "body part is not valid %s",
+			                    charset);
+		from = g_strdup(charset);
+		g_mime_object_set_content_type_parameter(obj, "charset", "utf-8");
+		charset = "utf-8";
 	}
+	prepared = flowed ? flow_notice(notice, delsp) : bd_strdup(notice);
 	add = convert("utf-8", charset, prepared, strlen(prepared));
 	if (add == NULL) {
-		/* the notice does not fit the charset: the whole part becomes UTF-8 */
-		GString *utf8 = convert(charset, "utf-8", text->str, text->len);
-
-		if (utf8 != NULL) {
-			g_string_free(text, TRUE);
-			text = utf8;
+		/* the notice does not fit the charset: the whole part becomes UTF-8,
+		 * unless the text is not what its charset says: then it stays, and
+		 * the notice is simplified */
+		if (from == NULL && bd_bodyedit_scan(part, charset, NULL) == 0) {
+			from = g_strdup(charset);
 			g_mime_object_set_content_type_parameter(obj, "charset", "utf-8");
-			add = g_string_new(prepared);
-		} else {
-			/* the text is not what its charset says: leave it, simplify the notice */
-			add = ascii_fold(prepared);
 		}
+		add = from != NULL ? g_string_new(prepared) : ascii_fold(prepared);
 	}
 	free(prepared);
-	crlf_to_lf(text);
-	if (text->len > 0 && text->str[text->len - 1] != '\n')
-		g_string_append_c(text, '\n');
-	if (text->len > 0)
-		g_string_append_c(text, '\n');
-	g_string_append_len(text, add->str, (gssize)add->len);
+	bd_bodyedit_apply(part,
+	                  &(struct bd_bodyedit){
+	                          .from = from,
+	                          .body_lf = true,
+	                          .whole = encoding == GMIME_CONTENT_ENCODING_BASE64
+	                                           ? BD_BODYEDIT_CRLF
+	                                           : BD_BODYEDIT_KEEP,
+	                          .at = -1,
+	                          .blank_line = true,
+	                          .add = add->str,
+	                          .add_len = add->len,
+	                  },
+	                  encoding);
+	g_free(from);
 	g_string_free(add, TRUE);
-	if (encoding == GMIME_CONTENT_ENCODING_BASE64)
-		lf_to_crlf(text);
-	set_content(part, text, encoding);
-	g_string_free(text, TRUE);
 	return 0;
-}
-
-/* Where ELEMENT's raw content ends (the offset of its closing tag), or LEN. */
-static size_t skip_raw_text(const GString *s, size_t from, const char *element)
-{
-	size_t el = strlen(element);
-
-	for (size_t i = from; i + 2 + el <= s->len; i++)
-		if (s->str[i] == '<' && s->str[i + 1] == '/' &&
-		    g_ascii_strncasecmp(s->str + i + 2, element, el) == 0)
-			return i;
-	return s->len;
-}
-
-static bool tag_at(const GString *s, size_t i, const char *tag)
-{
-	size_t tl = strlen(tag);
-
-	return i + tl <= s->len && g_ascii_strncasecmp(s->str + i, tag, tl) == 0 &&
-	       (i + tl == s->len || !g_ascii_isalnum(s->str[i + tl]));
-}
-
-/*
- * Where the snippet goes: before the last </body> (or, without one, the last
- * </html>) that a browser would see, not one inside a comment, <script> or
- * <style>, where the notice would be invisible; before a comment or such an
- * element that never ends (it would swallow an appended notice); else -1.
- */
-static gssize find_insertion_point(const GString *s)
-{
-	gssize body = -1, html = -1;
-
-	for (size_t i = 0; i < s->len; i++) {
-		size_t end;
-
-		if (s->str[i] != '<')
-			continue;
-		if (strncmp(s->str + i, "<!--", 4) == 0) {
-			/* from i + 2: "<!-->" and "<!--->" are complete (empty) comments */
-			const char *close =
-			        g_strstr_len(s->str + i + 2, (gssize)(s->len - i - 2), "-->");
-
-			if (close == NULL)
-				return body >= 0 ? body : html >= 0 ? html : (gssize)i;
-			i = (size_t)(close - s->str) + 2;
-		} else if (tag_at(s, i, "<script") || tag_at(s, i, "<style")) {
-			end = skip_raw_text(s, i + 1, tag_at(s, i, "<script") ? "script" : "style");
-			if (end == s->len)
-				return body >= 0 ? body : html >= 0 ? html : (gssize)i;
-			i = end;
-		} else if (tag_at(s, i, "</body")) {
-			body = (gssize)i;
-		} else if (tag_at(s, i, "</html")) {
-			html = (gssize)i;
-		}
-	}
-	return body >= 0 ? body : html;
 }
 
 int bd_notice_add_to_html(GMimePart *part, const char *snippet, struct bd_error *err)
 {
 	GMimeContentEncoding encoding = body_encoding(part);
 	const char *charset = param_or(GMIME_OBJECT(part), "charset", "us-ascii");
-	GString *html = decode_content(part);
-	gssize at;
+	char *from = ascii_compatible(charset) ? NULL : g_strdup(charset);
+	int64_t at;
 
-	if (widen_to_utf8(part, &html, &charset, err) < 0) {
-		g_string_free(html, TRUE);
-		return -1;
+	if (bd_bodyedit_scan(part, from, &at) < 0) {
+		g_free(from);
+		return bd_error_set(err, BD_E_INVALID, "body part is not valid %s", charset);
 	}
-	at = find_insertion_point(html);
-	if (at < 0) {
-		if (html->len > 0 && html->str[html->len - 1] != '\n')
-			g_string_append_c(html, '\n');
-		g_string_append(html, snippet);
-	} else {
-		g_string_insert(html, at, snippet);
-	}
-	if (encoding == GMIME_CONTENT_ENCODING_BASE64)
-		lf_to_crlf(html);
-	else
-		crlf_to_lf(html);
-	set_content(part, html, encoding);
-	g_string_free(html, TRUE);
+	if (from != NULL)
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
+	bd_bodyedit_apply(part,
+	                  &(struct bd_bodyedit){
+	                          .from = from,
+	                          .whole = encoding == GMIME_CONTENT_ENCODING_BASE64
+	                                           ? BD_BODYEDIT_CRLF
+	                                           : BD_BODYEDIT_LF,
+	                          .at = at,
+	                          .add = snippet,
+	                          .add_len = strlen(snippet),
+	                  },
+	                  encoding);
+	g_free(from);
 	return 0;
 }
 

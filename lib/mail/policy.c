@@ -226,9 +226,12 @@ static int hexval(char c)
 	return -1;
 }
 
-void bd_policy_collect_cids(const char *html, size_t len, GHashTable *set)
+/* The cid: URLs that start before STOP (read on up to LEN); returns where the scan goes on. */
+static size_t collect_cids(const char *html, size_t len, size_t stop, GHashTable *set)
 {
-	for (size_t i = 0; i + 4 <= len; i++) {
+	size_t i;
+
+	for (i = 0; i < stop && i + 4 <= len; i++) {
 		GString *id;
 		size_t j;
 
@@ -253,6 +256,61 @@ void bd_policy_collect_cids(const char *html, size_t len, GHashTable *set)
 		else
 			g_string_free(id, TRUE);
 		i = j > i ? j - 1 : i;
+	}
+	return i;
+}
+
+void bd_policy_collect_cids(const char *html, size_t len, GHashTable *set)
+{
+	collect_cids(html, len, len, set);
+}
+
+/* An id is read up to 1000 characters, each at most "%XX": a URL that starts
+ * SCAN_REACH bytes before the end of the window is whole in it. */
+#define SCAN_REACH  4096
+#define SCAN_WINDOW (64 * 1024 + SCAN_REACH)
+
+struct bd_cid_scan {
+	GHashTable *set;
+	size_t len;
+	char buf[SCAN_WINDOW];
+};
+
+struct bd_cid_scan *bd_policy_cid_scan_new(GHashTable *set)
+{
+	struct bd_cid_scan *s = g_malloc(sizeof(*s));
+
+	s->set = set;
+	s->len = 0;
+	return s;
+}
+
+int bd_policy_cid_scan_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct bd_cid_scan *s = ctx;
+
+	while (len > 0) {
+		size_t n = MIN(len, sizeof(s->buf) - s->len), next;
+
+		memcpy(s->buf + s->len, buf, n);
+		s->len += n;
+		buf += n;
+		len -= n;
+		if (s->len < sizeof(s->buf))
+			continue;
+		next = MIN(collect_cids(s->buf, s->len, s->len - SCAN_REACH, s->set), s->len);
+		memmove(s->buf, s->buf + next, s->len - next);
+		s->len -= next;
+	}
+	return 0;
+}
+
+void bd_policy_cid_scan_end(struct bd_cid_scan **s)
+{
+	if (*s != NULL) {
+		collect_cids((*s)->buf, (*s)->len, (*s)->len, (*s)->set);
+		g_free(*s);
+		*s = NULL;
 	}
 }
 

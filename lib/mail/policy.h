@@ -50,6 +50,12 @@ bool bd_policy_is_attached_message(GMimeObject *obj);
 /* Add every Content-ID that a cid: URL in HTML (LEN bytes) names to SET
  * (keys malloc'ed with g_malloc, compared without case). */
 void bd_policy_collect_cids(const char *html, size_t len, GHashTable *set);
+/* The same for HTML that comes in pieces, in a bounded window: write every
+ * piece with bd_policy_cid_scan_write (a struct bd_sink's write, CTX the scan),
+ * then bd_policy_cid_scan_end. */
+struct bd_cid_scan *bd_policy_cid_scan_new(GHashTable *set);
+int bd_policy_cid_scan_write(void *ctx, const uint8_t *buf, size_t len);
+void bd_policy_cid_scan_end(struct bd_cid_scan **scan);
 /* The normalised Content-ID of OBJ (lower case, no <>), g_malloc'ed, or NULL. */
 char *bd_policy_content_id(GMimeObject *obj);
 

@@ -370,22 +370,6 @@ static void walk(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int in
 	}
 }
 
-static GString *decoded_text(GMimeObject *obj)
-{
-	struct bd_attachment_content c = {.obj = obj};
-	struct bd_buf_sink sink;
-	GString *s;
-
-	bd_buf_sink_init(&sink);
-	if (bd_attachment_copy(&c, &sink.sink, NULL) < 0) {
-		free(sink.data);
-		return NULL;
-	}
-	s = g_string_new_len((const char *)sink.data, (gssize)sink.len);
-	free(sink.data);
-	return s;
-}
-
 /* Content-IDs that the HTML body parts show through cid: URLs. */
 static GHashTable *collect_cids(struct job *j)
 {
@@ -393,18 +377,20 @@ static GHashTable *collect_cids(struct job *j)
 
 	for (size_t i = 0; i < j->res->nparts; i++) {
 		const char *reason;
-		GString *html;
+		struct bd_attachment_content c = {.obj = j->nodes[i].obj};
+		struct bd_cid_scan *scan;
+		struct bd_sink sink;
 
 		if (j->res->parts[i].action == BD_REWRITE_CONTAINER ||
 		    strcmp(j->res->parts[i].content_type, "text/html") != 0 ||
 		    bd_policy_decide(&j->rw->conf->policy, j->nodes[i].obj, false, &reason) !=
 		            BD_REWRITE_BODY)
 			continue;
-		html = decoded_text(j->nodes[i].obj);
-		if (html != NULL) {
-			bd_policy_collect_cids(html->str, html->len, cids);
-			g_string_free(html, TRUE);
-		}
+		/* read in a window: a body part may be larger than memory should hold */
+		scan = bd_policy_cid_scan_new(cids);
+		sink = (struct bd_sink){bd_policy_cid_scan_write, scan};
+		bd_attachment_copy(&c, &sink, NULL);
+		bd_policy_cid_scan_end(&scan);
 	}
 	return cids;
 }
