@@ -34,6 +34,7 @@ struct parse_state {
 	unsigned section_line;     /* line of the most recent [section] heading */
 	char *section;             /* the section of the previous key, or NULL */
 	struct bd_conf_rule *rule; /* the [rule NAME] its keys go to, or NULL (skipped) */
+	unsigned rule_heading;     /* the line of that section's heading */
 	bd_conf_report_fn *report; /* gets every problem, or NULL */
 	void *report_ctx;
 	char summary[BD_ERROR_MAX]; /* the problems that fit, '\n'-separated */
@@ -445,10 +446,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 	rule = rule_name(section);
 	if (rule != NULL) {
-		if (st->section == NULL || strcmp(st->section, section) != 0) {
+		/* a new heading, even with the same name, is a new rule */
+		if (st->section == NULL || strcmp(st->section, section) != 0 ||
+		    st->rule_heading != st->section_line) {
 			free(st->section);
 			st->section = bd_strdup(section);
 			st->rule = begin_rule(st, rule);
+			st->rule_heading = st->section_line;
 		}
 		on_rule_key(st, name, value);
 		return 1;
@@ -853,6 +857,27 @@ static void example_key(FILE *out, const struct bd_conf_key *key, const char *ty
 	        key->def);
 }
 
+/* TEXT as comment lines starting with PREFIX, broken between words before column 80. */
+static void comment_wrapped(FILE *out, const char *prefix, const char *text)
+{
+	size_t width = 80 - strlen(prefix);
+
+	while (*text != '\0') {
+		size_t n = strlen(text);
+
+		if (n > width) {
+			n = width;
+			while (n > 0 && text[n] != ' ')
+				n--;
+			if (n == 0)
+				n = strcspn(text, " ");
+		}
+		fprintf(out, "%s%.*s\n", prefix, (int)n, text);
+		text += n;
+		text += strspn(text, " ");
+	}
+}
+
 void bd_conf_write_example(FILE *out)
 {
 	fprintf(out,
@@ -871,8 +896,8 @@ void bd_conf_write_example(FILE *out)
 		char type[96];
 
 		describe_type(&bd_conf_rule_keys[i], type, sizeof(type));
-		fprintf(out, "#   %s (%s): %s\n", bd_conf_rule_keys[i].name, type,
-		        bd_conf_rule_keys[i].doc);
+		fprintf(out, "#\n#   %s (%s)\n", bd_conf_rule_keys[i].name, type);
+		comment_wrapped(out, "#       ", bd_conf_rule_keys[i].doc);
 	}
 }
 
