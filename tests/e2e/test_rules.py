@@ -100,7 +100,9 @@ class RulesEndToEnd(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # the rules decide about inbound and internal mail too
         cls.stack = Stack(BUILD, conf_extra={("policy", "outgoing_only"): "no",
+                                             ("policy", "skip_internal_only"): "no",
                                              ("requests", "subject_tags"): "[upload]"}).start()
         cls.seen = 0
         with open(cls.stack.conf, "a") as f:
