@@ -201,7 +201,7 @@ class RulesEndToEnd(unittest.TestCase):
                          [("scan.pdf", "application", "pdf", self.pdf())])
         out = self.deliver(raw, [SENDER], outgoing=False, sender=OUTSIDE)
         self.assert_passed(raw, out)
-        self.assertIn("direction=inbound", self.milter_line("inbound"))
+        self.assertIn("policy_action=pass", self.milter_line("inbound"))
 
     def test_5_bsn_is_replaced_for_30_days(self):
         data = self.pdf()
