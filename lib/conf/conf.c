@@ -851,6 +851,18 @@ static void write_keys(FILE *out, const char *open, const char *close,
 	}
 }
 
+/* WRITE_KEY for each rule key, with its described type. */
+static void write_rule_keys(FILE *out, void (*write_key)(FILE *out, const struct bd_conf_key *key,
+                                                         const char *type))
+{
+	for (size_t i = 0; i < BD_RULE_NKEYS; i++) {
+		char type[96];
+
+		describe_type(&bd_conf_rule_keys[i], type, sizeof(type));
+		write_key(out, &bd_conf_rule_keys[i], type);
+	}
+}
+
 static void example_key(FILE *out, const struct bd_conf_key *key, const char *type)
 {
 	fprintf(out, "\n# %s\n# (%s)\n%s =%s%s\n", key->doc, type, key->name, *key->def ? " " : "",
@@ -878,6 +890,13 @@ static void comment_wrapped(FILE *out, const char *prefix, const char *text)
 	}
 }
 
+/* A rule key in the example: commented out, as rules have no defaults to show. */
+static void example_rule_key(FILE *out, const struct bd_conf_key *key, const char *type)
+{
+	fprintf(out, "#\n#   %s (%s)\n", key->name, type);
+	comment_wrapped(out, "#       ", key->doc);
+}
+
 void bd_conf_write_example(FILE *out)
 {
 	fprintf(out,
@@ -892,13 +911,7 @@ void bd_conf_write_example(FILE *out)
 	        "\n# [rule NAME] sections: policy rules, first match wins; the last rule has no\n"
 	        "# conditions (the default). Without rules the [policy] keys above decide.\n"
 	        "# The keys a rule takes (see bestanden.conf(5) and ADMIN.md):\n");
-	for (size_t i = 0; i < BD_RULE_NKEYS; i++) {
-		char type[96];
-
-		describe_type(&bd_conf_rule_keys[i], type, sizeof(type));
-		fprintf(out, "#\n#   %s (%s)\n", bd_conf_rule_keys[i].name, type);
-		comment_wrapped(out, "#       ", bd_conf_rule_keys[i].doc);
-	}
+	write_rule_keys(out, example_rule_key);
 }
 
 /* Escape text for roff: backslashes, and a leading dot or quote. */
@@ -963,12 +976,7 @@ void bd_conf_write_manpage(FILE *out)
 	        "shortest retention).\n"
 	        "A message without attachments is matched once, by its message conditions.\n"
 	        "Without rules the [policy] keys decide alone.\n");
-	for (size_t i = 0; i < BD_RULE_NKEYS; i++) {
-		char type[96];
-
-		describe_type(&bd_conf_rule_keys[i], type, sizeof(type));
-		manpage_key(out, &bd_conf_rule_keys[i], type);
-	}
+	write_rule_keys(out, manpage_key);
 	fprintf(out, ".SH FILES\n/etc/bestanden/bestanden.conf, /etc/bestanden/keys/\n"
 	             ".SH SEE ALSO\nbestanden(1), bestanden\\-milter(8), bestanden\\-gateway(8)\n");
 }
