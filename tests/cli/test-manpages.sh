@@ -24,5 +24,13 @@ for key in $("$cli" check-config --example | sed -n 's/^\([a-z_0-9]*\) =.*/\1/p'
 		echo "FAIL: bestanden.conf(5) does not describe '$key'"; failed=$((failed + 1))
 	fi
 done
+# and every key a [rule NAME] section takes (commented in the example)
+for key in $("$cli" check-config --example | sed -n 's/^#   \([a-z_0-9]*\) (.*/\1/p'); do
+	if grep -qE "^ +$key \(" <<<"$rendered"; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL: bestanden.conf(5) does not describe rule key '$key'"; failed=$((failed + 1))
+	fi
+done
 echo "manpages: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 60 ]
