@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "rules.h"
 
 static const char usage[] =
         "policy list | policy test [--sender ADDR] [--recipient ADDR]... [--incoming] "
@@ -63,7 +64,7 @@ static void print_rule(const struct bd_conf *conf, size_t n, const struct bd_con
 		       (unsigned long long)(conf->policy.retention / 86400));
 	if (r->action == BD_RULE_BLOCK || r->action == BD_RULE_TEMPFAIL)
 		printf("   answer %s %s %s\n", r->action == BD_RULE_BLOCK ? "550" : "451",
-		       r->action == BD_RULE_BLOCK ? r->reject_code : "4.7.1", r->reject_text);
+		       bd_rules_answer_code(r), bd_rules_answer_text(r));
 }
 
 static int list(void)

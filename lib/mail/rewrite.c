@@ -1027,8 +1027,8 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 
 		res->refused = r->action == BD_RULE_BLOCK;
 		res->tempfail = r->action == BD_RULE_TEMPFAIL;
-		res->refusal_status = res->refused ? r->reject_code : "4.7.1";
-		res->refusal_text = r->reject_text;
+		res->refusal_status = bd_rules_answer_code(r);
+		res->refusal_text = bd_rules_answer_text(r);
 		snprintf(res->reason, sizeof(res->reason), "%s by rule %s: %s",
 		         res->refused ? "refused" : "held back", r->name, j->verdict.why);
 		return 1;

@@ -33,6 +33,19 @@ const char *bd_rules_action_name(enum bd_rule_action a)
 	return "?";
 }
 
+const char *bd_rules_answer_code(const struct bd_conf_rule *r)
+{
+	return r->action == BD_RULE_BLOCK ? r->reject_code : "4.7.1";
+}
+
+const char *bd_rules_answer_text(const struct bd_conf_rule *r)
+{
+	if (r->action == BD_RULE_TEMPFAIL && !bd_conf_rule_has(r, BD_RULE_KEY_REJECT_TEXT))
+		return "This message is held back by the policy of your organisation; it will be "
+		       "tried again later";
+	return r->reject_text;
+}
+
 /* The reasons a rule matched, "; "-separated. */
 struct why {
 	char *buf;

@@ -84,4 +84,9 @@ void bd_rules_decide(const struct bd_conf *conf, const struct bd_rewrite_envelop
 
 const char *bd_rules_action_name(enum bd_rule_action a);
 
+/* What the sending client hears from a block (5.7.x) or tempfail (4.7.1) rule R: the
+ * enhanced status code and the text (its reject_text, or a default fit for the action). */
+const char *bd_rules_answer_code(const struct bd_conf_rule *r);
+const char *bd_rules_answer_text(const struct bd_conf_rule *r);
+
 #endif

@@ -438,6 +438,7 @@ static void test_engine(void **state)
 	assert_true(r->tempfail);
 	assert_false(r->refused);
 	assert_string_equal(r->refusal_status, "4.7.1");
+	assert_non_null(strstr(r->refusal_text, "held back"));
 	bd_rewrite_result_free(&r);
 	g_free(pe64);
 	g_free(pdf64);
