@@ -457,17 +457,18 @@ void bd_rules_decide(const struct bd_conf *conf, const struct bd_rewrite_envelop
 		head = bd_malloc(BD_SNIFF_BYTES);
 	for (size_t i = 0; i < n; i++) {
 		struct bd_rules_item *it = &items[i];
-		GMimeContentType *ct = g_mime_object_get_content_type(it->obj);
-		char ext[32];
-		char *declared =
-		        ct ? g_ascii_strdown(g_mime_content_type_get_mime_type(ct), -1) : NULL;
-		struct bd_rules_part p = {extension_of(it->obj, ext, sizeof(ext)), declared, NULL,
-		                          it->size};
+		GMimeContentType *ct;
+		char ext[32], *declared;
+		struct bd_rules_part p;
 
-		if (!it->attachment) {
-			g_free(declared);
+		if (!it->attachment)
 			continue;
-		}
+		ct = g_mime_object_get_content_type(it->obj);
+		declared = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
+		for (char *q = declared; q != NULL && *q != '\0'; q++)
+			*q = g_ascii_tolower(*q);
+		p = (struct bd_rules_part){extension_of(it->obj, ext, sizeof(ext)), declared, NULL,
+		                           it->size};
 		if (head != NULL && GMIME_IS_PART(it->obj))
 			p.sniffed = bd_sniff(head, first_bytes(it->obj, head, BD_SNIFF_BYTES));
 		it->rule = bd_rules_match(conf, &m, &p, it->why, sizeof(it->why));

@@ -373,18 +373,16 @@ static const char *const conf_rules = "[rule exe]\n"
                                       "action = pass\n";
 
 /* A message with BODY and one attachment NAME of LEN bytes DATA (base64 of them in B64). */
-static struct bd_rewrite_result *explain(const char *subject, const char *body, const char *name,
-                                         const char *b64)
+static struct bd_rewrite_result *explain(const struct bd_conf *c, const char *subject,
+                                         const char *body, const char *name, const char *b64)
 {
 	struct bd_error err;
-	struct bd_conf *c = bd_conf_load_string("t.conf", conf_rules, &err);
 	struct bd_rewrite *rw;
 	struct bd_rewrite_result *res = NULL;
 	struct bd_rewrite_envelope env = {.outgoing = true, .sender = "a@example.org"};
 	char msg[4096];
 	int fd = memfd_create("t", MFD_CLOEXEC);
 
-	assert_non_null(c);
 	snprintf(msg, sizeof(msg),
 	         "From: a@example.org\r\nTo: b@example.com\r\nSubject: %s\r\nMIME-Version: "
 	         "1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: "
@@ -398,8 +396,6 @@ static struct bd_rewrite_result *explain(const char *subject, const char *body, 
 	assert_int_equal(bd_rewrite_explain(rw, fd, &env, &res, &err), 0);
 	close(fd);
 	bd_rewrite_free(&rw);
-	/* the result's rule texts point into the configuration: keep it for the test's life */
-	(void)c;
 	return res;
 }
 
@@ -409,11 +405,15 @@ static void test_engine(void **state)
 	gchar *pe64 = g_base64_encode(pe, pe_bytes(pe, sizeof(pe)));
 	gchar *pdf64 = g_base64_encode((const guchar *)"%PDF-1.4 a small document", 25);
 	struct bd_rewrite_result *r;
+	struct bd_error err;
+	/* the results' rule texts point into the configuration: it outlives them */
+	struct bd_conf *c = bd_conf_load_string("t.conf", conf_rules, &err);
 
 	(void)state;
+	assert_non_null(c);
 	g_mime_init();
 	/* a PE executable named .pdf is refused by the exe rule, with its code and text */
-	r = explain("report", "see attached", "report.pdf", pe64);
+	r = explain(c, "report", "see attached", "report.pdf", pe64);
 	assert_true(r->refused);
 	assert_string_equal(r->refusal_status, "5.7.3");
 	assert_string_equal(r->refusal_text, "No programs, please");
@@ -421,20 +421,20 @@ static void test_engine(void **state)
 	assert_non_null(strstr(r->parts[2].rule_why, "PE executable"));
 	bd_rewrite_result_free(&r);
 	/* a valid BSN in the text: replaced */
-	r = explain("client", "BSN 111222333 is the client", "a.pdf", pdf64);
+	r = explain(c, "client", "BSN 111222333 is the client", "a.pdf", pdf64);
 	assert_false(r->refused);
 	assert_string_equal(r->rule, "bsn");
 	assert_string_equal(r->rule_action, "replace");
 	assert_int_equal(r->nfiles, 1);
 	bd_rewrite_result_free(&r);
 	/* nine digits failing the 11-check: the default, pass */
-	r = explain("client", "Number 111222334 is not one", "a.pdf", pdf64);
+	r = explain(c, "client", "Number 111222334 is not one", "a.pdf", pdf64);
 	assert_string_equal(r->rule, "default");
 	assert_int_equal(r->nfiles, 0);
 	assert_int_equal(r->parts[2].action, BD_REWRITE_KEEP);
 	bd_rewrite_result_free(&r);
 	/* the upload-request tag, any case: tempfail */
-	r = explain("Re: [UPLOAD] stukken", "hi", "a.pdf", pdf64);
+	r = explain(c, "Re: [UPLOAD] stukken", "hi", "a.pdf", pdf64);
 	assert_true(r->tempfail);
 	assert_false(r->refused);
 	assert_string_equal(r->refusal_status, "4.7.1");
@@ -442,6 +442,7 @@ static void test_engine(void **state)
 	bd_rewrite_result_free(&r);
 	g_free(pe64);
 	g_free(pdf64);
+	bd_conf_free(&c);
 }
 
 int main(void)
