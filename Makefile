@@ -78,7 +78,7 @@ demo:
 demo-stop:
 	@scripts/demo.sh stop
 
-conf/bestanden.conf: lib/conf/conf_table.c lib/conf/conf.c
+conf/bestanden.conf: lib/conf/conf_table.c lib/conf/conf.c lib/conf/conf_keys.def lib/conf/conf_rules.def
 	$(MAKE) build
 	$(BUILD)/cli/bestanden check-config --example > $@
 

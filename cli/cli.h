@@ -34,6 +34,7 @@ int bd_cmd_fetch(int argc, char **argv);
 int bd_cmd_inspect(int argc, char **argv);
 int bd_cmd_revoke(int argc, char **argv);
 int bd_cmd_rewrite(int argc, char **argv);
+int bd_cmd_policy(int argc, char **argv);
 int bd_cmd_storage(int argc, char **argv);
 int bd_cmd_sweep(int argc, char **argv);
 

@@ -80,8 +80,11 @@ static int copy_original(int fd)
 static void explain(const struct bd_rewrite_result *r)
 {
 	printf("message: %s\n", r->reason);
-	if (r->refused)
-		printf("answer: 550 %s %s\n", r->refusal_status, r->refusal_text);
+	if (r->rule_action != NULL)
+		printf("rule: %s (action %s)\n", r->rule, r->rule_action);
+	if (r->refused || r->tempfail)
+		printf("answer: %s %s %s\n", r->refused ? "550" : "451", r->refusal_status,
+		       r->refusal_text);
 	for (size_t i = 0; i < r->nparts; i++) {
 		const struct bd_rewrite_part *p = &r->parts[i];
 		char size[32] = "-";
@@ -92,6 +95,8 @@ static void explain(const struct bd_rewrite_result *r)
 		       bd_rewrite_action_name(p->action), p->content_type, size,
 		       p->filename ? "\"" : "", p->filename ? p->filename : "",
 		       p->filename ? "\"  " : "", p->reason);
+		if (p->rule != NULL)
+			printf("%-10s rule %s: %s\n", "", p->rule, p->rule_why);
 	}
 }
 
@@ -167,9 +172,10 @@ int bd_cmd_rewrite(int argc, char **argv)
 		        err.msg);
 		goto out;
 	}
-	if (res->refused) {
-		fprintf(stderr, "bestanden: %s (the milter would reject this message: 550 %s %s)\n",
-		        res->reason, res->refusal_status, res->refusal_text);
+	if (res->refused || res->tempfail) {
+		fprintf(stderr, "bestanden: %s (the milter would %s this message: %s %s %s)\n",
+		        res->reason, res->refused ? "reject" : "tempfail",
+		        res->refused ? "550" : "451", res->refusal_status, res->refusal_text);
 		goto out;
 	}
 	if (res->changed) {

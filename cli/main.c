@@ -404,6 +404,10 @@ static const struct command {
         {"rewrite", bd_cmd_rewrite,
          "[--explain] [--sender ADDR] [--recipient ADDR]... [--incoming] IN.eml|-",
          "run the milter's rewrite on a message file (--explain: decisions only)"},
+        {"policy", bd_cmd_policy,
+         "list | test [--sender ADDR] [--recipient ADDR]... [--incoming] MSG.eml|-",
+         "the [rule NAME] sections as understood (list), or which rule each part of a "
+         "message meets and why (test)"},
         {"storage", bd_cmd_storage, "init [--create-bucket]",
          "prepare the storage backend (S3: bucket and lifecycle rules)"},
         {"sweep", bd_cmd_sweep, "", "delete expired packages from storage now"},

@@ -523,30 +523,43 @@ static double elapsed(const struct msg *m)
 	       (double)(now.tv_nsec - m->start.tv_nsec) / 1e9;
 }
 
-/* Leave the message as it came, logging why. */
-static sfsistat pass(struct msg *m, const char *direction, const char *reason)
+/* " policy_rule=NAME policy_action=ACTION" into BUF when [rule NAME] sections decided RES. */
+static void policy_kv(char *buf, size_t size, const struct bd_rewrite_result *res)
 {
-	char why[300] = "";
+	if (res == NULL || res->rule_action == NULL)
+		return;
+	bd_log_kv_str(buf, size, "policy_rule", res->rule);
+	bd_log_kv_str(buf, size, "policy_action", res->rule_action);
+}
+
+/* Leave the message as it came, logging why (and the rule, when RES has one). */
+static sfsistat pass(struct msg *m, const char *direction, const char *reason,
+                     const struct bd_rewrite_result *res)
+{
+	char why[400] = "";
 
 	bd_log_kv_str(why, sizeof(why), "reason", reason);
+	policy_kv(why, sizeof(why), res);
 	bd_log(LOG_INFO, "queue_id=%s direction=%s action=unchanged%s bytes=%llu duration=%.3f",
 	       m->queue_id[0] ? m->queue_id : "-", direction, why,
 	       (unsigned long long)bd_spool_size(m->spool), elapsed(m));
 	return SMFIS_CONTINUE;
 }
 
-/* The rewrite refused the message for good: 550 with its text, for the sender. */
+/* The rewrite refused the message for good (550), or a rule holds it back (451): its text, for
+ * the sender. */
 static sfsistat refuse(SMFICTX *ctx, struct msg *m, const struct bd_rewrite_result *res)
 {
-	char why[300] = "";
+	char why[400] = "";
 
 	bd_log_kv_str(why, sizeof(why), "reason", res->reason);
-	bd_log(LOG_NOTICE,
-	       "queue_id=%s direction=outgoing action=reject%s bytes=%llu duration=%.3f",
-	       m->queue_id[0] ? m->queue_id : "-", why, (unsigned long long)bd_spool_size(m->spool),
-	       elapsed(m));
-	smfi_setreply(ctx, "550", (char *)res->refusal_status, (char *)res->refusal_text);
-	return SMFIS_REJECT;
+	policy_kv(why, sizeof(why), res);
+	bd_log(LOG_NOTICE, "queue_id=%s direction=outgoing action=%s%s bytes=%llu duration=%.3f",
+	       m->queue_id[0] ? m->queue_id : "-", res->refused ? "reject" : "tempfail", why,
+	       (unsigned long long)bd_spool_size(m->spool), elapsed(m));
+	smfi_setreply(ctx, res->refused ? "550" : "451", (char *)res->refusal_status,
+	              (char *)res->refusal_text);
+	return res->refused ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
 static sfsistat fail(SMFICTX *ctx, struct msg *m, const char *direction, const struct bd_error *err)
@@ -600,13 +613,13 @@ static sfsistat on_eom(SMFICTX *ctx)
 	origin.client = c->have_client ? (struct sockaddr *)&c->client : NULL;
 	outgoing = bd_is_outgoing(&m->rt->conf->milter, &origin, &why);
 	if (!outgoing && m->rt->conf->policy.outgoing_only) {
-		r = pass(m, "inbound", why);
+		r = pass(m, "inbound", why, NULL);
 		goto done;
 	}
 	if (m->rt->conf->policy.skip_internal_only &&
 	    !bd_recipients_any_external(&m->rt->conf->milter, (const char *const *)m->rcpts,
 	                                m->nrcpts)) {
-		r = pass(m, "internal", "all-recipients-internal");
+		r = pass(m, "internal", "all-recipients-internal", NULL);
 		goto done;
 	}
 	fd = bd_spool_fd(m->spool, &err);
@@ -633,10 +646,10 @@ static sfsistat on_eom(SMFICTX *ctx)
 			return SMFIS_TEMPFAIL;
 		}
 		r = fail(ctx, m, "outgoing", &err);
-	} else if (res->refused) {
+	} else if (res->refused || res->tempfail) {
 		r = refuse(ctx, m, res);
 	} else if (!res->changed) {
-		r = pass(m, res->malformed ? "outgoing-malformed" : "outgoing", res->reason);
+		r = pass(m, res->malformed ? "outgoing-malformed" : "outgoing", res->reason, res);
 	} else if (apply(ctx, m, res, &err) < 0) {
 		/* the MTA may have seen part of the change: it must not deliver this message,
 		 * and nobody will get the link to what was stored */
@@ -648,10 +661,13 @@ static sfsistat on_eom(SMFICTX *ctx)
 		              "Attachment processing failed; please try again later");
 		r = SMFIS_TEMPFAIL;
 	} else {
+		char rule[160] = "";
+
+		policy_kv(rule, sizeof(rule), res);
 		bd_log(LOG_INFO,
-		       "queue_id=%s direction=outgoing rule=%s action=rewritten attachments=%u "
+		       "queue_id=%s direction=outgoing rule=%s%s action=rewritten attachments=%u "
 		       "bytes=%llu stored=%llu package=%s duration=%.3f",
-		       m->queue_id[0] ? m->queue_id : "-", why, res->nfiles,
+		       m->queue_id[0] ? m->queue_id : "-", why, rule, res->nfiles,
 		       (unsigned long long)bd_spool_size(m->spool), (unsigned long long)res->bytes,
 		       res->package_id, elapsed(m));
 		r = SMFIS_CONTINUE;

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 
+#include "log.h"
 #include "mem.h"
 #include "milter.h"
 #include "settings.h"
@@ -41,6 +42,12 @@ struct bd_runtime *bd_runtime_load(const char *path, struct bd_error *err)
 	rt->rewrite = bd_rewrite_new(rt->conf, rt->keys, rt->store, err);
 	if (rt->rewrite == NULL)
 		goto fail;
+	for (size_t i = 0; i < rt->conf->rules.warnings.n; i++) {
+		char kv[700] = "";
+
+		bd_log_kv_str(kv, sizeof(kv), "warning", rt->conf->rules.warnings.v[i]);
+		bd_log(LOG_WARNING, "event=config-warning%s", kv);
+	}
 	return rt;
 fail:
 	bd_ref_release(&rt->ref);

@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "conf.h"
+#include "conf-private.h"
 #include "mem.h"
 
 #include <ctype.h>
@@ -30,6 +31,10 @@ struct parse_state {
 	const char *text;          /* string input */
 	unsigned line;             /* line most recently handed to inih */
 	unsigned *seen;            /* line where each key was set, 0 if not */
+	unsigned section_line;     /* line of the most recent [section] heading */
+	char *section;             /* the section of the previous key, or NULL */
+	struct bd_conf_rule *rule; /* the [rule NAME] its keys go to, or NULL (skipped) */
+	unsigned rule_heading;     /* the line of that section's heading */
 	bd_conf_report_fn *report; /* gets every problem, or NULL */
 	void *report_ctx;
 	char summary[BD_ERROR_MAX]; /* the problems that fit, '\n'-separated */
@@ -68,12 +73,17 @@ static void add_error(struct parse_state *st, const char *fmt, ...)
 	                             st->used ? "\n" : "", line);
 }
 
-static void *field(struct bd_conf *conf, const struct bd_conf_key *key)
+static void add_problem(void *st, const char *line)
 {
-	return (char *)conf + key->offset;
+	add_error(st, "%s", line);
 }
 
-static void strlist_clear(struct bd_strlist *list)
+static void *field(void *base, const struct bd_conf_key *key)
+{
+	return (char *)base + key->offset;
+}
+
+void bd_conf_strlist_clear(struct bd_strlist *list)
 {
 	for (size_t i = 0; i < list->n; i++)
 		free(list->v[i]);
@@ -196,11 +206,12 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Give KEY the value V; on failure leave the field alone and describe why in ERR. */
-static int set_value(struct bd_conf *conf, const struct bd_conf_key *key, const char *v,
-                     struct bd_error *err)
+/* Give KEY of BASE (a struct bd_conf, or a struct bd_conf_rule for a rule key) the value V;
+ * on failure leave the field alone and describe why in ERR. */
+int bd_conf_set_value(void *base, const struct bd_conf_key *key, const char *v,
+                      struct bd_error *err)
 {
-	void *f = field(conf, key);
+	void *f = field(base, key);
 	uint64_t n;
 
 	switch (key->type) {
@@ -276,14 +287,14 @@ static int set_value(struct bd_conf *conf, const struct bd_conf_key *key, const 
 				continue;
 			if (key->check && key->check(item, err) < 0) {
 				free(copy);
-				strlist_clear(&list);
+				bd_conf_strlist_clear(&list);
 				return -1;
 			}
 			list.v = bd_realloc(list.v, (list.n + 1) * sizeof(char *));
 			list.v[list.n++] = bd_strdup(item);
 		}
 		free(copy);
-		strlist_clear((struct bd_strlist *)f);
+		bd_conf_strlist_clear((struct bd_strlist *)f);
 		*(struct bd_strlist *)f = list;
 		return 0;
 	}
@@ -308,17 +319,18 @@ static bool section_known(const char *section)
 	return false;
 }
 
-/* A close match for a misspelt key, to suggest in the message. */
-static const struct bd_conf_key *near_key(const char *section, const char *name)
+/* A close match in KEYS[0..N) for a misspelt key, to suggest in the message. */
+static const struct bd_conf_key *near_key(const struct bd_conf_key *keys, size_t nkeys,
+                                          const char *section, const char *name)
 {
 	const struct bd_conf_key *best = NULL;
 	size_t best_d = 3;
 
-	for (size_t i = 0; i < bd_conf_nkeys; i++) {
-		const char *a = name, *b = bd_conf_keys[i].name;
+	for (size_t i = 0; i < nkeys; i++) {
+		const char *a = name, *b = keys[i].name;
 		size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
 
-		if (strcmp(bd_conf_keys[i].section, section) != 0 || la >= 63 || lb >= 63)
+		if (strcmp(keys[i].section, section) != 0 || la >= 63 || lb >= 63)
 			continue;
 		for (size_t j = 0; j <= lb; j++)
 			prev[j] = j;
@@ -337,19 +349,117 @@ static const struct bd_conf_key *near_key(const char *section, const char *name)
 		}
 		if (prev[lb] < best_d) {
 			best_d = prev[lb];
-			best = &bd_conf_keys[i];
+			best = &keys[i];
 		}
 	}
 	return best;
+}
+
+/* "rule NAME": NAME, or NULL for another section. */
+static const char *rule_name(const char *section)
+{
+	if (strncmp(section, "rule", 4) != 0 ||
+	    (section[4] != '\0' && !isspace((unsigned char)section[4])))
+		return NULL;
+	section += 4;
+	while (isspace((unsigned char)*section))
+		section++;
+	return section;
+}
+
+/* The first key of a [rule NAME] section: a new rule, or NULL when it cannot be one. */
+static struct bd_conf_rule *begin_rule(struct parse_state *st, const char *name)
+{
+	struct bd_conf_rules *rules = &st->conf->rules;
+	struct bd_conf_rule *r;
+
+	if (*name == '\0') {
+		add_error(st, "%s:%u: [rule] needs a name: [rule NAME]", st->name,
+		          st->section_line);
+		return NULL;
+	}
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.') {
+			add_error(
+			        st,
+			        "%s:%u: rule name '%s': use letters, digits, '-', '_' and '.' only",
+			        st->name, st->section_line, name);
+			return NULL;
+		}
+	for (size_t i = 0; i < rules->n; i++)
+		if (strcmp(rules->v[i].name, name) == 0) {
+			add_error(
+			        st,
+			        "%s:%u: [rule %s] again (first on line %u); rule names are unique",
+			        st->name, st->section_line, name, rules->v[i].line);
+			return NULL;
+		}
+	rules->v = bd_realloc(rules->v, (rules->n + 1) * sizeof(*rules->v));
+	r = &rules->v[rules->n++];
+	bd_conf_rule_init(r, name, st->section_line);
+	return r;
+}
+
+static void on_rule_key(struct parse_state *st, const char *name, const char *value)
+{
+	struct bd_conf_rule *r = st->rule;
+	const struct bd_conf_key *key = NULL;
+	struct bd_error err;
+	size_t id;
+
+	if (r == NULL)
+		return;
+	for (id = 0; id < BD_RULE_NKEYS; id++)
+		if (strcmp(bd_conf_rule_keys[id].name, name) == 0) {
+			key = &bd_conf_rule_keys[id];
+			break;
+		}
+	if (key == NULL) {
+		const struct bd_conf_key *near =
+		        near_key(bd_conf_rule_keys, BD_RULE_NKEYS, "rule", name);
+
+		add_error(st, "%s:%u: [rule %s]: unknown condition or action '%s'%s%s%s", st->name,
+		          st->line, r->name, name, near ? "; did you mean '" : "",
+		          near ? near->name : "", near ? "'?" : "");
+		return;
+	}
+	if (bd_conf_rule_has(r, (enum bd_rule_key_id)id)) {
+		add_error(st, "%s:%u: [rule %s] %s is set again", st->name, st->line, r->name,
+		          name);
+		return;
+	}
+	if (bd_conf_set_value(r, key, value, &err) < 0) {
+		add_error(st, "%s:%u: [rule %s] %s: %s", st->name, st->line, r->name, name,
+		          err.msg);
+		return;
+	}
+	r->set |= 1ULL << id;
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
 	const struct bd_conf_key *key;
+	const char *rule;
 	struct bd_error err;
 	size_t idx;
 
+	rule = rule_name(section);
+	if (rule != NULL) {
+		/* a new heading, even with the same name, is a new rule */
+		if (st->section == NULL || strcmp(st->section, section) != 0 ||
+		    st->rule_heading != st->section_line) {
+			free(st->section);
+			st->section = bd_strdup(section);
+			st->rule = begin_rule(st, rule);
+			st->rule_heading = st->section_line;
+		}
+		on_rule_key(st, name, value);
+		return 1;
+	}
+	free(st->section);
+	st->section = bd_strdup(section);
+	st->rule = NULL;
 	if (*section == '\0') {
 		add_error(st, "%s:%u: key '%s' stands before any [section]", st->name, st->line,
 		          name);
@@ -362,7 +472,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	key = bd_conf_find(section, name);
 	if (key == NULL) {
-		const struct bd_conf_key *near = near_key(section, name);
+		const struct bd_conf_key *near =
+		        near_key(bd_conf_keys, bd_conf_nkeys, section, name);
 
 		if (near)
 			add_error(st, "%s:%u: unknown key '%s' in [%s]; did you mean '%s'?",
@@ -379,7 +490,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		return 1;
 	}
 	st->seen[idx] = st->line;
-	if (set_value(st->conf, key, value, &err) < 0)
+	if (bd_conf_set_value(st->conf, key, value, &err) < 0)
 		add_error(st, "%s:%u: [%s] %s: %s", st->name, st->line, section, name, err.msg);
 	return 1;
 }
@@ -407,6 +518,8 @@ static char *read_line(char *buf, int size, void *stream)
 		st->text += len;
 	}
 	st->line++;
+	if (buf[strspn(buf, " \t")] == '[')
+		st->section_line = st->line;
 	len = strlen(buf);
 	if (len == (size_t)size - 1 && buf[len - 1] != '\n') {
 		int c;
@@ -509,7 +622,7 @@ struct bd_conf *bd_conf_defaults(void)
 	struct bd_error err;
 
 	for (size_t i = 0; i < bd_conf_nkeys; i++) {
-		if (set_value(conf, &bd_conf_keys[i], bd_conf_keys[i].def, &err) < 0) {
+		if (bd_conf_set_value(conf, &bd_conf_keys[i], bd_conf_keys[i].def, &err) < 0) {
 			/* A bad default is a programming error; the unit tests catch it. */
 			fprintf(stderr, "bestanden: bad default for [%s] %s: %s\n",
 			        bd_conf_keys[i].section, bd_conf_keys[i].name, err.msg);
@@ -541,12 +654,19 @@ static struct bd_conf *load(const char *name, const char *text, bd_conf_report_f
 		if (st->fp != NULL)
 			fclose(st->fp);
 		free(st->seen);
+		free(st->section);
 	}
 	/* inih names only the first line it could not parse */
 	if (r > 0)
 		add_error(st, "%s:%d: syntax error (expected [section] or key = value)", name, r);
 	else if (r < 0)
 		add_error(st, "%s: could not be read", name);
+	if (st->conf != NULL) {
+		bd_conf_rules_check(st->conf, name, add_problem, st);
+		/* warnings are not problems: the file loads, and the reader hears of them */
+		for (size_t i = 0; st->report != NULL && i < st->conf->rules.warnings.n; i++)
+			st->report(st->report_ctx, st->conf->rules.warnings.v[i]);
+	}
 	if (st->nerrors == 0)
 		check_combinations(st);
 	if (st->nerrors == 0) {
@@ -601,17 +721,26 @@ void bd_conf_free(struct bd_conf **confp)
 		if (key->type == BD_CT_STRING || key->type == BD_CT_PATH)
 			free(*(char **)field(conf, key));
 		else if (key->type == BD_CT_LIST)
-			strlist_clear(field(conf, key));
+			bd_conf_strlist_clear(field(conf, key));
 	}
+	bd_conf_rules_free(&conf->rules);
 	free(conf->path);
 	free(conf);
 	*confp = NULL;
 }
 
-void bd_conf_format_value(const struct bd_conf *conf, const struct bd_conf_key *key, char *buf,
-                          size_t size)
+static void format_bound(const struct bd_conf_key *key, uint64_t v, char *buf, size_t size);
+
+/* The value of KEY at BASE in the file's syntax; sizes and durations with a unit when HUMAN. */
+static void format_value(const void *base, const struct bd_conf_key *key, bool human, char *buf,
+                         size_t size)
 {
-	const void *f = (const char *)conf + key->offset;
+	const void *f = (const char *)base + key->offset;
+
+	if (human && (key->type == BD_CT_SIZE || key->type == BD_CT_DURATION)) {
+		format_bound(key, *(const uint64_t *)f, buf, size);
+		return;
+	}
 
 	switch (key->type) {
 	case BD_CT_STRING:
@@ -632,6 +761,18 @@ void bd_conf_format_value(const struct bd_conf *conf, const struct bd_conf_key *
 		break;
 	}
 	}
+}
+
+void bd_conf_format_value(const struct bd_conf *conf, const struct bd_conf_key *key, char *buf,
+                          size_t size)
+{
+	format_value(conf, key, false, buf, size);
+}
+
+void bd_conf_rule_format_value(const struct bd_conf_rule *rule, enum bd_rule_key_id id, char *buf,
+                               size_t size)
+{
+	format_value(rule, &bd_conf_rule_keys[id], true, buf, size);
 }
 
 static const char *type_name(const struct bd_conf_key *key)
@@ -710,10 +851,50 @@ static void write_keys(FILE *out, const char *open, const char *close,
 	}
 }
 
+/* WRITE_KEY for each rule key, with its described type. */
+static void write_rule_keys(FILE *out, void (*write_key)(FILE *out, const struct bd_conf_key *key,
+                                                         const char *type))
+{
+	for (size_t i = 0; i < BD_RULE_NKEYS; i++) {
+		char type[96];
+
+		describe_type(&bd_conf_rule_keys[i], type, sizeof(type));
+		write_key(out, &bd_conf_rule_keys[i], type);
+	}
+}
+
 static void example_key(FILE *out, const struct bd_conf_key *key, const char *type)
 {
 	fprintf(out, "\n# %s\n# (%s)\n%s =%s%s\n", key->doc, type, key->name, *key->def ? " " : "",
 	        key->def);
+}
+
+/* TEXT as comment lines starting with PREFIX, broken between words before column 80. */
+static void comment_wrapped(FILE *out, const char *prefix, const char *text)
+{
+	size_t width = 80 - strlen(prefix);
+
+	while (*text != '\0') {
+		size_t n = strlen(text);
+
+		if (n > width) {
+			n = width;
+			while (n > 0 && text[n] != ' ')
+				n--;
+			if (n == 0)
+				n = strcspn(text, " ");
+		}
+		fprintf(out, "%s%.*s\n", prefix, (int)n, text);
+		text += n;
+		text += strspn(text, " ");
+	}
+}
+
+/* A rule key in the example: commented out, as rules have no defaults to show. */
+static void example_rule_key(FILE *out, const struct bd_conf_key *key, const char *type)
+{
+	fprintf(out, "#\n#   %s (%s)\n", key->name, type);
+	comment_wrapped(out, "#       ", key->doc);
 }
 
 void bd_conf_write_example(FILE *out)
@@ -726,6 +907,11 @@ void bd_conf_write_example(FILE *out)
 	        "# take s, m, h or d. Check a changed file with: bestanden check-config -c FILE\n"
 	        "# This file is generated from the key table: bestanden check-config --example\n");
 	write_keys(out, "\n", "\n", example_key);
+	fprintf(out,
+	        "\n# [rule NAME] sections: policy rules, first match wins; the last rule has no\n"
+	        "# conditions (the default). Without rules the [policy] keys above decide.\n"
+	        "# The keys a rule takes (see bestanden.conf(5) and ADMIN.md):\n");
+	write_rule_keys(out, example_rule_key);
 }
 
 /* Escape text for roff: backslashes, and a leading dot or quote. */
@@ -777,6 +963,20 @@ void bd_conf_write_manpage(FILE *out)
 	             "Booleans are yes/no, true/false, on/off or 1/0.\n"
 	             "Check a file with \\fBbestanden check\\-config \\-c\\fR \\fIFILE\\fR.\n");
 	write_keys(out, ".SH ", "\n", manpage_key);
+	fprintf(out,
+	        ".SH [rule NAME]\n"
+	        "Policy rules, read in file order; for each attachment the first rule whose "
+	        "conditions all hold decides.\n"
+	        "A rule without conditions matches everything: the last rule must be one (the "
+	        "default), and a rule after\n"
+	        "another that matches at least all it matches can never match (a warning).\n"
+	        "A message is refused when one attachment's rule says block, tempfailed when one "
+	        "says tempfail,\n"
+	        "and otherwise loses the attachments whose rule says replace (one link; the "
+	        "shortest retention).\n"
+	        "A message without attachments is matched once, by its message conditions.\n"
+	        "Without rules the [policy] keys decide alone.\n");
+	write_rule_keys(out, manpage_key);
 	fprintf(out, ".SH FILES\n/etc/bestanden/bestanden.conf, /etc/bestanden/keys/\n"
 	             ".SH SEE ALSO\nbestanden(1), bestanden\\-milter(8), bestanden\\-gateway(8)\n");
 }

@@ -37,6 +37,58 @@ enum bd_failure_mode { BD_FAILURE_TEMPFAIL, BD_FAILURE_ACCEPT };
 enum bd_malformed { BD_MALFORMED_UNCHANGED, BD_MALFORMED_TEMPFAIL, BD_MALFORMED_REJECT };
 enum bd_undecodable { BD_UNDECODABLE_RAW, BD_UNDECODABLE_TEMPFAIL, BD_UNDECODABLE_UNCHANGED };
 
+/*
+ * Policy rules: [rule NAME] sections, in file order, first match wins (conf_rules.c).
+ * Each rule key's row is in conf_rules.def; a rule remembers which keys it set in
+ * .set (bit 1 << BD_RULE_KEY_*), so an absent condition is no condition.
+ */
+enum bd_rule_direction { BD_RULE_OUTGOING, BD_RULE_INBOUND };
+enum bd_rule_external { BD_RULE_EXTERNAL_SOME, BD_RULE_EXTERNAL_ALL, BD_RULE_EXTERNAL_NONE };
+enum bd_rule_action { BD_RULE_PASS, BD_RULE_REPLACE, BD_RULE_BLOCK, BD_RULE_TEMPFAIL };
+/* What `sensitive` can look for: bits of bd_conf_rule.sensitive. */
+enum bd_rule_sensitive { BD_SENSITIVE_BSN = 1, BD_SENSITIVE_IBAN = 2 };
+/* File kinds a `type` entry may name instead of a MIME type: bits of bd_conf_rule.kinds. */
+enum bd_rule_kind {
+	BD_KIND_EXECUTABLE = 1,
+	BD_KIND_ARCHIVE = 2,
+	BD_KIND_IMAGE = 4,
+	BD_KIND_DOCUMENT = 8,
+};
+
+enum bd_rule_key_id {
+#define R(id, row) BD_RULE_KEY_##id,
+#include "conf_rules.def"
+#undef R
+	BD_RULE_NKEYS
+};
+/* The keys before `action` are conditions. */
+#define BD_RULE_CONDITIONS ((1ULL << BD_RULE_KEY_ACTION) - 1)
+
+struct bd_conf_rule {
+	char *name;
+	unsigned line; /* of its [rule NAME] heading */
+	uint64_t set;  /* keys set in the file: 1 << BD_RULE_KEY_* */
+	/* conditions: all that are set must hold */
+	enum bd_rule_direction direction;
+	struct bd_strlist senders;    /* address globs (with '@') or domain globs */
+	struct bd_strlist recipients; /* every recipient matches one; same syntax */
+	enum bd_rule_external external;
+	uint64_t min_attachments, max_attachments;
+	uint64_t min_size, max_size;             /* of the one attachment */
+	uint64_t min_total_size, max_total_size; /* of all of them */
+	struct bd_strlist types;                 /* MIME type globs (fnmatch, lower case) */
+	unsigned kinds;                          /* and file kinds (enum bd_rule_kind) */
+	struct bd_strlist extensions;            /* lower case, without the dot */
+	bool upload_request;                     /* the Subject has a [requests] subject_tags tag */
+	struct bd_strlist sensitive_words;       /* as written; parsed into: */
+	unsigned sensitive;                      /* enum bd_rule_sensitive bits */
+	/* what happens */
+	enum bd_rule_action action;
+	uint64_t retention; /* replace; unset: [policy] retention */
+	char *reject_code;  /* block: 5.7.x */
+	char *reject_text;  /* block and tempfail: the text the sending client sees */
+};
+
 /* "nl" or "en": the code templates and pages use; "auto" for BD_LANG_AUTO. */
 const char *bd_language_code(enum bd_language lang);
 
@@ -126,6 +178,18 @@ struct bd_conf {
 		uint64_t port;
 		char *from;
 	} smtp;
+
+	struct bd_conf_requests {
+		struct bd_strlist subject_tags; /* a Subject containing one asks for an upload */
+	} requests;
+
+	/* The [rule NAME] sections in file order; none: the [policy] switches alone. */
+	struct bd_conf_rules {
+		struct bd_conf_rule *v;
+		size_t n;
+		/* Rules that can never match, and the like: file:line and why. Not errors. */
+		struct bd_strlist warnings;
+	} rules;
 };
 
 enum bd_conf_type {
@@ -154,6 +218,11 @@ struct bd_conf_key {
 
 extern const struct bd_conf_key bd_conf_keys[];
 extern const size_t bd_conf_nkeys;
+/* The keys of a [rule NAME] section (section "rule", offsets into struct bd_conf_rule),
+ * indexed by enum bd_rule_key_id. */
+extern const struct bd_conf_key bd_conf_rule_keys[BD_RULE_NKEYS];
+/* The kind words of `type`, in the order of enum bd_rule_kind's bits; NULL-terminated. */
+extern const char *const bd_conf_rule_kind_names[];
 
 /* A configuration holding only defaults (never fails). */
 struct bd_conf *bd_conf_defaults(void);
@@ -167,6 +236,8 @@ struct bd_conf *bd_conf_load_string(const char *name, const char *text, struct b
 /*
  * Gets each problem found while loading, however many there are: one line
  * naming the file, the line and the key. PROBLEM is valid during the call only.
+ * Warnings (conf->rules.warnings: "FILE:LINE: warning: ...") come this way too,
+ * also when the file loads.
  */
 typedef void bd_conf_report_fn(void *ctx, const char *problem);
 /* bd_conf_load() and bd_conf_load_string() that also hand every problem to REPORT. */
@@ -191,6 +262,14 @@ const char *bd_conf_enum_name(const struct bd_conf_key *key, int v, char *buf, s
 /* Write the value of KEY in CONF in the file's syntax into BUF. */
 void bd_conf_format_value(const struct bd_conf *conf, const struct bd_conf_key *key, char *buf,
                           size_t size);
+/* The same for rule key ID of RULE (sizes and durations with their unit). */
+void bd_conf_rule_format_value(const struct bd_conf_rule *rule, enum bd_rule_key_id id, char *buf,
+                               size_t size);
+/* True when RULE sets key ID. */
+static inline bool bd_conf_rule_has(const struct bd_conf_rule *rule, enum bd_rule_key_id id)
+{
+	return (rule->set >> id) & 1;
+}
 
 /* Generated documents: the commented example file and the man page. */
 void bd_conf_write_example(FILE *out);

@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define OFF(f) offsetof(struct bd_conf, f)
 #define KIB    1024ULL
@@ -194,6 +195,79 @@ static int check_bucket(const char *v, struct bd_error *err)
 	return 0;
 }
 
+/* A sender or recipient pattern: an address or a domain, exact or a glob. */
+static int check_rule_pattern(const char *v, struct bd_error *err)
+{
+	const char *at = strchr(v, '@');
+
+	if (at != NULL && (at[1] == '\0' || strchr(at + 1, '@') != NULL))
+		return bd_error_set(
+		        err, BD_E_CONFIG,
+		        "'%s': expected an address (name@example.org, *@example.org) or "
+		        "a domain (example.org, *.example.org)",
+		        v);
+	return check_word(v, err);
+}
+
+const char *const bd_conf_rule_kind_names[] = {"executable", "archive", "image", "document", NULL};
+
+/* A MIME type glob (type/subtype) or a kind word. */
+static int check_rule_type(const char *v, struct bd_error *err)
+{
+	if (strchr(v, '/') != NULL)
+		return check_word(v, err);
+	for (size_t i = 0; bd_conf_rule_kind_names[i] != NULL; i++)
+		if (strcasecmp(v, bd_conf_rule_kind_names[i]) == 0)
+			return 0;
+	return bd_error_set(err, BD_E_CONFIG,
+	                    "'%s': expected a MIME type (application/pdf, image/*) or one of "
+	                    "executable, archive, image, document",
+	                    v);
+}
+
+static int check_rule_extension(const char *v, struct bd_error *err)
+{
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			return bd_error_set(
+			        err, BD_E_CONFIG,
+			        "'%s': an extension is letters and digits, without the dot "
+			        "(pdf, exe)",
+			        v);
+	return 0;
+}
+
+static int check_rule_sensitive(const char *v, struct bd_error *err)
+{
+	if (strcasecmp(v, "bsn") == 0 || strcasecmp(v, "iban") == 0)
+		return 0;
+	return bd_error_set(err, BD_E_CONFIG, "'%s': expected bsn or iban", v);
+}
+
+/* 5.7.x: a refusal for policy reasons (RFC 3463). */
+static int check_reject_code(const char *v, struct bd_error *err)
+{
+	size_t n = strlen(v);
+
+	if (strncmp(v, "5.7.", 4) != 0 || n < 5 || n > 7 || strspn(v + 4, "0123456789") != n - 4)
+		return bd_error_set(err, BD_E_CONFIG,
+		                    "'%s': expected a permanent policy status code 5.7.x (5.7.1)",
+		                    v);
+	return 0;
+}
+
+/* One line the MTA can put in its reply: printable ASCII, no '%' (libmilter formats it). */
+static int check_reject_text(const char *v, struct bd_error *err)
+{
+	if (strlen(v) > 200)
+		return bd_error_set(err, BD_E_CONFIG, "the text is longer than 200 characters");
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f || *p == '%')
+			return bd_error_set(err, BD_E_CONFIG,
+			                    "the text may hold printable ASCII only, without '%%'");
+	return 0;
+}
+
 /*
  * One macro per kind of row, so each row holds only what its type uses.
  * A required path (min = 1) may not be set to empty.
@@ -224,3 +298,11 @@ const struct bd_conf_key bd_conf_keys[] = {
 };
 
 const size_t bd_conf_nkeys = sizeof(bd_conf_keys) / sizeof(bd_conf_keys[0]);
+
+#undef OFF
+#define OFF(f) offsetof(struct bd_conf_rule, f)
+const struct bd_conf_key bd_conf_rule_keys[BD_RULE_NKEYS] = {
+#define R(id, row) [BD_RULE_KEY_##id] = row,
+#include "conf_rules.def"
+#undef R
+};

@@ -16,6 +16,7 @@
 #include "mimestream.h"
 #include "notice.h"
 #include "policy.h"
+#include "rules.h"
 #include "remove.h"
 #include "tnef.h"
 #include "token.h"
@@ -83,6 +84,7 @@ struct job {
 	GPtrArray *tnef;     /* struct bd_tnef * of the winmail.dats opened, freed with the job */
 	size_t tnef_files;   /* the files in them */
 	uint64_t tnef_bytes; /* and their bytes */
+	struct bd_rules_verdict verdict; /* when [rule NAME] sections are set */
 };
 
 const char *bd_rewrite_action_name(enum bd_rewrite_action a)
@@ -132,6 +134,8 @@ void bd_rewrite_result_free(struct bd_rewrite_result **r)
 	for (size_t i = 0; i < res->nparts; i++) {
 		free(res->parts[i].path);
 		free(res->parts[i].filename);
+		free(res->parts[i].rule);
+		free(res->parts[i].rule_why);
 	}
 	free(res->parts);
 	for (size_t i = 0; i < res->nheaders; i++) {
@@ -613,6 +617,39 @@ static size_t add_tnef_files(struct job *j, size_t i, unsigned *nameless)
 	return t->n;
 }
 
+/* The [rule NAME] sections decide what becomes of the attachments (rules.h). */
+static void apply_rules(struct job *j)
+{
+	struct bd_rewrite_result *res = j->res;
+	struct bd_rules_item *items = bd_calloc(res->nparts, sizeof(*items));
+
+	for (size_t i = 0; i < res->nparts; i++)
+		items[i] = (struct bd_rules_item){.obj = j->nodes[i].obj,
+		                                  .attachment =
+		                                          res->parts[i].action == BD_REWRITE_SEND,
+		                                  .size = res->parts[i].size};
+	bd_rules_decide(j->rw->conf, j->env, j->msg, items, res->nparts, &j->verdict);
+	for (size_t i = 0; i < res->nparts; i++) {
+		struct bd_rewrite_part *p = &res->parts[i];
+
+		if (items[i].rule == NULL)
+			continue;
+		p->rule = bd_strdup(items[i].rule->name);
+		p->rule_why = bd_strdup(items[i].why);
+		if (items[i].rule->action == BD_RULE_PASS) {
+			p->action = BD_REWRITE_KEEP;
+			p->reason = "stays: its rule says pass";
+			res->nfiles--;
+			res->bytes -= p->size;
+		}
+	}
+	if (j->verdict.rule != NULL) {
+		snprintf(res->rule, sizeof(res->rule), "%s", j->verdict.rule->name);
+		res->rule_action = bd_rules_action_name(j->verdict.action);
+	}
+	free(items);
+}
+
 /* Decide every leaf; measure and name what goes. */
 static int decide(struct job *j, struct bd_error *err)
 {
@@ -656,6 +693,8 @@ static int decide(struct job *j, struct bd_error *err)
 		}
 	}
 	g_hash_table_destroy(cids);
+	if (j->rw->conf->rules.n > 0)
+		apply_rules(j);
 	return 0;
 }
 
@@ -1114,6 +1153,18 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 		summary(res, "unchanged", j->veto);
 		return 1;
 	}
+	if (j->verdict.rule != NULL &&
+	    (j->verdict.action == BD_RULE_BLOCK || j->verdict.action == BD_RULE_TEMPFAIL)) {
+		const struct bd_conf_rule *r = j->verdict.rule;
+
+		res->refused = r->action == BD_RULE_BLOCK;
+		res->tempfail = r->action == BD_RULE_TEMPFAIL;
+		res->refusal_status = bd_rules_answer_code(r);
+		res->refusal_text = bd_rules_answer_text(r);
+		snprintf(res->reason, sizeof(res->reason), "%s by rule %s: %s",
+		         res->refused ? "refused" : "held back", r->name, j->verdict.why);
+		return 1;
+	}
 	if (res->nfiles > BD_MANIFEST_MAX_FILES) {
 		/* never out with its files, never retried: the sender must split it */
 		refuse(res, "more attachments than one download link can list (1000)",
@@ -1183,7 +1234,9 @@ static int rewrite(struct job *j, struct bd_error *err)
 	struct bd_package_keys *keys = bd_package_keys_new();
 	struct bd_attachment_item *items = bd_calloc(res->nfiles, sizeof(*items));
 	struct bd_notice_file *files = bd_calloc(res->nfiles, sizeof(*files));
-	int64_t expires = (int64_t)j->now + (int64_t)conf->policy.retention;
+	int64_t expires =
+	        (int64_t)j->now +
+	        (int64_t)(j->verdict.retention ? j->verdict.retention : conf->policy.retention);
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *before = g_ptr_array_new_with_free_func(g_free);
 	char *link = NULL, *text = NULL, *html = NULL;

@@ -52,6 +52,8 @@ struct bd_rewrite_part {
 	bool raw;       /* goes as its raw bytes: its transfer encoding yielded nothing */
 	enum bd_rewrite_action action;
 	const char *reason; /* static text */
+	char *rule;         /* the [rule NAME] that decided an attachment, or NULL */
+	char *rule_why;     /* which of its conditions held, or NULL */
 };
 
 /* A header of the top-level entity to change: VALUE NULL deletes it. */
@@ -66,8 +68,14 @@ struct bd_rewrite_result {
 	/* Refuse the message for good (SMTP 550 with this enhanced status code and
 	 * text, for the sender): never set together with changed. */
 	bool refused;
-	const char *refusal_status; /* "5.6.0" */
-	const char *refusal_text;   /* static, one line */
+	/* Hold the message back (SMTP 451): a rule says tempfail. Never with changed
+	 * or refused; the status and text below are for it too. */
+	bool tempfail;
+	const char *refusal_status; /* "5.6.0"; static, or the rule's in the engine's CONF */
+	const char *refusal_text;   /* one line; static, or the rule's in the engine's CONF */
+	/* The [rule NAME] that decided the message and its action, "" when no rules are set. */
+	char rule[64];
+	const char *rule_action; /* "pass", "replace", "block", "tempfail"; NULL without rules */
 	char reason[256]; /* why unchanged or refused, or a summary; for logs, nothing secret */
 	unsigned nfiles;  /* parts stored */
 	uint64_t bytes;   /* their decoded size */

@@ -15,9 +15,11 @@ for page in "$src"/docs/man/*.[18] "$conf5"; do
 		passed=$((passed + 1))
 	fi
 done
-# every key in the example (generated from the same table) is in the rendered page
+# every key in the example (generated from the same table) is in the rendered page, and
+# every key a [rule NAME] section takes (listed, commented, at the example's end)
 rendered=$(LC_ALL=C.UTF-8 MANWIDTH=200 man -l "$conf5" 2>/dev/null)
-for key in $("$cli" check-config --example | sed -n 's/^\([a-z_0-9]*\) =.*/\1/p'); do
+for key in $("$cli" check-config --example |
+	sed -n -e 's/^\([a-z_0-9]*\) =.*/\1/p' -e 's/^#   \([a-z_0-9]*\) (.*/\1/p'); do
 	if grep -qE "^ +$key \(" <<<"$rendered"; then
 		passed=$((passed + 1))
 	else
