@@ -22,7 +22,8 @@ processes of each, from /proc/<pid>/stat deltas, median over rounds) and the mil
 peak RSS (VmHWM, reset before each measurement; max over rounds).
 
 usage: bench/smtp/run.py [--build build] [--rounds 3] [--sizes 0,100k,1m,10m,25m]
-                         [--messages 400,200,60,12,6] [--configs LIST] [--json FILE]
+                         [--messages 400,200,60,12,6] [--configs LIST] [--transport unix|inet]
+                         [--json FILE] [--perf FILE]
 Run as root (Postfix and the private instances need it).
 """
 import argparse
@@ -380,6 +381,8 @@ def main():
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--transport", choices=("unix", "inet"), default="unix",
                     help="how Postfix reaches the milters (inet: loopback TCP)")
+    ap.add_argument("--perf", metavar="FILE",
+                    help="perf record bestanden's milter processes during the rounds into FILE")
     ap.add_argument("--json", help="also write the raw results here")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
@@ -423,6 +426,12 @@ def main():
         for cfg in started:
             for s in sizes:
                 measure(cfg, load, files[s], a.sessions, a.sessions)
+        perf = None
+        if a.perf:
+            pids = [p for c in started if c.name == "bestanden" for r in c.milter_roots() for p in tree(r)]
+            perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", "-o", a.perf, "-p",
+                                     ",".join(map(str, pids))])
+            time.sleep(1)
         for rnd in range(a.rounds):
             for s, n in zip(sizes, counts):
                 order = started[rnd % len(started):] + started[:rnd % len(started)]
@@ -433,6 +442,9 @@ def main():
                     print("round %d  %-16s %-11s %8.1f msg/s  milter %.2f ms/msg" % (
                         rnd + 1, size_name(s), cfg.name, r["rate"], r["cpu"]["milter"] * 1000),
                         flush=True)
+        if perf is not None:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
     finally:
         for cfg in started:
             cfg.stop()
