@@ -134,6 +134,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
                              unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long need = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS;
+	struct bd_runtime *rt;
 	struct conn *c;
 
 	if ((f0 & need) != need) {
@@ -148,8 +149,12 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	 * that only feed the spool, so the MTA streams them; nothing of HELO, DATA or
 	 * unknown commands */
 	*pf1 = f1 & (SMFIP_HDR_LEADSPC | NO_REPLY | SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOUNKNOWN);
-	if ((*pf1 & NO_REPLY) != NO_REPLY)
-		*pf1 &= ~(unsigned long)NO_REPLY; /* all or none: one answer rule per connection */
+	/* all or none; and only on a local socket: over TCP the MTA's unanswered commands
+	 * wait for delayed ACKs (Nagle), about 40 ms a message (docs/PERFORMANCE.md) */
+	rt = bd_runtime_get();
+	if ((*pf1 & NO_REPLY) != NO_REPLY || strncmp(rt->conf->milter.socket, "inet", 4) == 0)
+		*pf1 &= ~(unsigned long)NO_REPLY;
+	bd_runtime_release(rt);
 	/* negotiation comes before connect: the connection starts here */
 	c = bd_calloc(1, sizeof(*c));
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
