@@ -54,7 +54,7 @@ check:
 # Each libFuzzer target for FUZZ_SECONDS; any crash, leak or sanitizer report fails.
 # New inputs go to $(FUZZ)/corpus/<target>; the seeds in tests/fuzz/corpus are only read.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS = fuzz-token fuzz-manifest fuzz-rewrite
+FUZZ_TARGETS = fuzz-token fuzz-manifest fuzz-rewrite fuzz-base64
 
 $(FUZZ)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(FUZZ) -DBD_FUZZ=ON -DBD_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug $(CMAKE_OPTS)
