@@ -19,6 +19,7 @@
 
 #include "base64.h"
 #include "mimestream.h"
+#include "rewrite_check.h"
 
 /* Decode IN in pieces of STEP bytes (0: whole) with both decoders; compare. */
 static int same_in_pieces(const uint8_t *in, size_t len, size_t step)
@@ -109,26 +110,6 @@ static void test_random(void **state)
 	g_rand_free(r);
 }
 
-static void collect(const char *dir, GPtrArray *out)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	if (d == NULL)
-		return;
-	while ((name = g_dir_read_name(d)) != NULL) {
-		char *path = g_build_filename(dir, name, NULL);
-
-		if (g_file_test(path, G_FILE_TEST_IS_DIR))
-			collect(path, out);
-		else if (name[0] != '.' && strcmp(name, "MANIFEST.tsv") != 0 &&
-		         strcmp(name, "README.md") != 0)
-			g_ptr_array_add(out, g_strdup(path));
-		g_free(path);
-	}
-	g_dir_close(d);
-}
-
 /* The content of STREAM through FILTER (consumed). */
 static GByteArray *filtered(GMimeStream *stream, GMimeFilter *filter)
 {
@@ -187,7 +168,7 @@ static void test_corpus(void **state)
 	struct counts c = {0, 0};
 
 	(void)state;
-	collect(dir, files);
+	rwc_collect_corpus(dir, files);
 	assert_true(files->len > 0); /* a missing corpus is a failure */
 	for (guint i = 0; i < files->len; i++) {
 		GMimeStream *fs = g_mime_stream_file_open(files->pdata[i], "r", NULL);
