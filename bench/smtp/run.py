@@ -239,6 +239,7 @@ class Config:
         for d in (spool, docroot):
             os.makedirs(d)
             shutil.chown(d, "defang", "defang")
+        shutil.chown(self.dir, "defang", "defang")  # mimedefang creates its socket here
         filt = os.path.join(self.dir, "mimedefang-filter")
         with open(filt, "w") as f:
             f.write(MIMEDEFANG_FILTER % {"docroot": docroot})
