@@ -6,7 +6,7 @@ FUZZ      ?= build-fuzz
 JOBS      ?= $(shell nproc)
 CMAKE_OPTS ?=
 
-.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install uninstall deb clean bench help screenshots
+.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install uninstall deb clean bench bench-smtp help screenshots
 
 all: build
 
@@ -54,7 +54,7 @@ check:
 # Each libFuzzer target for FUZZ_SECONDS; any crash, leak or sanitizer report fails.
 # New inputs go to $(FUZZ)/corpus/<target>; the seeds in tests/fuzz/corpus are only read.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS = fuzz-token fuzz-manifest fuzz-rewrite
+FUZZ_TARGETS = fuzz-token fuzz-manifest fuzz-rewrite fuzz-base64
 
 $(FUZZ)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(FUZZ) -DBD_FUZZ=ON -DBD_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug $(CMAKE_OPTS)
@@ -123,6 +123,12 @@ deb: deps
 
 bench: build
 	cmake --build $(BUILD) --target bench
+
+# Postfix alone against Postfix with a null milter, bestanden and MIMEDefang (docs/PERFORMANCE.md);
+# as root. E.g. make bench-smtp BENCH_SMTP="--rounds 5 --sizes 0,1m".
+BENCH_SMTP ?= --rounds 3 --sizes 0,100k,1m,10m,25m
+bench-smtp: build
+	python3 bench/smtp/run.py --build $(BUILD) $(BENCH_SMTP)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

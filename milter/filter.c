@@ -31,11 +31,15 @@
 #include "spool.h"
 
 #define MAX_COUNTED 64 /* distinct Content-* header names counted per message */
+/* The commands that only feed the spool: never refused one by one (a spool failure is
+ * reported at end of message), so the MTA need not wait for an answer to each. */
+#define NO_REPLY (SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 
 struct conn {
 	struct sockaddr_storage client;
 	int have_client;
-	int leadspc; /* the MTA gives and takes header values exactly (SMFIP_HDR_LEADSPC) */
+	int leadspc;  /* the MTA gives and takes header values exactly (SMFIP_HDR_LEADSPC) */
+	int no_reply; /* the MTA expects no answer to RCPT, headers, EOH, body (NO_REPLY) */
 	char *daemon_name;
 	struct msg *msg;
 };
@@ -119,11 +123,19 @@ static void set_queue_id(SMFICTX *ctx, struct msg *m)
 		snprintf(m->queue_id, sizeof(m->queue_id), "%s", qid);
 }
 
+/* The answer to a command that only feeds the spool. */
+static sfsistat fed(const struct conn *c)
+{
+	return c->no_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
                              unsigned long f3, unsigned long *pf0, unsigned long *pf1,
                              unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long need = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS;
+	struct bd_runtime *rt;
+	struct conn *c;
 
 	if ((f0 & need) != need) {
 		bd_log(LOG_ERR,
@@ -133,15 +145,21 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 		return SMFIS_REJECT;
 	}
 	*pf0 = need | (f0 & SMFIF_SETSYMLIST);
-	/* exact header values (keep the space after the colon) */
-	*pf1 = f1 & SMFIP_HDR_LEADSPC;
-	if (*pf1 & SMFIP_HDR_LEADSPC) {
-		/* negotiation comes before connect: the connection starts here */
-		struct conn *c = bd_calloc(1, sizeof(*c));
-
-		c->leadspc = 1;
-		smfi_setpriv(ctx, c);
-	}
+	/* exact header values (keep the space after the colon); no answer to the commands
+	 * that only feed the spool, so the MTA streams them; nothing of HELO, DATA or
+	 * unknown commands */
+	*pf1 = f1 & (SMFIP_HDR_LEADSPC | NO_REPLY | SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOUNKNOWN);
+	/* all or none; and only on a local socket: over TCP the MTA's unanswered commands
+	 * wait for delayed ACKs (Nagle), about 40 ms a message (docs/PERFORMANCE.md) */
+	rt = bd_runtime_get();
+	if ((*pf1 & NO_REPLY) != NO_REPLY || strncmp(rt->conf->milter.socket, "inet", 4) == 0)
+		*pf1 &= ~(unsigned long)NO_REPLY;
+	bd_runtime_release(rt);
+	/* negotiation comes before connect: the connection starts here */
+	c = bd_calloc(1, sizeof(*c));
+	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	c->no_reply = (*pf1 & NO_REPLY) != 0;
+	smfi_setpriv(ctx, c);
 	*pf2 = *pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name} j");
@@ -228,7 +246,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	m->rcpts = bd_realloc(m->rcpts, (m->nrcpts + 1) * sizeof(char *));
 	m->rcpts[m->nrcpts++] = bd_strdup(argv[0]);
-	return SMFIS_CONTINUE;
+	return fed(c);
 }
 
 /* Spool failures are remembered and reported once, at end of message. */
@@ -278,7 +296,7 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 		}
 	}
 	spool_write(m, "\r\n", 2);
-	return SMFIS_CONTINUE;
+	return fed(c);
 }
 
 static sfsistat on_eoh(SMFICTX *ctx)
@@ -290,7 +308,7 @@ static sfsistat on_eoh(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	set_queue_id(ctx, m);
 	spool_write(m, "\r\n", 2);
-	return SMFIS_CONTINUE;
+	return fed(c);
 }
 
 static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
@@ -301,7 +319,7 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
 	spool_write(m, chunk, len);
-	return SMFIS_CONTINUE;
+	return fed(c);
 }
 
 /*

@@ -11,6 +11,7 @@
  */
 #include "attachment.h"
 #include "mem.h"
+#include "mimestream.h"
 #include "stream.h"
 
 #include <errno.h>
@@ -124,7 +125,11 @@ static void read_range(struct reader *r, GMimeStream *stream, GMimeContentEncodi
 	if (!raw && (enc == GMIME_CONTENT_ENCODING_BASE64 ||
 	             enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 	             enc == GMIME_CONTENT_ENCODING_UUENCODE)) {
-		GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
+		/* base64, nearly every attachment, through our decoder: gmime's was the milter's
+		 * largest cost; the same bytes come out (mimestream.h) */
+		GMimeFilter *dec = enc == GMIME_CONTENT_ENCODING_BASE64
+		                           ? bd_mimestream_base64_decoder_new()
+		                           : g_mime_filter_basic_new(enc, FALSE);
 
 		g_mime_stream_filter_add(GMIME_STREAM_FILTER(r->stream), dec);
 		g_object_unref(dec);

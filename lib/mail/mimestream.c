@@ -8,8 +8,10 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "mimestream.h"
+#include "base64.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -279,4 +281,62 @@ GMimeStream *bd_mimestream_sink_new(struct bd_sink *sink)
 	g_mime_stream_construct((GMimeStream *)ss, 0, -1);
 	ss->sink = sink;
 	return (GMimeStream *)ss;
+}
+
+/* ---- base64 decoding filter ---- */
+
+typedef struct {
+	GMimeFilter parent_object;
+	struct bd_base64_state state;
+} BdBase64Filter;
+
+typedef struct {
+	GMimeFilterClass parent_class;
+} BdBase64FilterClass;
+
+GType bd_base64_filter_get_type(void);
+G_DEFINE_TYPE(BdBase64Filter, bd_base64_filter, GMIME_TYPE_FILTER)
+
+static GMimeFilter *b64_copy(GMimeFilter *filter)
+{
+	return bd_mimestream_base64_decoder_new();
+}
+
+static void b64_filter(GMimeFilter *filter, char *in, size_t len, size_t prespace, char **out,
+                       size_t *outlen, size_t *outprespace)
+{
+	BdBase64Filter *bf = (BdBase64Filter *)filter;
+
+	g_mime_filter_set_size(filter, BD_BASE64_DECODED_MAX(len), FALSE);
+	*outlen = bd_base64_decode_step((const uint8_t *)in, len, (uint8_t *)filter->outbuf,
+	                                &bf->state);
+	*out = filter->outbuf;
+	*outprespace = filter->outpre;
+}
+
+static void b64_reset(GMimeFilter *filter)
+{
+	BdBase64Filter *bf = (BdBase64Filter *)filter;
+
+	memset(&bf->state, 0, sizeof(bf->state));
+}
+
+static void bd_base64_filter_class_init(BdBase64FilterClass *klass)
+{
+	GMimeFilterClass *c = GMIME_FILTER_CLASS(klass);
+
+	c->copy = b64_copy;
+	c->filter = b64_filter;
+	c->complete = b64_filter; /* decoding has nothing to flush */
+	c->reset = b64_reset;
+}
+
+static void bd_base64_filter_init(BdBase64Filter *bf)
+{
+	memset(&bf->state, 0, sizeof(bf->state));
+}
+
+GMimeFilter *bd_mimestream_base64_decoder_new(void)
+{
+	return g_object_new(bd_base64_filter_get_type(), NULL);
 }

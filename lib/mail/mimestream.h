@@ -1,6 +1,7 @@
 /*
  * mimestream.h - two gmime streams of our own: a spool file that several
- * threads may read, and an output stream that feeds a struct bd_sink.
+ * threads may read, and an output stream that feeds a struct bd_sink; and a
+ * base64 decoding filter (bd_base64_decode_step, base64.h) in place of gmime's.
  *
  * gmime's own file stream seeks the shared descriptor before every read, so
  * two threads reading two parts of one spooled message would read each
@@ -25,5 +26,8 @@ GMimeStream *bd_mimestream_pread_new(int fd);
 /* A write-only stream that passes every write to SINK (borrowed). Writes fail
  * once the sink has refused one. */
 GMimeStream *bd_mimestream_sink_new(struct bd_sink *sink);
+
+/* A filter that decodes base64 as gmime's basic filter does, several times faster. */
+GMimeFilter *bd_mimestream_base64_decoder_new(void);
 
 #endif

@@ -1025,3 +1025,23 @@ out:
 	g_free(data);
 	return k.problems;
 }
+
+void rwc_collect_corpus(const char *dir, GPtrArray *out)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+
+	if (d == NULL)
+		return;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		char *path = g_build_filename(dir, name, NULL);
+
+		if (g_file_test(path, G_FILE_TEST_IS_DIR))
+			rwc_collect_corpus(path, out);
+		else if (name[0] != '.' && strcmp(name, "MANIFEST.tsv") != 0 &&
+		         strcmp(name, "README.md") != 0)
+			g_ptr_array_add(out, g_strdup(path));
+		g_free(path);
+	}
+	g_dir_close(d);
+}

@@ -51,5 +51,7 @@ int rwc_run(struct rwc *c, const char *path, const char *extra,
 
 /* The file as bytes with every bare LF made CRLF (g_free). */
 char *rwc_read_crlf(const char *path, size_t *len);
+/* Every message file below DIR (the corpus's MANIFEST.tsv and README.md left out). */
+void rwc_collect_corpus(const char *dir, GPtrArray *out);
 
 #endif

@@ -22,7 +22,7 @@ static void test_defaults_are_valid(void **state)
 	assert_string_equal(c->milter.socket, "inet:8891@127.0.0.1");
 	assert_int_equal(c->policy.retention, 14 * 86400);
 	assert_true(c->policy.outgoing_only);
-	assert_int_equal(c->milter.spool_memory, 1024 * 1024);
+	assert_int_equal(c->milter.spool_memory, 32 * 1024 * 1024);
 	assert_int_equal(c->milter.internal_networks.n, 2);
 	assert_string_equal(c->milter.internal_networks.v[1], "::1/128");
 	assert_int_equal(c->milter.internal_domains.n, 0);

@@ -18,26 +18,6 @@
 
 #include "rewrite_check.h"
 
-static void collect(const char *dir, GPtrArray *out)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	if (d == NULL)
-		return;
-	while ((name = g_dir_read_name(d)) != NULL) {
-		char *path = g_build_filename(dir, name, NULL);
-
-		if (g_file_test(path, G_FILE_TEST_IS_DIR))
-			collect(path, out);
-		else if (name[0] != '.' && strcmp(name, "MANIFEST.tsv") != 0 &&
-		         strcmp(name, "README.md") != 0)
-			g_ptr_array_add(out, g_strdup(path));
-		g_free(path);
-	}
-	g_dir_close(d);
-}
-
 static int by_name(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -53,7 +33,7 @@ static void test_corpus(void **state)
 	struct rwc c;
 	int problems = 0;
 
-	collect(dir, files);
+	rwc_collect_corpus(dir, files);
 	if (files->len == 0)
 		fail_msg("no corpus messages in %s (BD_SHARED_DIR=%s): the corpus is required", dir,
 		         shared ? shared : "(unset)");

@@ -1,0 +1,113 @@
+/*
+ * base64.c - base64 decoding, four input bytes per table step (see base64.h).
+ *
+ * Four tables hold every input byte's digit already shifted into its place
+ * in a 24-bit group, or a bit above the group for bytes outside the alphabet:
+ * one OR of four lookups decodes a whole quartet and says whether all four
+ * were digits. Anything else (line ends, a quartet split between pieces,
+ * pending padding) goes one byte at a time.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
+ */
+#include "base64.h"
+
+#define NOT_DIGIT 0x80000000u
+
+static uint32_t shifted[4][256];
+static int ready;
+
+static int digit(unsigned c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (int)(c - 'A');
+	if (c >= 'a' && c <= 'z')
+		return (int)(c - 'a' + 26);
+	if (c >= '0' && c <= '9')
+		return (int)(c - '0' + 52);
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1; /* '=' too: it leaves the fast path */
+}
+
+static void init_tables(void)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		int d = digit(c);
+
+		for (unsigned k = 0; k < 4; k++)
+			shifted[k][c] = d < 0 ? NOT_DIGIT : (uint32_t)d << (18 - 6 * k);
+	}
+	__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+}
+
+/* '=' ended the data with N digits in SAVED (the '=' counted as one, of value 0). */
+static uint8_t *finish(uint8_t *o, uint32_t saved, int n)
+{
+	if (n < 3)
+		return o; /* nothing whole before it */
+	if (n == 3)
+		saved <<= 6; /* "xx==" or "xx=": one byte */
+	*o++ = (uint8_t)(saved >> 16);
+	if (n == 4)
+		*o++ = (uint8_t)(saved >> 8); /* "xxx=": two bytes */
+	return o;
+}
+
+size_t bd_base64_decode_step(const uint8_t *in, size_t len, uint8_t *out,
+                             struct bd_base64_state *st)
+{
+	const uint8_t *p = in, *end = in + len;
+	uint8_t *o = out;
+	uint32_t saved = st->saved;
+	int n = st->n;
+
+	if (n < 0)
+		return 0;
+	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+		init_tables(); /* idempotent: a race only computes the same tables twice */
+	while (p < end) {
+		uint32_t d;
+
+		/* whole quartets at once while none is half done */
+		if (n == 0) {
+			while (end - p >= 4) {
+				uint32_t v = shifted[0][p[0]] | shifted[1][p[1]] |
+				             shifted[2][p[2]] | shifted[3][p[3]];
+
+				if (v & NOT_DIGIT)
+					break;
+				o[0] = (uint8_t)(v >> 16);
+				o[1] = (uint8_t)(v >> 8);
+				o[2] = (uint8_t)v;
+				o += 3;
+				p += 4;
+			}
+			if (p == end)
+				break;
+		}
+		/* one byte: a line end, junk, the end, or a quartet across pieces */
+		if (*p == '=') {
+			o = finish(o, saved << 6, n + 1);
+			st->saved = 0;
+			st->n = -1;
+			return (size_t)(o - out);
+		}
+		d = shifted[3][*p++];
+		if (d & NOT_DIGIT)
+			continue;
+		saved = (saved << 6) | d;
+		if (++n == 4) {
+			o[0] = (uint8_t)(saved >> 16);
+			o[1] = (uint8_t)(saved >> 8);
+			o[2] = (uint8_t)saved;
+			o += 3;
+			saved = 0;
+			n = 0;
+		}
+	}
+	st->saved = saved;
+	st->n = n;
+	return (size_t)(o - out);
+}
