@@ -142,7 +142,6 @@ int bd_manifest_body_decode(const uint8_t *buf, size_t len, struct bd_manifest *
 	return check_indexes(m->files, m->nfiles, err);
 }
 
-
 /* ---- seal and open --------------------------------------------------------------------------- */
 
 int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *keys,

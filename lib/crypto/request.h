@@ -28,12 +28,12 @@ struct bd_request {
 	uint8_t id[BD_PACKAGE_ID_BYTES];
 	unsigned link_key_id;
 	unsigned gateway_key_id;
-	int64_t created; /* unix seconds */
-	int64_t expires; /* unix seconds; the link's expiry too */
-	char *requester; /* who asked, and who is told of uploads: an address, never empty */
-	char *recipient; /* who was asked (an address), or NULL */
-	char *note;      /* the requester's words for the uploader, or NULL */
-	uint64_t max_file_size;  /* bytes per file, 1 .. 2^60 */
+	int64_t created;        /* unix seconds */
+	int64_t expires;        /* unix seconds; the link's expiry too */
+	char *requester;        /* who asked, and who is told of uploads: an address, never empty */
+	char *recipient;        /* who was asked (an address), or NULL */
+	char *note;             /* the requester's words for the uploader, or NULL */
+	uint64_t max_file_size; /* bytes per file, 1 .. 2^60 */
 	uint64_t max_total_size; /* bytes of all files together, 1 .. 2^60 */
 	unsigned max_files;      /* 1 .. BD_MANIFEST_MAX_FILES */
 	unsigned flags;          /* BD_REQUEST_* */

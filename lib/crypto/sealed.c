@@ -102,8 +102,7 @@ int bd_codec_get_be(struct bd_codec_reader *r, int n, uint64_t *v, struct bd_err
 	return 0;
 }
 
-int bd_codec_get_string(struct bd_codec_reader *r, int empty_null, char **out,
-                        struct bd_error *err)
+int bd_codec_get_string(struct bd_codec_reader *r, int empty_null, char **out, struct bd_error *err)
 {
 	uint64_t n = 0;
 
