@@ -126,6 +126,17 @@ struct bd_conf {
 		uint64_t port;
 		char *from;
 	} smtp;
+
+	struct bd_conf_requests {
+		struct bd_strlist subject_tags;
+		char *address;
+		uint64_t expires;
+		uint64_t max_file_size;
+		uint64_t max_total_size;
+		uint64_t max_files;
+		bool several_uses;
+		char *spool_dir;
+	} requests;
 };
 
 enum bd_conf_type {
