@@ -223,15 +223,15 @@ struct bd_upload *bd_upload_begin(const struct bd_request *req, struct bd_store 
 	return u;
 }
 
-/* The browser's file name as a display name: its last path part, valid UTF-8 without
- * control characters, at most NAME_MAX_BYTES. */
-static char *display_name(const char *raw, size_t max, const char *fallback)
+/* What a browser sent as text to keep: valid UTF-8 without control characters, at most
+ * MAX bytes; of a file name (BASENAME) only its last path part. */
+static char *display_name(const char *raw, size_t max, int basename, const char *fallback)
 {
 	const char *base = raw != NULL ? raw : "";
 	char *valid, *out;
 	GString *s;
 
-	for (const char *p = base; *p; p++)
+	for (const char *p = base; basename && *p; p++)
 		if (*p == '/' || *p == '\\')
 			base = p + 1;
 	valid = g_utf8_make_valid(base, -1);
@@ -268,8 +268,8 @@ int bd_upload_file_begin(struct bd_upload *u, const char *name, const char *cont
 		return -1;
 	free(u->name);
 	free(u->type);
-	u->name = display_name(name, NAME_MAX_BYTES, "upload");
-	u->type = display_name(content_type, TYPE_MAX_BYTES, "application/octet-stream");
+	u->name = display_name(name, NAME_MAX_BYTES, 1, "upload");
+	u->type = display_name(content_type, TYPE_MAX_BYTES, 0, "application/octet-stream");
 	key = bd_secret_alloc(BD_CONTENT_KEY_BYTES);
 	bd_package_file_key(u->keys, (unsigned)u->m->nfiles + 1, key);
 	u->push = bd_stream_push_new(key, &u->sink);
@@ -335,7 +335,7 @@ int bd_upload_commit(struct bd_upload *u, const char *uploader, char token[BD_TO
 	u->m->expires = u->m->created + u->retention;
 	free(u->m->sender);
 	u->m->sender = uploader != NULL && uploader[0] != '\0'
-	                       ? display_name(uploader, NAME_MAX_BYTES, "")
+	                       ? display_name(uploader, NAME_MAX_BYTES, 0, "")
 	                       : NULL;
 	if (bd_manifest_seal(u->m, u->keys, pk, &buf, &len, err) < 0)
 		return -1;
