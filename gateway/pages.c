@@ -1,8 +1,10 @@
 /*
- * pages.c - server-rendered pages for recipients (see pages.h): one layout,
- * the texts of both languages compiled in, every value HTML-escaped, no
- * JavaScript and nothing from elsewhere. The style sits inline and the CSP
- * admits exactly it by its SHA-256 hash; the optional logo is served as /logo.
+ * pages.c - server-rendered pages for recipients and uploaders (see pages.h):
+ * one layout, the texts of both languages compiled in, every value
+ * HTML-escaped, nothing from elsewhere, and JavaScript only on the upload
+ * page (a progress bar and the limits checked before sending; the form works
+ * without it). The style and that script sit inline and the CSP admits
+ * exactly them by their SHA-256 hashes; the optional logo is served as /logo.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -32,7 +34,7 @@ struct gw_pages {
 	size_t logo_len;
 	const char *logo_type;
 	char csp[256];
-	char csp_form[256]; /* the upload page's: its form posts to this gateway */
+	char csp_form[384]; /* the upload page's: its script, and its form posts to this gateway */
 };
 
 /* Every text in both languages. {org}, {n}, {date} are filled in, already escaped. */
@@ -179,10 +181,35 @@ static const char style[] =
         "var(--focus);outline-offset:2px}"
         "button.btn{margin:1.25rem 0 0;font:inherit;font-weight:600;cursor:pointer}"
         ".limits{margin:1rem 0 0;padding-left:1.25rem;color:var(--muted)}"
+        ".refusal{margin:.75rem 0 0;color:#a12c1b;font-weight:600}"
+        "progress{display:block;width:100%;height:1rem;margin:1rem 0 0}"
+        "[hidden]{display:none!important}"
         ".note{margin:1rem 0 0;padding:.75rem 1rem;border-left:4px solid var(--accent);"
         "background:#f5f8fb;white-space:pre-line;overflow-wrap:anywhere}"
         "@media (max-width:32rem){.wrap{padding:.75rem .75rem 1.5rem}main{padding:1.25rem 1rem}"
         "h1{font-size:1.375rem}.file .btn,.all .btn,button.btn{flex:1 1 100%;width:100%}}";
+
+/* The upload page's one script: the limits checked per file before sending, and a progress bar
+ * while it sends. Without it the form posts as it is. Kept in one piece: its hash is in the CSP. */
+static const char upload_script[] =
+        "(function(){var f=document.getElementById('upload');"
+        "if(!f||!window.FormData||!window.XMLHttpRequest)return;"
+        "var inp=document.getElementById('file'),bar=document.getElementById('progress'),"
+        "msg=document.getElementById('check'),d=f.dataset;"
+        "function check(){var fs=inp.files,t=0,bad='';"
+        "if(fs.length>+d.maxFiles)bad=d.tooMany;"
+        "for(var i=0;i<fs.length&&!bad;i++){t+=fs[i].size;"
+        "if(fs[i].size>+d.maxFile)bad=d.tooLarge.replace('{file}',fs[i].name);}"
+        "if(!bad&&t>+d.maxTotal)bad=d.tooLargeTotal;"
+        "msg.textContent=bad;msg.hidden=!bad;return !bad;}"
+        "inp.addEventListener('change',check);"
+        "f.addEventListener('submit',function(e){e.preventDefault();if(!check())return;"
+        "var x=new XMLHttpRequest();x.open('POST',f.action);bar.hidden=false;"
+        "x.upload.onprogress=function(ev){if(ev.lengthComputable){bar.max=ev.total;"
+        "bar.value=ev.loaded;}};"
+        "x.onload=function(){document.open();document.write(x.responseText);document.close();};"
+        "x.onerror=function(){msg.textContent=d.failed;msg.hidden=false;bar.hidden=true;};"
+        "x.send(new FormData(f));});})();";
 
 /* Sizes and dates come from notice.h, so the page says what the message said. */
 
@@ -494,6 +521,7 @@ static const struct {
 	struct text choose, name_label, message_label, send, footer;
 	struct text done_title, done_heading, done_one, done_many, done_told;
 	struct text refused_title, refused_heading, back, nothing_kept;
+	struct text js_too_large, js_too_many, js_too_large_total, js_failed, progress;
 	struct text reason[GW_UPLOAD_REFUSALS];
 } up = {
 	.title = {"Bestanden sturen aan {org}", "Send files to {org}"},
@@ -526,6 +554,14 @@ static const struct {
 	.refused_heading = {"De bestanden zijn niet verstuurd", "The files were not sent"},
 	.back = {"Opnieuw proberen", "Try again"},
 	.nothing_kept = {"Er is niets opgeslagen.", "Nothing has been stored."},
+	.js_too_large = {"Het bestand â{file}â is groter dan {size}.",
+			 "The file â{file}â is larger than {size}."},
+	.js_too_many = {"Kies hoogstens {n} bestanden.", "Choose at most {n} files."},
+	.js_too_large_total = {"De bestanden zijn samen groter dan {size}.",
+			       "The files are larger than {size} together."},
+	.js_failed = {"Het versturen is mislukt. Probeer het opnieuw.",
+		      "Sending failed. Please try again."},
+	.progress = {"Voortgang", "Progress"},
 	.reason = {
 		[GW_UPLOAD_FILE_TOO_LARGE] = {
 			"Het bestand \xe2\x80\x9c{file}\xe2\x80\x9d is groter dan {size}, de grens per bestand.",
@@ -554,6 +590,14 @@ static void put_item(GString *out, const struct text *t, const struct vars *v)
 	g_string_append(out, "<li>");
 	put_text(out, t, v);
 	g_string_append(out, "</li>\n");
+}
+
+/* An attribute holding a text: its value escaped (the text's own escaping suffices). */
+static void put_data(GString *out, const char *attr, const struct text *t, const struct vars *v)
+{
+	g_string_append_printf(out, " %s=\"", attr);
+	put_text(out, t, v);
+	g_string_append_c(out, '"');
 }
 
 static void put_upload_foot(GString *out, const struct vars *v)
@@ -598,10 +642,23 @@ char *gw_pages_render_upload(const struct gw_pages *p, const char *lang, const c
 	bd_format_size(lang, r->max_total_size, size, sizeof(size));
 	put_item(out, &up.max_total, &v);
 	/* The fields before the files, so they arrive first; lang stays with the answer. */
-	g_string_append(out, "</ul>\n<form method=\"post\" enctype=\"multipart/form-data\" "
-	                     "action=\"");
+	g_string_append(out, "</ul>\n<form id=\"upload\" method=\"post\" "
+	                     "enctype=\"multipart/form-data\" action=\"");
 	bd_html_append_escaped(out, p->base_path);
-	g_string_append_printf(out, "/u/%s?lang=%s\">\n", token, v.en ? "en" : "nl");
+	g_string_append_printf(out,
+	                       "/u/%s?lang=%s\" data-max-file=\"%llu\" data-max-total=\"%llu\" "
+	                       "data-max-files=\"%u\"",
+	                       token, v.en ? "en" : "nl", (unsigned long long)r->max_file_size,
+	                       (unsigned long long)r->max_total_size, r->max_files);
+	/* the script's words, {file} left for it to fill in */
+	v.file = "{file}";
+	bd_format_size(lang, r->max_file_size, size, sizeof(size));
+	put_data(out, "data-too-large", &up.js_too_large, &v);
+	put_data(out, "data-too-many", &up.js_too_many, &v);
+	bd_format_size(lang, r->max_total_size, size, sizeof(size));
+	put_data(out, "data-too-large-total", &up.js_too_large_total, &v);
+	put_data(out, "data-failed", &up.js_failed, &v);
+	g_string_append(out, ">\n");
 	g_string_append(out, "<label for=\"name\">");
 	put_text(out, &up.name_label, &v);
 	g_string_append(out, "</label>\n<input type=\"text\" id=\"name\" name=\"name\" "
@@ -611,9 +668,14 @@ char *gw_pages_render_upload(const struct gw_pages *p, const char *lang, const c
 	                     "maxlength=\"1000\"></textarea>\n<label for=\"file\">");
 	put_text(out, &up.choose, &v);
 	g_string_append(out, "</label>\n<input type=\"file\" id=\"file\" name=\"file\" multiple "
-	                     "required>\n<button class=\"btn\" type=\"submit\">");
+	                     "required>\n<p id=\"check\" class=\"refusal\" role=\"alert\" "
+	                     "hidden></p>\n<progress id=\"progress\" aria-label=\"");
+	put_text(out, &up.progress, &v);
+	g_string_append(out, "\" hidden></progress>\n<button class=\"btn\" type=\"submit\">");
 	put_text(out, &up.send, &v);
-	g_string_append(out, "</button>\n</form>\n");
+	g_string_append(out, "</button>\n</form>\n<script>");
+	g_string_append(out, upload_script);
+	g_string_append(out, "</script>\n");
 	put_upload_foot(out, &v);
 	*len = out->len;
 	return g_string_free(out, FALSE);
@@ -822,6 +884,7 @@ struct gw_pages *gw_pages_new(const struct bd_conf_gateway *conf, struct bd_erro
 	uint8_t hash[crypto_hash_sha256_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
 	                                   sodium_base64_VARIANT_ORIGINAL)];
+	char script_b64[sizeof(b64)];
 
 	p->organisation = bd_strdup(conf->organisation);
 	host = strstr(url, "://");
@@ -837,10 +900,14 @@ struct gw_pages *gw_pages_new(const struct bd_conf_gateway *conf, struct bd_erro
 	         "default-src 'none'; style-src 'sha256-%s'; img-src 'self' data:; "
 	         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 	         b64);
+	crypto_hash_sha256(hash, (const uint8_t *)upload_script, sizeof(upload_script) - 1);
+	sodium_bin2base64(script_b64, sizeof(script_b64), hash, sizeof(hash),
+	                  sodium_base64_VARIANT_ORIGINAL);
 	snprintf(p->csp_form, sizeof(p->csp_form),
-	         "default-src 'none'; style-src 'sha256-%s'; img-src 'self' data:; "
-	         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-	         b64);
+	         "default-src 'none'; style-src 'sha256-%s'; script-src 'sha256-%s'; "
+	         "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+	         "base-uri 'none'; form-action 'self'",
+	         b64, script_b64);
 	return p;
 }
 
