@@ -581,6 +581,11 @@ static const struct {
 		[GW_UPLOAD_UNAVAILABLE] = {
 			"Het versturen is nu niet gelukt. Probeer het over een paar minuten opnieuw.",
 			"Sending did not work right now. Please try again in a few minutes."},
+		[GW_UPLOAD_INFECTED] = {
+			"In het bestand â{file}â is een virus gevonden. Geen van de "
+			"bestanden is verstuurd; de afzender van het verzoek is ingelicht.",
+			"A virus was found in the file â{file}â. None of the files "
+			"was sent; the person who asked has been told."},
 	},
 };
 // clang-format on
@@ -776,6 +781,7 @@ void gw_pages_upload_refused(const struct gw_pages *p, const char *lang, const c
 	        [GW_UPLOAD_EXPIRED] = MHD_HTTP_GONE,
 	        [GW_UPLOAD_EMPTY] = MHD_HTTP_BAD_REQUEST,
 	        [GW_UPLOAD_UNAVAILABLE] = MHD_HTTP_SERVICE_UNAVAILABLE,
+	        [GW_UPLOAD_INFECTED] = MHD_HTTP_UNPROCESSABLE_CONTENT,
 	};
 
 	*out = (struct gw_html){.status = status[why], .lang = lang, .csp = p->csp};

@@ -72,7 +72,8 @@ enum gw_upload_refusal {
 	GW_UPLOAD_TOO_MANY,       /* 413: past max_files */
 	GW_UPLOAD_EXPIRED,        /* 410: the request's link has expired */
 	GW_UPLOAD_EMPTY,          /* 400: no file chosen */
-	GW_UPLOAD_UNAVAILABLE,    /* 503: storage or the MTA failed */
+	GW_UPLOAD_UNAVAILABLE,    /* 503: storage, the virus scanner or the MTA failed */
+	GW_UPLOAD_INFECTED,       /* 422: the virus scanner found something in a file */
 	GW_UPLOAD_REFUSALS
 };
 

@@ -100,13 +100,14 @@ static struct gw_upload_limits limits_of(const struct up *u)
 	};
 }
 
-static const char *const refusal_names[] = {
+static const char *const refusal_names[GW_UPLOAD_REFUSALS] = {
         [GW_UPLOAD_FILE_TOO_LARGE] = "file-too-large",
         [GW_UPLOAD_TOO_LARGE] = "too-large",
         [GW_UPLOAD_TOO_MANY] = "too-many-files",
         [GW_UPLOAD_EXPIRED] = "expired",
         [GW_UPLOAD_EMPTY] = "no-file",
         [GW_UPLOAD_UNAVAILABLE] = "unavailable",
+        [GW_UPLOAD_INFECTED] = "infected",
 };
 
 /* Refuse: delete what was stored, count, audit, and answer with the page for WHY. */
@@ -186,7 +187,8 @@ static int end_file(struct up *u)
 		return 0;
 	u->file_open = 0;
 	if (bd_upload_file_end(u->upload, &err) < 0) {
-		fail(u, GW_UPLOAD_UNAVAILABLE, &err);
+		fail(u, err.code == BD_E_INFECTED ? GW_UPLOAD_INFECTED : GW_UPLOAD_UNAVAILABLE,
+		     &err);
 		return -1;
 	}
 	return 0;
@@ -298,6 +300,8 @@ static enum MHD_Result begin_post(struct up *u)
 	struct bd_upload_settings settings = {
 	        .spool_dir = conf->requests.spool_dir,
 	        .retention = (int64_t)conf->policy.retention,
+	        .clamd = conf->scan.clamd,
+	        .scan_timeout = (unsigned)conf->scan.timeout,
 	};
 
 	if (length != NULL && strtoull(length, NULL, 10) >
@@ -311,6 +315,25 @@ static enum MHD_Result begin_post(struct up *u)
 	u->upload = bd_upload_begin(u->req, rt->settings.store, rt->settings.keys, &settings,
 	                            (int64_t)time(NULL));
 	return MHD_YES;
+}
+
+/* A virus in a file: counted and audited as such, and the requester told (the upload is
+ * refused whatever that mail does). */
+static void infected(struct up *u)
+{
+	const struct bd_conf *conf = gw_request_runtime(u->r)->settings.conf;
+	struct bd_error err;
+
+	gw_log_field(u->r, "signature", u->err.msg);
+	audit(u, "upload-infected", NULL, (int)u->files, (int64_t)u->total_bytes, u->err.msg,
+	      MHD_HTTP_UNPROCESSABLE_CONTENT);
+	if (bd_notify_infected(conf, u->req, u->bad_file,
+	                       u->name != NULL && u->name->len > 0 ? u->name->str : NULL,
+	                       u->err.msg, &err) < 0)
+		bd_log(LOG_WARNING, "event=requester-not-told reason=infected error=\"%s\"",
+		       err.msg);
+	else
+		gw_metrics_event(GW_EV_REQUESTER_NOTIFIED);
 }
 
 /* The whole body is in: store the manifest, tell the requester, thank the uploader. */
@@ -327,6 +350,8 @@ static enum MHD_Result finish_post(struct up *u)
 
 	if (!u->failed)
 		end_file(u);
+	if (u->failed && u->why == GW_UPLOAD_INFECTED)
+		infected(u);
 	if (u->failed)
 		return refuse(u, u->why);
 	if (u->files == 0)

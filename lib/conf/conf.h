@@ -137,6 +137,11 @@ struct bd_conf {
 		bool several_uses;
 		char *spool_dir;
 	} requests;
+
+	struct bd_conf_scan {
+		char *clamd;
+		uint64_t timeout;
+	} scan;
 };
 
 enum bd_conf_type {

@@ -148,3 +148,47 @@ int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, con
 	bd_notice_free(&n);
 	return rc;
 }
+
+int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, const char *file,
+                       const char *uploader, const char *signature, struct bd_error *err)
+{
+	char *text, *html, *doc, *subj;
+	GString *h = g_string_new("<p>");
+	int rc;
+
+	/* Both languages: the requester is one of us, and this is rare. */
+	text = bd_asprintf("Een upload via uw uploadverzoek is geweigerd: in het bestand \"%s\" is "
+	                   "een virus gevonden (%s). Er is niets opgeslagen.%s%s\n\n"
+	                   "An upload through your upload request was refused: a virus was found "
+	                   "in the file \"%s\" (%s). Nothing was stored.\n",
+	                   file, signature, uploader ? "\nAfzender / sender: " : "",
+	                   uploader ? uploader : "", file, signature);
+	g_string_append(h, "Een upload via uw uploadverzoek is geweigerd: in het bestand ");
+	bd_html_append_escaped(h, file);
+	g_string_append(h, " is een virus gevonden (");
+	bd_html_append_escaped(h, signature);
+	g_string_append(h, "). Er is niets opgeslagen.</p>\n<p>An upload through your upload "
+	                   "request was refused: a virus was found in the file ");
+	bd_html_append_escaped(h, file);
+	g_string_append(h, ". Nothing was stored.</p>\n");
+	if (uploader != NULL) {
+		g_string_append(h, "<p>Afzender / sender: ");
+		bd_html_append_escaped(h, uploader);
+		g_string_append(h, "</p>\n");
+	}
+	html = g_string_free(h, FALSE);
+	doc = html_document(html, "");
+	subj = subject(conf, "Upload geweigerd: virus gevonden", "Upload refused: virus found");
+	rc = bd_outmail_send(&conf->smtp,
+	                     &(struct bd_outmail){.from = conf->smtp.from,
+	                                          .to = r->requester,
+	                                          .subject = subj,
+	                                          .text = text,
+	                                          .html = doc},
+	                     err);
+	free(subj);
+	free(doc);
+	g_free(html);
+	free(text);
+	return rc;
+}

@@ -23,6 +23,9 @@
 int bd_notify_upload(const struct bd_conf *conf, const struct bd_request *r,
                      const struct bd_manifest *m, const char *link, const char *uploader,
                      const char *message, struct bd_error *err);
+/* Tell R's requester that an upload was refused because clamd found SIGNATURE in FILE. */
+int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, const char *file,
+                       const char *uploader, const char *signature, struct bd_error *err);
 /* Invite R's recipient to upload through LINK, from the requester's name. */
 int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, const char *link,
                      struct bd_error *err);

@@ -14,6 +14,7 @@
 #include "download.h"
 #include "mem.h"
 #include "remove.h"
+#include "scan.h"
 #include "stream.h"
 
 #include <errno.h>
@@ -153,6 +154,9 @@ struct bd_upload {
 	int fd; /* the spool file, reused for every file */
 	struct bd_sink sink;
 	struct bd_stream_push *push; /* the file arriving, or NULL */
+	char *clamd;                 /* NULL: no scanning */
+	unsigned scan_timeout;
+	struct bd_scan *scan; /* the arriving file's, with clamd */
 	char *name, *type;
 	int done; /* committed or aborted */
 };
@@ -220,6 +224,10 @@ struct bd_upload *bd_upload_begin(const struct bd_request *req, struct bd_store 
 	u->max_files = req->max_files;
 	u->fd = -1;
 	u->sink = (struct bd_sink){spool_write, u};
+	u->clamd = settings->clamd != NULL && settings->clamd[0] != '\0'
+	                   ? bd_strdup(settings->clamd)
+	                   : NULL;
+	u->scan_timeout = settings->scan_timeout;
 	return u;
 }
 
@@ -266,6 +274,9 @@ int bd_upload_file_begin(struct bd_upload *u, const char *name, const char *cont
 		return bd_error_set(err, BD_E_LIMIT, "upload: more than %u files", u->max_files);
 	if (spool_open(u, err) < 0)
 		return -1;
+	bd_scan_free(&u->scan);
+	if (u->clamd != NULL && (u->scan = bd_scan_begin(u->clamd, u->scan_timeout, err)) == NULL)
+		return -1;
 	free(u->name);
 	free(u->type);
 	u->name = display_name(name, NAME_MAX_BYTES, 1, "upload");
@@ -290,6 +301,8 @@ int bd_upload_file_write(struct bd_upload *u, const uint8_t *data, size_t len, s
 		                    (unsigned long long)u->max_total);
 	u->file_size += len;
 	u->total += len;
+	if (u->scan != NULL && bd_scan_write(u->scan, data, len, err) < 0)
+		return -1;
 	return bd_stream_push_update(u->push, data, len, err);
 }
 
@@ -305,6 +318,9 @@ int bd_upload_file_end(struct bd_upload *u, struct bd_error *err)
 		return bd_error_set(err, BD_E_INVALID, "upload: no file is open");
 	rc = bd_stream_push_final(u->push, &plain, err);
 	bd_stream_push_free(&u->push);
+	if (rc == 0 && u->scan != NULL)
+		rc = bd_scan_end(u->scan, err); /* only a clean file is stored */
+	bd_scan_free(&u->scan);
 	if (rc < 0)
 		return -1;
 	if (lseek(u->fd, 0, SEEK_SET) < 0)
@@ -375,6 +391,8 @@ void bd_upload_free(struct bd_upload **up)
 	if (!u->done)
 		bd_upload_abort(u, NULL);
 	bd_stream_push_free(&u->push);
+	bd_scan_free(&u->scan);
+	free(u->clamd);
 	if (u->fd >= 0)
 		close(u->fd);
 	bd_package_keys_free(&u->keys);

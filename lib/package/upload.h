@@ -7,11 +7,11 @@
  * is encrypted as it comes (STREAM, push) into an unlinked 0600 spool file
  * and stored when it ends, so memory does not grow with its size; the
  * request's limits (size per file and in total, number of files, expiry) are
- * held at every byte. bd_upload_commit seals and stores the manifest and gives
- * the download token; until then, or after any failure, bd_upload_abort (and
- * bd_upload_free) deletes whatever was stored (remove.h).
- * A struct bd_upload is used by one thread; it holds the package keys in
- * secret memory until it is freed.
+ * held at every byte; with clamd, each file's plaintext is scanned while it is
+ * encrypted (scan.h) and stored only when clean. bd_upload_commit seals and stores the manifest and
+ * gives the download token; until then, or after any failure, bd_upload_abort (and bd_upload_free)
+ * deletes whatever was stored (remove.h). A struct bd_upload is used by one thread; it holds the
+ * package keys in secret memory until it is freed.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -47,6 +47,8 @@ int bd_upload_request_delete(struct bd_store *s, const struct bd_request *r, str
 struct bd_upload_settings {
 	const char *spool_dir; /* where the encrypted files wait for storage */
 	int64_t retention;     /* seconds the uploaded package lives */
+	const char *clamd;     /* clamd's socket: every file is scanned as it arrives; NULL: not */
+	unsigned scan_timeout; /* seconds */
 };
 
 struct bd_upload;
@@ -61,7 +63,8 @@ int bd_upload_file_begin(struct bd_upload *u, const char *name, const char *cont
 /* More of it. BD_E_LIMIT the moment the file or the upload grows past its limit. */
 int bd_upload_file_write(struct bd_upload *u, const uint8_t *data, size_t len,
                          struct bd_error *err);
-/* The file is whole: store it. */
+/* The file is whole: store it. BD_E_INFECTED (the signature in ERR) when clamd found
+ * something: nothing of it is stored; BD_E_TEMP when clamd could not say. */
 int bd_upload_file_end(struct bd_upload *u, struct bd_error *err);
 /*
  * Seal and store the manifest, naming UPLOADER (may be NULL) as its sender; TOKEN

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: EUPL-1.2
-"""test_upload - upload requests end to end at the gateway, with curl and smtp-sink.
+"""test_upload - upload requests end to end at the gateway, with curl, smtp-sink and clamd.
 
 `bestanden request create` makes a request; its page (inert GET, nl/en, the
 form); an upload of two files through curl's multipart form; the requester's
@@ -8,7 +8,9 @@ mail captured by a real smtp-sink, whose download link gives back the files
 byte for byte; a single-use link then gone; refusals - a file too large
 (cut off mid-stream), too many files, expired, no file, the MTA down - each
 with its page and no object of it left in storage (the store is listed);
-audit lines and /metrics counters.
+every file scanned by a real clamd with a signature database made here for the
+EICAR test file: an upload holding it is refused, nothing kept, the requester
+told; audit lines and /metrics counters.
 
 usage: test_upload.py BUILD_DIR
 """
@@ -65,6 +67,40 @@ class Sink:
         self.proc.wait(timeout=10)
 
 
+EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
+
+
+class Clamd:
+    """A private clamd on a unix socket, with a database of one signature: EICAR's MD5."""
+
+    def __init__(self, d):
+        import hashlib
+        if not os.access("/usr/sbin/clamd", os.X_OK):
+            raise RuntimeError("clamd is not installed (scripts/install-deps.sh test)")
+        self.dir = os.path.join(d, "clamd")
+        db = os.path.join(self.dir, "db")
+        os.makedirs(db)
+        with open(os.path.join(db, "test.hdb"), "w") as f:
+            f.write("%s:%d:eicar.txt\n" % (hashlib.md5(EICAR).hexdigest(), len(EICAR)))
+        self.socket = os.path.join(self.dir, "clamd.sock")
+        conf = os.path.join(self.dir, "clamd.conf")
+        with open(conf, "w") as f:
+            f.write("DatabaseDirectory %s\nLocalSocket %s\nForeground yes\nUser root\n"
+                    "LogFile %s\nStreamMaxLength 100M\n"
+                    % (db, self.socket, os.path.join(self.dir, "clamd.log")))
+        self.proc = subprocess.Popen(["/usr/sbin/clamd", "-c", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while not os.path.exists(self.socket):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("clamd did not start")
+            time.sleep(0.2)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
 def objects(gw):
     """Every object in the embedded store, as 'package/n'."""
     out = []
@@ -81,6 +117,7 @@ class UploadRequests(unittest.TestCase):
     def setUpClass(cls):
         cls.gw = gwtest.Gateway(BUILD)
         cls.sink = Sink(cls.gw.dir)
+        cls.clamd = Clamd(cls.gw.dir)
         cls.spool = os.path.join(cls.gw.dir, "spool")
         os.makedirs(cls.spool)
         with open(cls.gw.conf_path, "a") as f:
@@ -88,12 +125,14 @@ class UploadRequests(unittest.TestCase):
                     % cls.sink.port)
             f.write("[requests]\nspool_dir = %s\n" % cls.spool)
             f.write("[policy]\nretention = 7d\n")
+            f.write("[scan]\nclamd = %s\n" % cls.clamd.socket)
         cls.gw.start()
 
     @classmethod
     def tearDownClass(cls):
         rc = cls.gw.stop()
         cls.sink.stop()
+        cls.clamd.stop()
         cls.gw.cleanup()
         if rc != 0:
             raise AssertionError("gateway exited with %d" % rc)
@@ -236,6 +275,22 @@ class UploadRequests(unittest.TestCase):
             self.__class__.sink = Sink.restart(self.__class__.sink)
         audit = [a for a in self.gw.audit() if a["event"] == "upload-refused"]
         self.assertIn("unavailable", [a.get("outcome") for a in audit])
+
+    def test_9_infected(self):
+        link = self.request("--max-files", "3")
+        clean = self.write("clean", b"harmless\n")
+        bad = self.write("eicar", EICAR)
+        mails = len(self.sink.messages())
+        r = self.refused(link, [(clean, "a.txt"), (bad, "factuur.pdf")], 422, "factuur.pdf")
+        self.assertIn("virus", r.text)
+        msg = self.wait_mail(mails + 1)[-1]
+        self.assertEqual(msg["To"].addresses[0].addr_spec, "jan@example.nl")
+        self.assertIn("factuur.pdf", msg.get_body(("plain",)).get_content())
+        infected = [a for a in self.gw.audit() if a["event"] == "upload-infected"]
+        self.assertEqual(len(infected), 1)
+        self.assertIn("eicar", infected[0]["outcome"].lower())
+        # the same request still takes a clean upload
+        self.assertEqual(self.post(link, [(clean, "a.txt")]).status, 200)
 
 
 def restart(old):
