@@ -17,16 +17,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "gateway"))
+sys.path.insert(0, HERE)
 import gwtest  # noqa: E402
 import test_upload  # noqa: E402  (its smtp-sink)
-
-
-def peak_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmHWM")
+from milter_rss import peak_kib  # noqa: E402
 
 
 def write_file(path, mib):

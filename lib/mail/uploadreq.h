@@ -36,7 +36,7 @@ struct bd_uploadreq_envelope {
 
 struct bd_uploadreq {
 	int fd;                /* the changed message (CRLF), positioned at 0 */
-	char *subject; /* the new Subject header value (tag removed, encoded), or NULL */
+	char *subject;         /* the new Subject header value (tag removed, encoded), or NULL */
 	const char *drop_rcpt; /* the recipient to remove (as the MTA gave it), or NULL */
 	struct bd_rewrite_header headers[3]; /* top-level MIME headers of the changed message */
 	size_t nheaders;

@@ -35,6 +35,19 @@ static char *subject(const struct bd_conf *conf, const char *nl, const char *en)
 	}
 }
 
+/* One mail from [smtp] from to TO. */
+static int mail_to(const struct bd_conf *conf, const char *to, const char *subject,
+                   const char *text, const char *html, struct bd_error *err)
+{
+	return bd_outmail_send(&conf->smtp,
+	                       &(struct bd_outmail){.from = conf->smtp.from,
+	                                            .to = to,
+	                                            .subject = subject,
+	                                            .text = text,
+	                                            .html = html},
+	                       err);
+}
+
 static char *html_document(const char *intro_html, const char *snippet)
 {
 	return bd_asprintf("<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"></head>\n"
@@ -94,13 +107,7 @@ int bd_notify_upload(const struct bd_conf *conf, const struct bd_request *r,
 	doc = html_document(intro_html->str, html);
 	subj = subject(conf, "Bestanden ontvangen via uploadverzoek",
 	               "Files received through upload request");
-	rc = bd_outmail_send(&conf->smtp,
-	                     &(struct bd_outmail){.from = conf->smtp.from,
-	                                          .to = r->requester,
-	                                          .subject = subj,
-	                                          .text = body,
-	                                          .html = doc},
-	                     err);
+	rc = mail_to(conf, r->requester, subj, body, doc, err);
 	free(subj);
 	free(doc);
 	free(body);
@@ -134,13 +141,7 @@ int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, con
 	html = bd_notice_render_request_html(n, &v, &rq);
 	doc = html_document("", html);
 	subj = subject(conf, "Uploadverzoek", "Upload request");
-	rc = bd_outmail_send(&conf->smtp,
-	                     &(struct bd_outmail){.from = conf->smtp.from,
-	                                          .to = r->recipient,
-	                                          .subject = subj,
-	                                          .text = text,
-	                                          .html = doc},
-	                     err);
+	rc = mail_to(conf, r->recipient, subj, text, doc, err);
 	free(subj);
 	free(doc);
 	free(text);
@@ -179,13 +180,7 @@ int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, c
 	html = g_string_free(h, FALSE);
 	doc = html_document(html, "");
 	subj = subject(conf, "Upload geweigerd: virus gevonden", "Upload refused: virus found");
-	rc = bd_outmail_send(&conf->smtp,
-	                     &(struct bd_outmail){.from = conf->smtp.from,
-	                                          .to = r->requester,
-	                                          .subject = subj,
-	                                          .text = text,
-	                                          .html = doc},
-	                     err);
+	rc = mail_to(conf, r->requester, subj, text, doc, err);
 	free(subj);
 	free(doc);
 	g_free(html);

@@ -276,6 +276,27 @@ class UploadRequests(unittest.TestCase):
         audit = [a for a in self.gw.audit() if a["event"] == "upload-refused"]
         self.assertIn("unavailable", [a.get("outcome") for a in audit])
 
+    def test_0_invitation_by_mail(self):
+        mails = len(self.sink.messages())
+        out = self.gw.run([self.gw.prog("cli"), "-c", self.gw.conf_path, "request", "create",
+                           "--requester", "jan@example.nl", "--to", "huurder@example.org",
+                           "--note", "Graag uw loonstrook", "--send"]).decode()
+        self.assertIn("sent to huurder@example.org", out)
+        msg = self.wait_mail(mails + 1)[-1]
+        self.assertEqual(msg["To"].addresses[0].addr_spec, "huurder@example.org")
+        self.assertIn("Uploadverzoek", msg["Subject"])
+        text = msg.get_body(("plain",)).get_content()
+        self.assertIn("Graag uw loonstrook", text)
+        self.assertIn("jan@example.nl", text)
+        link = re.search(r"<(http://127\.0\.0\.1:\d+/u/[A-Za-z0-9_-]{56})>", text).group(1)
+        self.assertEqual(self.gw.curl(link).status, 200)
+        html = msg.get_body(("html",)).get_content()
+        self.assertIn('href="%s"' % link, html)
+        # --send without --to is a usage error
+        p = subprocess.run([self.gw.prog("cli"), "-c", self.gw.conf_path, "request", "create",
+                            "--requester", "jan@example.nl", "--send"], capture_output=True)
+        self.assertEqual(p.returncode, 2)
+
     def test_9_infected(self):
         link = self.request("--max-files", "3")
         clean = self.write("clean", b"harmless\n")
