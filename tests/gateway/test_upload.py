@@ -55,7 +55,8 @@ class Sink:
 
     def messages(self):
         out = []
-        for path in sorted(glob.glob(os.path.join(self.dir, "*"))):
+        # in the order they came: smtp-sink names files by the second only
+        for path in sorted(glob.glob(os.path.join(self.dir, "*")), key=os.path.getmtime):
             with open(path, "rb") as f:
                 raw = f.read()
             # smtp-sink writes its own headers (X-Client-Addr ...) first: they parse as headers too
