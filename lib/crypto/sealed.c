@@ -22,7 +22,7 @@ static const char *const kind_names[] = {
         [BD_SEALED_REQUEST] = "upload request",
 };
 
-/* ---- big-endian helpers ---------------------------------------------------------------------- */
+/* ---- big-endian integers --------------------------------------------------------------------- */
 
 static void put_be(uint8_t *p, uint64_t v, int n)
 {
