@@ -33,6 +33,7 @@ int bd_cli_token_from_arg(const struct bd_conf *conf, const char *arg, char out[
 int bd_cmd_fetch(int argc, char **argv);
 int bd_cmd_inspect(int argc, char **argv);
 int bd_cmd_revoke(int argc, char **argv);
+int bd_cmd_request(int argc, char **argv);
 int bd_cmd_rewrite(int argc, char **argv);
 int bd_cmd_policy(int argc, char **argv);
 int bd_cmd_storage(int argc, char **argv);

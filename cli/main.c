@@ -413,6 +413,10 @@ static const struct command {
         {"sweep", bd_cmd_sweep, "", "delete expired packages from storage now"},
         {"revoke", bd_cmd_revoke, "LINK|MESSAGE|PACKAGE-ID",
          "delete a package now: the link stops working"},
+        {"request", bd_cmd_request,
+         "create --requester ADDR [--to ADDR] [--note TEXT] [--expires DURATION] "
+         "[--max-size SIZE] [--max-file-size SIZE] [--max-files N] [--several-uses] [--send]",
+         "ask someone to upload files: print the link, or mail it (--send)"},
         {"help", cmd_help, "[COMMAND]", "this list, or one command's usage"},
 };
 

@@ -172,15 +172,18 @@ static int parse_addr(const char *s, size_t n, struct sockaddr_storage *out)
  * X-Forwarded-For address that is not itself a trusted proxy (what a client writes
  * there itself stands further left and is never believed).
  */
-static const struct sockaddr *real_client(struct dl *c, const struct sockaddr *peer)
+const struct sockaddr *gw_request_client(struct gw_request *r, struct sockaddr_storage *forwarded)
 {
 	const struct bd_strlist *proxies =
-	        &gw_request_runtime(c->r)->settings.conf->gateway.trusted_proxies;
+	        &gw_request_runtime(r)->settings.conf->gateway.trusted_proxies;
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *peer = ci != NULL ? ci->client_addr : NULL;
 	const char *xff, *end;
 
 	if (peer == NULL || proxies->n == 0 || !bd_addr_in_networks(peer, proxies))
 		return peer;
-	xff = header(c, "X-Forwarded-For");
+	xff = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-For");
 	if (xff == NULL)
 		return peer;
 	end = xff + strlen(xff);
@@ -194,13 +197,13 @@ static const struct sockaddr *real_client(struct dl *c, const struct sockaddr *p
 			;
 		for (b = end; b > a && b[-1] == ' '; b--)
 			;
-		if (parse_addr(a, (size_t)(b - a), &c->forwarded) < 0)
+		if (parse_addr(a, (size_t)(b - a), forwarded) < 0)
 			return peer;
-		if (!bd_addr_in_networks((const struct sockaddr *)&c->forwarded, proxies))
-			return (const struct sockaddr *)&c->forwarded;
+		if (!bd_addr_in_networks((const struct sockaddr *)forwarded, proxies))
+			return (const struct sockaddr *)forwarded;
 		end = start > xff ? start - 1 : xff;
 	}
-	return (const struct sockaddr *)&c->forwarded;
+	return (const struct sockaddr *)forwarded;
 }
 
 static enum gw_page page_for(int code)
@@ -236,7 +239,7 @@ static void free_page(void *cls)
 	g_free(cls);
 }
 
-static enum MHD_Result respond_page(struct gw_request *r, struct gw_html *page)
+enum MHD_Result gw_respond_page(struct gw_request *r, struct gw_html *page)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
 	        page->len, page->body, free_page);
@@ -266,7 +269,7 @@ static enum MHD_Result respond_page_error(struct gw_request *r, const char *lang
 	struct gw_html page;
 
 	gw_pages_error(gw_request_runtime(r)->pages, lang, which, expires, &page);
-	return respond_page(r, &page);
+	return gw_respond_page(r, &page);
 }
 
 static enum MHD_Result not_found(struct dl *c, const char *package, int file)
@@ -620,7 +623,7 @@ static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 	}
 	gw_pages_landing(gw_request_runtime(c->r)->pages, c->lang, c->token,
 	                 bd_download_manifest(d), &page);
-	rc = respond_page(c->r, &page);
+	rc = gw_respond_page(c->r, &page);
 	bd_download_close(&d);
 	return rc;
 }
@@ -629,7 +632,6 @@ static enum MHD_Result handle(struct dl *c)
 {
 	struct gw_request *r = c->r;
 	const struct gw_runtime *rt = gw_request_runtime(r);
-	const union MHD_ConnectionInfo *ci;
 	struct bd_download *d = NULL;
 	struct bd_error err;
 	int rc;
@@ -642,8 +644,7 @@ static enum MHD_Result handle(struct dl *c)
 	        bd_language_code(rt->settings.conf->gateway.language));
 	if (strcmp(r->method, "GET") != 0 && !c->head)
 		return gw_respond_not_allowed(r, "GET, HEAD");
-	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	c->client = real_client(c, ci != NULL ? ci->client_addr : NULL);
+	c->client = gw_request_client(r, &c->forwarded);
 	if (gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
 		gw_metrics_event(GW_EV_RATE_LIMITED);
 		audit(c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);

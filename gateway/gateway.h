@@ -14,6 +14,7 @@
 #define BD_GATEWAY_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "current.h"
@@ -78,6 +79,17 @@ void gw_download_free(struct gw_download **d);
 void gw_download_set_rate(struct gw_download *d, unsigned per_minute);
 /* Blank out link tokens ("/d/<token>") in TEXT, in place. */
 void gw_download_redact(char *text);
+/* Answer with PAGE (pages.h; its body is handed on): type, language, CSP, robots. */
+struct gw_html;
+enum MHD_Result gw_respond_page(struct gw_request *r, struct gw_html *page);
+/* The client of R for the audit trail and rate limits: the peer, or behind a trusted proxy
+ * the address it names (kept in FORWARDED). */
+const struct sockaddr *gw_request_client(struct gw_request *r, struct sockaddr_storage *forwarded);
+
+/* upload.c: GET /u/<token> (the upload page; inert) and POST /u/<token> (the upload,
+ * streamed, encrypted and stored as it arrives; the requester told by mail), and the
+ * redaction of their tokens. */
+void gw_upload_register(struct gw_server *srv);
 
 /* sweep.c: the periodic sweep of expired packages, with the runtime in force */
 struct gw_sweeper;

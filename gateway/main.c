@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 	gw_objects_register(gw.srv, gw.objects);
 	gw.download = gw_download_register(gw.srv, gw.tls_cert != NULL);
 	gw_download_set_rate(gw.download, (unsigned)conf->gateway.failed_lookups_per_minute);
+	gw_upload_register(gw.srv);
 	gw_metrics_register(gw.srv);
 	if (gw_server_listen(gw.srv, &err) < 0) {
 		gw_runtime_release(rt);

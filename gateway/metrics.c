@@ -131,6 +131,21 @@ static char *render(size_t *len)
 	                       (unsigned long long)atomic_load(&m.events[GW_EV_NOT_FOUND]));
 	g_string_append_printf(out, "bestanden_link_refusals_total{reason=\"rate_limited\"} %llu\n",
 	                       (unsigned long long)atomic_load(&m.events[GW_EV_RATE_LIMITED]));
+	header(out, "bestanden_upload_page_views_total", "counter",
+	       "Upload-request pages shown (link scanners included).");
+	g_string_append_printf(out, "bestanden_upload_page_views_total %llu\n",
+	                       (unsigned long long)atomic_load(&m.events[GW_EV_UPLOAD_PAGE_VIEW]));
+	header(out, "bestanden_uploads_total", "counter",
+	       "Uploads through upload requests that ended, by outcome (refused: nothing kept).");
+	g_string_append_printf(out, "bestanden_uploads_total{outcome=\"accepted\"} %llu\n",
+	                       (unsigned long long)atomic_load(&m.events[GW_EV_UPLOAD_ACCEPTED]));
+	g_string_append_printf(out, "bestanden_uploads_total{outcome=\"refused\"} %llu\n",
+	                       (unsigned long long)atomic_load(&m.events[GW_EV_UPLOAD_REFUSED]));
+	header(out, "bestanden_requester_notices_total", "counter",
+	       "Mails to requesters about their uploads that the MTA accepted.");
+	g_string_append_printf(
+	        out, "bestanden_requester_notices_total %llu\n",
+	        (unsigned long long)atomic_load(&m.events[GW_EV_REQUESTER_NOTIFIED]));
 	header(out, "bestanden_errors_total", "counter",
 	       "Failures serving recipients, by kind (storage: 503s and broken transfers).");
 	for (int e = 0; e < GW_ERR_COUNT; e++)

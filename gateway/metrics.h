@@ -29,6 +29,10 @@ enum gw_metric_event {
 	GW_EV_EXPIRED,
 	GW_EV_NOT_FOUND,
 	GW_EV_RATE_LIMITED,
+	GW_EV_UPLOAD_PAGE_VIEW,   /* an upload-request page shown */
+	GW_EV_UPLOAD_ACCEPTED,    /* an upload stored and its requester told */
+	GW_EV_UPLOAD_REFUSED,     /* an upload refused, nothing kept */
+	GW_EV_REQUESTER_NOTIFIED, /* a mail to a requester accepted by the MTA */
 	GW_EV_COUNT
 };
 

@@ -1,8 +1,10 @@
 /*
- * pages.c - server-rendered pages for recipients (see pages.h): one layout,
- * the texts of both languages compiled in, every value HTML-escaped, no
- * JavaScript and nothing from elsewhere. The style sits inline and the CSP
- * admits exactly it by its SHA-256 hash; the optional logo is served as /logo.
+ * pages.c - server-rendered pages for recipients and uploaders (see pages.h):
+ * one layout, the texts of both languages compiled in, every value
+ * HTML-escaped, nothing from elsewhere, and JavaScript only on the upload
+ * page (a progress bar and the limits checked before sending; the form works
+ * without it). The style and that script sit inline and the CSP admits
+ * exactly them by their SHA-256 hashes; the optional logo is served as /logo.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -32,6 +34,7 @@ struct gw_pages {
 	size_t logo_len;
 	const char *logo_type;
 	char csp[256];
+	char csp_form[384]; /* the upload page's: its script, and its form posts to this gateway */
 };
 
 /* Every text in both languages. {org}, {n}, {date} are filled in, already escaped. */
@@ -167,8 +170,46 @@ static const char style[] =
         "footer{padding:1rem .25rem;color:var(--muted);font-size:.875rem}"
         ".vh{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;"
         "clip:rect(0 0 0 0);white-space:nowrap;border:0}"
+        "form{margin:1.5rem 0 0}"
+        "label{display:block;margin:1rem 0 .25rem;font-weight:600}"
+        "input[type=text],textarea{width:100%;padding:.5rem .75rem;border:1px solid #8a96a3;"
+        "border-radius:8px;font:inherit;color:var(--ink);background:#fff}"
+        "input[type=file]{display:block;width:100%;padding:.75rem;border:2px dashed #8a96a3;"
+        "border-radius:8px;background:var(--bg);font:inherit}"
+        "textarea{min-height:5rem}"
+        "input:focus-visible,textarea:focus-visible,button:focus-visible{outline:3px solid "
+        "var(--focus);outline-offset:2px}"
+        "button.btn{margin:1.25rem 0 0;font:inherit;font-weight:600;cursor:pointer}"
+        ".limits{margin:1rem 0 0;padding-left:1.25rem;color:var(--muted)}"
+        ".refusal{margin:.75rem 0 0;color:#a12c1b;font-weight:600}"
+        "progress{display:block;width:100%;height:1rem;margin:1rem 0 0}"
+        "[hidden]{display:none!important}"
+        ".note{margin:1rem 0 0;padding:.75rem 1rem;border-left:4px solid var(--accent);"
+        "background:#f5f8fb;white-space:pre-line;overflow-wrap:anywhere}"
         "@media (max-width:32rem){.wrap{padding:.75rem .75rem 1.5rem}main{padding:1.25rem 1rem}"
-        "h1{font-size:1.375rem}.file .btn,.all .btn{flex:1 1 100%;width:100%}}";
+        "h1{font-size:1.375rem}.file .btn,.all .btn,button.btn{flex:1 1 100%;width:100%}}";
+
+/* The upload page's one script: the limits checked per file before sending, and a progress bar
+ * while it sends. Without it the form posts as it is. Kept in one piece: its hash is in the CSP. */
+static const char upload_script[] =
+        "(function(){var f=document.getElementById('upload');"
+        "if(!f||!window.FormData||!window.XMLHttpRequest)return;"
+        "var inp=document.getElementById('file'),bar=document.getElementById('progress'),"
+        "msg=document.getElementById('check'),d=f.dataset;"
+        "function check(){var fs=inp.files,t=0,bad='';"
+        "if(fs.length>+d.maxFiles)bad=d.tooMany;"
+        "for(var i=0;i<fs.length&&!bad;i++){t+=fs[i].size;"
+        "if(fs[i].size>+d.maxFile)bad=d.tooLarge.replace('{file}',fs[i].name);}"
+        "if(!bad&&t>+d.maxTotal)bad=d.tooLargeTotal;"
+        "msg.textContent=bad;msg.hidden=!bad;return !bad;}"
+        "inp.addEventListener('change',check);"
+        "f.addEventListener('submit',function(e){e.preventDefault();if(!check())return;"
+        "var x=new XMLHttpRequest();x.open('POST',f.action);bar.hidden=false;"
+        "x.upload.onprogress=function(ev){if(ev.lengthComputable){bar.max=ev.total;"
+        "bar.value=ev.loaded;}};"
+        "x.onload=function(){document.open();document.write(x.responseText);document.close();};"
+        "x.onerror=function(){msg.textContent=d.failed;msg.hidden=false;bar.hidden=true;};"
+        "x.send(new FormData(f));});})();";
 
 /* Sizes and dates come from notice.h, so the page says what the message said. */
 
@@ -232,6 +273,9 @@ struct vars {
 	const char *org;
 	const char *date;
 	size_t n;
+	const char *who;  /* an upload request's requester */
+	const char *size; /* a size, written for people */
+	const char *file; /* a file name */
 };
 
 /* The text in the page's language, as it stands (for words without placeholders). */
@@ -240,7 +284,8 @@ static const char *say(const struct text *both, const struct vars *v)
 	return v->en ? both->en : both->nl;
 }
 
-/* Text with {org}, {date} and {n} filled in; the text itself is trusted markup-free prose. */
+/* Text with {org}, {date}, {n}, {who}, {size} and {file} filled in; the text itself is trusted
+ * markup-free prose. */
 static void put_text(GString *out, const struct text *both, const struct vars *v)
 {
 	const char *text = say(both, v);
@@ -251,6 +296,15 @@ static void put_text(GString *out, const struct text *both, const struct vars *v
 			text += 5;
 		} else if (strncmp(text, "{date}", 6) == 0) {
 			bd_html_append_escaped(out, v->date ? v->date : "");
+			text += 6;
+		} else if (strncmp(text, "{who}", 5) == 0) {
+			bd_html_append_escaped(out, v->who ? v->who : "");
+			text += 5;
+		} else if (strncmp(text, "{size}", 6) == 0) {
+			bd_html_append_escaped(out, v->size ? v->size : "");
+			text += 6;
+		} else if (strncmp(text, "{file}", 6) == 0) {
+			bd_html_append_escaped(out, v->file ? v->file : "");
 			text += 6;
 		} else if (strncmp(text, "{n}", 3) == 0) {
 			g_string_append_printf(out, "%zu", v->n);
@@ -458,6 +512,284 @@ char *gw_pages_render_error(const struct gw_pages *p, const char *lang, enum gw_
 	return g_string_free(out, FALSE);
 }
 
+/* ---- upload requests ---- */
+
+/* The words of the upload pages, laid out for reading. */
+// clang-format off
+static const struct {
+	struct text title, heading, lead, note_label, until, max_files, max_file, max_total;
+	struct text choose, name_label, message_label, send, footer;
+	struct text done_title, done_heading, done_one, done_many, done_told;
+	struct text refused_title, refused_heading, back, nothing_kept;
+	struct text js_too_large, js_too_many, js_too_large_total, js_failed, progress;
+	struct text reason[GW_UPLOAD_REFUSALS];
+} up = {
+	.title = {"Bestanden sturen aan {org}", "Send files to {org}"},
+	.heading = {"Bestanden sturen", "Send files"},
+	.lead = {"{who} van {org} vraagt u om bestanden te sturen via deze beveiligde pagina.",
+		 "{who} at {org} asks you to send files through this secure page."},
+	.note_label = {"Bericht van {who}", "Message from {who}"},
+	.until = {"Deze link werkt tot {date}", "This link works until {date}"},
+	.max_files = {"Hoogstens {n} bestanden", "At most {n} files"},
+	.max_file = {"Per bestand hoogstens {size}", "At most {size} per file"},
+	.max_total = {"Samen hoogstens {size}", "At most {size} together"},
+	.choose = {"Bestanden kiezen", "Choose files"},
+	.name_label = {"Uw naam of e-mailadres (niet verplicht)",
+		       "Your name or email address (optional)"},
+	.message_label = {"Bericht (niet verplicht)", "Message (optional)"},
+	.send = {"Versturen", "Send"},
+	.footer = {"De bestanden worden versleuteld opgeslagen; alleen {org} kan ze openen. "
+		   "Deze pagina gebruikt geen cookies.",
+		   "The files are stored encrypted; only {org} can open them. "
+		   "This page uses no cookies."},
+	.done_title = {"Bestanden ontvangen", "Files received"},
+	.done_heading = {"Dank u, de bestanden zijn ontvangen", "Thank you, the files have arrived"},
+	.done_one = {"{org} heeft 1 bestand van u ontvangen:",
+		     "{org} has received 1 file from you:"},
+	.done_many = {"{org} heeft {n} bestanden van u ontvangen:",
+		      "{org} has received {n} files from you:"},
+	.done_told = {"{who} heeft hierover een bericht gekregen.",
+		      "{who} has been told by mail."},
+	.refused_title = {"Niet verstuurd", "Not sent"},
+	.refused_heading = {"De bestanden zijn niet verstuurd", "The files were not sent"},
+	.back = {"Opnieuw proberen", "Try again"},
+	.nothing_kept = {"Er is niets opgeslagen.", "Nothing has been stored."},
+	.js_too_large = {"Het bestand â{file}â is groter dan {size}.",
+			 "The file â{file}â is larger than {size}."},
+	.js_too_many = {"Kies hoogstens {n} bestanden.", "Choose at most {n} files."},
+	.js_too_large_total = {"De bestanden zijn samen groter dan {size}.",
+			       "The files are larger than {size} together."},
+	.js_failed = {"Het versturen is mislukt. Probeer het opnieuw.",
+		      "Sending failed. Please try again."},
+	.progress = {"Voortgang", "Progress"},
+	.reason = {
+		[GW_UPLOAD_FILE_TOO_LARGE] = {
+			"Het bestand \xe2\x80\x9c{file}\xe2\x80\x9d is groter dan {size}, de grens per bestand.",
+			"The file \xe2\x80\x9c{file}\xe2\x80\x9d is larger than {size}, the limit per file."},
+		[GW_UPLOAD_TOO_LARGE] = {
+			"De bestanden zijn samen groter dan {size}.",
+			"The files are larger than {size} together."},
+		[GW_UPLOAD_TOO_MANY] = {
+			"U kunt hoogstens {n} bestanden tegelijk sturen.",
+			"You can send at most {n} files at once."},
+		[GW_UPLOAD_EXPIRED] = {
+			"Dit uploadverzoek is verlopen. Vraag de afzender om een nieuw verzoek.",
+			"This upload request has expired. Ask the sender for a new one."},
+		[GW_UPLOAD_EMPTY] = {
+			"U hebt geen bestand gekozen.",
+			"You did not choose a file."},
+		[GW_UPLOAD_UNAVAILABLE] = {
+			"Het versturen is nu niet gelukt. Probeer het over een paar minuten opnieuw.",
+			"Sending did not work right now. Please try again in a few minutes."},
+		[GW_UPLOAD_INFECTED] = {
+			"In het bestand â{file}â is een virus gevonden. Geen van de "
+			"bestanden is verstuurd; de afzender van het verzoek is ingelicht.",
+			"A virus was found in the file â{file}â. None of the files "
+			"was sent; the person who asked has been told."},
+	},
+};
+// clang-format on
+
+static void put_item(GString *out, const struct text *t, const struct vars *v)
+{
+	g_string_append(out, "<li>");
+	put_text(out, t, v);
+	g_string_append(out, "</li>\n");
+}
+
+/* An attribute holding a text: its value escaped (the text's own escaping suffices). */
+static void put_data(GString *out, const char *attr, const struct text *t, const struct vars *v)
+{
+	g_string_append_printf(out, " %s=\"", attr);
+	put_text(out, t, v);
+	g_string_append_c(out, '"');
+}
+
+static void put_upload_foot(GString *out, const struct vars *v)
+{
+	g_string_append(out, "</main>\n<footer><p>");
+	put_text(out, &up.footer, v);
+	g_string_append(out, "</p></footer>\n</div>\n</body>\n</html>\n");
+}
+
+char *gw_pages_render_upload(const struct gw_pages *p, const char *lang, const char *token,
+                             const struct bd_request *r, size_t *len)
+{
+	GString *out = g_string_sized_new(8192);
+	char date[64], size[32];
+	struct vars v = {.en = strcmp(lang, "en") == 0,
+	                 .org = p->organisation,
+	                 .date = date,
+	                 .who = r->requester,
+	                 .size = size,
+	                 .n = r->max_files};
+
+	bd_format_date(lang, (time_t)r->expires, date, sizeof(date));
+	put_head(p, out, &up.title, &v);
+	g_string_append(out, "<h1>");
+	put_text(out, &up.heading, &v);
+	g_string_append(out, "</h1>\n<p class=\"lead\">");
+	put_text(out, &up.lead, &v);
+	g_string_append(out, "</p>\n");
+	if (r->note != NULL && r->note[0] != '\0') {
+		g_string_append(out, "<p class=\"note\"><span class=\"vh\">");
+		put_text(out, &up.note_label, &v);
+		g_string_append(out, ": </span>");
+		bd_html_append_escaped(out, r->note);
+		g_string_append(out, "</p>\n");
+	}
+	g_string_append(out, "<p class=\"until\">");
+	put_text(out, &up.until, &v);
+	g_string_append(out, "</p>\n<ul class=\"limits\">\n");
+	put_item(out, &up.max_files, &v);
+	bd_format_size(lang, r->max_file_size, size, sizeof(size));
+	put_item(out, &up.max_file, &v);
+	bd_format_size(lang, r->max_total_size, size, sizeof(size));
+	put_item(out, &up.max_total, &v);
+	/* The fields before the files, so they arrive first; lang stays with the answer. */
+	g_string_append(out, "</ul>\n<form id=\"upload\" method=\"post\" "
+	                     "enctype=\"multipart/form-data\" action=\"");
+	bd_html_append_escaped(out, p->base_path);
+	g_string_append_printf(out,
+	                       "/u/%s?lang=%s\" data-max-file=\"%llu\" data-max-total=\"%llu\" "
+	                       "data-max-files=\"%u\"",
+	                       token, v.en ? "en" : "nl", (unsigned long long)r->max_file_size,
+	                       (unsigned long long)r->max_total_size, r->max_files);
+	/* the script's words, {file} left for it to fill in */
+	v.file = "{file}";
+	bd_format_size(lang, r->max_file_size, size, sizeof(size));
+	put_data(out, "data-too-large", &up.js_too_large, &v);
+	put_data(out, "data-too-many", &up.js_too_many, &v);
+	bd_format_size(lang, r->max_total_size, size, sizeof(size));
+	put_data(out, "data-too-large-total", &up.js_too_large_total, &v);
+	put_data(out, "data-failed", &up.js_failed, &v);
+	g_string_append(out, ">\n");
+	g_string_append(out, "<label for=\"name\">");
+	put_text(out, &up.name_label, &v);
+	g_string_append(out, "</label>\n<input type=\"text\" id=\"name\" name=\"name\" "
+	                     "maxlength=\"200\" autocomplete=\"email\">\n<label for=\"message\">");
+	put_text(out, &up.message_label, &v);
+	g_string_append(out, "</label>\n<textarea id=\"message\" name=\"message\" "
+	                     "maxlength=\"1000\"></textarea>\n<label for=\"file\">");
+	put_text(out, &up.choose, &v);
+	g_string_append(out, "</label>\n<input type=\"file\" id=\"file\" name=\"file\" multiple "
+	                     "required>\n<p id=\"check\" class=\"refusal\" role=\"alert\" "
+	                     "hidden></p>\n<progress id=\"progress\" aria-label=\"");
+	put_text(out, &up.progress, &v);
+	g_string_append(out, "\" hidden></progress>\n<button class=\"btn\" type=\"submit\">");
+	put_text(out, &up.send, &v);
+	g_string_append(out, "</button>\n</form>\n<script>");
+	g_string_append(out, upload_script);
+	g_string_append(out, "</script>\n");
+	put_upload_foot(out, &v);
+	*len = out->len;
+	return g_string_free(out, FALSE);
+}
+
+char *gw_pages_render_upload_done(const struct gw_pages *p, const char *lang, const char *requester,
+                                  const struct bd_manifest *m, size_t *len)
+{
+	GString *out = g_string_sized_new(4096);
+	char size[32];
+	struct vars v = {.en = strcmp(lang, "en") == 0,
+	                 .org = p->organisation,
+	                 .who = requester,
+	                 .n = m->nfiles};
+
+	put_head(p, out, &up.done_title, &v);
+	g_string_append(out, "<h1>");
+	put_text(out, &up.done_heading, &v);
+	g_string_append(out, "</h1>\n<p class=\"lead\">");
+	put_text(out, m->nfiles == 1 ? &up.done_one : &up.done_many, &v);
+	g_string_append(out, "</p>\n<ul class=\"files\">\n");
+	for (size_t i = 0; i < m->nfiles; i++) {
+		bd_format_size(lang, m->files[i].size, size, sizeof(size));
+		g_string_append(out, "<li class=\"file\"><div class=\"meta\"><p class=\"name\">");
+		bd_html_append_escaped(out, m->files[i].name);
+		g_string_append(out, "</p><p class=\"detail\">");
+		bd_html_append_escaped(out, size);
+		g_string_append(out, "</p></div></li>\n");
+	}
+	g_string_append(out, "</ul>\n<p class=\"muted\">");
+	put_text(out, &up.done_told, &v);
+	g_string_append(out, "</p>\n");
+	put_upload_foot(out, &v);
+	*len = out->len;
+	return g_string_free(out, FALSE);
+}
+
+char *gw_pages_render_upload_refused(const struct gw_pages *p, const char *lang, const char *token,
+                                     enum gw_upload_refusal why, const struct gw_upload_limits *lim,
+                                     size_t *len)
+{
+	GString *out = g_string_sized_new(4096);
+	char size[32] = "";
+	struct vars v = {.en = strcmp(lang, "en") == 0,
+	                 .org = p->organisation,
+	                 .size = size,
+	                 .file = lim->file,
+	                 .n = lim->max_files};
+
+	if (why == GW_UPLOAD_FILE_TOO_LARGE || why == GW_UPLOAD_TOO_LARGE)
+		bd_format_size(lang,
+		               why == GW_UPLOAD_FILE_TOO_LARGE ? lim->max_file_size
+		                                               : lim->max_total_size,
+		               size, sizeof(size));
+	put_head(p, out, &up.refused_title, &v);
+	g_string_append(out, why == GW_UPLOAD_EXPIRED ? icon_clock : icon_alert);
+	g_string_append(out, "<h1>");
+	put_text(out, &up.refused_heading, &v);
+	g_string_append(out, "</h1>\n<p class=\"lead\">");
+	put_text(out, &up.reason[why], &v);
+	g_string_append(out, "</p>\n<p class=\"muted\">");
+	put_text(out, &up.nothing_kept, &v);
+	g_string_append(out, "</p>\n");
+	if (why != GW_UPLOAD_EXPIRED && token != NULL) {
+		g_string_append(out, "<p class=\"all\"><a class=\"btn second\" href=\"");
+		bd_html_append_escaped(out, p->base_path);
+		g_string_append_printf(out, "/u/%s?lang=%s\">", token, v.en ? "en" : "nl");
+		put_text(out, &up.back, &v);
+		g_string_append(out, "</a></p>\n");
+	}
+	put_foot(out, &v, 0);
+	*len = out->len;
+	return g_string_free(out, FALSE);
+}
+
+void gw_pages_upload(const struct gw_pages *p, const char *lang, const char *token,
+                     const struct bd_request *r, struct gw_html *out)
+{
+	*out = (struct gw_html){.status = MHD_HTTP_OK, .lang = lang, .csp = p->csp_form};
+	out->body = gw_pages_render_upload(p, lang, token, r, &out->len);
+}
+
+void gw_pages_upload_done(const struct gw_pages *p, const char *lang, const char *requester,
+                          const struct bd_manifest *m, struct gw_html *out)
+{
+	*out = (struct gw_html){.status = MHD_HTTP_OK, .lang = lang, .csp = p->csp};
+	out->body = gw_pages_render_upload_done(p, lang, requester, m, &out->len);
+}
+
+void gw_pages_upload_refused(const struct gw_pages *p, const char *lang, const char *token,
+                             enum gw_upload_refusal why, const struct gw_upload_limits *lim,
+                             struct gw_html *out)
+{
+	static const unsigned status[] = {
+	        [GW_UPLOAD_FILE_TOO_LARGE] = MHD_HTTP_CONTENT_TOO_LARGE,
+	        [GW_UPLOAD_TOO_LARGE] = MHD_HTTP_CONTENT_TOO_LARGE,
+	        [GW_UPLOAD_TOO_MANY] = MHD_HTTP_CONTENT_TOO_LARGE,
+	        [GW_UPLOAD_EXPIRED] = MHD_HTTP_GONE,
+	        [GW_UPLOAD_EMPTY] = MHD_HTTP_BAD_REQUEST,
+	        [GW_UPLOAD_UNAVAILABLE] = MHD_HTTP_SERVICE_UNAVAILABLE,
+	        [GW_UPLOAD_INFECTED] = MHD_HTTP_UNPROCESSABLE_CONTENT,
+	};
+
+	*out = (struct gw_html){.status = status[why], .lang = lang, .csp = p->csp};
+	if (why == GW_UPLOAD_UNAVAILABLE)
+		out->retry_after = 60;
+	out->body = gw_pages_render_upload_refused(p, lang, token, why, lim, &out->len);
+}
+
 /* ---- answering ---- */
 
 void gw_pages_landing(const struct gw_pages *p, const char *lang, const char *token,
@@ -558,6 +890,7 @@ struct gw_pages *gw_pages_new(const struct bd_conf_gateway *conf, struct bd_erro
 	uint8_t hash[crypto_hash_sha256_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
 	                                   sodium_base64_VARIANT_ORIGINAL)];
+	char script_b64[sizeof(b64)];
 
 	p->organisation = bd_strdup(conf->organisation);
 	host = strstr(url, "://");
@@ -573,6 +906,14 @@ struct gw_pages *gw_pages_new(const struct bd_conf_gateway *conf, struct bd_erro
 	         "default-src 'none'; style-src 'sha256-%s'; img-src 'self' data:; "
 	         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 	         b64);
+	crypto_hash_sha256(hash, (const uint8_t *)upload_script, sizeof(upload_script) - 1);
+	sodium_bin2base64(script_b64, sizeof(script_b64), hash, sizeof(hash),
+	                  sodium_base64_VARIANT_ORIGINAL);
+	snprintf(p->csp_form, sizeof(p->csp_form),
+	         "default-src 'none'; style-src 'sha256-%s'; script-src 'sha256-%s'; "
+	         "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+	         "base-uri 'none'; form-action 'self'",
+	         b64, script_b64);
 	return p;
 }
 

@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "error.h"
 #include "manifest.h"
+#include "request.h"
 
 enum gw_page {
 	GW_PAGE_EXPIRED,     /* 410: a genuine link past its date */
@@ -61,6 +62,46 @@ void gw_pages_landing(const struct gw_pages *p, const char *lang, const char *to
                       const struct bd_manifest *m, struct gw_html *out);
 void gw_pages_error(const struct gw_pages *p, const char *lang, enum gw_page which, int64_t expires,
                     struct gw_html *out);
+
+/* ---- upload requests (upload.c) ---- */
+
+/* Why an upload was refused; every one leaves nothing in storage. */
+enum gw_upload_refusal {
+	GW_UPLOAD_FILE_TOO_LARGE, /* 413: one file past max_file_size */
+	GW_UPLOAD_TOO_LARGE,      /* 413: all files past max_total_size */
+	GW_UPLOAD_TOO_MANY,       /* 413: past max_files */
+	GW_UPLOAD_EXPIRED,        /* 410: the request's link has expired */
+	GW_UPLOAD_EMPTY,          /* 400: no file chosen */
+	GW_UPLOAD_UNAVAILABLE,    /* 503: storage, the virus scanner or the MTA failed */
+	GW_UPLOAD_INFECTED,       /* 422: the virus scanner found something in a file */
+	GW_UPLOAD_REFUSALS
+};
+
+/* What a refusal page names. */
+struct gw_upload_limits {
+	const char *file; /* the file that was too large, or NULL */
+	uint64_t max_file_size, max_total_size;
+	unsigned max_files;
+};
+
+/* The upload page of request R (200): who asks, the note, limits, expiry, a plain form
+ * that posts to /u/TOKEN; its CSP admits the form. */
+void gw_pages_upload(const struct gw_pages *p, const char *lang, const char *token,
+                     const struct bd_request *r, struct gw_html *out);
+/* The files received (200); REQUESTER has been told. */
+void gw_pages_upload_done(const struct gw_pages *p, const char *lang, const char *requester,
+                          const struct bd_manifest *m, struct gw_html *out);
+/* A refused upload, by WHY; TOKEN (or NULL) for the way back to the form. */
+void gw_pages_upload_refused(const struct gw_pages *p, const char *lang, const char *token,
+                             enum gw_upload_refusal why, const struct gw_upload_limits *lim,
+                             struct gw_html *out);
+char *gw_pages_render_upload(const struct gw_pages *p, const char *lang, const char *token,
+                             const struct bd_request *r, size_t *len);
+char *gw_pages_render_upload_done(const struct gw_pages *p, const char *lang, const char *requester,
+                                  const struct bd_manifest *m, size_t *len);
+char *gw_pages_render_upload_refused(const struct gw_pages *p, const char *lang, const char *token,
+                                     enum gw_upload_refusal why, const struct gw_upload_limits *lim,
+                                     size_t *len);
 
 /* The headers every response carries (CSP unless set, nosniff, no-store ...); HSTS if HTTPS. */
 void gw_pages_security_headers(struct MHD_Response *resp, int https);

@@ -29,6 +29,7 @@
 #include "remove.h"
 #include "rewrite.h"
 #include "spool.h"
+#include "uploadreq.h"
 
 #define MAX_COUNTED 64 /* distinct Content-* header names counted per message */
 /* The commands that only feed the spool: never refused one by one (a spool failure is
@@ -46,7 +47,9 @@ struct conn {
 
 struct msg {
 	struct bd_runtime *rt;
-	char *sender; /* without the angle brackets; "" for the null sender */
+	char *sender;      /* without the angle brackets; "" for the null sender */
+	char *auth_authen; /* {auth_authen}, or NULL */
+	char *subject;     /* the first Subject header's raw value, or NULL */
 	int leadspc;
 	char **rcpts;
 	size_t nrcpts;
@@ -101,6 +104,8 @@ static void msg_free(struct msg **mp)
 		free(m->rcpts[i]);
 	free(m->rcpts);
 	free(m->sender);
+	free(m->auth_authen);
+	free(m->subject);
 	bd_spool_free(&m->spool);
 	bd_runtime_release(m->rt);
 	free(m);
@@ -144,7 +149,8 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 		       f0);
 		return SMFIS_REJECT;
 	}
-	*pf0 = need | (f0 & SMFIF_SETSYMLIST);
+	/* removing the upload-request address from the envelope, where the MTA allows it */
+	*pf0 = need | (f0 & (SMFIF_SETSYMLIST | SMFIF_DELRCPT));
 	/* exact header values (keep the space after the colon); no answer to the commands
 	 * that only feed the spool, so the MTA streams them; nothing of HELO, DATA or
 	 * unknown commands */
@@ -224,6 +230,8 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	m->sender = envelope_address(argv[0]);
 	m->leadspc = c->leadspc;
 	m->authenticated = macro(ctx, "{auth_authen}") != NULL || macro(ctx, "{auth_type}") != NULL;
+	if (macro(ctx, "{auth_authen}") != NULL)
+		m->auth_authen = bd_strdup(macro(ctx, "{auth_authen}"));
 	set_queue_id(ctx, m);
 	m->spool = bd_spool_new(m->rt->conf->milter.spool_dir, m->rt->conf->milter.spool_memory,
 	                        m->rt->conf->milter.max_message_size, &err);
@@ -280,6 +288,8 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 		if (h != NULL)
 			h->n++;
 	}
+	if (m->subject == NULL && strcasecmp(name, "Subject") == 0)
+		m->subject = bd_strdup(value);
 	spool_write(m, name, strlen(name));
 	spool_write(m, ":", 1);
 	/* folded values come with bare LF: store CRLF like the body */
@@ -504,11 +514,30 @@ static int set_header(SMFICTX *ctx, struct msg *m, const char *name, const char 
 	return rc;
 }
 
+/* Replace the body with what WRITE(SRC) produces, in 64 KiB pieces. */
+static int replace_body(SMFICTX *ctx, int (*write)(void *, struct bd_sink *, struct bd_error *),
+                        void *src, struct bd_error *err)
+{
+	struct body_sink *b = bd_malloc(sizeof(*b));
+	struct bd_sink sink = {body_write, b};
+	int r;
+
+	b->ctx = ctx;
+	b->len = 0;
+	b->failed = 0;
+	r = write(src, &sink, err);
+	if (r == 0 && body_flush(b) < 0)
+		r = -1;
+	if (b->failed)
+		r = bd_error_set(err, BD_E_TEMP,
+		                 "the MTA connection failed during body replacement");
+	free(b);
+	return r;
+}
+
 /* Hand the result to the MTA: headers first, then the whole body back to back. */
 static int apply(SMFICTX *ctx, struct msg *m, struct bd_rewrite_result *res, struct bd_error *err)
 {
-	struct body_sink *b;
-	int r;
 
 	for (size_t i = 0; i < res->nheaders; i++)
 		if (set_header(ctx, m, res->headers[i].name, res->headers[i].value) < 0)
@@ -517,19 +546,38 @@ static int apply(SMFICTX *ctx, struct msg *m, struct bd_rewrite_result *res, str
 	/* an X-Bestanden header that came with the message is not ours: replace it */
 	if (set_header(ctx, m, "X-Bestanden", res->x_bestanden) < 0)
 		return bd_error_set(err, BD_E_TEMP, "the MTA refused the X-Bestanden header");
-	b = bd_malloc(sizeof(*b));
-	b->ctx = ctx;
-	b->len = 0;
-	b->failed = 0;
-	struct bd_sink sink = {body_write, b};
-	r = bd_rewrite_write_body(res, &sink, err);
-	if (r == 0 && body_flush(b) < 0)
-		r = -1;
-	if (b->failed)
-		r = bd_error_set(err, BD_E_TEMP,
-		                 "the MTA connection failed during body replacement");
-	free(b);
-	return r;
+	return replace_body(
+	        ctx, (int (*)(void *, struct bd_sink *, struct bd_error *))bd_rewrite_write_body,
+	        res, err);
+}
+
+/*
+ * An upload request (uploadreq.h): the subject without its tag, the request address out
+ * of the envelope, and - when the rewrite changed nothing itself - the request's own
+ * MIME headers and body.
+ */
+static int apply_request(SMFICTX *ctx, struct msg *m, struct bd_uploadreq *rq, bool rewritten,
+                         struct bd_error *err)
+{
+	if (rq->subject != NULL) {
+		char *value = m->leadspc ? bd_asprintf(" %s", rq->subject) : bd_strdup(rq->subject);
+		int rc = smfi_chgheader(ctx, "Subject", 1, value);
+
+		free(value);
+		if (rc == MI_FAILURE)
+			return bd_error_set(err, BD_E_TEMP, "the MTA refused the new Subject");
+	}
+	if (rq->drop_rcpt != NULL && smfi_delrcpt(ctx, (char *)rq->drop_rcpt) == MI_FAILURE)
+		return bd_error_set(err, BD_E_TEMP, "the MTA refused to remove a recipient");
+	if (rewritten)
+		return 0;
+	for (size_t i = 0; i < rq->nheaders; i++)
+		if (set_header(ctx, m, rq->headers[i].name, rq->headers[i].value) < 0)
+			return bd_error_set(err, BD_E_TEMP, "the MTA refused a change of header %s",
+			                    rq->headers[i].name);
+	return replace_body(
+	        ctx, (int (*)(void *, struct bd_sink *, struct bd_error *))bd_uploadreq_write_body,
+	        rq, err);
 }
 
 static double elapsed(const struct msg *m)
@@ -596,11 +644,29 @@ static sfsistat fail(SMFICTX *ctx, struct msg *m, const char *direction, const s
 	return SMFIS_TEMPFAIL;
 }
 
+/* An upload request (uploadreq.h) when the subject or a recipient says so: *FD becomes the
+ * message with the request notice in, which the rewrite then takes as usual. */
+static int prepare_request(struct msg *m, int *fd, struct bd_uploadreq **rq, struct bd_error *err)
+{
+	const struct bd_conf *conf = m->rt->conf;
+	struct bd_uploadreq_envelope env = {m->sender, m->auth_authen,
+	                                    (const char *const *)m->rcpts, m->nrcpts};
+
+	if (!bd_uploadreq_wanted(&conf->requests, m->subject, env.recipients, env.nrecipients))
+		return 0;
+	if (bd_uploadreq_prepare(conf, m->rt->keys, m->rt->store, *fd, &env, rq, err) < 0)
+		return -1;
+	if (*rq != NULL)
+		*fd = (*rq)->fd;
+	return 0;
+}
+
 static sfsistat on_eom(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	struct msg *m = c ? c->msg : NULL;
 	struct bd_rewrite_result *res = NULL;
+	struct bd_uploadreq *rq = NULL;
 	struct bd_rewrite_envelope env;
 	struct bd_origin origin;
 	char qid[64];
@@ -645,6 +711,10 @@ static sfsistat on_eom(SMFICTX *ctx)
 		r = fail(ctx, m, "outgoing", &err);
 		goto done;
 	}
+	if (outgoing && prepare_request(m, &fd, &rq, &err) < 0) {
+		r = fail(ctx, m, "outgoing", &err);
+		goto done;
+	}
 	memset(&env, 0, sizeof(env));
 	env.sender = m->sender;
 	env.recipients = (const char *const *)m->rcpts;
@@ -666,6 +736,21 @@ static sfsistat on_eom(SMFICTX *ctx)
 		r = fail(ctx, m, "outgoing", &err);
 	} else if (res->refused || res->tempfail) {
 		r = refuse(ctx, m, res);
+	} else if (rq != NULL && (!res->changed || apply(ctx, m, res, &err) == 0) &&
+	           apply_request(ctx, m, rq, res->changed, &err) == 0) {
+		bd_log(LOG_INFO,
+		       "queue_id=%s direction=outgoing action=upload-request request=%s "
+		       "attachments=%u package=%s duration=%.3f",
+		       m->queue_id[0] ? m->queue_id : "-", rq->request_id, res->nfiles,
+		       res->changed ? res->package_id : "-", elapsed(m));
+		r = SMFIS_CONTINUE;
+	} else if (rq != NULL) {
+		bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=tempfail error=\"%s\"",
+		       m->queue_id[0] ? m->queue_id : "-", err.msg);
+		if (res->changed)
+			bd_package_delete(m->rt->store, res->package_id, NULL, NULL);
+		smfi_setreply(ctx, "451", "4.3.0", "Upload request failed; please try again later");
+		r = SMFIS_TEMPFAIL;
 	} else if (!res->changed) {
 		r = pass(m, res->malformed ? "outgoing-malformed" : "outgoing", res->reason, res);
 	} else if (apply(ctx, m, res, &err) < 0) {
@@ -692,6 +777,9 @@ static sfsistat on_eom(SMFICTX *ctx)
 	}
 	bd_rewrite_result_free(&res);
 done:
+	if (rq != NULL && r != SMFIS_CONTINUE)
+		bd_uploadreq_cancel(rq, m->rt->store); /* nobody gets its link */
+	bd_uploadreq_free(&rq);
 	msg_free(&c->msg);
 	return r;
 }
@@ -721,7 +809,8 @@ static sfsistat on_close(SMFICTX *ctx)
 struct smfiDesc bd_filter_desc = {
         .xxfi_name = "bestanden",
         .xxfi_version = SMFI_VERSION,
-        .xxfi_flags = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS | SMFIF_SETSYMLIST,
+        .xxfi_flags =
+                SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS | SMFIF_SETSYMLIST | SMFIF_DELRCPT,
         .xxfi_connect = on_connect,
         .xxfi_envfrom = on_envfrom,
         .xxfi_envrcpt = on_envrcpt,

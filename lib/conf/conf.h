@@ -181,8 +181,19 @@ struct bd_conf {
 
 	struct bd_conf_requests {
 		struct bd_strlist subject_tags; /* a Subject containing one asks for an upload */
+		char *address;
+		uint64_t expires;
+		uint64_t max_file_size;
+		uint64_t max_total_size;
+		uint64_t max_files;
+		bool several_uses;
+		char *spool_dir;
 	} requests;
 
+	struct bd_conf_scan {
+		char *clamd;
+		uint64_t timeout;
+	} scan;
 	/* The [rule NAME] sections in file order; none: the [policy] switches alone. */
 	struct bd_conf_rules {
 		struct bd_conf_rule *v;

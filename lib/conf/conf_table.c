@@ -176,6 +176,11 @@ static int check_address(const char *v, struct bd_error *err)
 	return check_word(v, err);
 }
 
+static int check_optional_address(const char *v, struct bd_error *err)
+{
+	return v[0] == '\0' ? 0 : check_address(v, err);
+}
+
 static int check_bucket(const char *v, struct bd_error *err)
 {
 	size_t n = strlen(v);

@@ -50,8 +50,13 @@ struct bd_manifest {
 	struct bd_manifest_file *files;
 };
 
+/* What a sealed object with this header is: a package's manifest, or an upload
+ * request (request.h), which shares the header and differs in magic and body. */
+enum bd_sealed_kind { BD_SEALED_MANIFEST, BD_SEALED_REQUEST };
+
 /* The clear header, readable without keys. */
 struct bd_manifest_header {
+	enum bd_sealed_kind kind;
 	unsigned version;
 	uint8_t package_id[BD_PACKAGE_ID_BYTES];
 	unsigned link_key_id;
@@ -72,7 +77,8 @@ void bd_manifest_free(struct bd_manifest **m);
 int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *keys,
                      const uint8_t gateway_pk[32], uint8_t **out, size_t *outlen,
                      struct bd_error *err);
-/* Read the clear header only. */
+/* Read the clear header only: of a manifest or of an upload request (H->kind says which;
+ * the sweeper needs only the expiry of either). */
 int bd_manifest_parse_header(const uint8_t *buf, size_t len, struct bd_manifest_header *h,
                              struct bd_error *err);
 /*

@@ -19,6 +19,7 @@
 /* Domain strings; the NUL is part of the hashed input (sizeof counts it). */
 static const char file_domain[] = "bestanden/v1 file key";
 static const char manifest_domain[] = "bestanden/v1 manifest key";
+static const char request_domain[] = "bestanden/v1 request key";
 
 struct bd_package_keys *bd_package_keys_alloc(void)
 {
@@ -100,6 +101,11 @@ void bd_package_file_key(const struct bd_package_keys *keys, unsigned index,
 void bd_package_manifest_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES])
 {
 	content_key(keys, manifest_domain, sizeof(manifest_domain), 0, out);
+}
+
+void bd_package_request_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES])
+{
+	content_key(keys, request_domain, sizeof(request_domain), 0, out);
 }
 
 int bd_package_seal_server_key(const struct bd_package_keys *keys, const uint8_t gateway_pk[32],

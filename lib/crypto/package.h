@@ -50,6 +50,8 @@ void bd_package_object_name(const uint8_t id[BD_PACKAGE_ID_BYTES], unsigned n, c
 void bd_package_file_key(const struct bd_package_keys *keys, unsigned index,
                          uint8_t out[BD_CONTENT_KEY_BYTES]);
 void bd_package_manifest_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES]);
+/* Content key of an upload request's body (request.h): the request's id, secret, server key. */
+void bd_package_request_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES]);
 
 /* Seal the server key to a gateway public key; open it with that pair's secret key.
  * Sealing returns -1 (OUT zeroed, so nothing can open it) only for an unusable public key,

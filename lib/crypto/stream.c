@@ -267,6 +267,15 @@ static int chunk_open(const uint8_t *key, uint64_t counter, int last, const uint
 
 /* ---- encryption ------------------------------------------------------------------------------ */
 
+/* The container header: magic, version, algorithm, nonce. */
+static void header_bytes(const uint8_t nonce[BD_STREAM_NONCE_BYTES], uint8_t out[HEADER_BYTES])
+{
+	memcpy(out, magic, sizeof(magic));
+	out[4] = BD_STREAM_VERSION;
+	out[5] = BD_STREAM_ALG_AGE_STREAM;
+	memcpy(out + 6, nonce, BD_STREAM_NONCE_BYTES);
+}
+
 struct bd_stream_enc {
 	struct bd_source source;
 	struct bd_source *plain;
@@ -379,10 +388,7 @@ struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BY
 	enc->nchunks = chunk_count(plain_size);
 	enc->s = bd_secret_alloc(sizeof(*enc->s));
 	payload_key(key, BD_STREAM_KEY_BYTES, nonce, enc->s->key);
-	memcpy(enc->pending, magic, sizeof(magic));
-	enc->pending[4] = BD_STREAM_VERSION;
-	enc->pending[5] = BD_STREAM_ALG_AGE_STREAM;
-	memcpy(enc->pending + 6, nonce, BD_STREAM_NONCE_BYTES);
+	header_bytes(nonce, enc->pending);
 	enc->pending_len = HEADER_BYTES;
 	if (plain_size > BD_STREAM_MAX_PLAINTEXT) {
 		bd_error_set(&enc->err, BD_E_LIMIT, "a payload may hold at most %llu bytes",
@@ -422,6 +428,128 @@ void bd_stream_enc_free(struct bd_stream_enc **encp)
 	bd_secret_free(enc->s);
 	free(enc);
 	*encp = NULL;
+}
+
+/* ---- encryption of a stream of unknown length -------------------------------------------------
+ */
+
+/*
+ * A chunk is sealed only when the byte after it arrives (then it is not the last) or
+ * at the end (then it is): so one chunk is held, whatever the length.
+ */
+struct bd_stream_push {
+	struct stream_secrets *s;
+	struct bd_sink *out;
+	uint8_t *chunk; /* SEALED_CHUNK bytes: plaintext, then sealed in place */
+	size_t fill;
+	uint64_t counter, total;
+	uint8_t header[HEADER_BYTES];
+	int header_sent, failed;
+};
+
+static int push_write(struct bd_stream_push *p, const uint8_t *buf, size_t len,
+                      struct bd_error *err)
+{
+	if (p->out->write(p->out->ctx, buf, len) < 0) {
+		p->failed = 1;
+		return bd_error_set(err, BD_E_IO, "the encrypted stream could not be written");
+	}
+	return 0;
+}
+
+static int push_seal(struct bd_stream_push *p, int last, struct bd_error *err)
+{
+	uint8_t tag[BD_STREAM_TAG_BYTES];
+
+	if (!p->header_sent) {
+		if (push_write(p, p->header, HEADER_BYTES, err) < 0)
+			return -1;
+		p->header_sent = 1;
+	}
+	aead_start(&p->s->aead, p->s->key, p->counter++, last);
+	aead_seal_piece(&p->s->aead, p->s->key, p->chunk, p->fill);
+	aead_tag(&p->s->aead, tag);
+	memcpy(p->chunk + p->fill, tag, sizeof(tag));
+	if (push_write(p, p->chunk, p->fill + BD_STREAM_TAG_BYTES, err) < 0)
+		return -1;
+	p->fill = 0;
+	return 0;
+}
+
+struct bd_stream_push *bd_stream_push_new_nonce(const uint8_t key[BD_STREAM_KEY_BYTES],
+                                                const uint8_t nonce[BD_STREAM_NONCE_BYTES],
+                                                struct bd_sink *out)
+{
+	struct bd_stream_push *p = bd_calloc(1, sizeof(*p));
+
+	p->s = bd_secret_alloc(sizeof(*p->s));
+	payload_key(key, BD_STREAM_KEY_BYTES, nonce, p->s->key);
+	p->chunk = bd_malloc(SEALED_CHUNK);
+	p->out = out;
+	header_bytes(nonce, p->header);
+	return p;
+}
+
+struct bd_stream_push *bd_stream_push_new(const uint8_t key[BD_STREAM_KEY_BYTES],
+                                          struct bd_sink *out)
+{
+	uint8_t nonce[BD_STREAM_NONCE_BYTES];
+
+	if (sodium_init() < 0)
+		abort();
+	randombytes_buf(nonce, sizeof(nonce));
+	return bd_stream_push_new_nonce(key, nonce, out);
+}
+
+int bd_stream_push_update(struct bd_stream_push *p, const uint8_t *data, size_t len,
+                          struct bd_error *err)
+{
+	if (p->failed)
+		return bd_error_set(err, BD_E_INVALID, "the encrypted stream has failed already");
+	if (len > BD_STREAM_MAX_PLAINTEXT - p->total) {
+		p->failed = 1;
+		return bd_error_set(err, BD_E_LIMIT, "a payload may hold at most %llu bytes",
+		                    (unsigned long long)BD_STREAM_MAX_PLAINTEXT);
+	}
+	p->total += len;
+	while (len > 0) {
+		size_t m;
+
+		/* a full chunk with more to come is not the last */
+		if (p->fill == BD_STREAM_CHUNK && push_seal(p, 0, err) < 0)
+			return -1;
+		m = BD_STREAM_CHUNK - p->fill < len ? BD_STREAM_CHUNK - p->fill : len;
+		memcpy(p->chunk + p->fill, data, m);
+		p->fill += m;
+		data += m;
+		len -= m;
+	}
+	return 0;
+}
+
+int bd_stream_push_final(struct bd_stream_push *p, uint64_t *plain_size, struct bd_error *err)
+{
+	if (p->failed)
+		return bd_error_set(err, BD_E_INVALID, "the encrypted stream has failed already");
+	if (push_seal(p, 1, err) < 0)
+		return -1;
+	p->failed = 1; /* nothing may follow the last chunk */
+	if (plain_size != NULL)
+		*plain_size = p->total;
+	return 0;
+}
+
+void bd_stream_push_free(struct bd_stream_push **pp)
+{
+	struct bd_stream_push *p = *pp;
+
+	if (p == NULL)
+		return;
+	bd_secret_free(p->s);
+	sodium_memzero(p->chunk, SEALED_CHUNK);
+	free(p->chunk);
+	free(p);
+	*pp = NULL;
 }
 
 /* ---- decryption ------------------------------------------------------------------------------ */

@@ -65,6 +65,26 @@ struct bd_stream_enc *bd_stream_enc_new_nonce(const uint8_t key[BD_STREAM_KEY_BY
                                               struct bd_source *plain, uint64_t plain_size);
 
 /*
+ * Encryption as a push sink, for plaintext of a length known only at its end (an
+ * upload through a web form): feed it in any slicing; the container header and each
+ * sealed chunk go to OUT as soon as the byte after the chunk (or the end) is known,
+ * so at most one chunk is held. The output is byte for byte that of bd_stream_enc
+ * for the same key, nonce and plaintext. After a failure every call fails.
+ */
+struct bd_stream_push;
+struct bd_stream_push *bd_stream_push_new(const uint8_t key[BD_STREAM_KEY_BYTES],
+                                          struct bd_sink *out);
+int bd_stream_push_update(struct bd_stream_push *p, const uint8_t *data, size_t len,
+                          struct bd_error *err);
+/* Seal the last chunk; *PLAIN_SIZE (may be NULL) gets the plaintext bytes in all. */
+int bd_stream_push_final(struct bd_stream_push *p, uint64_t *plain_size, struct bd_error *err);
+void bd_stream_push_free(struct bd_stream_push **p);
+/* With a given nonce: test vectors only. */
+struct bd_stream_push *bd_stream_push_new_nonce(const uint8_t key[BD_STREAM_KEY_BYTES],
+                                                const uint8_t nonce[BD_STREAM_NONCE_BYTES],
+                                                struct bd_sink *out);
+
+/*
  * Decryption of a byte range: feed the ciphertext that bd_stream_cipher_range()
  * named (in order, in any slicing) and the plaintext of [poff, poff+plen) goes
  * to OUT. Authentication failure of any chunk stops it with BD_E_CRYPTO before

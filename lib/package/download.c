@@ -39,8 +39,8 @@ static int capped_write(void *ctx, const uint8_t *data, size_t len)
 	return s->buf.sink.write(&s->buf, data, len);
 }
 
-static int fetch_small(struct bd_store *store, const char *name, uint64_t off, size_t max,
-                       struct bd_buf_sink *out, struct bd_error *err)
+int bd_download_fetch_small(struct bd_store *store, const char *name, uint64_t off, size_t max,
+                            struct bd_buf_sink *out, struct bd_error *err)
 {
 	struct capped_sink cs;
 	struct bd_sink sink = {capped_write, &cs};
@@ -73,7 +73,7 @@ int bd_download_open(const char *token, const struct bd_keyring *kr, struct bd_s
 		return bd_error_set(err, BD_E_INVALID, "not a download link");
 	}
 	bd_package_object_name(t.package_id, 0, name, sizeof(name));
-	if (fetch_small(store, name, 0, BD_MANIFEST_MAX_BYTES, &buf, err) < 0) {
+	if (bd_download_fetch_small(store, name, 0, BD_MANIFEST_MAX_BYTES, &buf, err) < 0) {
 		sodium_memzero(&t, sizeof(t));
 		return -1;
 	}
@@ -159,7 +159,7 @@ int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64
 	if (len == BD_STORE_TO_END || len > f->size - off)
 		len = f->size - off;
 	bd_package_object_name(d->manifest->package_id, index, name, sizeof(name));
-	if (fetch_small(d->store, name, 0, bd_stream_header_size(), &header, err) < 0)
+	if (bd_download_fetch_small(d->store, name, 0, bd_stream_header_size(), &header, err) < 0)
 		return -1;
 	bd_package_file_key(d->keys, index, key);
 	ds.dec = bd_stream_dec_new(key, header.data, header.len, f->size, off, len, out, err);

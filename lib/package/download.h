@@ -40,4 +40,9 @@ int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64
                      struct bd_sink *out, struct bd_error *err);
 void bd_download_close(struct bd_download **d);
 
+/* Object NAME from OFF, at most MAX bytes, into OUT (more is BD_E_IO): the manifest and
+ * other sealed objects (upload.c). OUT->data is malloc'ed. */
+int bd_download_fetch_small(struct bd_store *store, const char *name, uint64_t off, size_t max,
+                            struct bd_buf_sink *out, struct bd_error *err);
+
 #endif

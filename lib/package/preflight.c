@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "preflight.h"
+#include "template.h"
 #include "privileges.h"
 #include "store.h"
 
@@ -242,6 +243,31 @@ static void check_audit_log(struct run *r, const struct bd_conf *conf, const cha
 	check_dir(r, "[gateway] audit_log", dir, user, 1);
 }
 
+/* Templates NAME load in [notice] language (the milter's request notice, the gateway's mails). */
+static void check_templates(struct run *r, const struct bd_conf *conf, const char *name)
+{
+	struct bd_error err;
+	struct bd_notice *n = bd_notice_load_named(conf->notice.template_dir, name,
+	                                           bd_language_code(conf->notice.language), &err);
+
+	if (n == NULL)
+		problem(r, "[notice] template_dir: %s", err.msg);
+	bd_notice_free(&n);
+}
+
+/* Upload requests at the gateway: their spool, and clamd's socket when scanning is on. */
+static void check_uploads(struct run *r, const struct bd_conf *conf, const char *user)
+{
+	struct stat st;
+
+	check_dir(r, "[requests] spool_dir", conf->requests.spool_dir, user, 1);
+	check_templates(r, conf, "notice");
+	if (conf->scan.clamd[0] != '\0' &&
+	    (stat(conf->scan.clamd, &st) < 0 || !S_ISSOCK(st.st_mode)))
+		problem(r, "[scan] clamd: %s is not a socket (is clamd running?)",
+		        conf->scan.clamd);
+}
+
 unsigned bd_preflight_run(const struct bd_conf *conf, unsigned roles, bd_conf_report_fn *report,
                           void *ctx)
 {
@@ -259,6 +285,7 @@ unsigned bd_preflight_run(const struct bd_conf *conf, unsigned roles, bd_conf_re
 			check_readable(&r, "[storage] s3_secret_key_file",
 			               conf->storage.s3_secret_key_file, user, "bestanden-milter");
 		check_dir(&r, "[milter] spool_dir", conf->milter.spool_dir, user, 1);
+		check_templates(&r, conf, "request");
 	}
 	if (roles & BD_PREFLIGHT_GATEWAY) {
 		const char *user = effective_user(conf->gateway.user);
@@ -267,6 +294,7 @@ unsigned bd_preflight_run(const struct bd_conf *conf, unsigned roles, bd_conf_re
 		if (gateway_store)
 			check_dir(&r, "[gateway] data_dir", conf->gateway.data_dir, user, 1);
 		check_audit_log(&r, conf, user);
+		check_uploads(&r, conf, user);
 	}
 	/* The gateway alone does not call its own object API; everyone else does. */
 	if (roles == BD_PREFLIGHT_GATEWAY && gateway_store)

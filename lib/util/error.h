@@ -26,6 +26,7 @@ enum bd_status {
 	BD_E_STORAGE,  /* storage backend failed (may be temporary) */
 	BD_E_TEMP,     /* temporary condition: retry later */
 	BD_E_LIMIT,    /* a hard limit was exceeded */
+	BD_E_INFECTED, /* a virus scanner found something */
 };
 
 #define BD_ERROR_MAX 1024

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "mem.h"
 #include "conf.h"
 #include "manifest.h"
 #include "pages.h"
@@ -344,13 +345,75 @@ static void test_page_answers(void **state)
 	bd_conf_free(&conf);
 }
 
+/* The upload pages: every refusal has its words and status in both languages, values are
+ * escaped, the form's CSP admits the form and its script, the others do not. */
+static void test_upload_pages(void **state)
+{
+	static const unsigned status[GW_UPLOAD_REFUSALS] = {
+	        [GW_UPLOAD_FILE_TOO_LARGE] = 413, [GW_UPLOAD_TOO_LARGE] = 413,
+	        [GW_UPLOAD_TOO_MANY] = 413,       [GW_UPLOAD_EXPIRED] = 410,
+	        [GW_UPLOAD_EMPTY] = 400,          [GW_UPLOAD_UNAVAILABLE] = 503,
+	        [GW_UPLOAD_INFECTED] = 422,
+	};
+	static const char *const langs[] = {"nl", "en"};
+	struct bd_conf *conf = bd_conf_defaults();
+	struct gw_upload_limits lim = {"<b>x</b>.pdf", 1000, 5000, 3};
+	struct bd_request *r = bd_request_new();
+	struct bd_manifest *m = bd_manifest_new();
+	struct gw_html page;
+	struct gw_pages *p;
+	struct bd_error err;
+
+	p = gw_pages_new(&conf->gateway, &err);
+	assert_non_null(p);
+	for (size_t l = 0; l < 2; l++) {
+		for (int why = 0; why < GW_UPLOAD_REFUSALS; why++) {
+			gw_pages_upload_refused(p, langs[l], "TOKEN", (enum gw_upload_refusal)why,
+			                        &lim, &page);
+			assert_int_equal(page.status, status[why]);
+			assert_null(strstr(page.body, "<b>x"));
+			assert_non_null(strstr(page.csp, "form-action 'none'"));
+			if (why == GW_UPLOAD_FILE_TOO_LARGE || why == GW_UPLOAD_INFECTED)
+				assert_non_null(strstr(page.body, "&lt;b&gt;x&lt;/b&gt;.pdf"));
+			/* the way back to the form, except for an expired request */
+			assert_true((strstr(page.body, "/u/TOKEN") != NULL) ==
+			            (why != GW_UPLOAD_EXPIRED));
+			g_free(page.body);
+		}
+	}
+	r->requester = bd_strdup("jan\"@example.nl");
+	r->note = bd_strdup("<script>alert(1)</script>");
+	r->expires = 1796900000;
+	r->max_file_size = 1000;
+	r->max_total_size = 5000;
+	r->max_files = 3;
+	gw_pages_upload(p, "en", "TOKEN", r, &page);
+	assert_int_equal(page.status, 200);
+	assert_non_null(strstr(page.csp, "form-action 'self'"));
+	assert_non_null(strstr(page.csp, "script-src 'sha256-"));
+	assert_non_null(strstr(page.body, "action=\"/u/TOKEN?lang=en\""));
+	assert_non_null(strstr(page.body, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+	assert_non_null(strstr(page.body, "jan&quot;@example.nl"));
+	assert_non_null(strstr(page.body, "data-max-files=\"3\""));
+	g_free(page.body);
+	bd_manifest_add_file(m, 1, "<i>a</i>.pdf", "application/pdf", 10);
+	gw_pages_upload_done(p, "nl", "jan@example.nl", m, &page);
+	assert_int_equal(page.status, 200);
+	assert_non_null(strstr(page.body, "&lt;i&gt;a&lt;/i&gt;.pdf"));
+	g_free(page.body);
+	gw_pages_free(&p);
+	bd_manifest_free(&m);
+	bd_request_free(&r);
+	bd_conf_free(&conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_client_address), cmocka_unit_test(test_ratelimit),
 	        cmocka_unit_test(test_language),       cmocka_unit_test(test_zip_names),
 	        cmocka_unit_test(test_audit_lines),    cmocka_unit_test(test_pages),
-	        cmocka_unit_test(test_page_answers),
+	        cmocka_unit_test(test_page_answers),   cmocka_unit_test(test_upload_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -813,6 +813,115 @@ static void test_format_vectors(void **state)
 	free(big);
 }
 
+/* ---- push encryption ------------------------------------------------------------------------- */
+
+/* The push encryptor over PLAIN in slices of STEP bytes, into a buffer sink. */
+static void push_encrypt(const uint8_t *k, const uint8_t *nonce, const uint8_t *plain, size_t len,
+                         size_t step, struct bd_buf_sink *out)
+{
+	struct bd_stream_push *p;
+	struct bd_error err;
+	uint64_t total = 0;
+
+	bd_buf_sink_init(out);
+	p = bd_stream_push_new_nonce(k, nonce, &out->sink);
+	for (size_t off = 0; off < len; off += step)
+		assert_int_equal(bd_stream_push_update(p, plain + off,
+		                                       len - off < step ? len - off : step, &err),
+		                 0);
+	assert_int_equal(bd_stream_push_final(p, &total, &err), 0);
+	assert_int_equal(total, len);
+	/* nothing may follow the last chunk */
+	assert_int_equal(bd_stream_push_update(p, plain, 0, &err), -1);
+	bd_stream_push_free(&p);
+}
+
+/* FORMAT.md 9.2 through the push encryptor, and pull == push for sizes around chunk edges. */
+static void test_push_matches_pull(void **state)
+{
+	static const size_t sizes[] = {
+	        0, 1, 18, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 2 * CHUNK + 5, 3 * CHUNK - 1};
+	static const size_t steps[] = {1, 7, 4096, CHUNK, CHUNK + 3, 1 << 20};
+	uint8_t fkey[32], nonce[16], want[64], digest[32];
+	struct bd_buf_sink out;
+	uint8_t *big = bd_malloc(65537);
+
+	hex_decode("3027cd9a2249bf7a11f2a83cf0508c59bb33972c52f1551e28d9e1461168609f", fkey, 32);
+	for (int i = 0; i < 16; i++)
+		nonce[i] = (uint8_t)(0x70 + i);
+	push_encrypt(fkey, nonce, (const uint8_t *)"Hallo, bestanden!\n", 18, 5, &out);
+	hex_decode("424453540101707172737475767778797a7b7c7d7e7fd0368fa6307a2d76234892e93ee438f3"
+	           "4580881b9d966ced105e331ac82346ed48a0",
+	           want, 56);
+	assert_int_equal(out.len, 56);
+	assert_memory_equal(out.data, want, 56);
+	free(out.data);
+	for (size_t i = 0; i < 65537; i++)
+		big[i] = (uint8_t)i;
+	push_encrypt(fkey, nonce, big, 65537, 1000, &out);
+	assert_int_equal(out.len, 65591);
+	crypto_hash_sha256(digest, out.data, out.len);
+	hex_decode("6e9f28bbad10178cd05bbc915e9e63ce8802c1ee74d5c0ab32f8687705073a48", want, 32);
+	assert_memory_equal(digest, want, 32);
+	free(out.data);
+	free(big);
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *plain = pattern(sizes[i] ? sizes[i] : 1, (uint32_t)i);
+		size_t clen = (size_t)bd_stream_ciphertext_size(sizes[i]);
+		uint8_t *c = bd_malloc(clen), *back;
+		struct bd_mem_source src;
+		struct bd_stream_enc *enc;
+		struct bd_source *s;
+		struct bd_error err;
+		size_t blen;
+
+		bd_mem_source_init(&src, plain, sizes[i]);
+		enc = bd_stream_enc_new_nonce(key, nonce, &src.source, sizes[i]);
+		s = bd_stream_enc_source(enc);
+		for (size_t got = 0; got < clen;) {
+			ssize_t n = s->read(s->ctx, c + got, clen - got);
+
+			assert_true(n > 0);
+			got += (size_t)n;
+		}
+		bd_stream_enc_free(&enc);
+		for (size_t j = 0; j < sizeof(steps) / sizeof(steps[0]); j++) {
+			push_encrypt(key, nonce, plain, sizes[i], steps[j], &out);
+			assert_int_equal(out.len, clen);
+			assert_memory_equal(out.data, c, clen);
+			free(out.data);
+		}
+		assert_int_equal(bd_stream_decrypt_buffer(key, c, clen, &back, &blen, &err), 0);
+		assert_int_equal(blen, sizes[i]);
+		free(back);
+		free(c);
+		free(plain);
+	}
+}
+
+/* A sink that refuses: the push encryptor fails and stays failed. */
+static int refuse_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	return -1;
+}
+
+static void test_push_sink_failure(void **state)
+{
+	struct bd_sink no = {refuse_write, NULL};
+	struct bd_stream_push *p = bd_stream_push_new(key, &no);
+	uint8_t *plain = pattern(2 * CHUNK, 9);
+	struct bd_error err;
+
+	/* the first chunk is sealed (and written) only when the byte after it arrives */
+	assert_int_equal(bd_stream_push_update(p, plain, CHUNK, &err), 0);
+	assert_int_equal(bd_stream_push_update(p, plain, 1, &err), -1);
+	assert_int_equal(err.code, BD_E_IO);
+	assert_int_equal(bd_stream_push_final(p, NULL, &err), -1);
+	bd_stream_push_free(&p);
+	free(plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -831,6 +940,8 @@ int main(void)
 	        cmocka_unit_test(test_age_vectors),
 	        cmocka_unit_test(test_format_vectors),
 	        cmocka_unit_test(test_matches_one_shot_aead),
+	        cmocka_unit_test(test_push_matches_pull),
+	        cmocka_unit_test(test_push_sink_failure),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

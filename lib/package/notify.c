@@ -1,0 +1,189 @@
+/*
+ * notify.c - the invitation and the arrival notice (see notify.h).
+ *
+ * The arrival notice is the download notice of outgoing mail, with a line
+ * before it saying who uploaded and what they wrote; the invitation is the
+ * "request" template alone. Both languages go in for [notice] language =
+ * auto (no recipient's domain tells us better here).
+ *
+ * SPDX-License-Identifier: EUPL-1.2
+ */
+#include "notify.h"
+#include "html.h"
+#include "mem.h"
+#include "outmail.h"
+#include "template.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+static enum bd_notice_languages languages(const struct bd_conf *conf)
+{
+	return conf->notice.language == BD_LANG_NL   ? BD_NOTICE_NL
+	       : conf->notice.language == BD_LANG_EN ? BD_NOTICE_EN
+	                                             : BD_NOTICE_LOADED;
+}
+
+/* "nl", "en", or both joined by " / ": the subject for the languages in use. */
+static char *subject(const struct bd_conf *conf, const char *nl, const char *en)
+{
+	switch (languages(conf)) {
+	case BD_NOTICE_NL: return bd_strdup(nl);
+	case BD_NOTICE_EN: return bd_strdup(en);
+	default: return bd_asprintf("%s / %s", nl, en);
+	}
+}
+
+/* One mail from [smtp] from to TO. */
+static int mail_to(const struct bd_conf *conf, const char *to, const char *subject,
+                   const char *text, const char *html, struct bd_error *err)
+{
+	return bd_outmail_send(&conf->smtp,
+	                       &(struct bd_outmail){.from = conf->smtp.from,
+	                                            .to = to,
+	                                            .subject = subject,
+	                                            .text = text,
+	                                            .html = html},
+	                       err);
+}
+
+static char *html_document(const char *intro_html, const char *snippet)
+{
+	return bd_asprintf("<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"></head>\n"
+	                   "<body>\n%s%s</body>\n</html>\n",
+	                   intro_html, snippet);
+}
+
+int bd_notify_upload(const struct bd_conf *conf, const struct bd_request *r,
+                     const struct bd_manifest *m, const char *link, const char *uploader,
+                     const char *message, struct bd_error *err)
+{
+	struct bd_notice *n = bd_notice_load(conf->notice.template_dir,
+	                                     bd_language_code(conf->notice.language), err);
+	struct bd_notice_file *files;
+	struct bd_notice_vars v;
+	GString *intro, *intro_html;
+	char *text, *html, *body, *doc, *subj;
+	const char *who = uploader != NULL && uploader[0] != '\0' ? uploader : NULL;
+	int rc;
+
+	if (n == NULL)
+		return -1;
+	files = bd_calloc(m->nfiles ? m->nfiles : 1, sizeof(*files));
+	for (size_t i = 0; i < m->nfiles; i++)
+		files[i] = (struct bd_notice_file){m->files[i].name, m->files[i].size};
+	v = (struct bd_notice_vars){conf->gateway.organisation,
+	                            link,
+	                            (time_t)m->expires,
+	                            m->nfiles,
+	                            files,
+	                            languages(conf)};
+	text = bd_notice_render_text(n, &v);
+	html = bd_notice_render_html(n, &v);
+	intro = g_string_new(NULL);
+	intro_html = g_string_new("<p>");
+	/* Both languages in one line each: the requester is one of us. */
+	g_string_append_printf(intro,
+	                       "Via uw uploadverzoek ontvangen / Received through your "
+	                       "upload request%s%s\n",
+	                       who ? ": " : "", who ? who : "");
+	g_string_append(intro_html, "Via uw uploadverzoek ontvangen / Received through your "
+	                            "upload request");
+	if (who != NULL) {
+		g_string_append(intro_html, ": <strong>");
+		bd_html_append_escaped(intro_html, who);
+		g_string_append(intro_html, "</strong>");
+	}
+	g_string_append(intro_html, "</p>\n");
+	if (message != NULL && message[0] != '\0') {
+		g_string_append_printf(intro, "\n%s\n", message);
+		g_string_append(intro_html, "<p style=\"white-space:pre-line\">");
+		bd_html_append_escaped(intro_html, message);
+		g_string_append(intro_html, "</p>\n");
+	}
+	g_string_append(intro, "\n");
+	body = bd_asprintf("%s%s", intro->str, text);
+	doc = html_document(intro_html->str, html);
+	subj = subject(conf, "Bestanden ontvangen via uploadverzoek",
+	               "Files received through upload request");
+	rc = mail_to(conf, r->requester, subj, body, doc, err);
+	free(subj);
+	free(doc);
+	free(body);
+	g_string_free(intro, TRUE);
+	g_string_free(intro_html, TRUE);
+	free(text);
+	free(html);
+	free(files);
+	bd_notice_free(&n);
+	return rc;
+}
+
+int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, const char *link,
+                     struct bd_error *err)
+{
+	struct bd_notice *n;
+	struct bd_notice_vars v;
+	struct bd_notice_request rq = {r->requester, r->note, r->max_total_size, r->max_files};
+	char *text, *html, *doc, *subj;
+	int rc;
+
+	if (r->recipient == NULL)
+		return bd_error_set(err, BD_E_INVALID, "the request names no recipient");
+	n = bd_notice_load_named(conf->notice.template_dir, "request",
+	                         bd_language_code(conf->notice.language), err);
+	if (n == NULL)
+		return -1;
+	v = (struct bd_notice_vars){
+	        conf->gateway.organisation, link, (time_t)r->expires, 0, NULL, languages(conf)};
+	text = bd_notice_render_request_text(n, &v, &rq);
+	html = bd_notice_render_request_html(n, &v, &rq);
+	doc = html_document("", html);
+	subj = subject(conf, "Uploadverzoek", "Upload request");
+	rc = mail_to(conf, r->recipient, subj, text, doc, err);
+	free(subj);
+	free(doc);
+	free(text);
+	free(html);
+	bd_notice_free(&n);
+	return rc;
+}
+
+int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, const char *file,
+                       const char *uploader, const char *signature, struct bd_error *err)
+{
+	char *text, *html, *doc, *subj;
+	GString *h = g_string_new("<p>");
+	int rc;
+
+	/* Both languages: the requester is one of us, and this is rare. */
+	text = bd_asprintf("Een upload via uw uploadverzoek is geweigerd: in het bestand \"%s\" is "
+	                   "een virus gevonden (%s). Er is niets opgeslagen.%s%s\n\n"
+	                   "An upload through your upload request was refused: a virus was found "
+	                   "in the file \"%s\" (%s). Nothing was stored.\n",
+	                   file, signature, uploader ? "\nAfzender / sender: " : "",
+	                   uploader ? uploader : "", file, signature);
+	g_string_append(h, "Een upload via uw uploadverzoek is geweigerd: in het bestand ");
+	bd_html_append_escaped(h, file);
+	g_string_append(h, " is een virus gevonden (");
+	bd_html_append_escaped(h, signature);
+	g_string_append(h, "). Er is niets opgeslagen.</p>\n<p>An upload through your upload "
+	                   "request was refused: a virus was found in the file ");
+	bd_html_append_escaped(h, file);
+	g_string_append(h, ". Nothing was stored.</p>\n");
+	if (uploader != NULL) {
+		g_string_append(h, "<p>Afzender / sender: ");
+		bd_html_append_escaped(h, uploader);
+		g_string_append(h, "</p>\n");
+	}
+	html = g_string_free(h, FALSE);
+	doc = html_document(html, "");
+	subj = subject(conf, "Upload geweigerd: virus gevonden", "Upload refused: virus found");
+	rc = mail_to(conf, r->requester, subj, text, doc, err);
+	free(subj);
+	free(doc);
+	g_free(html);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/*
+ * notify.h - the mails about upload requests that bestanden sends itself:
+ * the invitation to upload (`bestanden request create --send`) and the
+ * notice to the requester that files have arrived.
+ *
+ * Both are rendered from the notice templates of [notice] template_dir
+ * ("request" for the invitation, "notice" for the arrival, as in outgoing
+ * mail) in [notice] language, and sent through [smtp] (outmail.h). An error
+ * means the MTA did not take the mail: the caller must not act as if it had.
+ *
+ * SPDX-License-Identifier: EUPL-1.2
+ */
+#ifndef BD_NOTIFY_H
+#define BD_NOTIFY_H
+
+#include "conf.h"
+#include "error.h"
+#include "manifest.h"
+#include "request.h"
+
+/* Tell R's requester that the files of M arrived, downloadable at LINK; UPLOADER and
+ * MESSAGE are what the uploader wrote (either may be NULL). */
+int bd_notify_upload(const struct bd_conf *conf, const struct bd_request *r,
+                     const struct bd_manifest *m, const char *link, const char *uploader,
+                     const char *message, struct bd_error *err);
+/* Tell R's requester that an upload was refused because clamd found SIGNATURE in FILE. */
+int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, const char *file,
+                       const char *uploader, const char *signature, struct bd_error *err);
+/* Invite R's recipient to upload through LINK, from the requester's name. */
+int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, const char *link,
+                     struct bd_error *err);
+
+#endif
