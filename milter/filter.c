@@ -720,6 +720,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 	env.recipients = (const char *const *)m->rcpts;
 	env.nrecipients = m->nrcpts;
 	env.outgoing = outgoing;
+	env.upload_request = rq != NULL;
 	snprintf(qid, sizeof(qid), "%s", m->queue_id[0] ? m->queue_id : "-");
 	accept = m->rt->conf->policy.failure_mode == BD_FAILURE_ACCEPT;
 	if (rewrite_with_deadline(ctx, &c->msg, fd, &env, &res, &err) < 0) {

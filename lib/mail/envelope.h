@@ -28,6 +28,9 @@ struct bd_rewrite_envelope {
 	 * run (the milter sends smfi_progress); NULL for none. */
 	void (*progress)(void *ctx);
 	void *progress_ctx;
+	/* The message asks for an upload (uploadreq.h): its tag or address was taken out
+	 * before the rewrite sees it. A rule's upload_request condition holds then too. */
+	bool upload_request;
 };
 
 enum bd_rewrite_action {

@@ -450,7 +450,8 @@ void bd_rules_decide(const struct bd_conf *conf, const struct bd_rewrite_envelop
 			m.total += items[i].size;
 		}
 	if (asked & (1ULL << BD_RULE_KEY_UPLOAD_REQUEST))
-		m.upload_request = subject_tagged(conf, msg);
+		m.upload_request =
+		        (env != NULL && env->upload_request) || subject_tagged(conf, msg);
 	if (want != 0)
 		m.sensitive = scan_texts(items, n, want);
 	if (asked & ((1ULL << BD_RULE_KEY_TYPE) | (1ULL << BD_RULE_KEY_EXTENSION)))

@@ -434,7 +434,7 @@ static void test_engine(void **state)
 	assert_int_equal(r->parts[2].action, BD_REWRITE_KEEP);
 	bd_rewrite_result_free(&r);
 	/* the upload-request tag, any case: tempfail */
-	r = explain(c, "Re: [UPLOAD] stukken", "hi", "a.pdf", pdf64);
+	r = explain(c, "Re: [UPLOADVERZOEK] stukken", "hi", "a.pdf", pdf64);
 	assert_true(r->tempfail);
 	assert_false(r->refused);
 	assert_string_equal(r->refusal_status, "4.7.1");
