@@ -179,6 +179,13 @@ struct bd_conf {
 		char *from;
 	} smtp;
 
+	struct bd_conf_admin {
+		char *listen; /* "" : no admin API */
+		char *token_file;
+		uint64_t max_retention;
+		char *url; /* "" : the CLI works on storage directly */
+	} admin;
+
 	struct bd_conf_requests {
 		struct bd_strlist subject_tags; /* a Subject containing one asks for an upload */
 	} requests;
