@@ -8,11 +8,13 @@
 #include "manifest.h"
 #include "mem.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OBJECTS_MAX (BD_MANIFEST_MAX_FILES + 1)
+#define HEADER_TAG  crypto_aead_xchacha20poly1305_ietf_ABYTES
 
 static int note_object(void *ctx, const char *name, uint64_t size)
 {
@@ -34,7 +36,7 @@ static int note_object(void *ctx, const char *name, uint64_t size)
 	return 0;
 }
 
-/* The manifest's clear header: the first BD_MANIFEST_HEADER_BYTES of "<id>/0". */
+/* The manifest's clear header: the first bytes of "<id>/0" (the parser wants the tag too). */
 static int read_header(struct bd_store *s, const char *id_hex, struct bd_manifest_header *h,
                        struct bd_error *err)
 {
@@ -44,7 +46,7 @@ static int read_header(struct bd_store *s, const char *id_hex, struct bd_manifes
 
 	snprintf(name, sizeof(name), "%s/0", id_hex);
 	bd_buf_sink_init(&buf);
-	r = bd_store_get(s, name, 0, BD_MANIFEST_HEADER_BYTES, &buf.sink, err);
+	r = bd_store_get(s, name, 0, BD_MANIFEST_HEADER_BYTES + HEADER_TAG, &buf.sink, err);
 	if (r == 0)
 		r = bd_manifest_parse_header(buf.data, buf.len, h, err);
 	free(buf.data);
