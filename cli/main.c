@@ -180,7 +180,8 @@ static int cmd_keygen(int argc, char **argv)
 		free(dir);
 		return bd_cli_fail(&err);
 	}
-	printf("created keys in %s: link key 1, gateway key pair 1, store token\n", dir);
+	printf("created keys in %s: link key 1, gateway key pair 1, store token, admin token\n",
+	       dir);
 	free(dir);
 	return 0;
 }
@@ -394,7 +395,8 @@ static const struct command {
         {"check-config", cmd_check_config, "[-v] [--example | --manpage]",
          "check the configuration file (-v: every value; --example, --manpage: the "
          "generated documents)"},
-        {"keygen", cmd_keygen, "[-d DIR]", "create link key, gateway key pair and store token"},
+        {"keygen", cmd_keygen, "[-d DIR]",
+         "create link key, gateway key pair, store and admin tokens"},
         {"keys", cmd_keys,
          "[-d DIR] list | rotate [link|gateway|all] | remove [--force] link|gateway ID",
          "list, rotate or remove keys"},

@@ -24,6 +24,7 @@
 #include "server.h"
 #include "settings.h"
 #include "store.h"
+#include "sweep.h"
 
 struct gw_pages;
 struct gw_audit;
@@ -95,5 +96,20 @@ void gw_upload_register(struct gw_server *srv);
 struct gw_sweeper;
 struct gw_sweeper *gw_sweep_start(struct bd_error *err);
 void gw_sweep_stop(struct gw_sweeper **sw);
+struct gw_sweep_report {
+	int64_t at; /* unix seconds the last sweep ran; 0: none yet */
+	int ok;     /* it judged and deleted everything it meant to */
+	struct bd_sweep_stats stats;
+};
+/* The last sweep's report into OUT; 0 when none has run yet. */
+int gw_sweep_last(struct gw_sweep_report *out);
+
+/* admin.c: the admin API under /admin/v1 (docs/API.md), on its own listener ([admin] listen).
+ * TOKEN_FILE is read now (as root); NULL with ERR when it is missing or loosely protected. */
+struct gw_admin;
+struct gw_admin *gw_admin_open(const char *token_file, struct bd_error *err);
+void gw_admin_close(struct gw_admin **a);
+/* Adds the admin routes and the redaction of links in admin URLs to SRV. */
+void gw_admin_register(struct gw_server *srv, struct gw_admin *a);
 
 #endif

@@ -48,6 +48,8 @@ static void usage(FILE *out, int status)
 struct gateway {
 	const char *conf_path;
 	struct gw_server *srv;
+	struct gw_server *admin_srv; /* [admin] listen: the admin API's own listener, or NULL */
+	struct gw_admin *admin;
 	struct gw_objects *objects; /* the embedded store, when [storage] driver = gateway */
 	struct gw_download *download;
 	struct gw_sweeper *sweeper;
@@ -95,6 +97,8 @@ static void cleanup(struct gateway *gw)
 {
 	gw_sweep_stop(&gw->sweeper);
 	gw_server_free(&gw->srv); /* stops it first: no request is left */
+	gw_server_free(&gw->admin_srv);
+	gw_admin_close(&gw->admin);
 	gw_runtime_install(NULL);
 	gw_download_free(&gw->download);
 	gw_objects_close(&gw->objects);
@@ -177,6 +181,11 @@ int main(int argc, char **argv)
 		bd_conf_free(&first);
 		return start_refused(&gw, "", &err);
 	}
+	if (first->admin.listen[0] != '\0' &&
+	    (gw.admin = gw_admin_open(first->admin.token_file, &err)) == NULL) {
+		bd_conf_free(&first);
+		return start_refused(&gw, "", &err);
+	}
 	/* The audit log's directory before the runtime opens the log in it. */
 	if (!test_only && make_audit_dir(first, &err) < 0) {
 		bd_conf_free(&first);
@@ -226,7 +235,15 @@ int main(int argc, char **argv)
 	gw_download_set_rate(gw.download, (unsigned)conf->gateway.failed_lookups_per_minute);
 	gw_upload_register(gw.srv);
 	gw_metrics_register(gw.srv);
-	if (gw_server_listen(gw.srv, &err) < 0) {
+	if (gw.admin != NULL) {
+		/* The admin API answers on its own listener only, never on the recipients'. */
+		ss.listen = conf->admin.listen;
+		gw.admin_srv = gw_server_new(&ss);
+		gw_server_set_context(gw.admin_srv, context_hold, context_drop, NULL);
+		gw_admin_register(gw.admin_srv, gw.admin);
+	}
+	if (gw_server_listen(gw.srv, &err) < 0 ||
+	    (gw.admin_srv != NULL && gw_server_listen(gw.admin_srv, &err) < 0)) {
 		gw_runtime_release(rt);
 		return start_refused(&gw, "", &err);
 	}
@@ -260,12 +277,14 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	if (gw_server_start(gw.srv, &err) < 0) {
+	if (gw_server_start(gw.srv, &err) < 0 ||
+	    (gw.admin_srv != NULL && gw_server_start(gw.admin_srv, &err) < 0)) {
 		gw_runtime_release(rt);
 		bd_pidfile_remove(gw.pid_file, NULL);
 		return start_refused(&gw, "", &err);
 	}
-	bd_log(LOG_INFO, "event=start listen=%s storage=%s pid=%ld", conf->gateway.listen,
+	bd_log(LOG_INFO, "event=start listen=%s admin=%s storage=%s pid=%ld", conf->gateway.listen,
+	       gw.admin_srv != NULL ? conf->admin.listen : "off",
 	       bd_store_driver_name(conf->storage.driver), (long)getpid());
 	gw_runtime_release(rt);
 	gw.sweeper = gw_sweep_start(&err);
@@ -283,6 +302,8 @@ int main(int argc, char **argv)
 	bd_log(LOG_INFO, "event=stop signal=%s", sig == SIGTERM ? "TERM" : "INT");
 	gw_sweep_stop(&gw.sweeper);
 	gw_server_stop(gw.srv);
+	if (gw.admin_srv != NULL)
+		gw_server_stop(gw.admin_srv);
 	if (bd_pidfile_remove(gw.pid_file, &err) < 0)
 		bd_log(LOG_WARNING, "event=pid-file-left error=\"%s\"", err.msg);
 	cleanup(&gw);

@@ -82,6 +82,16 @@ void gw_metrics_event(enum gw_metric_event e)
 	atomic_fetch_add(&m.events[e], 1);
 }
 
+void gw_metrics_read(struct gw_metrics_totals *out)
+{
+	out->bytes_out = atomic_load(&m.bytes_out);
+	out->downloads_active = atomic_load(&m.active);
+	for (int e = 0; e < GW_EV_COUNT; e++)
+		out->events[e] = atomic_load(&m.events[e]);
+	for (int e = 0; e < GW_ERR_COUNT; e++)
+		out->errors[e] = atomic_load(&m.errors[e]);
+}
+
 static void header(GString *out, const char *name, const char *type, const char *help)
 {
 	g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);

@@ -36,6 +36,15 @@ enum gw_metric_event {
 	GW_EV_COUNT
 };
 
+/* The counters as they stand, for the admin API's statistics. */
+struct gw_metrics_totals {
+	uint64_t bytes_out;
+	int64_t downloads_active;
+	uint64_t events[GW_EV_COUNT];
+	uint64_t errors[GW_ERR_COUNT];
+};
+void gw_metrics_read(struct gw_metrics_totals *out);
+
 /* Adds GET /metrics and the count of every answered request to SRV. */
 void gw_metrics_register(struct gw_server *srv);
 

@@ -7,6 +7,7 @@
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
+#include "bearer.h"
 #include "gateway.h"
 #include "keys.h"
 #include "log.h"
@@ -22,29 +23,22 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define TOKEN_MAX    1024
 #define LIST_DEFAULT 1000
 #define LIST_MAX     10000
 
 struct gw_objects {
 	struct bd_objstore *store;
-	uint8_t token_hash[32];
+	struct gw_bearer token;
 };
 
 struct gw_objects *gw_objects_open(const char *data_dir, const char *token_file,
                                    struct bd_error *err)
 {
 	struct gw_objects *o = bd_calloc(1, sizeof(*o));
-	char *token;
 
-	token = bd_secret_file_read(token_file, TOKEN_MAX, err);
-	if (token == NULL) {
-		bd_error_prefix(err, "object API token ([storage] token_file)");
+	if (gw_bearer_load(&o->token, token_file, "object API token ([storage] token_file)", err) <
+	    0)
 		goto fail;
-	}
-	crypto_generichash(o->token_hash, sizeof(o->token_hash), (const uint8_t *)token,
-	                   strlen(token), NULL, 0);
-	bd_secret_free(token);
 	o->store = bd_objstore_open(data_dir, err);
 	if (o->store != NULL)
 		return o;
@@ -61,7 +55,7 @@ void gw_objects_close(struct gw_objects **op)
 	if (o == NULL)
 		return;
 	bd_objstore_close(&o->store);
-	sodium_memzero(o->token_hash, sizeof(o->token_hash));
+	gw_bearer_wipe(&o->token);
 	free(o);
 	*op = NULL;
 }
@@ -78,31 +72,13 @@ static struct gw_objects *objects_of(const struct gw_request *r)
 
 static int authorized(struct gw_request *r)
 {
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	                                            MHD_HTTP_HEADER_AUTHORIZATION);
-	uint8_t hash[32];
-	int ok;
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return 0;
-	h += 7;
-	crypto_generichash(hash, sizeof(hash), (const uint8_t *)h, strlen(h), NULL, 0);
-	ok = sodium_memcmp(hash, objects_of(r)->token_hash, sizeof(hash)) == 0;
-	sodium_memzero(hash, sizeof(hash));
-	return ok;
+	return gw_bearer_check(&objects_of(r)->token, r);
 }
 
 static enum MHD_Result refuse_auth(struct gw_request *r)
 {
-	static const char text[] = "missing or wrong bearer token\n";
-	struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text,
-	                                                            MHD_RESPMEM_PERSISTENT);
-
-	if (resp != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		                        "Bearer realm=\"bestanden objects\"");
-	gw_log_field(r, "result", "unauthorized");
-	return gw_respond(r, MHD_HTTP_UNAUTHORIZED, resp);
+	return gw_bearer_refuse(r, "bestanden objects", "missing or wrong bearer token\n",
+	                        "text/plain; charset=utf-8");
 }
 
 static unsigned status_of(const struct bd_error *err)

@@ -33,11 +33,18 @@ static void runtime_free(struct bd_ref *ref)
 
 /* Bound when the gateway starts (sockets, files read as root, the store's kind). */
 static const char *const restart_only[][2] = {
-        {"gateway", "listen"},          {"gateway", "tls_cert"},
-        {"gateway", "tls_key"},         {"gateway", "user"},
-        {"gateway", "data_dir"},        {"gateway", "pid_file"},
-        {"gateway", "max_connections"}, {"gateway", "connection_timeout"},
-        {"storage", "driver"},          {"storage", "token_file"},
+        {"gateway", "listen"},
+        {"gateway", "tls_cert"},
+        {"gateway", "tls_key"},
+        {"gateway", "user"},
+        {"gateway", "data_dir"},
+        {"gateway", "pid_file"},
+        {"gateway", "max_connections"},
+        {"gateway", "connection_timeout"},
+        {"storage", "driver"},
+        {"storage", "token_file"},
+        {"admin", "listen"},
+        {"admin", "token_file"},
 };
 
 /*

@@ -73,6 +73,20 @@ static void orphans_compact(struct sweeper *sw)
 	sw->n = k;
 }
 
+/* The last sweep's report, for the admin API: process-wide like the metrics. */
+static struct {
+	pthread_mutex_t lock;
+	struct gw_sweep_report r;
+} last = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+int gw_sweep_last(struct gw_sweep_report *out)
+{
+	pthread_mutex_lock(&last.lock);
+	*out = last.r;
+	pthread_mutex_unlock(&last.lock);
+	return out->at != 0;
+}
+
 /* One sweep with the runtime in force; the seconds until the next one. */
 static uint64_t sweep_once(struct sweeper *sw)
 {
@@ -90,6 +104,9 @@ static uint64_t sweep_once(struct sweeper *sw)
 	rc = bd_sweep_run(rt->settings.store, &o, &st, &err);
 	gw_runtime_release(rt);
 	orphans_compact(sw);
+	pthread_mutex_lock(&last.lock);
+	last.r = (struct gw_sweep_report){.at = sw->now, .ok = rc == 0, .stats = st};
+	pthread_mutex_unlock(&last.lock);
 	bd_log(rc == 0 ? LOG_INFO : LOG_WARNING,
 	       "event=sweep objects=%llu packages=%llu expired=%llu orphans=%llu deleted=%llu "
 	       "failures=%llu%s%s%s",

@@ -8,7 +8,7 @@
 set -eu
 
 build_pkgs="cmake make gcc clang pkg-config libmilter-dev libgmime-3.0-dev libsodium-dev
-  libcurl4-openssl-dev libmicrohttpd-dev libinih-dev libcmocka-dev libarchive-dev zlib1g-dev libxml2-dev
+  libcurl4-openssl-dev libmicrohttpd-dev libinih-dev libcmocka-dev libarchive-dev zlib1g-dev libxml2-dev libjansson-dev
   libytnef0-dev"
 test_pkgs="curl python3 postfix swaks ceph-mon ceph-osd radosgw ceph-common chromium nodejs npm man-db groff-base openssl gnupg clamav-daemon"
 demo_pkgs="curl python3 postfix swaks"

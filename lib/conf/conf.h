@@ -179,6 +179,12 @@ struct bd_conf {
 		char *from;
 	} smtp;
 
+	struct bd_conf_admin {
+		char *listen; /* "" : no admin API */
+		char *token_file;
+		uint64_t max_retention;
+	} admin;
+
 	struct bd_conf_requests {
 		struct bd_strlist subject_tags; /* a Subject containing one asks for an upload */
 		char *address;

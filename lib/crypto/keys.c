@@ -515,16 +515,36 @@ static int make_key(const char *dir, enum bd_key_kind kind, unsigned id, struct 
 	return r;
 }
 
+/* A random bearer token in DIR/NAME (0600), unless one is there already. */
+static int write_token(const char *dir, const char *name, struct bd_error *err)
+{
+	size_t b64len =
+	        sodium_base64_ENCODED_LEN(TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char path[4096];
+	uint8_t *token;
+	char *b64;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (access(path, F_OK) == 0)
+		return 0;
+	token = bd_secret_alloc(TOKEN_BYTES);
+	b64 = bd_secret_alloc(b64len + 1);
+	randombytes_buf(token, TOKEN_BYTES);
+	sodium_bin2base64(b64, b64len, token, TOKEN_BYTES,
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	strcat(b64, "\n");
+	r = write_file(dir, name, b64, strlen(b64), 0600, err);
+	bd_secret_free(b64);
+	bd_secret_free(token);
+	return r;
+}
+
 int bd_keys_generate(const char *dir, struct bd_error *err)
 {
 	unsigned current[2] = {1, 1};
 	char path[4096];
-	uint8_t *token;
-	char *b64;
-	size_t b64len =
-	        sodium_base64_ENCODED_LEN(TOKEN_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	struct stat st;
-	int r;
 
 	if (sodium_init() < 0)
 		return bd_error_set(err, BD_E_KEY, "libsodium could not be initialised");
@@ -539,20 +559,8 @@ int bd_keys_generate(const char *dir, struct bd_error *err)
 		        "%s already holds keys; use 'bestanden keys rotate' to add new ones", dir);
 	if (make_key(dir, BD_KEY_LINK, 1, err) < 0 || make_key(dir, BD_KEY_GATEWAY, 1, err) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/store.token", dir);
-	if (access(path, F_OK) != 0) {
-		token = bd_secret_alloc(TOKEN_BYTES);
-		b64 = bd_secret_alloc(b64len + 1);
-		randombytes_buf(token, TOKEN_BYTES);
-		sodium_bin2base64(b64, b64len, token, TOKEN_BYTES,
-		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		strcat(b64, "\n");
-		r = write_file(dir, "store.token", b64, strlen(b64), 0600, err);
-		bd_secret_free(b64);
-		bd_secret_free(token);
-		if (r < 0)
-			return -1;
-	}
+	if (write_token(dir, "store.token", err) < 0 || write_token(dir, "admin.token", err) < 0)
+		return -1;
 	if (write_current(dir, current, err) < 0)
 		return -1;
 	fsync_dir(dir);

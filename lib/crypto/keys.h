@@ -6,6 +6,7 @@
  *   gateway-N.key   X25519 secret key that opens sealed server keys (secret, 0600)
  *   gateway-N.pub   its public key; all the milter needs (0644)
  *   store.token     bearer token of the gateway's object API (secret, 0600)
+ *   admin.token     bearer token of the gateway's admin API (secret, 0600)
  *   current         which link and gateway key ids new packages use
  * Ids are 1..255. Rotation adds a new id and makes it current; old ids stay
  * usable for verifying and opening until their files are removed, which is

@@ -6,7 +6,9 @@
  * decrypted chunk by chunk. Error codes tell the caller what to answer:
  * BD_E_EXPIRED (410), BD_E_INVALID / BD_E_NOTFOUND / BD_E_CRYPTO / BD_E_KEY
  * (404: forged, tampered, unknown and revoked look the same), BD_E_STORAGE
- * and BD_E_TEMP (503). A struct bd_download owns the manifest and keys.
+ * and BD_E_TEMP (503). The expiry in force is the manifest's: it starts as
+ * the link's own and only bd_download_extend moves it later. A struct bd_download owns the manifest
+ * and keys.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -38,6 +40,14 @@ const struct bd_manifest_file *bd_download_find(const struct bd_download *d, uns
  */
 int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
                      struct bd_sink *out, struct bd_error *err);
+/*
+ * Seal the manifest anew with expiry EXPIRES (the gateway public key of its key id
+ * from KR) and store it over the old one: the link works until then even past the
+ * date in the link itself, and the sweep keeps the package until then. Only the
+ * link can do this: the manifest is sealed with the link's secret.
+ */
+int bd_download_extend(struct bd_download *d, const struct bd_keyring *kr, int64_t expires,
+                       struct bd_error *err);
 void bd_download_close(struct bd_download **d);
 
 /* Object NAME from OFF, at most MAX bytes, into OUT (more is BD_E_IO): the manifest and

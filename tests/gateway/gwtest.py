@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: EUPL-1.2
 """gwtest - a bestanden-gateway of its own on loopback, for the recipient-side tests.
 
-Gateway(build_dir, storage=None, **conf) makes keys (bestanden keygen) and a
-configuration in a temporary directory ([gateway] keys from CONF, [storage] from
-STORAGE or the embedded store), starts bestanden-gateway in the foreground on a
+Gateway(build_dir, storage=None, admin=None, **conf) makes keys (bestanden keygen)
+and a configuration in a temporary directory ([gateway] keys from CONF, [storage]
+from STORAGE or the embedded store, [admin] from ADMIN), starts bestanden-gateway in the foreground on a
 free 127.0.0.1 port, and waits for /healthz. package() stores
 files as one package (tests/gateway/mkpackage.c, the rewrite engine's way) and
 returns its link; curl() asks with the real curl. stop() ends the gateway with
@@ -47,7 +47,7 @@ class Response:
 
 
 class Gateway:
-    def __init__(self, build, storage=None, **conf):
+    def __init__(self, build, storage=None, admin=None, **conf):
         self.build = build
         self.dir = tempfile.mkdtemp(prefix="bd-gw-test-")
         self.port = free_port()
@@ -85,6 +85,12 @@ class Gateway:
                 f.write("%s = %s\n" % (k, v))
             f.write("[notice]\ntemplate_dir = %s\n" % os.path.join(SRC, "conf", "templates"))
             f.write("[keys]\ndir = %s\n" % self.keys)
+            # admin: the [admin] keys, e.g. {"listen": "127.0.0.1:PORT"} (default: none)
+            if admin:
+                f.write("[admin]\n")
+                for k, v in admin.items():  # "KEYS" stands for the keygen's admin.token
+                    v = os.path.join(self.keys, "admin.token") if v == "KEYS" else v
+                    f.write("%s = %s\n" % (k, v))
         with open(os.path.join(self.keys, "store.token")) as f:
             self.store_token = f.read().strip()
 
