@@ -204,13 +204,28 @@ struct framing {
 	int lengths_differ;
 	int encodings; /* Transfer-Encoding headers */
 	int chunked;   /* ... and the last one says "chunked" */
+	int bad_name;  /* a header name that is not an RFC 9110 token */
 };
+
+/* RFC 9110 5.6.2: "Transfer-Encoding : chunked" has a name ending in a space, which one
+ * parser drops and another keeps, so it is no name at all. */
+static int header_name_valid(const char *key)
+{
+	if (*key == '\0')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		if (!isalnum(*p) && strchr("!#$%&'*+-.^_`|~", *p) == NULL)
+			return 0;
+	return 1;
+}
 
 static enum MHD_Result note_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                     const char *value)
 {
 	struct framing *f = cls;
 
+	if (!header_name_valid(key))
+		f->bad_name = 1;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		if (f->length != NULL && strcmp(f->length, value) != 0)
 			f->lengths_differ = 1;
@@ -226,13 +241,18 @@ static enum MHD_Result note_framing(void *cls, enum MHD_ValueKind kind, const ch
  * Where the body ends must be beyond doubt (RFC 9112 6.3): libmicrohttpd takes the
  * first of two different Content-Lengths and reads the rest as the next request, and
  * waits for the close on a coding it does not know. A proxy in front may read the same
- * bytes otherwise (request smuggling), so such requests are refused, before any body.
+ * bytes otherwise (request smuggling), so such requests are refused, before any body,
+ * and so is a header name with a space or any other character a token cannot have.
  */
 static enum MHD_Result check_framing(struct gw_request *r)
 {
 	struct framing f = {0};
 
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, note_framing, &f);
+	if (f.bad_name) {
+		gw_log_field(r, "result", "bad-header");
+		return gw_respond_text(r, MHD_HTTP_BAD_REQUEST, "malformed header name\n");
+	}
 	if (f.lengths_differ || (f.encodings > 0 && f.length != NULL)) {
 		gw_log_field(r, "result", "bad-framing");
 		return gw_respond_text(r, MHD_HTTP_BAD_REQUEST,
@@ -410,8 +430,9 @@ int gw_server_start(struct gw_server *srv, struct bd_error *err)
 	        srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
 	        srv->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->connection_timeout,
 	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
-	        unescape, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, tls,
+	        MHD_OPTION_END);
 	if (srv->daemon == NULL)
 		return bd_error_set(err, BD_E_IO, "cannot start the HTTP server on %s",
 		                    srv->listen);
