@@ -536,6 +536,48 @@ class Review(unittest.TestCase):
             self.assertEqual(got[0][0], 400, header)
 
 
+class Sweeper(unittest.TestCase):
+    def test_an_upload_in_progress_is_kept(self):
+        """The sweep at start deletes an expired package but keeps the objects of a package
+        whose manifest has not come yet (an upload in progress): an orphan goes only after
+        it has been seen for a grace age."""
+        gw = self.gw = gwtest.Gateway(BUILD)
+        try:
+            gw.start()
+            path = os.path.join(gw.dir, "f")
+            with open(path, "wb") as f:
+                f.write(b"x" * 1000)
+            _, expired, _ = gw.package([(path, None, None)], lifetime=1)
+            status, _, _ = parse(Hostile.raw(self, (
+                "PUT /v1/objects/0123456789abcdef/1 HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                "Bearer %s\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+                % gw.store_token).encode()))[0]
+            self.assertIn(status, (200, 201))
+            self.assertEqual(gw.stop(), 0)
+            deadline = time.time() + 10
+            while time.time() < deadline and self.expires_in(gw, expired) >= 0:
+                time.sleep(0.2)
+            sweeps = gw.log().count("event=sweep ")
+            gw.start()
+            deadline = time.time() + 20
+            while time.time() < deadline and gw.log().count("event=sweep ") == sweeps:
+                time.sleep(0.1)
+            line = [l for l in gw.log().splitlines() if "event=sweep " in l][-1]
+            self.assertIn("expired=1", line)
+            self.assertIn("orphans=1", line)
+            self.assertFalse(os.path.exists(os.path.join(gw.data_dir, expired)))
+            self.assertTrue(os.path.exists(gw.object_path("0123456789abcdef", 1)))
+        finally:
+            gw.stop()
+            gw.cleanup()
+
+    def expires_in(self, gw, package):
+        """Seconds until PACKAGE expires, from its manifest's clear header."""
+        with open(gw.object_path(package, 0), "rb") as f:
+            header = f.read(32)
+        return int.from_bytes(header[24:32], "big", signed=True) - int(time.time())
+
+
 class StopDuringUpload(unittest.TestCase):
     def test_sigterm_during_upload(self):
         """SIGTERM with an upload half in: a clean exit, no object, no temporary file; then no
