@@ -7,6 +7,7 @@ every connection on to 127.0.0.1:upstream_port. What it does to them is set whil
   mode = "pass"     forward (the default)
   mode = "refuse"   close every new connection at once (storage down)
   mode = "status"   answer every request with .status (e.g. 500, 503), upstream never sees it
+  mode = "hold"     take requests in and never answer (upstream never sees them)
   mode = "drop"     forward, but cut both sides after .drop_after bytes of a request body
                     have gone upstream (the connection lost in the middle of an upload)
   delay = seconds   hold back each response that long (storage slower than its timeout)
@@ -72,6 +73,15 @@ class FaultProxy:
         if self.mode == "status":
             self._answer_status(client)
             return
+        if self.mode == "hold":
+            self._count("requests")
+            try:
+                while client.recv(65536):
+                    pass
+            except OSError:
+                pass
+            client.close()
+            return
         try:
             upstream = socket.create_connection(self.upstream, timeout=60)
         except OSError:
@@ -110,6 +120,19 @@ class FaultProxy:
                     self._count("requests")
                     state["in_body"] = b[:4] == b"PUT "
                     state["body"] = 0
+                    # a connection kept alive from before the fault meets it too
+                    if self.mode == "status":
+                        self._count("faults")
+                        client.sendall(b"HTTP/1.1 %d Fault\r\nContent-Length: 0\r\n"
+                                       b"Connection: close\r\n\r\n" % self.status)
+                        break
+                    if self.mode == "hold":
+                        while client.recv(65536):
+                            pass
+                        break
+                    if self.mode == "refuse":
+                        self._count("faults")
+                        break
                 state["pending"] = True
                 if self.mode == "drop" and state["in_body"]:
                     state["body"] += len(b)
