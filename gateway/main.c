@@ -218,6 +218,7 @@ int main(int argc, char **argv)
 	}
 	ss = (struct gw_server_settings){
 	        .listen = conf->gateway.listen,
+	        .admin_listen = conf->gateway.admin_listen,
 	        .max_connections = (unsigned)conf->gateway.max_connections,
 	        .connection_timeout = (unsigned)conf->gateway.connection_timeout,
 	        .tls_cert = gw.tls_cert,

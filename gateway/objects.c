@@ -383,6 +383,7 @@ void gw_objects_register(struct gw_server *srv, struct gw_objects *o)
 	const struct gw_route list = {.path = "/v1/objects",
 	                              .handler = objects_handle,
 	                              .name = "objects",
+	                              .on = GW_ON_ADMIN,
 	                              .enabled = objects_enabled,
 	                              .cls = o};
 	struct gw_route one = list;

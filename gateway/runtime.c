@@ -38,6 +38,7 @@ static const char *const restart_only[][2] = {
         {"gateway", "data_dir"},        {"gateway", "pid_file"},
         {"gateway", "max_connections"}, {"gateway", "connection_timeout"},
         {"storage", "driver"},          {"storage", "token_file"},
+        {"gateway", "admin_listen"},
 };
 
 /*

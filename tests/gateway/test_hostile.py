@@ -583,6 +583,39 @@ class Sweeper(unittest.TestCase):
         return int.from_bytes(header[24:32], "big", signed=True) - int(time.time())
 
 
+class AdminListener(unittest.TestCase):
+    def test_object_api_and_metrics_on_their_own_listener(self):
+        """[gateway] admin_listen: the object API and /metrics answer there and nowhere else;
+        the recipients' pages answer only on listen; /healthz on both."""
+        admin_port = gwtest.free_port()
+        admin = "http://127.0.0.1:%d" % admin_port
+        gw = gwtest.Gateway(BUILD, admin_listen="127.0.0.1:%d" % admin_port)
+        with open(gw.conf_path) as f:
+            conf = f.read()
+        with open(gw.conf_path, "w") as f:
+            f.write(conf.replace("\nurl = %s\n" % gw.url, "\nurl = %s\n" % admin))  # [storage]
+        try:
+            gw.start()
+            path = os.path.join(gw.dir, "f")
+            with open(path, "wb") as f:
+                f.write(b"hello")
+            link, _, token = gw.package([(path, None, None)])  # through the admin listener
+            auth = {"Authorization": "Bearer " + gw.store_token}
+            self.assertEqual(gw.curl(link + "/1").body, b"hello")
+            self.assertEqual(gw.curl(admin + "/d/" + token + "/1").status, 404)
+            self.assertEqual(gw.curl(gw.url + "/metrics").status, 404)
+            self.assertEqual(gw.curl(gw.url + "/v1/objects", headers=auth).status, 404)
+            self.assertEqual(gw.curl(admin + "/metrics").status, 200)
+            self.assertEqual(gw.curl(admin + "/v1/objects", headers=auth).status, 200)
+            for base in (gw.url, admin):
+                self.assertEqual(gw.curl(base + "/healthz").status, 200)
+        finally:
+            rc = gw.stop()
+            log = gw.log()
+            gw.cleanup()
+        self.assertEqual(rc, 0, log[-3000:])
+
+
 class StopDuringUpload(unittest.TestCase):
     def test_sigterm_during_upload(self):
         """SIGTERM with an upload half in: a clean exit, no object, no temporary file; then no
