@@ -70,18 +70,6 @@ class FaultProxy:
 
     def _serve(self, client):
         self.open.append(client)
-        if self.mode == "status":
-            self._answer_status(client)
-            return
-        if self.mode == "hold":
-            self._count("requests")
-            try:
-                while client.recv(65536):
-                    pass
-            except OSError:
-                pass
-            client.close()
-            return
         try:
             upstream = socket.create_connection(self.upstream, timeout=60)
         except OSError:
@@ -89,82 +77,58 @@ class FaultProxy:
             return
         self.open.append(upstream)
         state = {"pending": False, "body": 0, "in_body": False}
-        threading.Thread(target=self._up, args=(client, upstream, state), daemon=True).start()
-        self._down(upstream, client, state)
+        threading.Thread(target=self._relay, args=(client, upstream, lambda b: self._up(client, b, state)),
+                         daemon=True).start()
+        self._relay(upstream, client, lambda b: self._down(b, state))
 
-    def _answer_status(self, client):
-        data = b""
-        try:
-            while b"\r\n\r\n" not in data:
-                b = client.recv(65536)
-                if not b:
-                    return
-                data += b
-            self._count("requests")
-            self._count("faults")
-            client.sendall(b"HTTP/1.1 %d Fault\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                           % self.status)
-        except OSError:
-            pass
-        finally:
-            client.close()
-
-    def _up(self, client, upstream, state):
-        """Client to upstream: counts requests, cuts an upload short in "drop" mode."""
+    @staticmethod
+    def _relay(src, dst, hook):
+        """Bytes from SRC to DST, each piece through HOOK (None: stop); then both closed."""
         try:
             while True:
-                b = client.recv(65536)
-                if not b:
+                b = src.recv(65536)
+                b = hook(b) if b else None
+                if b is None:
                     break
-                if b[:8].split(b" ")[0] in (b"GET", b"PUT", b"HEAD", b"DELETE", b"POST"):
-                    self._count("requests")
-                    state["in_body"] = b[:4] == b"PUT "
-                    state["body"] = 0
-                    # a connection kept alive from before the fault meets it too
-                    if self.mode == "status":
-                        self._count("faults")
-                        client.sendall(b"HTTP/1.1 %d Fault\r\nContent-Length: 0\r\n"
-                                       b"Connection: close\r\n\r\n" % self.status)
-                        break
-                    if self.mode == "hold":
-                        while client.recv(65536):
-                            pass
-                        break
-                    if self.mode == "refuse":
-                        self._count("faults")
-                        break
-                state["pending"] = True
-                if self.mode == "drop" and state["in_body"]:
-                    state["body"] += len(b)
-                    if state["body"] > self.drop_after:
-                        upstream.sendall(b[:max(0, len(b) - (state["body"] - self.drop_after))])
-                        self._count("faults")
-                        break
-                upstream.sendall(b)
+                dst.sendall(b)
         except OSError:
             pass
-        for s in (client, upstream):
+        for s in (src, dst):
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
-    def _down(self, upstream, client, state):
+    def _up(self, client, b, state):
+        """Client to upstream: counts requests; each meets the fault in force (a connection
+        kept alive from before the fault too)."""
+        if b[:8].split(b" ")[0] in (b"GET", b"PUT", b"HEAD", b"DELETE", b"POST"):
+            self._count("requests")
+            state["in_body"] = b[:4] == b"PUT "
+            state["body"] = 0
+            if self.mode == "status":
+                self._count("faults")
+                client.sendall(b"HTTP/1.1 %d Fault\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n" % self.status)
+                return None
+            if self.mode == "hold":
+                while client.recv(65536):
+                    pass
+                return None
+            if self.mode == "refuse":
+                self._count("faults")
+                return None
+        state["pending"] = True
+        if self.mode == "drop" and state["in_body"]:
+            state["body"] += len(b)
+            if state["body"] > self.drop_after:
+                self._count("faults")
+                return None  # what came before this piece went upstream: cut mid-body
+        return b
+
+    def _down(self, b, state):
         """Upstream to client: each response held back by .delay."""
-        try:
-            while True:
-                b = upstream.recv(65536)
-                if not b:
-                    break
-                if state["pending"] and self.delay > 0:
-                    state["pending"] = False
-                    time.sleep(self.delay)
-                state["pending"] = False
-                client.sendall(b)
-        except OSError:
-            pass
-        for s in (client, upstream):
-            try:
-                s.close()
-            except OSError:
-                pass
+        if state["pending"] and self.delay > 0:
+            time.sleep(self.delay)
+        state["pending"] = False
+        return b
