@@ -215,6 +215,9 @@ class Stack:
             try:
                 targets = [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
             except FileNotFoundError:  # a descriptor closed while we looked: look again
+                if sink.poll() is not None:
+                    raise AssertionError("smtp-sink has exited:\n" + self.log("sink")[-2000:])
+                time.sleep(0.02)
                 continue
             if os.path.abspath(path) not in targets:
                 return
