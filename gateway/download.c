@@ -4,7 +4,9 @@
  *   /d/<token>/<n>  file n, decrypted while it streams; Range, If-Range, ETag
  *   /d/<token>/all  every file as one zip
  * The token is checked before storage is touched; refusals get the pages of
- * pages.c, each outcome one audit line; failed lookups feed the rate limit.
+ * pages.c, each outcome one audit line. Only a token whose MAC does not verify
+ * feeds the rate limit and is held back by it: forgeries from an address that
+ * many people share (NAT, an IPv6 /64) never lock out its genuine recipients.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -49,6 +51,7 @@ struct dl {
 	const struct sockaddr *client; /* the peer, or the client a trusted proxy names */
 	struct sockaddr_storage forwarded;
 	int head;
+	int genuine; /* the token's MAC verified (expired or not) */
 };
 
 struct gw_download {
@@ -274,7 +277,8 @@ static enum MHD_Result respond_page_error(struct gw_request *r, const char *lang
 
 static enum MHD_Result not_found(struct dl *c, const char *package, int file)
 {
-	gw_ratelimit_failed(ratelimit_of(c->r), c->client, now_ms());
+	if (!c->genuine)
+		gw_ratelimit_failed(ratelimit_of(c->r), c->client, now_ms());
 	gw_metrics_event(GW_EV_NOT_FOUND);
 	if (!c->head)
 		audit(c, "not-found", package, file, -1, NULL, "refused", MHD_HTTP_NOT_FOUND);
@@ -628,6 +632,18 @@ static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 	return rc;
 }
 
+/* True when the token's MAC verifies, expired or not: only the link key could have made it. */
+static int token_genuine(const struct dl *c)
+{
+	struct bd_token t;
+	struct bd_error err;
+	int rc = bd_token_decode(c->token, gw_request_runtime(c->r)->settings.keys,
+	                         (int64_t)time(NULL), &t, &err);
+
+	sodium_memzero(&t, sizeof(t));
+	return rc == 0 || err.code == BD_E_EXPIRED;
+}
+
 static enum MHD_Result handle(struct dl *c)
 {
 	struct gw_request *r = c->r;
@@ -645,13 +661,14 @@ static enum MHD_Result handle(struct dl *c)
 	if (strcmp(r->method, "GET") != 0 && !c->head)
 		return gw_respond_not_allowed(r, "GET, HEAD");
 	c->client = gw_request_client(r, &c->forwarded);
-	if (gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
+	c->genuine = parse_target(r->url + strlen("/d/"), c) == 0 && token_genuine(c);
+	if (!c->genuine && gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
 		gw_metrics_event(GW_EV_RATE_LIMITED);
 		audit(c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
 		gw_log_field(r, "result", "rate-limited");
 		return respond_page_error(r, c->lang, GW_PAGE_TOO_MANY, 0);
 	}
-	if (parse_target(r->url + strlen("/d/"), c) < 0)
+	if (!c->genuine)
 		return not_found(c, NULL, -1);
 	rc = bd_download_open(c->token, rt->settings.keys, rt->settings.store, (int64_t)time(NULL),
 	                      &d, &err);

@@ -67,6 +67,8 @@ struct gw_objects *gw_objects_open(const char *data_dir, const char *token_file,
                                    struct bd_error *err);
 void gw_objects_close(struct gw_objects **o);
 struct bd_objstore *gw_objects_store(struct gw_objects *o);
+/* [gateway] failed_lookups_per_minute, for wrong tokens; O may be NULL. */
+void gw_objects_set_rate(struct gw_objects *o, unsigned per_minute);
 /* Adds the /v1/objects routes; they exist only while O is not NULL. */
 void gw_objects_register(struct gw_server *srv, struct gw_objects *o);
 

@@ -118,6 +118,13 @@ static void context_drop(void *ctx)
 }
 
 /* SIGHUP: everything anew, or nothing; requests in flight finish with what they had. */
+/* The failed-lookup limit of the links and of the object API's token, at start and reload. */
+static void set_rates(struct gateway *gw, const struct bd_conf_gateway *conf)
+{
+	gw_download_set_rate(gw->download, (unsigned)conf->failed_lookups_per_minute);
+	gw_objects_set_rate(gw->objects, (unsigned)conf->failed_lookups_per_minute);
+}
+
 static void reload(struct gateway *gw)
 {
 	struct gw_runtime *old = gw_runtime_get(), *rt;
@@ -132,8 +139,7 @@ static void reload(struct gateway *gw)
 		       gw->conf_path, err.msg);
 		return;
 	}
-	gw_download_set_rate(gw->download,
-	                     (unsigned)rt->settings.conf->gateway.failed_lookups_per_minute);
+	set_rates(gw, &rt->settings.conf->gateway);
 	bd_log(LOG_INFO, "event=reloaded config=%s link_key=%u gateway_key=%u", gw->conf_path,
 	       bd_keyring_current(rt->settings.keys, BD_KEY_LINK),
 	       bd_keyring_current(rt->settings.keys, BD_KEY_GATEWAY));
@@ -221,6 +227,7 @@ int main(int argc, char **argv)
 	}
 	ss = (struct gw_server_settings){
 	        .listen = conf->gateway.listen,
+	        .internal_listen = conf->gateway.internal_listen,
 	        .max_connections = (unsigned)conf->gateway.max_connections,
 	        .connection_timeout = (unsigned)conf->gateway.connection_timeout,
 	        .tls_cert = gw.tls_cert,
@@ -232,12 +239,13 @@ int main(int argc, char **argv)
 	gw_server_set_context(gw.srv, context_hold, context_drop, NULL);
 	gw_objects_register(gw.srv, gw.objects);
 	gw.download = gw_download_register(gw.srv, gw.tls_cert != NULL);
-	gw_download_set_rate(gw.download, (unsigned)conf->gateway.failed_lookups_per_minute);
+	set_rates(&gw, &conf->gateway);
 	gw_upload_register(gw.srv);
 	gw_metrics_register(gw.srv);
 	if (gw.admin != NULL) {
 		/* The admin API answers on its own listener only, never on the recipients'. */
 		ss.listen = conf->admin.listen;
+		ss.internal_listen = NULL; /* the internal routes stay with the first instance */
 		gw.admin_srv = gw_server_new(&ss);
 		gw_server_set_context(gw.admin_srv, context_hold, context_drop, NULL);
 		gw_admin_register(gw.admin_srv, gw.admin);

@@ -196,8 +196,10 @@ static enum MHD_Result metrics_handle(struct gw_request *r, const char *data, si
 
 void gw_metrics_register(struct gw_server *srv)
 {
-	static const struct gw_route route = {
-	        .path = "/metrics", .handler = metrics_handle, .name = "metrics"};
+	static const struct gw_route route = {.path = "/metrics",
+	                                      .handler = metrics_handle,
+	                                      .name = "metrics",
+	                                      .on = GW_ON_INTERNAL};
 
 	gw_server_add_route(srv, &route);
 	gw_server_add_observer(srv, count_request, NULL);

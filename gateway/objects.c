@@ -3,7 +3,10 @@
  * PUT/GET/HEAD/DELETE /v1/objects/<name>, GET /v1/objects?prefix=&after=&limit=.
  * Every request needs "Authorization: Bearer <token>"; the token is compared
  * as a BLAKE2b hash with sodium_memcmp, so neither its content nor its length
- * leaks through timing. Uploads stream to a temporary file (lib/objstore.c).
+ * leaks through timing. A client that keeps presenting a wrong token is held
+ * back by the failed-lookup limit (429, before the token is even compared); one
+ * that presents the right token never is. Uploads stream to a temporary file
+ * (lib/objstore.c).
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -12,6 +15,7 @@
 #include "keys.h"
 #include "log.h"
 #include "mem.h"
+#include "ratelimit.h"
 #include "store.h"
 
 #include <errno.h>
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LIST_DEFAULT 1000
@@ -29,6 +34,7 @@
 struct gw_objects {
 	struct bd_objstore *store;
 	struct gw_bearer token;
+	struct gw_ratelimit *ratelimit; /* wrong tokens per client */
 };
 
 struct gw_objects *gw_objects_open(const char *data_dir, const char *token_file,
@@ -36,6 +42,7 @@ struct gw_objects *gw_objects_open(const char *data_dir, const char *token_file,
 {
 	struct gw_objects *o = bd_calloc(1, sizeof(*o));
 
+	o->ratelimit = gw_ratelimit_new(0);
 	if (gw_bearer_load(&o->token, token_file, "object API token ([storage] token_file)", err) <
 	    0)
 		goto fail;
@@ -56,8 +63,15 @@ void gw_objects_close(struct gw_objects **op)
 		return;
 	bd_objstore_close(&o->store);
 	gw_bearer_wipe(&o->token);
+	gw_ratelimit_free(&o->ratelimit);
 	free(o);
 	*op = NULL;
+}
+
+void gw_objects_set_rate(struct gw_objects *o, unsigned per_minute)
+{
+	if (o != NULL)
+		gw_ratelimit_set_rate(o->ratelimit, per_minute);
 }
 
 struct bd_objstore *gw_objects_store(struct gw_objects *o)
@@ -75,8 +89,31 @@ static int authorized(struct gw_request *r)
 	return gw_bearer_check(&objects_of(r)->token, r);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A wrong token: 429 while its client has used up its failures, else counted and 401. */
 static enum MHD_Result refuse_auth(struct gw_request *r)
 {
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *client = ci != NULL ? ci->client_addr : NULL;
+	struct gw_ratelimit *rl = objects_of(r)->ratelimit;
+	struct MHD_Response *resp;
+
+	if (gw_ratelimit_blocked(rl, client, now_ms())) {
+		gw_log_field(r, "result", "rate-limited");
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (resp != NULL)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
+		return gw_respond(r, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+	}
+	gw_ratelimit_failed(rl, client, now_ms());
 	return gw_bearer_refuse(r, "bestanden objects", "missing or wrong bearer token\n",
 	                        "text/plain; charset=utf-8");
 }
@@ -322,6 +359,7 @@ void gw_objects_register(struct gw_server *srv, struct gw_objects *o)
 	const struct gw_route list = {.path = "/v1/objects",
 	                              .handler = objects_handle,
 	                              .name = "objects",
+	                              .on = GW_ON_INTERNAL,
 	                              .enabled = objects_enabled,
 	                              .cls = o};
 	struct gw_route one = list;

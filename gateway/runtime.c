@@ -45,6 +45,7 @@ static const char *const restart_only[][2] = {
         {"storage", "token_file"},
         {"admin", "listen"},
         {"admin", "token_file"},
+        {"gateway", "internal_listen"},
 };
 
 /*

@@ -38,12 +38,20 @@ struct hooks {
 	size_t n;
 };
 
+/* A listening socket and its daemon: the recipients', or the internal one (object API, metrics). */
+struct listener {
+	struct gw_server *srv;
+	enum gw_listener kind;
+	const char *key; /* the setting that names it, for errors */
+	char *addr;      /* NULL: not used */
+	int fd;
+	struct MHD_Daemon *daemon;
+};
+
 struct gw_server {
-	char *listen;
 	unsigned max_connections, connection_timeout;
 	const char *tls_cert, *tls_key;
-	int listen_fd;
-	struct MHD_Daemon *daemon;
+	struct listener main, internal;
 	struct gw_route routes[ROUTES_MAX];
 	size_t nroutes;
 	struct hooks headers, redactors, observers;
@@ -66,15 +74,20 @@ static enum MHD_Result health_handle(struct gw_request *r, const char *data, siz
 struct gw_server *gw_server_new(const struct gw_server_settings *s)
 {
 	struct gw_server *srv = bd_calloc(1, sizeof(*srv));
-	static const struct gw_route health = {
-	        .path = "/healthz", .handler = health_handle, .name = "healthz", .quiet = 1};
+	static const struct gw_route health = {.path = "/healthz",
+	                                       .handler = health_handle,
+	                                       .name = "healthz",
+	                                       .quiet = 1,
+	                                       .on = GW_ON_BOTH};
 
-	srv->listen = bd_strdup(s->listen);
+	srv->main = (struct listener){srv, GW_ON_PUBLIC, "listen", bd_strdup(s->listen), -1, NULL};
+	srv->internal = (struct listener){srv, GW_ON_INTERNAL, "internal_listen", NULL, -1, NULL};
+	if (s->internal_listen != NULL && s->internal_listen[0] != '\0')
+		srv->internal.addr = bd_strdup(s->internal_listen);
 	srv->max_connections = s->max_connections;
 	srv->connection_timeout = s->connection_timeout;
 	srv->tls_cert = s->tls_cert;
 	srv->tls_key = s->tls_key;
-	srv->listen_fd = -1;
 	gw_server_add_route(srv, &health);
 	return srv;
 }
@@ -86,9 +99,12 @@ void gw_server_free(struct gw_server **srvp)
 	if (srv == NULL)
 		return;
 	gw_server_stop(srv);
-	if (srv->listen_fd >= 0)
-		close(srv->listen_fd);
-	free(srv->listen);
+	for (struct listener *l = &srv->main; l != NULL;
+	     l = l == &srv->main ? &srv->internal : NULL) {
+		if (l->fd >= 0)
+			close(l->fd);
+		free(l->addr);
+	}
 	free(srv);
 	*srvp = NULL;
 }
@@ -138,12 +154,19 @@ static void redact(const struct gw_server *srv, char *text)
 		srv->redactors.v[i].fn.redact(text, srv->redactors.v[i].cls);
 }
 
-static const struct gw_route *find_route(const struct gw_server *srv, const char *url)
+/* The route of URL on listener L: with an internal listener, the internal routes answer only
+ * there and the others only on the recipients' one; without, all answer on the one. */
+static const struct gw_route *find_route(const struct listener *l, const char *url)
 {
+	const struct gw_server *srv = l->srv;
+
 	for (size_t i = 0; i < srv->nroutes; i++) {
 		const struct gw_route *rt = &srv->routes[i];
+		enum gw_listener on = rt->on == GW_ON_BOTH ? l->kind : rt->on;
 
 		if (rt->enabled != NULL && !rt->enabled(rt->cls))
+			continue;
+		if (srv->internal.addr != NULL && on != l->kind)
 			continue;
 		if (rt->is_prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0
 		                  : strcmp(url, rt->path) == 0)
@@ -204,13 +227,28 @@ struct framing {
 	int lengths_differ;
 	int encodings; /* Transfer-Encoding headers */
 	int chunked;   /* ... and the last one says "chunked" */
+	int bad_name;  /* a header name that is not an RFC 9110 token */
 };
+
+/* RFC 9110 5.6.2: "Transfer-Encoding : chunked" has a name ending in a space, which one
+ * parser drops and another keeps, so it is no name at all. */
+static int header_name_valid(const char *key)
+{
+	if (*key == '\0')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		if (!isalnum(*p) && strchr("!#$%&'*+-.^_`|~", *p) == NULL)
+			return 0;
+	return 1;
+}
 
 static enum MHD_Result note_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                     const char *value)
 {
 	struct framing *f = cls;
 
+	if (!header_name_valid(key))
+		f->bad_name = 1;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		if (f->length != NULL && strcmp(f->length, value) != 0)
 			f->lengths_differ = 1;
@@ -226,13 +264,18 @@ static enum MHD_Result note_framing(void *cls, enum MHD_ValueKind kind, const ch
  * Where the body ends must be beyond doubt (RFC 9112 6.3): libmicrohttpd takes the
  * first of two different Content-Lengths and reads the rest as the next request, and
  * waits for the close on a coding it does not know. A proxy in front may read the same
- * bytes otherwise (request smuggling), so such requests are refused, before any body.
+ * bytes otherwise (request smuggling), so such requests are refused, before any body,
+ * and so is a header name with a space or any other character a token cannot have.
  */
 static enum MHD_Result check_framing(struct gw_request *r)
 {
 	struct framing f = {0};
 
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, note_framing, &f);
+	if (f.bad_name) {
+		gw_log_field(r, "result", "bad-header");
+		return gw_respond_text(r, MHD_HTTP_BAD_REQUEST, "malformed header name\n");
+	}
 	if (f.lengths_differ || (f.encodings > 0 && f.length != NULL)) {
 		gw_log_field(r, "result", "bad-framing");
 		return gw_respond_text(r, MHD_HTTP_BAD_REQUEST,
@@ -262,7 +305,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *data,
                                   size_t *size, void **con_cls)
 {
-	struct gw_server *srv = cls;
+	const struct listener *l = cls;
+	struct gw_server *srv = l->srv;
 	struct gw_request *r = *con_cls;
 	enum MHD_Result rc;
 
@@ -273,7 +317,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->url = url;
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
-		r->route = find_route(srv, url);
+		r->route = find_route(l, url);
 		if (srv->ctx_hold != NULL)
 			r->ctx = srv->ctx_hold(srv->ctx_cls);
 		*con_cls = r;
@@ -348,10 +392,10 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 	bd_log(LOG_WARNING, "event=http-error error=\"%s\"", msg);
 }
 
-/* [gateway] listen is HOST:PORT or [V6]:PORT (conf_table.c checked the form). */
-int gw_server_listen(struct gw_server *srv, struct bd_error *err)
+/* L's HOST:PORT or [V6]:PORT (conf_table.c checked the form), bound and listening. */
+static int listener_bind(struct listener *l, struct bd_error *err)
 {
-	const char *addr = srv->listen, *colon;
+	const char *addr = l->addr, *colon;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
 	                *res = NULL;
 	char host[256];
@@ -368,7 +412,7 @@ int gw_server_listen(struct gw_server *srv, struct bd_error *err)
 	}
 	rc = getaddrinfo(host, colon + 1, &hints, &res);
 	if (rc != 0)
-		return bd_error_set(err, BD_E_CONFIG, "[gateway] listen %s: %s", addr,
+		return bd_error_set(err, BD_E_CONFIG, "[gateway] %s %s: %s", l->key, addr,
 		                    gai_strerror(rc));
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0) {
@@ -384,7 +428,32 @@ int gw_server_listen(struct gw_server *srv, struct bd_error *err)
 	freeaddrinfo(res);
 	if (fd < 0)
 		return bd_error_set(err, BD_E_IO, "cannot listen on %s: %s", addr, strerror(errno));
-	srv->listen_fd = fd;
+	l->fd = fd;
+	return 0;
+}
+
+int gw_server_listen(struct gw_server *srv, struct bd_error *err)
+{
+	if (listener_bind(&srv->main, err) < 0)
+		return -1;
+	return srv->internal.addr != NULL ? listener_bind(&srv->internal, err) : 0;
+}
+
+static int listener_start(struct listener *l, unsigned flags, struct MHD_OptionItem *tls,
+                          struct bd_error *err)
+{
+	struct gw_server *srv = l->srv;
+
+	l->daemon = MHD_start_daemon(
+	        flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, srv,
+	        MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_CONNECTION_LIMIT, srv->max_connections,
+	        MHD_OPTION_CONNECTION_TIMEOUT, srv->connection_timeout,
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+	        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, tls,
+	        MHD_OPTION_END);
+	if (l->daemon == NULL)
+		return bd_error_set(err, BD_E_IO, "cannot start the HTTP server on %s", l->addr);
 	return 0;
 }
 
@@ -405,26 +474,25 @@ int gw_server_start(struct gw_server *srv, struct bd_error *err)
 		                                 (void *)srv->tls_cert};
 		tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->tls_key};
 	}
-	srv->daemon = MHD_start_daemon(
-	        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
-	        srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
-	        srv->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->connection_timeout,
-	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
-	        unescape, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
-	if (srv->daemon == NULL)
-		return bd_error_set(err, BD_E_IO, "cannot start the HTTP server on %s",
-		                    srv->listen);
+	if (listener_start(&srv->main, flags, tls, err) < 0)
+		return -1;
+	if (srv->internal.addr != NULL && listener_start(&srv->internal, flags, tls, err) < 0) {
+		gw_server_stop(srv);
+		return -1;
+	}
 	return 0;
 }
 
 void gw_server_stop(struct gw_server *srv)
 {
-	if (srv->daemon == NULL)
-		return;
-	MHD_stop_daemon(srv->daemon); /* closes the listening socket, ends every connection */
-	srv->daemon = NULL;
-	srv->listen_fd = -1;
+	for (struct listener *l = &srv->main; l != NULL;
+	     l = l == &srv->main ? &srv->internal : NULL) {
+		if (l->daemon == NULL)
+			continue;
+		MHD_stop_daemon(l->daemon); /* closes the listening socket, ends every connection */
+		l->daemon = NULL;
+		l->fd = -1;
+	}
 }
 
 /* The number at *S into *V, moving *S past it: 1; 0 when no digit is there; -1 if too large. */

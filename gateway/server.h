@@ -32,6 +32,13 @@ struct gw_request;
  */
 typedef enum MHD_Result (*gw_handler)(struct gw_request *r, const char *data, size_t *size);
 
+/* Where a route answers when [gateway] internal_listen is set (without it, everywhere). */
+enum gw_listener {
+	GW_ON_PUBLIC = 0, /* the recipients' listener */
+	GW_ON_INTERNAL,   /* the internal listener: the object API, metrics */
+	GW_ON_BOTH,       /* health checks */
+};
+
 struct gw_route {
 	const char *path;
 	int is_prefix; /* path matches the start of the URL */
@@ -40,6 +47,7 @@ struct gw_route {
 	int (*enabled)(void *cls); /* NULL: always; else the route exists while it says 1 */
 	void *cls;                 /* the feature's, for ENABLED and the handler (r->route) */
 	int quiet;                 /* a 200 is logged at debug level (health checks) */
+	enum gw_listener on;
 };
 
 struct gw_request {
@@ -66,7 +74,8 @@ typedef void (*gw_redactor)(char *text, void *cls);
 typedef void (*gw_observer)(const struct gw_request *r, void *cls);
 
 struct gw_server_settings {
-	const char *listen; /* HOST:PORT or [V6]:PORT */
+	const char *listen;          /* HOST:PORT or [V6]:PORT */
+	const char *internal_listen; /* NULL or "": the internal routes answer on LISTEN */
 	unsigned max_connections;
 	unsigned connection_timeout; /* seconds */
 	const char *tls_cert;        /* PEM text, or NULL for plain HTTP */

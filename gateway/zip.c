@@ -3,6 +3,10 @@
  * (local headers, data descriptors, zip64 when needed, central directory)
  * and hands its output to our callback unbuffered; file data comes from
  * bd_download_file chunk by chunk, so only a chunk is in memory at a time.
+ * A zip that fails part-way must stay broken: once anything failed, nothing
+ * more reaches the receiver, not even the central directory libarchive
+ * writes when it is freed (a client that ignores the HTTP error would keep a
+ * short archive that looks whole).
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -18,12 +22,17 @@
 
 struct zip_out {
 	struct bd_sink *out;
+	int failed; /* set: every further write is refused */
 };
 
 static la_ssize_t zip_write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
 {
 	struct zip_out *z = ctx;
 
+	if (z->failed) {
+		archive_set_error(a, EPIPE, "the zip has failed");
+		return -1;
+	}
 	if (z->out->write(z->out->ctx, buf, len) < 0) {
 		archive_set_error(a, EPIPE, "the receiver stopped the transfer");
 		return -1;
@@ -85,7 +94,7 @@ int gw_zip_write(struct bd_download *d, struct bd_sink *out, struct bd_error *er
 {
 	const struct bd_manifest *m = bd_download_manifest(d);
 	struct archive *a = archive_write_new();
-	struct zip_out z = {out};
+	struct zip_out z = {out, 0};
 	char **names;
 	int rc = 0;
 
@@ -118,7 +127,9 @@ int gw_zip_write(struct bd_download *d, struct bd_sink *out, struct bd_error *er
 		archive_entry_free(e);
 	}
 	gw_zip_entry_names_free(&names);
-	if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
+	if (rc < 0)
+		z.failed = 1; /* archive_write_free must not end the archive */
+	else if (archive_write_close(a) != ARCHIVE_OK)
 		rc = bd_error_set(err, BD_E_IO, "zip: %s", archive_error_string(a));
 	archive_write_free(a);
 	return rc;

@@ -110,6 +110,7 @@ struct bd_conf {
 
 	struct bd_conf_gateway {
 		char *listen;
+		char *internal_listen; /* "" : the object API and /metrics on listen */
 		char *public_url;
 		char *organisation;
 		char *logo;

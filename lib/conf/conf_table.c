@@ -87,9 +87,10 @@ static int check_listen(const char *v, struct bd_error *err)
 	return check_port(colon + 1, err, "listen address");
 }
 
+/* Empty (not set), or HOST:PORT or [V6]:PORT. */
 static int check_optional_listen(const char *v, struct bd_error *err)
 {
-	return *v == '\0' ? 0 : check_listen(v, err);
+	return v[0] == '\0' ? 0 : check_listen(v, err);
 }
 
 static int check_http_url(const char *v, struct bd_error *err)

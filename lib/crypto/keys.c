@@ -56,11 +56,12 @@ static int open_checked(const char *path, int secret, struct bd_error *err)
 	}
 	if (secret && (st.st_mode & 077) != 0) {
 		close(fd);
-		return bd_error_set(
-		               err, BD_E_KEY,
-		               "refusing secret key file %s: it is readable by group or others "
-		               "(mode %04o); fix it with: chmod 600 %s",
-		               path, (unsigned)(st.st_mode & 07777), path),
+		return bd_error_set(err, BD_E_KEY,
+		                    "refusing secret key file %s: it is %s by group or others "
+		                    "(mode %04o); fix it with: chmod 600 %s",
+		                    path,
+		                    (st.st_mode & 044) != 0 ? "readable" : "writable or usable",
+		                    (unsigned)(st.st_mode & 07777), path),
 		       -1;
 	}
 	return fd;

@@ -3,7 +3,9 @@
  *
  * The token is checked before storage is touched, so forged and expired
  * links cost no storage request. The manifest is read whole, with a hard
- * cap; files are streamed: only one chunk is in memory at a time.
+ * cap; files are streamed: only one chunk is in memory at a time. A file's
+ * object must be exactly C(P) bytes long (docs/FORMAT.md 4.4): one with bytes
+ * appended or cut off is refused before any of it is read.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -157,7 +159,7 @@ int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64
 	struct bd_buf_sink header;
 	struct dec_sink ds = {0};
 	struct bd_sink sink = {dec_write, &ds};
-	uint64_t coff, clen;
+	uint64_t coff, clen, stored;
 	char name[64];
 	int r;
 
@@ -169,6 +171,13 @@ int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64
 	if (len == BD_STORE_TO_END || len > f->size - off)
 		len = f->size - off;
 	bd_package_object_name(d->manifest->package_id, index, name, sizeof(name));
+	if (bd_store_head(d->store, name, &stored, err) < 0)
+		return -1;
+	if (stored != bd_stream_ciphertext_size(f->size))
+		return bd_error_set(err, BD_E_CRYPTO,
+		                    "object %s has %llu bytes, not the %llu of its file", name,
+		                    (unsigned long long)stored,
+		                    (unsigned long long)bd_stream_ciphertext_size(f->size));
 	if (bd_download_fetch_small(d->store, name, 0, bd_stream_header_size(), &header, err) < 0)
 		return -1;
 	bd_package_file_key(d->keys, index, key);

@@ -76,19 +76,23 @@ static unsigned url_port(const char *url, int *loopback)
 	return port;
 }
 
-/* The gateway serves the embedded store itself: [storage] url on this host must be its port. */
+/* The gateway serves the embedded store itself: [storage] url on this host must be its port
+ * (of [gateway] internal_listen when that is set: the object API answers only there). */
 static void check_url_reaches_listen(struct run *r, const struct bd_conf *conf)
 {
-	const char *colon = strrchr(conf->gateway.listen, ':');
+	int internal = conf->gateway.internal_listen[0] != '\0';
+	const char *listen = internal ? conf->gateway.internal_listen : conf->gateway.listen;
+	const char *colon = strrchr(listen, ':');
 	unsigned listen_port = colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
 	int loopback;
 	unsigned port = url_port(conf->storage.url, &loopback);
 
 	if (loopback && strncmp(conf->storage.url, "http:", 5) == 0 && port != listen_port)
 		problem(r,
-		        "[storage] url = %s: the milter would not reach this gateway, which "
-		        "listens on port %u ([gateway] listen = %s); give both the same port",
-		        conf->storage.url, listen_port, conf->gateway.listen);
+		        "[storage] url = %s: the milter would not reach this gateway, whose object "
+		        "API listens on port %u ([gateway] %s = %s); give both the same port",
+		        conf->storage.url, listen_port, internal ? "internal_listen" : "listen",
+		        listen);
 }
 
 static void check_storage(struct run *r, const struct bd_conf *conf)

@@ -54,6 +54,7 @@ alias_database =
 CF
 postconf -F '*/*/chroot = n'
 smtp-sink -u root -d "$scratch/sink/%d%H%M%S." -c 127.0.0.1:2525 32 > "$scratch/sink.log" 2>&1 &
+sinkpid=$!
 
 python3 "$src/tests/docs/guide-blocks.py" "$src/docs/ADMIN.md" > "$scratch/guide.sh"
 cd "$src"
@@ -72,8 +73,12 @@ for _ in $(seq 1 100); do
 	[ -n "$(ls "$scratch/sink")" ] && break
 	sleep 0.2
 done
-sleep 0.3
 msg=$(ls "$scratch/sink" | head -1)
+# until smtp-sink has closed the file it writes
+for _ in $(seq 1 100); do
+	[ -n "$msg" ] && ls -l /proc/$sinkpid/fd 2>/dev/null | grep -qF "$scratch/sink/$msg" || break
+	sleep 0.05
+done
 if [ -z "$msg" ]; then
 	fail "the test message of section 4 did not arrive"; tail -20 /var/log/postfix.log
 else

@@ -188,11 +188,42 @@ class Stack:
         while time.time() < deadline:
             files = self.delivered()
             if len(files) >= count:
-                time.sleep(0.2)  # let smtp-sink finish writing
+                for path in files:
+                    self.wait_written(path)
                 return self.delivered()
             time.sleep(0.2)
         raise AssertionError("expected %d delivered messages, have %d after %ds; postfix log:\n%s" %
                              (count, len(self.delivered()), timeout, self.maillog()[-3000:]))
+
+    # storage
+    def objects(self):
+        """Every object the gateway's embedded store holds, by name (its object API)."""
+        import urllib.request
+        with open(os.path.join(self.dir, "keys", "store.token")) as f:
+            token = f.read().strip()
+        req = urllib.request.Request("http://127.0.0.1:%d/v1/objects?limit=10000" % self.ports["gateway"],
+                                     headers={"Authorization": "Bearer " + token})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return sorted(line.split(" ")[0] for line in r.read().decode().splitlines() if line)
+
+    def wait_written(self, path, timeout=30):
+        """Until smtp-sink has closed PATH (no descriptor of it points there any more)."""
+        sink = self.procs.get("sink")
+        fd_dir = "/proc/%d/fd" % sink.pid if sink else None
+        deadline = time.time() + timeout
+        while fd_dir and time.time() < deadline:
+            try:
+                targets = [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
+            except FileNotFoundError:  # a descriptor closed while we looked: look again
+                if sink.poll() is not None:
+                    raise AssertionError("smtp-sink has exited:\n" + self.log("sink")[-2000:])
+                time.sleep(0.02)
+                continue
+            if os.path.abspath(path) not in targets:
+                return
+            time.sleep(0.02)
+        if fd_dir:
+            raise AssertionError("smtp-sink still writes %s after %ds" % (path, timeout))
 
     def maillog(self):
         try:

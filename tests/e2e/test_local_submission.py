@@ -49,7 +49,7 @@ class LocalSubmission(unittest.TestCase):
         while time.time() < deadline:
             new = [f for f in self.stack.delivered() if f not in before]
             if new:
-                time.sleep(0.3)
+                self.stack.wait_written(new[0])
                 with open(new[0], "rb") as f:
                     return f.read()
             time.sleep(0.2)

@@ -7,6 +7,9 @@ nothing is mangled or lost, the server stays up; no link token reaches a log lin
 (names, framing of uploads, ranges, token variants, listings), recipient routes (tokens of every
 length, file numbers, methods), request framing (Content-Length / Transfer-Encoding), the log line
 of odd methods, Accept-Language cost, the connection cap and timeout, and SIGTERM during an upload.
+Review: a zip that fails part-way ends broken, forgeries from one address never lock out its
+genuine links, wrong object-API tokens are limited, an object with bytes appended is refused,
+requests without Host and header names with a space are refused.
 
 usage: test_hostile.py BUILD_DIR
 """
@@ -315,8 +318,13 @@ class Hostile(unittest.TestCase):
         for method in ('GE"T', "GET\x01status=200", "X" * 3000, "/d/" + self.token):
             status = self.request(method, "/healthz")[0]
             self.assertEqual(status, 405)
-        time.sleep(0.2)
-        lines = [l for l in self.gw.log().splitlines() if "route=healthz" in l and "status=405" in l]
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            lines = [l for l in self.gw.log().splitlines()
+                     if "route=healthz" in l and "status=405" in l]
+            if len(lines) >= 4:
+                break
+            time.sleep(0.05)
         self.assertGreaterEqual(len(lines), 4)
         for line in lines:
             self.assertLess(len(line), 400, line[:100])
@@ -412,6 +420,200 @@ class Hostile(unittest.TestCase):
             self.assertTrue(lines, "a stalled download is ended by the timeout")
         finally:
             s.close()
+
+
+def dechunk(body):
+    """A chunked body's data, and whether its last chunk (0) came."""
+    out = b""
+    while body:
+        line, sep, rest = body.partition(b"\r\n")
+        if not sep:
+            return out, False
+        n = int(line.split(b";")[0], 16)
+        if n == 0:
+            return out, rest.startswith(b"\r\n")
+        out += rest[:n]
+        body = rest[n + 2:]
+    return out, False
+
+
+class Review(unittest.TestCase):
+    """Findings of a hostile-input review, each with the request that showed it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.gw = gwtest.Gateway(BUILD, failed_lookups_per_minute="5").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.gw.stop()
+        log = cls.gw.log()
+        cls.gw.cleanup()
+        assert rc == 0, "gateway exited with %d:\n%s" % (rc, log[-4000:])
+
+    raw = Hostile.raw
+    request = Hostile.request
+
+    def package(self, *sizes):
+        paths = []
+        for i, size in enumerate(sizes):
+            paths.append((os.path.join(self.gw.dir, "f%d" % i), "f%d.bin" % i, None))
+            with open(paths[-1][0], "wb") as f:
+                f.write(os.urandom(size))
+        return self.gw.package(paths)
+
+    def zip_of(self, token):
+        got = self.raw("GET /d/%s/all HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % token)
+        head, _, body = got.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head[:100])
+        return dechunk(body)
+
+    def assertBroken(self, token):
+        data, ended = self.zip_of(token)
+        self.assertGreater(len(data), 100_000, "the first file went out before the failure")
+        self.assertFalse(ended, "the chunked body must not end normally")
+        self.assertNotIn(b"PK\x05\x06", data, "no end of central directory: the zip is broken")
+        self.assertNotIn(b"PK\x01\x02", data, "no central directory either")
+
+    def test_zip_ends_broken_when_a_chunk_fails(self):
+        _, package, token = self.package(150_000, 300_000)
+        data, ended = self.zip_of(token)
+        self.assertTrue(ended)
+        self.assertIn(b"PK\x05\x06", data)  # whole, it ends as a zip does
+        with open(self.gw.object_path(package, 2), "r+b") as f:
+            f.seek(22 + 65552 + 100)  # in the second chunk
+            b = f.read(1)
+            f.seek(-1, 1)
+            f.write(bytes([b[0] ^ 1]))
+        self.assertBroken(token)
+
+    def test_zip_ends_broken_when_storage_fails(self):
+        _, package, token = self.package(150_000, 300_000)
+        os.unlink(self.gw.object_path(package, 2))
+        self.assertBroken(token)
+
+    def test_bytes_appended_to_an_object(self):
+        link, package, token = self.package(1000)
+        self.assertEqual(self.gw.curl(link + "/1").status, 200)
+        path = self.gw.object_path(package, 1)
+        with open(path, "ab") as f:
+            f.write(b"\0" * 16)
+        r = self.gw.curl(link + "/1")
+        self.assertEqual(r.status, 404)
+        os.truncate(path, os.path.getsize(path) - 16)
+        self.assertEqual(self.gw.curl(link + "/1").status, 200)
+
+    def test_forgeries_do_not_lock_out_genuine_links(self):
+        """Forged tokens from one address (a NAT) are limited; genuine links from it are not."""
+        link, _, token = self.package(1000)
+        bad = self.gw.url + "/d/" + token[:50] + ("A" if token[50] != "A" else "B") + token[51:]
+        statuses = [self.gw.curl(bad).status for _ in range(7)]
+        self.assertEqual(statuses, [404] * 5 + [429] * 2)
+        self.assertEqual(self.gw.curl(link).status, 200)
+        self.assertEqual(self.gw.curl(link + "/1").status, 200)
+        self.assertEqual(self.gw.curl(link + "/all").status, 200)
+        self.assertEqual(self.gw.curl(bad).status, 429)  # genuine requests gave no credit
+        # a genuine link to a package that is gone is not a forgery either
+        gone_link, gone, _ = self.package(10)
+        for name in os.listdir(os.path.join(self.gw.data_dir, gone)):
+            os.unlink(os.path.join(self.gw.data_dir, gone, name))
+        self.assertEqual([self.gw.curl(gone_link).status for _ in range(3)], [404] * 3)
+
+    def test_wrong_object_api_tokens_are_limited(self):
+        wrong = {"Authorization": "Bearer not-the-token"}
+        url = self.gw.url + "/v1/objects"
+        # another address than the download tests' (127.0.0.1): 127.0.0.2 is loopback too
+        statuses = [self.gw.curl(url, "--interface", "127.0.0.2", headers=wrong).status
+                    for _ in range(7)]
+        self.assertEqual(statuses, [401] * 5 + [429] * 2)
+        right = {"Authorization": "Bearer " + self.gw.store_token}
+        self.assertEqual(self.gw.curl(url, "--interface", "127.0.0.2", headers=right).status, 200)
+
+    def test_requests_without_host(self):
+        status, _, _ = parse(self.raw("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"))[0]
+        self.assertEqual(status, 400)
+        self.assertEqual(self.request("GET", "/healthz")[0], 200)
+
+    def test_header_names_with_a_space(self):
+        for header in ("Transfer-Encoding : chunked", "Content-Length : 5", "X-A\t: b", "X A: b"):
+            got = parse(self.raw("POST /v1/objects/ab/1 HTTP/1.1\r\nHost: x\r\n%s\r\n"
+                                 "Connection: close\r\n\r\n0\r\n\r\n" % header))
+            self.assertEqual(got[0][0], 400, header)
+
+
+class Sweeper(unittest.TestCase):
+    def test_an_upload_in_progress_is_kept(self):
+        """The sweep at start deletes an expired package but keeps the objects of a package
+        whose manifest has not come yet (an upload in progress): an orphan goes only after
+        it has been seen for a grace age."""
+        gw = self.gw = gwtest.Gateway(BUILD)
+        try:
+            gw.start()
+            path = os.path.join(gw.dir, "f")
+            with open(path, "wb") as f:
+                f.write(b"x" * 1000)
+            _, expired, _ = gw.package([(path, None, None)], lifetime=1)
+            status, _, _ = parse(Hostile.raw(self, (
+                "PUT /v1/objects/0123456789abcdef/1 HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                "Bearer %s\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+                % gw.store_token).encode()))[0]
+            self.assertIn(status, (200, 201))
+            self.assertEqual(gw.stop(), 0)
+            deadline = time.time() + 10
+            while time.time() < deadline and self.expires_in(gw, expired) >= 0:
+                time.sleep(0.2)
+            sweeps = gw.log().count("event=sweep ")
+            gw.start()
+            deadline = time.time() + 20
+            while time.time() < deadline and gw.log().count("event=sweep ") == sweeps:
+                time.sleep(0.1)
+            line = [l for l in gw.log().splitlines() if "event=sweep " in l][-1]
+            self.assertIn("expired=1", line)
+            self.assertIn("orphans=1", line)
+            self.assertFalse(os.path.exists(os.path.join(gw.data_dir, expired)))
+            self.assertTrue(os.path.exists(gw.object_path("0123456789abcdef", 1)))
+        finally:
+            gw.stop()
+            gw.cleanup()
+
+    def expires_in(self, gw, package):
+        """Seconds until PACKAGE expires, from its manifest's clear header."""
+        with open(gw.object_path(package, 0), "rb") as f:
+            header = f.read(32)
+        return int.from_bytes(header[24:32], "big", signed=True) - int(time.time())
+
+
+class AdminListener(unittest.TestCase):
+    def test_object_api_and_metrics_on_their_own_listener(self):
+        """[gateway] internal_listen: the object API and /metrics answer there and nowhere else;
+        the recipients' pages answer only on listen; /healthz on both."""
+        admin_port = gwtest.free_port()
+        admin = "http://127.0.0.1:%d" % admin_port
+        gw = gwtest.Gateway(BUILD, internal_listen="127.0.0.1:%d" % admin_port)
+        with open(gw.conf_path) as f:
+            conf = f.read()
+        with open(gw.conf_path, "w") as f:
+            f.write(conf.replace("\nurl = %s\n" % gw.url, "\nurl = %s\n" % admin))  # [storage]
+        try:
+            gw.start()
+            path = os.path.join(gw.dir, "f")
+            with open(path, "wb") as f:
+                f.write(b"hello")
+            link, _, token = gw.package([(path, None, None)])  # through the admin listener
+            auth = {"Authorization": "Bearer " + gw.store_token}
+            self.assertEqual(gw.curl(link + "/1").body, b"hello")
+            self.assertEqual(gw.curl(admin + "/d/" + token + "/1").status, 404)
+            self.assertEqual(gw.curl(gw.url + "/metrics").status, 404)
+            self.assertEqual(gw.curl(gw.url + "/v1/objects", headers=auth).status, 404)
+            self.assertEqual(gw.curl(admin + "/metrics").status, 200)
+            self.assertEqual(gw.curl(admin + "/v1/objects", headers=auth).status, 200)
+            for base in (gw.url, admin):
+                self.assertEqual(gw.curl(base + "/healthz").status, 200)
+        finally:
+            rc = gw.stop()
+            log = gw.log()
+            gw.cleanup()
+        self.assertEqual(rc, 0, log[-3000:])
 
 
 class StopDuringUpload(unittest.TestCase):

@@ -90,13 +90,21 @@ class MilterProtocol(unittest.TestCase):
     def test_inbound_and_internal_unchanged(self):
         raw = mt.message("klant@example.org", ["medewerker@bestanden.test"], "Vraag", "Hallo\n",
                          [("scan.pdf", "application", "pdf", os.urandom(5000))])
-        res, _ = self.run_message(raw, rcpts=[SENDER], auth=False)
+        # inbound to an outside recipient (a forward): only direction detection keeps it
+        inbound = self.stack.log("milter").count("direction=inbound action=unchanged")
+        res, _ = self.run_message(raw, rcpts=[OUTSIDE], auth=False)
         self.assertEqual(res.verdict, "continue")
         self.assertIsNone(res.body)
         self.assertEqual(res.add_headers + res.chg_headers, [])
+        self.assertEqual(self.stack.log("milter").count("direction=inbound action=unchanged"),
+                         inbound + 1)
+        # outgoing to internal recipients only: skip_internal_only keeps it
+        internal = self.stack.log("milter").count("direction=internal action=unchanged")
         res, _ = self.run_message(raw, rcpts=["<collega@bestanden.test>", "<x@sub.bestanden.test>"])
         self.assertEqual(res.verdict, "continue")
         self.assertIsNone(res.body)
+        self.assertEqual(self.stack.log("milter").count("direction=internal action=unchanged"),
+                         internal + 1)
 
     def test_local_submission_is_outgoing(self):
         """sendmail(1) on the MTA host: Postfix's non_smtpd_milters connect without an address."""
@@ -259,7 +267,10 @@ class MilterOperations(unittest.TestCase):
         c.transaction(SENDER, [OUTSIDE], raw, {"{auth_authen}": "jan"})
         # the message is in; stop the milter before end of message
         self.stack.procs["milter"].send_signal(signal.SIGTERM)
-        time.sleep(0.5)
+        deadline = time.time() + 20
+        while "event=draining" not in self.stack.log("milter") and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn("event=draining", self.stack.log("milter"))
         result = {}
         t = threading.Thread(target=lambda: result.update(res=c.eom()))
         t.start()
@@ -331,6 +342,36 @@ class MilterDeadline(unittest.TestCase):
         while "event=late-rewrite-ended" not in self.stack.log("milter") and time.time() < deadline:
             time.sleep(0.5)
         self.assertIn("event=late-rewrite-ended action=nothing-stored", self.stack.log("milter"))
+
+
+class MilterLateJob(unittest.TestCase):
+    """Storage that answers, but too slowly: the MTA gets its tempfail by [milter] timeout,
+    the job stores the package after that, and deletes it, since nobody will deliver it."""
+
+    def test_late_job_deletes_what_it_stored(self):
+        from faultproxy import FaultProxy
+        stack = Stack(BUILD, with_postfix=False)
+        proxy = FaultProxy(stack.ports["gateway"]).start()
+        stack.conf_extra = {("milter", "timeout"): "10s", ("storage", "url"): proxy.url,
+                            ("storage", "timeout"): "30s", ("storage", "retries"): "0"}
+        stack.start()
+        try:
+            proxy.delay = 6  # each of the uploads (files, then the manifest) answers late
+            raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Laat", "x\n",
+                             [("l.bin", "application", "octet-stream", os.urandom(4000))])
+            res, _ = mc.send_message("127.0.0.1", stack.ports["milter"], raw, SENDER, [OUTSIDE],
+                                     mail_macros={"{auth_authen}": "jan"})
+            self.assertEqual(res.verdict, "tempfail")
+            proxy.heal()
+            deadline = time.time() + 60
+            while "event=late-rewrite-ended" not in stack.log("milter") and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertIn("event=late-rewrite-ended action=package-deleted", stack.log("milter"))
+            self.assertGreaterEqual(proxy.requests, 2)  # it did store: a file and the manifest
+            self.assertEqual(stack.objects(), [])
+        finally:
+            proxy.stop()
+            stack.stop()
 
 
 if __name__ == "__main__":

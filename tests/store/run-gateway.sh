@@ -79,7 +79,10 @@ echo "$range" | grep -qi '^content-range: bytes 2999990-2999999/3000000$' || fai
 # A crash half-way through an upload leaves no object, and the restart clears the leftovers.
 curl -s -o /dev/null "${auth[@]}" --limit-rate 200k -X PUT -T "$dir/body" "$base/abc/2" &
 upload=$!
-sleep 1.5
+for _ in $(seq 1 100); do
+	[ -n "$(ls -A "$dir/objects/.tmp")" ] && break
+	sleep 0.05
+done
 [ -n "$(ls -A "$dir/objects/.tmp")" ] || fail "no temporary file while an upload is under way"
 kill -9 "$gwpid"
 wait "$gwpid" 2>/dev/null || true

@@ -1,6 +1,8 @@
 /*
  * test_download.c - from link to decrypted bytes, over the in-memory store:
- * whole files, ranges, and every refusal (forged, expired, missing, tampered).
+ * whole files, ranges, and every refusal (forged, expired, missing, tampered,
+ * an upload link, a manifest under another package's id, an object of the
+ * wrong length).
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -32,7 +34,24 @@ struct fx {
 	size_t size[3];
 	char token[BD_TOKEN_MAX_CHARS + 1];
 	uint8_t id[BD_PACKAGE_ID_BYTES];
+	uint8_t secret[BD_SECRET_BYTES];
+	int64_t expires;
 };
+
+/* A token of TYPE for package ID with the package's secret, signed with the link key. */
+static void sign(const struct fx *f, enum bd_token_type type, const uint8_t *id,
+                 char out[BD_TOKEN_MAX_CHARS + 1])
+{
+	struct bd_token t = {0};
+	struct bd_error err;
+
+	t.type = type;
+	t.key_id = bd_keyring_current(f->kr, BD_KEY_LINK);
+	t.expires = f->expires;
+	memcpy(t.package_id, id, sizeof(t.package_id));
+	memcpy(t.secret, f->secret, sizeof(t.secret));
+	assert_int_equal(bd_token_encode(&t, f->kr, out, &err), 0);
+}
 
 static void put_buffer(struct bd_store *s, const char *name, const uint8_t *buf, size_t len)
 {
@@ -50,7 +69,6 @@ static void make_package(struct fx *f, int64_t expires)
 	struct bd_package_keys *keys = bd_package_keys_new();
 	struct bd_manifest *m = bd_manifest_new();
 	unsigned gw = bd_keyring_current(f->kr, BD_KEY_GATEWAY);
-	struct bd_token t = {0};
 	struct bd_error err;
 	uint8_t *sealed;
 	size_t sealed_len;
@@ -83,12 +101,9 @@ static void make_package(struct fx *f, int64_t expires)
 	bd_package_object_name(keys->id, 0, name, sizeof(name));
 	put_buffer(f->store, name, sealed, sealed_len);
 	free(sealed);
-	t.type = BD_TOKEN_DOWNLOAD;
-	t.key_id = m->link_key_id;
-	t.expires = expires;
-	memcpy(t.package_id, keys->id, sizeof(t.package_id));
-	memcpy(t.secret, keys->secret, sizeof(t.secret));
-	assert_int_equal(bd_token_encode(&t, f->kr, f->token, &err), 0);
+	memcpy(f->secret, keys->secret, sizeof(f->secret));
+	f->expires = expires;
+	sign(f, BD_TOKEN_DOWNLOAD, keys->id, f->token);
 	bd_manifest_free(&m);
 	bd_package_keys_free(&keys);
 }
@@ -233,11 +248,113 @@ static void test_refusals(void **state)
 	assert_int_equal(err.code, BD_E_NOTFOUND);
 }
 
+/* Store file INDEX's object ORIG (LEN bytes) with DELTA bytes more (> 0) or fewer (< 0). */
+static void put_resized(struct fx *f, unsigned index, const uint8_t *orig, size_t len, int delta)
+{
+	uint8_t *copy = calloc(1, len + 16);
+	char name[64];
+
+	memcpy(copy, orig, len);
+	bd_package_object_name(f->id, index, name, sizeof(name));
+	put_buffer(f->store, name, copy, (size_t)((int64_t)len + delta));
+	free(copy);
+}
+
+/* FORMAT.md 4.4: an object whose length is not C(P) is refused, whatever range is asked. */
+static void test_object_of_the_wrong_length(void **state)
+{
+	struct fx *f = *state;
+	static const int deltas[] = {1, 16, -1};
+	int64_t now = (int64_t)time(NULL);
+
+	make_package(f, now + 3600);
+	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
+		struct bd_download *d;
+		struct bd_buf_sink out;
+		struct bd_error err;
+		unsigned index = i == 0 ? 1 : 3; /* the empty file too */
+
+		struct bd_buf_sink orig;
+		char name[64];
+
+		bd_package_object_name(f->id, index, name, sizeof(name));
+		bd_buf_sink_init(&orig);
+		assert_int_equal(bd_store_get(f->store, name, 0, BD_STORE_TO_END, &orig.sink, &err),
+		                 0);
+		put_resized(f, index, orig.data, orig.len, deltas[i]);
+		assert_int_equal(bd_download_open(f->token, f->kr, f->store, now, &d, &err), 0);
+		assert_int_equal(get(d, index, 0, BD_STORE_TO_END, &out, &err), -1);
+		assert_int_equal(err.code, BD_E_CRYPTO);
+		assert_int_equal(out.len, 0);
+		free(out.data);
+		if (index == 3) {
+			assert_int_equal(get(d, index, 0, 10, &out, &err),
+			                 -1); /* first chunk only */
+			assert_int_equal(err.code, BD_E_CRYPTO);
+			free(out.data);
+		}
+		put_resized(f, index, orig.data, orig.len, 0);
+		free(orig.data);
+		assert_int_equal(get(d, index, 0, BD_STORE_TO_END, &out, &err), 0);
+		free(out.data);
+		bd_download_close(&d);
+	}
+}
+
+/* A genuine token for another package id, carrying this package's secret: the manifest
+ * opens, but it names its own package, and FORMAT.md requires the two to be equal. */
+static void test_manifest_of_another_package(void **state)
+{
+	struct fx *f = *state;
+	struct bd_download *d;
+	struct bd_buf_sink obj;
+	struct bd_error err;
+	uint8_t other[BD_PACKAGE_ID_BYTES];
+	char token[BD_TOKEN_MAX_CHARS + 1], name[64];
+	int64_t now = (int64_t)time(NULL);
+
+	make_package(f, now + 3600);
+	memcpy(other, f->id, sizeof(other));
+	other[0] ^= 0x80;
+	bd_package_object_name(f->id, 0, name, sizeof(name));
+	bd_buf_sink_init(&obj);
+	assert_int_equal(bd_store_get(f->store, name, 0, BD_STORE_TO_END, &obj.sink, &err), 0);
+	bd_package_object_name(other, 0, name, sizeof(name));
+	put_buffer(f->store, name, obj.data, obj.len);
+	free(obj.data);
+	sign(f, BD_TOKEN_DOWNLOAD, other, token);
+	assert_int_equal(bd_download_open(token, f->kr, f->store, now, &d, &err), -1);
+	assert_int_equal(err.code, BD_E_CRYPTO);
+	assert_null(d);
+}
+
+/* An upload request's token is genuine, but it never opens a package for download. */
+static void test_upload_token_is_not_a_download(void **state)
+{
+	struct fx *f = *state;
+	struct bd_download *d;
+	struct bd_error err;
+	char token[BD_TOKEN_MAX_CHARS + 1];
+	int64_t now = (int64_t)time(NULL);
+
+	make_package(f, now + 3600);
+	sign(f, BD_TOKEN_UPLOAD, f->id, token);
+	assert_int_equal(bd_download_open(token, f->kr, f->store, now, &d, &err), -1);
+	assert_int_equal(err.code, BD_E_INVALID);
+	assert_null(d);
+	assert_int_equal(bd_download_open(f->token, f->kr, f->store, now, &d, &err), 0);
+	bd_download_close(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_whole_files_and_ranges, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_object_of_the_wrong_length, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_manifest_of_another_package, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_upload_token_is_not_a_download, setup,
+	                                        teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

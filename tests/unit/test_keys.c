@@ -141,6 +141,36 @@ static void test_refuse_readable_secret(void **state)
 	bd_keyring_free(&kr);
 }
 
+/* Every group and other bit counts, not only the group's read bit: 0604 is readable by
+ * everyone, 0620 lets the group replace the key. */
+static void test_refuse_any_group_or_other_bit(void **state)
+{
+	struct fixture *f = *state;
+	static const mode_t modes[] = {0604, 0620, 0602, 0610, 0601};
+	static const char *secrets[] = {"link-1.key", "gateway-1.key", "store.token"};
+	struct bd_error err;
+
+	assert_int_equal(bd_keys_generate(f->dir, &err), 0);
+	for (size_t i = 0; i < 3; i++) {
+		for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+			assert_int_equal(chmod(file(f, secrets[i]), modes[m]), 0);
+			if (i < 2) {
+				struct bd_keyring *kr = bd_keyring_load(
+				        f->dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
+
+				assert_null(kr);
+			} else {
+				assert_null(bd_secret_file_read(file(f, secrets[i]), 256, &err));
+			}
+			assert_int_equal(err.code, BD_E_KEY);
+			assert_non_null(strstr(err.msg, "chmod 600"));
+			assert_non_null(
+			        strstr(err.msg, modes[m] == 0604 ? "readable" : "writable"));
+		}
+		assert_int_equal(chmod(file(f, secrets[i]), 0600), 0);
+	}
+}
+
 static void test_rotate_and_remove(void **state)
 {
 	struct fixture *f = *state;
@@ -305,6 +335,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_generate_modes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_load_and_keypair_match, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_refuse_readable_secret, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_refuse_any_group_or_other_bit, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_rotate_and_remove, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rotate_keeps_owner, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
