@@ -97,6 +97,38 @@ static void header(GString *out, const char *name, const char *type, const char 
 	g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/*
+ * The event counters, in the order /metrics shows them: a row with HELP starts a
+ * metric, the rows after it without one add its other label values.
+ */
+struct counter {
+	const char *name, *labels, *help;
+	enum gw_metric_event event;
+};
+
+static const struct counter counters[] = {
+        {"bestanden_downloads_total", "{outcome=\"complete\"}",
+         "Downloads that ended, by outcome (complete: every requested byte was sent).",
+         GW_EV_DOWNLOAD_COMPLETE},
+        {"bestanden_downloads_total", "{outcome=\"incomplete\"}", NULL, GW_EV_DOWNLOAD_INCOMPLETE},
+        {"bestanden_page_views_total", "", "Landing pages shown (link scanners included).",
+         GW_EV_PAGE_VIEW},
+        {"bestanden_link_refusals_total", "{reason=\"expired\"}",
+         "Links refused, by reason (expired: 410; not_found: 404; rate_limited: 429).",
+         GW_EV_EXPIRED},
+        {"bestanden_link_refusals_total", "{reason=\"not_found\"}", NULL, GW_EV_NOT_FOUND},
+        {"bestanden_link_refusals_total", "{reason=\"rate_limited\"}", NULL, GW_EV_RATE_LIMITED},
+        {"bestanden_upload_page_views_total", "",
+         "Upload-request pages shown (link scanners included).", GW_EV_UPLOAD_PAGE_VIEW},
+        {"bestanden_uploads_total", "{outcome=\"accepted\"}",
+         "Uploads through upload requests that ended, by outcome (refused: nothing kept).",
+         GW_EV_UPLOAD_ACCEPTED},
+        {"bestanden_uploads_total", "{outcome=\"refused\"}", NULL, GW_EV_UPLOAD_REFUSED},
+        {"bestanden_requester_notices_total", "",
+         "Mails to requesters about their uploads that the MTA accepted.",
+         GW_EV_REQUESTER_NOTIFIED},
+};
+
 static char *render(size_t *len)
 {
 	static const char *const errors[GW_ERR_COUNT] = {"storage", "crypto", "internal"};
@@ -122,40 +154,14 @@ static char *render(size_t *len)
 	header(out, "bestanden_downloads_active", "gauge", "Files and zips being sent right now.");
 	g_string_append_printf(out, "bestanden_downloads_active %lld\n",
 	                       (long long)atomic_load(&m.active));
-	header(out, "bestanden_downloads_total", "counter",
-	       "Downloads that ended, by outcome (complete: every requested byte was sent).");
-	g_string_append_printf(out, "bestanden_downloads_total{outcome=\"complete\"} %llu\n",
-	                       (unsigned long long)atomic_load(&m.events[GW_EV_DOWNLOAD_COMPLETE]));
-	g_string_append_printf(
-	        out, "bestanden_downloads_total{outcome=\"incomplete\"} %llu\n",
-	        (unsigned long long)atomic_load(&m.events[GW_EV_DOWNLOAD_INCOMPLETE]));
-	header(out, "bestanden_page_views_total", "counter",
-	       "Landing pages shown (link scanners included).");
-	g_string_append_printf(out, "bestanden_page_views_total %llu\n",
-	                       (unsigned long long)atomic_load(&m.events[GW_EV_PAGE_VIEW]));
-	header(out, "bestanden_link_refusals_total", "counter",
-	       "Links refused, by reason (expired: 410; not_found: 404; rate_limited: 429).");
-	g_string_append_printf(out, "bestanden_link_refusals_total{reason=\"expired\"} %llu\n",
-	                       (unsigned long long)atomic_load(&m.events[GW_EV_EXPIRED]));
-	g_string_append_printf(out, "bestanden_link_refusals_total{reason=\"not_found\"} %llu\n",
-	                       (unsigned long long)atomic_load(&m.events[GW_EV_NOT_FOUND]));
-	g_string_append_printf(out, "bestanden_link_refusals_total{reason=\"rate_limited\"} %llu\n",
-	                       (unsigned long long)atomic_load(&m.events[GW_EV_RATE_LIMITED]));
-	header(out, "bestanden_upload_page_views_total", "counter",
-	       "Upload-request pages shown (link scanners included).");
-	g_string_append_printf(out, "bestanden_upload_page_views_total %llu\n",
-	                       (unsigned long long)atomic_load(&m.events[GW_EV_UPLOAD_PAGE_VIEW]));
-	header(out, "bestanden_uploads_total", "counter",
-	       "Uploads through upload requests that ended, by outcome (refused: nothing kept).");
-	g_string_append_printf(out, "bestanden_uploads_total{outcome=\"accepted\"} %llu\n",
-	                       (unsigned long long)atomic_load(&m.events[GW_EV_UPLOAD_ACCEPTED]));
-	g_string_append_printf(out, "bestanden_uploads_total{outcome=\"refused\"} %llu\n",
-	                       (unsigned long long)atomic_load(&m.events[GW_EV_UPLOAD_REFUSED]));
-	header(out, "bestanden_requester_notices_total", "counter",
-	       "Mails to requesters about their uploads that the MTA accepted.");
-	g_string_append_printf(
-	        out, "bestanden_requester_notices_total %llu\n",
-	        (unsigned long long)atomic_load(&m.events[GW_EV_REQUESTER_NOTIFIED]));
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		const struct counter *c = &counters[i];
+
+		if (c->help != NULL)
+			header(out, c->name, "counter", c->help);
+		g_string_append_printf(out, "%s%s %llu\n", c->name, c->labels,
+		                       (unsigned long long)atomic_load(&m.events[c->event]));
+	}
 	header(out, "bestanden_errors_total", "counter",
 	       "Failures serving recipients, by kind (storage: 503s and broken transfers).");
 	for (int e = 0; e < GW_ERR_COUNT; e++)
