@@ -4,7 +4,8 @@
  * Stores an upload request (who asks, for whom, the note, the limits; the
  * defaults from [requests]) and prints its link, or with --send mails the
  * invitation to the --to address through [smtp]. The requester is told of
- * every upload by the gateway.
+ * every upload by the gateway. With [admin] url set the gateway's admin API
+ * makes it (admin_client.h).
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin_client.h"
 #include "cli.h"
 #include "keys.h"
 #include "log.h"
@@ -79,6 +81,8 @@ static int create(struct bd_conf *conf, int argc, char **argv)
 	}
 	if (optind != argc || o.requester == NULL)
 		return bd_cli_usage(USAGE);
+	if (bd_cli_admin_wanted(conf))
+		return bd_cli_admin_request(conf, &o);
 	kr = bd_keyring_load(conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC, &err);
 	if (kr == NULL || (store = bd_store_open(&conf->storage, &err)) == NULL ||
 	    bd_invite_create(conf, store, kr, &o, &inv, &err) < 0) {
