@@ -99,33 +99,34 @@ int bd_cmd_sweep(int argc, char **argv)
 	return rc < 0 ? bd_cli_fail(&err) : 0;
 }
 
-int bd_cmd_stats(int argc, char **argv)
+/* Without the API only what storage itself says; the traffic is the running gateway's to count. */
+static int storage_stats(const struct bd_conf *conf)
 {
 	struct bd_storage_totals t;
 	struct bd_error err;
+	struct bd_store *s = bd_store_open(&conf->storage, &err);
+	int rc = s != NULL ? bd_storage_totals(s, &t, &err) : -1;
+
+	bd_store_close(&s);
+	if (rc < 0)
+		return bd_cli_fail(&err);
+	printf("storage packages  %llu\nstorage objects   %llu\nstorage bytes     %llu\n"
+	       "(traffic: only through the admin API; set [admin] url)\n",
+	       (unsigned long long)t.packages, (unsigned long long)t.objects,
+	       (unsigned long long)t.bytes);
+	return 0;
+}
+
+int bd_cmd_stats(int argc, char **argv)
+{
 	struct bd_conf *conf;
-	struct bd_store *s;
 	int rc;
 
 	if (argc > 1)
 		return bd_cli_usage("stats (takes no arguments)");
-	conf = bd_cli_load_conf();
-	if (conf == NULL)
+	if ((conf = bd_cli_load_conf()) == NULL)
 		return 1;
-	if (bd_cli_admin_wanted(conf)) {
-		rc = bd_cli_admin_stats(conf);
-		bd_conf_free(&conf);
-		return rc;
-	}
-	/* without the API only what storage itself says; the traffic is the gateway's to count */
-	s = bd_store_open(&conf->storage, &err);
-	rc = s != NULL ? bd_storage_totals(s, &t, &err) : -1;
-	if (rc == 0)
-		printf("storage packages  %llu\nstorage objects   %llu\nstorage bytes     %llu\n"
-		       "(traffic: only through the admin API; set [admin] url)\n",
-		       (unsigned long long)t.packages, (unsigned long long)t.objects,
-		       (unsigned long long)t.bytes);
-	bd_store_close(&s);
+	rc = bd_cli_admin_wanted(conf) ? bd_cli_admin_stats(conf) : storage_stats(conf);
 	bd_conf_free(&conf);
-	return rc < 0 ? bd_cli_fail(&err) : 0;
+	return rc;
 }

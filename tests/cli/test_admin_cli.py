@@ -141,27 +141,26 @@ class CliOverApi(unittest.TestCase):
 
 
 class CliWithoutApi(unittest.TestCase):
+    def setUp(self):
+        self.gw = gwtest.Gateway(BUILD)
+        self.addCleanup(self.gw.cleanup)
+        self.gw.start()
+        self.addCleanup(self.gw.stop)
+
     def test_stats_counts_storage_and_says_where_traffic_is(self):
-        gw = gwtest.Gateway(BUILD)
-        try:
-            gw.start()
-            src = os.path.join(gw.dir, "a.bin")
-            with open(src, "wb") as f:
-                f.write(b"x" * 1000)
-            gw.package([(src, None, None)])
-            p = subprocess.run([gw.prog("cli"), "-c", gw.conf_path, "stats"],
-                               capture_output=True, text=True, timeout=60)
-            self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn("storage packages  1\n", p.stdout)
-            self.assertIn("set [admin] url", p.stdout)
-        finally:
-            self.assertEqual(gw.stop(), 0)
-            gw.cleanup()
+        src = os.path.join(self.gw.dir, "a.bin")
+        with open(src, "wb") as f:
+            f.write(b"x" * 1000)
+        self.gw.package([(src, None, None)])
+        p = subprocess.run([self.gw.prog("cli"), "-c", self.gw.conf_path, "stats"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("storage packages  1\n", p.stdout)
+        self.assertIn("set [admin] url", p.stdout)
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     BUILD = sys.argv.pop(1)
-
     unittest.main(verbosity=2)
