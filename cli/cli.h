@@ -38,5 +38,6 @@ int bd_cmd_rewrite(int argc, char **argv);
 int bd_cmd_policy(int argc, char **argv);
 int bd_cmd_storage(int argc, char **argv);
 int bd_cmd_sweep(int argc, char **argv);
+int bd_cmd_stats(int argc, char **argv);
 
 #endif

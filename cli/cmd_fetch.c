@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include <gmime/gmime.h>
+#include <sodium.h>
 
+#include "admin_client.h"
 #include "cli.h"
 #include "download.h"
 #include "io.h"
@@ -112,14 +114,14 @@ struct opened_link {
 	struct bd_download *dl;
 };
 
-/* Open ARG's package into L; returns an exit status. close_link() releases L either way. */
+/* Open ARG's package into L (its configuration loaded unless L has one); returns an exit status.
+ * close_link() releases L either way. */
 static int open_link(const char *arg, struct opened_link *l)
 {
 	char token[BD_TOKEN_MAX_CHARS + 1];
 	struct bd_error err;
 
-	l->conf = bd_cli_load_conf();
-	if (l->conf == NULL)
+	if (l->conf == NULL && (l->conf = bd_cli_load_conf()) == NULL)
 		return 1;
 	l->kr = bd_keyring_load(l->conf->keys.dir, BD_NEED_LINK | BD_NEED_GATEWAY_SECRET, &err);
 	if (l->kr == NULL)
@@ -158,6 +160,18 @@ int bd_cmd_inspect(int argc, char **argv)
 
 	if (argc != 2)
 		return bd_cli_usage("inspect LINK");
+	if ((l.conf = bd_cli_load_conf()) == NULL)
+		return 1;
+	if (bd_cli_admin_wanted(l.conf)) {
+		char token[BD_TOKEN_MAX_CHARS + 1];
+
+		r = bd_cli_token_from_arg(l.conf, argv[1], token) < 0
+		            ? 1
+		            : bd_cli_admin_inspect(l.conf, token);
+		sodium_memzero(token, sizeof(token));
+		close_link(&l);
+		return r;
+	}
 	r = open_link(argv[1], &l);
 	if (r == 0) {
 		m = bd_download_manifest(l.dl);

@@ -3,7 +3,8 @@
  *
  * For erasure requests and mistakes ("sent to the wrong person"). Takes a link
  * or a delivered message holding one (its token is verified, expired ones too),
- * or a package id as the logs and the X-Bestanden header show it. The manifest goes first, so the
+ * or a package id as the logs and the X-Bestanden header show it. With [admin] url set the
+ * gateway's admin API does it (admin_client.h). The manifest goes first, so the
  * link stops working at once; then every file object. Idempotent.
  *
  * SPDX-License-Identifier: EUPL-1.2
@@ -15,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "admin_client.h"
 #include "cli.h"
 #include "keys.h"
 #include "package.h"
@@ -51,6 +53,22 @@ static int package_of(const struct bd_conf *conf, const char *arg, uint8_t id[BD
 	return 0;
 }
 
+/* With [admin] url: the gateway checks the link or id; a message file gives its link here. */
+static int revoke_through_api(const struct bd_conf *conf, const char *arg)
+{
+	char buf[BD_TOKEN_MAX_CHARS + 1];
+	uint8_t id[BD_PACKAGE_ID_BYTES];
+	int r;
+
+	if (strlen(arg) == 2 * BD_PACKAGE_ID_BYTES && bd_package_id_parse(arg, id) == 0)
+		return bd_cli_admin_revoke(conf, arg);
+	if (bd_cli_token_from_arg(conf, arg, buf) < 0)
+		return 1;
+	r = bd_cli_admin_revoke(conf, buf);
+	sodium_memzero(buf, sizeof(buf));
+	return r;
+}
+
 int bd_cmd_revoke(int argc, char **argv)
 {
 	uint8_t id[BD_PACKAGE_ID_BYTES];
@@ -66,6 +84,10 @@ int bd_cmd_revoke(int argc, char **argv)
 	conf = bd_cli_load_conf();
 	if (conf == NULL)
 		return 1;
+	if (bd_cli_admin_wanted(conf)) {
+		r = revoke_through_api(conf, argv[1]);
+		goto out;
+	}
 	if (package_of(conf, argv[1], id) < 0)
 		goto out;
 	bd_package_id_hex(id, hex);

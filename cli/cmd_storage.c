@@ -1,11 +1,12 @@
 /*
- * cmd_storage.c - `bestanden storage init` and `bestanden sweep`.
+ * cmd_storage.c - `bestanden storage init`, `bestanden sweep` and `bestanden stats`.
  *
  * storage init has the configured driver prepare its backend (bd_store_init:
  * for S3 the bucket, when asked, and lifecycle rules that expire objects
  * after retention + 1 day; for the gateway store a check that the object API
  * answers and accepts the token). sweep deletes expired packages now,
- * through whichever driver the configuration names.
+ * through whichever driver the configuration names. stats asks the admin API
+ * ([admin] url) for storage and traffic numbers, or counts storage alone.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -14,7 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin_client.h"
 #include "cli.h"
+#include "info.h"
 #include "store.h"
 #include "sweep.h"
 
@@ -94,4 +97,36 @@ int bd_cmd_sweep(int argc, char **argv)
 	bd_store_close(&s);
 	bd_conf_free(&conf);
 	return rc < 0 ? bd_cli_fail(&err) : 0;
+}
+
+/* Without the API only what storage itself says; the traffic is the running gateway's to count. */
+static int storage_stats(const struct bd_conf *conf)
+{
+	struct bd_storage_totals t;
+	struct bd_error err;
+	struct bd_store *s = bd_store_open(&conf->storage, &err);
+	int rc = s != NULL ? bd_storage_totals(s, &t, &err) : -1;
+
+	bd_store_close(&s);
+	if (rc < 0)
+		return bd_cli_fail(&err);
+	printf("storage packages  %llu\nstorage objects   %llu\nstorage bytes     %llu\n"
+	       "(traffic: only through the admin API; set [admin] url)\n",
+	       (unsigned long long)t.packages, (unsigned long long)t.objects,
+	       (unsigned long long)t.bytes);
+	return 0;
+}
+
+int bd_cmd_stats(int argc, char **argv)
+{
+	struct bd_conf *conf;
+	int rc;
+
+	if (argc > 1)
+		return bd_cli_usage("stats (takes no arguments)");
+	if ((conf = bd_cli_load_conf()) == NULL)
+		return 1;
+	rc = bd_cli_admin_wanted(conf) ? bd_cli_admin_stats(conf) : storage_stats(conf);
+	bd_conf_free(&conf);
+	return rc;
 }

@@ -413,6 +413,7 @@ static const struct command {
         {"storage", bd_cmd_storage, "init [--create-bucket]",
          "prepare the storage backend (S3: bucket and lifecycle rules)"},
         {"sweep", bd_cmd_sweep, "", "delete expired packages from storage now"},
+        {"stats", bd_cmd_stats, "", "storage and traffic statistics (traffic through [admin] url)"},
         {"revoke", bd_cmd_revoke, "LINK|MESSAGE|PACKAGE-ID",
          "delete a package now: the link stops working"},
         {"request", bd_cmd_request,

@@ -1,7 +1,7 @@
 /*
  * admin.c - the admin API (docs/API.md, docs/api/openapi.json): package status,
  * revoke, extend, the audit entries of one package, storage and traffic
- * statistics; JSON in and out (jansson). It runs on its own listener
+ * statistics, creating an upload request; JSON in and out (jansson). It runs on its own listener
  * ([admin] listen), never on the recipients' port, and every request needs the
  * bearer token of [admin] token_file. A package is named by its id (16 hex
  * digits) or its link token; only the link shows file names or can extend it.
@@ -13,6 +13,7 @@
 #include "download.h"
 #include "gateway.h"
 #include "info.h"
+#include "invite.h"
 #include "mem.h"
 #include "metrics.h"
 #include "remove.h"
@@ -27,7 +28,7 @@
 #include <time.h>
 
 #define PREFIX   "/admin/v1"
-#define BODY_MAX 1024
+#define BODY_MAX 4096 /* a request's note fits */
 #define ARG_MAX  128
 
 struct gw_admin {
@@ -424,6 +425,101 @@ static enum MHD_Result op_stats(struct gw_request *r, struct call *c)
 	                              "traffic", traffic));
 }
 
+/* A size or a duration: a number, or a string the configuration would accept ("50M", "7d"). */
+static int json_amount(json_t *v, int (*parse)(const char *, uint64_t *), uint64_t *out)
+{
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		*out = (uint64_t)json_integer_value(v);
+		return 0;
+	}
+	return json_is_string(v) && parse(json_string_value(v), out) == 0 && *out > 0 ? 0 : -1;
+}
+
+/* C's body as an order; WHY says what is wrong with it. Strings point into *DOC. */
+static int order_of(const struct call *c, json_t **doc, struct bd_invite_order *o, const char **why)
+{
+	const char *key;
+	json_t *v;
+
+	*doc = json_loadb(c->body, c->len, 0, NULL);
+	*why = "the body must be a JSON object with at least \"requester\"";
+	if (!json_is_object(*doc))
+		return -1;
+	json_object_foreach(*doc, key, v)
+	{
+		int ok;
+
+		*why = key;
+		if (strcmp(key, "requester") == 0)
+			ok = (o->requester = json_string_value(v)) != NULL;
+		else if (strcmp(key, "to") == 0)
+			ok = json_is_null(v) || (o->recipient = json_string_value(v)) != NULL;
+		else if (strcmp(key, "note") == 0)
+			ok = json_is_null(v) || (o->note = json_string_value(v)) != NULL;
+		else if (strcmp(key, "expires") == 0)
+			ok = json_amount(v, bd_conf_parse_duration, &o->expires) == 0;
+		else if (strcmp(key, "max_size") == 0)
+			ok = json_amount(v, bd_conf_parse_size, &o->max_total_size) == 0;
+		else if (strcmp(key, "max_file_size") == 0)
+			ok = json_amount(v, bd_conf_parse_size, &o->max_file_size) == 0;
+		else if (strcmp(key, "max_files") == 0)
+			ok = json_is_integer(v) && json_integer_value(v) >= 1 &&
+			     json_integer_value(v) <= 1000 &&
+			     (o->max_files = (unsigned)json_integer_value(v)) > 0;
+		else if (strcmp(key, "several_uses") == 0)
+			ok = json_is_boolean(v) && ((o->several_uses = json_is_true(v)), 1);
+		else if (strcmp(key, "send") == 0)
+			ok = json_is_boolean(v) && ((o->send = json_is_true(v)), 1);
+		else
+			ok = 0;
+		if (!ok)
+			return -1;
+	}
+	*why = "requester";
+	return o->requester != NULL ? 0 : -1;
+}
+
+static enum MHD_Result op_request(struct gw_request *r, struct call *c)
+{
+	const struct gw_runtime *rt = gw_request_runtime(r);
+	struct bd_invite_order o = {.several_uses = -1};
+	struct bd_invite inv;
+	struct bd_error err;
+	const char *why;
+	char msg[160];
+	json_t *doc;
+	enum MHD_Result rc;
+
+	if (c->too_long)
+		return respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too long");
+	if (order_of(c, &doc, &o, &why) < 0) {
+		snprintf(msg, sizeof(msg),
+		         "%s: missing, of the wrong type or not a field (see docs/API.md)", why);
+		json_decref(doc);
+		return respond_error(r, MHD_HTTP_BAD_REQUEST, msg);
+	}
+	if (bd_invite_create(rt->settings.conf, rt->settings.store, rt->settings.keys, &o, &inv,
+	                     &err) < 0) {
+		json_decref(doc);
+		if (err.code == BD_E_INVALID)
+			return respond_error(r, MHD_HTTP_BAD_REQUEST, err.msg);
+		gw_log_field(r, "error", err.msg);
+		return respond_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		                     o.send ? "the request could not be stored or its invitation "
+		                              "not be sent; see the gateway log"
+		                            : "storage failed; see the gateway log");
+	}
+	audit_admin(r, "request-created", inv.id);
+	gw_log_field(r, "request", inv.id);
+	rc = respond_json(r, MHD_HTTP_CREATED,
+	                  json_pack("{s:s,s:o,s:o,s:b}", "request", inv.id, "expires",
+	                            json_time(inv.expires), "link",
+	                            o.send ? json_null() : json_string(inv.link), "sent", o.send));
+	json_decref(doc);
+	bd_invite_clear(&inv);
+	return rc;
+}
+
 static enum MHD_Result op_index(struct gw_request *r, struct call *c);
 
 /* Every admin route; {package} is one path segment. docs/api/openapi.json lists the same. */
@@ -437,6 +533,7 @@ static const struct admin_route {
         {"DELETE", PREFIX "/packages/{package}", op_revoke},
         {"POST", PREFIX "/packages/{package}/expiry", op_extend},
         {"GET", PREFIX "/packages/{package}/audit", op_audit},
+        {"POST", PREFIX "/requests", op_request},
 };
 
 static enum MHD_Result op_index(struct gw_request *r, struct call *c)

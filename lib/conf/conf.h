@@ -184,6 +184,7 @@ struct bd_conf {
 		char *listen; /* "" : no admin API */
 		char *token_file;
 		uint64_t max_retention;
+		char *url; /* "" : the CLI works on storage directly */
 	} admin;
 
 	struct bd_conf_requests {

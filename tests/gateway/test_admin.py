@@ -12,6 +12,7 @@ real answer.
 
 usage: test_admin.py BUILD_DIR
 """
+import calendar
 import json
 import os
 import re
@@ -254,6 +255,47 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(doc["traffic"]["downloads_complete"],
                          metrics['bestanden_downloads_total{outcome="complete"}'])
         self.assertIn("last_run", doc["sweep"])
+
+    def test_create_request(self):
+        body = {"requester": "inkoop@linde.nl", "to": "jan@example.org",
+                "note": "De getekende offerte graag", "expires": "7d", "max_size": "20M",
+                "max_files": 3}
+        for token in (None, "wrong-" + self.token):
+            r = self.ask("POST", "/admin/v1/requests", token=token, body=body)
+            self.assertEqual(r.status, 401)
+        r = self.ask("POST", "/admin/v1/requests", body=body)
+        self.assertEqual(r.status, 201, r.body)
+        doc = json.loads(r.body)
+        self.assertEqual(set(doc), set(self.example("/admin/v1/requests", "post", "201")))
+        self.assertFalse(doc["sent"])
+        self.assertTrue(doc["link"].startswith(self.gw.url + "/u/"), doc["link"])
+        t = calendar.timegm(time.strptime(doc["expires"], "%Y-%m-%dT%H:%M:%SZ"))
+        self.assertAlmostEqual(t, time.time() + 7 * 86400, delta=60)
+        page = self.gw.curl(doc["link"], headers={"Accept-Language": "en"})
+        self.assertEqual(page.status, 200)
+        self.assertIn("De getekende offerte graag", page.text)
+        self.assertIn("request-created",
+                      [e["event"] for e in self.gw.audit() if e.get("package") == doc["request"]])
+        self.assertNotIn(doc["link"].rsplit("/", 1)[1], self.gw.log())
+        # the defaults of [requests] when only the requester is given
+        r = self.ask("POST", "/admin/v1/requests", body={"requester": "inkoop@linde.nl"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(self.gw.curl(json.loads(r.body)["link"]).status, 200)
+
+    def test_create_request_refuses_bad_bodies(self):
+        for body, field in (({}, "requester"),
+                            ({"requester": "not an address"}, "requester"),
+                            ({"requester": "a@b.nl", "to": "x"}, "to"),
+                            ({"requester": "a@b.nl", "send": True}, "send"),
+                            ({"requester": "a@b.nl", "max_files": 0}, "max_files"),
+                            ({"requester": "a@b.nl", "expires": "soon"}, "expires"),
+                            ({"requester": "a@b.nl", "colour": "red"}, "colour")):
+            r = self.ask("POST", "/admin/v1/requests", body=body)
+            self.assertEqual(r.status, 400, (body, r.body))
+            self.assertTrue(json.loads(r.body)["error"].startswith(field), r.body)
+        r = self.ask("POST", "/admin/v1/requests",
+                     body={"requester": "a@b.nl", "note": "x" * 5000})
+        self.assertEqual(r.status, 413)
 
     def test_token_never_logged(self):
         _, _, token = self.package()
