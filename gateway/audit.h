@@ -18,6 +18,7 @@
 
 struct gw_audit;
 
+/* Fields in this order: the features fill it in one line. */
 struct gw_audit_event {
 	const char *event;   /* page-view, download, download-incomplete, expired, not-found,
 	                        rate-limited */

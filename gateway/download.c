@@ -103,16 +103,7 @@ static const char *header(const struct dl *c, const char *name)
 static void audit(const struct dl *c, const char *event, const char *package, int file,
                   int64_t bytes, const char *range, const char *outcome, unsigned status)
 {
-	struct gw_audit_event ev = {
-	        .event = event,
-	        .package = package,
-	        .file = file,
-	        .bytes = bytes,
-	        .range = range,
-	        .outcome = outcome,
-	        .status = status,
-	        .client = c->client,
-	};
+	struct gw_audit_event ev = {event, package, file, bytes, range, outcome, status, c->client};
 
 	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
 }

@@ -288,31 +288,15 @@ const struct bd_conf_rule *bd_rules_match(const struct bd_conf *conf,
 
 /* ---- gathering the facts ---- */
 
-struct bounded {
-	uint8_t *buf;
-	size_t len, cap;
-};
-
-/* Takes what fits, then stops the copy: the first bytes are all we want. */
-static int bounded_write(void *ctx, const uint8_t *buf, size_t len)
-{
-	struct bounded *b = ctx;
-	size_t n = len < b->cap - b->len ? len : b->cap - b->len;
-
-	memcpy(b->buf + b->len, buf, n);
-	b->len += n;
-	return b->len < b->cap ? 0 : -1;
-}
-
 /* Up to CAP decoded bytes from the start of leaf OBJ into BUF; how many. */
 static size_t first_bytes(GMimeObject *obj, uint8_t *buf, size_t cap)
 {
 	struct bd_attachment_content c = {.obj = obj};
-	struct bounded b = {buf, 0, cap};
-	struct bd_sink sink = {bounded_write, &b};
+	struct bd_fixed_sink b;
 
+	bd_fixed_sink_init(&b, buf, cap);
 	if (cap > 0)
-		(void)bd_attachment_copy(&c, &sink, NULL); /* stopped early, or what there was */
+		(void)bd_attachment_copy(&c, &b.sink, NULL); /* stopped early, or what there was */
 	return b.len;
 }
 

@@ -315,36 +315,18 @@ enum bd_tnef_status bd_tnef_extract(const uint8_t *data, size_t len,
 	return BD_TNEF_OK;
 }
 
-/* A sink into a buffer of fixed size: more bytes than measured are an error. */
-struct fixed_sink {
-	uint8_t *data;
-	size_t len, cap;
-};
-
-static int fixed_write(void *ctx, const uint8_t *buf, size_t len)
-{
-	struct fixed_sink *f = ctx;
-
-	if (len > f->cap - f->len)
-		return -1;
-	memcpy(f->data + f->len, buf, len);
-	f->len += len;
-	return 0;
-}
-
 enum bd_tnef_status bd_tnef_extract_part(const struct bd_attachment_content *c, uint64_t size,
                                          const struct bd_tnef_limits *limits, struct bd_tnef **out)
 {
 	const struct bd_tnef_limits *lim = limits != NULL ? limits : &bd_tnef_default_limits;
-	struct fixed_sink f = {NULL, 0, (size_t)size};
-	struct bd_sink sink = {fixed_write, &f};
+	struct bd_fixed_sink f;
 	enum bd_tnef_status s;
 
 	*out = NULL;
 	if (size > lim->max_bytes)
 		return BD_TNEF_TOO_LARGE;
-	f.data = bd_malloc(size > 0 ? (size_t)size : 1);
-	if (bd_attachment_copy(c, &sink, NULL) < 0 || f.len != f.cap)
+	bd_fixed_sink_init(&f, bd_malloc(size > 0 ? (size_t)size : 1), (size_t)size);
+	if (bd_attachment_copy(c, &f.sink, NULL) < 0 || f.len != f.cap)
 		s = BD_TNEF_FAILED;
 	else
 		s = bd_tnef_extract(f.data, f.len, lim, out);

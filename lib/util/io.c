@@ -56,6 +56,25 @@ void bd_buf_sink_init(struct bd_buf_sink *s)
 	s->len = s->cap = 0;
 }
 
+static int fixed_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct bd_fixed_sink *s = ctx;
+	size_t n = len < s->cap - s->len ? len : s->cap - s->len;
+
+	memcpy(s->data + s->len, buf, n);
+	s->len += n;
+	return n == len ? 0 : -1;
+}
+
+void bd_fixed_sink_init(struct bd_fixed_sink *s, uint8_t *data, size_t cap)
+{
+	s->sink.write = fixed_write;
+	s->sink.ctx = s;
+	s->data = data;
+	s->len = 0;
+	s->cap = cap;
+}
+
 int bd_write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;

@@ -45,4 +45,17 @@ struct bd_buf_sink {
 };
 void bd_buf_sink_init(struct bd_buf_sink *s);
 
+/*
+ * A sink into a buffer of CAP bytes the caller owns: it takes what fits, and a
+ * write that does not fit whole fails after copying what fits, so a reader that
+ * wants only the first bytes stops there and one that measured first learns that
+ * more came than it measured.
+ */
+struct bd_fixed_sink {
+	struct bd_sink sink;
+	uint8_t *data;
+	size_t len, cap;
+};
+void bd_fixed_sink_init(struct bd_fixed_sink *s, uint8_t *data, size_t cap);
+
 #endif
