@@ -111,3 +111,40 @@ size_t bd_base64_decode_step(const uint8_t *in, size_t len, uint8_t *out,
 	st->n = n;
 	return (size_t)(o - out);
 }
+
+uint64_t bd_base64_decoded_count(const uint8_t *in, size_t len, struct bd_base64_state *st)
+{
+	const uint8_t *p = in, *end = in + len;
+	uint64_t digits = 0;
+	int n = st->n;
+
+	if (n < 0)
+		return 0;
+	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+		init_tables();
+	while (p < end) {
+		/* whole quartets of digits at once; N does not change over them */
+		while (end - p >= 4 && !((shifted[0][p[0]] | shifted[1][p[1]] | shifted[2][p[2]] |
+		                          shifted[3][p[3]]) &
+		                         NOT_DIGIT)) {
+			digits += 4;
+			p += 4;
+		}
+		if (p == end)
+			break;
+		if (*p == '=') {
+			/* finish(): "xx=" gives one byte, "xxx=" two, fewer digits none */
+			uint64_t whole = (digits + (uint64_t)n) / 4 * 3;
+			int left = (int)((digits + (uint64_t)n) % 4);
+
+			st->saved = 0;
+			st->n = -1;
+			return whole + (left >= 2 ? (uint64_t)left - 1 : 0);
+		}
+		if (!(shifted[3][*p++] & NOT_DIGIT))
+			digits++;
+	}
+	st->saved = 0;
+	st->n = (int)((digits + (uint64_t)n) % 4);
+	return (digits + (uint64_t)n) / 4 * 3;
+}
