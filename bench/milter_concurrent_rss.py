@@ -34,6 +34,7 @@ def reset_peak(pid):
 def spool_bytes(pid):
     """Bytes in the process's memfds and in its unlinked spool files, now."""
     mem = files = 0
+    seen = set()  # a spool is open under more than one descriptor while it is parsed
     fddir = "/proc/%d/fd" % pid
     try:
         fds = os.listdir(fddir)
@@ -45,6 +46,9 @@ def spool_bytes(pid):
             st = os.stat(os.path.join(fddir, fd))
         except OSError:
             continue
+        if (st.st_dev, st.st_ino) in seen:
+            continue
+        seen.add((st.st_dev, st.st_ino))
         if target.startswith("/memfd:"):
             mem += st.st_size
         elif target.endswith("(deleted)") and not target.startswith("/dev/"):

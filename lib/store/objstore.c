@@ -464,8 +464,9 @@ static int local_put(void *impl, const char *name, struct bd_source *src, uint64
 
 /* Bytes of an object mapped at a time by local_get: the reader gets the page
  * cache's pages themselves (no copy into a buffer), a window at a time so a
- * large object does not take that much address space. */
-#define MAP_WINDOW (8u << 20)
+ * transfer's mapped pages (counted in the resident set, though shared with the
+ * page cache) stay as few as a buffer's: hundreds of downloads run at once. */
+#define MAP_WINDOW (1u << 20)
 
 /* Give LEFT bytes of FD from OFFSET to SINK through pread into a buffer. */
 static int get_by_read(int fd, uint64_t offset, uint64_t left, struct bd_sink *sink,
