@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -462,77 +461,12 @@ static int local_put(void *impl, const char *name, struct bd_source *src, uint64
 	return bd_objstore_commit(&w, err);
 }
 
-/* Bytes of an object mapped at a time by local_get: the reader gets the page
- * cache's pages themselves (no copy into a buffer), a window at a time so a
- * transfer's mapped pages (counted in the resident set, though shared with the
- * page cache) stay as few as a buffer's: hundreds of downloads run at once. */
-#define MAP_WINDOW (1u << 20)
-
-/* Give LEFT bytes of FD from OFFSET to SINK through pread into a buffer. */
-static int get_by_read(int fd, uint64_t offset, uint64_t left, struct bd_sink *sink,
-                       struct bd_error *err)
-{
-	uint8_t buf[64 * 1024];
-
-	while (left > 0) {
-		ssize_t r = pread(fd, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf),
-		                  (off_t)offset);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return bd_error_set(err, BD_E_IO, "cannot read object: %s",
-			                    r < 0 ? strerror(errno) : "unexpected end");
-		if (sink->write(sink->ctx, buf, (size_t)r) < 0)
-			return bd_error_set(err, BD_E_IO, "the receiver stopped the transfer");
-		offset += (uint64_t)r;
-		left -= (uint64_t)r;
-	}
-	return 0;
-}
-
-/*
- * Give LEFT bytes of FD from OFFSET to SINK straight from mapped windows. An
- * object file is never changed in place (a put renames a new file over it), so
- * the mapping cannot shrink under the reader. Returns 1 when mapping is refused
- * before anything was written, so the caller falls back to reading.
- */
-static int get_by_map(int fd, uint64_t offset, uint64_t left, struct bd_sink *sink,
-                      struct bd_error *err)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	int first = 1;
-
-	while (left > 0) {
-		uint64_t base = offset - offset % (uint64_t)page;
-		size_t skip = (size_t)(offset - base);
-		size_t n = left < MAP_WINDOW ? (size_t)left : MAP_WINDOW;
-		uint8_t *map =
-		        mmap(NULL, skip + n, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)base);
-		int r;
-
-		if (map == MAP_FAILED) {
-			if (first)
-				return 1;
-			return bd_error_set(err, BD_E_IO, "cannot map object: %s", strerror(errno));
-		}
-		first = 0;
-		r = sink->write(sink->ctx, map + skip, n);
-		munmap(map, skip + n);
-		if (r < 0)
-			return bd_error_set(err, BD_E_IO, "the receiver stopped the transfer");
-		offset += n;
-		left -= n;
-	}
-	return 0;
-}
-
 static int local_get(void *impl, const char *name, uint64_t offset, uint64_t length,
                      struct bd_sink *sink, struct bd_error *err)
 {
+	uint8_t buf[64 * 1024];
 	uint64_t size, left;
 	int fd = bd_objstore_open_object(impl, name, &size, err);
-	int r;
 
 	if (fd < 0)
 		return -1;
@@ -542,11 +476,26 @@ static int local_get(void *impl, const char *name, uint64_t offset, uint64_t len
 		                    (unsigned long long)offset, (unsigned long long)size);
 	}
 	left = size - offset < length ? size - offset : length;
-	r = get_by_map(fd, offset, left, sink, err);
-	if (r > 0)
-		r = get_by_read(fd, offset, left, sink, err);
+	while (left > 0) {
+		ssize_t r = pread(fd, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf),
+		                  (off_t)offset);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			close(fd);
+			return bd_error_set(err, BD_E_IO, "cannot read object: %s",
+			                    r < 0 ? strerror(errno) : "unexpected end");
+		}
+		if (sink->write(sink->ctx, buf, (size_t)r) < 0) {
+			close(fd);
+			return bd_error_set(err, BD_E_IO, "the receiver stopped the transfer");
+		}
+		offset += (uint64_t)r;
+		left -= (uint64_t)r;
+	}
 	close(fd);
-	return r;
+	return 0;
 }
 
 static int local_head(void *impl, const char *name, uint64_t *size, struct bd_error *err)
@@ -599,7 +548,6 @@ static int local_list(void *impl, const char *prefix,
 }
 
 /* OS belongs to the caller: no close. */
-
 static const struct bd_store_ops local_ops = {"local",   local_put,  local_get, local_head,
                                               local_del, local_list, NULL};
 
