@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "attachment.h"
+#include "base64.h"
 #include "mem.h"
 #include "mimestream.h"
 #include "stream.h"
@@ -275,12 +276,50 @@ static int count_write(void *ctx, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* The encoded content of a leaf part in base64 that is read decoded; else NULL. */
+static GMimeStream *base64_content(const struct bd_attachment_content *c)
+{
+	GMimeDataWrapper *w;
+
+	if (c->raw || c->data != NULL || c->bytes != NULL || !GMIME_IS_PART(c->obj))
+		return NULL;
+	w = g_mime_part_get_content(GMIME_PART(c->obj));
+	if (w == NULL || g_mime_data_wrapper_get_encoding(w) != GMIME_CONTENT_ENCODING_BASE64)
+		return NULL;
+	return g_mime_data_wrapper_get_stream(w);
+}
+
+/* The decoded size of base64 in STREAM's bounds, counted without decoding: the
+ * decoder (bd_mimestream_base64_decoder_new) would write exactly as many bytes. */
+static int count_base64(GMimeStream *stream, uint64_t *size, struct bd_error *err)
+{
+	GMimeStream *sub = g_mime_stream_substream(stream, stream->bound_start, stream->bound_end);
+	struct bd_base64_state st = {0, 0};
+	char buf[65536];
+	ssize_t n;
+
+	while (!g_mime_stream_eos(sub) && (n = g_mime_stream_read(sub, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (g_mime_stream_eos(sub))
+				break;
+			g_object_unref(sub);
+			return bd_error_set(err, BD_E_IO, "reading part content failed");
+		}
+		*size += bd_base64_decoded_count((const uint8_t *)buf, (size_t)n, &st);
+	}
+	g_object_unref(sub);
+	return 0;
+}
+
 int bd_attachment_measure(const struct bd_attachment_content *c, uint64_t *size,
                           struct bd_error *err)
 {
 	struct bd_sink counter = {count_write, size};
+	GMimeStream *b64 = base64_content(c);
 
 	*size = 0;
+	if (b64 != NULL)
+		return count_base64(b64, size, err);
 	return bd_attachment_copy(c, &counter, err);
 }
 

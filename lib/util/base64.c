@@ -11,6 +11,10 @@
  */
 #include "base64.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define NOT_DIGIT 0x80000000u
 
 static uint32_t shifted[4][256];
@@ -110,4 +114,67 @@ size_t bd_base64_decode_step(const uint8_t *in, size_t len, uint8_t *out,
 	st->saved = saved;
 	st->n = n;
 	return (size_t)(o - out);
+}
+
+#ifdef __SSE2__
+/* Each byte of B in [LO, LO + N): all ones, else zero (signed compares, shifted). */
+static __m128i in_range(__m128i b, char lo, char n)
+{
+	__m128i shifted_b = _mm_add_epi8(b, _mm_set1_epi8((char)(-128 - lo)));
+
+	return _mm_cmplt_epi8(shifted_b, _mm_set1_epi8((char)(-128 + n)));
+}
+#endif
+
+uint64_t bd_base64_decoded_count(const uint8_t *in, size_t len, struct bd_base64_state *st)
+{
+	const uint8_t *p = in, *end = in + len;
+	uint64_t digits = 0;
+	int n = st->n;
+
+	if (n < 0)
+		return 0;
+	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+		init_tables();
+#ifdef __SSE2__
+	/* sixteen bytes at a time until an '=': the digits among them counted, the
+	 * rest (line ends, junk) skipped, as the decoder skips them */
+	while (end - p >= 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i is = _mm_or_si128(
+		        _mm_or_si128(in_range(b, 'A', 26), in_range(b, 'a', 26)),
+		        _mm_or_si128(in_range(b, '0', 10),
+		                     _mm_or_si128(in_range(b, '+', 1), in_range(b, '/', 1))));
+
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_set1_epi8('='))) != 0)
+			break;
+		digits += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_epi8(is));
+		p += 16;
+	}
+#endif
+	while (p < end) {
+		/* whole quartets of digits at once; N does not change over them */
+		while (end - p >= 4 && !((shifted[0][p[0]] | shifted[1][p[1]] | shifted[2][p[2]] |
+		                          shifted[3][p[3]]) &
+		                         NOT_DIGIT)) {
+			digits += 4;
+			p += 4;
+		}
+		if (p == end)
+			break;
+		if (*p == '=') {
+			/* finish(): "xx=" gives one byte, "xxx=" two, fewer digits none */
+			uint64_t whole = (digits + (uint64_t)n) / 4 * 3;
+			int left = (int)((digits + (uint64_t)n) % 4);
+
+			st->saved = 0;
+			st->n = -1;
+			return whole + (left >= 2 ? (uint64_t)left - 1 : 0);
+		}
+		if (!(shifted[3][*p++] & NOT_DIGIT))
+			digits++;
+	}
+	st->saved = 0;
+	st->n = (int)((digits + (uint64_t)n) % 4);
+	return (digits + (uint64_t)n) / 4 * 3;
 }

@@ -30,4 +30,11 @@ struct bd_base64_state {
 size_t bd_base64_decode_step(const uint8_t *in, size_t len, uint8_t *out,
                              struct bd_base64_state *st);
 
+/*
+ * How many bytes bd_base64_decode_step() would write for IN[0..LEN) in state ST,
+ * without decoding: the same digits counted, the same '=' rule. ST moves on as
+ * the decoder's would (its SAVED digits are not kept: only their number counts).
+ */
+uint64_t bd_base64_decoded_count(const uint8_t *in, size_t len, struct bd_base64_state *st);
+
 #endif

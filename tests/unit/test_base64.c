@@ -21,12 +21,15 @@
 #include "mimestream.h"
 #include "rewrite_check.h"
 
-/* Decode IN in pieces of STEP bytes (0: whole) with both decoders; compare. */
+/* Decode IN in pieces of STEP bytes (0: whole) with both decoders; compare. The
+ * count without decoding (bd_base64_decoded_count), in the same pieces, must be
+ * gmime's number of bytes too. */
 static int same_in_pieces(const uint8_t *in, size_t len, size_t step)
 {
 	size_t cap = BD_BASE64_DECODED_MAX(len) + 8;
 	uint8_t *a = malloc(cap), *b = malloc(cap);
-	struct bd_base64_state st = {0, 0};
+	struct bd_base64_state st = {0, 0}, cst = {0, 0};
+	uint64_t nc = 0;
 	int gstate = 0;
 	guint32 gsave = 0;
 	size_t na = 0, nb = 0;
@@ -38,15 +41,18 @@ static int same_in_pieces(const uint8_t *in, size_t len, size_t step)
 		size_t n = len - off < step ? len - off : step;
 
 		na += bd_base64_decode_step(in + off, n, a + na, &st);
+		nc += bd_base64_decoded_count(in + off, n, &cst);
 		nb += g_mime_encoding_base64_decode_step(in + off, n, b + nb, &gstate, &gsave);
 		if (len == 0)
 			break;
 	}
-	same = na == nb && memcmp(a, b, na) == 0;
+	same = na == nb && memcmp(a, b, na) == 0 && nc == nb;
 	if (!same)
 		fprintf(stderr,
-		        "differs: %zu input bytes in pieces of %zu: %zu vs gmime %zu bytes\n", len,
-		        step, na, nb);
+		        "differs: %zu input bytes in pieces of %zu: %zu (counted %llu) vs gmime "
+		        "%zu "
+		        "bytes\n",
+		        len, step, na, (unsigned long long)nc, nb);
 	free(a);
 	free(b);
 	return same;
