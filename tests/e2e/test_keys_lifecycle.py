@@ -137,6 +137,50 @@ class KeyLifecycle(unittest.TestCase):
                                        new_link).values()), [new_data])
 
 
+class SweeperMaintains(unittest.TestCase):
+    """The gateway's sweeper runs keys maintain itself when rotate_every is set and it may
+    write the key directory; a key's age is its files' modification time, so backdating
+    them stands in for the days."""
+
+    def setUp(self):
+        self.stack = Stack(BUILD, with_postfix=False,
+                           conf_extra={("keys", "rotate_every"): "7d", ("keys", "grace"): "1d",
+                                       ("policy", "retention"): "1d"}).start()
+        self.keys = os.path.join(self.stack.dir, "keys")
+
+    def tearDown(self):
+        self.stack.stop(keep=os.environ.get("BD_KEEP_TEST_DIR") == "1")
+
+    def backdate(self, gateway_id, days):
+        when = time.time() - days * DAY
+        for ext in ("key", "pub"):
+            os.utime(os.path.join(self.keys, "gateway-%d.%s" % (gateway_id, ext)), (when, when))
+
+    def restart_and_wait(self, line):
+        """A restart sweeps at once; wait for LINE and for the reload that follows it."""
+        self.stack.stop_gateway()
+        start = len(self.stack.log("gateway"))
+        self.stack.start_gateway()
+        deadline = time.time() + 30
+        while True:
+            log = self.stack.log("gateway")[start:]
+            if line in log and "event=reloaded" in log[log.index(line):]:
+                return
+            self.assertLess(time.time(), deadline, "no %r and reload in:\n%s" % (line, log))
+            time.sleep(0.1)
+
+    def test_sweeper_rotates_and_removes(self):
+        self.backdate(1, 8)
+        self.restart_and_wait("event=key-rotated kind=gateway id=2")
+        self.assertTrue(os.path.exists(os.path.join(self.keys, "gateway-1.key")))
+        # Key 1 retired when key 2 was made; three days ago is past retention + grace.
+        self.backdate(2, 3)
+        self.restart_and_wait("event=key-removed kind=gateway id=1")
+        self.assertFalse(os.path.exists(os.path.join(self.keys, "gateway-1.key")))
+        self.assertTrue(os.path.exists(os.path.join(self.keys, "gateway-2.key")))
+        self.assertNotIn("kind=gateway id=3", self.stack.log("gateway"))
+
+
 if __name__ == "__main__":
     BUILD = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)
