@@ -353,13 +353,20 @@ static void test_needed_until(void **state)
 	assert_int_equal(bd_keys_needed_until(info, 4, BD_KEY_GATEWAY, 7, 600, 0, &retired), 0);
 }
 
+static int has_file(const struct fixture *f, const char *name)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	return access(path, F_OK) == 0;
+}
+
 /* keys maintain: removal first (of what has expired), then rotation when due. */
 static void test_maintain(void **state)
 {
 	struct fixture *f = *state;
 	struct bd_keys_action done[8];
 	struct bd_error err;
-	char path[4200];
 	size_t n = 9;
 	time_t now = time(NULL);
 
@@ -372,18 +379,15 @@ static void test_maintain(void **state)
 	assert_int_equal(bd_keys_maintain(f->dir, 1000, 60, now + 1000, done, 8, &n, &err), 1);
 	assert_int_equal(done[0].removed, 0);
 	assert_int_equal(done[0].id, 2);
-	snprintf(path, sizeof(path), "%s/gateway-1.key", f->dir);
-	assert_int_equal(access(path, F_OK), 0);
-	snprintf(path, sizeof(path), "%s/link-2.key", f->dir);
-	assert_int_not_equal(access(path, F_OK), 0);
+	assert_true(has_file(f, "gateway-1.key"));
+	assert_false(has_file(f, "link-2.key"));
 	/* 60 s after gateway 2's birth, gateway 1 goes; gateway 2 is not due for rotation */
 	assert_int_equal(bd_keys_maintain(f->dir, 1000, 60, now + 61, done, 8, &n, &err), 1);
 	assert_int_equal(done[0].removed, 1);
 	assert_int_equal(done[0].id, 1);
-	snprintf(path, sizeof(path), "%s/gateway-1.key", f->dir);
-	assert_int_not_equal(access(path, F_OK), 0);
-	snprintf(path, sizeof(path), "%s/gateway-1.pub", f->dir);
-	assert_int_not_equal(access(path, F_OK), 0);
+	assert_false(has_file(f, "gateway-1.key"));
+	assert_false(has_file(f, "gateway-1.pub"));
+	assert_true(has_file(f, "gateway-2.key"));
 }
 
 int main(void)
