@@ -6,7 +6,7 @@ FUZZ      ?= build-fuzz
 JOBS      ?= $(shell nproc)
 CMAKE_OPTS ?=
 
-.PHONY: all deps build check test test-asan asan fuzz-smoke demo demo-stop format install uninstall deb clean bench bench-smtp help screenshots
+.PHONY: all deps build check test test-asan asan fuzz-smoke fuzz demo demo-stop format install uninstall deb clean bench bench-smtp help screenshots
 
 all: build
 
@@ -16,6 +16,7 @@ help:
 	@echo "make build      build into $(BUILD)/"
 	@echo "make test       run the tests of the normal build only"
 	@echo "make fuzz-smoke run each libFuzzer target briefly (clang)"
+	@echo "make fuzz       run each libFuzzer target FUZZ_SECONDS (default 600)"
 	@echo "make format     clang-format every C file"
 	@echo "make screenshots renew docs/screenshots (pages and mails, headless chromium)"
 	@echo "make install    install programs, templates and man pages"
@@ -51,24 +52,35 @@ check:
 	$(MAKE) test-asan
 	$(MAKE) fuzz-smoke
 
-# Each libFuzzer target for FUZZ_SECONDS; any crash, leak or sanitizer report fails.
+# Each libFuzzer target for a while; any crash, leak or sanitizer report fails.
 # New inputs go to $(FUZZ)/corpus/<target>; the seeds in tests/fuzz/corpus are only read.
-FUZZ_SECONDS ?= 30
-FUZZ_TARGETS = fuzz-token fuzz-manifest fuzz-rewrite fuzz-base64
+# fuzz-smoke (in make check) gives each FUZZ_SMOKE_SECONDS; `make fuzz FUZZ_SECONDS=N`
+# is the long run, N seconds per target.
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS = fuzz-token fuzz-manifest fuzz-rewrite fuzz-base64 fuzz-conf fuzz-gateway-request
 
 $(FUZZ)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(FUZZ) -DBD_FUZZ=ON -DBD_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug $(CMAKE_OPTS)
 
-fuzz-smoke: deps $(FUZZ)/CMakeCache.txt
+# $(call fuzz_run,SECONDS,WHAT)
+define fuzz_run
 	cmake --build $(FUZZ) -j $(JOBS) --target $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ)/corpus/$$t $(FUZZ)/artifacts && \
-	  echo "fuzz-smoke: $$t for $(FUZZ_SECONDS) s" && \
-	  $(FUZZ)/tests/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  echo "$(2): $$t for $(1) s" && \
+	  $(FUZZ)/tests/fuzz/$$t -max_total_time=$(1) -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ)/artifacts/$$t- $(FUZZ)/corpus/$$t tests/fuzz/corpus/$$t \
-	    > $(FUZZ)/$$t.log 2>&1 || { tail -50 $(FUZZ)/$$t.log; echo "fuzz-smoke: $$t FAILED"; exit 1; }; \
+	    > $(FUZZ)/$$t.log 2>&1 || { tail -50 $(FUZZ)/$$t.log; echo "$(2): $$t FAILED"; exit 1; }; \
 	  grep -E '^stat::number_of_executed_units' $(FUZZ)/$$t.log; \
 	done
+endef
+
+fuzz-smoke: deps $(FUZZ)/CMakeCache.txt
+	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS),fuzz-smoke)
+
+fuzz: deps $(FUZZ)/CMakeCache.txt
+	$(call fuzz_run,$(FUZZ_SECONDS),fuzz)
 
 demo:
 	@scripts/install-deps.sh demo

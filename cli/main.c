@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "keys.h"
+#include "log.h"
 #include "notice.h"
 #include "preflight.h"
 
@@ -223,31 +224,49 @@ static int parse_kind(const char *s, enum bd_key_kind *kind)
 	return 0;
 }
 
-/*
- * When a retired key may go: a key stops being current when the next one of its
- * kind is made, links made until then work for [policy] retention, and
- * [keys] grace is the margin after that. 0 when it may go now.
- */
+/* When a retired key may go (bd_keys_needed_until); 0 when it may go now. */
 static time_t key_needed_until(const char *dir, enum bd_key_kind kind, unsigned id,
                                const struct bd_conf *conf, time_t *retired)
 {
 	struct bd_key_info info[2 * BD_KEY_ID_MAX];
 	struct bd_error err;
 	int n = bd_keys_list(dir, info, sizeof(info) / sizeof(info[0]), &err);
-	time_t created = -1, until;
 
-	for (int i = 0; i < n; i++)
-		if (info[i].kind == kind && info[i].id == id && !info[i].current)
-			created = info[i].created;
-	if (created < 0)
-		return 0;      /* not there, or current: bd_keys_remove says so */
-	*retired = time(NULL); /* no successor found: count it as retired just now */
-	for (int i = 0; i < n; i++)
-		if (info[i].kind == kind && info[i].created >= created && info[i].id != id &&
-		    info[i].created < *retired)
-			*retired = info[i].created;
-	until = *retired + (time_t)conf->policy.retention + (time_t)conf->keys.grace;
-	return until > time(NULL) ? until : 0;
+	return bd_keys_needed_until(info, n, kind, id, conf->policy.retention + conf->keys.grace,
+	                            time(NULL), retired);
+}
+
+/*
+ * `keys maintain`: rotate the gateway key pair on [keys] rotate_every, remove
+ * retired gateway keys past retention + grace; each action printed and logged.
+ * BESTANDEN_TEST_NOW (seconds since the epoch) stands in for the clock: for
+ * the test suite only, to act as if days had passed.
+ */
+static int keys_maintain(const char *dir)
+{
+	struct bd_keys_action done[2 * BD_KEY_ID_MAX];
+	const char *fake = getenv("BESTANDEN_TEST_NOW");
+	time_t now = fake != NULL ? (time_t)strtoll(fake, NULL, 10) : time(NULL);
+	struct bd_error err;
+	struct bd_conf *conf = bd_cli_load_conf_or_defaults();
+	size_t n = 0;
+	int r;
+
+	if (conf == NULL)
+		return 1;
+	bd_log_open("bestanden", false);
+	r = bd_keys_maintain(dir, conf->keys.rotate_every,
+	                     conf->policy.retention + conf->keys.grace, now, done,
+	                     sizeof(done) / sizeof(done[0]), &n, &err);
+	for (size_t i = 0; i < n; i++) {
+		char line[160];
+
+		bd_keys_action_format(&done[i], line, sizeof(line));
+		bd_log(LOG_NOTICE, "%s", line);
+		printf("%s\n", line);
+	}
+	bd_conf_free(&conf);
+	return r < 0 ? bd_cli_fail(&err) : 0;
 }
 
 static int keys_remove(const char *dir, int argc, char **argv, const char *usage)
@@ -309,7 +328,7 @@ static int cmd_keys(int argc, char **argv)
 	char *dir;
 	int c, r = 0;
 	static const char usage[] = "keys [-d DIR] list | rotate [link|gateway|all] | remove "
-	                            "[--force] link|gateway ID";
+	                            "[--force] link|gateway ID | maintain";
 
 	while ((c = getopt(argc, argv, "+d:")) != -1) {
 		if (c == 'd')
@@ -320,13 +339,16 @@ static int cmd_keys(int argc, char **argv)
 	if (optind >= argc)
 		return bd_cli_usage("%s", usage);
 	what = argv[optind];
-	if (strcmp(what, "list") != 0 && strcmp(what, "rotate") != 0 && strcmp(what, "remove") != 0)
+	if (strcmp(what, "list") != 0 && strcmp(what, "rotate") != 0 &&
+	    strcmp(what, "remove") != 0 && strcmp(what, "maintain") != 0)
 		return bd_cli_usage("unknown keys command '%s'; expected %s", what, usage);
 	dir = key_dir(dir_opt);
 	if (dir == NULL)
 		return 1;
 	if (strcmp(what, "list") == 0) {
 		r = keys_list(dir);
+	} else if (strcmp(what, "maintain") == 0) {
+		r = keys_maintain(dir);
 	} else if (strcmp(what, "rotate") == 0) {
 		const char *which = optind + 1 < argc ? argv[optind + 1] : "all";
 		int all = strcmp(which, "all") == 0;
@@ -398,8 +420,10 @@ static const struct command {
         {"keygen", cmd_keygen, "[-d DIR]",
          "create link key, gateway key pair, store and admin tokens"},
         {"keys", cmd_keys,
-         "[-d DIR] list | rotate [link|gateway|all] | remove [--force] link|gateway ID",
-         "list, rotate or remove keys"},
+         "[-d DIR] list | rotate [link|gateway|all] | remove [--force] link|gateway ID | "
+         "maintain",
+         "list, rotate or remove keys (maintain: rotate and remove gateway keys on the "
+         "schedule of [keys] rotate_every)"},
         {"fetch", bd_cmd_fetch, "[-o DIR] [-f] LINK",
          "download and decrypt a link's files into DIR (-f: overwrite)"},
         {"inspect", bd_cmd_inspect, "LINK", "show a link's package: files, sizes, expiry"},

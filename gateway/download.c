@@ -37,15 +37,12 @@
 #include <time.h>
 
 #define PIPE_BYTES (256 * 1024) /* per transfer in flight: the bound on memory */
-#define INDEX_MAX  1000000u
-
-enum target_kind { T_PAGE, T_FILE, T_ALL };
 
 /* One request under /d/, as parsed and as it goes along. */
 struct dl {
 	struct gw_request *r;
 	char token[BD_TOKEN_MAX_CHARS + 1];
-	enum target_kind kind;
+	enum gw_target_kind kind;
 	unsigned index;
 	const char *lang;
 	const struct sockaddr *client; /* the peer, or the client a trusted proxy names */
@@ -111,33 +108,7 @@ static void audit(const struct dl *c, const char *event, const char *package, in
 /* "<token>", "<token>/", "<token>/<n>" or "<token>/all" after "/d/"; 0 or -1. */
 static int parse_target(const char *rest, struct dl *c)
 {
-	size_t n = strcspn(rest, "/");
-	const char *after = rest + n;
-
-	if (n != BD_TOKEN_MAX_CHARS)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)rest[i]) && rest[i] != '-' && rest[i] != '_')
-			return -1;
-	memcpy(c->token, rest, n);
-	c->token[n] = '\0';
-	if (after[0] == '\0' || strcmp(after, "/") == 0) {
-		c->kind = T_PAGE;
-		return 0;
-	}
-	after++;
-	if (strcmp(after, "all") == 0) {
-		c->kind = T_ALL;
-		return 0;
-	}
-	if (after[0] < '1' || after[0] > '9' || strlen(after) > 7)
-		return -1;
-	for (const char *p = after; *p; p++)
-		if (!isdigit((unsigned char)*p))
-			return -1;
-	c->kind = T_FILE;
-	c->index = (unsigned)strtoul(after, NULL, 10);
-	return c->index <= INDEX_MAX ? 0 : -1;
+	return gw_parse_download_target(rest, c->token, &c->kind, &c->index);
 }
 
 /* An address of X-Forwarded-For into OUT; -1 if it is none. */

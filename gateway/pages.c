@@ -218,54 +218,6 @@ const char *gw_pages_zip_name(const char *lang)
 	return strcmp(lang, "en") == 0 ? "attachments.zip" : "bijlagen.zip";
 }
 
-/* ---- language ---- */
-
-static int lang_known(const char *s, size_t n)
-{
-	return n == 2 && (strncasecmp(s, "nl", 2) == 0 || strncasecmp(s, "en", 2) == 0);
-}
-
-const char *gw_pages_language(const char *arg, const char *accept, const char *def)
-{
-	const char *best = NULL;
-	double best_q = 0;
-
-	if (arg != NULL && (strcmp(arg, "nl") == 0 || strcmp(arg, "en") == 0))
-		return strcmp(arg, "en") == 0 ? "en" : "nl";
-	/* "en-GB,en;q=0.9,nl;q=0.8": the primary subtag with the highest q; ties go to the first.
-	 */
-	for (const char *p = accept; p != NULL && *p;) {
-		size_t n, tag;
-		double q = 1.0;
-		const char *semi;
-
-		while (*p == ' ' || *p == ',')
-			p++;
-		n = strcspn(p, ",");
-		tag = strcspn(p, "-;, ");
-		if (tag > n)
-			tag = n;
-		semi = memchr(p, ';', n);
-		if (semi != NULL) {
-			/* within this entry only: a search to the end of the header would make
-			 * a long one of many ";" entries cost quadratic time */
-			const char *qs = memmem(semi, (size_t)(p + n - semi), "q=", 2);
-
-			if (qs != NULL)
-				q = strtod(qs + 2, NULL);
-		}
-		if (lang_known(p, tag) && q > best_q) {
-			best_q = q;
-			best = strncasecmp(p, "en", 2) == 0 ? "en" : "nl";
-		}
-		p += n;
-	}
-	if (best != NULL)
-		return best;
-	/* auto: Dutch only for a browser that asks for it */
-	return strcmp(def, "nl") == 0 ? "nl" : "en";
-}
-
 /* ---- HTML building ---- */
 
 struct vars {

@@ -12,6 +12,7 @@
 #ifndef GW_PAGES_H
 #define GW_PAGES_H
 
+#include "parse.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,10 +36,6 @@ struct gw_pages;
 /* Uses organisation, public_url (its path) and logo. */
 struct gw_pages *gw_pages_new(const struct bd_conf_gateway *conf, struct bd_error *err);
 void gw_pages_free(struct gw_pages **p);
-
-/* "nl" or "en": ?lang= first, then Accept-Language (q-values), then DEF
- * ("nl", "en", or "auto": then "en"). */
-const char *gw_pages_language(const char *lang_arg, const char *accept_language, const char *def);
 
 /* The landing page of a package; TOKEN goes into the download links only. */
 char *gw_pages_render_landing(const struct gw_pages *p, const char *lang, const char *token,

@@ -14,6 +14,7 @@
 #ifndef GW_SERVER_H
 #define GW_SERVER_H
 
+#include "parse.h"
 #include <microhttpd.h>
 #include <stdint.h>
 #include <time.h>
@@ -106,12 +107,6 @@ enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Res
 enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text);
 /* 405 with the Allow header, e.g. ALLOW "GET, HEAD". */
 enum MHD_Result gw_respond_not_allowed(struct gw_request *r, const char *allow);
-/*
- * An HTTP Range header against SIZE bytes: "bytes=A-B", "bytes=A-", "bytes=-N".
- * 1 with [*first, *last] set; 0 to ignore it (absent, malformed, another unit,
- * several ranges: the whole body is the answer); -1 when unsatisfiable (416).
- */
-int gw_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last);
 /* Add " KEY=VALUE" to the request's log line. */
 void gw_log_field(struct gw_request *r, const char *key, const char *value);
 

@@ -3,7 +3,9 @@
  * deletes expired packages (lib/sweep.c) through the store of the runtime in
  * force (the embedded store directly, or S3). Orphans (objects with no
  * manifest, left by a failed upload) go once they have been seen for longer
- * than a message may take in the milter.
+ * than a message may take in the milter. With [keys] rotate_every set, each
+ * sweep also runs the gateway keys' lifecycle (bd_keys_maintain) and reloads
+ * the gateway (SIGHUP to itself) when it rotated or removed a key.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -13,9 +15,11 @@
 #include "sweep.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ORPHANS_MAX 100000
 
@@ -87,6 +91,37 @@ int gw_sweep_last(struct gw_sweep_report *out)
 	return out->at != 0;
 }
 
+/* Rotate and remove gateway keys on schedule; reload when something changed. */
+static void keys_maintain(const struct bd_conf *conf)
+{
+	struct bd_keys_action done[8];
+	struct bd_error err;
+	size_t n = 0;
+	int rc;
+
+	if (conf->keys.rotate_every == 0)
+		return;
+	if (access(conf->keys.dir, W_OK) != 0) {
+		/* The shipped unit keeps /etc read-only: bestanden-keys.timer does it there. */
+		bd_log(LOG_DEBUG, "event=keys-maintain-skipped reason=\"the key directory is not "
+		                  "writable here; bestanden keys maintain does it\"");
+		return;
+	}
+	rc = bd_keys_maintain(conf->keys.dir, conf->keys.rotate_every,
+	                      conf->policy.retention + conf->keys.grace, time(NULL), done,
+	                      sizeof(done) / sizeof(done[0]), &n, &err);
+	for (size_t i = 0; i < n; i++) {
+		char line[160];
+
+		bd_keys_action_format(&done[i], line, sizeof(line));
+		bd_log(LOG_NOTICE, "%s", line);
+	}
+	if (rc < 0)
+		bd_log(LOG_ERR, "event=keys-maintain-failed error=\"%s\"", err.msg);
+	if (n > 0)
+		kill(getpid(), SIGHUP);
+}
+
 /* One sweep with the runtime in force; the seconds until the next one. */
 static uint64_t sweep_once(struct sweeper *sw)
 {
@@ -102,6 +137,7 @@ static uint64_t sweep_once(struct sweeper *sw)
 	sw->now = (int64_t)time(NULL);
 	o.now = sw->now;
 	rc = bd_sweep_run(rt->settings.store, &o, &st, &err);
+	keys_maintain(rt->settings.conf);
 	gw_runtime_release(rt);
 	orphans_compact(sw);
 	pthread_mutex_lock(&last.lock);

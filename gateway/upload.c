@@ -67,21 +67,6 @@ static void audit(const struct up *u, const char *event, const char *package, in
 	gw_audit_write(gw_request_runtime(u->r)->audit, &ev);
 }
 
-/* "<token>" or "<token>/" after "/u/"; 0 or -1. */
-static int parse_token(const char *rest, char out[BD_TOKEN_MAX_CHARS + 1])
-{
-	size_t n = strcspn(rest, "/");
-
-	if (n != BD_TOKEN_MAX_CHARS || (rest[n] != '\0' && strcmp(rest + n, "/") != 0))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)rest[i]) && rest[i] != '-' && rest[i] != '_')
-			return -1;
-	memcpy(out, rest, n);
-	out[n] = '\0';
-	return 0;
-}
-
 static struct gw_upload_limits limits_of(const struct up *u)
 {
 	return (struct gw_upload_limits){
@@ -399,7 +384,7 @@ static enum MHD_Result upload_handle(struct gw_request *r, const char *data, siz
 		                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
 		        bd_language_code(rt->settings.conf->gateway.language));
 		u->client = gw_request_client(r, &u->forwarded);
-		if (parse_token(r->url + strlen("/u/"), u->token) < 0) {
+		if (gw_parse_upload_target(r->url + strlen("/u/"), u->token) < 0) {
 			err = (struct bd_error){.code = BD_E_INVALID};
 			return post ? refuse_link(u, &err) : MHD_YES;
 		}

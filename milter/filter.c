@@ -226,6 +226,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	atomic_fetch_add(&active, 1);
 	c->msg = m;
 	clock_gettime(CLOCK_MONOTONIC, &m->start);
+	bd_runtime_follow_keys();
 	m->rt = bd_runtime_get();
 	m->sender = envelope_address(argv[0]);
 	m->leadspc = c->leadspc;

@@ -27,6 +27,8 @@ struct bd_runtime {
 	struct bd_keyring *keys;
 	struct bd_store *store;
 	struct bd_rewrite *rewrite;
+	char *path;                   /* the configuration file it was loaded from */
+	struct bd_keys_stamp current; /* the key directory's `current` file when loaded */
 };
 
 /* Load configuration, keys, store and templates from PATH; NULL with ERR on failure. */
@@ -36,6 +38,13 @@ void bd_runtime_install(struct bd_runtime *rt);
 /* A reference to the current runtime; release it with bd_runtime_release. */
 struct bd_runtime *bd_runtime_get(void);
 void bd_runtime_release(struct bd_runtime *rt);
+/*
+ * Reload when the key directory's `current` file changed since the runtime in
+ * force was loaded (a rotation: `bestanden keys maintain`, or the gateway's
+ * sweeper): new messages are sealed to the new gateway key without a SIGHUP.
+ * One stat(2); called as each message begins.
+ */
+void bd_runtime_follow_keys(void);
 
 /* The libmilter description of this filter. */
 extern struct smfiDesc bd_filter_desc;

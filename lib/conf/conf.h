@@ -172,6 +172,7 @@ struct bd_conf {
 	struct bd_conf_keys {
 		char *dir;
 		uint64_t grace;
+		uint64_t rotate_every; /* seconds; 0: no scheduled rotation */
 	} keys;
 
 	struct bd_conf_smtp {

@@ -659,3 +659,94 @@ int bd_keys_list(const char *dir, struct bd_key_info *out, size_t max, struct bd
 	}
 	return (int)n;
 }
+
+time_t bd_keys_needed_until(const struct bd_key_info *info, int n, enum bd_key_kind kind,
+                            unsigned id, uint64_t keep, time_t now, time_t *retired)
+{
+	time_t created = -1, until;
+
+	for (int i = 0; i < n; i++)
+		if (info[i].kind == kind && info[i].id == id && !info[i].current)
+			created = info[i].created;
+	if (created < 0)
+		return 0;
+	*retired = now; /* no successor found: count it as retired just now */
+	for (int i = 0; i < n; i++)
+		if (info[i].kind == kind && info[i].created >= created && info[i].id != id &&
+		    info[i].created < *retired)
+			*retired = info[i].created;
+	until = *retired + (time_t)keep;
+	return until > now ? until : 0;
+}
+
+int bd_keys_maintain(const char *dir, uint64_t rotate_every, uint64_t keep, time_t now,
+                     struct bd_keys_action *out, size_t max, size_t *done, struct bd_error *err)
+{
+	struct bd_key_info info[2 * BD_KEY_ID_MAX];
+	int n = bd_keys_list(dir, info, sizeof(info) / sizeof(info[0]), err);
+	size_t k = 0;
+
+	*done = 0;
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n && k < max; i++) {
+		time_t retired = 0;
+
+		if (info[i].kind != BD_KEY_GATEWAY || info[i].current ||
+		    bd_keys_needed_until(info, n, BD_KEY_GATEWAY, info[i].id, keep, now,
+		                         &retired) != 0)
+			continue;
+		if (bd_keys_remove(dir, BD_KEY_GATEWAY, info[i].id, err) < 0)
+			return -1;
+		out[k++] =
+		        (struct bd_keys_action){.removed = 1, .id = info[i].id, .retired = retired};
+		*done = k;
+	}
+	for (int i = 0; i < n && k < max && rotate_every > 0; i++) {
+		int id;
+
+		if (info[i].kind != BD_KEY_GATEWAY || !info[i].current ||
+		    info[i].created + (time_t)rotate_every > now)
+			continue;
+		id = bd_keys_rotate(dir, BD_KEY_GATEWAY, err);
+		if (id < 0)
+			return -1;
+		out[k++] = (struct bd_keys_action){.removed = 0, .id = (unsigned)id};
+		*done = k;
+		break;
+	}
+	return (int)k;
+}
+
+void bd_keys_action_format(const struct bd_keys_action *a, char *buf, size_t size)
+{
+	char when[32] = "";
+	struct tm tm;
+
+	if (!a->removed) {
+		snprintf(buf, size, "event=key-rotated kind=gateway id=%u", a->id);
+		return;
+	}
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&a->retired, &tm));
+	snprintf(buf, size, "event=key-removed kind=gateway id=%u retired=%s", a->id, when);
+}
+
+void bd_keys_stamp_read(const char *dir, struct bd_keys_stamp *out)
+{
+	char path[4096];
+	struct stat st;
+
+	*out = (struct bd_keys_stamp){0};
+	snprintf(path, sizeof(path), "%s/current", dir);
+	if (stat(path, &st) != 0)
+		return;
+	*out = (struct bd_keys_stamp){.ino = (unsigned long long)st.st_ino,
+	                              .size = (unsigned long long)st.st_size,
+	                              .sec = (long long)st.st_mtim.tv_sec,
+	                              .nsec = (long long)st.st_mtim.tv_nsec};
+}
+
+int bd_keys_stamp_equal(const struct bd_keys_stamp *a, const struct bd_keys_stamp *b)
+{
+	return a->ino == b->ino && a->size == b->size && a->sec == b->sec && a->nsec == b->nsec;
+}

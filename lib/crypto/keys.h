@@ -64,6 +64,48 @@ struct bd_key_info {
 /* Fills up to MAX entries, sorted by kind then id; returns the count or -1. */
 int bd_keys_list(const char *dir, struct bd_key_info *out, size_t max, struct bd_error *err);
 
+/*
+ * When retired key ID of KIND may be removed, from a listing of N entries: a
+ * key is retired when the next key of its kind is made (*RETIRED; NOW when no
+ * successor is listed), and is needed for KEEP seconds after that ([policy]
+ * retention + [keys] grace). Returns that time, or 0 when it may go at NOW,
+ * or is not listed, or is current (bd_keys_remove refuses that itself).
+ */
+time_t bd_keys_needed_until(const struct bd_key_info *info, int n, enum bd_key_kind kind,
+                            unsigned id, uint64_t keep, time_t now, time_t *retired);
+
+/* What bd_keys_maintain did: a gateway key made current, or one removed. */
+struct bd_keys_action {
+	int removed; /* 0: ID became current; 1: ID was removed */
+	unsigned id;
+	time_t retired; /* removed: when it stopped being current */
+};
+
+/*
+ * The gateway key pairs' lifecycle at NOW: first removes every retired gateway
+ * key no longer needed (bd_keys_needed_until with KEEP), then rotates when
+ * ROTATE_EVERY (seconds, 0 = never) has passed since the current one was made.
+ * Fills up to MAX actions; returns their count, or -1 with ERR (the actions
+ * done before the error are in OUT, their count in *DONE).
+ */
+int bd_keys_maintain(const char *dir, uint64_t rotate_every, uint64_t keep, time_t now,
+                     struct bd_keys_action *out, size_t max, size_t *done, struct bd_error *err);
+
+/* One action as a key=value log line ("event=key-rotated kind=gateway id=2"). */
+void bd_keys_action_format(const struct bd_keys_action *a, char *buf, size_t size);
+
+/*
+ * Which `current` file the key directory has (inode, size, modification
+ * time): a daemon compares stamps to notice a rotation without a SIGHUP.
+ * All zero when it cannot be read.
+ */
+struct bd_keys_stamp {
+	unsigned long long ino, size;
+	long long sec, nsec;
+};
+void bd_keys_stamp_read(const char *dir, struct bd_keys_stamp *out);
+int bd_keys_stamp_equal(const struct bd_keys_stamp *a, const struct bd_keys_stamp *b);
+
 /* First-time setup: creates DIR and every file above. Refuses if keys exist. */
 int bd_keys_generate(const char *dir, struct bd_error *err);
 /* New current id for KIND; returns the id or -1. */

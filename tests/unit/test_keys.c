@@ -329,6 +329,67 @@ static void test_secret_file_read(void **state)
 	assert_null(bd_secret_file_read(file(f, "link"), 256, &err));
 }
 
+/* The removal rule: retired when the next key of its kind was made, kept for KEEP after. */
+static void test_needed_until(void **state)
+{
+	const struct bd_key_info info[] = {
+	        {BD_KEY_LINK, 1, 100, 1, 0},
+	        {BD_KEY_GATEWAY, 1, 1000, 0, 1},
+	        {BD_KEY_GATEWAY, 2, 5000, 0, 1},
+	        {BD_KEY_GATEWAY, 3, 9000, 1, 1},
+	};
+	time_t retired = 0;
+
+	(void)state;
+	/* gateway 1 retired at 5000 (gateway 2's birth), not at 9000 nor at the link key's */
+	assert_int_equal(bd_keys_needed_until(info, 4, BD_KEY_GATEWAY, 1, 600, 5599, &retired),
+	                 5600);
+	assert_int_equal(retired, 5000);
+	assert_int_equal(bd_keys_needed_until(info, 4, BD_KEY_GATEWAY, 1, 600, 5600, &retired), 0);
+	assert_int_equal(bd_keys_needed_until(info, 4, BD_KEY_GATEWAY, 2, 600, 9599, &retired),
+	                 9600);
+	/* current, or not there: nothing for this rule to say */
+	assert_int_equal(bd_keys_needed_until(info, 4, BD_KEY_GATEWAY, 3, 600, 0, &retired), 0);
+	assert_int_equal(bd_keys_needed_until(info, 4, BD_KEY_GATEWAY, 7, 600, 0, &retired), 0);
+}
+
+static int has_file(const struct fixture *f, const char *name)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* keys maintain: removal first (of what has expired), then rotation when due. */
+static void test_maintain(void **state)
+{
+	struct fixture *f = *state;
+	struct bd_keys_action done[8];
+	struct bd_error err;
+	size_t n = 9;
+	time_t now = time(NULL);
+
+	assert_int_equal(bd_keys_generate(f->dir, &err), 0);
+	/* off, or not due yet: nothing */
+	assert_int_equal(bd_keys_maintain(f->dir, 0, 60, now + 99999, done, 8, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(bd_keys_maintain(f->dir, 1000, 60, now + 500, done, 8, &n, &err), 0);
+	/* due: gateway 2 is made current, gateway 1 stays (just retired), link keys untouched */
+	assert_int_equal(bd_keys_maintain(f->dir, 1000, 60, now + 1000, done, 8, &n, &err), 1);
+	assert_int_equal(done[0].removed, 0);
+	assert_int_equal(done[0].id, 2);
+	assert_true(has_file(f, "gateway-1.key"));
+	assert_false(has_file(f, "link-2.key"));
+	/* 60 s after gateway 2's birth, gateway 1 goes; gateway 2 is not due for rotation */
+	assert_int_equal(bd_keys_maintain(f->dir, 1000, 60, now + 61, done, 8, &n, &err), 1);
+	assert_int_equal(done[0].removed, 1);
+	assert_int_equal(done[0].id, 1);
+	assert_false(has_file(f, "gateway-1.key"));
+	assert_false(has_file(f, "gateway-1.pub"));
+	assert_true(has_file(f, "gateway-2.key"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +399,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_refuse_any_group_or_other_bit, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_rotate_and_remove, setup, teardown),
+	        cmocka_unit_test(test_needed_until),
+	        cmocka_unit_test_setup_teardown(test_maintain, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rotate_keeps_owner, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
