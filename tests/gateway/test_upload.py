@@ -224,6 +224,15 @@ class UploadRequests(unittest.TestCase):
         m = self.gw.metrics()
         self.assertGreaterEqual(m["bestanden_uploads_total{outcome=\"accepted\"}"], 1)
         self.assertGreaterEqual(m["bestanden_requester_notices_total"], 1)
+        # neither the request's link nor the one in the requester's mail reaches a log
+        up_token = link.rstrip("/").rsplit("/", 1)[1]
+        dl_token = dl.rsplit("/", 1)[1]
+        with open(self.gw.audit_path, errors="replace") as f:
+            audit_text = f.read()
+        for text in (self.gw.log(), audit_text):
+            self.assertNotIn(up_token, text)
+            self.assertNotIn(dl_token, text)
+            self.assertNotIn(up_token[:40], text)
 
     def refused(self, link, files, status, words, fields=None):
         before = objects(self.gw)
