@@ -261,12 +261,13 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 
 int bd_metrics_start(int fd, struct bd_error *err)
 {
-	m.daemon =
-	        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
-	                         0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-	                         MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT,
-	                         10u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-	                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL, MHD_OPTION_END);
+	/* the logger first: options before it would log through libmicrohttpd's own */
+	m.daemon = MHD_start_daemon(
+	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	        on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+	        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 16u,
+	        MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	        (size_t)(64 * 1024), MHD_OPTION_END);
 	if (m.daemon == NULL)
 		return bd_error_set(err, BD_E_IO, "cannot start the /metrics HTTP server");
 	return 0;
