@@ -189,20 +189,28 @@ char *bd_metrics_render(size_t *len)
 	return g_string_free(out, FALSE);
 }
 
-static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *text)
+/* Queue RESP (NULL: out of memory) as the answer with STATUS and content type TYPE. */
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp,
+                              const char *type)
 {
-	struct MHD_Response *resp =
-	        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result r;
 
 	if (resp == NULL)
 		return MHD_NO;
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	r = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return r;
+}
+
+static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	return answer(
+	        c, status,
+	        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT),
+	        "text/plain; charset=utf-8");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -211,7 +219,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	static int started;
 	struct MHD_Response *resp;
-	enum MHD_Result r;
 	size_t len;
 	char *text;
 
@@ -227,36 +234,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (strcmp(url, "/metrics") != 0)
-		return answer(c, MHD_HTTP_NOT_FOUND, "not found\n");
+		return refuse(c, MHD_HTTP_NOT_FOUND, "not found\n");
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return answer(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+		return refuse(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
 	text = bd_metrics_render(&len);
 	resp = MHD_create_response_from_buffer_with_free_callback(len, text, g_free);
-	if (resp == NULL) {
+	if (resp == NULL)
 		g_free(text);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                        "text/plain; version=0.0.4; charset=utf-8");
-	r = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return r;
+	return answer(c, MHD_HTTP_OK, resp, "text/plain; version=0.0.4; charset=utf-8");
 }
 
+/* libmicrohttpd's complaints (a client that went away ...): one line each. No URL here is a
+ * secret, unlike the gateway's. */
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
-	char msg[512];
-	size_t n;
+	char msg[512], kv[600] = "";
 
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	for (char *p = msg; *p; p++)
-		if (*p == '"')
-			*p = '\'';
-	bd_log(LOG_WARNING, "event=metrics-http-error error=\"%s\"", msg);
+	msg[strcspn(msg, "\n")] = '\0';
+	bd_log_kv_str(kv, sizeof(kv), "error", msg);
+	bd_log(LOG_WARNING, "event=metrics-http-error%s", kv);
 }
 
 int bd_metrics_start(int fd, struct bd_error *err)

@@ -9,6 +9,7 @@ decided it, with its action, exactly as many as were sent.
 
 usage: test_rules.py BUILD_DIR
 """
+import contextlib
 import datetime
 import os
 import signal
@@ -131,6 +132,21 @@ class RulesEndToEnd(unittest.TestCase):
                                      (event, cls.stack.log("milter")[-3000:]))
             time.sleep(0.1)
 
+    @contextlib.contextmanager
+    def conf_changed(self, old, new, event):
+        """The configuration with OLD replaced by NEW, sent by SIGHUP until EVENT is logged;
+        the file as it was afterwards."""
+        with open(self.stack.conf) as f:
+            good = f.read()
+        with open(self.stack.conf, "w") as f:
+            f.write(good.replace(old, new))
+        try:
+            self.reload(event)
+            yield
+        finally:
+            with open(self.stack.conf, "w") as f:
+                f.write(good)
+
     def deliver(self, raw, rcpts, outgoing=True, sender=SENDER):
         before = set(self.stack.delivered())
         self.stack.send(raw, sender, rcpts, outgoing=outgoing)
@@ -248,21 +264,13 @@ class RulesEndToEnd(unittest.TestCase):
         self.assert_replaced(self.deliver(raw, [OUTSIDE]), files, 7)
 
     def test_z_broken_rules_on_sighup_keep_the_old_ones(self):
-        with open(self.stack.conf) as f:
-            good = f.read()
-        with open(self.stack.conf, "w") as f:
-            f.write(good.replace("extension = exe", "extenson = exe"))
-        try:
-            self.reload("event=reload-failed")
+        with self.conf_changed("extension = exe", "extenson = exe", "event=reload-failed"):
             self.assertIn("unknown condition or action 'extenson'", self.stack.log("milter"))
             raw = mt.message(SENDER, [OUTSIDE], "Factuur", "Zie bijlage.\n",
                              [("factuur.pdf", "application", "pdf", pe_bytes())])
             code, text = self.refused(raw, [OUTSIDE])
             self.assertEqual(code, 550)
             self.assertIn("5.7.1 Programs are not sent by mail from here", text)
-        finally:
-            with open(self.stack.conf, "w") as f:
-                f.write(good)
 
     def scrape(self, path="/metrics", method="GET"):
         req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.metrics_port, path),
@@ -319,12 +327,7 @@ class RulesEndToEnd(unittest.TestCase):
     def test_zz_reload_keeps_the_counts_and_removed_rules(self):
         """A rule a reload takes away keeps its count; a new one shows at 0."""
         before = self.samples()
-        with open(self.stack.conf) as f:
-            good = f.read()
-        with open(self.stack.conf, "w") as f:
-            f.write(good.replace("[rule many]", "[rule veel]"))
-        try:
-            self.reload("event=reloaded")
+        with self.conf_changed("[rule many]", "[rule veel]", "event=reloaded"):
             after = self.samples()
             many = 'bestanden_milter_messages_total{rule="many",action="replace"}'
             self.assertEqual(after[many], before[many])
@@ -332,9 +335,6 @@ class RulesEndToEnd(unittest.TestCase):
                              0)
             for series, n in before.items():
                 self.assertEqual(after[series], n, series)
-        finally:
-            with open(self.stack.conf, "w") as f:
-                f.write(good)
 
 
 if __name__ == "__main__":
