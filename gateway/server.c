@@ -9,6 +9,7 @@
 #include "server.h"
 #include "log.h"
 #include "mem.h"
+#include "network.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -395,41 +396,10 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 /* L's HOST:PORT or [V6]:PORT (conf_table.c checked the form), bound and listening. */
 static int listener_bind(struct listener *l, struct bd_error *err)
 {
-	const char *addr = l->addr, *colon;
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
-	                *res = NULL;
-	char host[256];
-	int fd = -1, on = 1, rc;
-
-	if (addr[0] == '[') {
-		const char *close = strchr(addr, ']');
-
-		snprintf(host, sizeof(host), "%.*s", (int)(close - addr - 1), addr + 1);
-		colon = close + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-	}
-	rc = getaddrinfo(host, colon + 1, &hints, &res);
-	if (rc != 0)
-		return bd_error_set(err, BD_E_CONFIG, "[gateway] %s %s: %s", l->key, addr,
-		                    gai_strerror(rc));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 128) < 0) {
-			int e = errno;
-
-			close(fd);
-			fd = -1;
-			errno = e;
-		}
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		return bd_error_set(err, BD_E_IO, "cannot listen on %s: %s", addr, strerror(errno));
-	l->fd = fd;
-	return 0;
+	l->fd = bd_listen_tcp(l->addr, err);
+	if (l->fd < 0 && err != NULL && err->code == BD_E_CONFIG)
+		bd_error_prefix(err, "[gateway] %s", l->key);
+	return l->fd < 0 ? -1 : 0;
 }
 
 int gw_server_listen(struct gw_server *srv, struct bd_error *err)

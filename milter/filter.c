@@ -7,7 +7,8 @@
  * connection can carry several messages). All changes happen at end of
  * message: header changes first, then every replacement body chunk back to
  * back (Postfix ends a body replacement at any other reply). While the
- * rewrite uploads, its progress callback sends smfi_progress.
+ * rewrite uploads, its progress callback sends smfi_progress. Every message
+ * answered at end of message is counted once (metrics.h).
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -25,6 +26,7 @@
 #include "direction.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "milter.h"
 #include "remove.h"
 #include "rewrite.h"
@@ -613,26 +615,42 @@ static sfsistat pass(struct msg *m, const char *direction, const char *reason,
 	return SMFIS_CONTINUE;
 }
 
+/* The policy decision in RES for /metrics: its rule and action, or what the [policy]
+ * switches made of the message when no rule decided. */
+static void count_decision(const struct bd_rewrite_result *res)
+{
+	if (res->rule_action != NULL)
+		bd_metrics_decision(res->rule, res->rule_action);
+	else
+		bd_metrics_decision(BD_METRICS_NO_RULE, res->refused    ? "block"
+		                                        : res->tempfail ? "tempfail"
+		                                        : res->changed  ? "replace"
+		                                                        : "pass");
+}
+
 /* The rewrite refused the message for good (550), or a rule holds it back (451): its text, for
  * the sender. */
-static sfsistat refuse(SMFICTX *ctx, struct msg *m, const struct bd_rewrite_result *res)
+static sfsistat refuse(SMFICTX *ctx, struct msg *m, const char *direction,
+                       const struct bd_rewrite_result *res)
 {
 	char why[400] = "";
 
 	bd_log_kv_str(why, sizeof(why), "reason", res->reason);
 	policy_kv(why, sizeof(why), res);
-	bd_log(LOG_NOTICE, "queue_id=%s direction=outgoing action=%s%s bytes=%llu duration=%.3f",
-	       m->queue_id[0] ? m->queue_id : "-", res->refused ? "reject" : "tempfail", why,
-	       (unsigned long long)bd_spool_size(m->spool), elapsed(m));
+	bd_log(LOG_NOTICE, "queue_id=%s direction=%s action=%s%s bytes=%llu duration=%.3f",
+	       m->queue_id[0] ? m->queue_id : "-", direction, res->refused ? "reject" : "tempfail",
+	       why, (unsigned long long)bd_spool_size(m->spool), elapsed(m));
 	smfi_setreply(ctx, res->refused ? "550" : "451", (char *)res->refusal_status,
 	              (char *)res->refusal_text);
 	return res->refused ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
-static sfsistat fail(SMFICTX *ctx, struct msg *m, const char *direction, const struct bd_error *err)
+static sfsistat fail(SMFICTX *ctx, struct msg *m, const char *direction, const struct bd_error *err,
+                     enum bd_metrics_failure kind)
 {
 	int accept = m->rt->conf->policy.failure_mode == BD_FAILURE_ACCEPT;
 
+	bd_metrics_failure(kind);
 	bd_log(LOG_ERR, "queue_id=%s direction=%s action=%s bytes=%llu duration=%.3f error=\"%s\"",
 	       m->queue_id[0] ? m->queue_id : "-", direction,
 	       accept ? "unchanged-after-error" : "tempfail",
@@ -671,9 +689,9 @@ static sfsistat on_eom(SMFICTX *ctx)
 	struct bd_rewrite_envelope env;
 	struct bd_origin origin;
 	char qid[64];
-	bool accept;
+	bool accept, rewritten = false;
 	struct bd_error err;
-	const char *why;
+	const char *why, *direction;
 	sfsistat r;
 	bool outgoing;
 	int fd;
@@ -684,36 +702,40 @@ static sfsistat on_eom(SMFICTX *ctx)
 	if (m->failed == 2) {
 		bd_log(LOG_NOTICE, "queue_id=%s action=reject reason=too-large error=\"%s\"",
 		       m->queue_id[0] ? m->queue_id : "-", m->fail_reason);
+		bd_metrics_decision(BD_METRICS_NO_RULE, "block");
 		smfi_setreply(ctx, "552", "5.3.4", "Message too large for attachment processing");
 		r = SMFIS_REJECT;
 		goto done;
 	}
 	if (m->failed) {
 		bd_error_set(&err, BD_E_TEMP, "spooling failed: %s", m->fail_reason);
-		r = fail(ctx, m, "-", &err);
+		r = fail(ctx, m, "-", &err, BD_FAILED_SPOOL);
 		goto done;
 	}
 	origin.authenticated = m->authenticated;
 	origin.daemon_name = c->daemon_name;
 	origin.client = c->have_client ? (struct sockaddr *)&c->client : NULL;
 	outgoing = bd_is_outgoing(&m->rt->conf->milter, &origin, &why);
+	direction = outgoing ? "outgoing" : "inbound";
 	if (!outgoing && m->rt->conf->policy.outgoing_only) {
+		bd_metrics_decision(BD_METRICS_NO_RULE, "pass");
 		r = pass(m, "inbound", why, NULL);
 		goto done;
 	}
 	if (m->rt->conf->policy.skip_internal_only &&
 	    !bd_recipients_any_external(&m->rt->conf->milter, (const char *const *)m->rcpts,
 	                                m->nrcpts)) {
+		bd_metrics_decision(BD_METRICS_NO_RULE, "pass");
 		r = pass(m, "internal", "all-recipients-internal", NULL);
 		goto done;
 	}
 	fd = bd_spool_fd(m->spool, &err);
 	if (fd < 0) {
-		r = fail(ctx, m, "outgoing", &err);
+		r = fail(ctx, m, direction, &err, BD_FAILED_SPOOL);
 		goto done;
 	}
 	if (outgoing && prepare_request(m, &fd, &rq, &err) < 0) {
-		r = fail(ctx, m, "outgoing", &err);
+		r = fail(ctx, m, direction, &err, BD_FAILED_REQUEST);
 		goto done;
 	}
 	memset(&env, 0, sizeof(env));
@@ -726,8 +748,10 @@ static sfsistat on_eom(SMFICTX *ctx)
 	accept = m->rt->conf->policy.failure_mode == BD_FAILURE_ACCEPT;
 	if (rewrite_with_deadline(ctx, &c->msg, fd, &env, &res, &err) < 0) {
 		if (c->msg == NULL) { /* abandoned: the job owns the message now */
-			bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=%s error=\"%s\"",
-			       qid, accept ? "unchanged-after-error" : "tempfail", err.msg);
+			bd_log(LOG_ERR, "queue_id=%s direction=%s action=%s error=\"%s\"", qid,
+			       direction, accept ? "unchanged-after-error" : "tempfail", err.msg);
+			bd_metrics_failure(BD_FAILED_TIMEOUT);
+			bd_metrics_outcome(accept ? BD_OUTCOME_UNCHANGED : BD_OUTCOME_TEMPFAILED);
 			if (accept)
 				return SMFIS_CONTINUE;
 			smfi_setreply(
@@ -735,32 +759,43 @@ static sfsistat on_eom(SMFICTX *ctx)
 			        "Attachment processing took too long; please try again later");
 			return SMFIS_TEMPFAIL;
 		}
-		r = fail(ctx, m, "outgoing", &err);
-	} else if (res->refused || res->tempfail) {
-		r = refuse(ctx, m, res);
+		r = fail(ctx, m, direction, &err,
+		         err.code == BD_E_INVALID ? BD_FAILED_MALFORMED : BD_FAILED_STORAGE);
+		bd_rewrite_result_free(&res);
+		goto done;
+	}
+	count_decision(res);
+	if (res->refused || res->tempfail) {
+		r = refuse(ctx, m, direction, res);
 	} else if (rq != NULL && (!res->changed || apply(ctx, m, res, &err) == 0) &&
 	           apply_request(ctx, m, rq, res->changed, &err) == 0) {
 		bd_log(LOG_INFO,
-		       "queue_id=%s direction=outgoing action=upload-request request=%s "
+		       "queue_id=%s direction=%s action=upload-request request=%s "
 		       "attachments=%u package=%s duration=%.3f",
-		       m->queue_id[0] ? m->queue_id : "-", rq->request_id, res->nfiles,
+		       m->queue_id[0] ? m->queue_id : "-", direction, rq->request_id, res->nfiles,
 		       res->changed ? res->package_id : "-", elapsed(m));
+		rewritten = true;
 		r = SMFIS_CONTINUE;
 	} else if (rq != NULL) {
-		bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=tempfail error=\"%s\"",
-		       m->queue_id[0] ? m->queue_id : "-", err.msg);
+		bd_log(LOG_ERR, "queue_id=%s direction=%s action=tempfail error=\"%s\"",
+		       m->queue_id[0] ? m->queue_id : "-", direction, err.msg);
+		bd_metrics_failure(BD_FAILED_REQUEST);
 		if (res->changed)
 			bd_package_delete(m->rt->store, res->package_id, NULL, NULL);
 		smfi_setreply(ctx, "451", "4.3.0", "Upload request failed; please try again later");
 		r = SMFIS_TEMPFAIL;
 	} else if (!res->changed) {
-		r = pass(m, res->malformed ? "outgoing-malformed" : "outgoing", res->reason, res);
+		r = pass(m,
+		         !res->malformed ? direction
+		         : outgoing      ? "outgoing-malformed"
+		                         : "inbound-malformed",
+		         res->reason, res);
 	} else if (apply(ctx, m, res, &err) < 0) {
 		/* the MTA may have seen part of the change: it must not deliver this message,
 		 * and nobody will get the link to what was stored */
-		bd_log(LOG_ERR,
-		       "queue_id=%s direction=outgoing action=tempfail package=%s error=\"%s\"",
-		       m->queue_id[0] ? m->queue_id : "-", res->package_id, err.msg);
+		bd_log(LOG_ERR, "queue_id=%s direction=%s action=tempfail package=%s error=\"%s\"",
+		       m->queue_id[0] ? m->queue_id : "-", direction, res->package_id, err.msg);
+		bd_metrics_failure(BD_FAILED_MTA);
 		bd_package_delete(m->rt->store, res->package_id, NULL, NULL);
 		smfi_setreply(ctx, "451", "4.3.0",
 		              "Attachment processing failed; please try again later");
@@ -770,15 +805,22 @@ static sfsistat on_eom(SMFICTX *ctx)
 
 		policy_kv(rule, sizeof(rule), res);
 		bd_log(LOG_INFO,
-		       "queue_id=%s direction=outgoing rule=%s%s action=rewritten attachments=%u "
+		       "queue_id=%s direction=%s rule=%s%s action=rewritten attachments=%u "
 		       "bytes=%llu stored=%llu package=%s duration=%.3f",
-		       m->queue_id[0] ? m->queue_id : "-", why, rule, res->nfiles,
+		       m->queue_id[0] ? m->queue_id : "-", direction, why, rule, res->nfiles,
 		       (unsigned long long)bd_spool_size(m->spool), (unsigned long long)res->bytes,
 		       res->package_id, elapsed(m));
+		rewritten = true;
 		r = SMFIS_CONTINUE;
 	}
+	if (rewritten && res->changed)
+		bd_metrics_replaced(res->nfiles, res->bytes);
 	bd_rewrite_result_free(&res);
 done:
+	bd_metrics_outcome(r == SMFIS_REJECT     ? BD_OUTCOME_REJECTED
+	                   : r == SMFIS_TEMPFAIL ? BD_OUTCOME_TEMPFAILED
+	                   : rewritten           ? BD_OUTCOME_REWRITTEN
+	                                         : BD_OUTCOME_UNCHANGED);
 	if (rq != NULL && r != SMFIS_CONTINUE)
 		bd_uploadreq_cancel(rq, m->rt->store); /* nobody gets its link */
 	bd_uploadreq_free(&rq);

@@ -9,7 +9,9 @@
  * ones in progress finish, then the filter and the supervisor exit.
  * -t checks configuration, keys, storage (it must answer and take the
  * credentials) and directories, like `postfix check`; a missing spool
- * directory is created at start.
+ * directory is created at start. The /metrics port ([milter] metrics_listen)
+ * is bound before anything else, as root, so a port in use stops the start;
+ * the filter child serves it.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -29,12 +31,15 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "milter.h"
+#include "network.h"
 #include "pidfile.h"
 #include "preflight.h"
 #include "privileges.h"
 
 static const char *conf_path = BD_CONF_DEFAULT_PATH;
+static int metrics_fd = -1; /* [milter] metrics_listen, bound by main; -1: off */
 
 /* --help: standard output, exit 0; a wrong option: standard error, exit 2. */
 static void usage(FILE *out, int status)
@@ -136,8 +141,14 @@ static int run_filter(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_create(&tid, NULL, signal_thread, &timeout);
 	pthread_detach(tid);
+	if (metrics_fd >= 0 && bd_metrics_start(metrics_fd, &err) < 0) {
+		bd_log(LOG_ERR, "event=start-failed error=\"[milter] metrics_listen: %s\"",
+		       err.msg);
+		return 1;
+	}
 	bd_log(LOG_INFO, "event=started socket=%s", socket);
 	smfi_main();
+	bd_metrics_stop();
 	bd_log(LOG_INFO, "event=stopped active=%d", bd_filter_active());
 	free(socket);
 	return 0;
@@ -274,6 +285,13 @@ int main(int argc, char **argv)
 	if (bd_privileges_make_dir(rt->conf->milter.spool_dir, 0750, rt->conf->milter.user, NULL,
 	                           &err) < 0) {
 		bd_log(LOG_ERR, "event=start-failed error=\"[milter] spool_dir: %s\"", err.msg);
+		bd_runtime_release(rt);
+		return 1;
+	}
+	if (rt->conf->milter.metrics_listen[0] != '\0' &&
+	    (metrics_fd = bd_listen_tcp(rt->conf->milter.metrics_listen, &err)) < 0) {
+		bd_log(LOG_ERR, "event=start-failed error=\"[milter] metrics_listen: %s\"",
+		       err.msg);
 		bd_runtime_release(rt);
 		return 1;
 	}

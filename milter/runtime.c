@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "milter.h"
 #include "settings.h"
 
@@ -62,6 +63,8 @@ fail:
 
 void bd_runtime_install(struct bd_runtime *rt)
 {
+	if (rt != NULL) /* its rules show in /metrics from now on, with the ones before */
+		bd_metrics_add_rules(&rt->conf->rules);
 	bd_current_install(&current, rt != NULL ? &rt->ref : NULL);
 }
 

@@ -106,6 +106,7 @@ struct bd_conf {
 		struct bd_strlist internal_domains;
 		struct bd_strlist originating_daemons;
 		uint64_t timeout;
+		char *metrics_listen; /* "": no /metrics */
 	} milter;
 
 	struct bd_conf_gateway {

@@ -1,15 +1,19 @@
 /*
- * network.c - is an address inside a list of networks (see network.h).
+ * network.c - is an address inside a list of networks; a listening socket for
+ * HOST:PORT (see network.h).
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "network.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Compare the first BITS bits of A and B. */
 static bool prefix_equal(const unsigned char *a, const unsigned char *b, unsigned bits)
@@ -66,4 +70,47 @@ bool bd_addr_in_networks(const struct sockaddr *sa, const struct bd_strlist *net
 			return true;
 	}
 	return false;
+}
+
+int bd_listen_tcp(const char *addr, struct bd_error *err)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV},
+	                *res = NULL;
+	const char *colon;
+	char host[256];
+	int fd, on = 1, rc;
+
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+
+		if (close == NULL)
+			return bd_error_set(err, BD_E_CONFIG, "%s: expected [ADDRESS]:PORT", addr);
+		snprintf(host, sizeof(host), "%.*s", (int)(close - addr - 1), addr + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL)
+			return bd_error_set(err, BD_E_CONFIG, "%s: expected ADDRESS:PORT", addr);
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	}
+	if (*colon != ':')
+		return bd_error_set(err, BD_E_CONFIG, "%s: expected [ADDRESS]:PORT", addr);
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	if (rc != 0)
+		return bd_error_set(err, BD_E_CONFIG, "%s: %s", addr, gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+			int e = errno;
+
+			close(fd);
+			fd = -1;
+			errno = e;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return bd_error_set(err, BD_E_IO, "cannot listen on %s: %s", addr, strerror(errno));
+	return fd;
 }

@@ -4,9 +4,12 @@ condition and every action. Each test message lands where its rule says:
 passed byte-identical, replaced with the rule's expiry date in the notice,
 rejected with the rule's 5.7.x text as the SMTP client sees it, tempfailed.
 The rules arrive by SIGHUP, and a SIGHUP with a broken rules file keeps them.
+Afterwards the milter's /metrics counts every message under the rule that
+decided it, with its action, exactly as many as were sent.
 
 usage: test_rules.py BUILD_DIR
 """
+import contextlib
 import datetime
 import os
 import signal
@@ -14,10 +17,12 @@ import smtplib
 import sys
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mailtools as mt  # noqa: E402
-from stack import Stack  # noqa: E402
+from stack import Stack, free_port  # noqa: E402
 
 BUILD = None
 SENDER = "medewerker@bestanden.test"
@@ -101,9 +106,12 @@ class RulesEndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # the rules decide about inbound and internal mail too
+        cls.metrics_port = free_port()
         cls.stack = Stack(BUILD, conf_extra={("policy", "outgoing_only"): "no",
                                              ("policy", "skip_internal_only"): "no",
-                                             ("requests", "subject_tags"): "[upload]"}).start()
+                                             ("requests", "subject_tags"): "[upload]",
+                                             ("milter", "metrics_listen"):
+                                             "127.0.0.1:%d" % cls.metrics_port}).start()
         cls.seen = 0
         with open(cls.stack.conf, "a") as f:
             f.write(RULES)
@@ -123,6 +131,21 @@ class RulesEndToEnd(unittest.TestCase):
                 raise AssertionError("no %s in the milter log:\n%s" %
                                      (event, cls.stack.log("milter")[-3000:]))
             time.sleep(0.1)
+
+    @contextlib.contextmanager
+    def conf_changed(self, old, new, event):
+        """The configuration with OLD replaced by NEW, sent by SIGHUP until EVENT is logged;
+        the file as it was afterwards."""
+        with open(self.stack.conf) as f:
+            good = f.read()
+        with open(self.stack.conf, "w") as f:
+            f.write(good.replace(old, new))
+        try:
+            self.reload(event)
+            yield
+        finally:
+            with open(self.stack.conf, "w") as f:
+                f.write(good)
 
     def deliver(self, raw, rcpts, outgoing=True, sender=SENDER):
         before = set(self.stack.delivered())
@@ -203,6 +226,11 @@ class RulesEndToEnd(unittest.TestCase):
         self.assert_passed(raw, out)
         self.assertIn("policy_action=pass", self.milter_line("inbound"))
 
+    def test_4z_inbound_log_line_names_the_direction(self):
+        """The direction detection found, also when a rule decided."""
+        line = self.milter_line("inbound")
+        self.assertIn("direction=inbound action=unchanged", line)
+
     def test_5_bsn_is_replaced_for_30_days(self):
         data = self.pdf()
         raw = mt.message(SENDER, [OUTSIDE], "Dossier", "Het BSN is 111222333.\n",
@@ -236,21 +264,77 @@ class RulesEndToEnd(unittest.TestCase):
         self.assert_replaced(self.deliver(raw, [OUTSIDE]), files, 7)
 
     def test_z_broken_rules_on_sighup_keep_the_old_ones(self):
-        with open(self.stack.conf) as f:
-            good = f.read()
-        with open(self.stack.conf, "w") as f:
-            f.write(good.replace("extension = exe", "extenson = exe"))
-        try:
-            self.reload("event=reload-failed")
+        with self.conf_changed("extension = exe", "extenson = exe", "event=reload-failed"):
             self.assertIn("unknown condition or action 'extenson'", self.stack.log("milter"))
             raw = mt.message(SENDER, [OUTSIDE], "Factuur", "Zie bijlage.\n",
                              [("factuur.pdf", "application", "pdf", pe_bytes())])
             code, text = self.refused(raw, [OUTSIDE])
             self.assertEqual(code, 550)
             self.assertIn("5.7.1 Programs are not sent by mail from here", text)
-        finally:
-            with open(self.stack.conf, "w") as f:
-                f.write(good)
+
+    def scrape(self, path="/metrics", method="GET"):
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.metrics_port, path),
+                                     method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read().decode()
+
+    def samples(self):
+        status, headers, text = self.scrape()
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                series, value = line.rsplit(" ", 1)
+                self.assertNotIn(series, out, "series twice")
+                out[series] = int(value)
+        return out
+
+    def test_zz_metrics_count_each_rule_and_action(self):
+        """After every test above: each message under the rule that decided it."""
+        got = self.samples()
+        sent = {("exe", "block"): 2,  # test_1 and test_z
+                ("upload", "tempfail"): 1, ("finance", "pass"): 1, ("inbound", "pass"): 1,
+                ("sensitive", "replace"): 2,  # the BSN and the IBAN
+                ("big", "replace"): 1, ("many", "replace"): 1, ("default", "replace"): 1}
+        rules = {k: v for k, v in got.items() if k.startswith("bestanden_milter_messages_total{")}
+        self.assertEqual(rules, {'bestanden_milter_messages_total{rule="%s",action="%s"}' % k: n
+                                 for k, n in sent.items()}, "by rule and action")
+        for outcome, n in (("rewritten", 5), ("unchanged", 2), ("rejected", 2),
+                           ("tempfailed", 1)):
+            self.assertEqual(got['bestanden_milter_outcomes_total{outcome="%s"}' % outcome], n,
+                             outcome)
+        for reason in ("spool", "storage", "malformed", "timeout", "mta", "upload_request"):
+            self.assertEqual(got['bestanden_milter_failures_total{reason="%s"}' % reason], 0)
+        self.assertEqual(got["bestanden_milter_attachments_replaced_total"], 8)
+        # pdf(n) is n + 9 bytes: three of 20000, one of 1500000, four of 5000
+        self.assertEqual(got["bestanden_milter_stored_bytes_total"],
+                         3 * 20009 + 1500009 + 4 * 5009)
+
+    def test_zz_metrics_answers_get_only_and_only_there(self):
+        status, headers, _ = self.scrape(method="POST")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers["Allow"], "GET, HEAD")
+        self.assertEqual(self.scrape(method="DELETE")[0], 405)
+        self.assertEqual(self.scrape("/")[0], 404)
+        self.assertEqual(self.scrape("/metrics/x")[0], 404)
+        status, _, body = self.scrape(method="HEAD")
+        self.assertEqual((status, body), (200, ""))
+
+    def test_zz_reload_keeps_the_counts_and_removed_rules(self):
+        """A rule a reload takes away keeps its count; a new one shows at 0."""
+        before = self.samples()
+        with self.conf_changed("[rule many]", "[rule veel]", "event=reloaded"):
+            after = self.samples()
+            many = 'bestanden_milter_messages_total{rule="many",action="replace"}'
+            self.assertEqual(after[many], before[many])
+            self.assertEqual(after['bestanden_milter_messages_total{rule="veel",action="replace"}'],
+                             0)
+            for series, n in before.items():
+                self.assertEqual(after[series], n, series)
 
 
 if __name__ == "__main__":

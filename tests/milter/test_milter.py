@@ -5,11 +5,15 @@ Negotiation, macros, headers, a body over 64 KiB in chunks, end of message:
 the replacement body and header changes are checked, as is the order of the
 replies (body chunks back to back), inbound and internal mail, abort and
 reuse of a connection, storage failure (tempfail) and SIGHUP reload.
+The /metrics listener: off by default, bound before privileges are dropped,
+and a port in use stops the start.
 
 usage: test_milter.py BUILD_DIR
 """
 import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 import unittest
@@ -19,11 +23,55 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 import mailtools as mt  # noqa: E402
 import milterclient as mc  # noqa: E402
-from stack import Stack  # noqa: E402
+from stack import Stack, free_port  # noqa: E402
 
 BUILD = None
 SENDER = "<medewerker@bestanden.test>"
 OUTSIDE = "<klant@example.org>"
+
+
+def listening_ports(pid):
+    """The TCP ports process PID listens on (its sockets in /proc/net/tcp{,6} in state LISTEN)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        with open("/proc/%d/net/%s" % (pid, table)) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def filter_pid(stack):
+    sup = stack.procs["milter"].pid
+    with open("/proc/%d/task/%d/children" % (sup, sup)) as f:
+        return int(f.read().split()[0])
+
+
+def scrape(port):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+        return r.read().decode()
+
+
+def privileged_port():
+    """A free port below 1024 (the tests run as root), for a bind only root may do."""
+    for port in range(1000, 600, -1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port below 1024")
 
 
 class MilterProtocol(unittest.TestCase):
@@ -39,6 +87,28 @@ class MilterProtocol(unittest.TestCase):
     def run_message(self, raw, rcpts=(OUTSIDE,), auth=True, connect=("client.example", "4", "198.51.100.1")):
         return mc.send_message("127.0.0.1", self.port, raw, SENDER, list(rcpts), connect=connect,
                                mail_macros={"{auth_authen}": "jan", "{auth_type}": "PLAIN"} if auth else None)
+
+    def test_metrics_listener_is_off_by_default(self):
+        """[milter] metrics_listen is empty in the example file: no port but the milter's."""
+        supervisor, child = self.stack.procs["milter"].pid, filter_pid(self.stack)
+        self.assertEqual(listening_ports(supervisor), set())
+        self.assertEqual(listening_ports(child), {self.port})
+
+    def test_metrics_port_in_use_stops_the_start(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            port = busy.getsockname()[1]
+            conf = os.path.join(self.stack.dir, "busy.conf")
+            with open(self.stack.conf) as f:
+                text = f.read()
+            with open(conf, "w") as f:
+                f.write(text.replace("metrics_listen =", "metrics_listen = 127.0.0.1:%d" % port))
+            p = subprocess.run([self.stack.prog("milter"), "-f", "-c", conf],
+                               capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("event=start-failed error=\"[milter] metrics_listen: cannot listen on "
+                      "127.0.0.1:%d: Address already in use\"" % port, p.stderr)
 
     def test_negotiation_asks_for_body_and_header_changes(self):
         c = mc.MilterClient("127.0.0.1", self.port)
@@ -177,7 +247,9 @@ class MilterOperations(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        cls.metrics_port = privileged_port()
         cls.stack = Stack(BUILD, with_postfix=False, conf_extra={
+            ("milter", "metrics_listen"): "127.0.0.1:%d" % cls.metrics_port,
             ("milter", "user"): "nobody",
             ("gateway", "user"): "nobody",
             ("milter", "max_message_size"): "1M",
@@ -205,6 +277,11 @@ class MilterOperations(unittest.TestCase):
             uid = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
         self.assertEqual(set(uid), {"65534"}, "filter process uid %r" % uid)
 
+    def test_a_metrics_on_a_root_only_port_while_running_as_nobody(self):
+        """The port is bound before privileges are dropped, like the milter socket."""
+        self.assertIn(self.metrics_port, listening_ports(self.filter_pid()))
+        self.assertIn("bestanden_milter_messages_total", scrape(self.metrics_port))
+
     def test_a_gateway_runs_as_configured_user(self):
         with open("/proc/%d/status" % self.stack.procs["gateway"].pid) as f:
             uid = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
@@ -216,6 +293,11 @@ class MilterOperations(unittest.TestCase):
         res, _ = self.send(raw)
         self.assertEqual(res.verdict, "reject")
         self.assertTrue(res.reply.startswith("552 5.3.4"), res.reply)
+
+    def test_bz_too_large_is_counted(self):
+        text = scrape(self.metrics_port)
+        self.assertIn('bestanden_milter_messages_total{rule="policy",action="block"} 1\n', text)
+        self.assertIn('bestanden_milter_outcomes_total{outcome="rejected"} 1\n', text)
 
     def test_c_failure_mode_accept_passes_unchanged(self):
         raw = mt.message("medewerker@bestanden.test", ["klant@example.org"], "Weg", "x\n",
