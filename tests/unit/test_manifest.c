@@ -757,6 +757,35 @@ static void test_format_vector_v2(void **state)
 	keydir_remove(dir);
 }
 
+/* The vectors above are the ones docs/FORMAT.md 9.3 shows (white space aside). */
+static void test_format_md_shows_v2_vectors(void **state)
+{
+	const char *src = getenv("BD_SOURCE_DIR");
+	char *path, *text = NULL, *flat;
+	size_t n = 0, len;
+	FILE *f;
+
+	assert_non_null(src);
+	path = bd_asprintf("%s/docs/FORMAT.md", src);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_true(getdelim(&text, &n, '\0', f) > 0);
+	fclose(f);
+	len = strlen(text);
+	flat = bd_malloc(len + 1);
+	n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\n')
+			flat[n++] = text[i];
+	flat[n] = '\0';
+	assert_non_null(strstr(flat, body_v2_hex));
+	assert_non_null(strstr(flat, manifest_vector_v2));
+	assert_non_null(strstr(text, access_code_hash_v2));
+	free(flat);
+	free(text);
+	free(path);
+}
+
 /* A version 1 manifest opens with no recipients and no protection, and is sealed anew as 2. */
 static void test_v1_reads_and_reseals_as_v2(void **state)
 {
@@ -813,6 +842,7 @@ int main(void)
 	        cmocka_unit_test(test_access_code),
 	        cmocka_unit_test(test_format_vector_v2),
 	        cmocka_unit_test(test_v1_reads_and_reseals_as_v2),
+	        cmocka_unit_test(test_format_md_shows_v2_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
