@@ -461,6 +461,22 @@ static void test_body_codec(void **state)
 	bd_manifest_free(&m);
 }
 
+/* The key directory and secret of the FORMAT.md vectors. */
+static void fixed_keys(char **dir, struct bd_keyring **kr, uint8_t secret[16])
+{
+	uint8_t link_key[32], gw_sk[32];
+
+	for (int i = 0; i < 32; i++) {
+		link_key[i] = (uint8_t)i;
+		gw_sk[i] = (uint8_t)(0x20 + i);
+	}
+	for (int i = 0; i < 16; i++)
+		secret[i] = (uint8_t)(0x40 + i);
+	*dir = keydir_make(link_key, gw_sk);
+	*kr = bd_keyring_load(*dir, BD_NEED_GATEWAY_SECRET | BD_NEED_GATEWAY_PUBLIC, NULL);
+	assert_non_null(*kr);
+}
+
 /* docs/FORMAT.md: a manifest sealed once with the fixed keys; it must keep opening. */
 static const char manifest_vector[] =
         "42444d46010101000123456789abcdef0000000069434400000000006955b900ba230505875257d1"
@@ -473,7 +489,7 @@ static const char manifest_vector[] =
 
 static void test_format_vector(void **state)
 {
-	uint8_t link_key[32], gw_sk[32], secret[16], *buf, *body;
+	uint8_t secret[16], *buf, *body;
 	size_t len = sizeof(manifest_vector) / 2, blen;
 	struct bd_manifest *m = NULL;
 	struct bd_package_keys *k = NULL;
@@ -482,15 +498,7 @@ static void test_format_vector(void **state)
 	uint8_t want[256];
 	char *dir;
 
-	for (int i = 0; i < 32; i++) {
-		link_key[i] = (uint8_t)i;
-		gw_sk[i] = (uint8_t)(0x20 + i);
-	}
-	for (int i = 0; i < 16; i++)
-		secret[i] = (uint8_t)(0x40 + i);
-	dir = keydir_make(link_key, gw_sk);
-	kr = bd_keyring_load(dir, BD_NEED_GATEWAY_SECRET, NULL);
-	assert_non_null(kr);
+	fixed_keys(&dir, &kr, secret);
 	buf = bd_malloc(len);
 	hex_decode(manifest_vector, buf, len);
 	assert_int_equal(len, 255);
@@ -697,21 +705,6 @@ static const char manifest_vector_v2[] =
         "5b5fe3ca25221bd1a45dd395306614fcb3a6aaa8dba814e3edb1e5fd9af2efe283280026c99f9969"
         "4ecb52f3e7268ac588d96a24519c775e9aa433c7f26fc56033e0bddb0254dadbb182c82734ce40c1"
         "e60272ffe963d3de1ccfae6a";
-
-static void fixed_keys(char **dir, struct bd_keyring **kr, uint8_t secret[16])
-{
-	uint8_t link_key[32], gw_sk[32];
-
-	for (int i = 0; i < 32; i++) {
-		link_key[i] = (uint8_t)i;
-		gw_sk[i] = (uint8_t)(0x20 + i);
-	}
-	for (int i = 0; i < 16; i++)
-		secret[i] = (uint8_t)(0x40 + i);
-	*dir = keydir_make(link_key, gw_sk);
-	*kr = bd_keyring_load(*dir, BD_NEED_GATEWAY_SECRET | BD_NEED_GATEWAY_PUBLIC, NULL);
-	assert_non_null(*kr);
-}
 
 static void test_format_vector_v2(void **state)
 {
