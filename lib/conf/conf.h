@@ -36,6 +36,13 @@ enum bd_forwarded { BD_FORWARDED_EML, BD_FORWARDED_KEEP };
 enum bd_failure_mode { BD_FAILURE_TEMPFAIL, BD_FAILURE_ACCEPT };
 enum bd_malformed { BD_MALFORMED_UNCHANGED, BD_MALFORMED_TEMPFAIL, BD_MALFORMED_REJECT };
 enum bd_undecodable { BD_UNDECODABLE_RAW, BD_UNDECODABLE_TEMPFAIL, BD_UNDECODABLE_UNCHANGED };
+/* [recipients]; the same numbers as the manifest's enum bd_verify and bd_receipts (crypto). */
+enum bd_conf_verify { BD_CONF_VERIFY_OFF = 0, BD_CONF_VERIFY_CODE = 1 };
+enum bd_conf_receipts {
+	BD_CONF_RECEIPTS_OFF = 0,
+	BD_CONF_RECEIPTS_FIRST = 1,
+	BD_CONF_RECEIPTS_EVERY = 2,
+};
 
 /*
  * Policy rules: [rule NAME] sections, in file order, first match wins (conf_rules.c).
@@ -85,8 +92,12 @@ struct bd_conf_rule {
 	/* what happens */
 	enum bd_rule_action action;
 	uint64_t retention; /* replace; unset: [policy] retention */
-	char *reject_code;  /* block: 5.7.x */
-	char *reject_text;  /* block and tempfail: the text the sending client sees */
+	/* replace; unset: [recipients] */
+	enum bd_conf_verify verify;
+	enum bd_conf_receipts receipts;
+	uint64_t max_downloads;
+	char *reject_code; /* block: 5.7.x */
+	char *reject_text; /* block and tempfail: the text the sending client sees */
 };
 
 /* "nl" or "en": the code templates and pages use; "auto" for BD_LANG_AUTO. */
@@ -204,6 +215,17 @@ struct bd_conf {
 		char *clamd;
 		uint64_t timeout;
 	} scan;
+
+	/* What a package asks of its recipients (rules may override the first three). */
+	struct bd_conf_recipients {
+		enum bd_conf_verify verify;
+		enum bd_conf_receipts receipts;
+		uint64_t max_downloads; /* per file; 0 = no limit */
+		char *code_tag;         /* "code": [code:...] in the Subject; "" = none */
+		uint64_t code_ttl;      /* seconds a mailed code stays valid */
+		uint64_t code_tries;    /* wrong codes before a client is locked out */
+		uint64_t lockout;       /* seconds */
+	} recipients;
 	/* The [rule NAME] sections in file order; none: the [policy] switches alone. */
 	struct bd_conf_rules {
 		struct bd_conf_rule *v;
