@@ -48,6 +48,8 @@ struct gw_runtime {
 struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *old,
                                    struct bd_objstore *objects, int check_only,
                                    struct bd_error *err);
+/* Start RT's key process (again: the daemon makes its own, as its child, before threads). */
+int gw_runtime_restart_keyproc(struct gw_runtime *rt, struct bd_error *err);
 /* Make RT the one new requests get (takes over the caller's reference; NULL at exit). */
 void gw_runtime_install(struct gw_runtime *rt);
 /* A reference to the runtime in force; let go with gw_runtime_release. */

@@ -326,6 +326,12 @@ int main(int argc, char **argv)
 		cleanup(&gw);
 		return 1;
 	}
+	/* The key process started above is the parent's, which daemon() just ended: a child of
+	 * this process replaces it, so that it is watched, reaped and ended with the gateway. */
+	if (!foreground && gw_runtime_restart_keyproc(rt, &err) < 0) {
+		gw_runtime_release(rt);
+		return start_refused(&gw, "", &err);
+	}
 	if (bd_pidfile_write(gw.pid_file, conf->gateway.user, &err) < 0) {
 		gw_runtime_release(rt);
 		return start_refused(&gw, "", &err);

@@ -99,9 +99,7 @@ struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *ol
 	g = &rt->settings.conf->gateway;
 	if (check_only)
 		return rt; /* -t: no log file is opened, or made, no key process started */
-	rt->keyproc =
-	        gw_keyproc_start(rt->settings.keys, rt->settings.conf->keys.dir, g->user, err);
-	if (rt->keyproc == NULL)
+	if (gw_runtime_restart_keyproc(rt, err) < 0)
 		goto fail;
 	/* The same log stays open: the file was made as root, the reload runs as the user. */
 	if (old != NULL && gw_audit_is(old->audit, g->audit_log, g->audit_client_address))
@@ -114,6 +112,19 @@ struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *ol
 fail:
 	bd_ref_release(&rt->ref);
 	return NULL;
+}
+
+int gw_runtime_restart_keyproc(struct gw_runtime *rt, struct bd_error *err)
+{
+	const struct bd_conf *conf = rt->settings.conf;
+	/* the keyring ends the key process it had, if any, when it gets the new one */
+	struct bd_keyproc *kp =
+	        gw_keyproc_start(rt->settings.keys, conf->keys.dir, conf->gateway.user, err);
+
+	if (kp == NULL)
+		return -1;
+	rt->keyproc = kp;
+	return 0;
 }
 
 /* The runtime is a struct bd_ref at its start: these only say which type it is. */
