@@ -82,6 +82,8 @@ int gw_keyproc_main(int argc, char **argv)
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* exec of /proc/self/exe names it "exe": ps -C and top show the gateway's name instead */
+	prctl(PR_SET_NAME, "bestanden-gateway", 0, 0, 0);
 	/* Nobody of the same user reads this memory through ptrace or /proc, nor a core file. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	kr = bd_keyring_load(argv[2], BD_NEED_GATEWAY_SECRET, &err);
