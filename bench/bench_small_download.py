@@ -20,9 +20,7 @@ import sys
 import time
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "gateway"))
-import gwtest  # noqa: E402
+from bench_download import start_gateways  # noqa: E402 (bench/ is on the path)
 
 
 def run(link, n):
@@ -45,16 +43,9 @@ def main():
     builds = [os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 300
     rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 7
-    gws, links = [], []
+    gws = []
     try:
-        for b in builds:
-            gw = gwtest.Gateway(b)
-            gws.append(gw)
-            gw.start()
-            path = os.path.join(gw.dir, "small.bin")
-            with open(path, "wb") as f:
-                f.write(os.urandom(1024))
-            links.append(gw.package([(path, "small.bin", None)])[0])
+        links = start_gateways(builds, gws, lambda f: f.write(os.urandom(1024)))
         for link in links:
             run(link, 50)  # warm up
         ratios = []

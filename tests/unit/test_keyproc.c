@@ -188,7 +188,7 @@ static void test_answer_opens_upload_requests(void **state)
 struct server {
 	int fd;
 	const struct bd_keyring *kr;
-	int answers;              /* how many to answer before it hangs up */
+	int answers;              /* how many to answer; it hangs up at the next request */
 	int out_of_step;          /* answer with a wrong sequence number */
 	const char *refuse_start; /* say this instead of hello */
 };
@@ -207,11 +207,11 @@ static void *serve(void *arg)
 		return NULL;
 	}
 	bd_keyproc_hello(s->fd, NULL);
-	for (int i = 0; i < s->answers; i++) {
+	for (int i = 0;; i++) {
 		ssize_t n = recv(s->fd, req, sizeof(req), MSG_TRUNC);
 
-		if (n <= 0)
-			break;
+		if (n <= 0 || i == s->answers)
+			break; /* hangs up at the request after the last it answers */
 		bd_keyproc_answer(s->kr, req, (size_t)n, ans, NULL);
 		if (s->out_of_step)
 			ans[11] ^= 1;
@@ -236,49 +236,53 @@ static struct bd_keyproc *start(struct fixture *f, struct server *s, pthread_t *
 	return bd_keyproc_connect(*kr, sv[0], 0, 2000, err);
 }
 
+/* The fixture's manifest opened with KR: its status, *ERR filled; what opens is checked. */
+static int open_manifest(struct fixture *f, struct bd_keyring *kr, struct bd_error *err)
+{
+	struct bd_package_keys *keys = NULL;
+	struct bd_manifest *m = NULL;
+	int rc = bd_manifest_open(f->object, f->len, f->keys->secret, kr, &m, &keys, err);
+
+	if (rc == 0) {
+		assert_memory_equal(keys->server_key, f->keys->server_key, BD_SERVER_KEY_BYTES);
+		assert_string_equal(m->files[0].name, "a.pdf");
+	}
+	bd_manifest_free(&m);
+	bd_package_keys_free(&keys);
+	return rc;
+}
+
 static void test_client_opens_through_the_key_process(void **state)
 {
 	struct fixture *f = *state;
 	struct server s = {.answers = 3};
-	struct bd_package_keys *keys = NULL;
-	struct bd_manifest *m = NULL;
 	struct bd_keyring *kr;
-	struct bd_keyproc *kp;
 	struct bd_error err;
 	pthread_t t;
+	struct bd_keyproc *kp = start(f, &s, &t, &kr, &err);
 
-	kp = start(f, &s, &t, &kr, &err);
 	assert_non_null(kp);
 	assert_null(bd_keyring_gateway_secret(kr, 1)); /* none in this process */
 	assert_true(bd_keyproc_alive(kp));
-	assert_int_equal(bd_manifest_open(f->object, f->len, f->keys->secret, kr, &m, &keys, &err),
-	                 0);
-	assert_memory_equal(keys->server_key, f->keys->server_key, BD_SERVER_KEY_BYTES);
-	assert_string_equal(m->files[0].name, "a.pdf");
-	bd_manifest_free(&m);
-	bd_package_keys_free(&keys);
+	assert_int_equal(open_manifest(f, kr, &err), 0);
 	/* a damaged sealed server key: the object does not open, the process lives on */
 	f->object[40] ^= 1;
-	assert_int_equal(bd_manifest_open(f->object, f->len, f->keys->secret, kr, &m, &keys, &err),
-	                 -1);
+	assert_int_equal(open_manifest(f, kr, &err), -1);
 	assert_int_equal(err.code, BD_E_CRYPTO);
 	f->object[40] ^= 1;
 	/* an unknown key (removed: shredded) is BD_E_KEY, as without a key process */
 	f->object[6] = 9;
-	assert_int_equal(bd_manifest_open(f->object, f->len, f->keys->secret, kr, &m, &keys, &err),
-	                 -1);
+	assert_int_equal(open_manifest(f, kr, &err), -1);
 	assert_int_equal(err.code, BD_E_KEY);
 	assert_non_null(strstr(err.msg, "gateway key 9 is not available"));
 	f->object[6] = 1;
 	assert_true(bd_keyproc_alive(kp));
 	/* it has answered three: it hangs up, and every open from here is a temporary failure */
-	pthread_join(t, NULL);
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(
-		        bd_manifest_open(f->object, f->len, f->keys->secret, kr, &m, &keys, &err),
-		        -1);
+		assert_int_equal(open_manifest(f, kr, &err), -1);
 		assert_int_equal(err.code, BD_E_TEMP);
 	}
+	pthread_join(t, NULL);
 	assert_false(bd_keyproc_alive(kp));
 	bd_keyring_free(&kr);
 }
@@ -287,17 +291,13 @@ static void test_client_out_of_step_is_dead(void **state)
 {
 	struct fixture *f = *state;
 	struct server s = {.answers = 5, .out_of_step = 1};
-	struct bd_package_keys *keys = NULL;
-	struct bd_manifest *m = NULL;
 	struct bd_keyring *kr;
-	struct bd_keyproc *kp;
 	struct bd_error err;
 	pthread_t t;
+	struct bd_keyproc *kp = start(f, &s, &t, &kr, &err);
 
-	kp = start(f, &s, &t, &kr, &err);
 	assert_non_null(kp);
-	assert_int_equal(bd_manifest_open(f->object, f->len, f->keys->secret, kr, &m, &keys, &err),
-	                 -1);
+	assert_int_equal(open_manifest(f, kr, &err), -1);
 	assert_int_equal(err.code, BD_E_TEMP);
 	assert_false(bd_keyproc_alive(kp));
 	bd_keyring_free(&kr); /* hangs up: the thread ends */
