@@ -82,6 +82,9 @@ int gw_keyproc_main(int argc, char **argv)
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* the gateway ends it by hanging up: not a Ctrl-C meant for the gateway, nor a hang-up */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	/* exec of /proc/self/exe names it "exe": ps -C and top show the gateway's name instead */
 	prctl(PR_SET_NAME, "bestanden-gateway", 0, 0, 0);
 	/* Nobody of the same user reads this memory through ptrace or /proc, nor a core file. */

@@ -53,7 +53,8 @@ static int parse_header(const uint8_t header[BD_MANIFEST_HEADER_BYTES],
 
 /* ---- the key process's side ------------------------------------------------------------------ */
 
-static enum bd_keyproc_status refuse(enum bd_keyproc_status st, uint8_t *answer,
+/* Put ST in ANSWER, and REASON (a refusal's) in WHY; returns ST. */
+static enum bd_keyproc_status status(enum bd_keyproc_status st, uint8_t *answer,
                                      struct bd_error *why, const char *reason)
 {
 	answer[4] = (uint8_t)st;
@@ -75,29 +76,29 @@ enum bd_keyproc_status bd_keyproc_answer(const struct bd_keyring *kr, const uint
 	memcpy(answer, magic, sizeof(magic));
 	bd_error_clear(why);
 	if (reqlen != BD_KEYPROC_REQUEST_BYTES)
-		return refuse(BD_KEYPROC_REFUSED, answer, why, "a request of the wrong length");
+		return status(BD_KEYPROC_REFUSED, answer, why, "a request of the wrong length");
 	memcpy(answer + 8, req + 8, 4); /* the sequence number, whatever else is wrong */
 	if (memcmp(req, magic, sizeof(magic)) != 0)
-		return refuse(BD_KEYPROC_REFUSED, answer, why, "a request without the magic");
+		return status(BD_KEYPROC_REFUSED, answer, why, "a request without the magic");
 	if (req[4] != OP_OPEN)
-		return refuse(BD_KEYPROC_REFUSED, answer, why, "an unknown operation");
+		return status(BD_KEYPROC_REFUSED, answer, why, "an unknown operation");
 	if (req[6] != 0 || req[7] != 0)
-		return refuse(BD_KEYPROC_REFUSED, answer, why, "a request with non-zero padding");
+		return status(BD_KEYPROC_REFUSED, answer, why, "a request with non-zero padding");
 	if (parse_header(req + 12, &h) < 0)
-		return refuse(BD_KEYPROC_REFUSED, answer, why, "a header that does not parse");
+		return status(BD_KEYPROC_REFUSED, answer, why, "a header that does not parse");
 	if (h.kind != BD_SEALED_MANIFEST && h.kind != BD_SEALED_REQUEST)
-		return refuse(BD_KEYPROC_REFUSED, answer, why, "a header of an unknown kind");
+		return status(BD_KEYPROC_REFUSED, answer, why, "a header of an unknown kind");
 	if (req[5] != h.gateway_key_id)
-		return refuse(BD_KEYPROC_REFUSED, answer, why, "a key id that is not the header's");
+		return status(BD_KEYPROC_REFUSED, answer, why, "a key id that is not the header's");
 	if (bd_keyring_gateway_secret(kr, h.gateway_key_id) == NULL)
-		return refuse(BD_KEYPROC_NO_KEY, answer, NULL, NULL);
+		return status(BD_KEYPROC_NO_KEY, answer, NULL, NULL);
 	keys = bd_package_keys_alloc();
 	rc = bd_keyring_open_server_key(kr, h.gateway_key_id, req + 12, BD_MANIFEST_HEADER_BYTES,
 	                                h.sealed_server_key, keys, &perr);
 	if (rc == 0)
 		memcpy(answer + 12, keys->server_key, BD_SERVER_KEY_BYTES);
 	bd_package_keys_free(&keys);
-	return refuse(rc == 0 ? BD_KEYPROC_OPENED : BD_KEYPROC_NO_OPEN, answer, NULL, NULL);
+	return status(rc == 0 ? BD_KEYPROC_OPENED : BD_KEYPROC_NO_OPEN, answer, NULL, NULL);
 }
 
 int bd_keyproc_hello(int fd, const struct bd_error *err)
