@@ -49,24 +49,32 @@ def spread(v):
     return "%.2f (%.2f-%.2f)" % (statistics.median(v), min(v), max(v))
 
 
+def start_gateways(builds, gws, fill):
+    """A gateway (appended to GWS) from each build, each with a package of one file that
+    FILL(f) writes; returns their links."""
+    links = []
+    for b in builds:
+        gw = gwtest.Gateway(b)
+        gws.append(gw)
+        gw.start()
+        path = os.path.join(gw.dir, "data")
+        with open(path, "wb") as f:
+            fill(f)
+        links.append(gw.package([(path, "data.bin", None)])[0])
+    return links
+
+
 def main():
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build"))
     mib = int(sys.argv[2]) if len(sys.argv) > 2 else 100
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 7
     builds = [build] + ([os.path.abspath(sys.argv[4])] if len(sys.argv) > 4 else [])
-    gws, links = [], []
+    gws = []
     try:
-        for b in builds:
-            gw = gwtest.Gateway(b)
-            gws.append(gw)
-            gw.start()
-            path = os.path.join(gw.dir, "data")
-            with open(path, "wb") as f:
-                for _ in range(mib):
-                    f.write(os.urandom(1 << 20))
-            link, _, _ = gw.package([(path, "data.bin", None)])
-            download_rate(link + "/1", mib << 20)  # warm the page cache
-            links.append(link + "/1")
+        links = [link + "/1" for link in start_gateways(builds, gws, lambda f: [
+            f.write(os.urandom(1 << 20)) for _ in range(mib)])]
+        for link in links:
+            download_rate(link, mib << 20)  # warm the page cache
         names = ["decrypt"] + builds
         rate = {n: [] for n in names}
         ratio = {b: [] for b in builds}

@@ -35,6 +35,7 @@ struct gw_runtime {
 	struct bd_settings settings; /* configuration, keys, the store packages are read from */
 	struct gw_pages *pages;      /* pages.c: logo, CSP, texts */
 	struct gw_audit *audit;      /* audit.c: JSON lines */
+	struct bd_keyproc *keyproc;  /* keyproc.c: opens sealed server keys (the keyring owns it) */
 };
 
 /*
@@ -47,12 +48,25 @@ struct gw_runtime {
 struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *old,
                                    struct bd_objstore *objects, int check_only,
                                    struct bd_error *err);
+/* Start RT's key process (again: the daemon makes its own, as its child, before threads). */
+int gw_runtime_restart_keyproc(struct gw_runtime *rt, struct bd_error *err);
 /* Make RT the one new requests get (takes over the caller's reference; NULL at exit). */
 void gw_runtime_install(struct gw_runtime *rt);
 /* A reference to the runtime in force; let go with gw_runtime_release. */
 struct gw_runtime *gw_runtime_get(void);
 struct gw_runtime *gw_runtime_hold(struct gw_runtime *rt);
 void gw_runtime_release(struct gw_runtime *rt);
+
+/*
+ * keyproc.c: the key process that holds the gateway secret keys. Start one for
+ * the key directory DIR, dropping to USER, as KR's opener (the keyring owns it);
+ * NULL with ERR (the key process's own reason) when it did not come up.
+ * gw_keyproc_main is that process, run as "bestanden-gateway --key-process".
+ */
+struct bd_keyproc *gw_keyproc_start(struct bd_keyring *kr, const char *dir, const char *user,
+                                    struct bd_error *err);
+void gw_keyproc_foreground(int on); /* key processes log to standard error too (-f) */
+int gw_keyproc_main(int argc, char **argv);
 
 /* The runtime a request began with. */
 static inline struct gw_runtime *gw_request_runtime(const struct gw_request *r)

@@ -1,13 +1,14 @@
 /*
  * bestanden-gateway - download pages, upload requests and the object store.
  *
- * Start-up: read the configuration, the link keys and gateway secret keys
- * (refusing unsafe key files) and, for the embedded store, the object API
- * token; with -t stop there and report, like `postfix check`. Otherwise
+ * Start-up: read the configuration, the link keys and gateway public keys,
+ * start the key process that alone holds the gateway secret keys (keyproc.c;
+ * unsafe key files are refused) and, for the embedded store, read the object
+ * API token; with -t stop there and report, like `postfix check`. Otherwise
  * register the features with the HTTP core, bind the port (errors still reach
  * the terminal), detach unless -f, write the pid file, start the HTTP server
- * and the sweeper; reload the settings on SIGHUP (runtime.c), stop cleanly
- * and remove the pid file on SIGTERM or SIGINT.
+ * and the sweeper; reload the settings on SIGHUP (runtime.c), replace a key
+ * process that died, stop cleanly and remove the pid file on SIGTERM or SIGINT.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -19,10 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "gateway.h"
+#include "keyproc.h"
 #include "keys.h"
 #include "log.h"
 #include "preflight.h"
@@ -32,6 +36,9 @@
 #include "privileges.h"
 
 #define TLS_FILE_MAX (256 * 1024)
+/* A key process that dies this often in this many seconds is not worth restarting. */
+#define KEYPROC_DEATHS_MAX    5
+#define KEYPROC_DEATHS_WINDOW 60
 
 /* --help: standard output, exit 0; a wrong option: standard error, exit 2. */
 static void usage(FILE *out, int status)
@@ -125,7 +132,7 @@ static void set_rates(struct gateway *gw, const struct bd_conf_gateway *conf)
 	gw_objects_set_rate(gw->objects, (unsigned)conf->failed_lookups_per_minute);
 }
 
-static void reload(struct gateway *gw)
+static int reload(struct gateway *gw)
 {
 	struct gw_runtime *old = gw_runtime_get(), *rt;
 	struct bd_error err;
@@ -137,13 +144,67 @@ static void reload(struct gateway *gw)
 		       "event=reload-failed config=%s error=\"%s\" action=\"kept the running "
 		       "configuration\"",
 		       gw->conf_path, err.msg);
-		return;
+		return -1;
 	}
 	set_rates(gw, &rt->settings.conf->gateway);
 	bd_log(LOG_INFO, "event=reloaded config=%s link_key=%u gateway_key=%u", gw->conf_path,
 	       bd_keyring_current(rt->settings.keys, BD_KEY_LINK),
 	       bd_keyring_current(rt->settings.keys, BD_KEY_GATEWAY));
 	gw_runtime_install(rt);
+	return 0;
+}
+
+/* How the key process ended, without reaping it (its keyring's release does). */
+static void describe_exit(pid_t pid, char *buf, size_t size)
+{
+	siginfo_t si = {0};
+
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != pid)
+		snprintf(buf, size, "hung up");
+	else if (si.si_code == CLD_EXITED)
+		snprintf(buf, size, "exited with status %d", si.si_status);
+	else
+		snprintf(buf, size, "killed by signal %d", si.si_status);
+}
+
+/*
+ * Once a second, and at each signal: is the key process of the runtime in force
+ * alive? Until it is replaced, openings fail with BD_E_TEMP (503). A dead one is
+ * replaced by a reload (a new runtime, a new key process); when that fails, or it
+ * keeps dying, the gateway stops with an error so that its service manager starts
+ * it afresh. -1: stop.
+ */
+static int watch_keyproc(struct gateway *gw)
+{
+	static time_t deaths[KEYPROC_DEATHS_MAX];
+	static size_t ndeaths;
+	struct gw_runtime *rt = gw_runtime_get();
+	int alive = rt->keyproc == NULL || bd_keyproc_alive(rt->keyproc);
+	pid_t pid = rt->keyproc != NULL ? bd_keyproc_pid(rt->keyproc) : 0;
+	time_t now = time(NULL);
+	char how[64];
+
+	gw_runtime_release(rt);
+	if (alive)
+		return 0;
+	describe_exit(pid, how, sizeof(how));
+	bd_log(LOG_ERR,
+	       "event=key-process-died pid=%ld how=\"%s\" action=\"downloads answer 503; "
+	       "starting a new one\"",
+	       (long)pid, how);
+	if (ndeaths == KEYPROC_DEATHS_MAX && now - deaths[0] < KEYPROC_DEATHS_WINDOW) {
+		bd_log(LOG_ERR, "event=key-process-failing deaths=%d seconds=%d action=stop",
+		       KEYPROC_DEATHS_MAX, KEYPROC_DEATHS_WINDOW);
+		return -1;
+	}
+	if (ndeaths == KEYPROC_DEATHS_MAX)
+		memmove(deaths, deaths + 1, --ndeaths * sizeof(deaths[0]));
+	deaths[ndeaths++] = now;
+	if (reload(gw) < 0) {
+		bd_log(LOG_ERR, "event=key-process-failing action=stop");
+		return -1;
+	}
+	return 0;
 }
 
 static int start_refused(struct gateway *gw, const char *what, const struct bd_error *err)
@@ -163,8 +224,11 @@ int main(int argc, char **argv)
 	struct bd_conf *first;
 	struct bd_error err;
 	sigset_t sigs;
-	int c, sig, test_only = 0, foreground = 0;
+	int c, sig = 0, test_only = 0, foreground = 0, status = 0;
 
+	/* keyproc.c: the process that holds the secret keys, started by the gateway itself */
+	if (argc > 1 && strcmp(argv[1], "--key-process") == 0)
+		return gw_keyproc_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "c:fth", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': gw.conf_path = optarg; break;
@@ -175,6 +239,7 @@ int main(int argc, char **argv)
 		}
 	}
 	bd_log_open("bestanden-gateway", foreground || test_only);
+	gw_keyproc_foreground(foreground || test_only);
 	/* The embedded store comes first: the runtime reads packages through it. */
 	first = bd_conf_load(gw.conf_path, &err);
 	if (first == NULL) {
@@ -261,6 +326,12 @@ int main(int argc, char **argv)
 		cleanup(&gw);
 		return 1;
 	}
+	/* The key process started above is the parent's, which daemon() just ended: a child of
+	 * this process replaces it, so that it is watched, reaped and ended with the gateway. */
+	if (!foreground && gw_runtime_restart_keyproc(rt, &err) < 0) {
+		gw_runtime_release(rt);
+		return start_refused(&gw, "", &err);
+	}
 	if (bd_pidfile_write(gw.pid_file, conf->gateway.user, &err) < 0) {
 		gw_runtime_release(rt);
 		return start_refused(&gw, "", &err);
@@ -299,15 +370,22 @@ int main(int argc, char **argv)
 	if (gw.sweeper == NULL)
 		bd_log(LOG_ERR, "event=sweep-disabled error=\"%s\"", err.msg);
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
+		struct timespec tick = {.tv_sec = 1};
+
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig == SIGHUP)
 			reload(&gw);
-			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (watch_keyproc(&gw) < 0) {
+			status = 1;
+			break;
 		}
-		break;
 	}
-	bd_log(LOG_INFO, "event=stop signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	bd_log(LOG_INFO, "event=stop %s",
+	       status != 0      ? "reason=key-process"
+	       : sig == SIGTERM ? "signal=TERM"
+	                        : "signal=INT");
 	gw_sweep_stop(&gw.sweeper);
 	gw_server_stop(gw.srv);
 	if (gw.admin_srv != NULL)
@@ -315,5 +393,5 @@ int main(int argc, char **argv)
 	if (bd_pidfile_remove(gw.pid_file, &err) < 0)
 		bd_log(LOG_WARNING, "event=pid-file-left error=\"%s\"", err.msg);
 	cleanup(&gw);
-	return 0;
+	return status;
 }

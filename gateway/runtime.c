@@ -5,6 +5,8 @@
  * loaded, so a broken file on SIGHUP leaves the gateway as it was.
  * Settings bound at start (the socket, TLS, the user, the embedded store)
  * keep their values until a restart; a reload that changes them says so.
+ * Each runtime has a key process of its own (keyproc.c), started with the
+ * keys it loads and ended with it.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -77,8 +79,10 @@ struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *ol
                                    struct bd_objstore *objects, int check_only,
                                    struct bd_error *err)
 {
+	/* The secret keys stay in the key process; -t reads them itself to check them. */
 	struct bd_settings_options o = {
-	        .need_keys = BD_NEED_LINK | BD_NEED_GATEWAY_SECRET,
+	        .need_keys = BD_NEED_LINK | BD_NEED_GATEWAY_PUBLIC |
+	                     (check_only ? BD_NEED_GATEWAY_SECRET : 0),
 	        .local = objects,
 	        .adjust = old != NULL ? keep_restart_settings : NULL,
 	        .cls = old != NULL ? old->settings.conf : NULL,
@@ -94,7 +98,9 @@ struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *ol
 		goto fail;
 	g = &rt->settings.conf->gateway;
 	if (check_only)
-		return rt; /* -t: no log file is opened, or made */
+		return rt; /* -t: no log file is opened, or made, no key process started */
+	if (gw_runtime_restart_keyproc(rt, err) < 0)
+		goto fail;
 	/* The same log stays open: the file was made as root, the reload runs as the user. */
 	if (old != NULL && gw_audit_is(old->audit, g->audit_log, g->audit_client_address))
 		rt->audit = gw_audit_hold(old->audit);
@@ -106,6 +112,19 @@ struct gw_runtime *gw_runtime_load(const char *path, const struct gw_runtime *ol
 fail:
 	bd_ref_release(&rt->ref);
 	return NULL;
+}
+
+int gw_runtime_restart_keyproc(struct gw_runtime *rt, struct bd_error *err)
+{
+	const struct bd_conf *conf = rt->settings.conf;
+	/* the keyring ends the key process it had, if any, when it gets the new one */
+	struct bd_keyproc *kp =
+	        gw_keyproc_start(rt->settings.keys, conf->keys.dir, conf->gateway.user, err);
+
+	if (kp == NULL)
+		return -1;
+	rt->keyproc = kp;
+	return 0;
 }
 
 /* The runtime is a struct bd_ref at its start: these only say which type it is. */

@@ -33,6 +33,8 @@ struct key_slot {
 struct bd_keyring {
 	unsigned current[2];
 	struct key_slot slots[2][BD_KEY_ID_MAX + 1];
+	struct bd_key_opener opener; /* open == NULL: the secrets above */
+	void *opener_ctx;
 };
 
 const char *bd_key_kind_name(enum bd_key_kind kind)
@@ -367,6 +369,8 @@ void bd_keyring_free(struct bd_keyring **krp)
 
 	if (kr == NULL)
 		return;
+	if (kr->opener.close != NULL)
+		kr->opener.close(kr->opener_ctx);
 	for (int k = 0; k < 2; k++)
 		for (unsigned id = 0; id <= BD_KEY_ID_MAX; id++)
 			bd_secret_free(kr->slots[k][id].secret);
@@ -395,6 +399,29 @@ const uint8_t *bd_keyring_gateway_public(const struct bd_keyring *kr, unsigned i
 const uint8_t *bd_keyring_gateway_secret(const struct bd_keyring *kr, unsigned id)
 {
 	return id <= BD_KEY_ID_MAX ? kr->slots[BD_KEY_GATEWAY][id].secret : NULL;
+}
+
+void bd_keyring_set_opener(struct bd_keyring *kr, const struct bd_key_opener *op, void *ctx)
+{
+	if (kr->opener.close != NULL)
+		kr->opener.close(kr->opener_ctx);
+	kr->opener = *op;
+	kr->opener_ctx = ctx;
+}
+
+int bd_keyring_open_server_key(const struct bd_keyring *kr, unsigned id, const uint8_t *header,
+                               size_t headerlen, const uint8_t sealed[BD_SEALED_SERVER_KEY_BYTES],
+                               struct bd_package_keys *keys, struct bd_error *err)
+{
+	const uint8_t *pk, *sk;
+
+	if (kr->opener.open != NULL)
+		return kr->opener.open(kr->opener_ctx, id, header, headerlen, sealed, keys, err);
+	pk = bd_keyring_gateway_public(kr, id);
+	sk = bd_keyring_gateway_secret(kr, id);
+	if (pk == NULL || sk == NULL)
+		return bd_error_set(err, BD_E_KEY, "gateway key %u is not available", id);
+	return bd_package_open_server_key(sealed, pk, sk, keys, err);
 }
 
 /* Write DATA to DIR/NAME atomically with MODE. */

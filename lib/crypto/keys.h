@@ -13,6 +13,9 @@
  * what destroys old packages for good (crypto-shredding).
  * Every loader refuses a secret file that group or others can read.
  * A keyring owns its secrets (sodium_malloc'ed, wiped by bd_keyring_free).
+ * Sealed server keys are opened through the keyring's opener: by default the
+ * keyring itself with the gateway secret keys it loaded; the gateway's HTTP
+ * process loads none and asks its key process instead (keyproc.h).
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -24,6 +27,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "package.h"
 
 #define BD_LINK_KEY_BYTES    32
 #define BD_GATEWAY_KEY_BYTES 32 /* crypto_box_SECRETKEYBYTES == PUBLICKEYBYTES */
@@ -52,6 +56,30 @@ unsigned bd_keyring_current(const struct bd_keyring *kr, enum bd_key_kind kind);
 const uint8_t *bd_keyring_link_key(const struct bd_keyring *kr, unsigned id);
 const uint8_t *bd_keyring_gateway_public(const struct bd_keyring *kr, unsigned id);
 const uint8_t *bd_keyring_gateway_secret(const struct bd_keyring *kr, unsigned id);
+
+/*
+ * Who opens sealed server keys for a keyring. OPEN gets the gateway key ID, the
+ * sealed object's clear header as stored (HEADERLEN bytes, docs/FORMAT.md) and
+ * the sealed server key it holds, and fills KEYS->server_key; errors as
+ * bd_keyring_open_server_key. CLOSE (may be NULL) releases CTX with the keyring.
+ */
+struct bd_key_opener {
+	int (*open)(void *ctx, unsigned id, const uint8_t *header, size_t headerlen,
+	            const uint8_t sealed[BD_SEALED_SERVER_KEY_BYTES], struct bd_package_keys *keys,
+	            struct bd_error *err);
+	void (*close)(void *ctx);
+};
+/* From now on KR opens through OP with CTX (the keyring owns CTX: OP->close at free). */
+void bd_keyring_set_opener(struct bd_keyring *kr, const struct bd_key_opener *op, void *ctx);
+/*
+ * Open SEALED (found in HEADER, the clear header of a manifest or an upload
+ * request) with gateway key ID into KEYS->server_key. BD_E_KEY: the key is not
+ * there (removed, or never loaded); BD_E_CRYPTO: it does not open; BD_E_TEMP: the
+ * key process does not answer.
+ */
+int bd_keyring_open_server_key(const struct bd_keyring *kr, unsigned id, const uint8_t *header,
+                               size_t headerlen, const uint8_t sealed[BD_SEALED_SERVER_KEY_BYTES],
+                               struct bd_package_keys *keys, struct bd_error *err);
 
 /* A listing entry, for `bestanden keys list`. */
 struct bd_key_info {

@@ -241,7 +241,6 @@ int bd_sealed_open(enum bd_sealed_kind kind, const uint8_t *buf, size_t len,
                    struct bd_package_keys **keys_out, struct bd_error *err)
 {
 	struct bd_package_keys *keys = NULL;
-	const uint8_t *pk, *sk;
 	uint8_t *key = NULL, *body = NULL;
 	size_t bodylen = 0;
 
@@ -252,16 +251,16 @@ int bd_sealed_open(enum bd_sealed_kind kind, const uint8_t *buf, size_t len,
 		return bd_error_set(err, BD_E_CRYPTO, "%s: not one, or a damaged header",
 		                    kind_names[kind]);
 	}
-	pk = bd_keyring_gateway_public(kr, h->gateway_key_id);
-	sk = bd_keyring_gateway_secret(kr, h->gateway_key_id);
-	if (pk == NULL || sk == NULL)
-		return bd_error_set(err, BD_E_KEY, "%s: gateway key %u is not available",
-		                    kind_names[kind], h->gateway_key_id);
 	keys = bd_package_keys_alloc();
 	memcpy(keys->id, h->package_id, BD_PACKAGE_ID_BYTES);
 	memcpy(keys->secret, secret, BD_SECRET_BYTES);
-	if (bd_package_open_server_key(h->sealed_server_key, pk, sk, keys, err) < 0)
+	/* in this process, or in the gateway's key process (keys.h) */
+	if (bd_keyring_open_server_key(kr, h->gateway_key_id, buf, BD_MANIFEST_HEADER_BYTES,
+	                               h->sealed_server_key, keys, err) < 0) {
+		if (err != NULL && err->code == BD_E_KEY)
+			bd_error_prefix(err, "%s", kind_names[kind]);
 		goto fail;
+	}
 	key = bd_secret_alloc(BD_CONTENT_KEY_BYTES);
 	body_key(kind, keys, key);
 	bodylen = len - BD_MANIFEST_HEADER_BYTES - crypto_aead_xchacha20poly1305_ietf_ABYTES;
