@@ -54,7 +54,7 @@ static void events_prefix(const struct bd_package_keys *keys, char out[BD_PACKAG
 	char hex[BD_PACKAGE_ID_HEX];
 
 	bd_package_id_hex(keys->id, hex);
-	snprintf(out, BD_PACKAGE_ID_HEX + 4, "%s/0e/", hex);
+	snprintf(out, BD_PACKAGE_ID_HEX + 4, "%s/" BD_EVENTS_DIR "/", hex);
 }
 
 /* Microseconds now, never equal to or below the last value this process handed out. */

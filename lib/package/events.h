@@ -23,6 +23,9 @@
 #include "package.h"
 #include "store.h"
 
+/* The folder of a package's events: "hex(id)/0e/"; no file has this name (file numbers
+ * have no leading zero), so no object store sees a file where it needs a folder. */
+#define BD_EVENTS_DIR         "0e"
 #define BD_EVENTS_MAX         4096 /* events one package may have; more is BD_E_LIMIT */
 #define BD_EVENT_OBJECT_MAX   1024 /* bytes of one event object; larger is BD_E_LIMIT */
 #define BD_EVENT_WHO_MAX      256

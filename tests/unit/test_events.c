@@ -19,10 +19,12 @@
 #include <sodium.h>
 
 #include "events.h"
+#include "manifest.h"
 #include "package.h"
 #include "remove.h"
 #include "store-memory.h"
 #include "store.h"
+#include "sweep.h"
 
 static void hex_decode(const char *hex, uint8_t *out, size_t len)
 {
@@ -337,6 +339,73 @@ static void test_deleted_with_package(void **state)
 	bd_store_close(&s);
 }
 
+/* A sealed manifest for K that expires at EXPIRES, so the sweep can judge it. */
+static void put_manifest(struct bd_store *s, const struct bd_package_keys *k, int64_t expires)
+{
+	struct bd_manifest *m = bd_manifest_new();
+	uint8_t pk[32], sk[32], *sealed = NULL;
+	struct bd_error err;
+	size_t len = 0;
+	char name[64];
+
+	memcpy(m->package_id, k->id, sizeof(m->package_id));
+	m->link_key_id = m->gateway_key_id = 1;
+	m->created = expires - 86400;
+	m->expires = expires;
+	crypto_box_keypair(pk, sk);
+	assert_non_null(bd_manifest_add_file(m, 1, "a.pdf", "application/pdf", 1));
+	assert_int_equal(bd_manifest_seal(m, k, pk, &sealed, &len, &err), 0);
+	bd_package_object_name(k->id, 0, name, sizeof(name));
+	put_buffer(s, name, sealed, len);
+	bd_package_object_name(k->id, 1, name, sizeof(name));
+	put_buffer(s, name, (const uint8_t *)"f", 1);
+	free(sealed);
+	bd_manifest_free(&m);
+}
+
+static int orphans_go(void *ctx, const char *id)
+{
+	return 1;
+}
+
+/* The sweep counts events among their package's objects: they go when it expires, they
+ * keep a live one whole, and events left without a package are an orphan. */
+static void test_swept_with_package(void **state)
+{
+	struct bd_store *s = bd_store_new_memory();
+	struct bd_package_keys *gone = bd_package_keys_new(), *live = bd_package_keys_new(),
+	                       *orphan = bd_package_keys_new();
+	int64_t now = (int64_t)time(NULL);
+	struct bd_sweep_options o = {.now = now};
+	struct bd_sweep_stats st;
+	struct bd_error err;
+	struct names l;
+
+	put_manifest(s, gone, now - 10);
+	put_manifest(s, live, now + 3600);
+	record(s, gone, BD_EVENT_RANGE, 1, 0, 1, "");
+	record(s, live, BD_EVENT_RANGE, 1, 0, 1, "");
+	record(s, live, BD_EVENT_COMPLETE, 1, 0, 0, "");
+	record(s, orphan, BD_EVENT_RANGE, 1, 0, 1, "");
+	assert_int_equal(bd_sweep_run(s, &o, &st, &err), 0);
+	assert_int_equal(st.objects, 8);
+	assert_int_equal(st.packages, 2);
+	assert_int_equal(st.expired, 1);
+	assert_int_equal(st.orphans, 1); /* seen, kept: the options decide nothing */
+	assert_int_equal(st.deleted, 3);
+	list_names(s, "", &l);
+	assert_int_equal(l.n, 5);
+	o.orphan = orphans_go;
+	assert_int_equal(bd_sweep_run(s, &o, &st, &err), 0);
+	assert_int_equal(st.deleted, 1);
+	list_names(s, "", &l);
+	assert_int_equal(l.n, 4); /* the live package: manifest, file, two events */
+	bd_package_keys_free(&gone);
+	bd_package_keys_free(&live);
+	bd_package_keys_free(&orphan);
+	bd_store_close(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +416,7 @@ int main(void)
 	        cmocka_unit_test(test_caps),
 	        cmocka_unit_test(test_covered),
 	        cmocka_unit_test(test_deleted_with_package),
+	        cmocka_unit_test(test_swept_with_package),
 	};
 
 	if (sodium_init() < 0)
