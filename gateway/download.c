@@ -20,6 +20,7 @@
 #include "pages.h"
 #include "pipe.h"
 #include "ratelimit.h"
+#include "remove.h"
 #include "token.h"
 #include "zip.h"
 
@@ -283,6 +284,15 @@ static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file
 		gw_log_field(r, "result", "expired");
 		return respond_page_error(r, c->lang, GW_PAGE_EXPIRED, expires);
 	case GW_PAGE_NOT_FOUND:
+		if (err->code == BD_E_NOTFOUND && package[0] != '\0' &&
+		    bd_package_withdrawn(gw_request_runtime(r)->settings.store, package, NULL,
+		                         NULL) == 1) {
+			if (!c->head)
+				audit(c, "withdrawn", package, file, -1, NULL, "refused",
+				      MHD_HTTP_GONE);
+			gw_log_field(r, "result", "withdrawn");
+			return respond_page_error(r, c->lang, GW_PAGE_WITHDRAWN, 0);
+		}
 		if (err->code == BD_E_CRYPTO || err->code == BD_E_KEY) {
 			gw_metrics_error(GW_ERR_CRYPTO);
 			gw_log_field(r, "error", err->msg);
