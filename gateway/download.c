@@ -100,7 +100,8 @@ static const char *header(const struct dl *c, const char *name)
 static void audit(const struct dl *c, const char *event, const char *package, int file,
                   int64_t bytes, const char *range, const char *outcome, unsigned status)
 {
-	struct gw_audit_event ev = {event, package, file, bytes, range, outcome, status, c->client};
+	struct gw_audit_event ev = {event,   package, file,      bytes, range,
+	                            outcome, status,  c->client, NULL};
 
 	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
 }

@@ -46,8 +46,9 @@ struct bd_notice {
 	size_t n;
 };
 
-static const char *const variables[] = {"organisation", "link", "expiry",   "count",
-                                        "requester",    "note", "max_size", "max_files"};
+static const char *const variables[] = {"organisation", "link",   "expiry",   "count",
+                                        "requester",    "note",   "max_size", "max_files",
+                                        "code",         "minutes"};
 static const char *const file_variables[] = {"name", "size"};
 static const char *const sections[] = {"files", "one", "many", "note"};
 
@@ -348,6 +349,7 @@ struct render {
 	const char *lang;
 	const struct bd_notice_vars *v;
 	struct bd_notice_request rq; /* all empty outside the "request" templates */
+	struct bd_notice_code code;  /* all empty outside the "code" templates */
 	bool html;
 	char expiry[64];
 	GString *out;
@@ -380,6 +382,11 @@ static void render_range(struct render *r, const struct template *t, size_t from
 			} else if (strcmp(k->text, "max_files") == 0) {
 				snprintf(buf, sizeof(buf), "%zu", r->rq.max_files);
 				g_string_append(r->out, buf);
+			} else if (strcmp(k->text, "code") == 0) {
+				append_escaped(r->out, r->code.code ? r->code.code : "", r->html);
+			} else if (strcmp(k->text, "minutes") == 0) {
+				snprintf(buf, sizeof(buf), "%u", r->code.minutes);
+				g_string_append(r->out, buf);
 			} else if (strcmp(k->text, "count") == 0) {
 				snprintf(buf, sizeof(buf), "%zu", r->v->nfiles);
 				g_string_append(r->out, buf);
@@ -408,12 +415,15 @@ static void render_range(struct render *r, const struct template *t, size_t from
 }
 
 static void render_one(const struct wording *w, const struct bd_notice_vars *v,
-                       const struct bd_notice_request *rq, bool html, GString *out)
+                       const struct bd_notice_request *rq, const struct bd_notice_code *code,
+                       bool html, GString *out)
 {
 	struct render r = {.lang = w->lang, .v = v, .html = html, .out = out};
 
 	if (rq != NULL)
 		r.rq = *rq;
+	if (code != NULL)
+		r.code = *code;
 	const struct template *t = html ? &w->html : &w->text;
 
 	bd_format_date(w->lang, v->expires, r.expiry, sizeof(r.expiry));
@@ -423,7 +433,8 @@ static void render_one(const struct wording *w, const struct bd_notice_vars *v,
 /* The wordings V asks for: one, or every one loaded (then each HTML one marked with its
  * language, and the texts parted by a rule). */
 static char *render(const struct bd_notice *n, const struct bd_notice_vars *v,
-                    const struct bd_notice_request *rq, bool html)
+                    const struct bd_notice_request *rq, const struct bd_notice_code *code,
+                    bool html)
 {
 	const char *want = v->languages == BD_NOTICE_NL   ? "nl"
 	                   : v->languages == BD_NOTICE_EN ? "en"
@@ -438,13 +449,13 @@ static char *render(const struct bd_notice *n, const struct bd_notice_vars *v,
 		if (strcmp(n->w[i].lang, want) == 0)
 			from = i, to = i + 1;
 	if (to - from == 1)
-		render_one(&n->w[from], v, rq, html, out);
+		render_one(&n->w[from], v, rq, code, html, out);
 	for (size_t i = from; to - from > 1 && i < to; i++) {
 		if (html)
 			g_string_append_printf(out, "<div lang=\"%s\">\n", n->w[i].lang);
 		else if (i > from)
 			g_string_append(out, "\n----------------------------------------\n\n");
-		render_one(&n->w[i], v, rq, html, out);
+		render_one(&n->w[i], v, rq, code, html, out);
 		if (html)
 			g_string_append(out, "</div>\n");
 	}
@@ -470,22 +481,34 @@ static char *render(const struct bd_notice *n, const struct bd_notice_vars *v,
 
 char *bd_notice_render_text(const struct bd_notice *n, const struct bd_notice_vars *v)
 {
-	return render(n, v, NULL, false);
+	return render(n, v, NULL, NULL, false);
 }
 
 char *bd_notice_render_html(const struct bd_notice *n, const struct bd_notice_vars *v)
 {
-	return render(n, v, NULL, true);
+	return render(n, v, NULL, NULL, true);
 }
 
 char *bd_notice_render_request_text(const struct bd_notice *n, const struct bd_notice_vars *v,
                                     const struct bd_notice_request *rq)
 {
-	return render(n, v, rq, false);
+	return render(n, v, rq, NULL, false);
 }
 
 char *bd_notice_render_request_html(const struct bd_notice *n, const struct bd_notice_vars *v,
                                     const struct bd_notice_request *rq)
 {
-	return render(n, v, rq, true);
+	return render(n, v, rq, NULL, true);
+}
+
+char *bd_notice_render_code_text(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code)
+{
+	return render(n, v, NULL, code, false);
+}
+
+char *bd_notice_render_code_html(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code)
+{
+	return render(n, v, NULL, code, true);
 }

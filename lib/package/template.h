@@ -12,6 +12,7 @@
  * Template syntax (deliberately tiny):
  *   {{organisation}} {{link}} {{expiry}} {{count}}  values
  *   {{requester}} {{note}} {{max_size}} {{max_files}}  values of an upload request
+ *   {{code}} {{minutes}}  a verification code and how long it is valid ("code")
  *   {{#files}} ... {{name}} ... {{size}} ... {{/files}}  once per file
  *   {{#one}} ... {{/one}}  {{#many}} ... {{/many}}  when there is one file / several
  *   {{#note}} ... {{/note}}  when there is a note
@@ -62,6 +63,12 @@ struct bd_notice_request {
 	size_t max_files;
 };
 
+/* What the "code" templates say: a recipient's verification code. */
+struct bd_notice_code {
+	const char *code;
+	unsigned minutes;
+};
+
 /* Read DIR/notice.LANG.txt and DIR/notice.LANG.html (LANG "auto": nl and en);
  * errors name file and line. */
 struct bd_notice *bd_notice_load(const char *dir, const char *lang, struct bd_error *err);
@@ -80,5 +87,10 @@ char *bd_notice_render_request_text(const struct bd_notice *n, const struct bd_n
                                     const struct bd_notice_request *rq);
 char *bd_notice_render_request_html(const struct bd_notice *n, const struct bd_notice_vars *v,
                                     const struct bd_notice_request *rq);
+/* The same with a verification code's values. */
+char *bd_notice_render_code_text(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code);
+char *bd_notice_render_code_html(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code);
 
 #endif
