@@ -33,7 +33,7 @@ void gw_cookie_who(const uint8_t key[GW_COOKIE_KEY], const uint8_t id[BD_PACKAGE
 	size_t local = at != NULL ? (size_t)(at - address) : strlen(address);
 
 	crypto_generichash_init(&st, key, GW_COOKIE_KEY, GW_COOKIE_WHO);
-	crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain));
+	crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain) - 1);
 	crypto_generichash_update(&st, id, BD_PACKAGE_ID_BYTES);
 	crypto_generichash_update(&st, (const uint8_t *)address, local);
 	for (const char *p = address + local; *p; p++) {

@@ -1,6 +1,7 @@
 /*
  * download.c - what a recipient's browser asks for under /d/:
- *   /d/<token>      the landing page; inert (link scanners fetch it), never a download
+ *   /d/<token>      the landing page; inert (link scanners fetch it), never a download;
+ *                   a POST there is a recipient's verification (verify.c)
  *   /d/<token>/<n>  file n, decrypted while it streams; Range, If-Range, ETag
  *   /d/<token>/all  every file as one zip
  * The token is checked before storage is touched; refusals get the pages of
@@ -21,6 +22,7 @@
 #include "pipe.h"
 #include "ratelimit.h"
 #include "token.h"
+#include "verify.h"
 #include "zip.h"
 
 #include <ctype.h>
@@ -37,6 +39,7 @@
 #include <time.h>
 
 #define PIPE_BYTES (256 * 1024) /* per transfer in flight: the bound on memory */
+#define FORM_BYTES 4096         /* a verification form: an address or a code */
 
 /* One request under /d/, as parsed and as it goes along. */
 struct dl {
@@ -48,11 +51,13 @@ struct dl {
 	const struct sockaddr *client; /* the peer, or the client a trusted proxy names */
 	struct sockaddr_storage forwarded;
 	int head;
-	int genuine; /* the token's MAC verified (expired or not) */
+	int genuine;      /* the token's MAC verified (expired or not) */
+	const char *body; /* a POST's form, or NULL */
 };
 
 struct gw_download {
 	struct gw_ratelimit *ratelimit; /* failed lookups per client, kept across reloads */
+	struct gw_verify *verify;       /* the gate before the files, its limits kept too */
 	int https;                      /* TLS here: HSTS whatever public_url says */
 };
 
@@ -64,6 +69,7 @@ static struct gw_ratelimit *ratelimit_of(const struct gw_request *r)
 void gw_download_set_rate(struct gw_download *d, unsigned per_minute)
 {
 	gw_ratelimit_set_rate(d->ratelimit, per_minute);
+	gw_verify_set_rate(d->verify, per_minute);
 }
 
 void gw_download_free(struct gw_download **dp)
@@ -71,6 +77,7 @@ void gw_download_free(struct gw_download **dp)
 	if (*dp == NULL)
 		return;
 	gw_ratelimit_free(&(*dp)->ratelimit);
+	gw_verify_free(&(*dp)->verify);
 	free(*dp);
 	*dp = NULL;
 }
@@ -615,14 +622,18 @@ static enum MHD_Result handle(struct dl *c)
 	struct bd_error err;
 	int rc;
 
+	int post = strcmp(r->method, "POST") == 0;
+	struct gw_verify_request q;
+	enum MHD_Result answer;
+
 	c->head = strcmp(r->method, "HEAD") == 0;
 	c->lang = gw_pages_language(
 	        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
 	        bd_language_code(rt->settings.conf->gateway.language));
-	if (strcmp(r->method, "GET") != 0 && !c->head)
-		return gw_respond_not_allowed(r, "GET, HEAD");
+	if (strcmp(r->method, "GET") != 0 && !c->head && !post)
+		return gw_respond_not_allowed(r, "GET, HEAD, POST");
 	c->client = gw_request_client(r, &c->forwarded);
 	c->genuine = parse_target(r->url + strlen("/d/"), c) == 0 && token_genuine(c);
 	if (!c->genuine && gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
@@ -640,7 +651,31 @@ static enum MHD_Result handle(struct dl *c)
 		              c->kind == T_FILE  ? (int)c->index
 		              : c->kind == T_ALL ? 0
 		                                 : -1);
+	q = (struct gw_verify_request){r, c->token, c->lang, c->client, c->body, c->kind == T_PAGE};
+	if (post && c->kind != T_PAGE) {
+		bd_download_close(&d);
+		return gw_respond_not_allowed(r, "GET, HEAD");
+	}
+	if (!bd_verify_gate(((struct gw_download *)r->route->cls)->verify, &q, d, &answer)) {
+		gw_log_field(r, "package", bd_download_package_id(d));
+		bd_download_close(&d);
+		return answer;
+	}
+	if (post) {
+		bd_download_close(&d);
+		return gw_respond_not_allowed(r, "GET, HEAD");
+	}
 	return c->kind == T_PAGE ? landing(c, d) : serve(c, d);
+}
+
+/* A verification form as it arrives; past FORM_BYTES it is cut (and so refused). */
+static void form_free(struct gw_request *r, int completed)
+{
+	GString *form = r->state;
+
+	sodium_memzero(form->str, form->allocated_len); /* it may hold a code */
+	g_string_free(form, TRUE);
+	r->state = NULL;
 }
 
 static enum MHD_Result download_handle(struct gw_request *r, const char *data, size_t *size)
@@ -648,10 +683,18 @@ static enum MHD_Result download_handle(struct gw_request *r, const char *data, s
 	struct dl c = {.r = r};
 	enum MHD_Result rc;
 
+	if (r->calls == 1 && strcmp(r->method, "POST") == 0) {
+		r->state = g_string_new(NULL);
+		r->state_free = form_free;
+	}
 	if (r->calls == 1 || *size > 0) {
+		if (r->state != NULL && ((GString *)r->state)->len + *size <= FORM_BYTES)
+			g_string_append_len(r->state, data, (gssize)*size);
 		*size = 0;
 		return MHD_YES;
 	}
+	if (r->state != NULL)
+		c.body = ((GString *)r->state)->str;
 	rc = handle(&c);
 	sodium_memzero(c.token, sizeof(c.token)); /* the copy of the link's secret */
 	return rc;
@@ -713,6 +756,7 @@ struct gw_download *gw_download_register(struct gw_server *srv, int https)
 	        .path = "/logo", .handler = logo_handle, .name = "logo", .cls = dl};
 
 	dl->ratelimit = gw_ratelimit_new(0);
+	dl->verify = gw_verify_new(https);
 	dl->https = https;
 	gw_server_add_route(srv, &download);
 	gw_server_add_route(srv, &logo);

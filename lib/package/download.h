@@ -31,6 +31,8 @@ int bd_download_open(const char *token, const struct bd_keyring *kr, struct bd_s
 const struct bd_manifest *bd_download_manifest(const struct bd_download *d);
 /* The package id as 16 hex digits, for logs. */
 const char *bd_download_package_id(const struct bd_download *d);
+/* The package's keys (for its events, events.h); owned by D. */
+const struct bd_package_keys *bd_download_keys(const struct bd_download *d);
 /* The file with object number INDEX, or NULL. */
 const struct bd_manifest_file *bd_download_find(const struct bd_download *d, unsigned index);
 /*

@@ -422,6 +422,12 @@ static void test_cookie(void **state)
 
 	memset(link, 7, sizeof(link));
 	gw_cookie_key(link, key);
+	/* the test vector of docs/FORMAT.md, section 12 */
+	gw_cookie_who(key, id, "Jan@Example.NL", who);
+	gw_cookie_encode(key, id, 1796903600, who, value);
+	assert_string_equal(value,
+	                    "AQECAwQFBgcIAAAAAGsakrBrDKLm-nG4vJidlsL0dVegqi9xqv3VbTdXAVljemaxU9s9V_"
+	                    "ebor8KwQ1L0GX8r0s");
 	link[0] ^= 1;
 	gw_cookie_key(link, other_key);
 	gw_cookie_who(key, id, "Jan@Example.NL", who);
