@@ -123,14 +123,11 @@ static struct bucket *find(struct gw_ratelimit *rl, const uint8_t key[16], int64
 	return b;
 }
 
-bool gw_ratelimit_blocked(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms)
+bool gw_ratelimit_blocked_key(struct gw_ratelimit *rl, const uint8_t key[16], int64_t now_ms)
 {
-	uint8_t key[16];
 	struct bucket *b;
 	bool blocked;
 
-	if (client_key(client, key) < 0)
-		return false;
 	pthread_mutex_lock(&rl->lock);
 	b = find(rl, key, now_ms, 0);
 	blocked = b != NULL && b->tokens < 1.0;
@@ -138,15 +135,30 @@ bool gw_ratelimit_blocked(struct gw_ratelimit *rl, const struct sockaddr *client
 	return blocked;
 }
 
-void gw_ratelimit_failed(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms)
+void gw_ratelimit_failed_key(struct gw_ratelimit *rl, const uint8_t key[16], int64_t now_ms)
 {
-	uint8_t key[16];
 	struct bucket *b;
 
-	if (client_key(client, key) < 0)
-		return;
 	pthread_mutex_lock(&rl->lock);
 	b = find(rl, key, now_ms, 1);
 	b->tokens = b->tokens >= 1.0 ? b->tokens - 1.0 : 0.0;
 	pthread_mutex_unlock(&rl->lock);
+}
+
+bool gw_ratelimit_blocked(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms)
+{
+	uint8_t key[16];
+
+	if (client_key(client, key) < 0)
+		return false;
+	return gw_ratelimit_blocked_key(rl, key, now_ms);
+}
+
+void gw_ratelimit_failed(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms)
+{
+	uint8_t key[16];
+
+	if (client_key(client, key) < 0)
+		return;
+	gw_ratelimit_failed_key(rl, key, now_ms);
 }

@@ -26,5 +26,9 @@ void gw_ratelimit_set_rate(struct gw_ratelimit *rl, unsigned per_minute);
 bool gw_ratelimit_blocked(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms);
 /* Count one failed lookup by CLIENT. */
 void gw_ratelimit_failed(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms);
+/* The same for a bucket named by KEY instead of an address (e.g. a package: its first
+ * byte a tag of the caller's, never 4 or 6, which name addresses). */
+bool gw_ratelimit_blocked_key(struct gw_ratelimit *rl, const uint8_t key[16], int64_t now_ms);
+void gw_ratelimit_failed_key(struct gw_ratelimit *rl, const uint8_t key[16], int64_t now_ms);
 
 #endif

@@ -15,6 +15,7 @@
 #include "template.h"
 
 #include <glib.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,4 +215,32 @@ int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
 	free(html);
 	bd_notice_free(&n);
 	return rc_mail;
+}
+
+int bd_notify_code(const struct bd_conf *conf, const char *lang, const char *to, const char *link,
+                   const char *code, unsigned minutes, struct bd_error *err)
+{
+	int en = strcmp(lang, "en") == 0;
+	struct bd_notice *n =
+	        bd_notice_load_named(conf->notice.template_dir, "code", en ? "en" : "nl", err);
+	struct bd_notice_vars v = {conf->gateway.organisation,      link, 0, 0, NULL,
+	                           en ? BD_NOTICE_EN : BD_NOTICE_NL};
+	struct bd_notice_code c = {code, minutes};
+	char *text, *html, *doc;
+	int rc;
+
+	if (n == NULL)
+		return -1;
+	text = bd_notice_render_code_text(n, &v, &c);
+	html = bd_notice_render_code_html(n, &v, &c);
+	doc = html_document("", html);
+	rc = mail_to(conf, to, en ? "Your code" : "Uw code", text, doc, err);
+	sodium_memzero(text, strlen(text)); /* the code */
+	sodium_memzero(html, strlen(html));
+	sodium_memzero(doc, strlen(doc));
+	free(doc);
+	free(text);
+	free(html);
+	bd_notice_free(&n);
+	return rc;
 }

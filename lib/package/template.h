@@ -14,6 +14,7 @@
  *   {{requester}} {{note}} {{max_size}} {{max_files}}  values of an upload request
  *   {{file}} {{when}} {{who}}  values of a receipt: the file, when it was downloaded, by whom
  *   {{#who}} ... {{/who}}  {{#anyone}} ... {{/anyone}}  a verified recipient / anyone else
+ *   {{code}} {{minutes}}  a verification code and how long it is valid ("code")
  *   {{#files}} ... {{name}} ... {{size}} ... {{/files}}  once per file
  *   {{#one}} ... {{/one}}  {{#many}} ... {{/many}}  when there is one file / several
  *   {{#note}} ... {{/note}}  when there is a note
@@ -72,6 +73,12 @@ struct bd_notice_receipt {
 	const char *who; /* the verified address, or NULL: "someone with the link" */
 };
 
+/* What the "code" templates say: a recipient's verification code. */
+struct bd_notice_code {
+	const char *code;
+	unsigned minutes;
+};
+
 /* Read DIR/notice.LANG.txt and DIR/notice.LANG.html (LANG "auto": nl and en);
  * errors name file and line. */
 struct bd_notice *bd_notice_load(const char *dir, const char *lang, struct bd_error *err);
@@ -90,6 +97,11 @@ char *bd_notice_render_request_text(const struct bd_notice *n, const struct bd_n
                                     const struct bd_notice_request *rq);
 char *bd_notice_render_request_html(const struct bd_notice *n, const struct bd_notice_vars *v,
                                     const struct bd_notice_request *rq);
+/* The same with a verification code's values. */
+char *bd_notice_render_code_text(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code);
+char *bd_notice_render_code_html(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code);
 
 /* A receipt, text (HTML 0) or HTML snippet (HTML 1). */
 char *bd_notice_render_receipt(const struct bd_notice *n, const struct bd_notice_vars *v,
