@@ -91,14 +91,6 @@ void gw_download_redact(char *text)
 	}
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *header(const struct dl *c, const char *name)
 {
 	return MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND, name);
@@ -248,7 +240,7 @@ static enum MHD_Result respond_page_error(struct gw_request *r, const char *lang
 static enum MHD_Result not_found(struct dl *c, const char *package, int file)
 {
 	if (!c->genuine)
-		gw_ratelimit_failed(ratelimit_of(c->r), c->client, now_ms());
+		gw_ratelimit_failed(ratelimit_of(c->r), c->client, gw_ratelimit_now_ms());
 	gw_metrics_event(GW_EV_NOT_FOUND);
 	if (!c->head)
 		audit(c, "not-found", package, file, -1, NULL, "refused", MHD_HTTP_NOT_FOUND);
@@ -636,7 +628,8 @@ static enum MHD_Result handle(struct dl *c)
 		return gw_respond_not_allowed(r, "GET, HEAD, POST");
 	c->client = gw_request_client(r, &c->forwarded);
 	c->genuine = parse_target(r->url + strlen("/d/"), c) == 0 && token_genuine(c);
-	if (!c->genuine && gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
+	if (!c->genuine &&
+	    gw_ratelimit_blocked(ratelimit_of(r), c->client, gw_ratelimit_now_ms())) {
 		gw_metrics_event(GW_EV_RATE_LIMITED);
 		audit(c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
 		gw_log_field(r, "result", "rate-limited");
