@@ -12,6 +12,8 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "audit.h"
+#include "delivery.h"
+#include "events.h"
 #include "network.h"
 #include "download.h"
 #include "gateway.h"
@@ -21,6 +23,7 @@
 #include "pages.h"
 #include "pipe.h"
 #include "ratelimit.h"
+#include "remove.h"
 #include "token.h"
 #include "verify.h"
 #include "zip.h"
@@ -53,6 +56,8 @@ struct dl {
 	int head;
 	int genuine;      /* the token's MAC verified (expired or not) */
 	const char *body; /* a POST's form, or NULL */
+	const char *who;  /* the address the visitor verified (in WHO_BUF), or NULL */
+	char who_buf[BD_EVENT_WHO_MAX];
 };
 
 struct gw_download {
@@ -100,7 +105,7 @@ static void audit(const struct dl *c, const char *event, const char *package, in
                   int64_t bytes, const char *range, const char *outcome, unsigned status)
 {
 	struct gw_audit_event ev = {event,   package, file,      bytes, range,
-	                            outcome, status,  c->client, NULL};
+	                            outcome, status,  c->client, c->who};
 
 	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
 }
@@ -283,6 +288,15 @@ static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file
 		gw_log_field(r, "result", "expired");
 		return respond_page_error(r, c->lang, GW_PAGE_EXPIRED, expires);
 	case GW_PAGE_NOT_FOUND:
+		if (err->code == BD_E_NOTFOUND && package[0] != '\0' &&
+		    bd_package_withdrawn(gw_request_runtime(r)->settings.store, package, NULL,
+		                         NULL) == 1) {
+			if (!c->head)
+				audit(c, "withdrawn", package, file, -1, NULL, "refused",
+				      MHD_HTTP_GONE);
+			gw_log_field(r, "result", "withdrawn");
+			return respond_page_error(r, c->lang, GW_PAGE_WITHDRAWN, 0);
+		}
 		if (err->code == BD_E_CRYPTO || err->code == BD_E_KEY) {
 			gw_metrics_error(GW_ERR_CRYPTO);
 			gw_log_field(r, "error", err->msg);
@@ -329,8 +343,10 @@ struct transfer {
 	struct gw_pipe *pipe;
 	char package[BD_PACKAGE_ID_HEX];
 	char range[64];
+	uint64_t off;      /* the first byte of the file sent */
 	uint64_t expected; /* MHD_SIZE_UNKNOWN for a zip */
 	struct sockaddr_storage client;
+	struct gw_delivery *delivery; /* what the package's events learn when this ends */
 };
 
 static void transfer_end(struct gw_request *r, int completed)
@@ -363,6 +379,9 @@ static void transfer_end(struct gw_request *r, int completed)
 	               : "aborted",
 	      r->status);
 	gw_log_field(r, "transfer", whole ? "complete" : rc < 0 ? "failed" : "aborted");
+	/* What reached the client: of a broken transfer, what surely left the socket. */
+	gw_delivery_end(&t->delivery, gw_request_runtime(r), t->off,
+	                whole ? sent : gw_pipe_written(t->pipe), whole);
 	gw_pipe_release(&t->pipe);
 	free(t);
 	r->state = NULL;
@@ -435,6 +454,37 @@ static void safe_content_type(const char *type, char *out, size_t size)
 		snprintf(out, size, "%.*s", (int)n, type);
 }
 
+/*
+ * The package's download limit: file INDEX (0: the zip, -1: the landing page) was
+ * downloaded as often as it may be. Events that cannot be read count as reached: a
+ * limit is a promise to the sender.
+ */
+static int limit_reached(struct dl *c, const struct bd_download *d, int index)
+{
+	struct bd_error err;
+	int rc = gw_delivery_limit_reached(gw_request_runtime(c->r), d, index, &err);
+
+	if (rc < 0) {
+		gw_log_field(c->r, "error", err.msg);
+		bd_log(LOG_WARNING, "event=events-unreadable package=%s error=\"%s\"",
+		       bd_download_package_id(d), err.msg);
+	}
+	return rc != 0;
+}
+
+/* 410 with the page that says the download limit was reached; closes D. */
+static enum MHD_Result limit_page(struct dl *c, struct bd_download *d, int index)
+{
+	gw_metrics_event(GW_EV_DOWNLOAD_LIMIT);
+	if (!c->head)
+		audit(c, "download-limit", bd_download_package_id(d), index, -1, NULL, "refused",
+		      MHD_HTTP_GONE);
+	gw_log_field(c->r, "package", bd_download_package_id(d));
+	gw_log_field(c->r, "result", "download-limit");
+	bd_download_close(&d);
+	return respond_page_error(c->r, c->lang, GW_PAGE_LIMIT, 0);
+}
+
 /* HEAD: the headers a GET would get, and no producer at all. */
 static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -450,6 +500,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	struct MHD_Response *resp;
 	struct transfer *t;
 	struct gw_pipe *pipe = NULL;
+	struct gw_delivery *delivery = NULL;
 	struct bd_error err;
 	struct job *j;
 	char etag[64], modified[40], value[128], *disposition;
@@ -468,6 +519,8 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		}
 		size = len = f->size;
 	}
+	if (limit_reached(c, d, c->kind == T_FILE ? (int)c->index : 0))
+		return limit_page(c, d, c->kind == T_FILE ? (int)c->index : 0);
 	snprintf(etag, sizeof(etag), "\"%s-%u\"", package, c->kind == T_FILE ? c->index : 0);
 	http_date(m->created, modified);
 	if (f != NULL && f->size > 0) {
@@ -505,6 +558,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		if (resp != NULL && len == MHD_SIZE_UNKNOWN)
 			MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
 	} else {
+		delivery = gw_delivery_new(d, c->kind == T_FILE ? c->index : 0, c->who, c->client);
 		j = bd_calloc(1, sizeof(*j));
 		j->rt = gw_runtime_hold(gw_request_runtime(r));
 		j->d = d; /* the job owns it now */
@@ -512,11 +566,14 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		j->off = off;
 		j->len = len;
 		pipe = gw_pipe_start(PIPE_BYTES, job_produce, j, job_free, &err);
-		if (pipe == NULL)
+		if (pipe == NULL) {
+			gw_delivery_free(&delivery);
 			return refuse(c, &err, c->kind == T_FILE ? (int)c->index : 0);
+		}
 		/* Wait for the first bytes, so a failure can still get its proper page. */
 		if (gw_pipe_wait_first(pipe, &err) < 0) {
 			gw_pipe_release(&pipe);
+			gw_delivery_free(&delivery);
 			return refuse(c, &err, c->kind == T_FILE ? (int)c->index : 0);
 		}
 		resp = gw_pipe_response(pipe, len, gw_metrics_bytes_out);
@@ -525,6 +582,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		if (c->head)
 			bd_download_close(&d);
 		gw_pipe_release(&pipe);
+		gw_delivery_free(&delivery);
 		return MHD_NO;
 	}
 	if (f != NULL) {
@@ -557,7 +615,12 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	t = bd_calloc(1, sizeof(*t));
 	t->c = *c;
 	sodium_memzero(t->c.token, sizeof(t->c.token)); /* not needed past this point */
+	t->c.body = NULL;
+	if (c->who != NULL)
+		t->c.who = t->c.who_buf;
 	t->pipe = pipe;
+	t->delivery = delivery;
+	t->off = off;
 	t->expected = len;
 	snprintf(t->package, sizeof(t->package), "%s", package);
 	if (partial)
@@ -580,6 +643,8 @@ static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 	struct gw_html page;
 	enum MHD_Result rc;
 
+	if (limit_reached(c, d, -1))
+		return limit_page(c, d, -1);
 	gw_log_field(c->r, "package", bd_download_package_id(d));
 	gw_log_field(c->r, "result", "page");
 	if (!c->head) {
@@ -624,8 +689,10 @@ static enum MHD_Result handle(struct dl *c)
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
 	        bd_language_code(rt->settings.conf->gateway.language));
+	/* Every link takes GET and HEAD; a POST only one whose package asks for verification,
+	 * which is not known yet. */
 	if (strcmp(r->method, "GET") != 0 && !c->head && !post)
-		return gw_respond_not_allowed(r, "GET, HEAD, POST");
+		return gw_respond_not_allowed(r, "GET, HEAD");
 	c->client = gw_request_client(r, &c->forwarded);
 	c->genuine = parse_target(r->url + strlen("/d/"), c) == 0 && token_genuine(c);
 	if (!c->genuine &&
@@ -657,6 +724,11 @@ static enum MHD_Result handle(struct dl *c)
 	if (post) {
 		bd_download_close(&d);
 		return gw_respond_not_allowed(r, "GET, HEAD");
+	}
+	/* a copy: the audit line of a transfer is written after D has gone */
+	if (bd_verify_who(r, d) != NULL) {
+		snprintf(c->who_buf, sizeof(c->who_buf), "%s", bd_verify_who(r, d));
+		c->who = c->who_buf;
 	}
 	return c->kind == T_PAGE ? landing(c, d) : serve(c, d);
 }

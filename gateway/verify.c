@@ -92,7 +92,7 @@ static void audit(const struct gate *g, const char *event, const char *outcome, 
 	                            .outcome = outcome,
 	                            .status = status,
 	                            .client = g->q->client,
-	                            .who = who};
+	                            .recipient = who};
 
 	gw_audit_write(g->rt->audit, &ev);
 }
@@ -458,7 +458,7 @@ static void *code_job_run(void *cls)
 	                           .bytes = -1,
 	                           .outcome = "sent",
 	                           .client = (const struct sockaddr *)&j->client,
-	                           .who = j->ev.who};
+	                           .recipient = j->ev.who};
 	struct bd_error err;
 	char code[CODE_DIGITS + 1];
 
