@@ -14,6 +14,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SLOTS  16384 /* power of two */
 #define PROBES 8
@@ -58,6 +59,14 @@ void gw_ratelimit_free(struct gw_ratelimit **rl)
 	pthread_mutex_destroy(&(*rl)->lock);
 	free(*rl);
 	*rl = NULL;
+}
+
+int64_t gw_ratelimit_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* IPv4 (also v4-mapped) whole, IPv6 its /64; tagged so the two never collide. */

@@ -68,14 +68,6 @@ void gw_verify_set_rate(struct gw_verify *v, unsigned per_minute)
 	gw_ratelimit_set_rate(v->clients, per_minute);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- what one gate decision needs ---- */
 
 struct gate {
@@ -100,7 +92,7 @@ static void audit(const struct gate *g, const char *event, const char *outcome, 
 	                            .outcome = outcome,
 	                            .status = status,
 	                            .client = g->q->client,
-	                            .who = who};
+	                            .recipient = who};
 
 	gw_audit_write(g->rt->audit, &ev);
 }
@@ -466,7 +458,7 @@ static void *code_job_run(void *cls)
 	                           .bytes = -1,
 	                           .outcome = "sent",
 	                           .client = (const struct sockaddr *)&j->client,
-	                           .who = j->ev.who};
+	                           .recipient = j->ev.who};
 	struct bd_error err;
 	char code[CODE_DIGITS + 1];
 
@@ -648,13 +640,13 @@ static enum MHD_Result post(struct gate *g)
 		return page(g, GW_VERIFY_STALE, NULL, 0);
 	}
 	memcpy(key + 1, g->m->package_id, BD_PACKAGE_ID_BYTES);
-	if (gw_ratelimit_blocked(g->v->clients, g->q->client, now_ms()) ||
-	    gw_ratelimit_blocked_key(g->v->packages, key, now_ms())) {
+	if (gw_ratelimit_blocked(g->v->clients, g->q->client, gw_ratelimit_now_ms()) ||
+	    gw_ratelimit_blocked_key(g->v->packages, key, gw_ratelimit_now_ms())) {
 		failed(g, "rate-limited", MHD_HTTP_TOO_MANY_REQUESTS);
 		return page(g, GW_VERIFY_BUSY, NULL, 0);
 	}
-	gw_ratelimit_failed(g->v->clients, g->q->client, now_ms());
-	gw_ratelimit_failed_key(g->v->packages, key, now_ms());
+	gw_ratelimit_failed(g->v->clients, g->q->client, gw_ratelimit_now_ms());
+	gw_ratelimit_failed_key(g->v->packages, key, gw_ratelimit_now_ms());
 	if (g->m->protection.access_code_hash != NULL)
 		return access_code(g);
 	if (form_field(g->q->body, "step", step, sizeof(step)) == 0 && strcmp(step, "code") == 0)

@@ -108,7 +108,7 @@ class Events(unittest.TestCase):
         line = self.retrieved(package)[0]
         self.assertEqual(line["file"], 1)
         self.assertEqual(line["bytes"], 100_000)
-        self.assertNotIn("who", line)  # nobody verified an address
+        self.assertNotIn("recipient", line)  # nobody verified an address
         self.assertEqual(self.wait_for(self.downloaded_total, before + 1), before + 1)
 
         # a whole download counts again; a later range alone does not
