@@ -703,8 +703,10 @@ static enum MHD_Result handle(struct dl *c)
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
 	        bd_language_code(rt->settings.conf->gateway.language));
+	/* Every link takes GET and HEAD; a POST only one whose package asks for verification,
+	 * which is not known yet. */
 	if (strcmp(r->method, "GET") != 0 && !c->head && !post)
-		return gw_respond_not_allowed(r, "GET, HEAD, POST");
+		return gw_respond_not_allowed(r, "GET, HEAD");
 	c->client = gw_request_client(r, &c->forwarded);
 	c->genuine = parse_target(r->url + strlen("/d/"), c) == 0 && token_genuine(c);
 	if (!c->genuine && gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
