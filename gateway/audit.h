@@ -22,8 +22,8 @@ struct gw_audit;
 /* Fields in this order: the features fill it in one line. */
 struct gw_audit_event {
 	const char *event;   /* page-view, download, download-incomplete, expired, not-found,
-	                        rate-limited, code-sent, verified, verification-failed, locked,
-	                        retrieved (every byte of a file reached someone), download-limit */
+	                        rate-limited, retrieved (every byte of a file reached someone),
+	                        download-limit, code-sent, verified, verification-failed, locked */
 	const char *package; /* 16 hex digits, or NULL when the link named no genuine package */
 	int file;            /* object number; 0: the zip of all files; -1: none */
 	int64_t bytes;       /* body bytes sent; -1: none */
@@ -31,7 +31,7 @@ struct gw_audit_event {
 	const char *outcome; /* complete, aborted, failed, shown, refused ... or NULL */
 	unsigned status;     /* HTTP status, 0: none */
 	const struct sockaddr *client;
-	const char *who; /* the verified recipient's address, or NULL */
+	const char *recipient; /* the address a recipient verified, or NULL */
 };
 
 /* PATH "" logs to syslog; CLIENT_MODE is full, truncated or none. */

@@ -186,7 +186,7 @@ static void completed(struct gw_delivery *dv, struct gw_runtime *rt, const struc
 	                           .outcome = "complete",
 	                           .client = dv->has_client ? (struct sockaddr *)&dv->client_addr
 	                                                    : NULL,
-	                           .who = dv->who[0] ? dv->who : NULL};
+	                           .recipient = dv->who[0] ? dv->who : NULL};
 
 	if (record(dv, rt->settings.store, BD_EVENT_COMPLETE, f, 0, f->size) < 0)
 		return;

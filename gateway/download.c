@@ -55,8 +55,9 @@ struct dl {
 	struct sockaddr_storage forwarded;
 	int head;
 	int genuine;      /* the token's MAC verified (expired or not) */
-	const char *who;  /* the address the visitor verified, or NULL */
 	const char *body; /* a POST's form, or NULL */
+	const char *who;  /* the address the visitor verified (in WHO_BUF), or NULL */
+	char who_buf[BD_EVENT_WHO_MAX];
 };
 
 struct gw_download {
@@ -93,14 +94,6 @@ void gw_download_redact(char *text)
 		while (isalnum((unsigned char)*p) || *p == '-' || *p == '_')
 			*p++ = '*';
 	}
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *header(const struct dl *c, const char *name)
@@ -252,7 +245,7 @@ static enum MHD_Result respond_page_error(struct gw_request *r, const char *lang
 static enum MHD_Result not_found(struct dl *c, const char *package, int file)
 {
 	if (!c->genuine)
-		gw_ratelimit_failed(ratelimit_of(c->r), c->client, now_ms());
+		gw_ratelimit_failed(ratelimit_of(c->r), c->client, gw_ratelimit_now_ms());
 	gw_metrics_event(GW_EV_NOT_FOUND);
 	if (!c->head)
 		audit(c, "not-found", package, file, -1, NULL, "refused", MHD_HTTP_NOT_FOUND);
@@ -353,7 +346,6 @@ struct transfer {
 	uint64_t off;      /* the first byte of the file sent */
 	uint64_t expected; /* MHD_SIZE_UNKNOWN for a zip */
 	struct sockaddr_storage client;
-	char who[BD_EVENT_WHO_MAX];   /* C.who's copy: the download it pointed into goes */
 	struct gw_delivery *delivery; /* what the package's events learn when this ends */
 };
 
@@ -391,7 +383,7 @@ static void transfer_end(struct gw_request *r, int completed)
 	gw_delivery_end(&t->delivery, gw_request_runtime(r), t->off,
 	                whole ? sent : gw_pipe_written(t->pipe), whole);
 	gw_pipe_release(&t->pipe);
-	sodium_memzero(t->who, sizeof(t->who));
+	sodium_memzero(t->c.who_buf, sizeof(t->c.who_buf));
 	free(t);
 	r->state = NULL;
 }
@@ -520,13 +512,9 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	if (c->kind == T_FILE) {
 		f = bd_download_find(d, c->index);
 		if (f == NULL) {
-			char id[BD_PACKAGE_ID_HEX], who[BD_EVENT_WHO_MAX];
+			char id[BD_PACKAGE_ID_HEX];
 
 			snprintf(id, sizeof(id), "%s", package);
-			if (c->who != NULL) { /* it points into D */
-				snprintf(who, sizeof(who), "%s", c->who);
-				c->who = who;
-			}
 			bd_download_close(&d);
 			return not_found(c, id, (int)c->index);
 		}
@@ -628,11 +616,10 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	t = bd_calloc(1, sizeof(*t));
 	t->c = *c;
 	sodium_memzero(t->c.token, sizeof(t->c.token)); /* not needed past this point */
+	t->c.body = NULL;
+	if (c->who != NULL)
+		t->c.who = t->c.who_buf;
 	t->pipe = pipe;
-	if (c->who != NULL) {
-		snprintf(t->who, sizeof(t->who), "%s", c->who);
-		t->c.who = t->who;
-	}
 	t->delivery = delivery;
 	t->off = off;
 	t->expected = len;
@@ -709,7 +696,8 @@ static enum MHD_Result handle(struct dl *c)
 		return gw_respond_not_allowed(r, "GET, HEAD");
 	c->client = gw_request_client(r, &c->forwarded);
 	c->genuine = parse_target(r->url + strlen("/d/"), c) == 0 && token_genuine(c);
-	if (!c->genuine && gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
+	if (!c->genuine &&
+	    gw_ratelimit_blocked(ratelimit_of(r), c->client, gw_ratelimit_now_ms())) {
 		gw_metrics_event(GW_EV_RATE_LIMITED);
 		audit(c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
 		gw_log_field(r, "result", "rate-limited");
@@ -738,7 +726,11 @@ static enum MHD_Result handle(struct dl *c)
 		bd_download_close(&d);
 		return gw_respond_not_allowed(r, "GET, HEAD");
 	}
-	c->who = bd_verify_who(r, d); /* owned by D */
+	/* a copy: the audit line of a transfer is written after D has gone */
+	if (bd_verify_who(r, d) != NULL) {
+		snprintf(c->who_buf, sizeof(c->who_buf), "%s", bd_verify_who(r, d));
+		c->who = c->who_buf;
+	}
 	return c->kind == T_PAGE ? landing(c, d) : serve(c, d);
 }
 

@@ -94,7 +94,7 @@ static void audit(const struct gate *g, const char *event, const char *outcome, 
 	                            .outcome = outcome,
 	                            .status = status,
 	                            .client = g->q->client,
-	                            .who = who};
+	                            .recipient = who};
 
 	gw_audit_write(g->rt->audit, &ev);
 }
@@ -496,7 +496,7 @@ static void *code_job_run(void *cls)
 	                           .bytes = -1,
 	                           .outcome = "sent",
 	                           .client = (const struct sockaddr *)&j->client,
-	                           .who = j->ev.who};
+	                           .recipient = j->ev.who};
 	struct bd_error err;
 	char code[CODE_DIGITS + 1];
 

@@ -12,9 +12,9 @@
  * Template syntax (deliberately tiny):
  *   {{organisation}} {{link}} {{expiry}} {{count}}  values
  *   {{requester}} {{note}} {{max_size}} {{max_files}}  values of an upload request
+ *   {{code}} {{minutes}}  a verification code and how long it is valid ("code")
  *   {{file}} {{when}} {{who}}  values of a receipt: the file, when it was downloaded, by whom
  *   {{#who}} ... {{/who}}  {{#anyone}} ... {{/anyone}}  a verified recipient / anyone else
- *   {{code}} {{minutes}}  a verification code and how long it is valid ("code")
  *   {{#files}} ... {{name}} ... {{size}} ... {{/files}}  once per file
  *   {{#one}} ... {{/one}}  {{#many}} ... {{/many}}  when there is one file / several
  *   {{#note}} ... {{/note}}  when there is a note
@@ -66,17 +66,17 @@ struct bd_notice_request {
 	size_t max_files;
 };
 
+/* What the "code" templates say: a recipient's verification code. */
+struct bd_notice_code {
+	const char *code;
+	unsigned minutes;
+};
+
 /* What the "receipt" templates say of one complete download. */
 struct bd_notice_receipt {
 	const char *file; /* its name */
 	time_t when;
 	const char *who; /* the verified address, or NULL: "someone with the link" */
-};
-
-/* What the "code" templates say: a recipient's verification code. */
-struct bd_notice_code {
-	const char *code;
-	unsigned minutes;
 };
 
 /* Read DIR/notice.LANG.txt and DIR/notice.LANG.html (LANG "auto": nl and en);

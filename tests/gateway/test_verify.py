@@ -225,10 +225,10 @@ class Verification(unittest.TestCase):
         page = self.gw.curl(link, headers={"Cookie": "a=b; " + cookie + "; c=d"})
         self.assertIn("inkomensverklaring.pdf", page.text)
         events = [a for a in self.gw.audit() if a.get("package") == package]
-        self.assertTrue(any(a["event"] == "verified" and a.get("who") == ANNA
+        self.assertTrue(any(a["event"] == "verified" and a.get("recipient") == ANNA
                             for a in events))
         # the download is the verified recipient's (bd_verify_who)
-        self.assertTrue(any(a["event"] == "download" and a.get("who") == ANNA
+        self.assertTrue(any(a["event"] == "download" and a.get("recipient") == ANNA
                             for a in events), events)
         for text in (self.audit_text(), self.gw.log()):
             self.assertNotIn(code, text)
@@ -336,7 +336,7 @@ class Verification(unittest.TestCase):
             self.assertEqual(got.body, f.read())
         events = [a for a in self.gw.audit() if a.get("package") == package]
         self.assertEqual(len([a for a in events if a["event"] == "locked"]), 1)
-        self.assertTrue(any(a["event"] == "verified" and "who" not in a for a in events))
+        self.assertTrue(any(a["event"] == "verified" and "recipient" not in a for a in events))
         time.sleep(1)
         self.assertEqual(len(self.mails()), before, "the access code path sent mail")
         self.assertNotIn(ACCESS, self.audit_text())
