@@ -327,6 +327,7 @@ static enum MHD_Result op_extend(struct gw_request *r, struct call *c)
 	const char *why;
 	int64_t expires, limit;
 	enum MHD_Result rc;
+	int extended;
 
 	if (c->too_long)
 		return respond_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too long");
@@ -338,10 +339,13 @@ static enum MHD_Result op_extend(struct gw_request *r, struct call *c)
 		        "only the link can extend a package (its manifest is sealed "
 		        "with the link's secret); a package that has expired stays so");
 	m = bd_download_manifest(d);
-	limit = m->created + (int64_t)rt->settings.conf->admin.max_retention;
+	limit = bd_download_extend_limit(d, rt->settings.conf->admin.max_retention);
 	if (wanted_expiry(c, m->expires, &expires, &why) < 0) {
 		rc = respond_error(r, MHD_HTTP_BAD_REQUEST, why);
-	} else if (expires <= (int64_t)time(NULL) || expires > limit) {
+	} else if ((extended = bd_download_extend_within(
+	                    d, rt->settings.keys, expires, (int64_t)time(NULL),
+	                    rt->settings.conf->admin.max_retention, &err)) < 0 &&
+	           err.code == BD_E_INVALID) {
 		struct tm tm;
 		time_t lt = (time_t)limit;
 		char date[32];
@@ -353,7 +357,7 @@ static enum MHD_Result op_extend(struct gw_request *r, struct call *c)
 		         "max_retention from its creation)",
 		         date);
 		rc = respond_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, msg);
-	} else if (bd_download_extend(d, rt->settings.keys, expires, &err) < 0) {
+	} else if (extended < 0) {
 		rc = answer_failure(r, &err);
 	} else {
 		audit_admin(r, "extended", id);

@@ -1,6 +1,7 @@
 /*
  * download.c - what a recipient's browser asks for under /d/:
- *   /d/<token>      the landing page; inert (link scanners fetch it), never a download
+ *   /d/<token>      the landing page; inert (link scanners fetch it), never a download;
+ *                   a POST there is a recipient's verification (verify.c)
  *   /d/<token>/<n>  file n, decrypted while it streams; Range, If-Range, ETag
  *   /d/<token>/all  every file as one zip
  * The token is checked before storage is touched; refusals get the pages of
@@ -11,6 +12,8 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "audit.h"
+#include "delivery.h"
+#include "events.h"
 #include "network.h"
 #include "download.h"
 #include "gateway.h"
@@ -20,7 +23,9 @@
 #include "pages.h"
 #include "pipe.h"
 #include "ratelimit.h"
+#include "remove.h"
 #include "token.h"
+#include "verify.h"
 #include "zip.h"
 
 #include <ctype.h>
@@ -37,6 +42,7 @@
 #include <time.h>
 
 #define PIPE_BYTES (256 * 1024) /* per transfer in flight: the bound on memory */
+#define FORM_BYTES 4096         /* a verification form: an address or a code */
 
 /* One request under /d/, as parsed and as it goes along. */
 struct dl {
@@ -48,11 +54,15 @@ struct dl {
 	const struct sockaddr *client; /* the peer, or the client a trusted proxy names */
 	struct sockaddr_storage forwarded;
 	int head;
-	int genuine; /* the token's MAC verified (expired or not) */
+	int genuine;      /* the token's MAC verified (expired or not) */
+	const char *body; /* a POST's form, or NULL */
+	const char *who;  /* the address the visitor verified (in WHO_BUF), or NULL */
+	char who_buf[BD_EVENT_WHO_MAX];
 };
 
 struct gw_download {
 	struct gw_ratelimit *ratelimit; /* failed lookups per client, kept across reloads */
+	struct gw_verify *verify;       /* the gate before the files, its limits kept too */
 	int https;                      /* TLS here: HSTS whatever public_url says */
 };
 
@@ -64,6 +74,7 @@ static struct gw_ratelimit *ratelimit_of(const struct gw_request *r)
 void gw_download_set_rate(struct gw_download *d, unsigned per_minute)
 {
 	gw_ratelimit_set_rate(d->ratelimit, per_minute);
+	gw_verify_set_rate(d->verify, per_minute);
 }
 
 void gw_download_free(struct gw_download **dp)
@@ -71,6 +82,7 @@ void gw_download_free(struct gw_download **dp)
 	if (*dp == NULL)
 		return;
 	gw_ratelimit_free(&(*dp)->ratelimit);
+	gw_verify_free(&(*dp)->verify);
 	free(*dp);
 	*dp = NULL;
 }
@@ -84,25 +96,34 @@ void gw_download_redact(char *text)
 	}
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *header(const struct dl *c, const char *name)
 {
 	return MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND, name);
 }
 
+/* One audit line; RETRIEVED: with this response a whole file reached someone (delivery.h). */
+static void audit_line(const struct dl *c, const char *event, const char *package, int file,
+                       int64_t bytes, const char *range, const char *outcome, unsigned status,
+                       int retrieved)
+{
+	struct gw_audit_event ev = {.event = event,
+	                            .package = package,
+	                            .file = file,
+	                            .bytes = bytes,
+	                            .range = range,
+	                            .outcome = outcome,
+	                            .status = status,
+	                            .client = c->client,
+	                            .recipient = c->who,
+	                            .retrieved = retrieved};
+
+	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
+}
+
 static void audit(const struct dl *c, const char *event, const char *package, int file,
                   int64_t bytes, const char *range, const char *outcome, unsigned status)
 {
-	struct gw_audit_event ev = {event, package, file, bytes, range, outcome, status, c->client};
-
-	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
+	audit_line(c, event, package, file, bytes, range, outcome, status, 0);
 }
 
 /* "<token>", "<token>/", "<token>/<n>" or "<token>/all" after "/d/"; 0 or -1. */
@@ -240,7 +261,7 @@ static enum MHD_Result respond_page_error(struct gw_request *r, const char *lang
 static enum MHD_Result not_found(struct dl *c, const char *package, int file)
 {
 	if (!c->genuine)
-		gw_ratelimit_failed(ratelimit_of(c->r), c->client, now_ms());
+		gw_ratelimit_failed(ratelimit_of(c->r), c->client, gw_ratelimit_now_ms());
 	gw_metrics_event(GW_EV_NOT_FOUND);
 	if (!c->head)
 		audit(c, "not-found", package, file, -1, NULL, "refused", MHD_HTTP_NOT_FOUND);
@@ -283,6 +304,15 @@ static enum MHD_Result refuse(struct dl *c, const struct bd_error *err, int file
 		gw_log_field(r, "result", "expired");
 		return respond_page_error(r, c->lang, GW_PAGE_EXPIRED, expires);
 	case GW_PAGE_NOT_FOUND:
+		if (err->code == BD_E_NOTFOUND && package[0] != '\0' &&
+		    bd_package_withdrawn(gw_request_runtime(r)->settings.store, package, NULL,
+		                         NULL) == 1) {
+			if (!c->head)
+				audit(c, "withdrawn", package, file, -1, NULL, "refused",
+				      MHD_HTTP_GONE);
+			gw_log_field(r, "result", "withdrawn");
+			return respond_page_error(r, c->lang, GW_PAGE_WITHDRAWN, 0);
+		}
 		if (err->code == BD_E_CRYPTO || err->code == BD_E_KEY) {
 			gw_metrics_error(GW_ERR_CRYPTO);
 			gw_log_field(r, "error", err->msg);
@@ -329,8 +359,10 @@ struct transfer {
 	struct gw_pipe *pipe;
 	char package[BD_PACKAGE_ID_HEX];
 	char range[64];
+	uint64_t off;      /* the first byte of the file sent */
 	uint64_t expected; /* MHD_SIZE_UNKNOWN for a zip */
 	struct sockaddr_storage client;
+	struct gw_delivery *delivery; /* what the package's events learn when this ends */
 };
 
 static void transfer_end(struct gw_request *r, int completed)
@@ -338,7 +370,7 @@ static void transfer_end(struct gw_request *r, int completed)
 	struct transfer *t = r->state;
 	struct bd_error err;
 	uint64_t sent;
-	int rc, whole;
+	int rc, whole, retrieved;
 
 	if (!completed)
 		gw_pipe_cancel(t->pipe);
@@ -355,15 +387,20 @@ static void transfer_end(struct gw_request *r, int completed)
 		       "event=download-failed package=%s file=%u bytes=%llu error=\"%s\"",
 		       t->package, t->c.index, (unsigned long long)sent, err.msg);
 	}
-	/* Only a request that got every byte it asked for counts as a download. */
-	audit(&t->c, whole ? "download" : "download-incomplete", t->package, (int)t->c.index,
-	      (int64_t)sent, t->range[0] ? t->range : NULL,
-	      whole    ? "complete"
-	      : rc < 0 ? "failed"
-	               : "aborted",
-	      r->status);
+	/* What reached the client: of a broken transfer, what surely left the socket. */
+	retrieved = gw_delivery_end(&t->delivery, gw_request_runtime(r), t->off,
+	                            whole ? sent : gw_pipe_written(t->pipe), whole);
+	/* A request that got every byte it asked for is a complete response; a file is
+	 * retrieved only when all of its bytes have reached the person (with earlier ranges). */
+	audit_line(&t->c, whole ? "download" : "download-incomplete", t->package, (int)t->c.index,
+	           (int64_t)sent, t->range[0] ? t->range : NULL,
+	           whole    ? "complete"
+	           : rc < 0 ? "failed"
+	                    : "aborted",
+	           r->status, retrieved);
 	gw_log_field(r, "transfer", whole ? "complete" : rc < 0 ? "failed" : "aborted");
 	gw_pipe_release(&t->pipe);
+	sodium_memzero(t->c.who_buf, sizeof(t->c.who_buf));
 	free(t);
 	r->state = NULL;
 }
@@ -435,6 +472,37 @@ static void safe_content_type(const char *type, char *out, size_t size)
 		snprintf(out, size, "%.*s", (int)n, type);
 }
 
+/*
+ * The package's download limit: file INDEX (0: the zip, -1: the landing page) was
+ * downloaded as often as it may be. Events that cannot be read count as reached: a
+ * limit is a promise to the sender.
+ */
+static int limit_reached(struct dl *c, const struct bd_download *d, int index)
+{
+	struct bd_error err;
+	int rc = gw_delivery_limit_reached(gw_request_runtime(c->r), d, index, &err);
+
+	if (rc < 0) {
+		gw_log_field(c->r, "error", err.msg);
+		bd_log(LOG_WARNING, "event=events-unreadable package=%s error=\"%s\"",
+		       bd_download_package_id(d), err.msg);
+	}
+	return rc != 0;
+}
+
+/* 410 with the page that says the download limit was reached; closes D. */
+static enum MHD_Result limit_page(struct dl *c, struct bd_download *d, int index)
+{
+	gw_metrics_event(GW_EV_DOWNLOAD_LIMIT);
+	if (!c->head)
+		audit(c, "download-limit", bd_download_package_id(d), index, -1, NULL, "refused",
+		      MHD_HTTP_GONE);
+	gw_log_field(c->r, "package", bd_download_package_id(d));
+	gw_log_field(c->r, "result", "download-limit");
+	bd_download_close(&d);
+	return respond_page_error(c->r, c->lang, GW_PAGE_LIMIT, 0);
+}
+
 /* HEAD: the headers a GET would get, and no producer at all. */
 static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -450,6 +518,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	struct MHD_Response *resp;
 	struct transfer *t;
 	struct gw_pipe *pipe = NULL;
+	struct gw_delivery *delivery = NULL;
 	struct bd_error err;
 	struct job *j;
 	char etag[64], modified[40], value[128], *disposition;
@@ -468,6 +537,8 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		}
 		size = len = f->size;
 	}
+	if (limit_reached(c, d, c->kind == T_FILE ? (int)c->index : 0))
+		return limit_page(c, d, c->kind == T_FILE ? (int)c->index : 0);
 	snprintf(etag, sizeof(etag), "\"%s-%u\"", package, c->kind == T_FILE ? c->index : 0);
 	http_date(m->created, modified);
 	if (f != NULL && f->size > 0) {
@@ -505,6 +576,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		if (resp != NULL && len == MHD_SIZE_UNKNOWN)
 			MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
 	} else {
+		delivery = gw_delivery_new(d, c->kind == T_FILE ? c->index : 0, c->who, c->client);
 		j = bd_calloc(1, sizeof(*j));
 		j->rt = gw_runtime_hold(gw_request_runtime(r));
 		j->d = d; /* the job owns it now */
@@ -512,11 +584,14 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		j->off = off;
 		j->len = len;
 		pipe = gw_pipe_start(PIPE_BYTES, job_produce, j, job_free, &err);
-		if (pipe == NULL)
+		if (pipe == NULL) {
+			gw_delivery_free(&delivery);
 			return refuse(c, &err, c->kind == T_FILE ? (int)c->index : 0);
+		}
 		/* Wait for the first bytes, so a failure can still get its proper page. */
 		if (gw_pipe_wait_first(pipe, &err) < 0) {
 			gw_pipe_release(&pipe);
+			gw_delivery_free(&delivery);
 			return refuse(c, &err, c->kind == T_FILE ? (int)c->index : 0);
 		}
 		resp = gw_pipe_response(pipe, len, gw_metrics_bytes_out);
@@ -525,6 +600,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		if (c->head)
 			bd_download_close(&d);
 		gw_pipe_release(&pipe);
+		gw_delivery_free(&delivery);
 		return MHD_NO;
 	}
 	if (f != NULL) {
@@ -557,7 +633,12 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	t = bd_calloc(1, sizeof(*t));
 	t->c = *c;
 	sodium_memzero(t->c.token, sizeof(t->c.token)); /* not needed past this point */
+	t->c.body = NULL;
+	if (c->who != NULL)
+		t->c.who = t->c.who_buf;
 	t->pipe = pipe;
+	t->delivery = delivery;
+	t->off = off;
 	t->expected = len;
 	snprintf(t->package, sizeof(t->package), "%s", package);
 	if (partial)
@@ -580,6 +661,8 @@ static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 	struct gw_html page;
 	enum MHD_Result rc;
 
+	if (limit_reached(c, d, -1))
+		return limit_page(c, d, -1);
 	gw_log_field(c->r, "package", bd_download_package_id(d));
 	gw_log_field(c->r, "result", "page");
 	if (!c->head) {
@@ -614,17 +697,24 @@ static enum MHD_Result handle(struct dl *c)
 	struct bd_error err;
 	int rc;
 
+	int post = strcmp(r->method, "POST") == 0;
+	struct gw_verify_request q;
+	enum MHD_Result answer;
+
 	c->head = strcmp(r->method, "HEAD") == 0;
 	c->lang = gw_pages_language(
 	        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
 	        bd_language_code(rt->settings.conf->gateway.language));
-	if (strcmp(r->method, "GET") != 0 && !c->head)
+	/* Every link takes GET and HEAD; a POST only one whose package asks for verification,
+	 * which is not known yet. */
+	if (strcmp(r->method, "GET") != 0 && !c->head && !post)
 		return gw_respond_not_allowed(r, "GET, HEAD");
 	c->client = gw_request_client(r, &c->forwarded);
 	c->genuine = parse_target(r->url + strlen("/d/"), c) == 0 && token_genuine(c);
-	if (!c->genuine && gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
+	if (!c->genuine &&
+	    gw_ratelimit_blocked(ratelimit_of(r), c->client, gw_ratelimit_now_ms())) {
 		gw_metrics_event(GW_EV_RATE_LIMITED);
 		audit(c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
 		gw_log_field(r, "result", "rate-limited");
@@ -639,7 +729,36 @@ static enum MHD_Result handle(struct dl *c)
 		              c->kind == T_FILE  ? (int)c->index
 		              : c->kind == T_ALL ? 0
 		                                 : -1);
+	q = (struct gw_verify_request){r, c->token, c->lang, c->client, c->body, c->kind == T_PAGE};
+	if (post && c->kind != T_PAGE) {
+		bd_download_close(&d);
+		return gw_respond_not_allowed(r, "GET, HEAD");
+	}
+	if (!bd_verify_gate(((struct gw_download *)r->route->cls)->verify, &q, d, &answer)) {
+		gw_log_field(r, "package", bd_download_package_id(d));
+		bd_download_close(&d);
+		return answer;
+	}
+	if (post) {
+		bd_download_close(&d);
+		return gw_respond_not_allowed(r, "GET, HEAD");
+	}
+	/* a copy: the audit line of a transfer is written after D has gone */
+	if (bd_verify_who(r, d) != NULL) {
+		snprintf(c->who_buf, sizeof(c->who_buf), "%s", bd_verify_who(r, d));
+		c->who = c->who_buf;
+	}
 	return c->kind == T_PAGE ? landing(c, d) : serve(c, d);
+}
+
+/* A verification form as it arrives; past FORM_BYTES it is cut (and so refused). */
+static void form_free(struct gw_request *r, int completed)
+{
+	GString *form = r->state;
+
+	sodium_memzero(form->str, form->allocated_len); /* it may hold a code */
+	g_string_free(form, TRUE);
+	r->state = NULL;
 }
 
 static enum MHD_Result download_handle(struct gw_request *r, const char *data, size_t *size)
@@ -647,10 +766,18 @@ static enum MHD_Result download_handle(struct gw_request *r, const char *data, s
 	struct dl c = {.r = r};
 	enum MHD_Result rc;
 
+	if (r->calls == 1 && strcmp(r->method, "POST") == 0) {
+		r->state = g_string_new(NULL);
+		r->state_free = form_free;
+	}
 	if (r->calls == 1 || *size > 0) {
+		if (r->state != NULL && ((GString *)r->state)->len + *size <= FORM_BYTES)
+			g_string_append_len(r->state, data, (gssize)*size);
 		*size = 0;
 		return MHD_YES;
 	}
+	if (r->state != NULL)
+		c.body = ((GString *)r->state)->str;
 	rc = handle(&c);
 	sodium_memzero(c.token, sizeof(c.token)); /* the copy of the link's secret */
 	return rc;
@@ -712,6 +839,7 @@ struct gw_download *gw_download_register(struct gw_server *srv, int https)
 	        .path = "/logo", .handler = logo_handle, .name = "logo", .cls = dl};
 
 	dl->ratelimit = gw_ratelimit_new(0);
+	dl->verify = gw_verify_new(https);
 	dl->https = https;
 	gw_server_add_route(srv, &download);
 	gw_server_add_route(srv, &logo);

@@ -114,10 +114,18 @@ static const struct counter counters[] = {
         {"bestanden_page_views_total", "", "Landing pages shown (link scanners included).",
          GW_EV_PAGE_VIEW},
         {"bestanden_link_refusals_total", "{reason=\"expired\"}",
-         "Links refused, by reason (expired: 410; not_found: 404; rate_limited: 429).",
+         "Links refused, by reason (expired: 410; not_found: 404; rate_limited: 429; "
+         "download_limit: 410).",
          GW_EV_EXPIRED},
         {"bestanden_link_refusals_total", "{reason=\"not_found\"}", NULL, GW_EV_NOT_FOUND},
         {"bestanden_link_refusals_total", "{reason=\"rate_limited\"}", NULL, GW_EV_RATE_LIMITED},
+        {"bestanden_link_refusals_total", "{reason=\"download_limit\"}", NULL,
+         GW_EV_DOWNLOAD_LIMIT},
+        {"bestanden_files_downloaded_total", "",
+         "Files whose every byte reached a recipient, in one response or in several ranges.",
+         GW_EV_FILE_DOWNLOADED},
+        {"bestanden_receipts_total", "", "Download receipts to senders that the MTA accepted.",
+         GW_EV_RECEIPT_SENT},
         {"bestanden_upload_page_views_total", "",
          "Upload-request pages shown (link scanners included).", GW_EV_UPLOAD_PAGE_VIEW},
         {"bestanden_uploads_total", "{outcome=\"accepted\"}",
@@ -127,6 +135,13 @@ static const struct counter counters[] = {
         {"bestanden_requester_notices_total", "",
          "Mails to requesters about their uploads that the MTA accepted.",
          GW_EV_REQUESTER_NOTIFIED},
+        {"bestanden_verifications_total", "{outcome=\"code_sent\"}",
+         "Recipients' verifications, by outcome (code_sent: a code mailed; verified: a right "
+         "answer; failed: refused; locked: a client locked out).",
+         GW_EV_CODE_SENT},
+        {"bestanden_verifications_total", "{outcome=\"verified\"}", NULL, GW_EV_VERIFIED},
+        {"bestanden_verifications_total", "{outcome=\"failed\"}", NULL, GW_EV_VERIFY_FAILED},
+        {"bestanden_verifications_total", "{outcome=\"locked\"}", NULL, GW_EV_LOCKED},
 };
 
 static char *render(size_t *len)

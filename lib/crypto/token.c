@@ -19,6 +19,11 @@
 
 static const char mac_domain[] = "bestanden/v1 link token"; /* NUL included in the MAC input */
 
+static int known_type(int type)
+{
+	return type == BD_TOKEN_DOWNLOAD || type == BD_TOKEN_UPLOAD || type == BD_TOKEN_MANAGE;
+}
+
 static void token_mac(const uint8_t key[BD_LINK_KEY_BYTES], const uint8_t raw[SIGNED_BYTES],
                       uint8_t mac[MAC_BYTES])
 {
@@ -40,7 +45,7 @@ int bd_token_encode(const struct bd_token *t, const struct bd_keyring *kr,
 	const uint8_t *key;
 	uint8_t raw[TOKEN_BYTES];
 
-	if (t->type != BD_TOKEN_DOWNLOAD && t->type != BD_TOKEN_UPLOAD)
+	if (!known_type((int)t->type))
 		return bd_error_set(err, BD_E_INVALID, "token: unknown type %d", (int)t->type);
 	if (t->expires < 0 || t->expires > (int64_t)UINT32_MAX)
 		return bd_error_set(err, BD_E_INVALID, "token: expiry %lld is out of range",
@@ -91,8 +96,7 @@ int bd_token_decode(const char *s, const struct bd_keyring *kr, int64_t now, str
 	    binlen != sizeof(raw))
 		return bd_error_set(err, BD_E_INVALID, "token: not base64url");
 	type = raw[0] & 0x0f;
-	if (raw[0] >> 4 != BD_TOKEN_VERSION ||
-	    (type != BD_TOKEN_DOWNLOAD && type != BD_TOKEN_UPLOAD))
+	if (raw[0] >> 4 != BD_TOKEN_VERSION || !known_type(type))
 		goto invalid;
 	key = bd_keyring_link_key(kr, raw[1]);
 	if (key == NULL)

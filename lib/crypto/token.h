@@ -1,7 +1,8 @@
 /*
  * token.h - signed link tokens: https://host/d/<token>.
  *
- * A token carries version and type (download or upload request), the id of
+ * A token carries version and type (download, upload request, or the
+ * sender's management link https://host/m/<token>), the id of
  * the link key that signed it, the expiry, the package id, the package's
  * link secret and a truncated keyed-BLAKE2b MAC over all of that. Encoded
  * as base64url without padding, at most BD_TOKEN_MAX_CHARS characters.
@@ -28,6 +29,7 @@
 enum bd_token_type {
 	BD_TOKEN_DOWNLOAD = 1,
 	BD_TOKEN_UPLOAD = 2,
+	BD_TOKEN_MANAGE = 3, /* the sender's /m/ link: status, revoke, extend; never /d/ */
 };
 
 struct bd_token {

@@ -60,6 +60,13 @@ int bd_download_fetch_small(struct bd_store *store, const char *name, uint64_t o
 int bd_download_open(const char *token, const struct bd_keyring *kr, struct bd_store *store,
                      int64_t now, struct bd_download **out, struct bd_error *err)
 {
+	return bd_download_open_as(token, BD_TOKEN_DOWNLOAD, kr, store, now, out, err);
+}
+
+int bd_download_open_as(const char *token, enum bd_token_type type, const struct bd_keyring *kr,
+                        struct bd_store *store, int64_t now, struct bd_download **out,
+                        struct bd_error *err)
+{
 	struct bd_manifest *m = NULL;
 	struct bd_package_keys *keys = NULL;
 	struct bd_buf_sink buf;
@@ -78,9 +85,11 @@ int bd_download_open(const char *token, const struct bd_keyring *kr, struct bd_s
 			return -1;
 		link_expired = 1;
 	}
-	if (t.type != BD_TOKEN_DOWNLOAD) {
+	if (t.type != type) {
 		sodium_memzero(&t, sizeof(t));
-		return bd_error_set(err, BD_E_INVALID, "not a download link");
+		return bd_error_set(err, BD_E_INVALID,
+		                    type == BD_TOKEN_DOWNLOAD ? "not a download link"
+		                                              : "not a management link");
 	}
 	bd_package_object_name(t.package_id, 0, name, sizeof(name));
 	if (bd_download_fetch_small(store, name, 0, BD_MANIFEST_MAX_BYTES, &buf, err) < 0) {
@@ -124,6 +133,11 @@ const struct bd_manifest *bd_download_manifest(const struct bd_download *d)
 const char *bd_download_package_id(const struct bd_download *d)
 {
 	return d->id_hex;
+}
+
+const struct bd_package_keys *bd_download_keys(const struct bd_download *d)
+{
+	return d->keys;
 }
 
 const struct bd_manifest_file *bd_download_find(const struct bd_download *d, unsigned index)
@@ -225,6 +239,21 @@ int bd_download_extend(struct bd_download *d, const struct bd_keyring *kr, int64
 	if (r < 0)
 		d->manifest->expires = before;
 	return r;
+}
+
+int64_t bd_download_extend_limit(const struct bd_download *d, uint64_t max_retention)
+{
+	return d->manifest->created + (int64_t)max_retention;
+}
+
+int bd_download_extend_within(struct bd_download *d, const struct bd_keyring *kr, int64_t expires,
+                              int64_t now, uint64_t max_retention, struct bd_error *err)
+{
+	if (expires <= now || expires > bd_download_extend_limit(d, max_retention))
+		return bd_error_set(err, BD_E_INVALID,
+		                    "the expiry must lie in the future and within the maximum "
+		                    "retention from the package's creation");
+	return bd_download_extend(d, kr, expires, err);
 }
 
 void bd_download_close(struct bd_download **dp)

@@ -22,15 +22,23 @@
 #include "keys.h"
 #include "manifest.h"
 #include "store.h"
+#include "token.h"
 
 struct bd_download;
 
 /* Verify TOKEN (the part after /d/) at time NOW and open its package. */
 int bd_download_open(const char *token, const struct bd_keyring *kr, struct bd_store *store,
                      int64_t now, struct bd_download **out, struct bd_error *err);
+/* The same for a token of TYPE: BD_TOKEN_MANAGE for the sender's /m/ link. A token of any
+ * other type is BD_E_INVALID, so neither link opens where the other belongs. */
+int bd_download_open_as(const char *token, enum bd_token_type type, const struct bd_keyring *kr,
+                        struct bd_store *store, int64_t now, struct bd_download **out,
+                        struct bd_error *err);
 const struct bd_manifest *bd_download_manifest(const struct bd_download *d);
 /* The package id as 16 hex digits, for logs. */
 const char *bd_download_package_id(const struct bd_download *d);
+/* The package's keys, for its events (events.h); D owns them. */
+const struct bd_package_keys *bd_download_keys(const struct bd_download *d);
 /* The file with object number INDEX, or NULL. */
 const struct bd_manifest_file *bd_download_find(const struct bd_download *d, unsigned index);
 /*
@@ -48,6 +56,13 @@ int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64
  */
 int bd_download_extend(struct bd_download *d, const struct bd_keyring *kr, int64_t expires,
                        struct bd_error *err);
+/* The latest expiry an extension may set: the package's creation + MAX_RETENTION
+ * ([admin] max_retention), the one rule for the admin API and the sender's link. */
+int64_t bd_download_extend_limit(const struct bd_download *d, uint64_t max_retention);
+/* bd_download_extend when EXPIRES lies after NOW and not after the limit above; else
+ * BD_E_INVALID and nothing changes. */
+int bd_download_extend_within(struct bd_download *d, const struct bd_keyring *kr, int64_t expires,
+                              int64_t now, uint64_t max_retention, struct bd_error *err);
 void bd_download_close(struct bd_download **d);
 
 /* Object NAME from OFF, at most MAX bytes, into OUT (more is BD_E_IO): the manifest and

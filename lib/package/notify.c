@@ -15,6 +15,7 @@
 #include "template.h"
 
 #include <glib.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,19 @@ static char *html_document(const char *intro_html, const char *snippet)
 	return bd_asprintf("<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"></head>\n"
 	                   "<body>\n%s%s</body>\n</html>\n",
 	                   intro_html, snippet);
+}
+
+/* TEXT and the HTML snippet HTML (both freed here) as one mail to TO. */
+static int mail_rendered(const struct bd_conf *conf, const char *to, const char *subject,
+                         char *text, char *html, struct bd_error *err)
+{
+	char *doc = html_document("", html);
+	int rc = mail_to(conf, to, subject, text, doc, err);
+
+	free(doc);
+	free(text);
+	free(html);
+	return rc;
 }
 
 int bd_notify_upload(const struct bd_conf *conf, const struct bd_request *r,
@@ -126,7 +140,7 @@ int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, con
 	struct bd_notice *n;
 	struct bd_notice_vars v;
 	struct bd_notice_request rq = {r->requester, r->note, r->max_total_size, r->max_files};
-	char *text, *html, *doc, *subj;
+	char *subj;
 	int rc;
 
 	if (r->recipient == NULL)
@@ -137,15 +151,10 @@ int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, con
 		return -1;
 	v = (struct bd_notice_vars){
 	        conf->gateway.organisation, link, (time_t)r->expires, 0, NULL, languages(conf)};
-	text = bd_notice_render_request_text(n, &v, &rq);
-	html = bd_notice_render_request_html(n, &v, &rq);
-	doc = html_document("", html);
 	subj = subject(conf, "Uploadverzoek", "Upload request");
-	rc = mail_to(conf, r->recipient, subj, text, doc, err);
+	rc = mail_rendered(conf, r->recipient, subj, bd_notice_render_request_text(n, &v, &rq),
+	                   bd_notice_render_request_html(n, &v, &rq), err);
 	free(subj);
-	free(doc);
-	free(text);
-	free(html);
 	bd_notice_free(&n);
 	return rc;
 }
@@ -185,5 +194,56 @@ int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, c
 	free(doc);
 	g_free(html);
 	free(text);
+	return rc;
+}
+
+int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
+                      const struct bd_notice_receipt *rc, struct bd_error *err)
+{
+	struct bd_notice *n = bd_notice_load_named(conf->notice.template_dir, "receipt",
+	                                           bd_language_code(conf->notice.language), err);
+	struct bd_notice_vars v = {conf->gateway.organisation, "", 0, 0, NULL, languages(conf)};
+	char *subj, *nl, *en;
+	int rc_mail;
+
+	if (n == NULL)
+		return -1;
+	nl = bd_asprintf("Gedownload: %s", rc->file);
+	en = bd_asprintf("Downloaded: %s", rc->file);
+	subj = subject(conf, nl, en);
+	free(nl);
+	free(en);
+	rc_mail = mail_rendered(conf, sender, subj, bd_notice_render_receipt(n, &v, rc, 0),
+	                        bd_notice_render_receipt(n, &v, rc, 1), err);
+	free(subj);
+	bd_notice_free(&n);
+	return rc_mail;
+}
+
+int bd_notify_code(const struct bd_conf *conf, const char *lang, const char *to, const char *link,
+                   const char *code, unsigned minutes, struct bd_error *err)
+{
+	int en = strcmp(lang, "en") == 0;
+	struct bd_notice *n =
+	        bd_notice_load_named(conf->notice.template_dir, "code", en ? "en" : "nl", err);
+	struct bd_notice_vars v = {conf->gateway.organisation,      link, 0, 0, NULL,
+	                           en ? BD_NOTICE_EN : BD_NOTICE_NL};
+	struct bd_notice_code c = {code, minutes};
+	char *text, *html, *doc;
+	int rc;
+
+	if (n == NULL)
+		return -1;
+	text = bd_notice_render_code_text(n, &v, &c);
+	html = bd_notice_render_code_html(n, &v, &c);
+	doc = html_document("", html);
+	rc = mail_to(conf, to, en ? "Your code" : "Uw code", text, doc, err);
+	sodium_memzero(text, strlen(text)); /* the code */
+	sodium_memzero(html, strlen(html));
+	sodium_memzero(doc, strlen(doc));
+	free(doc);
+	free(text);
+	free(html);
+	bd_notice_free(&n);
 	return rc;
 }

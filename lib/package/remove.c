@@ -9,6 +9,7 @@
 #include "package.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct removal {
@@ -49,4 +50,52 @@ int bd_package_delete(struct bd_store *s, const char *id_hex, size_t *deleted, s
 	if (deleted != NULL)
 		*deleted = r.deleted;
 	return rv;
+}
+
+static void marker_name(const char *id_hex, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%x", id_hex, BD_PACKAGE_WITHDRAWN_INDEX);
+}
+
+int bd_package_withdraw(struct bd_store *s, const char *id_hex, int64_t until, size_t *deleted,
+                        struct bd_error *err)
+{
+	struct bd_mem_source src;
+	uint8_t date[8];
+	char name[BD_PACKAGE_ID_HEX + 9];
+
+	if (bd_package_delete(s, id_hex, deleted, err) < 0)
+		return -1;
+	/* after the delete, which would take it along */
+	for (int i = 0; i < 8; i++)
+		date[i] = (uint8_t)((uint64_t)until >> (56 - 8 * i));
+	marker_name(id_hex, name, sizeof(name));
+	bd_mem_source_init(&src, date, sizeof(date));
+	return bd_store_put(s, name, &src.source, sizeof(date), err);
+}
+
+int bd_package_withdrawn(struct bd_store *s, const char *id_hex, int64_t *until,
+                         struct bd_error *err)
+{
+	struct bd_buf_sink sink;
+	struct bd_error e;
+	char name[BD_PACKAGE_ID_HEX + 9];
+	uint64_t date = 0;
+
+	marker_name(id_hex, name, sizeof(name));
+	bd_buf_sink_init(&sink);
+	if (bd_store_get(s, name, 0, 8, &sink.sink, &e) < 0) {
+		free(sink.data);
+		if (e.code == BD_E_NOTFOUND)
+			return 0;
+		if (err != NULL)
+			*err = e;
+		return -1;
+	}
+	for (size_t i = 0; i < sink.len && i < 8; i++)
+		date = date << 8 | sink.data[i];
+	free(sink.data);
+	if (until != NULL)
+		*until = (int64_t)date;
+	return 1;
 }

@@ -3,14 +3,17 @@
  *
  * A listing comes in byte order, so a package's objects arrive together and
  * its manifest "<id>/0" first; one package is counted at a time and judged
- * when the next begins, then deleted through bd_package_delete().
+ * when the next begins, then deleted through bd_package_delete(). A package's
+ * events ("<id>/0e/...") sort after its manifest and count among its objects.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "sweep.h"
+#include "events.h"
 #include "manifest.h"
 #include "remove.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +28,7 @@ struct sweep {
 	/* the package being collected */
 	char id[BD_PACKAGE_ID_HEX];
 	int has_manifest;
+	int has_marker; /* withdrawn by its sender (remove.h) */
 	uint64_t manifest_size;
 	size_t n; /* its objects seen */
 };
@@ -92,6 +96,16 @@ static void judge(struct sweep *w)
 			w->st->expired++;
 			delete_package(w);
 		}
+	} else if (w->has_marker) {
+		/* a withdrawn package's marker: kept until the package would have expired */
+		struct bd_error e;
+		int64_t until = 0;
+		int rc = bd_package_withdrawn(w->store, w->id, &until, &e);
+
+		if (rc < 0)
+			fail(w, &e);
+		else if (rc == 0 || until <= w->opts->now)
+			delete_package(w);
 	} else {
 		w->st->orphans++;
 		if (w->opts->orphan != NULL && w->opts->orphan(w->opts->ctx, w->id))
@@ -99,23 +113,30 @@ static void judge(struct sweep *w)
 	}
 	w->n = 0;
 	w->has_manifest = 0;
+	w->has_marker = 0;
 }
 
-/* "<16 hex>/<hex>" with no leading zero in the index (but "0" itself). */
+/* "<16 hex>/<hex>" with no leading zero in the index (but "0" itself), or an event
+ * "<16 hex>/0e/<stamp>" (events.h): it goes with its package, or as an orphan.
+ * *IS_MANIFEST 1 for the manifest, 2 for a withdrawal marker, else 0. */
 static int package_object(const char *name, char id[BD_PACKAGE_ID_HEX], int *is_manifest)
 {
 	const char *idx = name + BD_PACKAGE_ID_HEX;
+	char marker[16];
 
 	if (strlen(name) < BD_PACKAGE_ID_HEX + 1 || name[BD_PACKAGE_ID_HEX - 1] != '/')
 		return 0;
 	for (int i = 0; i < BD_PACKAGE_ID_HEX - 1; i++)
 		if (name[i] == '/')
 			return 0;
+	if (strncmp(idx, BD_EVENTS_DIR "/", sizeof(BD_EVENTS_DIR)) == 0)
+		idx += sizeof(BD_EVENTS_DIR);
 	if (strchr(idx, '/') != NULL || *idx == '\0')
 		return 0;
 	memcpy(id, name, BD_PACKAGE_ID_HEX - 1);
 	id[BD_PACKAGE_ID_HEX - 1] = '\0';
-	*is_manifest = strcmp(idx, "0") == 0;
+	snprintf(marker, sizeof(marker), "%x", BD_PACKAGE_WITHDRAWN_INDEX);
+	*is_manifest = strcmp(idx, "0") == 0 ? 1 : strcmp(idx, marker) == 0 ? 2 : 0;
 	return 1;
 }
 
@@ -132,10 +153,12 @@ static int on_object(void *ctx, const char *name, uint64_t size)
 		judge(w);
 		memcpy(w->id, id, sizeof(w->id));
 	}
-	if (is_manifest) {
+	if (is_manifest == 1) {
 		w->has_manifest = 1;
 		w->manifest_size = size;
 	}
+	if (is_manifest == 2)
+		w->has_marker = 1;
 	w->n++;
 	return 0;
 }

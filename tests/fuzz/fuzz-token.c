@@ -50,7 +50,7 @@ static void genuine(const struct bd_keyring *kr, const uint8_t *data, size_t siz
 
 	if (size < 32)
 		return;
-	t.type = data[0] & 1 ? BD_TOKEN_UPLOAD : BD_TOKEN_DOWNLOAD;
+	t.type = data[0] & 1 ? BD_TOKEN_UPLOAD : data[0] & 2 ? BD_TOKEN_MANAGE : BD_TOKEN_DOWNLOAD;
 	t.key_id = 1;
 	t.expires = (int64_t)((uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 |
 	                      (uint32_t)data[3] << 8 | data[4]);

@@ -63,7 +63,7 @@ static void test_roundtrip(void **state)
 {
 	struct fixture *f = *state;
 
-	for (int type = BD_TOKEN_DOWNLOAD; type <= BD_TOKEN_UPLOAD; type++) {
+	for (int type = BD_TOKEN_DOWNLOAD; type <= BD_TOKEN_MANAGE; type++) {
 		struct bd_token t = sample(type), u;
 		char s[BD_TOKEN_MAX_CHARS + 1];
 		struct bd_error err;
@@ -87,6 +87,8 @@ static void test_roundtrip(void **state)
 static void test_format_vector(void **state)
 {
 	static const char want[] = "EQFpVbkAASNFZ4mrze9AQUJDREVGR0hJSktMTU5PRroyoCXltMoIp0yM";
+	static const char want_manage[] =
+	        "EwFpVbkAASNFZ4mrze9AQUJDREVGR0hJSktMTU5PcQpCvYYPBggIcsog";
 	uint8_t link_key[32], gw_sk[32];
 	struct bd_token t = {.type = BD_TOKEN_DOWNLOAD, .key_id = 1, .expires = 1767225600}, u;
 	char s[BD_TOKEN_MAX_CHARS + 1], *dir;
@@ -107,8 +109,48 @@ static void test_format_vector(void **state)
 	assert_string_equal(s, want);
 	assert_int_equal(bd_token_decode(want, kr, 1767225599, &u, NULL), 0);
 	assert_memory_equal(u.secret, t.secret, 16);
+	/* the same package's management link (type 3) */
+	t.type = BD_TOKEN_MANAGE;
+	assert_int_equal(bd_token_encode(&t, kr, s, NULL), 0);
+	assert_string_equal(s, want_manage);
+	assert_int_equal(bd_token_decode(want_manage, kr, 1767225599, &u, NULL), 0);
+	assert_int_equal(u.type, BD_TOKEN_MANAGE);
 	bd_keyring_free(&kr);
 	keydir_remove(dir);
+}
+
+/* Type 4 and up, and 0, are refused even with a MAC that matches: a version-1 reader knows
+ * only download, upload request and management links. */
+static void test_unknown_type_with_genuine_mac(void **state)
+{
+	struct fixture *f = *state;
+	struct bd_token t = sample(BD_TOKEN_MANAGE), u;
+	uint8_t raw[BD_TOKEN_BYTES], key[32], full[crypto_generichash_BYTES];
+	static const char domain[] = "bestanden/v1 link token";
+	char s[BD_TOKEN_MAX_CHARS + 1];
+	crypto_generichash_state st;
+	size_t len;
+	struct bd_error err;
+
+	memcpy(key, bd_keyring_link_key(f->kr, 1), sizeof(key));
+	assert_int_equal(bd_token_encode(&t, f->kr, s, NULL), 0);
+	assert_int_equal(sodium_base642bin(raw, sizeof(raw), s, strlen(s), NULL, &len, NULL,
+	                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+	                 0);
+	for (int type = 0; type < 16; type++) {
+		if (type >= BD_TOKEN_DOWNLOAD && type <= BD_TOKEN_MANAGE)
+			continue;
+		raw[0] = (uint8_t)(BD_TOKEN_VERSION << 4 | type);
+		crypto_generichash_init(&st, key, sizeof(key), sizeof(full));
+		crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain));
+		crypto_generichash_update(&st, raw, 30);
+		crypto_generichash_final(&st, full, sizeof(full));
+		memcpy(raw + 30, full, 12);
+		sodium_bin2base64(s, sizeof(s), raw, sizeof(raw),
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		assert_int_equal(bd_token_decode(s, f->kr, NOW, &u, &err), -1);
+		assert_int_equal(err.code, BD_E_INVALID);
+	}
 }
 
 static void test_every_bit_flip(void **state)
@@ -236,7 +278,7 @@ static void test_keys(void **state)
 	t.key_id = 0;
 	assert_int_equal(bd_token_encode(&t, f->kr, s, &err), -1);
 	t.key_id = 1;
-	t.type = 3;
+	t.type = 4; /* the first type there is none of */
 	assert_int_equal(bd_token_encode(&t, f->kr, s, &err), -1);
 	assert_int_equal(err.code, BD_E_INVALID);
 	t.type = BD_TOKEN_DOWNLOAD;
@@ -275,6 +317,7 @@ int main(void)
 	        cmocka_unit_test(test_lengths),
 	        cmocka_unit_test(test_expiry),
 	        cmocka_unit_test(test_keys),
+	        cmocka_unit_test(test_unknown_type_with_genuine_mac),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
