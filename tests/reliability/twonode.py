@@ -76,6 +76,19 @@ def _head(sock):
     return head.split(b"\r\n")[0].decode("latin-1"), headers, body
 
 
+def _rest(sock):
+    """What SOCK sends until it closes or breaks."""
+    out = bytearray()
+    while True:
+        try:
+            b = sock.recv(65536)
+        except OSError:
+            b = b""
+        if not b:
+            return bytes(out)
+        out += b
+
+
 def check_failover(tn, counts, size=40_000_000):
     problems = []
     data = os.urandom(size)
@@ -98,14 +111,7 @@ def check_failover(tn, counts, size=40_000_000):
         body += s.recv(65536)
     victim = tn.node_of(first)
     victim.kill_gateway()
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            body += b
-    except OSError:
-        pass
+    body += _rest(s)
     s.close()
     if len(body) >= len(data) or body != data[:len(body)]:
         problems.append("failover: the first download was not cut short cleanly (%d of %d bytes)" %
