@@ -206,8 +206,9 @@ def run(build, ceph, workdir, n, sessions=20, seed=17, log=print):
     finally:
         if rss:
             rss.stop()
-            counts["milter RSS KiB (start/peak/end)"] = "%d/%d/%d" % rss.summary("milter")
-            counts["gateway RSS KiB (start/peak/end)"] = "%d/%d/%d" % rss.summary("gateway")
+            for name in ("milter", "gateway"):
+                counts["%s RSS KiB (start/25%%/50%%/75%%/peak/end)" % name] = "/".join(
+                    "%d" % v for v in rss.summary(name))
         stack.stop(keep=bool(problems) or os.environ.get("BD_KEEP_TEST_DIR") == "1")
     if counts["tempfails during the outage"] == 0:
         problems.append("nothing was tempfailed while radosgw restarted")

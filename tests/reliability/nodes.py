@@ -209,9 +209,9 @@ class RssSampler:
         self._thread.join()
 
     def summary(self, name):
-        """(start, peak, end) in KiB."""
+        """(start, at a quarter, half and three quarters of the run, peak, end) in KiB."""
         s = self.samples[name] or [0]
-        return s[0], max(s), s[-1]
+        return (s[0],) + tuple(s[len(s) * k // 4] for k in (1, 2, 3)) + (max(s), s[-1])
 
 
 NGINX_CONF = """\
