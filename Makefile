@@ -6,7 +6,7 @@ FUZZ      ?= build-fuzz
 JOBS      ?= $(shell nproc)
 CMAKE_OPTS ?=
 
-.PHONY: all deps build check test test-asan asan fuzz-smoke fuzz demo demo-stop format install uninstall deb clean bench bench-smtp help screenshots
+.PHONY: all deps build check test test-asan asan fuzz-smoke fuzz demo demo-stop format install uninstall deb clean bench bench-smtp help screenshots reliability
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make test       run the tests of the normal build only"
 	@echo "make fuzz-smoke run each libFuzzer target briefly (clang)"
 	@echo "make fuzz       run each libFuzzer target FUZZ_SECONDS (default 600)"
+	@echo "make reliability load (RELIABILITY_MESSAGES, default 2000) and two nodes on Ceph; as root, long"
 	@echo "make format     clang-format every C file"
 	@echo "make screenshots renew docs/screenshots (pages and mails, headless chromium)"
 	@echo "make install    install programs, templates and man pages"
@@ -81,6 +82,14 @@ fuzz-smoke: deps $(FUZZ)/CMakeCache.txt
 
 fuzz: deps $(FUZZ)/CMakeCache.txt
 	$(call fuzz_run,$(FUZZ_SECONDS),fuzz)
+
+# The load run and the two-node run on a private Ceph RGW (docs/RELIABILITY.md): as root,
+# not in make check (2000 messages take a while). Prints the counts; fails on any mismatch.
+RELIABILITY_MESSAGES ?= 2000
+reliability:
+	@scripts/install-deps.sh reliability
+	@$(MAKE) --no-print-directory build
+	RELIABILITY_MESSAGES=$(RELIABILITY_MESSAGES) python3 tests/reliability/run.py $(BUILD)
 
 demo:
 	@scripts/install-deps.sh demo

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: EUPL-1.2
 # install-deps.sh - install the Debian 12 packages bestanden needs; idempotent.
 #
-# usage: scripts/install-deps.sh GROUP...   (groups: build test demo)
+# usage: scripts/install-deps.sh GROUP...   (groups: build test reliability demo)
 # Installs only what is missing, so it is quick when everything is there.
 # Needs root (or sudo) only when something has to be installed.
 set -eu
@@ -12,14 +12,17 @@ build_pkgs="cmake make gcc clang pkg-config libmilter-dev libgmime-3.0-dev libso
   libytnef0-dev"
 test_pkgs="curl python3 postfix swaks ceph-mon ceph-osd radosgw ceph-common chromium nodejs npm man-db groff-base openssl gnupg clamav-daemon"
 demo_pkgs="curl python3 postfix swaks"
+# make reliability: the test packages and nginx, the load balancer in front of two gateways
+reliability_pkgs="nginx"
 
 want=""
 for group in "${@:-build}"; do
 	case $group in
 	build) want="$want $build_pkgs" ;;
 	test) want="$want $build_pkgs $test_pkgs" ;;
+	reliability) want="$want $build_pkgs $test_pkgs $reliability_pkgs" ;;
 	demo) want="$want $build_pkgs $demo_pkgs" ;;
-	*) echo "install-deps: unknown group '$group' (build, test, demo)" >&2; exit 2 ;;
+	*) echo "install-deps: unknown group '$group' (build, test, reliability, demo)" >&2; exit 2 ;;
 	esac
 done
 

@@ -383,6 +383,7 @@ static void *worker(void *arg)
 			break;
 		}
 		it = &p->items[p->next++];
+		it->tried = true;
 		pthread_mutex_unlock(&p->lock);
 
 		bd_error_clear(&err);

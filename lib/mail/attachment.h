@@ -42,6 +42,7 @@ struct bd_attachment_item {
 	unsigned index; /* object number, 1-based */
 	uint64_t size;  /* bytes of the file, from bd_attachment_measure() */
 	bool stored;    /* set by bd_attachment_run() */
+	bool tried;     /* its upload began: it may have landed even if it failed */
 };
 
 /* Push the content of C (decoded, unless C->raw) into SINK. */
@@ -57,8 +58,9 @@ bool bd_attachment_raw_blank(GMimeObject *obj);
  * Encrypt and store ITEMS[0..N) under package KEYS with up to THREADS
  * threads; ENV's progress callback runs in the calling thread meanwhile.
  * On failure the first error is returned; items[i].stored tells the caller
- * what to delete. The caller must not touch the message's gmime objects
- * until this returns.
+ * what storage confirmed, items[i].tried what it may hold all the same (an
+ * upload whose answer was lost or came too late). The caller must not touch the message's gmime
+ * objects until this returns.
  */
 int bd_attachment_run(struct bd_store *store, const struct bd_package_keys *keys,
                       struct bd_attachment_item *items, size_t n, unsigned threads,

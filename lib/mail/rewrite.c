@@ -752,15 +752,28 @@ static int protect(const struct job *j, struct bd_manifest *m, struct bd_error *
 
 /* ---- storing ---- */
 
+/*
+ * Undo what a failed rewrite stored. An upload that failed may have landed all
+ * the same (its answer was lost, or came after [storage] timeout): such objects
+ * are deleted by name, as a listing may fail on the same slow store; then, if
+ * storage confirmed anything, the manifest and whatever a listing still shows.
+ */
 static void delete_package(struct job *j, const struct bd_package_keys *keys,
                            const struct bd_attachment_item *items, size_t n, bool manifest)
 {
 	char hex[BD_PACKAGE_ID_HEX];
 	bool stored = manifest;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		char name[64];
+
 		stored = stored || items[i].stored;
-	if (!stored) /* nothing to undo: spare a store that may be down more retries */
+		if (!items[i].tried || items[i].stored)
+			continue;
+		bd_package_object_name(keys->id, items[i].index, name, sizeof(name));
+		bd_store_delete(j->rw->store, name, NULL);
+	}
+	if (!stored) /* nothing else to undo: spare a store that may be down more retries */
 		return;
 	bd_package_id_hex(keys->id, hex);
 	bd_package_delete(j->rw->store, hex, NULL, NULL);

@@ -192,11 +192,9 @@ class Faults(unittest.TestCase):
         # no manifest, so no link to it was ever handed out (test_2b counts it).
         type(self).slow_orphans = self.mend_and_check(orphans_ok=True)
 
-    @unittest.expectedFailure
     def test_2b_slow_storage_leaves_no_orphan(self):
-        """Known: when an upload times out, the rewrite deletes only what storage confirmed,
-        so an object that landed after the timeout stays until the gateway's sweep removes
-        it (an orphan seen for longer than twice [milter] timeout and a minute)."""
+        """An upload whose answer came too late has landed all the same: the failed rewrite
+        deletes every object it tried to store, not only those storage confirmed."""
         self.assertIsNotNone(self.slow_orphans)
         self.assertEqual(self.slow_orphans, set())
 

@@ -3,10 +3,13 @@
 # ceph-rgw.sh - a one-machine Ceph cluster with a RADOS Gateway: a real S3 engine for tests.
 #
 # usage: ceph-rgw.sh start DIR [RGW_PORT]    (prints the S3 settings, also written to DIR/s3.env)
+#        ceph-rgw.sh restart-rgw DIR   (radosgw alone: the objects stay)
 #        ceph-rgw.sh stop DIR
 # One monitor, one OSD on the in-memory object store, one radosgw (beast) on
 # 127.0.0.1:RGW_PORT (default: a free port), all under DIR, as root. About 15 s
 # and 150 MB. Any failure exits non-zero with the daemons' logs on stderr.
+# CEPH_MEMSTORE_BYTES sets the object store's size (default 2 GiB, held in memory);
+# CEPH_LC_DEBUG_INTERVAL the seconds a lifecycle "day" lasts (default 10; -1: real days).
 set -eu
 
 die() {
@@ -84,7 +87,7 @@ osd crush chooseleaf type = 0
 mon warn on pool no redundancy = false
 [osd]
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = ${CEPH_MEMSTORE_BYTES:-2147483648}
 osd data = $dir/osd/\$name
 osd max object name len = 460
 osd max object namespace len = 64
@@ -92,7 +95,7 @@ osd max object namespace len = 64
 rgw frontends = beast endpoint=127.0.0.1:$port
 rgw data = $dir/rgw
 rgw dns name = localhost
-rgw lc debug interval = 10
+rgw lc debug interval = ${CEPH_LC_DEBUG_INTERVAL:-10}
 EOF
 	ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 	ceph-authtool "$dir/keyring" --gen-key -n client.admin --cap mon 'allow *' --cap osd 'allow *' \
@@ -132,23 +135,40 @@ EOF
 	cat "$dir/s3.env"
 }
 
+# Stop the daemon NAME (SIGTERM, then SIGKILL after 10 s).
+stop_daemon() { # DIR NAME
+	local pid
+	[ -f "$1/run/$2.pid" ] || return 0
+	pid=$(cat "$1/run/$2.pid")
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 40); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.25
+	done
+	kill -9 "$pid" 2>/dev/null || true
+}
+
+restart_rgw() {
+	local dir=$1 port
+	[ -f "$dir/s3.env" ] || die "$dir holds no running cluster"
+	port=$(sed -n 's/^S3_PORT=//p' "$dir/s3.env")
+	stop_daemon "$dir" client.rgw.a
+	radosgw -c "$dir/ceph.conf" -n client.rgw.a || fail "$dir" "radosgw did not start again"
+	wait_for rgw 90 curl -sf -o /dev/null "http://127.0.0.1:$port/" ||
+		fail "$dir" "radosgw does not answer on port $port after its restart"
+}
+
 stop() {
-	local dir=$1 pid
+	local dir=$1
 	[ -d "$dir/run" ] || return 0
 	for name in client.rgw.a osd.0 mon.a; do
-		[ -f "$dir/run/$name.pid" ] || continue
-		pid=$(cat "$dir/run/$name.pid")
-		kill "$pid" 2>/dev/null || continue
-		for _ in $(seq 1 40); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.25
-		done
-		kill -9 "$pid" 2>/dev/null || true
+		stop_daemon "$dir" "$name"
 	done
 }
 
 case ${1:-} in
 start) [ $# -ge 2 ] || die "usage: $0 start DIR [RGW_PORT]"; start "$2" "${3:-}" ;;
+restart-rgw) [ $# -ge 2 ] || die "usage: $0 restart-rgw DIR"; restart_rgw "$2" ;;
 stop) [ $# -ge 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
-*) die "usage: $0 start DIR [RGW_PORT] | stop DIR" ;;
+*) die "usage: $0 start DIR [RGW_PORT] | restart-rgw DIR | stop DIR" ;;
 esac
