@@ -230,6 +230,8 @@ int main(int argc, char **argv)
 	        .internal_listen = conf->gateway.internal_listen,
 	        .max_connections = (unsigned)conf->gateway.max_connections,
 	        .connection_timeout = (unsigned)conf->gateway.connection_timeout,
+	        .max_per_client = (unsigned)conf->gateway.max_connections_per_client,
+	        .header_timeout = (unsigned)conf->gateway.header_timeout,
 	        .tls_cert = gw.tls_cert,
 	        .tls_key = gw.tls_key,
 	};
