@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 	gw_objects_register(gw.srv, gw.objects);
 	gw.download = gw_download_register(gw.srv, gw.tls_cert != NULL);
 	set_rates(&gw, &conf->gateway);
-	gw_upload_register(gw.srv);
+	gw_upload_register(gw.srv, gw.download);
 	gw_metrics_register(gw.srv);
 	if (gw.admin != NULL) {
 		/* The admin API answers on its own listener only, never on the recipients'. */
