@@ -19,15 +19,12 @@ import sys
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
-import milterclient as mc  # noqa: E402
+for d in ("milter", "e2e"):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d))
 from stack import Stack  # noqa: E402
+import milterclient  # noqa: E402
 
 BUILD = None
-SENDER = "<medewerker@bestanden.test>"
-OUTSIDE = "<klant@example.org>"
 PEAK_MB = 300  # the filter's peak resident memory, over every case
 
 
@@ -87,8 +84,9 @@ class HostileMime(unittest.TestCase):
     def run_message(self, name, raw):
         pid = self.filter_pid()
         start = time.time()
-        res, _ = mc.send_message("127.0.0.1", self.port, raw, SENDER, [OUTSIDE],
-                                 mail_macros={"{auth_authen}": "jan", "{auth_type}": "PLAIN"})
+        res, _ = milterclient.send_message(
+            "127.0.0.1", self.port, raw, "<medewerker@bestanden.test>", ["<klant@example.org>"],
+            mail_macros={"{auth_authen}": "jan", "{auth_type}": "PLAIN"})
         self.figures[name] = "%s, %d bytes, %.1f s, filter VmHWM %d KB" % (
             res.verdict, len(raw), time.time() - start, self.memory_kb("VmHWM"))
         self.assertEqual(self.filter_pid(), pid, "%s: the filter process was restarted" % name)
