@@ -8,7 +8,7 @@ Each case states its expected outcome and counts what happened (docs/FUZZING.md 
   connection_timeout, which a byte a second never reaches), each after the timeout and soon
   after it; one address holds at most max_connections_per_client at once (the rest are closed
   at once); genuine downloads from another address meanwhile succeed, byte for byte, fast.
-- forged tokens: thousands from one address and hundreds from each of several, at /d/ and /u/.
+- forged tokens: 5000 from one address and 1000 from each of five others, and some at /u/.
   Expected: an address gets at most failed_lookups_per_minute 404s (plus what refills while
   the flood lasts), every other answer is 429; /d/ and /u/ share one count; genuine downloads
   from another address meanwhile all succeed.
@@ -177,6 +177,9 @@ class HostileLoad(unittest.TestCase):
                 s.close()
         self.figures["slowloris_connections"] = len(socks)
         self.figures["slowloris_closed"] = len(closed_after)
+        if closed_after:
+            self.figures["slowloris_closed_after_s"] = "%.1f-%.1f" % (
+                min(closed_after.values()), max(closed_after.values()))
         self.figures["slowloris_genuine_downloads"] = len(dl.times)
         self.figures["slowloris_genuine_max_s"] = "%.2f" % max(dl.times)
         self.figures["slowloris_rss_kb"] = "%d -> %d" % (rss_before, rss_peak)
@@ -224,11 +227,11 @@ class HostileLoad(unittest.TestCase):
         results = {}
         try:
             threads = [threading.Thread(target=lambda: results.__setitem__(
-                "127.0.0.2", self.flood("127.0.0.2", "/d/" + self.forged, 2000)))]
+                "127.0.0.2", self.flood("127.0.0.2", "/d/" + self.forged, 5000)))]
             for i in range(5):
                 src = "127.0.0.%d" % (3 + i)
                 threads.append(threading.Thread(target=lambda src=src: results.__setitem__(
-                    src, self.flood(src, "/d/%s/1" % self.forged, 200))))
+                    src, self.flood(src, "/d/%s/1" % self.forged, 1000))))
             for t in threads:
                 t.start()
             for t in threads:
@@ -244,7 +247,9 @@ class HostileLoad(unittest.TestCase):
         self.figures["forged_429"] = refused
         self.figures["forged_404"] = total - refused
         self.figures["forged_genuine_downloads"] = len(dl.times)
-        self.assertEqual(total, 3000)
+        self.figures["forged_genuine_max_s"] = "%.2f" % max(dl.times)
+        self.figures["forged_seconds"] = "%.1f" % max(sec for _, sec in results.values())
+        self.assertEqual(total, 10_000)
         self.assertDownloads(dl, "forged flood")
         m = self.gw.metrics()
         self.assertGreaterEqual(m.get('bestanden_link_refusals_total{reason="rate_limited"}', 0), refused)
