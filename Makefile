@@ -16,7 +16,7 @@ help:
 	@echo "make build      build into $(BUILD)/"
 	@echo "make test       run the tests of the normal build only"
 	@echo "make fuzz-smoke run each libFuzzer target briefly (clang)"
-	@echo "make fuzz       run each libFuzzer target FUZZ_SECONDS (default 600)"
+	@echo "make fuzz       run each libFuzzer target FUZZ_SECONDS (default 600; FUZZ_TARGETS=... picks some)"
 	@echo "make reliability load (RELIABILITY_MESSAGES, default 2000) and two nodes on Ceph; as root, long"
 	@echo "make format     clang-format every C file"
 	@echo "make screenshots renew docs/screenshots (pages and mails, headless chromium)"
@@ -59,7 +59,7 @@ check:
 # is the long run, N seconds per target.
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS = fuzz-token fuzz-manifest fuzz-rewrite fuzz-base64 fuzz-conf fuzz-gateway-request
+FUZZ_TARGETS ?= fuzz-token fuzz-manifest fuzz-rewrite fuzz-base64 fuzz-conf fuzz-gateway-request
 
 $(FUZZ)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(FUZZ) -DBD_FUZZ=ON -DBD_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug $(CMAKE_OPTS)

@@ -8,6 +8,7 @@
  * pages.c, each outcome one audit line. Only a token whose MAC does not verify
  * feeds the rate limit and is held back by it: forgeries from an address that
  * many people share (NAT, an IPv6 /64) never lock out its genuine recipients.
+ * The upload-request links under /u/ share the limit (gw_link_check).
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -54,7 +55,6 @@ struct dl {
 	const struct sockaddr *client; /* the peer, or the client a trusted proxy names */
 	struct sockaddr_storage forwarded;
 	int head;
-	int genuine;      /* the token's MAC verified (expired or not) */
 	const char *body; /* a POST's form, or NULL */
 	const char *who;  /* the address the visitor verified (in WHO_BUF), or NULL */
 	char who_buf[BD_EVENT_WHO_MAX];
@@ -65,11 +65,6 @@ struct gw_download {
 	struct gw_verify *verify;       /* the gate before the files, its limits kept too */
 	int https;                      /* TLS here: HSTS whatever public_url says */
 };
-
-static struct gw_ratelimit *ratelimit_of(const struct gw_request *r)
-{
-	return ((struct gw_download *)r->route->cls)->ratelimit;
-}
 
 void gw_download_set_rate(struct gw_download *d, unsigned per_minute)
 {
@@ -260,8 +255,6 @@ static enum MHD_Result respond_page_error(struct gw_request *r, const char *lang
 
 static enum MHD_Result not_found(struct dl *c, const char *package, int file)
 {
-	if (!c->genuine)
-		gw_ratelimit_failed(ratelimit_of(c->r), c->client, gw_ratelimit_now_ms());
 	gw_metrics_event(GW_EV_NOT_FOUND);
 	if (!c->head)
 		audit(c, "not-found", package, file, -1, NULL, "refused", MHD_HTTP_NOT_FOUND);
@@ -677,16 +670,30 @@ static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 	return rc;
 }
 
-/* True when the token's MAC verifies, expired or not: only the link key could have made it. */
-static int token_genuine(const struct dl *c)
+/* True when TOKEN's MAC verifies, expired or not: only the link key could have made it. */
+static int token_genuine(const struct gw_request *r, const char *token)
 {
 	struct bd_token t;
 	struct bd_error err;
-	int rc = bd_token_decode(c->token, gw_request_runtime(c->r)->settings.keys,
-	                         (int64_t)time(NULL), &t, &err);
+	int rc = bd_token_decode(token, gw_request_runtime(r)->settings.keys, (int64_t)time(NULL),
+	                         &t, &err);
 
 	sodium_memzero(&t, sizeof(t));
 	return rc == 0 || err.code == BD_E_EXPIRED;
+}
+
+enum gw_link_check gw_link_check(struct gw_download *dl, struct gw_request *r, const char *token,
+                                 const struct sockaddr *client)
+{
+	if (token != NULL && token_genuine(r, token))
+		return GW_LINK_GENUINE;
+	if (gw_ratelimit_blocked(dl->ratelimit, client, gw_ratelimit_now_ms())) {
+		gw_metrics_event(GW_EV_RATE_LIMITED);
+		gw_log_field(r, "result", "rate-limited");
+		return GW_LINK_LIMITED;
+	}
+	gw_ratelimit_failed(dl->ratelimit, client, gw_ratelimit_now_ms());
+	return GW_LINK_FORGED;
 }
 
 static enum MHD_Result handle(struct dl *c)
@@ -712,16 +719,15 @@ static enum MHD_Result handle(struct dl *c)
 	if (strcmp(r->method, "GET") != 0 && !c->head && !post)
 		return gw_respond_not_allowed(r, "GET, HEAD");
 	c->client = gw_request_client(r, &c->forwarded);
-	c->genuine = parse_target(r->url + strlen("/d/"), c) == 0 && token_genuine(c);
-	if (!c->genuine &&
-	    gw_ratelimit_blocked(ratelimit_of(r), c->client, gw_ratelimit_now_ms())) {
-		gw_metrics_event(GW_EV_RATE_LIMITED);
+	switch (gw_link_check(r->route->cls, r,
+	                      parse_target(r->url + strlen("/d/"), c) == 0 ? c->token : NULL,
+	                      c->client)) {
+	case GW_LINK_LIMITED:
 		audit(c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
-		gw_log_field(r, "result", "rate-limited");
 		return respond_page_error(r, c->lang, GW_PAGE_TOO_MANY, 0);
+	case GW_LINK_FORGED: return not_found(c, NULL, -1);
+	case GW_LINK_GENUINE: break;
 	}
-	if (!c->genuine)
-		return not_found(c, NULL, -1);
 	rc = bd_download_open(c->token, rt->settings.keys, rt->settings.store, (int64_t)time(NULL),
 	                      &d, &err);
 	if (rc < 0)

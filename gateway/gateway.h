@@ -94,6 +94,16 @@ struct gw_download *gw_download_register(struct gw_server *srv, int https);
 void gw_download_free(struct gw_download **d);
 /* [gateway] failed_lookups_per_minute (at start and on every reload); counts are kept. */
 void gw_download_set_rate(struct gw_download *d, unsigned per_minute);
+/*
+ * The failed-lookup limit of link tokens, one count per client for /d/ and /u/ together.
+ * TOKEN (NULL: not even the form of one) is checked against the link keys in force: a
+ * genuine one, expired or not, is GW_LINK_GENUINE and never counted nor held back. Any
+ * other is GW_LINK_LIMITED (answer 429; counted in the metrics and the log line) while
+ * CLIENT has used up its failed lookups, else it is counted and GW_LINK_FORGED (answer 404).
+ */
+enum gw_link_check { GW_LINK_GENUINE, GW_LINK_FORGED, GW_LINK_LIMITED };
+enum gw_link_check gw_link_check(struct gw_download *dl, struct gw_request *r, const char *token,
+                                 const struct sockaddr *client);
 /* Blank out link tokens ("/d/<token>") in TEXT, in place. */
 void gw_download_redact(char *text);
 /* Answer with PAGE (pages.h; its body is handed on): type, language, CSP, robots. */
@@ -105,8 +115,8 @@ const struct sockaddr *gw_request_client(struct gw_request *r, struct sockaddr_s
 
 /* upload.c: GET /u/<token> (the upload page; inert) and POST /u/<token> (the upload,
  * streamed, encrypted and stored as it arrives; the requester told by mail), and the
- * redaction of their tokens. */
-void gw_upload_register(struct gw_server *srv);
+ * redaction of their tokens. Failed lookups count in DL's limit (gw_link_check). */
+void gw_upload_register(struct gw_server *srv, struct gw_download *dl);
 
 /* sweep.c: the periodic sweep of expired packages, with the runtime in force */
 struct gw_sweeper;

@@ -295,6 +295,8 @@ int main(int argc, char **argv)
 	        .internal_listen = conf->gateway.internal_listen,
 	        .max_connections = (unsigned)conf->gateway.max_connections,
 	        .connection_timeout = (unsigned)conf->gateway.connection_timeout,
+	        .max_per_client = (unsigned)conf->gateway.max_connections_per_client,
+	        .header_timeout = (unsigned)conf->gateway.header_timeout,
 	        .tls_cert = gw.tls_cert,
 	        .tls_key = gw.tls_key,
 	};
@@ -305,7 +307,7 @@ int main(int argc, char **argv)
 	gw_objects_register(gw.srv, gw.objects);
 	gw.download = gw_download_register(gw.srv, gw.tls_cert != NULL);
 	set_rates(&gw, &conf->gateway);
-	gw_upload_register(gw.srv);
+	gw_upload_register(gw.srv, gw.download);
 	gw_metrics_register(gw.srv);
 	if (gw.admin != NULL) {
 		/* The admin API answers on its own listener only, never on the recipients'. */

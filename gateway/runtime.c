@@ -43,6 +43,8 @@ static const char *const restart_only[][2] = {
         {"gateway", "pid_file"},
         {"gateway", "max_connections"},
         {"gateway", "connection_timeout"},
+        {"gateway", "max_connections_per_client"},
+        {"gateway", "header_timeout"},
         {"storage", "driver"},
         {"storage", "token_file"},
         {"admin", "listen"},

@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +50,27 @@ struct listener {
 	struct MHD_Daemon *daemon;
 };
 
+/* An open connection, as the header watch sees it. */
+struct watched {
+	int fd;
+	int waiting;      /* for a request's headers (set at the start and after each request) */
+	int64_t since_ms; /* ... since then */
+	struct watched *prev, *next;
+};
+
+/* Closes connections whose headers do not arrive in time: libmicrohttpd's timeout counts
+ * silence only, so a client sending a byte a second would hold its slot for ever. */
+struct header_watch {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	int running, stop;
+	struct watched *list;
+};
+
 struct gw_server {
-	unsigned max_connections, connection_timeout;
+	unsigned max_connections, connection_timeout, max_per_client, header_timeout;
+	struct header_watch watch;
 	const char *tls_cert, *tls_key;
 	struct listener main, internal;
 	struct gw_route routes[ROUTES_MAX];
@@ -87,6 +107,10 @@ struct gw_server *gw_server_new(const struct gw_server_settings *s)
 		srv->internal.addr = bd_strdup(s->internal_listen);
 	srv->max_connections = s->max_connections;
 	srv->connection_timeout = s->connection_timeout;
+	srv->max_per_client = s->max_per_client;
+	srv->header_timeout = s->header_timeout;
+	pthread_mutex_init(&srv->watch.lock, NULL);
+	pthread_cond_init(&srv->watch.wake, NULL);
 	srv->tls_cert = s->tls_cert;
 	srv->tls_key = s->tls_key;
 	gw_server_add_route(srv, &health);
@@ -106,6 +130,8 @@ void gw_server_free(struct gw_server **srvp)
 			close(l->fd);
 		free(l->addr);
 	}
+	pthread_mutex_destroy(&srv->watch.lock);
+	pthread_cond_destroy(&srv->watch.wake);
 	free(srv);
 	*srvp = NULL;
 }
@@ -302,6 +328,102 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 	return MHD_http_unescape(s);
 }
 
+/* ---- the header watch ---- */
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct header_watch *hw = &((struct gw_server *)cls)->watch;
+	const union MHD_ConnectionInfo *ci;
+	struct watched *w = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL)
+			return;
+		w = bd_calloc(1, sizeof(*w));
+		w->fd = ci->connect_fd;
+		w->waiting = 1;
+		w->since_ms = monotonic_ms();
+		pthread_mutex_lock(&hw->lock);
+		w->next = hw->list;
+		if (hw->list != NULL)
+			hw->list->prev = w;
+		hw->list = w;
+		pthread_mutex_unlock(&hw->lock);
+		*socket_context = w;
+		return;
+	}
+	if (w == NULL)
+		return;
+	/* Told before libmicrohttpd closes the socket: the watch never sees a reused number. */
+	pthread_mutex_lock(&hw->lock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		hw->list = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&hw->lock);
+	free(w);
+	*socket_context = NULL;
+}
+
+/* CONN's headers are in (WAITING 0), or it now waits for the next request's (1). */
+static void watch_mark(struct gw_server *srv, struct MHD_Connection *conn, int waiting)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct watched *w = ci != NULL ? ci->socket_context : NULL;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&srv->watch.lock);
+	w->waiting = waiting;
+	w->since_ms = monotonic_ms();
+	pthread_mutex_unlock(&srv->watch.lock);
+}
+
+static void *watch_run(void *cls)
+{
+	struct gw_server *srv = cls;
+	struct header_watch *hw = &srv->watch;
+	int64_t limit_ms = (int64_t)srv->header_timeout * 1000;
+	struct timespec until;
+	unsigned closed;
+
+	pthread_mutex_lock(&hw->lock);
+	while (!hw->stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 500 * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&hw->wake, &hw->lock, &until);
+		closed = 0;
+		for (struct watched *w = hw->list; w != NULL; w = w->next) {
+			if (!w->waiting || monotonic_ms() - w->since_ms < limit_ms)
+				continue;
+			/* Its thread sees the end of the stream and closes the connection. */
+			shutdown(w->fd, SHUT_RDWR);
+			w->waiting = 0;
+			closed++;
+		}
+		if (closed > 0)
+			bd_log(LOG_INFO, "event=slow-clients-closed count=%u header_timeout=%us",
+			       closed, srv->header_timeout);
+	}
+	pthread_mutex_unlock(&hw->lock);
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *size, void **con_cls)
@@ -322,6 +444,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (srv->ctx_hold != NULL)
 			r->ctx = srv->ctx_hold(srv->ctx_cls);
 		*con_cls = r;
+		watch_mark(srv, conn, 0);
 		rc = check_framing(r);
 		if (rc != MHD_YES || r->status != 0)
 			return rc;
@@ -354,6 +477,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	long ms;
 	int quiet;
 
+	watch_mark(srv, conn, 1);
 	if (r == NULL)
 		return;
 	if (r->state_free != NULL)
@@ -418,6 +542,8 @@ static int listener_start(struct listener *l, unsigned flags, struct MHD_OptionI
 	        flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, srv,
 	        MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_CONNECTION_LIMIT, srv->max_connections,
 	        MHD_OPTION_CONNECTION_TIMEOUT, srv->connection_timeout,
+	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->max_per_client,
+	        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 	        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, tls,
@@ -446,6 +572,12 @@ int gw_server_start(struct gw_server *srv, struct bd_error *err)
 	}
 	if (listener_start(&srv->main, flags, tls, err) < 0)
 		return -1;
+	srv->watch.stop = 0;
+	if (pthread_create(&srv->watch.thread, NULL, watch_run, srv) != 0) {
+		gw_server_stop(srv);
+		return bd_error_set(err, BD_E_IO, "cannot start the header watch");
+	}
+	srv->watch.running = 1;
 	if (srv->internal.addr != NULL && listener_start(&srv->internal, flags, tls, err) < 0) {
 		gw_server_stop(srv);
 		return -1;
@@ -462,5 +594,13 @@ void gw_server_stop(struct gw_server *srv)
 		MHD_stop_daemon(l->daemon); /* closes the listening socket, ends every connection */
 		l->daemon = NULL;
 		l->fd = -1;
+	}
+	if (srv->watch.running) {
+		pthread_mutex_lock(&srv->watch.lock);
+		srv->watch.stop = 1;
+		pthread_cond_signal(&srv->watch.wake);
+		pthread_mutex_unlock(&srv->watch.lock);
+		pthread_join(srv->watch.thread, NULL);
+		srv->watch.running = 0;
 	}
 }

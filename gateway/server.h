@@ -78,7 +78,9 @@ struct gw_server_settings {
 	const char *listen;          /* HOST:PORT or [V6]:PORT */
 	const char *internal_listen; /* NULL or "": the internal routes answer on LISTEN */
 	unsigned max_connections;
-	unsigned connection_timeout; /* seconds */
+	unsigned connection_timeout; /* seconds of silence */
+	unsigned max_per_client;     /* connections from one address; 0: no limit */
+	unsigned header_timeout;     /* seconds from a connection's start to its headers */
 	const char *tls_cert;        /* PEM text, or NULL for plain HTTP */
 	const char *tls_key;         /* PEM text; the caller keeps it (secret memory) */
 };

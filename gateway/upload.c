@@ -43,6 +43,7 @@ struct up {
 	struct bd_request *req;
 	struct bd_upload *upload;
 	struct MHD_PostProcessor *pp;
+	int limited; /* the client has used up its failed lookups: 429 */
 	int file_open;
 	uint64_t file_bytes, total_bytes;
 	unsigned files;
@@ -140,6 +141,16 @@ static enum MHD_Result refuse_link(struct up *u, const struct bd_error *err)
 	      which == GW_PAGE_NOT_FOUND ? "not-found" : "failed",
 	      which == GW_PAGE_NOT_FOUND ? MHD_HTTP_NOT_FOUND : MHD_HTTP_SERVICE_UNAVAILABLE);
 	gw_pages_error(rt->pages, u->lang, which, 0, &page);
+	return gw_respond_page(u->r, &page);
+}
+
+/* A client that has used up its failed lookups (gw_link_check): 429, and nothing looked up. */
+static enum MHD_Result too_many(struct up *u)
+{
+	struct gw_html page;
+
+	audit(u, "rate-limited", NULL, -1, -1, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
+	gw_pages_error(gw_request_runtime(u->r)->pages, u->lang, GW_PAGE_TOO_MANY, 0, &page);
 	return gw_respond_page(u->r, &page);
 }
 
@@ -390,9 +401,16 @@ static enum MHD_Result upload_handle(struct gw_request *r, const char *data, siz
 		                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
 		        bd_language_code(rt->settings.conf->gateway.language));
 		u->client = gw_request_client(r, &u->forwarded);
-		if (gw_parse_upload_target(r->url + strlen("/u/"), u->token) < 0) {
-			err = (struct bd_error){.code = BD_E_INVALID};
-			return post ? refuse_link(u, &err) : MHD_YES;
+		switch (gw_link_check(r->route->cls, r,
+		                      gw_parse_upload_target(r->url + strlen("/u/"), u->token) == 0
+		                              ? u->token
+		                              : NULL,
+		                      u->client)) {
+		case GW_LINK_LIMITED: u->limited = 1; return post ? too_many(u) : MHD_YES;
+		case GW_LINK_FORGED:
+			u->err = (struct bd_error){.code = BD_E_INVALID};
+			return post ? refuse_link(u, &u->err) : MHD_YES;
+		case GW_LINK_GENUINE: break;
 		}
 		if (bd_upload_request_open(u->token, rt->settings.keys, rt->settings.store,
 		                           (int64_t)time(NULL), &u->req, &err) < 0) {
@@ -411,6 +429,8 @@ static enum MHD_Result upload_handle(struct gw_request *r, const char *data, siz
 		return MHD_YES;
 	}
 	if (u->req == NULL) {
+		if (u->limited)
+			return too_many(u);
 		if (u->err.code == BD_OK)
 			u->err.code = BD_E_INVALID;
 		return refuse_link(u, &u->err);
@@ -428,10 +448,13 @@ static void redact(char *text, void *cls)
 	}
 }
 
-void gw_upload_register(struct gw_server *srv)
+void gw_upload_register(struct gw_server *srv, struct gw_download *dl)
 {
-	const struct gw_route route = {
-	        .path = "/u/", .is_prefix = 1, .handler = upload_handle, .name = "upload"};
+	const struct gw_route route = {.path = "/u/",
+	                               .is_prefix = 1,
+	                               .handler = upload_handle,
+	                               .name = "upload",
+	                               .cls = dl};
 
 	gw_server_add_route(srv, &route);
 	gw_server_add_redactor(srv, redact, NULL);

@@ -134,6 +134,8 @@ struct bd_conf {
 		char *pid_file;
 		uint64_t max_connections;
 		uint64_t connection_timeout;
+		uint64_t max_connections_per_client;
+		uint64_t header_timeout;
 		uint64_t sweep_interval;
 		uint64_t failed_lookups_per_minute;
 		char *audit_log;

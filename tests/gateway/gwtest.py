@@ -30,6 +30,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def closed_count(socks, timeout=0.05):
+    """How many of the connections SOCKS the server has closed (each asked for TIMEOUT s)."""
+    closed = 0
+    for s in socks:
+        s.settimeout(timeout)
+        try:
+            closed += s.recv(1) == b""
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed += 1
+    return closed
+
+
 class Response:
     def __init__(self, status, headers, body, exit_code):
         self.status = status
