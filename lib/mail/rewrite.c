@@ -946,32 +946,45 @@ static void add_notice_part(struct job *j, const char *text, bool top_gone)
 	g_object_unref(part);
 }
 
+/*
+ * The notice goes into the body once: the first plain-text part that takes it and the
+ * first HTML part that takes it (the two halves of a multipart/alternative). Further
+ * body parts (a mail client that splits the text around an inline image, or a message
+ * of thousands of text parts) stay as they are, so the message grows by one notice.
+ */
 static int insert_notices(struct job *j, const char *text, const char *html, bool top_gone)
 {
 	struct bd_rewrite_result *res = j->res;
-	unsigned placed = 0;
+	bool placed_text = false, placed_html = false;
 
 	if (!top_gone) {
 		for (size_t i = 0; i < res->nparts; i++) {
 			struct bd_error err;
 			GMimePart *part;
+			bool is_html;
 			int rc;
 
 			if (res->parts[i].action != BD_REWRITE_BODY)
 				continue;
+			is_html = strcmp(res->parts[i].content_type, "text/html") == 0;
+			if (is_html ? placed_html : placed_text) {
+				res->parts[i].reason =
+				        "body text (the notice is in an earlier part)";
+				continue;
+			}
 			part = GMIME_PART(j->nodes[i].obj);
-			if (strcmp(res->parts[i].content_type, "text/html") == 0)
-				rc = bd_notice_add_to_html(part, html, &err);
-			else
-				rc = bd_notice_add_to_text(part, text, &err);
-			if (rc == 0)
-				placed++;
-			else
+			rc = is_html ? bd_notice_add_to_html(part, html, &err)
+			             : bd_notice_add_to_text(part, text, &err);
+			if (rc < 0)
 				res->parts[i].reason =
 				        "body text in a charset the notice cannot join";
+			else if (is_html)
+				placed_html = true;
+			else
+				placed_text = true;
 		}
 	}
-	if (placed == 0)
+	if (!placed_text && !placed_html)
 		add_notice_part(j, text, top_gone);
 	return 0;
 }

@@ -751,7 +751,7 @@ static void check_changed(struct check *k, struct rwc *c, const struct bd_rewrit
 	int critical;
 	char *link;
 	const char *xb;
-	size_t kept = 0, bodies = 0, orig_bodies = 0;
+	size_t kept = 0, bodies = 0, orig_bodies = 0, seen_text = 0, seen_html = 0;
 
 	bd_buf_sink_init(&out);
 	if (bd_rewrite_write_message((struct bd_rewrite_result *)r, &out.sink, &err) < 0) {
@@ -837,6 +837,15 @@ static void check_changed(struct check *k, struct rwc *c, const struct bd_rewrit
 			        g_mime_part_get_content_encoding(GMIME_PART(l->obj));
 
 			bodies++;
+			/* the notice is in the first plain and the first HTML body part only */
+			if (html ? seen_html++ : seen_text++) {
+				if (link != NULL && find(b, html ? href : want) != NULL)
+					problem(k, "body part %s repeats the notice", l->path);
+				g_free(want);
+				g_free(href);
+				g_byte_array_unref(b);
+				continue;
+			}
 			if (link != NULL && find(b, html ? href : want) == NULL)
 				problem(k, "body part %s lacks the link", l->path);
 			if (enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
