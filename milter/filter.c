@@ -30,7 +30,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "milter.h"
-#include "remove.h"
+#include "pending.h"
 #include "rewrite.h"
 #include "spool.h"
 #include "uploadreq.h"
@@ -394,7 +394,9 @@ static void *job_run(void *arg)
 	if (abandoned) {
 		/* nobody will deliver what this stored */
 		if (j->rc == 0 && j->res->changed)
-			bd_package_delete(j->m->rt->store, j->res->package_id, NULL, NULL);
+			bd_package_delete_or_queue(j->m->rt->store,
+			                           j->m->rt->conf->milter.spool_dir,
+			                           j->res->package_id);
 		bd_log(LOG_NOTICE, "queue_id=%s event=late-rewrite-ended action=%s",
 		       j->m->queue_id[0] ? j->m->queue_id : "-",
 		       j->rc == 0 && j->res->changed ? "package-deleted" : "nothing-stored");
@@ -865,7 +867,8 @@ static sfsistat on_eom(SMFICTX *ctx)
 		       m->queue_id[0] ? m->queue_id : "-", direction, err.msg);
 		bd_metrics_failure(BD_FAILED_REQUEST);
 		if (res->changed)
-			bd_package_delete(m->rt->store, res->package_id, NULL, NULL);
+			bd_package_delete_or_queue(m->rt->store, m->rt->conf->milter.spool_dir,
+			                           res->package_id);
 		smfi_setreply(ctx, "451", "4.3.0", "Upload request failed; please try again later");
 		r = SMFIS_TEMPFAIL;
 	} else if (!res->changed) {
@@ -880,7 +883,8 @@ static sfsistat on_eom(SMFICTX *ctx)
 		bd_log(LOG_ERR, "queue_id=%s direction=%s action=tempfail package=%s error=\"%s\"",
 		       m->queue_id[0] ? m->queue_id : "-", direction, res->package_id, err.msg);
 		bd_metrics_failure(BD_FAILED_MTA);
-		bd_package_delete(m->rt->store, res->package_id, NULL, NULL);
+		bd_package_delete_or_queue(m->rt->store, m->rt->conf->milter.spool_dir,
+		                           res->package_id);
 		smfi_setreply(ctx, "451", "4.3.0",
 		              "Attachment processing failed; please try again later");
 		r = SMFIS_TEMPFAIL;
@@ -904,7 +908,8 @@ done:
 		bd_log(LOG_ERR, "queue_id=%s direction=%s action=tempfail error=\"%s\"",
 		       m->queue_id[0] ? m->queue_id : "-", direction, err.msg);
 		if (res != NULL && res->changed)
-			bd_package_delete(m->rt->store, res->package_id, NULL, NULL);
+			bd_package_delete_or_queue(m->rt->store, m->rt->conf->milter.spool_dir,
+			                           res->package_id);
 		smfi_setreply(ctx, "451", "4.3.0",
 		              "Attachment processing failed; please try again later");
 		r = SMFIS_TEMPFAIL;
@@ -918,7 +923,8 @@ done:
 	                   : rewritten           ? BD_OUTCOME_REWRITTEN
 	                                         : BD_OUTCOME_UNCHANGED);
 	if (rq != NULL && r != SMFIS_CONTINUE)
-		bd_uploadreq_cancel(rq, m->rt->store); /* nobody gets its link */
+		bd_uploadreq_cancel(rq, m->rt->store,
+		                    m->rt->conf->milter.spool_dir); /* nobody gets its link */
 	bd_uploadreq_free(&rq);
 	msg_free(&c->msg);
 	return r;

@@ -34,6 +34,7 @@
 #include "metrics.h"
 #include "milter.h"
 #include "network.h"
+#include "pending.h"
 #include "pidfile.h"
 #include "preflight.h"
 #include "privileges.h"
@@ -96,6 +97,27 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Packages the filter gave up on and could not delete (pending.h): retried at
+ * start and every minute with the runtime in force, given up after [policy]
+ * retention (the sweep deletes them at their expiry).
+ */
+static void *pending_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct bd_runtime *rt = bd_runtime_get();
+		struct bd_error err;
+
+		if (bd_pending_retry(rt->conf->milter.spool_dir, rt->store, (int64_t)time(NULL),
+		                     rt->conf->policy.retention, NULL, &err) < 0)
+			bd_log(LOG_ERR, "event=pending-delete result=failed error=\"%s\"", err.msg);
+		bd_runtime_release(rt);
+		sleep(60);
+	}
+	return NULL;
+}
+
 /* The filter process: socket, privileges, libmilter loop, drain. */
 static int run_filter(void)
 {
@@ -140,6 +162,8 @@ static int run_filter(void)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_create(&tid, NULL, signal_thread, &timeout);
+	pthread_detach(tid);
+	pthread_create(&tid, NULL, pending_thread, NULL);
 	pthread_detach(tid);
 	if (metrics_fd >= 0 && bd_metrics_start(metrics_fd, &err) < 0) {
 		bd_log(LOG_ERR, "event=start-failed error=\"[milter] metrics_listen: %s\"",

@@ -19,7 +19,7 @@
 #include "notice.h"
 #include "policy.h"
 #include "rules.h"
-#include "remove.h"
+#include "pending.h"
 #include "tnef.h"
 #include "token.h"
 #include "attachment.h"
@@ -776,7 +776,7 @@ static void delete_package(struct job *j, const struct bd_package_keys *keys,
 	if (!stored) /* nothing else to undo: spare a store that may be down more retries */
 		return;
 	bd_package_id_hex(keys->id, hex);
-	bd_package_delete(j->rw->store, hex, NULL, NULL);
+	bd_package_delete_or_queue(j->rw->store, j->rw->conf->milter.spool_dir, hex);
 }
 
 static char *bounded_copy(const char *s)

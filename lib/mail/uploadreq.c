@@ -14,7 +14,7 @@
 #include "mem.h"
 #include "mimestream.h"
 #include "notice.h"
-#include "remove.h"
+#include "pending.h"
 #include "spool.h"
 #include "upload.h"
 
@@ -345,7 +345,7 @@ int bd_uploadreq_prepare(const struct bd_conf *conf, const struct bd_keyring *kr
 out:
 	if (rq != NULL) {
 		if (rq->request_id[0] != '\0')
-			bd_uploadreq_cancel(rq, store);
+			bd_uploadreq_cancel(rq, store, conf->milter.spool_dir);
 		bd_uploadreq_free(&rq);
 	}
 	if (msg != NULL)
@@ -369,13 +369,10 @@ int bd_uploadreq_write_body(struct bd_uploadreq *rq, struct bd_sink *out, struct
 	return write_message(GMIME_OBJECT(rq->message), true, out, err);
 }
 
-void bd_uploadreq_cancel(struct bd_uploadreq *rq, struct bd_store *store)
+void bd_uploadreq_cancel(struct bd_uploadreq *rq, struct bd_store *store, const char *pending_dir)
 {
-	struct bd_error err;
-
-	if (rq->request_id[0] != '\0' && bd_package_delete(store, rq->request_id, NULL, &err) < 0)
-		bd_log(LOG_WARNING, "event=request-not-deleted request=%s error=\"%s\"",
-		       rq->request_id, err.msg);
+	if (rq->request_id[0] != '\0')
+		bd_package_delete_or_queue(store, pending_dir, rq->request_id);
 }
 
 void bd_uploadreq_free(struct bd_uploadreq **rqp)

@@ -59,8 +59,9 @@ int bd_uploadreq_prepare(const struct bd_conf *conf, const struct bd_keyring *kr
                          struct bd_uploadreq **out, struct bd_error *err);
 /* The changed message's body (after the header block), CRLF, for smfi_replacebody. */
 int bd_uploadreq_write_body(struct bd_uploadreq *rq, struct bd_sink *out, struct bd_error *err);
-/* Delete the stored request (the message was not sent after all). */
-void bd_uploadreq_cancel(struct bd_uploadreq *rq, struct bd_store *store);
+/* Delete the stored request (the message was not sent after all); when storage
+ * fails, queue it in PENDING_DIR (may be NULL) for a retry (pending.h). */
+void bd_uploadreq_cancel(struct bd_uploadreq *rq, struct bd_store *store, const char *pending_dir);
 void bd_uploadreq_free(struct bd_uploadreq **rq);
 
 #endif

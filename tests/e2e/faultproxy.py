@@ -10,10 +10,15 @@ every connection on to 127.0.0.1:upstream_port. What it does to them is set whil
   mode = "hold"     take requests in and never answer (upstream never sees them)
   mode = "drop"     forward, but cut both sides after .drop_after bytes of a request body
                     have gone upstream (the connection lost in the middle of an upload)
+  mode = "lose-manifest-answer"
+                    forward, but a package's manifest PUT ("<id>/0") loses its answer, and
+                    from then on storage is down ("refuse"): the manifest is stored, and the
+                    milter's retry and its delete of the package fail
   delay = seconds   hold back each response that long (storage slower than its timeout)
 
 It counts what it saw: .connections, .requests (request lines), .faults (connections it broke).
 """
+import re
 import socket
 import threading
 import time
@@ -119,6 +124,8 @@ class FaultProxy:
                 self._count("faults")
                 return None
         state["pending"] = True
+        if self.mode == "lose-manifest-answer" and re.match(rb"PUT \S*/[0-9a-f]{16}/0 ", b):
+            state["manifest"] = True
         if self.mode == "drop" and state["in_body"]:
             state["body"] += len(b)
             if state["body"] > self.drop_after:
@@ -131,4 +138,9 @@ class FaultProxy:
         if state["pending"] and self.delay > 0:
             time.sleep(self.delay)
         state["pending"] = False
+        if state.get("manifest") and not re.match(rb"HTTP/1\.1 100 ", b):  # not "continue"
+            # the manifest went upstream; its answer is lost and storage goes down
+            self._count("faults")
+            self.mode = "refuse"
+            return None
         return b

@@ -10,7 +10,9 @@ submission port, then mends it and sends again what was refused:
   storage down; storage slower than [storage] timeout; storage answering 500 and 503;
   the connection dropped in the middle of an upload; the embedded store's disk full;
   the milter's filter process killed with SIGKILL mid-message; the gateway restarted
-  during a download (the client resumes with Range and gets the right bytes).
+  during a download (the client resumes with Range and gets the right bytes); storage
+  going down as a manifest is stored, so that the milter's delete of the package it gave
+  up on fails too (queued in pending-deletes and deleted by the retry once storage is back).
 
 The sending side plays the part of a queueing MTA: a message refused with a 4xx is kept
 and sent again once the fault has ended; a 5xx fails the test. Expected for every case,
@@ -22,6 +24,7 @@ usage: test_faults.py BUILD_DIR   (needs root: it mounts a tmpfs)
 """
 import base64
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -257,6 +260,29 @@ class Faults(unittest.TestCase):
                 pass
             time.sleep(0.1)
         self.assertIn("event=filter-died", self.stack.log("milter"))
+        self.mend_and_check()
+
+    def test_8_delete_of_a_given_up_package_is_retried(self):
+        """Storage goes down right after a manifest landed: the message is tempfailed, the
+        delete of its complete package fails and is queued; once storage is back the milter's
+        retry (every 60 s) deletes it, so no undelivered package stays."""
+        self.proxy.mode = "lose-manifest-answer"
+        self.send_during_fault("manifest answer lost", count=1)
+        self.assertEqual(self.proxy.mode, "refuse", "no manifest reached storage")
+        log = self.stack.log("milter")
+        queued = re.findall(r"event=package-not-deleted package=([0-9a-f]{16}) .*queued=yes",
+                            log)
+        self.assertEqual(len(queued), 1, log[-3000:])
+        pending = os.path.join(self.stack.dir, "spool", "pending-deletes")
+        self.proxy.heal()
+        self.assertIn(queued[0] + "/0", self.stack.objects(), "the manifest was not stored")
+        done = "event=pending-delete package=%s result=deleted" % queued[0]
+        deadline = time.monotonic() + 90
+        while done not in self.stack.log("milter") and time.monotonic() < deadline:
+            time.sleep(1)
+        self.assertIn(done, self.stack.log("milter"))
+        self.assertFalse(any(n.startswith(queued[0] + "/") for n in self.stack.objects()))
+        self.assertFalse(os.path.exists(pending), "the done delete stays queued")
         self.mend_and_check()
 
     def test_7_gateway_restarted_during_a_download(self):

@@ -135,7 +135,7 @@ static void test_prepare(void **state)
 	bd_request_free(&r);
 	free(out);
 	/* the message was not sent after all: the request goes */
-	bd_uploadreq_cancel(rq, store);
+	bd_uploadreq_cancel(rq, store, NULL);
 	assert_int_equal(bd_upload_request_open(token, kr, store, time(NULL), &r, &err), -1);
 	bd_uploadreq_free(&rq);
 	close(fd);
