@@ -20,6 +20,8 @@
 static const char file_domain[] = "bestanden/v1 file key";
 static const char manifest_domain[] = "bestanden/v1 manifest key";
 static const char request_domain[] = "bestanden/v1 request key";
+static const char events_domain[] = "bestanden/v1 events key";
+static const char client_domain[] = "bestanden/v1 client key";
 
 struct bd_package_keys *bd_package_keys_alloc(void)
 {
@@ -106,6 +108,16 @@ void bd_package_manifest_key(const struct bd_package_keys *keys, uint8_t out[BD_
 void bd_package_request_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES])
 {
 	content_key(keys, request_domain, sizeof(request_domain), 0, out);
+}
+
+void bd_package_events_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES])
+{
+	content_key(keys, events_domain, sizeof(events_domain), 0, out);
+}
+
+void bd_package_client_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES])
+{
+	content_key(keys, client_domain, sizeof(client_domain), 0, out);
 }
 
 int bd_package_seal_server_key(const struct bd_package_keys *keys, const uint8_t gateway_pk[32],

@@ -52,6 +52,11 @@ void bd_package_file_key(const struct bd_package_keys *keys, unsigned index,
 void bd_package_manifest_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES]);
 /* Content key of an upload request's body (request.h): the request's id, secret, server key. */
 void bd_package_request_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES]);
+/* Key that seals the package's event objects (package/events.h), and the key of the
+ * keyed hash that stands for a client address in them: like every content key, only
+ * the link and the gateway key together give them. */
+void bd_package_events_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES]);
+void bd_package_client_key(const struct bd_package_keys *keys, uint8_t out[BD_CONTENT_KEY_BYTES]);
 
 /* Seal the server key to a gateway public key; open it with that pair's secret key.
  * Sealing returns -1 (OUT zeroed, so nothing can open it) only for an unusable public key,

@@ -3,11 +3,13 @@
  *
  * A listing comes in byte order, so a package's objects arrive together and
  * its manifest "<id>/0" first; one package is counted at a time and judged
- * when the next begins, then deleted through bd_package_delete().
+ * when the next begins, then deleted through bd_package_delete(). A package's
+ * events ("<id>/0e/...") sort after its manifest and count among its objects.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "sweep.h"
+#include "events.h"
 #include "manifest.h"
 #include "remove.h"
 
@@ -114,8 +116,9 @@ static void judge(struct sweep *w)
 	w->has_marker = 0;
 }
 
-/* "<16 hex>/<hex>" with no leading zero in the index (but "0" itself); *IS_MANIFEST 1 for the
- * manifest, 2 for a withdrawal marker, else 0. */
+/* "<16 hex>/<hex>" with no leading zero in the index (but "0" itself), or an event
+ * "<16 hex>/0e/<stamp>" (events.h): it goes with its package, or as an orphan.
+ * *IS_MANIFEST is 1 for the manifest, 2 for a withdrawal marker (remove.h), else 0. */
 static int package_object(const char *name, char id[BD_PACKAGE_ID_HEX], int *is_manifest)
 {
 	const char *idx = name + BD_PACKAGE_ID_HEX;
@@ -126,6 +129,8 @@ static int package_object(const char *name, char id[BD_PACKAGE_ID_HEX], int *is_
 	for (int i = 0; i < BD_PACKAGE_ID_HEX - 1; i++)
 		if (name[i] == '/')
 			return 0;
+	if (strncmp(idx, BD_EVENTS_DIR "/", sizeof(BD_EVENTS_DIR)) == 0)
+		idx += sizeof(BD_EVENTS_DIR);
 	if (strchr(idx, '/') != NULL || *idx == '\0')
 		return 0;
 	memcpy(id, name, BD_PACKAGE_ID_HEX - 1);
