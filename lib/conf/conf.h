@@ -36,6 +36,13 @@ enum bd_forwarded { BD_FORWARDED_EML, BD_FORWARDED_KEEP };
 enum bd_failure_mode { BD_FAILURE_TEMPFAIL, BD_FAILURE_ACCEPT };
 enum bd_malformed { BD_MALFORMED_UNCHANGED, BD_MALFORMED_TEMPFAIL, BD_MALFORMED_REJECT };
 enum bd_undecodable { BD_UNDECODABLE_RAW, BD_UNDECODABLE_TEMPFAIL, BD_UNDECODABLE_UNCHANGED };
+/* [recipients]; the same numbers as the manifest's enum bd_verify and bd_receipts (crypto). */
+enum bd_conf_verify { BD_CONF_VERIFY_OFF = 0, BD_CONF_VERIFY_CODE = 1 };
+enum bd_conf_receipts {
+	BD_CONF_RECEIPTS_OFF = 0,
+	BD_CONF_RECEIPTS_FIRST = 1,
+	BD_CONF_RECEIPTS_EVERY = 2,
+};
 
 /*
  * Policy rules: [rule NAME] sections, in file order, first match wins (conf_rules.c).
@@ -203,6 +210,17 @@ struct bd_conf {
 		char *clamd;
 		uint64_t timeout;
 	} scan;
+
+	/* What a package asks of its recipients (rules may override the first three). */
+	struct bd_conf_recipients {
+		enum bd_conf_verify verify;
+		enum bd_conf_receipts receipts;
+		uint64_t max_downloads; /* per file; 0 = no limit */
+		char *code_tag;         /* "code": [code:...] in the Subject; "" = none */
+		uint64_t code_ttl;      /* seconds a mailed code stays valid */
+		uint64_t code_tries;    /* wrong codes before a client is locked out */
+		uint64_t lockout;       /* seconds */
+	} recipients;
 	/* The [rule NAME] sections in file order; none: the [policy] switches alone. */
 	struct bd_conf_rules {
 		struct bd_conf_rule *v;

@@ -172,6 +172,17 @@ static int check_word(const char *v, struct bd_error *err)
 	return 0;
 }
 
+/* The name in "[NAME:code]": letters, digits, '-' and '_' (or empty: no tag). */
+static int check_code_tag(const char *v, struct bd_error *err)
+{
+	if (strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                "0123456789-_") != strlen(v))
+		return bd_error_set(err, BD_E_CONFIG,
+		                    "'%s': a tag name is at most 32 letters, digits, '-' or '_'",
+		                    v);
+	return 0;
+}
+
 static int check_address(const char *v, struct bd_error *err)
 {
 	const char *at = strchr(v, '@');

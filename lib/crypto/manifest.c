@@ -18,12 +18,16 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- the manifest object --------------------------------------------------------------------- */
 
 struct bd_manifest *bd_manifest_new(void)
 {
-	return bd_calloc(1, sizeof(struct bd_manifest));
+	struct bd_manifest *m = bd_calloc(1, sizeof(struct bd_manifest));
+
+	m->version = BD_MANIFEST_VERSION;
+	return m;
 }
 
 struct bd_manifest_file *bd_manifest_add_file(struct bd_manifest *m, unsigned index,
@@ -41,6 +45,35 @@ struct bd_manifest_file *bd_manifest_add_file(struct bd_manifest *m, unsigned in
 	return f;
 }
 
+int bd_manifest_has_recipient(const struct bd_manifest *m, const char *address)
+{
+	for (size_t i = 0; i < m->nrecipients; i++)
+		if (strcasecmp(m->recipients[i], address) == 0)
+			return 1;
+	return 0;
+}
+
+int bd_manifest_add_recipient(struct bd_manifest *m, const char *address, struct bd_error *err)
+{
+	size_t n = strlen(address);
+
+	if (n == 0)
+		return bd_error_set(err, BD_E_INVALID, "manifest: an empty recipient address");
+	if (n > BD_MANIFEST_MAX_STRING)
+		return bd_error_set(
+		        err, BD_E_LIMIT,
+		        "manifest: a recipient address of %zu bytes, at most %d allowed", n,
+		        BD_MANIFEST_MAX_STRING);
+	if (bd_manifest_has_recipient(m, address))
+		return 0;
+	if (m->nrecipients >= BD_MANIFEST_MAX_RECIPIENTS)
+		return bd_error_set(err, BD_E_LIMIT, "manifest: more than %d recipients",
+		                    BD_MANIFEST_MAX_RECIPIENTS);
+	m->recipients = bd_realloc(m->recipients, (m->nrecipients + 1) * sizeof(*m->recipients));
+	m->recipients[m->nrecipients++] = bd_strdup(address);
+	return 0;
+}
+
 void bd_manifest_free(struct bd_manifest **mp)
 {
 	struct bd_manifest *m = *mp;
@@ -52,6 +85,10 @@ void bd_manifest_free(struct bd_manifest **mp)
 		free(m->files[i].content_type);
 	}
 	free(m->files);
+	for (size_t i = 0; i < m->nrecipients; i++)
+		free(m->recipients[i]);
+	free(m->recipients);
+	free(m->protection.access_code_hash);
 	free(m->sender);
 	free(m->message_id);
 	free(m);
@@ -78,11 +115,97 @@ static int check_indexes(const struct bd_manifest_file *files, size_t n, struct 
 	return 0;
 }
 
+static unsigned body_version(const struct bd_manifest *m)
+{
+	return m->version == 0 ? BD_MANIFEST_VERSION : m->version;
+}
+
+/* What version 2 adds, and what decoding must refuse so that each body has one encoding. */
+static int check_v2(const struct bd_manifest *m, struct bd_error *err)
+{
+	const struct bd_protection *p = &m->protection;
+
+	if (m->nrecipients > BD_MANIFEST_MAX_RECIPIENTS)
+		return bd_error_set(err, BD_E_LIMIT, "manifest: %zu recipients, at most %d allowed",
+		                    m->nrecipients, BD_MANIFEST_MAX_RECIPIENTS);
+	for (size_t i = 0; i < m->nrecipients; i++) {
+		if (m->recipients[i] == NULL || m->recipients[i][0] == '\0')
+			return bd_error_set(err, BD_E_INVALID,
+			                    "manifest: an empty recipient address");
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(m->recipients[j], m->recipients[i]) == 0)
+				return bd_error_set(err, BD_E_INVALID,
+				                    "manifest: a recipient address appears twice");
+	}
+	if (p->verify != BD_VERIFY_OFF && p->verify != BD_VERIFY_CODE)
+		return bd_error_set(err, BD_E_INVALID, "manifest: unknown verification %d",
+		                    (int)p->verify);
+	if (p->receipts != BD_RECEIPTS_OFF && p->receipts != BD_RECEIPTS_FIRST &&
+	    p->receipts != BD_RECEIPTS_EVERY)
+		return bd_error_set(err, BD_E_INVALID, "manifest: unknown receipts %d",
+		                    (int)p->receipts);
+	if (p->access_code_hash != NULL && (p->access_code_hash[0] == '\0' ||
+	                                    strlen(p->access_code_hash) >= BD_ACCESS_CODE_HASH_MAX))
+		return bd_error_set(err, BD_E_INVALID,
+		                    "manifest: the access code hash is empty or too long");
+	return 0;
+}
+
+static int encode_v2(struct bd_codec_writer *w, const struct bd_manifest *m, struct bd_error *err)
+{
+	const struct bd_protection *p = &m->protection;
+
+	if (check_v2(m, err) < 0)
+		return -1;
+	bd_codec_put_be(w, m->nrecipients, 2);
+	for (size_t i = 0; i < m->nrecipients; i++)
+		if (bd_codec_put_string(w, m->recipients[i], "manifest: a recipient address", err) <
+		    0)
+			return -1;
+	bd_codec_put_be(w, (uint64_t)p->verify, 1);
+	bd_codec_put_be(w, (uint64_t)p->receipts, 1);
+	bd_codec_put_be(w, p->max_downloads, 4);
+	return bd_codec_put_string(w, p->access_code_hash, "manifest: the access code hash", err);
+}
+
+static int decode_v2(struct bd_codec_reader *r, struct bd_manifest *m, struct bd_error *err)
+{
+	struct bd_protection *p = &m->protection;
+	uint64_t n, v;
+
+	if (bd_codec_get_be(r, 2, &n, err) < 0)
+		return -1;
+	if (n > BD_MANIFEST_MAX_RECIPIENTS)
+		return bd_error_set(err, BD_E_LIMIT, "manifest body: %llu recipients",
+		                    (unsigned long long)n);
+	m->recipients = bd_calloc(n ? n : 1, sizeof(*m->recipients));
+	for (uint64_t i = 0; i < n; i++) {
+		if (bd_codec_get_string(r, 0, &m->recipients[i], err) < 0)
+			return -1;
+		m->nrecipients++;
+	}
+	if (bd_codec_get_be(r, 1, &v, err) < 0)
+		return -1;
+	p->verify = (enum bd_verify)v;
+	if (bd_codec_get_be(r, 1, &v, err) < 0)
+		return -1;
+	p->receipts = (enum bd_receipts)v;
+	if (bd_codec_get_be(r, 4, &v, err) < 0)
+		return -1;
+	p->max_downloads = (unsigned)v;
+	if (bd_codec_get_string(r, 1, &p->access_code_hash, err) < 0)
+		return -1;
+	return check_v2(m, err);
+}
+
 int bd_manifest_body_encode(const struct bd_manifest *m, uint8_t **out, size_t *outlen,
                             struct bd_error *err)
 {
 	struct bd_codec_writer w = {0};
+	unsigned version = body_version(m);
 
+	if (version < 1 || version > BD_MANIFEST_VERSION)
+		return bd_error_set(err, BD_E_INVALID, "manifest: unknown version %u", version);
 	if (m->nfiles > BD_MANIFEST_MAX_FILES)
 		return bd_error_set(err, BD_E_LIMIT, "manifest: %zu files, at most %d allowed",
 		                    m->nfiles, BD_MANIFEST_MAX_FILES);
@@ -101,6 +224,8 @@ int bd_manifest_body_encode(const struct bd_manifest *m, uint8_t **out, size_t *
 		    bd_codec_put_string(&w, f->content_type, "manifest: a content type", err) < 0)
 			goto fail;
 	}
+	if (version >= 2 && encode_v2(&w, m, err) < 0)
+		goto fail;
 	*out = w.p ? w.p : bd_malloc(1);
 	*outlen = w.len;
 	return 0;
@@ -113,8 +238,13 @@ int bd_manifest_body_decode(const uint8_t *buf, size_t len, struct bd_manifest *
                             struct bd_error *err)
 {
 	struct bd_codec_reader r = {buf, len, 0, "manifest body"};
+	unsigned version = body_version(m);
 	uint64_t n, v;
 
+	if (version < 1 || version > BD_MANIFEST_VERSION)
+		return bd_error_set(err, BD_E_INVALID, "manifest body: unknown version %u",
+		                    version);
+	m->version = version;
 	if (bd_codec_get_string(&r, 1, &m->sender, err) < 0 ||
 	    bd_codec_get_string(&r, 1, &m->message_id, err) < 0)
 		return -1;
@@ -137,6 +267,8 @@ int bd_manifest_body_decode(const uint8_t *buf, size_t len, struct bd_manifest *
 		    bd_codec_get_string(&r, 0, &f->content_type, err) < 0)
 			return -1;
 	}
+	if (version >= 2 && decode_v2(&r, m, err) < 0)
+		return -1;
 	if (bd_codec_get_end(&r, err) < 0)
 		return -1;
 	return check_indexes(m->files, m->nfiles, err);
@@ -154,12 +286,15 @@ int bd_manifest_seal(const struct bd_manifest *m, const struct bd_package_keys *
 	        .created = m->created,
 	        .expires = m->expires,
 	};
+	struct bd_manifest current = *m;
 	uint8_t *body;
 	size_t bodylen;
 	int rc;
 
 	memcpy(h.package_id, m->package_id, BD_PACKAGE_ID_BYTES);
-	if (bd_manifest_body_encode(m, &body, &bodylen, err) < 0)
+	current.version =
+	        BD_MANIFEST_VERSION; /* an opened version 1 manifest is written anew as 2 */
+	if (bd_manifest_body_encode(&current, &body, &bodylen, err) < 0)
 		return -1;
 	rc = bd_sealed_seal(BD_SEALED_MANIFEST, &h, keys, gateway_pk, body, bodylen, out, outlen,
 	                    err);
@@ -183,6 +318,7 @@ int bd_manifest_open(const uint8_t *buf, size_t len, const uint8_t secret[BD_SEC
 	                   err) < 0)
 		return -1;
 	m = bd_manifest_new();
+	m->version = h.version;
 	rc = bd_manifest_body_decode(body, bodylen, m, err);
 	sodium_memzero(body, bodylen);
 	free(body);

@@ -5,9 +5,13 @@
  * sealed server key, created, expires) that storage tools may read without
  * keys (the sweeper needs the expiry), authenticated as associated data of
  * an encrypted body that holds everything personal: file names, content
- * types, sizes, object indexes, sender and Message-ID. Storage never sees
- * a file name. Layouts are in docs/FORMAT.md. Parsing enforces hard caps on
- * every length and count.
+ * types, sizes, object indexes, sender and Message-ID, and from version 2 on
+ * the message's external recipients and the package's protection (who must
+ * prove what before downloading, receipts, a download limit, the hash of a
+ * sender's access code). Storage never sees a file name or an address.
+ * Layouts are in docs/FORMAT.md. Parsing enforces hard caps on every length
+ * and count. Version 1 manifests still open; sealing always writes the
+ * current version.
  * A struct bd_manifest and its strings are malloc'ed: bd_manifest_free().
  *
  * SPDX-License-Identifier: EUPL-1.2
@@ -18,18 +22,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "accesscode.h"
 #include "error.h"
 #include "keys.h"
 #include "package.h"
 
-#define BD_MANIFEST_MAX_FILES    1000
-#define BD_MANIFEST_MAX_STRING   1024 /* bytes of any one name, type or address */
-#define BD_MANIFEST_VERSION      1
-#define BD_MANIFEST_HEADER_BYTES 136 /* the clear header, also the AEAD's associated data */
+#define BD_MANIFEST_MAX_FILES      1000
+#define BD_MANIFEST_MAX_STRING     1024 /* bytes of any one name, type or address */
+#define BD_MANIFEST_MAX_RECIPIENTS 1000
+#define BD_MANIFEST_VERSION        2   /* written by bd_manifest_seal; 1 still opens */
+#define BD_MANIFEST_HEADER_BYTES   136 /* the clear header, also the AEAD's associated data */
 /* Largest possible sealed manifest (every cap reached): a download can refuse more. */
 #define BD_MANIFEST_MAX_BYTES                                                                      \
 	(BD_MANIFEST_HEADER_BYTES + 16 + 2 * (2 + BD_MANIFEST_MAX_STRING) + 2 +                    \
-	 BD_MANIFEST_MAX_FILES * (4 + 8 + 2 * (2 + BD_MANIFEST_MAX_STRING)))
+	 BD_MANIFEST_MAX_FILES * (4 + 8 + 2 * (2 + BD_MANIFEST_MAX_STRING)) + 2 +                  \
+	 BD_MANIFEST_MAX_RECIPIENTS * (2 + BD_MANIFEST_MAX_STRING) + 1 + 1 + 4 + 2 +               \
+	 BD_ACCESS_CODE_HASH_MAX - 1)
 
 struct bd_manifest_file {
 	unsigned index;     /* object number, 1-based */
@@ -38,7 +46,20 @@ struct bd_manifest_file {
 	uint64_t size;      /* plaintext bytes */
 };
 
+/* What a recipient must do before the files are served (version 2; a version 1
+ * manifest reads as all zero: no verification, no receipts, no limit). */
+enum bd_verify { BD_VERIFY_OFF = 0, BD_VERIFY_CODE = 1 };
+enum bd_receipts { BD_RECEIPTS_OFF = 0, BD_RECEIPTS_FIRST = 1, BD_RECEIPTS_EVERY = 2 };
+
+struct bd_protection {
+	enum bd_verify verify;
+	enum bd_receipts receipts;
+	unsigned max_downloads; /* per file; 0 = no limit */
+	char *access_code_hash; /* crypto_pwhash_str() output (accesscode.h), or NULL */
+};
+
 struct bd_manifest {
+	unsigned version; /* as read; BD_MANIFEST_VERSION for new ones */
 	uint8_t package_id[BD_PACKAGE_ID_BYTES];
 	unsigned link_key_id;
 	unsigned gateway_key_id;
@@ -48,6 +69,9 @@ struct bd_manifest {
 	char *message_id; /* Message-ID or NULL */
 	size_t nfiles;
 	struct bd_manifest_file *files;
+	char **recipients; /* the message's external recipient addresses, unique */
+	size_t nrecipients;
+	struct bd_protection protection;
 };
 
 /* What a sealed object with this header is: a package's manifest, or an upload
@@ -71,6 +95,14 @@ struct bd_manifest *bd_manifest_new(void);
 struct bd_manifest_file *bd_manifest_add_file(struct bd_manifest *m, unsigned index,
                                               const char *name, const char *content_type,
                                               uint64_t size);
+/*
+ * Append a recipient address (copied). An address already listed is not added
+ * again (0); an empty one is BD_E_INVALID, one longer than BD_MANIFEST_MAX_STRING
+ * or one past BD_MANIFEST_MAX_RECIPIENTS is BD_E_LIMIT.
+ */
+int bd_manifest_add_recipient(struct bd_manifest *m, const char *address, struct bd_error *err);
+/* True when ADDRESS (compared without regard to case) is one of M's recipients. */
+int bd_manifest_has_recipient(const struct bd_manifest *m, const char *address);
 void bd_manifest_free(struct bd_manifest **m);
 
 /* Serialise and encrypt M (its package_id must equal KEYS->id). *out is malloc'ed. */
@@ -92,9 +124,11 @@ int bd_manifest_open(const uint8_t *buf, size_t len, const uint8_t secret[BD_SEC
                      struct bd_package_keys **keys_out, struct bd_error *err);
 
 /*
- * The body codec alone, without encryption: for tests and fuzzing. Decoding
- * fills sender, message_id and files of a fresh M (free it whatever happens)
- * and accepts exactly the encodings that bd_manifest_body_encode produces.
+ * The body codec alone, without encryption: for tests and fuzzing. Both use the
+ * body layout of M->version (1 or 2; 0 means BD_MANIFEST_VERSION). Decoding
+ * fills sender, message_id, files and, for version 2, recipients and protection
+ * of a fresh M (free it whatever happens) and accepts exactly the encodings
+ * that bd_manifest_body_encode produces.
  */
 int bd_manifest_body_encode(const struct bd_manifest *m, uint8_t **out, size_t *outlen,
                             struct bd_error *err);

@@ -17,6 +17,12 @@ static const uint8_t magics[][4] = {
         [BD_SEALED_REQUEST] = {'B', 'D', 'R', 'Q'},
 };
 
+/* The newest body version of each kind: the one written, and the highest one read. */
+static const unsigned versions[] = {
+        [BD_SEALED_MANIFEST] = BD_MANIFEST_VERSION,
+        [BD_SEALED_REQUEST] = 1,
+};
+
 static const char *const kind_names[] = {
         [BD_SEALED_MANIFEST] = "manifest",
         [BD_SEALED_REQUEST] = "upload request",
@@ -134,7 +140,7 @@ static void header_encode(enum bd_sealed_kind kind, const struct bd_manifest_hea
                           const uint8_t nonce[24], uint8_t out[BD_MANIFEST_HEADER_BYTES])
 {
 	memcpy(out, magics[kind], 4);
-	out[4] = BD_MANIFEST_VERSION;
+	out[4] = (uint8_t)versions[kind];
 	out[5] = (uint8_t)h->link_key_id;
 	out[6] = (uint8_t)h->gateway_key_id;
 	out[7] = 0;
@@ -159,7 +165,7 @@ int bd_manifest_parse_header(const uint8_t *buf, size_t len, struct bd_manifest_
 		h->kind = BD_SEALED_REQUEST;
 	else
 		return bd_error_set(err, BD_E_INVALID, "not a bestanden manifest (bad magic)");
-	if (buf[4] != BD_MANIFEST_VERSION)
+	if (buf[4] < 1 || buf[4] > versions[h->kind])
 		return bd_error_set(err, BD_E_INVALID, "manifest: unsupported version %u", buf[4]);
 	if (buf[5] == 0 || buf[6] == 0 || buf[7] != 0)
 		return bd_error_set(err, BD_E_INVALID, "manifest: malformed key ids");

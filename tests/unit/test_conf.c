@@ -376,6 +376,11 @@ static const struct {
         {"notice", "language", "nl", BD_LANG_NL},
         {"notice", "language", "en", BD_LANG_EN},
         {"notice", "language", "auto", BD_LANG_AUTO},
+        {"recipients", "verify", "off", BD_CONF_VERIFY_OFF},
+        {"recipients", "verify", "code", BD_CONF_VERIFY_CODE},
+        {"recipients", "receipts", "off", BD_CONF_RECEIPTS_OFF},
+        {"recipients", "receipts", "first", BD_CONF_RECEIPTS_FIRST},
+        {"recipients", "receipts", "every", BD_CONF_RECEIPTS_EVERY},
 };
 
 static void test_enum_constants_match_choices(void **state)

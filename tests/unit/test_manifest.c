@@ -289,6 +289,16 @@ static void test_caps(void **state)
 	m->message_id = bd_strdup(big);
 	for (unsigned i = 1; i <= BD_MANIFEST_MAX_FILES; i++)
 		bd_manifest_add_file(m, i, big, big, i);
+	/* version 2: every recipient and the access code hash at their caps too */
+	for (unsigned i = 0; i < BD_MANIFEST_MAX_RECIPIENTS; i++) {
+		char prefix[8];
+
+		snprintf(prefix, sizeof(prefix), "%04u@", i);
+		memcpy(big, prefix, 5);
+		assert_int_equal(bd_manifest_add_recipient(m, big, &err), 0);
+	}
+	memset(big, 'x', 5);
+	m->protection.access_code_hash = bd_strndup(big, BD_ACCESS_CODE_HASH_MAX - 1);
 	assert_int_equal(bd_manifest_seal(m, keys, f->pk, &buf, &len, &err), 0);
 	assert_int_equal(len, BD_MANIFEST_MAX_BYTES);
 	assert_int_equal(bd_manifest_open(buf, len, keys->secret, f->kr, &o, &k2, &err), 0);
@@ -344,7 +354,7 @@ static void test_parse_header_refusals(void **state)
 	assert_int_equal(bd_manifest_parse_header(buf, sizeof(buf), &h, &err), -1);
 	assert_int_equal(err.code, BD_E_INVALID);
 	buf[0] = 'B';
-	buf[4] = 2;
+	buf[4] = BD_MANIFEST_VERSION + 1;
 	assert_int_equal(bd_manifest_parse_header(buf, sizeof(buf), &h, &err), -1);
 	buf[4] = 1;
 	buf[5] = 0;
@@ -352,6 +362,14 @@ static void test_parse_header_refusals(void **state)
 	buf[5] = 1;
 	buf[7] = 1;
 	assert_int_equal(bd_manifest_parse_header(buf, sizeof(buf), &h, &err), -1);
+}
+
+static struct bd_manifest *manifest_v1(void)
+{
+	struct bd_manifest *m = bd_manifest_new();
+
+	m->version = 1;
+	return m;
 }
 
 /* docs/FORMAT.md: the body of a fixed manifest, byte for byte. */
@@ -362,6 +380,7 @@ static void test_body_codec(void **state)
 	size_t len, alen, wantlen = 0;
 	struct bd_error err;
 
+	m->version = 1; /* the version 1 body; version 2: test_body_codec_v2 */
 	m->sender = bd_strdup("jan@example.nl");
 	bd_manifest_add_file(m, 1, "brief.txt", "text/plain", 12);
 	bd_manifest_add_file(m, 2, "foto.jpg", "image/jpeg", 65537);
@@ -385,7 +404,7 @@ static void test_body_codec(void **state)
 	assert_int_equal(len, wantlen);
 	assert_memory_equal(body, want, len);
 	/* decoding accepts it and re-encoding gives the same bytes */
-	d = bd_manifest_new();
+	d = manifest_v1();
 	assert_int_equal(bd_manifest_body_decode(body, len, d, &err), 0);
 	assert_int_equal(bd_manifest_body_encode(d, &again, &alen, &err), 0);
 	assert_int_equal(alen, len);
@@ -394,18 +413,18 @@ static void test_body_codec(void **state)
 	bd_manifest_free(&d);
 	/* every truncation and a trailing byte are refused */
 	for (size_t n = 0; n < len; n++) {
-		d = bd_manifest_new();
+		d = manifest_v1();
 		assert_int_equal(bd_manifest_body_decode(body, n, d, &err), -1);
 		bd_manifest_free(&d);
 	}
 	body = bd_realloc(body, len + 1);
 	body[len] = 0;
-	d = bd_manifest_new();
+	d = manifest_v1();
 	assert_int_equal(bd_manifest_body_decode(body, len + 1, d, &err), -1);
 	bd_manifest_free(&d);
 	/* a NUL inside a string */
 	body[2] = 0;
-	d = bd_manifest_new();
+	d = manifest_v1();
 	assert_int_equal(bd_manifest_body_decode(body, len, d, &err), -1);
 	assert_int_equal(err.code, BD_E_INVALID);
 	bd_manifest_free(&d);
