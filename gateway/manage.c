@@ -18,6 +18,7 @@
 #include "download.h"
 #include "events.h"
 #include "gateway.h"
+#include "log.h"
 #include "mem.h"
 #include "pages.h"
 #include "ratelimit.h"
@@ -120,7 +121,8 @@ static int form_field(const char *body, const char *name, char *out, size_t size
 {
 	size_t nl = strlen(name);
 
-	for (const char *p = body; p != NULL && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+	for (const char *p = body; p != NULL && *p;
+	     p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
 		size_t k = 0;
 
 		if (strncmp(p, name, nl) != 0 || p[nl] != '=')
@@ -187,9 +189,9 @@ static enum MHD_Result refuse(struct mg *c, int genuine, const struct bd_error *
 	struct bd_error e2;
 	int64_t expires = 0;
 
-	if (genuine && (bd_token_decode(c->token, rt->settings.keys, (int64_t)time(NULL), &t,
-	                                &e2) == 0 ||
-	                e2.code == BD_E_EXPIRED)) {
+	if (genuine &&
+	    (bd_token_decode(c->token, rt->settings.keys, (int64_t)time(NULL), &t, &e2) == 0 ||
+	     e2.code == BD_E_EXPIRED)) {
 		bd_package_id_hex(t.package_id, package);
 		expires = t.expires;
 		gw_log_field(c->r, "package", package);
@@ -221,7 +223,8 @@ static enum MHD_Result refuse(struct mg *c, int genuine, const struct bd_error *
 /* The most whole days Extend may add to D now; 0 when none. */
 static unsigned max_days(const struct bd_download *d, uint64_t max_retention)
 {
-	int64_t room = bd_download_extend_limit(d, max_retention) - bd_download_manifest(d)->expires;
+	int64_t room =
+	        bd_download_extend_limit(d, max_retention) - bd_download_manifest(d)->expires;
 
 	return room >= DAY ? (unsigned)(room / DAY) : 0;
 }
@@ -253,7 +256,7 @@ static enum MHD_Result status_page(struct mg *c, struct bd_download *d, int64_t 
 	return respond(c, &page);
 }
 
-static enum MHD_Result revoke(struct mg *c, struct bd_download *d)
+static enum MHD_Result revoke_package(struct mg *c, struct bd_download *d)
 {
 	const struct gw_runtime *rt = gw_request_runtime(c->r);
 	char id[BD_PACKAGE_ID_HEX];
@@ -274,7 +277,7 @@ static enum MHD_Result revoke(struct mg *c, struct bd_download *d)
 	return respond(c, &page);
 }
 
-static enum MHD_Result extend(struct mg *c, struct bd_download *d)
+static enum MHD_Result extend_package(struct mg *c, struct bd_download *d)
 {
 	const struct gw_runtime *rt = gw_request_runtime(c->r);
 	uint64_t max_retention = rt->settings.conf->admin.max_retention;
@@ -328,10 +331,10 @@ static enum MHD_Result handle(struct mg *c)
 	struct bd_token t;
 	enum MHD_Result rc;
 
-	genuine = parse_target(r->url + strlen("/m/"), c) == 0 &&
-	          (bd_token_decode(c->token, rt->settings.keys, (int64_t)time(NULL), &t, &err) ==
-	                   0 ||
-	           err.code == BD_E_EXPIRED);
+	genuine =
+	        parse_target(r->url + strlen("/m/"), c) == 0 &&
+	        (bd_token_decode(c->token, rt->settings.keys, (int64_t)time(NULL), &t, &err) == 0 ||
+	         err.code == BD_E_EXPIRED);
 	sodium_memzero(&t, sizeof(t));
 	if (!genuine && gw_ratelimit_blocked(((struct gw_manage *)r->route->cls)->ratelimit,
 	                                     c->client, now_ms())) {
@@ -370,7 +373,7 @@ static enum MHD_Result handle(struct mg *c)
 		return respond(c, &page);
 	}
 	sodium_memzero(form, sizeof(form));
-	return c->action == M_REVOKE ? revoke(c, d) : extend(c, d);
+	return c->action == M_REVOKE ? revoke_package(c, d) : extend_package(c, d);
 }
 
 static void mg_free(struct gw_request *r, int completed)
@@ -425,8 +428,11 @@ static void redact(char *text, void *cls)
 struct gw_manage *gw_manage_register(struct gw_server *srv)
 {
 	struct gw_manage *m = bd_calloc(1, sizeof(*m));
-	const struct gw_route route = {
-	        .path = "/m/", .is_prefix = 1, .handler = manage_handle, .name = "manage", .cls = m};
+	const struct gw_route route = {.path = "/m/",
+	                               .is_prefix = 1,
+	                               .handler = manage_handle,
+	                               .name = "manage",
+	                               .cls = m};
 
 	m->ratelimit = gw_ratelimit_new(0);
 	gw_server_add_route(srv, &route);

@@ -899,8 +899,7 @@ static void put_form_start(GString *out, const struct gw_pages *p, const char *t
 	g_string_append(out, "<form method=\"post\" action=\"");
 	bd_html_append_escaped(out, p->base_path);
 	g_string_append_printf(out, "/m/%s/%s?lang=%s\">\n", token, action, en ? "en" : "nl");
-	g_string_append_printf(out, "<input type=\"hidden\" name=\"form\" value=\"%s\">\n",
-	                       form);
+	g_string_append_printf(out, "<input type=\"hidden\" name=\"form\" value=\"%s\">\n", form);
 }
 
 char *gw_pages_render_manage(const struct gw_pages *p, const char *lang,

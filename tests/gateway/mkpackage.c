@@ -7,7 +7,7 @@
  * -n and -t name and type the FILE that follows (default: its base name,
  * application/octet-stream). -e is the link's lifetime from now (default
  * 3600; 0 or less makes a link that has already expired). Prints the link,
- * then the package id, one per line.
+ * then the package id, then the sender's management link, one per line.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -168,6 +168,10 @@ int main(int argc, char **argv)
 		return die("token", &err);
 	bd_package_id_hex(keys->id, id);
 	printf("%s/d/%s\n%s\n", conf->gateway.public_url, token, id);
+	t.type = BD_TOKEN_MANAGE;
+	if (bd_token_encode(&t, kr, token, &err) < 0)
+		return die("token", &err);
+	printf("%s/m/%s\n", conf->gateway.public_url, token);
 	memset(&t, 0, sizeof(t));
 	bd_manifest_free(&m);
 	bd_package_keys_free(&keys);
