@@ -208,6 +208,8 @@ void gw_audit_write(struct gw_audit *a, const struct gw_audit_event *ev)
 	gw_audit_client(ev->client, a->client_mode, client, sizeof(client));
 	if (client[0] != '\0')
 		n = put_json_string(line, sizeof(line), n, "client", client);
+	if (ev->recipient != NULL && ev->recipient[0] != '\0')
+		n = put_json_string(line, sizeof(line), n, "recipient", ev->recipient);
 	if (n + 2 >= sizeof(line))
 		n = sizeof(line) - 3;
 	line[n++] = '}';

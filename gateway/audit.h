@@ -2,7 +2,8 @@
  * audit.h - the audit trail of what happened to each package: page views,
  * downloads, refusals. One JSON object per line in [gateway] audit_log (or
  * to syslog when that is empty), with the package id - never the link - and
- * the client address cut down as [gateway] audit_client_address says.
+ * the client address cut down as [gateway] audit_client_address says, and a
+ * recipient's address only when they proved it was theirs.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -21,7 +22,8 @@ struct gw_audit;
 /* Fields in this order: the features fill it in one line. */
 struct gw_audit_event {
 	const char *event;   /* page-view, download, download-incomplete, expired, not-found,
-	                        rate-limited */
+	                        rate-limited, retrieved (every byte of a file reached someone),
+	                        download-limit */
 	const char *package; /* 16 hex digits, or NULL when the link named no genuine package */
 	int file;            /* object number; 0: the zip of all files; -1: none */
 	int64_t bytes;       /* body bytes sent; -1: none */
@@ -29,6 +31,7 @@ struct gw_audit_event {
 	const char *outcome; /* complete, aborted, failed, shown, refused ... or NULL */
 	unsigned status;     /* HTTP status, 0: none */
 	const struct sockaddr *client;
+	const char *recipient; /* the address a recipient verified, or NULL */
 };
 
 /* PATH "" logs to syslog; CLIENT_MODE is full, truncated or none. */

@@ -11,6 +11,7 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "audit.h"
+#include "delivery.h"
 #include "network.h"
 #include "download.h"
 #include "gateway.h"
@@ -49,7 +50,8 @@ struct dl {
 	const struct sockaddr *client; /* the peer, or the client a trusted proxy names */
 	struct sockaddr_storage forwarded;
 	int head;
-	int genuine; /* the token's MAC verified (expired or not) */
+	int genuine;     /* the token's MAC verified (expired or not) */
+	const char *who; /* the address the visitor verified, or NULL */
 };
 
 struct gw_download {
@@ -101,7 +103,8 @@ static const char *header(const struct dl *c, const char *name)
 static void audit(const struct dl *c, const char *event, const char *package, int file,
                   int64_t bytes, const char *range, const char *outcome, unsigned status)
 {
-	struct gw_audit_event ev = {event, package, file, bytes, range, outcome, status, c->client};
+	struct gw_audit_event ev = {event,   package, file,      bytes, range,
+	                            outcome, status,  c->client, c->who};
 
 	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
 }
@@ -339,8 +342,10 @@ struct transfer {
 	struct gw_pipe *pipe;
 	char package[BD_PACKAGE_ID_HEX];
 	char range[64];
+	uint64_t off;      /* the first byte of the file sent */
 	uint64_t expected; /* MHD_SIZE_UNKNOWN for a zip */
 	struct sockaddr_storage client;
+	struct gw_delivery *delivery; /* what the package's events learn when this ends */
 };
 
 static void transfer_end(struct gw_request *r, int completed)
@@ -373,6 +378,9 @@ static void transfer_end(struct gw_request *r, int completed)
 	               : "aborted",
 	      r->status);
 	gw_log_field(r, "transfer", whole ? "complete" : rc < 0 ? "failed" : "aborted");
+	/* What reached the client: of a broken transfer, what surely left the socket. */
+	gw_delivery_end(&t->delivery, gw_request_runtime(r), t->off,
+	                whole ? sent : gw_pipe_written(t->pipe), whole);
 	gw_pipe_release(&t->pipe);
 	free(t);
 	r->state = NULL;
@@ -445,6 +453,37 @@ static void safe_content_type(const char *type, char *out, size_t size)
 		snprintf(out, size, "%.*s", (int)n, type);
 }
 
+/*
+ * The package's download limit: file INDEX (0: the zip, -1: the landing page) was
+ * downloaded as often as it may be. Events that cannot be read count as reached: a
+ * limit is a promise to the sender.
+ */
+static int limit_reached(struct dl *c, const struct bd_download *d, int index)
+{
+	struct bd_error err;
+	int rc = gw_delivery_limit_reached(gw_request_runtime(c->r), d, index, &err);
+
+	if (rc < 0) {
+		gw_log_field(c->r, "error", err.msg);
+		bd_log(LOG_WARNING, "event=events-unreadable package=%s error=\"%s\"",
+		       bd_download_package_id(d), err.msg);
+	}
+	return rc != 0;
+}
+
+/* 410 with the page that says the download limit was reached; closes D. */
+static enum MHD_Result limit_page(struct dl *c, struct bd_download *d, int index)
+{
+	gw_metrics_event(GW_EV_DOWNLOAD_LIMIT);
+	if (!c->head)
+		audit(c, "download-limit", bd_download_package_id(d), index, -1, NULL, "refused",
+		      MHD_HTTP_GONE);
+	gw_log_field(c->r, "package", bd_download_package_id(d));
+	gw_log_field(c->r, "result", "download-limit");
+	bd_download_close(&d);
+	return respond_page_error(c->r, c->lang, GW_PAGE_LIMIT, 0);
+}
+
 /* HEAD: the headers a GET would get, and no producer at all. */
 static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -460,6 +499,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	struct MHD_Response *resp;
 	struct transfer *t;
 	struct gw_pipe *pipe = NULL;
+	struct gw_delivery *delivery = NULL;
 	struct bd_error err;
 	struct job *j;
 	char etag[64], modified[40], value[128], *disposition;
@@ -478,6 +518,8 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		}
 		size = len = f->size;
 	}
+	if (limit_reached(c, d, c->kind == T_FILE ? (int)c->index : 0))
+		return limit_page(c, d, c->kind == T_FILE ? (int)c->index : 0);
 	snprintf(etag, sizeof(etag), "\"%s-%u\"", package, c->kind == T_FILE ? c->index : 0);
 	http_date(m->created, modified);
 	if (f != NULL && f->size > 0) {
@@ -515,6 +557,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		if (resp != NULL && len == MHD_SIZE_UNKNOWN)
 			MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
 	} else {
+		delivery = gw_delivery_new(d, c->kind == T_FILE ? c->index : 0, c->who, c->client);
 		j = bd_calloc(1, sizeof(*j));
 		j->rt = gw_runtime_hold(gw_request_runtime(r));
 		j->d = d; /* the job owns it now */
@@ -522,11 +565,14 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		j->off = off;
 		j->len = len;
 		pipe = gw_pipe_start(PIPE_BYTES, job_produce, j, job_free, &err);
-		if (pipe == NULL)
+		if (pipe == NULL) {
+			gw_delivery_free(&delivery);
 			return refuse(c, &err, c->kind == T_FILE ? (int)c->index : 0);
+		}
 		/* Wait for the first bytes, so a failure can still get its proper page. */
 		if (gw_pipe_wait_first(pipe, &err) < 0) {
 			gw_pipe_release(&pipe);
+			gw_delivery_free(&delivery);
 			return refuse(c, &err, c->kind == T_FILE ? (int)c->index : 0);
 		}
 		resp = gw_pipe_response(pipe, len, gw_metrics_bytes_out);
@@ -535,6 +581,7 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 		if (c->head)
 			bd_download_close(&d);
 		gw_pipe_release(&pipe);
+		gw_delivery_free(&delivery);
 		return MHD_NO;
 	}
 	if (f != NULL) {
@@ -568,6 +615,8 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	t->c = *c;
 	sodium_memzero(t->c.token, sizeof(t->c.token)); /* not needed past this point */
 	t->pipe = pipe;
+	t->delivery = delivery;
+	t->off = off;
 	t->expected = len;
 	snprintf(t->package, sizeof(t->package), "%s", package);
 	if (partial)
@@ -590,6 +639,8 @@ static enum MHD_Result landing(struct dl *c, struct bd_download *d)
 	struct gw_html page;
 	enum MHD_Result rc;
 
+	if (limit_reached(c, d, -1))
+		return limit_page(c, d, -1);
 	gw_log_field(c->r, "package", bd_download_package_id(d));
 	gw_log_field(c->r, "result", "page");
 	if (!c->head) {
@@ -614,6 +665,13 @@ static int token_genuine(const struct dl *c)
 
 	sodium_memzero(&t, sizeof(t));
 	return rc == 0 || err.code == BD_E_EXPIRED;
+}
+
+/* The address this visitor proved to be theirs, or NULL. */
+static const char *verified_who(const struct dl *c)
+{
+	(void)c;
+	return NULL;
 }
 
 static enum MHD_Result handle(struct dl *c)
@@ -642,6 +700,7 @@ static enum MHD_Result handle(struct dl *c)
 	}
 	if (!c->genuine)
 		return not_found(c, NULL, -1);
+	c->who = verified_who(c);
 	rc = bd_download_open(c->token, rt->settings.keys, rt->settings.store, (int64_t)time(NULL),
 	                      &d, &err);
 	if (rc < 0)

@@ -33,6 +33,9 @@ enum gw_metric_event {
 	GW_EV_UPLOAD_ACCEPTED,    /* an upload stored and its requester told */
 	GW_EV_UPLOAD_REFUSED,     /* an upload refused, nothing kept */
 	GW_EV_REQUESTER_NOTIFIED, /* a mail to a requester accepted by the MTA */
+	GW_EV_FILE_DOWNLOADED,    /* every byte of a file reached someone (delivery.h) */
+	GW_EV_DOWNLOAD_LIMIT,     /* a file refused: its download limit was reached */
+	GW_EV_RECEIPT_SENT,       /* a receipt to a sender accepted by the MTA */
 	GW_EV_COUNT
 };
 

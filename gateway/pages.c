@@ -127,6 +127,15 @@ static const struct texts words = {
 			 "The files have been deleted and can no longer be downloaded. If you still "
 			 "need them, contact the sender."},
 			{NULL, NULL}},
+		[GW_PAGE_LIMIT] = {
+			{"Downloadlimiet bereikt", "Download limit reached"},
+			{"Deze bestanden zijn al zo vaak gedownload als de afzender toestaat",
+			 "These files have been downloaded as often as the sender allows"},
+			{"Ze zijn via deze link niet meer te downloaden. Hebt u ze nog nodig, neem dan "
+			 "contact op met de afzender.",
+			 "They can no longer be downloaded through this link. If you still need them, "
+			 "contact the sender."},
+			{NULL, NULL}},
 	},
 };
 // clang-format on
@@ -780,6 +789,7 @@ void gw_pages_error(const struct gw_pages *p, const char *lang, enum gw_page whi
 	        [GW_PAGE_ERROR] = MHD_HTTP_INTERNAL_SERVER_ERROR,
 	        [GW_PAGE_TOO_MANY] = MHD_HTTP_TOO_MANY_REQUESTS,
 	        [GW_PAGE_WITHDRAWN] = MHD_HTTP_GONE,
+	        [GW_PAGE_LIMIT] = MHD_HTTP_GONE,
 	};
 
 	*out = (struct gw_html){.status = status[which], .lang = lang, .csp = p->csp};

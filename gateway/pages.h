@@ -31,6 +31,7 @@ enum gw_page {
 	GW_PAGE_ERROR,       /* 500: anything else */
 	GW_PAGE_TOO_MANY,    /* 429: too many failed lookups from this address */
 	GW_PAGE_WITHDRAWN,   /* 410: the sender withdrew the package (its /m/ link) */
+	GW_PAGE_LIMIT,       /* 410: downloaded as often as the sender allowed */
 	GW_PAGES_ERRORS
 };
 

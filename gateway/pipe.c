@@ -23,6 +23,7 @@ struct gw_pipe {
 	int failed;    /* ... with an error */
 	int cancelled; /* nobody reads any more */
 	uint64_t sent;
+	uint64_t last; /* the piece handed over last */
 	struct bd_error err;
 	pthread_t thread;
 	int thread_started;
@@ -142,6 +143,7 @@ static ssize_t pipe_read(void *cls, uint64_t pos, char *buf, size_t max)
 	p->head = (p->head + n) % p->cap;
 	p->len -= n;
 	p->sent += n;
+	p->last = n;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	if (p->on_sent != NULL)
@@ -179,6 +181,16 @@ uint64_t gw_pipe_sent(struct gw_pipe *p)
 
 	pthread_mutex_lock(&p->lock);
 	n = p->sent;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+uint64_t gw_pipe_written(struct gw_pipe *p)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->sent - p->last;
 	pthread_mutex_unlock(&p->lock);
 	return n;
 }

@@ -38,6 +38,10 @@ int gw_pipe_wait_first(struct gw_pipe *p, struct bd_error *err);
 struct MHD_Response *gw_pipe_response(struct gw_pipe *p, uint64_t size, void (*sent)(uint64_t n));
 /* Body bytes handed to libmicrohttpd so far. */
 uint64_t gw_pipe_sent(struct gw_pipe *p);
+/* Of those, the bytes surely written to the socket of a connection that broke: all but
+ * the last piece, which libmicrohttpd may still have held (it asks for the next piece
+ * only once the one before has gone out). */
+uint64_t gw_pipe_written(struct gw_pipe *p);
 /* Tell the producer to stop: its next write fails. */
 void gw_pipe_cancel(struct gw_pipe *p);
 /* Wait for the producer to end: 0 when it succeeded, else -1 and its error. Only

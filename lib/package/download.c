@@ -140,6 +140,11 @@ const char *bd_download_package_id(const struct bd_download *d)
 	return d->id_hex;
 }
 
+const struct bd_package_keys *bd_download_keys(const struct bd_download *d)
+{
+	return d->keys;
+}
+
 const struct bd_manifest_file *bd_download_find(const struct bd_download *d, unsigned index)
 {
 	for (size_t i = 0; i < d->manifest->nfiles; i++)

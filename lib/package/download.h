@@ -39,6 +39,8 @@ const struct bd_manifest *bd_download_manifest(const struct bd_download *d);
 const struct bd_package_keys *bd_download_keys(const struct bd_download *d);
 /* The package id as 16 hex digits, for logs. */
 const char *bd_download_package_id(const struct bd_download *d);
+/* The package's keys, for its events (events.h); D owns them. */
+const struct bd_package_keys *bd_download_keys(const struct bd_download *d);
 /* The file with object number INDEX, or NULL. */
 const struct bd_manifest_file *bd_download_find(const struct bd_download *d, unsigned index);
 /*

@@ -187,3 +187,31 @@ int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, c
 	free(text);
 	return rc;
 }
+
+int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
+                      const struct bd_notice_receipt *rc, struct bd_error *err)
+{
+	struct bd_notice *n = bd_notice_load_named(conf->notice.template_dir, "receipt",
+	                                           bd_language_code(conf->notice.language), err);
+	struct bd_notice_vars v = {conf->gateway.organisation, "", 0, 0, NULL, languages(conf)};
+	char *text, *html, *doc, *subj, *nl, *en;
+	int rc_mail;
+
+	if (n == NULL)
+		return -1;
+	text = bd_notice_render_receipt(n, &v, rc, 0);
+	html = bd_notice_render_receipt(n, &v, rc, 1);
+	doc = html_document("", html);
+	nl = bd_asprintf("Gedownload: %s", rc->file);
+	en = bd_asprintf("Downloaded: %s", rc->file);
+	subj = subject(conf, nl, en);
+	free(nl);
+	free(en);
+	rc_mail = mail_to(conf, sender, subj, text, doc, err);
+	free(subj);
+	free(doc);
+	free(text);
+	free(html);
+	bd_notice_free(&n);
+	return rc_mail;
+}

@@ -1,12 +1,12 @@
 /*
- * notify.h - the mails about upload requests that bestanden sends itself:
- * the invitation to upload (`bestanden request create --send`) and the
- * notice to the requester that files have arrived.
+ * notify.h - the mails that bestanden sends itself: the invitation to upload
+ * (`bestanden request create --send`), the notice to the requester that files
+ * have arrived, and the receipt to a sender that a file was downloaded.
  *
  * Both are rendered from the notice templates of [notice] template_dir
  * ("request" for the invitation, "notice" for the arrival, as in outgoing
- * mail) in [notice] language, and sent through [smtp] (outmail.h). An error
- * means the MTA did not take the mail: the caller must not act as if it had.
+ * mail, "receipt" for the receipt) in [notice] language, and sent through [smtp] (outmail.h). An
+ * error means the MTA did not take the mail: the caller must not act as if it had.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -17,6 +17,7 @@
 #include "error.h"
 #include "manifest.h"
 #include "request.h"
+#include "template.h"
 
 /* Tell R's requester that the files of M arrived, downloadable at LINK; UPLOADER and
  * MESSAGE are what the uploader wrote (either may be NULL). */
@@ -29,5 +30,8 @@ int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, c
 /* Invite R's recipient to upload through LINK, from the requester's name. */
 int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, const char *link,
                      struct bd_error *err);
+/* Tell SENDER that RC->file was downloaded completely, when and by whom. */
+int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
+                      const struct bd_notice_receipt *rc, struct bd_error *err);
 
 #endif

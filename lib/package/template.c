@@ -47,9 +47,12 @@ struct bd_notice {
 };
 
 static const char *const variables[] = {"organisation", "link", "expiry",   "count",
-                                        "requester",    "note", "max_size", "max_files"};
+                                        "requester",    "note", "max_size", "max_files",
+                                        "file",         "when", "who"};
 static const char *const file_variables[] = {"name", "size"};
-static const char *const sections[] = {"files", "one", "many", "note"};
+static const char *const sections[] = {"files", "one", "many", "note", "who", "anyone"};
+/* Templates of mails that are about a link: the link must be in them (a receipt has none). */
+static const char *const linked[] = {"notice", "request"};
 
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
@@ -264,6 +267,10 @@ static int load_one(struct template *t, const char *dir, const char *name, const
 
 	if (src == NULL)
 		goto out;
+	if (!IN_LIST(name, linked)) {
+		r = template_compile(t, src, path, err);
+		goto out;
+	}
 	if (strstr(src, "{{link}}") == NULL) {
 		bd_error_set(err, BD_E_CONFIG, "notice template %s: {{link}} is missing", path);
 		goto out;
@@ -348,8 +355,9 @@ struct render {
 	const char *lang;
 	const struct bd_notice_vars *v;
 	struct bd_notice_request rq; /* all empty outside the "request" templates */
+	struct bd_notice_receipt rc; /* all empty outside the "receipt" templates */
 	bool html;
-	char expiry[64];
+	char expiry[64], when[96];
 	GString *out;
 };
 
@@ -374,6 +382,12 @@ static void render_range(struct render *r, const struct template *t, size_t from
 				               r->html);
 			} else if (strcmp(k->text, "note") == 0) {
 				append_escaped(r->out, r->rq.note ? r->rq.note : "", r->html);
+			} else if (strcmp(k->text, "file") == 0) {
+				append_escaped(r->out, r->rc.file ? r->rc.file : "", r->html);
+			} else if (strcmp(k->text, "when") == 0) {
+				append_escaped(r->out, r->when, r->html);
+			} else if (strcmp(k->text, "who") == 0) {
+				append_escaped(r->out, r->rc.who ? r->rc.who : "", r->html);
 			} else if (strcmp(k->text, "max_size") == 0) {
 				bd_format_size(r->lang, r->rq.max_size, buf, sizeof(buf));
 				append_escaped(r->out, buf, r->html);
@@ -397,6 +411,10 @@ static void render_range(struct render *r, const struct template *t, size_t from
 			} else if (strcmp(k->text, "note") == 0) {
 				if (r->rq.note != NULL && r->rq.note[0] != '\0')
 					render_range(r, t, i + 1, k->end, file);
+			} else if (strcmp(k->text, "who") == 0 || strcmp(k->text, "anyone") == 0) {
+				if ((r->rc.who != NULL && r->rc.who[0] != '\0') ==
+				    (strcmp(k->text, "who") == 0))
+					render_range(r, t, i + 1, k->end, file);
 			} else if ((strcmp(k->text, "one") == 0) == (r->v->nfiles == 1)) {
 				render_range(r, t, i + 1, k->end, file);
 			}
@@ -407,13 +425,30 @@ static void render_range(struct render *r, const struct template *t, size_t from
 	}
 }
 
+/* What one rendering fills in beyond V: an upload request's or a receipt's values. */
+struct extras {
+	const struct bd_notice_request *rq;
+	const struct bd_notice_receipt *rc;
+};
+
 static void render_one(const struct wording *w, const struct bd_notice_vars *v,
-                       const struct bd_notice_request *rq, bool html, GString *out)
+                       const struct extras *x, bool html, GString *out)
 {
 	struct render r = {.lang = w->lang, .v = v, .html = html, .out = out};
 
-	if (rq != NULL)
-		r.rq = *rq;
+	if (x->rq != NULL)
+		r.rq = *x->rq;
+	if (x->rc != NULL) {
+		struct tm tm;
+		time_t when = x->rc->when;
+		size_t n;
+
+		r.rc = *x->rc;
+		bd_format_date(w->lang, when, r.when, sizeof(r.when));
+		n = strlen(r.when);
+		localtime_r(&when, &tm);
+		strftime(r.when + n, sizeof(r.when) - n, " %H:%M (%Z)", &tm);
+	}
 	const struct template *t = html ? &w->html : &w->text;
 
 	bd_format_date(w->lang, v->expires, r.expiry, sizeof(r.expiry));
@@ -423,7 +458,7 @@ static void render_one(const struct wording *w, const struct bd_notice_vars *v,
 /* The wordings V asks for: one, or every one loaded (then each HTML one marked with its
  * language, and the texts parted by a rule). */
 static char *render(const struct bd_notice *n, const struct bd_notice_vars *v,
-                    const struct bd_notice_request *rq, bool html)
+                    const struct extras *x, bool html)
 {
 	const char *want = v->languages == BD_NOTICE_NL   ? "nl"
 	                   : v->languages == BD_NOTICE_EN ? "en"
@@ -438,13 +473,13 @@ static char *render(const struct bd_notice *n, const struct bd_notice_vars *v,
 		if (strcmp(n->w[i].lang, want) == 0)
 			from = i, to = i + 1;
 	if (to - from == 1)
-		render_one(&n->w[from], v, rq, html, out);
+		render_one(&n->w[from], v, x, html, out);
 	for (size_t i = from; to - from > 1 && i < to; i++) {
 		if (html)
 			g_string_append_printf(out, "<div lang=\"%s\">\n", n->w[i].lang);
 		else if (i > from)
 			g_string_append(out, "\n----------------------------------------\n\n");
-		render_one(&n->w[i], v, rq, html, out);
+		render_one(&n->w[i], v, x, html, out);
 		if (html)
 			g_string_append(out, "</div>\n");
 	}
@@ -470,22 +505,28 @@ static char *render(const struct bd_notice *n, const struct bd_notice_vars *v,
 
 char *bd_notice_render_text(const struct bd_notice *n, const struct bd_notice_vars *v)
 {
-	return render(n, v, NULL, false);
+	return render(n, v, &(struct extras){0}, false);
 }
 
 char *bd_notice_render_html(const struct bd_notice *n, const struct bd_notice_vars *v)
 {
-	return render(n, v, NULL, true);
+	return render(n, v, &(struct extras){0}, true);
 }
 
 char *bd_notice_render_request_text(const struct bd_notice *n, const struct bd_notice_vars *v,
                                     const struct bd_notice_request *rq)
 {
-	return render(n, v, rq, false);
+	return render(n, v, &(struct extras){.rq = rq}, false);
 }
 
 char *bd_notice_render_request_html(const struct bd_notice *n, const struct bd_notice_vars *v,
                                     const struct bd_notice_request *rq)
 {
-	return render(n, v, rq, true);
+	return render(n, v, &(struct extras){.rq = rq}, true);
+}
+
+char *bd_notice_render_receipt(const struct bd_notice *n, const struct bd_notice_vars *v,
+                               const struct bd_notice_receipt *rc, int html)
+{
+	return render(n, v, &(struct extras){.rc = rc}, html != 0);
 }

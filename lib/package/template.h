@@ -3,8 +3,8 @@
  *
  * Templates live in [notice] template_dir as NAME.LANG.txt and NAME.LANG.html
  * (LANG nl or en; NAME "notice" for the download notice, "request" for the
- * upload-request notice). bd_notice_load() reads and checks them once (both
- * languages for "auto"); rendering fills in the organisation, the files with
+ * upload-request notice, "receipt" for the sender's download receipt). bd_notice_load() reads and
+ * checks them once (both languages for "auto"); rendering fills in the organisation, the files with
  * their sizes, the link and the expiry date, written the way the language
  * writes it. A struct bd_notice is read-only after loading and may be shared
  * between threads; bd_notice_free() releases it.
@@ -12,12 +12,15 @@
  * Template syntax (deliberately tiny):
  *   {{organisation}} {{link}} {{expiry}} {{count}}  values
  *   {{requester}} {{note}} {{max_size}} {{max_files}}  values of an upload request
+ *   {{file}} {{when}} {{who}}  values of a receipt: the file, when it was downloaded, by whom
+ *   {{#who}} ... {{/who}}  {{#anyone}} ... {{/anyone}}  a verified recipient / anyone else
  *   {{#files}} ... {{name}} ... {{size}} ... {{/files}}  once per file
  *   {{#one}} ... {{/one}}  {{#many}} ... {{/many}}  when there is one file / several
  *   {{#note}} ... {{/note}}  when there is a note
  *   a line that starts with "##" is a comment and produces nothing.
- * The text template must have the line "<{{link}}>" (the URL alone on its
- * line, as mail clients recognise it); both must use {{link}}. In HTML every
+ * The text template of a notice or request must have the line "<{{link}}>"
+ * (the URL alone on its line, as mail clients recognise it); both must use
+ * {{link}}. In HTML every
  * value is escaped and everything non-ASCII becomes a character reference.
  *
  * SPDX-License-Identifier: EUPL-1.2
@@ -62,6 +65,13 @@ struct bd_notice_request {
 	size_t max_files;
 };
 
+/* What the "receipt" templates say of one complete download. */
+struct bd_notice_receipt {
+	const char *file; /* its name */
+	time_t when;
+	const char *who; /* the verified address, or NULL: "someone with the link" */
+};
+
 /* Read DIR/notice.LANG.txt and DIR/notice.LANG.html (LANG "auto": nl and en);
  * errors name file and line. */
 struct bd_notice *bd_notice_load(const char *dir, const char *lang, struct bd_error *err);
@@ -80,5 +90,9 @@ char *bd_notice_render_request_text(const struct bd_notice *n, const struct bd_n
                                     const struct bd_notice_request *rq);
 char *bd_notice_render_request_html(const struct bd_notice *n, const struct bd_notice_vars *v,
                                     const struct bd_notice_request *rq);
+
+/* A receipt, text (HTML 0) or HTML snippet (HTML 1). */
+char *bd_notice_render_receipt(const struct bd_notice *n, const struct bd_notice_vars *v,
+                               const struct bd_notice_receipt *rc, int html);
 
 #endif
