@@ -130,11 +130,6 @@ const struct bd_manifest *bd_download_manifest(const struct bd_download *d)
 	return d->manifest;
 }
 
-const struct bd_package_keys *bd_download_keys(const struct bd_download *d)
-{
-	return d->keys;
-}
-
 const char *bd_download_package_id(const struct bd_download *d)
 {
 	return d->id_hex;

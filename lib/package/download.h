@@ -35,8 +35,6 @@ int bd_download_open_as(const char *token, enum bd_token_type type, const struct
                         struct bd_store *store, int64_t now, struct bd_download **out,
                         struct bd_error *err);
 const struct bd_manifest *bd_download_manifest(const struct bd_download *d);
-/* The package's keys (its events are sealed with them: events.h). */
-const struct bd_package_keys *bd_download_keys(const struct bd_download *d);
 /* The package id as 16 hex digits, for logs. */
 const char *bd_download_package_id(const struct bd_download *d);
 /* The package's keys, for its events (events.h); D owns them. */
