@@ -95,7 +95,13 @@ static int parse_target(const char *rest, struct mg *c)
 static void audit(const struct mg *c, const char *event, const char *package, const char *outcome,
                   unsigned status)
 {
-	struct gw_audit_event ev = {event, package, -1, -1, NULL, outcome, status, c->client};
+	struct gw_audit_event ev = {.event = event,
+	                            .package = package,
+	                            .file = -1,
+	                            .bytes = -1,
+	                            .outcome = outcome,
+	                            .status = status,
+	                            .client = c->client};
 
 	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
 }
