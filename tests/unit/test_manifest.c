@@ -1,7 +1,8 @@
 /*
  * test_manifest.c - manifests: seal and open, the clear header, every single-bit
  * flip, truncation and extension refused, wrong secret and unknown key ids, the
- * caps, the body codec and the FORMAT.md vectors.
+ * caps, the body codec of versions 1 and 2, recipients, access codes and the
+ * FORMAT.md vectors.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "accesscode.h"
 #include "keydir.h"
 #include "manifest.h"
 #include "mem.h"
@@ -72,6 +74,12 @@ static struct bd_manifest *sample(const struct bd_package_keys *keys)
 	bd_manifest_add_file(m, 1, "Jaaropgave 2024.pdf", "application/pdf", 123456);
 	bd_manifest_add_file(m, 2, "foto's – zomer.jpg", "image/jpeg", 0);
 	bd_manifest_add_file(m, 7, "", "application/octet-stream", UINT64_C(1) << 40);
+	assert_int_equal(bd_manifest_add_recipient(m, "piet@example.com", NULL), 0);
+	assert_int_equal(bd_manifest_add_recipient(m, "marie@example.org", NULL), 0);
+	m->protection.verify = BD_VERIFY_CODE;
+	m->protection.receipts = BD_RECEIPTS_EVERY;
+	m->protection.max_downloads = 5;
+	m->protection.access_code_hash = bd_strdup("$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA");
 	return m;
 }
 
@@ -93,6 +101,14 @@ static void assert_same(const struct bd_manifest *a, const struct bd_manifest *b
 		assert_string_equal(a->files[i].content_type, b->files[i].content_type);
 		assert_int_equal(a->files[i].size, b->files[i].size);
 	}
+	assert_int_equal(a->nrecipients, b->nrecipients);
+	for (size_t i = 0; i < a->nrecipients; i++)
+		assert_string_equal(a->recipients[i], b->recipients[i]);
+	assert_int_equal(a->protection.verify, b->protection.verify);
+	assert_int_equal(a->protection.receipts, b->protection.receipts);
+	assert_int_equal(a->protection.max_downloads, b->protection.max_downloads);
+	if (a->protection.access_code_hash || b->protection.access_code_hash)
+		assert_string_equal(a->protection.access_code_hash, b->protection.access_code_hash);
 }
 
 /* Open BUF; returns 0 or the error code. */
@@ -359,6 +375,19 @@ static void test_parse_header_refusals(void **state)
 	buf[4] = 1;
 	buf[5] = 0;
 	assert_int_equal(bd_manifest_parse_header(buf, sizeof(buf), &h, &err), -1);
+	/* both versions of a manifest, but upload requests are still version 1 only */
+	buf[5] = 1;
+	for (unsigned v = 1; v <= BD_MANIFEST_VERSION; v++) {
+		buf[4] = (uint8_t)v;
+		assert_int_equal(bd_manifest_parse_header(buf, sizeof(buf), &h, &err), 0);
+		assert_int_equal(h.version, v);
+	}
+	memcpy(buf, "BDRQ", 4);
+	assert_int_equal(bd_manifest_parse_header(buf, sizeof(buf), &h, &err), -1);
+	buf[4] = 1;
+	assert_int_equal(bd_manifest_parse_header(buf, sizeof(buf), &h, &err), 0);
+	assert_int_equal(h.kind, BD_SEALED_REQUEST);
+	memcpy(buf, "BDMF", 4);
 	buf[5] = 1;
 	buf[7] = 1;
 	assert_int_equal(bd_manifest_parse_header(buf, sizeof(buf), &h, &err), -1);
@@ -497,6 +526,277 @@ static void test_format_vector(void **state)
 	keydir_remove(dir);
 }
 
+/* docs/FORMAT.md 9.3: the version 2 body of a fixed manifest, byte for byte. */
+static const char body_v2_hex[] =
+        "000e6a616e406578616d706c652e6e6c000e3c32406578616d706c652e6e6c3e0001000000010000"
+        "00000000000c000962726965662e747874000a746578742f706c61696e0002001070696574406578"
+        "616d706c652e636f6d00184d617269652e4a616e73656e406578616d706c652e6f72670101000000"
+        "030061246172676f6e32696424763d3139246d3d36353533362c743d322c703d312443696f444d38"
+        "57336f374d4a4a4145703468574870672464584879676137454e53707970617349375279416f6c61"
+        "39517653733044742b6b772f767078706a4d4c77";
+static const char access_code_hash_v2[] = "$argon2id$v=19$m=65536,t=2,p=1$CioDM8W3o7MJJAEp4hWHpg$"
+                                          "dXHyga7ENSpypasI7RyAola9QvSs0Dt+kw/vpxpjMLw";
+
+static struct bd_manifest *sample_v2(void)
+{
+	struct bd_manifest *m = bd_manifest_new();
+
+	m->sender = bd_strdup("jan@example.nl");
+	m->message_id = bd_strdup("<2@example.nl>");
+	bd_manifest_add_file(m, 1, "brief.txt", "text/plain", 12);
+	assert_int_equal(bd_manifest_add_recipient(m, "piet@example.com", NULL), 0);
+	assert_int_equal(bd_manifest_add_recipient(m, "Marie.Jansen@example.org", NULL), 0);
+	m->protection.verify = BD_VERIFY_CODE;
+	m->protection.receipts = BD_RECEIPTS_FIRST;
+	m->protection.max_downloads = 3;
+	m->protection.access_code_hash = bd_strdup(access_code_hash_v2);
+	return m;
+}
+
+static int decode_code(const uint8_t *body, size_t len)
+{
+	struct bd_manifest *d = bd_manifest_new();
+	struct bd_error err = {0};
+	int rc = bd_manifest_body_decode(body, len, d, &err);
+
+	bd_manifest_free(&d);
+	return rc == 0 ? 0 : err.code;
+}
+
+static void test_body_codec_v2(void **state)
+{
+	struct bd_manifest *m = sample_v2(), *d;
+	size_t len, alen, wantlen = strlen(body_v2_hex) / 2, at;
+	uint8_t *body, *again, *want = bd_malloc(wantlen);
+	struct bd_error err;
+
+	assert_int_equal(bd_manifest_body_encode(m, &body, &len, &err), 0);
+	hex_decode(body_v2_hex, want, wantlen);
+	assert_int_equal(len, wantlen);
+	assert_memory_equal(body, want, len);
+	d = bd_manifest_new();
+	assert_int_equal(bd_manifest_body_decode(body, len, d, &err), 0);
+	assert_int_equal(d->version, 2);
+	assert_same(m, d);
+	assert_int_equal(bd_manifest_body_encode(d, &again, &alen, &err), 0);
+	assert_int_equal(alen, len);
+	assert_memory_equal(again, body, len);
+	free(again);
+	bd_manifest_free(&d);
+	/* every truncation, a trailing byte, and the v2 body read as version 1 are refused */
+	for (size_t n = 0; n < len; n++)
+		assert_int_not_equal(decode_code(body, n), 0);
+	body = bd_realloc(body, len + 1);
+	body[len] = 0;
+	assert_int_equal(decode_code(body, len + 1), BD_E_INVALID);
+	d = manifest_v1();
+	assert_int_equal(bd_manifest_body_decode(body, len, d, &err), -1);
+	bd_manifest_free(&d);
+	/* the protection bytes follow the second recipient: unknown values are refused */
+	at = len - 2 - strlen(access_code_hash_v2) - 4 - 2;
+	assert_int_equal(body[at], BD_VERIFY_CODE);
+	body[at] = 2;
+	assert_int_equal(decode_code(body, len), BD_E_INVALID);
+	body[at] = BD_VERIFY_CODE;
+	body[at + 1] = 3;
+	assert_int_equal(decode_code(body, len), BD_E_INVALID);
+	body[at + 1] = BD_RECEIPTS_FIRST;
+	assert_int_equal(decode_code(body, len), 0);
+	free(body);
+	/* a repeated recipient (in any case) or an empty one has no encoding */
+	free(m->recipients[1]);
+	m->recipients[1] = bd_strdup("PIET@example.com");
+	assert_int_equal(bd_manifest_body_encode(m, &body, &len, &err), -1);
+	assert_int_equal(err.code, BD_E_INVALID);
+	m->recipients[1][0] = '\0';
+	assert_int_equal(bd_manifest_body_encode(m, &body, &len, &err), -1);
+	assert_int_equal(err.code, BD_E_INVALID);
+	bd_manifest_free(&m);
+	free(want);
+}
+
+static void test_recipients(void **state)
+{
+	struct bd_manifest *m = bd_manifest_new();
+	char *big = bd_malloc(BD_MANIFEST_MAX_STRING + 2);
+	struct bd_error err;
+
+	assert_int_equal(bd_manifest_add_recipient(m, "piet@example.com", &err), 0);
+	assert_int_equal(bd_manifest_add_recipient(m, "Piet@Example.com", &err), 0);
+	assert_int_equal(m->nrecipients, 1);
+	assert_true(bd_manifest_has_recipient(m, "PIET@EXAMPLE.COM"));
+	assert_false(bd_manifest_has_recipient(m, "piet@example.co"));
+	assert_int_equal(bd_manifest_add_recipient(m, "", &err), -1);
+	assert_int_equal(err.code, BD_E_INVALID);
+	memset(big, 'a', BD_MANIFEST_MAX_STRING + 1);
+	big[BD_MANIFEST_MAX_STRING + 1] = '\0';
+	assert_int_equal(bd_manifest_add_recipient(m, big, &err), -1);
+	assert_int_equal(err.code, BD_E_LIMIT);
+	for (unsigned i = 1; i < BD_MANIFEST_MAX_RECIPIENTS; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "r%u@example.com", i);
+		assert_int_equal(bd_manifest_add_recipient(m, a, &err), 0);
+	}
+	assert_int_equal(m->nrecipients, BD_MANIFEST_MAX_RECIPIENTS);
+	assert_int_equal(bd_manifest_add_recipient(m, "one@too.many", &err), -1);
+	assert_int_equal(err.code, BD_E_LIMIT);
+	assert_int_equal(bd_manifest_add_recipient(m, "r1@example.com", &err), 0);
+	free(big);
+	bd_manifest_free(&m);
+}
+
+static void test_access_code(void **state)
+{
+	char norm[BD_ACCESS_CODE_MAX + 1], hash[BD_ACCESS_CODE_HASH_MAX],
+	        big[BD_ACCESS_CODE_MAX + 2];
+	struct bd_error err;
+
+	assert_int_equal(bd_access_code_normalise("  4711-X\t", norm, &err), 6);
+	assert_string_equal(norm, "4711-x");
+	assert_int_equal(bd_access_code_normalise("a B", norm, &err), 3);
+	assert_string_equal(norm, "a b");
+	assert_int_equal(bd_access_code_normalise("\xc3\x89t\xc3\xa9", norm, &err), 5);
+	assert_string_equal(norm, "\xc3\x89t\xc3\xa9"); /* only ASCII letters fold */
+	assert_int_equal(bd_access_code_normalise(" \t ", norm, &err), -1);
+	assert_int_equal(err.code, BD_E_INVALID);
+	assert_int_equal(bd_access_code_normalise("47\n11", norm, &err), -1);
+	assert_null(strstr(err.msg, "47"));
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(bd_access_code_normalise(big, norm, &err), -1);
+	big[BD_ACCESS_CODE_MAX] = '\0';
+	assert_int_equal(bd_access_code_normalise(big, norm, &err), BD_ACCESS_CODE_MAX);
+
+	assert_int_equal(bd_access_code_hash("4711-x", hash, &err), 0);
+	assert_non_null(strstr(hash, "$argon2id$"));
+	assert_null(strstr(hash, "4711"));
+	assert_int_equal(bd_access_code_check(hash, "4711-x"), 1);
+	assert_int_equal(bd_access_code_check(hash, " 4711-X "), 1);
+	assert_int_equal(bd_access_code_check(hash, "4711x"), 0);
+	assert_int_equal(bd_access_code_check(hash, "4711-x1"), 0);
+	assert_int_equal(bd_access_code_check(hash, ""), 0);
+	assert_int_equal(bd_access_code_check(hash, NULL), 0);
+	assert_int_equal(bd_access_code_check(NULL, "4711-x"), 0);
+	assert_int_equal(bd_access_code_check("not a hash", "4711-x"), 0);
+	assert_int_equal(bd_access_code_hash("", hash, &err), -1);
+	/* the vector's hash (FORMAT.md 9.3) */
+	assert_int_equal(bd_access_code_check(access_code_hash_v2, "4711-X"), 1);
+	assert_int_equal(bd_access_code_check(access_code_hash_v2, "4712-x"), 0);
+}
+
+/* docs/FORMAT.md 9.3: a version 2 manifest sealed once with the fixed keys. */
+static const char manifest_vector_v2[] =
+        "42444d46020101000123456789abcdef0000000069434400000000006955b900820e82659c1dc1d1"
+        "a6c2e1890112b8a3b37f11e024e5c7c3bfa30c43ed5218259e810b48d0c8a8e2a39663ff303f9f60"
+        "f59afcd6055530e1c86835af34063b0193fa1621d8e4d10ff1443ba35d4797928030ab4e7cd7f205"
+        "986fb5b6d72c0385ffcc8b6408a2451743eaac92c38a0aa526d8090d133eb0df71bd4bcf0f695a7e"
+        "5459ba7c6633f5056dbe8a87e02cee8a8a381e0d5c7f065d09260a5535f21d2f9857088239972f4e"
+        "b224ad87a4fd2a6f486b19715a4c6628a5cffef03f7cbc840ddf6e8e98aa474b87e77a307ce0d8ff"
+        "3d7f8eceab3c599457ad41f21f0ba9f07306670d88fb9a9c230bc0071ed9e3bce0d0bfefe89a9c82"
+        "5b5fe3ca25221bd1a45dd395306614fcb3a6aaa8dba814e3edb1e5fd9af2efe283280026c99f9969"
+        "4ecb52f3e7268ac588d96a24519c775e9aa433c7f26fc56033e0bddb0254dadbb182c82734ce40c1"
+        "e60272ffe963d3de1ccfae6a";
+
+static void fixed_keys(char **dir, struct bd_keyring **kr, uint8_t secret[16])
+{
+	uint8_t link_key[32], gw_sk[32];
+
+	for (int i = 0; i < 32; i++) {
+		link_key[i] = (uint8_t)i;
+		gw_sk[i] = (uint8_t)(0x20 + i);
+	}
+	for (int i = 0; i < 16; i++)
+		secret[i] = (uint8_t)(0x40 + i);
+	*dir = keydir_make(link_key, gw_sk);
+	*kr = bd_keyring_load(*dir, BD_NEED_GATEWAY_SECRET | BD_NEED_GATEWAY_PUBLIC, NULL);
+	assert_non_null(*kr);
+}
+
+static void test_format_vector_v2(void **state)
+{
+	size_t len = strlen(manifest_vector_v2) / 2, blen;
+	struct bd_manifest *m = NULL, *want = sample_v2();
+	struct bd_package_keys *k = NULL;
+	uint8_t secret[16], *buf = bd_malloc(len), *body;
+	struct bd_manifest_header h;
+	struct bd_keyring *kr;
+	struct bd_error err;
+	char *dir;
+
+	fixed_keys(&dir, &kr, secret);
+	hex_decode(manifest_vector_v2, buf, len);
+	assert_int_equal(bd_manifest_parse_header(buf, len, &h, &err), 0);
+	assert_int_equal(h.version, 2);
+	assert_int_equal(bd_manifest_open(buf, len, secret, kr, &m, &k, &err), 0);
+	assert_int_equal(m->version, 2);
+	memcpy(want->package_id, "\x01\x23\x45\x67\x89\xab\xcd\xef", BD_PACKAGE_ID_BYTES);
+	want->link_key_id = want->gateway_key_id = 1;
+	want->created = 1766016000;
+	want->expires = 1767225600;
+	assert_same(want, m);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(k->server_key[i], 0x50 + i);
+	/* the body plaintext as FORMAT.md shows it */
+	assert_int_equal(bd_manifest_body_encode(m, &body, &blen, &err), 0);
+	assert_int_equal(blen, strlen(body_v2_hex) / 2);
+	assert_int_equal(blen, len - BD_MANIFEST_HEADER_BYTES - 16);
+	{
+		uint8_t *plain = bd_malloc(blen);
+
+		hex_decode(body_v2_hex, plain, blen);
+		assert_memory_equal(body, plain, blen);
+		free(plain);
+	}
+	free(body);
+	bd_manifest_free(&m);
+	bd_manifest_free(&want);
+	bd_package_keys_free(&k);
+	free(buf);
+	bd_keyring_free(&kr);
+	keydir_remove(dir);
+}
+
+/* A version 1 manifest opens with no recipients and no protection, and is sealed anew as 2. */
+static void test_v1_reads_and_reseals_as_v2(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = sizeof(manifest_vector) / 2, slen;
+	struct bd_manifest *m = NULL, *o = NULL;
+	struct bd_package_keys *k = NULL, *k2 = NULL;
+	uint8_t secret[16], *buf = bd_malloc(len), *sealed;
+	struct bd_manifest_header h;
+	struct bd_keyring *kr;
+	struct bd_error err;
+	char *dir;
+
+	(void)f;
+	fixed_keys(&dir, &kr, secret);
+	hex_decode(manifest_vector, buf, len);
+	assert_int_equal(bd_manifest_open(buf, len, secret, kr, &m, &k, &err), 0);
+	assert_int_equal(m->version, 1);
+	assert_int_equal(m->nrecipients, 0);
+	assert_int_equal(m->protection.verify, BD_VERIFY_OFF);
+	assert_int_equal(m->protection.receipts, BD_RECEIPTS_OFF);
+	assert_int_equal(m->protection.max_downloads, 0);
+	assert_null(m->protection.access_code_hash);
+	assert_int_equal(
+	        bd_manifest_seal(m, k, bd_keyring_gateway_public(kr, 1), &sealed, &slen, &err), 0);
+	assert_int_equal(bd_manifest_parse_header(sealed, slen, &h, &err), 0);
+	assert_int_equal(h.version, 2);
+	assert_int_equal(bd_manifest_open(sealed, slen, secret, kr, &o, &k2, &err), 0);
+	assert_int_equal(o->version, 2);
+	assert_same(m, o);
+	free(sealed);
+	bd_manifest_free(&o);
+	bd_package_keys_free(&k2);
+	bd_manifest_free(&m);
+	bd_package_keys_free(&k);
+	free(buf);
+	bd_keyring_free(&kr);
+	keydir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +808,11 @@ int main(void)
 	        cmocka_unit_test(test_parse_header_refusals),
 	        cmocka_unit_test(test_body_codec),
 	        cmocka_unit_test(test_format_vector),
+	        cmocka_unit_test(test_body_codec_v2),
+	        cmocka_unit_test(test_recipients),
+	        cmocka_unit_test(test_access_code),
+	        cmocka_unit_test(test_format_vector_v2),
+	        cmocka_unit_test(test_v1_reads_and_reseals_as_v2),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
