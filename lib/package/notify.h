@@ -1,7 +1,8 @@
 /*
  * notify.h - the mails that bestanden sends itself: the invitation to upload
  * (`bestanden request create --send`), the notice to the requester that files
- * have arrived, and the receipt to a sender that a file was downloaded.
+ * have arrived, the receipt to a sender that a file was downloaded, and the
+ * sender's management link ("manage") once per message that wants receipts.
  *
  * Both are rendered from the notice templates of [notice] template_dir
  * ("request" for the invitation, "notice" for the arrival, as in outgoing
@@ -33,5 +34,9 @@ int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, con
 /* Tell SENDER that RC->file was downloaded completely, when and by whom. */
 int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
                       const struct bd_notice_receipt *rc, struct bd_error *err);
+/* Tell M's sender where to see and manage the package: LINK (its /m/ link), with M's
+ * files, recipients and expiry. */
+int bd_notify_manage(const struct bd_conf *conf, const struct bd_manifest *m, const char *link,
+                     struct bd_error *err);
 
 #endif

@@ -48,11 +48,11 @@ struct bd_notice {
 
 static const char *const variables[] = {"organisation", "link", "expiry",   "count",
                                         "requester",    "note", "max_size", "max_files",
-                                        "file",         "when", "who"};
+                                        "file",         "when", "who",      "recipients"};
 static const char *const file_variables[] = {"name", "size"};
 static const char *const sections[] = {"files", "one", "many", "note", "who", "anyone"};
 /* Templates of mails that are about a link: the link must be in them (a receipt has none). */
-static const char *const linked[] = {"notice", "request"};
+static const char *const linked[] = {"notice", "request", "manage"};
 
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
@@ -356,6 +356,7 @@ struct render {
 	const struct bd_notice_vars *v;
 	struct bd_notice_request rq; /* all empty outside the "request" templates */
 	struct bd_notice_receipt rc; /* all empty outside the "receipt" templates */
+	const char *recipients;      /* the "manage" templates': to whom the message went */
 	bool html;
 	char expiry[64], when[96];
 	GString *out;
@@ -388,6 +389,8 @@ static void render_range(struct render *r, const struct template *t, size_t from
 				append_escaped(r->out, r->when, r->html);
 			} else if (strcmp(k->text, "who") == 0) {
 				append_escaped(r->out, r->rc.who ? r->rc.who : "", r->html);
+			} else if (strcmp(k->text, "recipients") == 0) {
+				append_escaped(r->out, r->recipients ? r->recipients : "", r->html);
 			} else if (strcmp(k->text, "max_size") == 0) {
 				bd_format_size(r->lang, r->rq.max_size, buf, sizeof(buf));
 				append_escaped(r->out, buf, r->html);
@@ -429,6 +432,7 @@ static void render_range(struct render *r, const struct template *t, size_t from
 struct extras {
 	const struct bd_notice_request *rq;
 	const struct bd_notice_receipt *rc;
+	const char *recipients;
 };
 
 static void render_one(const struct wording *w, const struct bd_notice_vars *v,
@@ -438,6 +442,7 @@ static void render_one(const struct wording *w, const struct bd_notice_vars *v,
 
 	if (x->rq != NULL)
 		r.rq = *x->rq;
+	r.recipients = x->recipients;
 	if (x->rc != NULL) {
 		struct tm tm;
 		time_t when = x->rc->when;
@@ -529,4 +534,10 @@ char *bd_notice_render_receipt(const struct bd_notice *n, const struct bd_notice
                                const struct bd_notice_receipt *rc, int html)
 {
 	return render(n, v, &(struct extras){.rc = rc}, html != 0);
+}
+
+char *bd_notice_render_manage(const struct bd_notice *n, const struct bd_notice_vars *v,
+                              const char *recipients, int html)
+{
+	return render(n, v, &(struct extras){.recipients = recipients}, html != 0);
 }
