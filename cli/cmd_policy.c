@@ -36,6 +36,23 @@ static void print_types(const struct bd_conf_rule *r)
 	}
 }
 
+/* The protection a replace rule R leaves to [recipients], with the values in force. */
+static void print_recipients_defaults(const struct bd_conf *conf, const struct bd_conf_rule *r)
+{
+	static const enum bd_rule_key_id ids[] = {BD_RULE_KEY_VERIFY, BD_RULE_KEY_RECEIPTS,
+	                                          BD_RULE_KEY_MAX_DOWNLOADS};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		const char *name = bd_conf_rule_keys[ids[i]].name;
+		char value[64];
+
+		if (bd_conf_rule_has(r, ids[i]))
+			continue;
+		bd_conf_format_value(conf, bd_conf_find("recipients", name), value, sizeof(value));
+		printf("   then   %s = [recipients] %s (%s)\n", name, name, value);
+	}
+}
+
 static void print_rule(const struct bd_conf *conf, size_t n, const struct bd_conf_rule *r)
 {
 	bool any = false;
@@ -62,6 +79,8 @@ static void print_rule(const struct bd_conf *conf, size_t n, const struct bd_con
 	if (r->action == BD_RULE_REPLACE && !bd_conf_rule_has(r, BD_RULE_KEY_RETENTION))
 		printf("   then   retention = [policy] retention (%llu days)\n",
 		       (unsigned long long)(conf->policy.retention / 86400));
+	if (r->action == BD_RULE_REPLACE)
+		print_recipients_defaults(conf, r);
 	if (r->action == BD_RULE_BLOCK || r->action == BD_RULE_TEMPFAIL)
 		printf("   answer %s %s %s\n", r->action == BD_RULE_BLOCK ? "550" : "451",
 		       bd_rules_answer_code(r), bd_rules_answer_text(r));

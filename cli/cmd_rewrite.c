@@ -98,6 +98,19 @@ static void explain(const struct bd_rewrite_result *r)
 		if (p->rule != NULL)
 			printf("%-10s rule %s: %s\n", "", p->rule, p->rule_why);
 	}
+	/* only when the package asks anything of its recipients */
+	if (r->nfiles > 0 && !r->refused && !r->tempfail &&
+	    (r->protection.verify != BD_CONF_VERIFY_OFF ||
+	     r->protection.receipts != BD_CONF_RECEIPTS_OFF || r->protection.max_downloads > 0)) {
+		char verify[16], receipts[16];
+
+		printf("protection: verify=%s receipts=%s max_downloads=%llu recipients=%u\n",
+		       bd_conf_enum_name(bd_conf_find("recipients", "verify"), r->protection.verify,
+		                         verify, sizeof(verify)),
+		       bd_conf_enum_name(bd_conf_find("recipients", "receipts"),
+		                         r->protection.receipts, receipts, sizeof(receipts)),
+		       (unsigned long long)r->protection.max_downloads, r->protection.recipients);
+	}
 }
 
 int bd_cmd_rewrite(int argc, char **argv)

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codetag.h"
 #include "direction.h"
 #include "log.h"
 #include "mem.h"
@@ -53,6 +54,10 @@ struct msg {
 	char *sender;      /* without the angle brackets; "" for the null sender */
 	char *auth_authen; /* {auth_authen}, or NULL */
 	char *subject;     /* the first Subject header's raw value, or NULL */
+	/* The Subject without the sender's [code:...] tag (codetag.h), or NULL; and its code
+	 * (normalised; wiped with the message), which the rewrite hashes into the manifest. */
+	char *untagged_subject;
+	char code[BD_ACCESS_CODE_MAX + 1];
 	int leadspc;
 	char **rcpts;
 	size_t nrcpts;
@@ -109,6 +114,8 @@ static void msg_free(struct msg **mp)
 	free(m->sender);
 	free(m->auth_authen);
 	free(m->subject);
+	free(m->untagged_subject);
+	sodium_memzero(m->code, sizeof(m->code));
 	bd_spool_free(&m->spool);
 	bd_runtime_release(m->rt);
 	free(m);
@@ -584,6 +591,46 @@ static int apply_request(SMFICTX *ctx, struct msg *m, struct bd_uploadreq *rq, b
 	        rq, err);
 }
 
+/* The Subject without the sender's code tag, when the message had one and nothing else
+ * (an upload request) set the Subject already. */
+static int apply_untagged(SMFICTX *ctx, struct msg *m, const struct bd_uploadreq *rq,
+                          struct bd_error *err)
+{
+	char *value;
+	int rc;
+
+	if (m->untagged_subject == NULL || (rq != NULL && rq->subject != NULL))
+		return 0;
+	value = m->leadspc ? bd_asprintf(" %s", m->untagged_subject)
+	                   : bd_strdup(m->untagged_subject);
+	rc = smfi_chgheader(ctx, "Subject", 1, value);
+	free(value);
+	return rc == MI_FAILURE ? bd_error_set(err, BD_E_TEMP, "the MTA refused the new Subject")
+	                        : 0;
+}
+
+/*
+ * The sender's access code (codetag.h) out of the Subject of an outgoing message, and out
+ * of the Subject an upload request RQ sets. -1 when the code cannot be used.
+ */
+static int take_code(struct msg *m, struct bd_uploadreq *rq, struct bd_error *err)
+{
+	const char *tag = m->rt->conf->recipients.code_tag;
+	char *again = NULL, code[BD_ACCESS_CODE_MAX + 1];
+
+	if (rq == NULL) {
+		return bd_codetag_take(tag, m->subject, &m->untagged_subject, m->code, err) < 0 ? -1
+		                                                                                : 0;
+	}
+	/* the request's Subject came from the message as it was: the tag is still in it */
+	if (rq->subject != NULL && bd_codetag_take(tag, rq->subject, &again, code, err) == 1) {
+		free(rq->subject);
+		rq->subject = again;
+	}
+	sodium_memzero(code, sizeof(code));
+	return 0;
+}
+
 static double elapsed(const struct msg *m)
 {
 	struct timespec now;
@@ -666,6 +713,21 @@ static void manage_mail_start(struct msg *m, struct bd_rewrite_result *res)
 	if (pthread_create(&tid, &attr, manage_mail_run, mm) != 0)
 		manage_mail_run(mm); /* no thread to spare: send it here */
 	pthread_attr_destroy(&attr);
+}
+
+/* " verify=... receipts=... code=yes|no" of a stored package: never the code itself. */
+static void protection_kv(char *buf, size_t size, const struct bd_rewrite_result *res)
+{
+	const struct bd_rewrite_protection *p = &res->protection;
+	char verify[16], receipts[16];
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, size - n, " verify=%s receipts=%s code=%s recipients=%u",
+	         bd_conf_enum_name(bd_conf_find("recipients", "verify"), p->verify, verify,
+	                           sizeof(verify)),
+	         bd_conf_enum_name(bd_conf_find("recipients", "receipts"), p->receipts, receipts,
+	                           sizeof(receipts)),
+	         p->code ? "yes" : "no", p->recipients);
 }
 
 /* Leave the message as it came, logging why (and the rule, when RES has one). */
@@ -770,6 +832,18 @@ static sfsistat on_eom(SMFICTX *ctx)
 		r = pass(m, "inbound", why, NULL);
 		goto done;
 	}
+	if (outgoing && take_code(m, NULL, &err) < 0) {
+		bd_log(LOG_NOTICE,
+		       "queue_id=%s direction=outgoing action=reject reason=bad-code "
+		       "error=\"%s\"",
+		       m->queue_id[0] ? m->queue_id : "-", err.msg);
+		smfi_setreply(
+		        ctx, "550", "5.7.1",
+		        "The access code in the Subject cannot be used: at most 64 characters, "
+		        "no control characters");
+		r = SMFIS_REJECT;
+		goto done;
+	}
 	if (m->rt->conf->policy.skip_internal_only &&
 	    !bd_recipients_any_external(&m->rt->conf->milter, (const char *const *)m->rcpts,
 	                                m->nrcpts)) {
@@ -785,12 +859,15 @@ static sfsistat on_eom(SMFICTX *ctx)
 		r = fail(ctx, m, "outgoing", &err);
 		goto done;
 	}
+	if (rq != NULL)
+		take_code(m, rq, &err);
 	memset(&env, 0, sizeof(env));
 	env.sender = m->sender;
 	env.recipients = (const char *const *)m->rcpts;
 	env.nrecipients = m->nrcpts;
 	env.outgoing = outgoing;
 	env.upload_request = rq != NULL;
+	env.access_code = m->code[0] != '\0' ? m->code : NULL;
 	snprintf(qid, sizeof(qid), "%s", m->queue_id[0] ? m->queue_id : "-");
 	accept = m->rt->conf->policy.failure_mode == BD_FAILURE_ACCEPT;
 	if (rewrite_with_deadline(ctx, &c->msg, fd, &env, &res, &err) < 0) {
@@ -835,9 +912,10 @@ static sfsistat on_eom(SMFICTX *ctx)
 		              "Attachment processing failed; please try again later");
 		r = SMFIS_TEMPFAIL;
 	} else {
-		char rule[160] = "";
+		char rule[300] = "";
 
 		policy_kv(rule, sizeof(rule), res);
+		protection_kv(rule, sizeof(rule), res);
 		bd_log(LOG_INFO,
 		       "queue_id=%s direction=outgoing rule=%s%s action=rewritten attachments=%u "
 		       "bytes=%llu stored=%llu package=%s duration=%.3f",
@@ -847,8 +925,18 @@ static sfsistat on_eom(SMFICTX *ctx)
 		manage_mail_start(m, res);
 		r = SMFIS_CONTINUE;
 	}
-	bd_rewrite_result_free(&res);
 done:
+	/* the tag goes also when nothing else changes: the recipients never see the code */
+	if (r == SMFIS_CONTINUE && apply_untagged(ctx, m, rq, &err) < 0) {
+		bd_log(LOG_ERR, "queue_id=%s direction=outgoing action=tempfail error=\"%s\"",
+		       m->queue_id[0] ? m->queue_id : "-", err.msg);
+		if (res != NULL && res->changed)
+			bd_package_delete(m->rt->store, res->package_id, NULL, NULL);
+		smfi_setreply(ctx, "451", "4.3.0",
+		              "Attachment processing failed; please try again later");
+		r = SMFIS_TEMPFAIL;
+	}
+	bd_rewrite_result_free(&res);
 	if (rq != NULL && r != SMFIS_CONTINUE)
 		bd_uploadreq_cancel(rq, m->rt->store); /* nobody gets its link */
 	bd_uploadreq_free(&rq);

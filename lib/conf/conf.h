@@ -92,8 +92,12 @@ struct bd_conf_rule {
 	/* what happens */
 	enum bd_rule_action action;
 	uint64_t retention; /* replace; unset: [policy] retention */
-	char *reject_code;  /* block: 5.7.x */
-	char *reject_text;  /* block and tempfail: the text the sending client sees */
+	/* replace; unset: [recipients] */
+	enum bd_conf_verify verify;
+	enum bd_conf_receipts receipts;
+	uint64_t max_downloads;
+	char *reject_code; /* block: 5.7.x */
+	char *reject_text; /* block and tempfail: the text the sending client sees */
 };
 
 /* "nl" or "en": the code templates and pages use; "auto" for BD_LANG_AUTO. */

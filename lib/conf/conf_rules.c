@@ -141,6 +141,9 @@ static void check_one(struct checker *c, const struct bd_conf_rule *r)
 		const char *which;
 	} fits[] = {
 	        {BD_RULE_KEY_RETENTION, 1u << BD_RULE_REPLACE, "replace"},
+	        {BD_RULE_KEY_VERIFY, 1u << BD_RULE_REPLACE, "replace"},
+	        {BD_RULE_KEY_RECEIPTS, 1u << BD_RULE_REPLACE, "replace"},
+	        {BD_RULE_KEY_MAX_DOWNLOADS, 1u << BD_RULE_REPLACE, "replace"},
 	        {BD_RULE_KEY_REJECT_CODE, 1u << BD_RULE_BLOCK, "block"},
 	        {BD_RULE_KEY_REJECT_TEXT, (1u << BD_RULE_BLOCK) | (1u << BD_RULE_TEMPFAIL),
 	         "block or tempfail"},

@@ -8,7 +8,10 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "direction.h"
+#include "mem.h"
 #include "network.h"
+
+#include <ctype.h>
 
 #include <string.h>
 #include <strings.h>
@@ -116,6 +119,24 @@ bool bd_recipient_is_internal(const struct bd_conf_milter *conf, const char *add
 	case 1: return domain_in_list(&conf->internal_domains, domain, n);
 	default: return false;
 	}
+}
+
+char *bd_recipient_external_form(const struct bd_conf_milter *conf, const char *address)
+{
+	const char *domain;
+	size_t n;
+	char *out, *at;
+
+	if (plain_address(address, &domain, &n) != 1 ||
+	    domain_in_list(&conf->internal_domains, domain, n) || n == 0)
+		return NULL;
+	while (*address == ' ' || *address == '\t' || *address == '<')
+		address++;
+	out = bd_strndup(address, (size_t)(domain + n - address));
+	at = strchr(out, '@');
+	for (char *p = at + 1; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return out;
 }
 
 bool bd_recipient_domain_in(const struct bd_strlist *domains, const char *address)

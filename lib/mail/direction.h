@@ -42,6 +42,11 @@ bool bd_recipient_is_internal(const struct bd_conf_milter *conf, const char *add
  * that domain and its subdomains. internal_domains is matched the same way. */
 bool bd_recipient_domain_in(const struct bd_strlist *domains, const char *address);
 
+/* ADDRESS as the manifest lists an outside recipient: a plain local@domain (as above)
+ * outside internal_domains, without <> and spaces, its domain in lower case (the local
+ * part as written), malloc'ed; NULL for an internal or not plain address. */
+char *bd_recipient_external_form(const struct bd_conf_milter *conf, const char *address);
+
 /* True when any of the N RECIPIENTS is external, or when there are none (nothing
  * is known about where the message goes). */
 bool bd_recipients_any_external(const struct bd_conf_milter *conf, const char *const *recipients,

@@ -31,6 +31,9 @@ struct bd_rewrite_envelope {
 	/* The message asks for an upload (uploadreq.h): its tag or address was taken out
 	 * before the rewrite sees it. A rule's upload_request condition holds then too. */
 	bool upload_request;
+	/* The sender's access code from the Subject's tag (codetag.h), normalised, or NULL.
+	 * A secret: the rewrite stores only its hash in the manifest, and logs nothing of it. */
+	const char *access_code;
 };
 
 enum bd_rewrite_action {

@@ -10,6 +10,8 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "rewrite.h"
+#include "accesscode.h"
+#include "direction.h"
 #include "filename.h"
 #include "manifest.h"
 #include "mem.h"
@@ -708,6 +710,56 @@ static int decide(struct job *j, struct bd_error *err)
 	return 0;
 }
 
+/* ---- protection ---- */
+
+/* Each outside recipient of the envelope, as the manifest lists them; returns how many. */
+static unsigned add_recipients(const struct job *j, struct bd_manifest *m)
+{
+	for (size_t i = 0; i < j->env->nrecipients; i++) {
+		char *a = bd_recipient_external_form(&j->rw->conf->milter, j->env->recipients[i]);
+
+		/* past the manifest's caps an address is left out: it cannot verify */
+		if (a != NULL)
+			(void)bd_manifest_add_recipient(m, a, NULL);
+		free(a);
+	}
+	return (unsigned)m->nrecipients;
+}
+
+static void decide_protection(struct job *j)
+{
+	const struct bd_conf_recipients *d = &j->rw->conf->recipients;
+	const struct bd_rules_verdict *v = &j->verdict;
+	struct bd_rewrite_protection *p = &j->res->protection;
+	struct bd_manifest *m = bd_manifest_new();
+
+	p->verify = v->protection ? v->verify : d->verify;
+	p->receipts = v->protection ? v->receipts : d->receipts;
+	p->max_downloads = v->protection ? v->max_downloads : d->max_downloads;
+	p->code = j->env->access_code != NULL;
+	p->recipients = add_recipients(j, m);
+	bd_manifest_free(&m);
+}
+
+/* The manifest's recipients and protection, with the access code's hash. */
+static int protect(const struct job *j, struct bd_manifest *m, struct bd_error *err)
+{
+	const struct bd_rewrite_protection *p = &j->res->protection;
+	char hash[BD_ACCESS_CODE_HASH_MAX];
+
+	add_recipients(j, m);
+	m->protection.verify = (enum bd_verify)p->verify;
+	m->protection.receipts = (enum bd_receipts)p->receipts;
+	m->protection.max_downloads =
+	        p->max_downloads > UINT32_MAX ? UINT32_MAX : (unsigned)p->max_downloads;
+	if (j->env->access_code == NULL)
+		return 0;
+	if (bd_access_code_hash(j->env->access_code, hash, err) < 0)
+		return -1;
+	m->protection.access_code_hash = bd_strdup(hash);
+	return 0;
+}
+
 /* ---- storing ---- */
 
 static void delete_package(struct job *j, const struct bd_package_keys *keys,
@@ -761,7 +813,9 @@ static int store_manifest(struct job *j, const struct bd_package_keys *keys, int
 		if (p->action == BD_REWRITE_SEND)
 			bd_manifest_add_file(m, ++index, p->filename, p->content_type, p->size);
 	}
-	rc = bd_manifest_seal(m, keys, pk, &sealed, &sealed_len, err);
+	rc = protect(j, m, err);
+	if (rc == 0)
+		rc = bd_manifest_seal(m, keys, pk, &sealed, &sealed_len, err);
 	bd_manifest_free(&j->res->manifest);
 	j->res->manifest = m; /* what the sender's management mail tells */
 	if (rc < 0)
@@ -1184,6 +1238,7 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 		summary(res, "unchanged", "nothing to send");
 		return 1;
 	}
+	decide_protection(j);
 	snprintf(res->reason, sizeof(res->reason), "%u file%s to send", res->nfiles,
 	         res->nfiles == 1 ? "" : "s");
 	return 0;

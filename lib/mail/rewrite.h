@@ -80,6 +80,16 @@ struct bd_rewrite_result {
 	unsigned nfiles;  /* parts stored */
 	uint64_t bytes;   /* their decoded size */
 	char package_id[BD_PACKAGE_ID_HEX]; /* "" when unchanged */
+	/* What the package asks of its recipients: the replacing rules', else [recipients];
+	 * set when files go (by bd_rewrite_explain too). Nothing secret: CODE only says
+	 * whether the envelope's access code protects it. */
+	struct bd_rewrite_protection {
+		enum bd_conf_verify verify;
+		enum bd_conf_receipts receipts;
+		uint64_t max_downloads;
+		bool code;
+		unsigned recipients; /* outside recipients the manifest lists */
+	} protection;
 	char x_bestanden[96]; /* value for the X-Bestanden header, "" when unchanged */
 	/* When changed: the manifest as stored, and when it wants receipts the sender's
 	 * management link (<public_url>/m/<token>, a secret: freed wiped), else NULL. A

@@ -389,6 +389,27 @@ static int rank(enum bd_rule_action a)
 	return 0;
 }
 
+/* The protection of replace rule R (its own keys, else [recipients]) joins V's: the stricter
+ * of each, so a file a strict rule replaced is never served more loosely. */
+static void weigh_protection(const struct bd_conf_recipients *defaults, struct bd_rules_verdict *v,
+                             const struct bd_conf_rule *r)
+{
+	enum bd_conf_verify verify =
+	        bd_conf_rule_has(r, BD_RULE_KEY_VERIFY) ? r->verify : defaults->verify;
+	enum bd_conf_receipts receipts =
+	        bd_conf_rule_has(r, BD_RULE_KEY_RECEIPTS) ? r->receipts : defaults->receipts;
+	uint64_t max = bd_conf_rule_has(r, BD_RULE_KEY_MAX_DOWNLOADS) ? r->max_downloads
+	                                                              : defaults->max_downloads;
+
+	if (!v->protection || verify > v->verify)
+		v->verify = verify;
+	if (!v->protection || receipts > v->receipts)
+		v->receipts = receipts;
+	if (!v->protection || (max != 0 && (v->max_downloads == 0 || max < v->max_downloads)))
+		v->max_downloads = max;
+	v->protection = true;
+}
+
 /* The message's verdict with one more matched rule R. */
 static void weigh(const struct bd_conf *conf, struct bd_rules_verdict *v,
                   const struct bd_conf_rule *r, const char *why)
@@ -408,6 +429,7 @@ static void weigh(const struct bd_conf *conf, struct bd_rules_verdict *v,
 	        bd_conf_rule_has(r, BD_RULE_KEY_RETENTION) ? r->retention : conf->policy.retention;
 	if (v->retention == 0 || retention < v->retention)
 		v->retention = retention;
+	weigh_protection(&conf->recipients, v, r);
 }
 
 void bd_rules_decide(const struct bd_conf *conf, const struct bd_rewrite_envelope *env,

@@ -70,7 +70,13 @@ struct bd_rules_verdict {
 	enum bd_rule_action action;
 	const struct bd_conf_rule *rule; /* the one that decided it */
 	uint64_t retention;              /* replace: the shortest of the replacing rules' */
-	char why[256];                   /* the deciding rule's WHY */
+	/* replace: the strictest protection of the replacing rules (each rule's own, else
+	 * [recipients]); false when no replace rule matched */
+	bool protection;
+	enum bd_conf_verify verify;
+	enum bd_conf_receipts receipts;
+	uint64_t max_downloads; /* the smallest limit; 0: none */
+	char why[256];          /* the deciding rule's WHY */
 };
 
 /*

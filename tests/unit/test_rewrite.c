@@ -22,8 +22,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "accesscode.h"
+#include "linkfind.h"
+#include "manifest.h"
 #include "mem.h"
 #include "notice.h"
+#include "token.h"
 #include "rewrite_check.h"
 #include "store-memory.h"
 #include "store-private.h"
@@ -608,6 +612,104 @@ static void test_memory_bounded(void **state)
 }
 #endif
 
+/* The rewrite of 02-cid-inline-image.eml under EXTRA and ENV: its result and its opened
+ * manifest (found through the link in the output). */
+static struct bd_manifest *protected_manifest(const char *extra,
+                                              const struct bd_rewrite_envelope *env,
+                                              struct bd_rewrite_protection *p)
+{
+	char *dir = messages_dir();
+	char *path = g_build_filename(dir, "02-cid-inline-image.eml", NULL);
+	struct bd_conf *conf = rwc_conf(&C, extra);
+	struct bd_rewrite *rw = bd_rewrite_new(conf, C.keys, C.store, NULL);
+	struct bd_rewrite_result *r = NULL;
+	struct bd_package_keys *pk = NULL;
+	struct bd_manifest *m = NULL;
+	char token[BD_TOKEN_MAX_CHARS + 1], name[64];
+	struct bd_buf_sink out, sealed;
+	struct bd_error err;
+	struct bd_token t;
+	int fd = spool_file(path), ofd = memfd_create("o", MFD_CLOEXEC);
+
+	assert_non_null(rw);
+	assert_int_equal(bd_rewrite_message(rw, fd, env, &r, &err), 0);
+	assert_true(r->changed);
+	*p = r->protection;
+	bd_buf_sink_init(&out);
+	assert_int_equal(bd_rewrite_write_message(r, &out.sink, &err), 0);
+	assert_int_equal(write(ofd, out.data, out.len), (ssize_t)out.len);
+	assert_int_equal(bd_link_find(ofd, RWC_PUBLIC_URL, token, &err), 0);
+	assert_int_equal(bd_token_decode(token, C.keys, (int64_t)time(NULL), &t, &err), 0);
+	bd_package_object_name(t.package_id, 0, name, sizeof(name));
+	bd_buf_sink_init(&sealed);
+	assert_int_equal(bd_store_get(C.store, name, 0, BD_STORE_TO_END, &sealed.sink, &err), 0);
+	assert_int_equal(bd_manifest_open(sealed.data, sealed.len, t.secret, C.keys, &m, &pk, &err),
+	                 0);
+	/* no address and no code in the clear */
+	assert_null(memmem(sealed.data, sealed.len, "example.com", 11));
+	free(sealed.data);
+	free(out.data);
+	bd_package_keys_free(&pk);
+	bd_rewrite_result_free(&r);
+	bd_rewrite_free(&rw);
+	close(ofd);
+	close(fd);
+	bd_conf_free(&conf);
+	g_free(path);
+	g_free(dir);
+	return m;
+}
+
+/* The manifest lists the outside recipients (domain in lower case), [recipients]' protection
+ * or the replacing rule's, and the hash of the envelope's access code. */
+static void test_protection(void **state)
+{
+	static const char *const rcpts[] = {"<Piet.Jansen@Example.COM>", "collega@example.nl",
+	                                    "marie@example.org", "piet.jansen@example.com"};
+	struct bd_rewrite_envelope env = {
+	        .outgoing = true, .recipients = rcpts, .nrecipients = 4, .access_code = "4711-x"};
+	struct bd_rewrite_protection p;
+	struct bd_manifest *m;
+
+	m = protected_manifest("[milter]\ninternal_domains = example.nl\n"
+	                       "[recipients]\nverify = code\nreceipts = first\nmax_downloads = 4\n",
+	                       &env, &p);
+	assert_int_equal(m->version, BD_MANIFEST_VERSION);
+	assert_int_equal(m->nrecipients, 2);
+	assert_string_equal(m->recipients[0], "Piet.Jansen@example.com");
+	assert_string_equal(m->recipients[1], "marie@example.org");
+	assert_int_equal(m->protection.verify, BD_VERIFY_CODE);
+	assert_int_equal(m->protection.receipts, BD_RECEIPTS_FIRST);
+	assert_int_equal(m->protection.max_downloads, 4);
+	assert_non_null(m->protection.access_code_hash);
+	assert_int_equal(bd_access_code_check(m->protection.access_code_hash, "4711-X"), 1);
+	assert_int_equal(bd_access_code_check(m->protection.access_code_hash, "4711"), 0);
+	assert_int_equal(p.verify, BD_CONF_VERIFY_CODE);
+	assert_int_equal(p.receipts, BD_CONF_RECEIPTS_FIRST);
+	assert_true(p.code);
+	assert_int_equal(p.recipients, 2);
+	bd_manifest_free(&m);
+
+	/* a replace rule's own settings win over [recipients]; no code, no hash */
+	env.access_code = NULL;
+	m = protected_manifest("[recipients]\nverify = code\nreceipts = every\n"
+	                       "[rule files]\naction = replace\nverify = off\nmax_downloads = 2\n",
+	                       &env, &p);
+	assert_int_equal(m->protection.verify, BD_VERIFY_OFF);
+	assert_int_equal(m->protection.receipts, BD_RECEIPTS_EVERY);
+	assert_int_equal(m->protection.max_downloads, 2);
+	assert_null(m->protection.access_code_hash);
+	assert_false(p.code);
+	bd_manifest_free(&m);
+
+	/* the defaults: nothing asked */
+	m = protected_manifest(NULL, &env, &p);
+	assert_int_equal(m->protection.verify, BD_VERIFY_OFF);
+	assert_int_equal(m->protection.receipts, BD_RECEIPTS_OFF);
+	assert_int_equal(m->protection.max_downloads, 0);
+	bd_manifest_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +717,7 @@ int main(void)
 	        cmocka_unit_test(test_progress),       cmocka_unit_test(test_write_body),
 	        cmocka_unit_test(test_memory_bounded), cmocka_unit_test(test_close_boundary),
 	        cmocka_unit_test(test_html_insertion), cmocka_unit_test(test_notice_language_auto),
+	        cmocka_unit_test(test_protection),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -188,6 +188,21 @@ static void test_rule_errors(void **state)
 	        {"[rule a]\nsensitive = bsn, passport\naction = pass\n[rule d]\naction = pass\n",
 	         "t.conf:2: [rule a] sensitive: 'passport': expected bsn or iban"},
 	        {"[rule a]\naction = drop\n", "t.conf:2: [rule a] action: 'drop' is not one of"},
+	        /* protection goes with replace only */
+	        {"[rule a]\nverify = code\naction = pass\n[rule d]\naction = pass\n",
+	         "t.conf:1: [rule a] verify goes only with action = replace"},
+	        {"[rule a]\nreceipts = first\naction = block\n[rule d]\naction = pass\n",
+	         "t.conf:1: [rule a] receipts goes only with action = replace"},
+	        {"[rule a]\nmax_downloads = 3\naction = tempfail\n[rule d]\naction = pass\n",
+	         "t.conf:1: [rule a] max_downloads goes only with action = replace"},
+	        {"[rule a]\nverify = sms\naction = replace\n",
+	         "t.conf:2: [rule a] verify: 'sms' is not one of"},
+	        /* and [recipients] */
+	        {"[recipients]\nreceipts = always\n", "t.conf:2: [recipients] receipts"},
+	        {"[recipients]\nmax_downloads = 2000000\n", "t.conf:2: [recipients] max_downloads"},
+	        {"[recipients]\ncode_tag = co:de\n", "t.conf:2: [recipients] code_tag"},
+	        {"[recipients]\ncode_ttl = 10s\n", "t.conf:2: [recipients] code_ttl"},
+	        {"[recipients]\ncode_tries = 0\n", "t.conf:2: [recipients] code_tries"},
 	};
 
 	(void)state;
@@ -445,6 +460,47 @@ static void test_engine(void **state)
 	bd_conf_free(&c);
 }
 
+/* Replace rules' protection: each rule's own, else [recipients]; the strictest of them all. */
+static void test_protection(void **state)
+{
+	static const char text[] = "[recipients]\nreceipts = first\nmax_downloads = 5\n"
+	                           "[rule pdf]\nextension = pdf\naction = replace\nverify = code\n"
+	                           "max_downloads = 3\n"
+	                           "[rule rest]\naction = replace\nreceipts = every\n"
+	                           "max_downloads = 0\n";
+	static const char msg[] =
+	        "From: a@example.org\r\nTo: b@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+	        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: "
+	        "text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf\r\n"
+	        "Content-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF-1.4\r\n"
+	        "--b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; "
+	        "filename=b.csv\r\n\r\na,b\r\n--b--\r\n";
+	struct bd_rewrite_envelope env = {.outgoing = true, .sender = "a@example.org"};
+	struct bd_error err;
+	struct bd_conf *c = bd_conf_load_string("t.conf", text, &err);
+	struct bd_rewrite *rw;
+	struct bd_rewrite_result *r = NULL;
+	int fd = memfd_create("t", MFD_CLOEXEC);
+
+	(void)state;
+	assert_non_null(c);
+	g_mime_init();
+	assert_int_equal(write(fd, msg, strlen(msg)), (ssize_t)strlen(msg));
+	rw = bd_rewrite_new(c, NULL, NULL, &err);
+	assert_non_null(rw);
+	assert_int_equal(bd_rewrite_explain(rw, fd, &env, &r, &err), 0);
+	assert_int_equal(r->nfiles, 2);
+	assert_int_equal(r->protection.verify, BD_CONF_VERIFY_CODE);      /* pdf's */
+	assert_int_equal(r->protection.receipts, BD_CONF_RECEIPTS_EVERY); /* rest's */
+	assert_int_equal(r->protection.max_downloads, 3); /* pdf's 3, rest: no limit */
+	assert_false(r->protection.code);
+	assert_int_equal(r->protection.recipients, 0); /* none in the envelope */
+	bd_rewrite_result_free(&r);
+	bd_rewrite_free(&rw);
+	close(fd);
+	bd_conf_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +512,7 @@ int main(void)
 	        cmocka_unit_test(test_typed_at_load),
 	        cmocka_unit_test(test_conditions),
 	        cmocka_unit_test(test_engine),
+	        cmocka_unit_test(test_protection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
