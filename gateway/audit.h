@@ -23,7 +23,7 @@ struct gw_audit;
 struct gw_audit_event {
 	const char *event;   /* page-view, download, download-incomplete, expired, not-found,
 	                        rate-limited, retrieved (every byte of a file reached someone),
-	                        download-limit */
+	                        download-limit, code-sent, verified, verification-failed, locked */
 	const char *package; /* 16 hex digits, or NULL when the link named no genuine package */
 	int file;            /* object number; 0: the zip of all files; -1: none */
 	int64_t bytes;       /* body bytes sent; -1: none */

@@ -36,7 +36,7 @@ struct gw_delivery {
 	struct bd_package_keys *keys;
 	char package[BD_PACKAGE_ID_HEX];
 	char *sender;                 /* or NULL */
-	int receipts;                 /* BD_RECEIPTS_* */
+	enum bd_receipts receipts;    /* the manifest's protection (version 1: off) */
 	int zip;                      /* the files went as one zip */
 	struct delivered_file *files; /* the one file, or every file of the zip */
 	size_t nfiles;
@@ -45,19 +45,6 @@ struct gw_delivery {
 	struct sockaddr_storage client_addr;
 	int has_client;
 };
-
-/* The package's protection; a version-1 manifest has none. */
-static int receipts_of(const struct bd_manifest *m)
-{
-	(void)m;
-	return 0;
-}
-
-static unsigned max_downloads_of(const struct bd_manifest *m)
-{
-	(void)m;
-	return 0;
-}
 
 struct gw_delivery *gw_delivery_new(const struct bd_download *d, unsigned index, const char *who,
                                     const struct sockaddr *client)
@@ -69,7 +56,7 @@ struct gw_delivery *gw_delivery_new(const struct bd_download *d, unsigned index,
 	memcpy(dv->keys, bd_download_keys(d), sizeof(*dv->keys));
 	snprintf(dv->package, sizeof(dv->package), "%s", bd_download_package_id(d));
 	dv->sender = m->sender != NULL && m->sender[0] != '\0' ? bd_strdup(m->sender) : NULL;
-	dv->receipts = receipts_of(m);
+	dv->receipts = m->protection.receipts;
 	dv->zip = index == 0;
 	dv->files = bd_calloc(m->nfiles ? m->nfiles : 1, sizeof(*dv->files));
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -156,9 +143,9 @@ static void receipt(struct gw_delivery *dv, struct gw_runtime *rt, const struct 
 	size_t n = 0;
 	int skip = 0;
 
-	if (dv->receipts == 0 || dv->sender == NULL)
+	if (dv->receipts == BD_RECEIPTS_OFF || dv->sender == NULL)
 		return;
-	if (dv->receipts == 1) { /* first: one receipt per file */
+	if (dv->receipts == BD_RECEIPTS_FIRST) { /* one receipt per file */
 		if (list(dv, st, &ev, &n) < 0)
 			return;
 		skip = bd_events_count(ev, n, BD_EVENT_RECEIPT_SENT, f->index, NULL) > 0;
@@ -169,7 +156,7 @@ static void receipt(struct gw_delivery *dv, struct gw_runtime *rt, const struct 
 	randombytes_buf(&tag, sizeof(tag));
 	if (record(dv, st, BD_EVENT_RECEIPT_SENT, f, tag, 0) < 0)
 		return;
-	if (dv->receipts == 1) {
+	if (dv->receipts == BD_RECEIPTS_FIRST) {
 		if (list(dv, st, &ev, &n) < 0)
 			return;
 		skip = !ours_first(ev, n, f, tag);
@@ -241,7 +228,7 @@ int gw_delivery_limit_reached(struct gw_runtime *rt, const struct bd_download *d
                               struct bd_error *err)
 {
 	const struct bd_manifest *m = bd_download_manifest(d);
-	unsigned max = max_downloads_of(m);
+	unsigned max = m->protection.max_downloads;
 	struct bd_event *ev = NULL;
 	size_t n = 0, reached = 0, considered = 0;
 

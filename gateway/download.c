@@ -1,6 +1,7 @@
 /*
  * download.c - what a recipient's browser asks for under /d/:
- *   /d/<token>      the landing page; inert (link scanners fetch it), never a download
+ *   /d/<token>      the landing page; inert (link scanners fetch it), never a download;
+ *                   a POST there is a recipient's verification (verify.c)
  *   /d/<token>/<n>  file n, decrypted while it streams; Range, If-Range, ETag
  *   /d/<token>/all  every file as one zip
  * The token is checked before storage is touched; refusals get the pages of
@@ -12,6 +13,7 @@
  */
 #include "audit.h"
 #include "delivery.h"
+#include "events.h"
 #include "network.h"
 #include "download.h"
 #include "gateway.h"
@@ -23,6 +25,7 @@
 #include "ratelimit.h"
 #include "remove.h"
 #include "token.h"
+#include "verify.h"
 #include "zip.h"
 
 #include <ctype.h>
@@ -39,6 +42,7 @@
 #include <time.h>
 
 #define PIPE_BYTES (256 * 1024) /* per transfer in flight: the bound on memory */
+#define FORM_BYTES 4096         /* a verification form: an address or a code */
 
 /* One request under /d/, as parsed and as it goes along. */
 struct dl {
@@ -50,12 +54,15 @@ struct dl {
 	const struct sockaddr *client; /* the peer, or the client a trusted proxy names */
 	struct sockaddr_storage forwarded;
 	int head;
-	int genuine;     /* the token's MAC verified (expired or not) */
-	const char *who; /* the address the visitor verified, or NULL */
+	int genuine;      /* the token's MAC verified (expired or not) */
+	const char *body; /* a POST's form, or NULL */
+	const char *who;  /* the address the visitor verified (in WHO_BUF), or NULL */
+	char who_buf[BD_EVENT_WHO_MAX];
 };
 
 struct gw_download {
 	struct gw_ratelimit *ratelimit; /* failed lookups per client, kept across reloads */
+	struct gw_verify *verify;       /* the gate before the files, its limits kept too */
 	int https;                      /* TLS here: HSTS whatever public_url says */
 };
 
@@ -67,6 +74,7 @@ static struct gw_ratelimit *ratelimit_of(const struct gw_request *r)
 void gw_download_set_rate(struct gw_download *d, unsigned per_minute)
 {
 	gw_ratelimit_set_rate(d->ratelimit, per_minute);
+	gw_verify_set_rate(d->verify, per_minute);
 }
 
 void gw_download_free(struct gw_download **dp)
@@ -74,6 +82,7 @@ void gw_download_free(struct gw_download **dp)
 	if (*dp == NULL)
 		return;
 	gw_ratelimit_free(&(*dp)->ratelimit);
+	gw_verify_free(&(*dp)->verify);
 	free(*dp);
 	*dp = NULL;
 }
@@ -85,14 +94,6 @@ void gw_download_redact(char *text)
 		while (isalnum((unsigned char)*p) || *p == '-' || *p == '_')
 			*p++ = '*';
 	}
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *header(const struct dl *c, const char *name)
@@ -244,7 +245,7 @@ static enum MHD_Result respond_page_error(struct gw_request *r, const char *lang
 static enum MHD_Result not_found(struct dl *c, const char *package, int file)
 {
 	if (!c->genuine)
-		gw_ratelimit_failed(ratelimit_of(c->r), c->client, now_ms());
+		gw_ratelimit_failed(ratelimit_of(c->r), c->client, gw_ratelimit_now_ms());
 	gw_metrics_event(GW_EV_NOT_FOUND);
 	if (!c->head)
 		audit(c, "not-found", package, file, -1, NULL, "refused", MHD_HTTP_NOT_FOUND);
@@ -382,6 +383,7 @@ static void transfer_end(struct gw_request *r, int completed)
 	gw_delivery_end(&t->delivery, gw_request_runtime(r), t->off,
 	                whole ? sent : gw_pipe_written(t->pipe), whole);
 	gw_pipe_release(&t->pipe);
+	sodium_memzero(t->c.who_buf, sizeof(t->c.who_buf));
 	free(t);
 	r->state = NULL;
 }
@@ -614,6 +616,9 @@ static enum MHD_Result serve(struct dl *c, struct bd_download *d)
 	t = bd_calloc(1, sizeof(*t));
 	t->c = *c;
 	sodium_memzero(t->c.token, sizeof(t->c.token)); /* not needed past this point */
+	t->c.body = NULL;
+	if (c->who != NULL)
+		t->c.who = t->c.who_buf;
 	t->pipe = pipe;
 	t->delivery = delivery;
 	t->off = off;
@@ -667,13 +672,6 @@ static int token_genuine(const struct dl *c)
 	return rc == 0 || err.code == BD_E_EXPIRED;
 }
 
-/* The address this visitor proved to be theirs, or NULL. */
-static const char *verified_who(const struct dl *c)
-{
-	(void)c;
-	return NULL;
-}
-
 static enum MHD_Result handle(struct dl *c)
 {
 	struct gw_request *r = c->r;
@@ -682,17 +680,24 @@ static enum MHD_Result handle(struct dl *c)
 	struct bd_error err;
 	int rc;
 
+	int post = strcmp(r->method, "POST") == 0;
+	struct gw_verify_request q;
+	enum MHD_Result answer;
+
 	c->head = strcmp(r->method, "HEAD") == 0;
 	c->lang = gw_pages_language(
 	        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
 	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
 	        bd_language_code(rt->settings.conf->gateway.language));
-	if (strcmp(r->method, "GET") != 0 && !c->head)
+	/* Every link takes GET and HEAD; a POST only one whose package asks for verification,
+	 * which is not known yet. */
+	if (strcmp(r->method, "GET") != 0 && !c->head && !post)
 		return gw_respond_not_allowed(r, "GET, HEAD");
 	c->client = gw_request_client(r, &c->forwarded);
 	c->genuine = parse_target(r->url + strlen("/d/"), c) == 0 && token_genuine(c);
-	if (!c->genuine && gw_ratelimit_blocked(ratelimit_of(r), c->client, now_ms())) {
+	if (!c->genuine &&
+	    gw_ratelimit_blocked(ratelimit_of(r), c->client, gw_ratelimit_now_ms())) {
 		gw_metrics_event(GW_EV_RATE_LIMITED);
 		audit(c, "rate-limited", NULL, -1, -1, NULL, "refused", MHD_HTTP_TOO_MANY_REQUESTS);
 		gw_log_field(r, "result", "rate-limited");
@@ -700,7 +705,6 @@ static enum MHD_Result handle(struct dl *c)
 	}
 	if (!c->genuine)
 		return not_found(c, NULL, -1);
-	c->who = verified_who(c);
 	rc = bd_download_open(c->token, rt->settings.keys, rt->settings.store, (int64_t)time(NULL),
 	                      &d, &err);
 	if (rc < 0)
@@ -708,7 +712,36 @@ static enum MHD_Result handle(struct dl *c)
 		              c->kind == T_FILE  ? (int)c->index
 		              : c->kind == T_ALL ? 0
 		                                 : -1);
+	q = (struct gw_verify_request){r, c->token, c->lang, c->client, c->body, c->kind == T_PAGE};
+	if (post && c->kind != T_PAGE) {
+		bd_download_close(&d);
+		return gw_respond_not_allowed(r, "GET, HEAD");
+	}
+	if (!bd_verify_gate(((struct gw_download *)r->route->cls)->verify, &q, d, &answer)) {
+		gw_log_field(r, "package", bd_download_package_id(d));
+		bd_download_close(&d);
+		return answer;
+	}
+	if (post) {
+		bd_download_close(&d);
+		return gw_respond_not_allowed(r, "GET, HEAD");
+	}
+	/* a copy: the audit line of a transfer is written after D has gone */
+	if (bd_verify_who(r, d) != NULL) {
+		snprintf(c->who_buf, sizeof(c->who_buf), "%s", bd_verify_who(r, d));
+		c->who = c->who_buf;
+	}
 	return c->kind == T_PAGE ? landing(c, d) : serve(c, d);
+}
+
+/* A verification form as it arrives; past FORM_BYTES it is cut (and so refused). */
+static void form_free(struct gw_request *r, int completed)
+{
+	GString *form = r->state;
+
+	sodium_memzero(form->str, form->allocated_len); /* it may hold a code */
+	g_string_free(form, TRUE);
+	r->state = NULL;
 }
 
 static enum MHD_Result download_handle(struct gw_request *r, const char *data, size_t *size)
@@ -716,10 +749,18 @@ static enum MHD_Result download_handle(struct gw_request *r, const char *data, s
 	struct dl c = {.r = r};
 	enum MHD_Result rc;
 
+	if (r->calls == 1 && strcmp(r->method, "POST") == 0) {
+		r->state = g_string_new(NULL);
+		r->state_free = form_free;
+	}
 	if (r->calls == 1 || *size > 0) {
+		if (r->state != NULL && ((GString *)r->state)->len + *size <= FORM_BYTES)
+			g_string_append_len(r->state, data, (gssize)*size);
 		*size = 0;
 		return MHD_YES;
 	}
+	if (r->state != NULL)
+		c.body = ((GString *)r->state)->str;
 	rc = handle(&c);
 	sodium_memzero(c.token, sizeof(c.token)); /* the copy of the link's secret */
 	return rc;
@@ -781,6 +822,7 @@ struct gw_download *gw_download_register(struct gw_server *srv, int https)
 	        .path = "/logo", .handler = logo_handle, .name = "logo", .cls = dl};
 
 	dl->ratelimit = gw_ratelimit_new(0);
+	dl->verify = gw_verify_new(https);
 	dl->https = https;
 	gw_server_add_route(srv, &download);
 	gw_server_add_route(srv, &logo);

@@ -135,6 +135,13 @@ static const struct counter counters[] = {
         {"bestanden_requester_notices_total", "",
          "Mails to requesters about their uploads that the MTA accepted.",
          GW_EV_REQUESTER_NOTIFIED},
+        {"bestanden_verifications_total", "{outcome=\"code_sent\"}",
+         "Recipients' verifications, by outcome (code_sent: a code mailed; verified: a right "
+         "answer; failed: refused; locked: a client locked out).",
+         GW_EV_CODE_SENT},
+        {"bestanden_verifications_total", "{outcome=\"verified\"}", NULL, GW_EV_VERIFIED},
+        {"bestanden_verifications_total", "{outcome=\"failed\"}", NULL, GW_EV_VERIFY_FAILED},
+        {"bestanden_verifications_total", "{outcome=\"locked\"}", NULL, GW_EV_LOCKED},
 };
 
 static char *render(size_t *len)

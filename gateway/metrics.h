@@ -36,6 +36,10 @@ enum gw_metric_event {
 	GW_EV_FILE_DOWNLOADED,    /* every byte of a file reached someone (delivery.h) */
 	GW_EV_DOWNLOAD_LIMIT,     /* a file refused: its download limit was reached */
 	GW_EV_RECEIPT_SENT,       /* a receipt to a sender accepted by the MTA */
+	GW_EV_CODE_SENT,          /* a verification code mailed to a recipient */
+	GW_EV_VERIFIED,           /* a recipient verified (code or access code) */
+	GW_EV_VERIFY_FAILED,      /* a verification refused (wrong code, stale form ...) */
+	GW_EV_LOCKED,             /* a client locked out after too many wrong access codes */
 	GW_EV_COUNT
 };
 

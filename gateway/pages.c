@@ -191,7 +191,8 @@ static const char style[] =
         "clip:rect(0 0 0 0);white-space:nowrap;border:0}"
         "form{margin:1.5rem 0 0}"
         "label{display:block;margin:1rem 0 .25rem;font-weight:600}"
-        "input[type=text],textarea{width:100%;padding:.5rem .75rem;border:1px solid #8a96a3;"
+        "input[type=text],input[type=email],textarea{width:100%;padding:.5rem .75rem;border:1px "
+        "solid #8a96a3;"
         "border-radius:8px;font:inherit;color:var(--ink);background:#fff}"
         "input[type=file]{display:block;width:100%;padding:.75rem;border:2px dashed #8a96a3;"
         "border-radius:8px;background:var(--bg);font:inherit}"
@@ -770,6 +771,225 @@ void gw_pages_upload_refused(const struct gw_pages *p, const char *lang, const c
 	out->body = gw_pages_render_upload_refused(p, lang, token, why, lim, &out->len);
 }
 
+/* ---- verification ---- */
+
+/* The words of the verification pages. */
+// clang-format off
+static const struct {
+	struct text title, footer, address_label, send, code_label, confirm, new_code, other_address;
+	struct text access_label, open, back;
+	struct {
+		struct text heading, lead;
+	} step[GW_VERIFY_STEPS];
+} ver = {
+	.title = {"Bestanden van {org}", "Files from {org}"},
+	.footer = {"Na de controle onthoudt uw browser een uur lang, alleen voor deze link, dat u "
+		   "bent gecontroleerd (met \xc3\xa9\xc3\xa9n cookie).",
+		   "After the check your browser remembers for one hour, for this link only, that "
+		   "you were checked (with one cookie)."},
+	.address_label = {"Uw e-mailadres", "Your e-mail address"},
+	.send = {"Code sturen", "Send code"},
+	.code_label = {"Code van 6 cijfers", "6-digit code"},
+	.confirm = {"Bevestigen", "Confirm"},
+	.new_code = {"Nieuwe code sturen", "Send a new code"},
+	.other_address = {"Ander e-mailadres gebruiken", "Use another e-mail address"},
+	.access_label = {"Toegangscode", "Access code"},
+	.open = {"Openen", "Open"},
+	.back = {"Opnieuw beginnen", "Start again"},
+	.step = {
+		[GW_VERIFY_ASK_ADDRESS] = {
+			{"Eerst een korte controle", "First, a quick check"},
+			{"{org} heeft u bestanden gestuurd. Vul het e-mailadres in waarop u het "
+			 "bericht hebt ontvangen; daar sturen we een code naartoe.",
+			 "{org} sent you files. Enter the e-mail address at which you received the "
+			 "message; we will send a code to it."}},
+		[GW_VERIFY_ASK_CODE] = {
+			{"Vul de code in", "Enter the code"},
+			{"Als {who} een van de adressen is waar het bericht naartoe ging, hebben we er "
+			 "zojuist een code van 6 cijfers naartoe gestuurd. De code is {n} minuten "
+			 "geldig.",
+			 "If {who} is one of the addresses the message was sent to, we have just sent "
+			 "a 6-digit code there. The code is valid for {n} minutes."}},
+		[GW_VERIFY_WRONG_CODE] = {
+			{"Die code klopt niet", "That code is not right"},
+			{"De code is onjuist, verlopen of te vaak geprobeerd. Controleer de code, of "
+			 "vraag een nieuwe aan.",
+			 "The code is wrong, has expired or was tried too often. Check it, or ask for "
+			 "a new one."}},
+		[GW_VERIFY_ASK_ACCESS] = {
+			{"Vul de toegangscode in", "Enter the access code"},
+			{"{org} heeft deze bestanden beveiligd met een toegangscode. De afzender geeft "
+			 "u die code apart, bijvoorbeeld telefonisch.",
+			 "{org} protected these files with an access code. The sender gives you that "
+			 "code separately, for instance by phone."}},
+		[GW_VERIFY_WRONG_ACCESS] = {
+			{"Onjuiste toegangscode", "Wrong access code"},
+			{"Controleer de code en probeer het opnieuw. Na te veel onjuiste pogingen "
+			 "blokkeren we deze link een tijd voor uw adres.",
+			 "Check the code and try again. After too many wrong tries this link is "
+			 "blocked for your address for a while."}},
+		[GW_VERIFY_LOCKED] = {
+			{"Tijdelijk geblokkeerd", "Temporarily blocked"},
+			{"Vanaf uw adres zijn te veel onjuiste codes geprobeerd. Probeer het na {date} "
+			 "opnieuw, of neem contact op met de afzender.",
+			 "Too many wrong codes were tried from your address. Try again after {date}, "
+			 "or contact the sender."}},
+		[GW_VERIFY_STALE] = {
+			{"Formulier verlopen", "Form expired"},
+			{"Het formulier was te oud of kwam niet van deze pagina. Begin opnieuw.",
+			 "The form was too old or did not come from this page. Please start again."}},
+		[GW_VERIFY_BUSY] = {
+			{"Te veel pogingen", "Too many attempts"},
+			{"Er zijn net te veel pogingen gedaan. Wacht een paar minuten en probeer het "
+			 "opnieuw.",
+			 "There have just been too many attempts. Wait a few minutes and try again."}},
+	},
+};
+// clang-format on
+
+/* <form method=post> to the link's page, with the hidden fields every post carries. */
+static void put_form_open(const struct gw_pages *p, GString *out, const struct gw_verify_form *f,
+                          const struct vars *v, const char *step)
+{
+	g_string_append(out, "<form method=\"post\" action=\"");
+	bd_html_append_escaped(out, p->base_path);
+	g_string_append_printf(out, "/d/%s?lang=%s\">\n", f->token, v->en ? "en" : "nl");
+	g_string_append(out, "<input type=\"hidden\" name=\"form\" value=\"");
+	bd_html_append_escaped(out, f->form != NULL ? f->form : "");
+	g_string_append_printf(out, "\">\n<input type=\"hidden\" name=\"step\" value=\"%s\">\n",
+	                       step);
+}
+
+static void put_button(GString *out, const struct text *t, const struct vars *v, int second)
+{
+	g_string_append_printf(out, "<button class=\"btn%s\" type=\"submit\">",
+	                       second ? " second" : "");
+	put_text(out, t, v);
+	g_string_append(out, "</button>\n</form>\n");
+}
+
+static void put_address_form(const struct gw_pages *p, GString *out, const struct gw_verify_form *f,
+                             const struct vars *v)
+{
+	put_form_open(p, out, f, v, "address");
+	g_string_append(out, "<label for=\"address\">");
+	put_text(out, &ver.address_label, v);
+	g_string_append(out, "</label>\n<input type=\"email\" id=\"address\" name=\"address\" "
+	                     "maxlength=\"254\" autocomplete=\"email\" required>\n");
+	put_button(out, &ver.send, v, 0);
+}
+
+static void put_code_forms(const struct gw_pages *p, GString *out, const struct gw_verify_form *f,
+                           const struct vars *v)
+{
+	put_form_open(p, out, f, v, "code");
+	g_string_append(out, "<input type=\"hidden\" name=\"address\" value=\"");
+	bd_html_append_escaped(out, f->address != NULL ? f->address : "");
+	g_string_append(out, "\">\n<label for=\"code\">");
+	put_text(out, &ver.code_label, v);
+	g_string_append(out, "</label>\n<input type=\"text\" id=\"code\" name=\"code\" "
+	                     "inputmode=\"numeric\" autocomplete=\"one-time-code\" "
+	                     "maxlength=\"12\" required>\n");
+	put_button(out, &ver.confirm, v, 0);
+	put_form_open(p, out, f, v, "address");
+	g_string_append(out, "<input type=\"hidden\" name=\"address\" value=\"");
+	bd_html_append_escaped(out, f->address != NULL ? f->address : "");
+	g_string_append(out, "\">\n");
+	put_button(out, &ver.new_code, v, 1);
+	g_string_append(out, "<p class=\"all\"><a href=\"");
+	bd_html_append_escaped(out, p->base_path);
+	g_string_append_printf(out, "/d/%s?lang=%s\">", f->token, v->en ? "en" : "nl");
+	put_text(out, &ver.other_address, v);
+	g_string_append(out, "</a></p>\n");
+}
+
+static void put_access_form(const struct gw_pages *p, GString *out, const struct gw_verify_form *f,
+                            const struct vars *v)
+{
+	put_form_open(p, out, f, v, "access");
+	g_string_append(out, "<label for=\"code\">");
+	put_text(out, &ver.access_label, v);
+	g_string_append(out, "</label>\n<input type=\"text\" id=\"code\" name=\"code\" "
+	                     "maxlength=\"128\" autocomplete=\"off\" autocapitalize=\"none\" "
+	                     "spellcheck=\"false\" required>\n");
+	put_button(out, &ver.open, v, 0);
+}
+
+char *gw_pages_render_verify(const struct gw_pages *p, const char *lang, enum gw_verify_step step,
+                             const struct gw_verify_form *f, size_t *len)
+{
+	GString *out = g_string_sized_new(6144);
+	char date[96] = "";
+	struct vars v = {.en = strcmp(lang, "en") == 0,
+	                 .org = p->organisation,
+	                 .date = date,
+	                 .who = f->address,
+	                 .n = f->minutes};
+
+	if (step == GW_VERIFY_LOCKED && f->until != 0) {
+		time_t t = (time_t)f->until;
+		struct tm tm;
+		size_t n;
+
+		bd_format_date(lang, t, date, sizeof(date));
+		localtime_r(&t, &tm);
+		n = strlen(date);
+		strftime(date + n, sizeof(date) - n, v.en ? ", %H:%M" : " om %H:%M", &tm);
+	}
+	put_head(p, out, &ver.title, &v);
+	if (step == GW_VERIFY_LOCKED || step == GW_VERIFY_BUSY || step == GW_VERIFY_STALE)
+		g_string_append(out, icon_alert);
+	g_string_append(out, "<h1>");
+	put_text(out, &ver.step[step].heading, &v);
+	g_string_append(out, "</h1>\n<p class=\"lead\">");
+	put_text(out, &ver.step[step].lead, &v);
+	g_string_append(out, "</p>\n");
+	switch (step) {
+	case GW_VERIFY_ASK_ADDRESS: put_address_form(p, out, f, &v); break;
+	case GW_VERIFY_ASK_CODE:
+	case GW_VERIFY_WRONG_CODE: put_code_forms(p, out, f, &v); break;
+	case GW_VERIFY_ASK_ACCESS:
+	case GW_VERIFY_WRONG_ACCESS: put_access_form(p, out, f, &v); break;
+	default:
+		g_string_append(out, "<p class=\"all\"><a class=\"btn second\" href=\"");
+		bd_html_append_escaped(out, p->base_path);
+		g_string_append_printf(out, "/d/%s?lang=%s\">", f->token, v.en ? "en" : "nl");
+		put_text(out, &ver.back, &v);
+		g_string_append(out, "</a></p>\n");
+		break;
+	}
+	g_string_append(out, "</main>\n<footer><p>");
+	put_text(out, &ver.footer, &v);
+	g_string_append(out, "</p></footer>\n</div>\n</body>\n</html>\n");
+	*len = out->len;
+	return g_string_free(out, FALSE);
+}
+
+void gw_pages_verify(const struct gw_pages *p, const char *lang, enum gw_verify_step step,
+                     const struct gw_verify_form *f, struct gw_html *out)
+{
+	static const unsigned status[] = {
+	        [GW_VERIFY_ASK_ADDRESS] = MHD_HTTP_OK,
+	        [GW_VERIFY_ASK_CODE] = MHD_HTTP_OK,
+	        [GW_VERIFY_WRONG_CODE] = MHD_HTTP_FORBIDDEN,
+	        [GW_VERIFY_ASK_ACCESS] = MHD_HTTP_OK,
+	        [GW_VERIFY_WRONG_ACCESS] = MHD_HTTP_FORBIDDEN,
+	        [GW_VERIFY_LOCKED] = MHD_HTTP_TOO_MANY_REQUESTS,
+	        [GW_VERIFY_STALE] = MHD_HTTP_FORBIDDEN,
+	        [GW_VERIFY_BUSY] = MHD_HTTP_TOO_MANY_REQUESTS,
+	};
+
+	*out = (struct gw_html){.status = status[step], .lang = lang, .csp = p->csp_post};
+	if (step == GW_VERIFY_BUSY)
+		out->retry_after = 60;
+	out->body = gw_pages_render_verify(p, lang, step, f, &out->len);
+}
+
+const char *gw_pages_base_path(const struct gw_pages *p)
+{
+	return p->base_path;
+}
+
 /* ---- answering ---- */
 
 void gw_pages_landing(const struct gw_pages *p, const char *lang, const char *token,
@@ -1195,15 +1415,15 @@ struct gw_pages *gw_pages_new(const struct bd_conf_gateway *conf, struct bd_erro
 	crypto_hash_sha256(hash, (const uint8_t *)upload_script, sizeof(upload_script) - 1);
 	sodium_bin2base64(script_b64, sizeof(script_b64), hash, sizeof(hash),
 	                  sodium_base64_VARIANT_ORIGINAL);
-	snprintf(p->csp_post, sizeof(p->csp_post),
-	         "default-src 'none'; style-src 'sha256-%s'; img-src 'self' data:; "
-	         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-	         b64);
 	snprintf(p->csp_form, sizeof(p->csp_form),
 	         "default-src 'none'; style-src 'sha256-%s'; script-src 'sha256-%s'; "
 	         "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
 	         "base-uri 'none'; form-action 'self'",
 	         b64, script_b64);
+	snprintf(p->csp_post, sizeof(p->csp_post),
+	         "default-src 'none'; style-src 'sha256-%s'; img-src 'self' data:; "
+	         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+	         b64);
 	return p;
 }
 

@@ -104,6 +104,36 @@ char *gw_pages_render_upload_refused(const struct gw_pages *p, const char *lang,
                                      enum gw_upload_refusal why, const struct gw_upload_limits *lim,
                                      size_t *len);
 
+/* ---- verification before a package's files (verify.c) ---- */
+
+enum gw_verify_step {
+	GW_VERIFY_ASK_ADDRESS,  /* 200: which e-mail address the message came to */
+	GW_VERIFY_ASK_CODE,     /* 200: a code went there if it is a recipient; enter it */
+	GW_VERIFY_WRONG_CODE,   /* 403: wrong, expired or tried too often; again or a new one */
+	GW_VERIFY_ASK_ACCESS,   /* 200: the code the sender gave */
+	GW_VERIFY_WRONG_ACCESS, /* 403: not the sender's code */
+	GW_VERIFY_LOCKED,       /* 429: too many wrong codes from here; until a time */
+	GW_VERIFY_STALE,        /* 403: the form was too old or came from elsewhere */
+	GW_VERIFY_BUSY,         /* 429: too many tries from this address or for this link */
+	GW_VERIFY_STEPS
+};
+
+/* What a verification page fills in; strings may be NULL where the step has none. */
+struct gw_verify_form {
+	const char *token;   /* the link's: the form posts to /d/TOKEN */
+	const char *form;    /* the form token (verify.c), a hidden field */
+	const char *address; /* as typed, shown and kept in the code form */
+	unsigned minutes;    /* how long a mailed code is valid */
+	int64_t until;       /* GW_VERIFY_LOCKED: when the lock ends */
+};
+
+void gw_pages_verify(const struct gw_pages *p, const char *lang, enum gw_verify_step step,
+                     const struct gw_verify_form *f, struct gw_html *out);
+char *gw_pages_render_verify(const struct gw_pages *p, const char *lang, enum gw_verify_step step,
+                             const struct gw_verify_form *f, size_t *len);
+/* The path part of [gateway] public_url: "" or "/prefix". */
+const char *gw_pages_base_path(const struct gw_pages *p);
+
 /* ---- the sender's management page (manage.c) ---- */
 
 /* What the status page shows beside the manifest. */

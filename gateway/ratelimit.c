@@ -14,6 +14,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SLOTS  16384 /* power of two */
 #define PROBES 8
@@ -58,6 +59,14 @@ void gw_ratelimit_free(struct gw_ratelimit **rl)
 	pthread_mutex_destroy(&(*rl)->lock);
 	free(*rl);
 	*rl = NULL;
+}
+
+int64_t gw_ratelimit_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* IPv4 (also v4-mapped) whole, IPv6 its /64; tagged so the two never collide. */
@@ -123,14 +132,11 @@ static struct bucket *find(struct gw_ratelimit *rl, const uint8_t key[16], int64
 	return b;
 }
 
-bool gw_ratelimit_blocked(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms)
+bool gw_ratelimit_blocked_key(struct gw_ratelimit *rl, const uint8_t key[16], int64_t now_ms)
 {
-	uint8_t key[16];
 	struct bucket *b;
 	bool blocked;
 
-	if (client_key(client, key) < 0)
-		return false;
 	pthread_mutex_lock(&rl->lock);
 	b = find(rl, key, now_ms, 0);
 	blocked = b != NULL && b->tokens < 1.0;
@@ -138,15 +144,30 @@ bool gw_ratelimit_blocked(struct gw_ratelimit *rl, const struct sockaddr *client
 	return blocked;
 }
 
-void gw_ratelimit_failed(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms)
+void gw_ratelimit_failed_key(struct gw_ratelimit *rl, const uint8_t key[16], int64_t now_ms)
 {
-	uint8_t key[16];
 	struct bucket *b;
 
-	if (client_key(client, key) < 0)
-		return;
 	pthread_mutex_lock(&rl->lock);
 	b = find(rl, key, now_ms, 1);
 	b->tokens = b->tokens >= 1.0 ? b->tokens - 1.0 : 0.0;
 	pthread_mutex_unlock(&rl->lock);
+}
+
+bool gw_ratelimit_blocked(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms)
+{
+	uint8_t key[16];
+
+	if (client_key(client, key) < 0)
+		return false;
+	return gw_ratelimit_blocked_key(rl, key, now_ms);
+}
+
+void gw_ratelimit_failed(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms)
+{
+	uint8_t key[16];
+
+	if (client_key(client, key) < 0)
+		return;
+	gw_ratelimit_failed_key(rl, key, now_ms);
 }

@@ -22,9 +22,15 @@ struct gw_ratelimit *gw_ratelimit_new(unsigned per_minute);
 void gw_ratelimit_free(struct gw_ratelimit **rl);
 /* A new rate (a reload); the buckets keep what they hold, up to the new size. */
 void gw_ratelimit_set_rate(struct gw_ratelimit *rl, unsigned per_minute);
+/* The monotonic clock in milliseconds, the NOW_MS the functions below take. */
+int64_t gw_ratelimit_now_ms(void);
 /* True when CLIENT has no failed lookup left at NOW_MS (monotonic milliseconds). */
 bool gw_ratelimit_blocked(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms);
 /* Count one failed lookup by CLIENT. */
 void gw_ratelimit_failed(struct gw_ratelimit *rl, const struct sockaddr *client, int64_t now_ms);
+/* The same for a bucket named by KEY instead of an address (e.g. a package: its first
+ * byte a tag of the caller's, never 4 or 6, which name addresses). */
+bool gw_ratelimit_blocked_key(struct gw_ratelimit *rl, const uint8_t key[16], int64_t now_ms);
+void gw_ratelimit_failed_key(struct gw_ratelimit *rl, const uint8_t key[16], int64_t now_ms);
 
 #endif

@@ -225,6 +225,34 @@ int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
 	return rc_mail;
 }
 
+int bd_notify_code(const struct bd_conf *conf, const char *lang, const char *to, const char *link,
+                   const char *code, unsigned minutes, struct bd_error *err)
+{
+	int en = strcmp(lang, "en") == 0;
+	struct bd_notice *n =
+	        bd_notice_load_named(conf->notice.template_dir, "code", en ? "en" : "nl", err);
+	struct bd_notice_vars v = {conf->gateway.organisation,      link, 0, 0, NULL,
+	                           en ? BD_NOTICE_EN : BD_NOTICE_NL};
+	struct bd_notice_code c = {code, minutes};
+	char *text, *html, *doc;
+	int rc;
+
+	if (n == NULL)
+		return -1;
+	text = bd_notice_render_code_text(n, &v, &c);
+	html = bd_notice_render_code_html(n, &v, &c);
+	doc = html_document("", html);
+	rc = mail_to(conf, to, en ? "Your code" : "Uw code", text, doc, err);
+	sodium_memzero(text, strlen(text)); /* the code */
+	sodium_memzero(html, strlen(html));
+	sodium_memzero(doc, strlen(doc));
+	free(doc);
+	free(text);
+	free(html);
+	bd_notice_free(&n);
+	return rc;
+}
+
 int bd_notify_manage(const struct bd_conf *conf, const struct bd_manifest *m, const char *link,
                      struct bd_error *err)
 {
@@ -258,10 +286,11 @@ int bd_notify_manage(const struct bd_conf *conf, const struct bd_manifest *m, co
 	               "The files you sent: who downloaded what");
 	rc = mail_to(conf, m->sender, subj, text, doc, err);
 	free(subj);
-	free(doc);
-	/* both hold the link, which manages the package */
+	/* all hold the link, which manages the package */
 	sodium_memzero(text, strlen(text));
 	sodium_memzero(html, strlen(html));
+	sodium_memzero(doc, strlen(doc));
+	free(doc);
 	free(text);
 	free(html);
 	g_string_free(to, TRUE);

@@ -1,13 +1,16 @@
 /*
  * notify.h - the mails that bestanden sends itself: the invitation to upload
  * (`bestanden request create --send`), the notice to the requester that files
- * have arrived, the receipt to a sender that a file was downloaded, and the
- * sender's management link ("manage") once per message that wants receipts.
+ * have arrived, the receipt to a sender that a file was downloaded, a
+ * recipient's verification code (template "code", in the language of the
+ * page that asked for it), and the sender's management link ("manage") once
+ * per message that wants receipts.
  *
- * Both are rendered from the notice templates of [notice] template_dir
+ * They are rendered from the notice templates of [notice] template_dir
  * ("request" for the invitation, "notice" for the arrival, as in outgoing
- * mail, "receipt" for the receipt) in [notice] language, and sent through [smtp] (outmail.h). An
- * error means the MTA did not take the mail: the caller must not act as if it had.
+ * mail, "receipt" for the receipt) in [notice] language ("code" in the page's),
+ * and sent through [smtp] (outmail.h). An error means the MTA did not take the
+ * mail: the caller must not act as if it had.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -31,6 +34,10 @@ int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, c
 /* Invite R's recipient to upload through LINK, from the requester's name. */
 int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, const char *link,
                      struct bd_error *err);
+/* Mail a recipient's verification CODE, valid MINUTES, to TO in LANG ("nl" or "en");
+ * LINK is the page it is for. */
+int bd_notify_code(const struct bd_conf *conf, const char *lang, const char *to, const char *link,
+                   const char *code, unsigned minutes, struct bd_error *err);
 /* Tell SENDER that RC->file was downloaded completely, when and by whom. */
 int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
                       const struct bd_notice_receipt *rc, struct bd_error *err);

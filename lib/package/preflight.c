@@ -247,16 +247,22 @@ static void check_audit_log(struct run *r, const struct bd_conf *conf, const cha
 	check_dir(r, "[gateway] audit_log", dir, user, 1);
 }
 
-/* Templates NAME load in [notice] language (the milter's request notice, the gateway's mails). */
-static void check_templates(struct run *r, const struct bd_conf *conf, const char *name)
+/* Templates NAME load in LANG. */
+static void check_templates_in(struct run *r, const struct bd_conf *conf, const char *name,
+                               const char *lang)
 {
 	struct bd_error err;
-	struct bd_notice *n = bd_notice_load_named(conf->notice.template_dir, name,
-	                                           bd_language_code(conf->notice.language), &err);
+	struct bd_notice *n = bd_notice_load_named(conf->notice.template_dir, name, lang, &err);
 
 	if (n == NULL)
 		problem(r, "[notice] template_dir: %s", err.msg);
 	bd_notice_free(&n);
+}
+
+/* Templates NAME load in [notice] language (the milter's request notice, the gateway's mails). */
+static void check_templates(struct run *r, const struct bd_conf *conf, const char *name)
+{
+	check_templates_in(r, conf, name, bd_language_code(conf->notice.language));
 }
 
 /* Upload requests at the gateway: their spool, and clamd's socket when scanning is on. */
@@ -298,6 +304,8 @@ unsigned bd_preflight_run(const struct bd_conf *conf, unsigned roles, bd_conf_re
 		if (gateway_store)
 			check_dir(&r, "[gateway] data_dir", conf->gateway.data_dir, user, 1);
 		check_audit_log(&r, conf, user);
+		/* a recipient's code goes out in the language of the page that asked for it */
+		check_templates_in(&r, conf, "code", "auto");
 		check_uploads(&r, conf, user);
 	}
 	/* The gateway alone does not call its own object API; everyone else does. */

@@ -46,9 +46,9 @@ struct bd_notice {
 	size_t n;
 };
 
-static const char *const variables[] = {"organisation", "link", "expiry",   "count",
-                                        "requester",    "note", "max_size", "max_files",
-                                        "file",         "when", "who",      "recipients"};
+static const char *const variables[] = {
+        "organisation", "link", "expiry", "count", "requester", "note",      "max_size",
+        "max_files",    "file", "when",   "who",   "code",      "minutes",   "recipients"};
 static const char *const file_variables[] = {"name", "size"};
 static const char *const sections[] = {"files", "one", "many", "note", "who", "anyone"};
 /* Templates of mails that are about a link: the link must be in them (a receipt has none). */
@@ -356,6 +356,7 @@ struct render {
 	const struct bd_notice_vars *v;
 	struct bd_notice_request rq; /* all empty outside the "request" templates */
 	struct bd_notice_receipt rc; /* all empty outside the "receipt" templates */
+	struct bd_notice_code code;  /* all empty outside the "code" templates */
 	const char *recipients;      /* the "manage" templates': to whom the message went */
 	bool html;
 	char expiry[64], when[96];
@@ -397,6 +398,11 @@ static void render_range(struct render *r, const struct template *t, size_t from
 			} else if (strcmp(k->text, "max_files") == 0) {
 				snprintf(buf, sizeof(buf), "%zu", r->rq.max_files);
 				g_string_append(r->out, buf);
+			} else if (strcmp(k->text, "code") == 0) {
+				append_escaped(r->out, r->code.code ? r->code.code : "", r->html);
+			} else if (strcmp(k->text, "minutes") == 0) {
+				snprintf(buf, sizeof(buf), "%u", r->code.minutes);
+				g_string_append(r->out, buf);
 			} else if (strcmp(k->text, "count") == 0) {
 				snprintf(buf, sizeof(buf), "%zu", r->v->nfiles);
 				g_string_append(r->out, buf);
@@ -428,10 +434,11 @@ static void render_range(struct render *r, const struct template *t, size_t from
 	}
 }
 
-/* What one rendering fills in beyond V: an upload request's or a receipt's values. */
+/* What one rendering fills in beyond V: an upload request's, a receipt's or a code's values. */
 struct extras {
 	const struct bd_notice_request *rq;
 	const struct bd_notice_receipt *rc;
+	const struct bd_notice_code *code;
 	const char *recipients;
 };
 
@@ -442,6 +449,8 @@ static void render_one(const struct wording *w, const struct bd_notice_vars *v,
 
 	if (x->rq != NULL)
 		r.rq = *x->rq;
+	if (x->code != NULL)
+		r.code = *x->code;
 	r.recipients = x->recipients;
 	if (x->rc != NULL) {
 		struct tm tm;
@@ -534,6 +543,18 @@ char *bd_notice_render_receipt(const struct bd_notice *n, const struct bd_notice
                                const struct bd_notice_receipt *rc, int html)
 {
 	return render(n, v, &(struct extras){.rc = rc}, html != 0);
+}
+
+char *bd_notice_render_code_text(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code)
+{
+	return render(n, v, &(struct extras){.code = code}, false);
+}
+
+char *bd_notice_render_code_html(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code)
+{
+	return render(n, v, &(struct extras){.code = code}, true);
 }
 
 char *bd_notice_render_manage(const struct bd_notice *n, const struct bd_notice_vars *v,

@@ -12,6 +12,7 @@
  * Template syntax (deliberately tiny):
  *   {{organisation}} {{link}} {{expiry}} {{count}}  values
  *   {{requester}} {{note}} {{max_size}} {{max_files}}  values of an upload request
+ *   {{code}} {{minutes}}  a verification code and how long it is valid ("code")
  *   {{file}} {{when}} {{who}}  values of a receipt: the file, when it was downloaded, by whom
  *   {{recipients}}  the sender's management mail: to whom the message went
  *   {{#who}} ... {{/who}}  {{#anyone}} ... {{/anyone}}  a verified recipient / anyone else
@@ -66,6 +67,12 @@ struct bd_notice_request {
 	size_t max_files;
 };
 
+/* What the "code" templates say: a recipient's verification code. */
+struct bd_notice_code {
+	const char *code;
+	unsigned minutes;
+};
+
 /* What the "receipt" templates say of one complete download. */
 struct bd_notice_receipt {
 	const char *file; /* its name */
@@ -91,6 +98,11 @@ char *bd_notice_render_request_text(const struct bd_notice *n, const struct bd_n
                                     const struct bd_notice_request *rq);
 char *bd_notice_render_request_html(const struct bd_notice *n, const struct bd_notice_vars *v,
                                     const struct bd_notice_request *rq);
+/* The same with a verification code's values. */
+char *bd_notice_render_code_text(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code);
+char *bd_notice_render_code_html(const struct bd_notice *n, const struct bd_notice_vars *v,
+                                 const struct bd_notice_code *code);
 
 /* The sender's management mail ("manage"): V's files, expiry and link, and RECIPIENTS
  * ("a@example.nl, b@example.nl") for {{recipients}}; text (HTML 0) or HTML snippet. */

@@ -2,12 +2,17 @@
  * mkpackage.c - test tool: store files as one package, the way the rewrite
  * engine does, through the configured storage driver, and print its link.
  *
- *   bd-mkpackage -c CONFIG [-e SECONDS] [-n NAME] [-t TYPE] FILE ...
+ *   bd-mkpackage -c CONFIG [-e SECONDS] [-r ADDRESS]... [-v code] [-A CODE]
+ *                [-s SENDER] [-R first|every] [-m MAX] [-n NAME] [-t TYPE] FILE ...
  *
  * -n and -t name and type the FILE that follows (default: its base name,
  * application/octet-stream). -e is the link's lifetime from now (default
- * 3600; 0 or less makes a link that has already expired). Prints the link,
- * then the package id, then the sender's management link, one per line.
+ * 3600; 0 or less makes a link that has already expired). -r adds a recipient
+ * address to the manifest, -v code asks recipients to verify with a mailed
+ * code, -A sets the sender's access code (its hash goes into the manifest).
+ * -s is the sender, -R asks for receipts to it, -m limits downloads per file.
+ * Prints the link, then the package id, then the sender's management link,
+ * one per line.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -20,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accesscode.h"
 #include "conf.h"
 #include "keys.h"
 #include "manifest.h"
@@ -84,7 +90,12 @@ static int put_file(struct bd_store *store, const struct bd_package_keys *keys, 
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = NULL, *name = NULL, *type = NULL;
+	const char *conf_path = NULL, *name = NULL, *type = NULL, *access = NULL, *sender = NULL;
+	enum bd_receipts receipts = BD_RECEIPTS_OFF;
+	unsigned max_downloads = 0;
+	const char *recipients[16];
+	size_t nrecipients = 0;
+	int verify = 0;
 	long lifetime = 3600;
 	struct bd_conf *conf;
 	struct bd_keyring *kr;
@@ -107,12 +118,27 @@ int main(int argc, char **argv)
 			conf_path = argv[c + 1];
 		else if (strcmp(argv[c], "-e") == 0)
 			lifetime = strtol(argv[c + 1], NULL, 10);
+		else if (strcmp(argv[c], "-r") == 0 && nrecipients < 16)
+			recipients[nrecipients++] = argv[c + 1];
+		else if (strcmp(argv[c], "-v") == 0)
+			verify = strcmp(argv[c + 1], "code") == 0;
+		else if (strcmp(argv[c], "-A") == 0)
+			access = argv[c + 1];
+		else if (strcmp(argv[c], "-s") == 0)
+			sender = argv[c + 1];
+		else if (strcmp(argv[c], "-R") == 0)
+			receipts = strcmp(argv[c + 1], "every") == 0   ? BD_RECEIPTS_EVERY
+			           : strcmp(argv[c + 1], "first") == 0 ? BD_RECEIPTS_FIRST
+			                                               : BD_RECEIPTS_OFF;
+		else if (strcmp(argv[c], "-m") == 0)
+			max_downloads = (unsigned)strtoul(argv[c + 1], NULL, 10);
 		else
 			break;
 	}
 	if (conf_path == NULL || c >= argc) {
-		fprintf(stderr, "usage: bd-mkpackage -c CONFIG [-e SECONDS] [-n NAME] [-t TYPE] "
-		                "FILE ...\n");
+		fprintf(stderr, "usage: bd-mkpackage -c CONFIG [-e SECONDS] [-r ADDRESS]... "
+		                "[-v code] [-A CODE] [-s SENDER] [-R first|every] [-m MAX] "
+		                "[-n NAME] [-t TYPE] FILE ...\n");
 		return 2;
 	}
 	conf = bd_conf_load(conf_path, &err);
@@ -131,6 +157,21 @@ int main(int argc, char **argv)
 	m->gateway_key_id = bd_keyring_current(kr, BD_KEY_GATEWAY);
 	m->created = now;
 	m->expires = now + lifetime;
+	for (size_t i = 0; i < nrecipients; i++)
+		if (bd_manifest_add_recipient(m, recipients[i], &err) < 0)
+			return die("recipient", &err);
+	m->protection.verify = verify ? BD_VERIFY_CODE : BD_VERIFY_OFF;
+	m->protection.receipts = receipts;
+	m->protection.max_downloads = max_downloads;
+	if (sender != NULL)
+		m->sender = bd_strdup(sender);
+	if (access != NULL) {
+		char hash[BD_ACCESS_CODE_HASH_MAX];
+
+		if (bd_access_code_hash(access, hash, &err) < 0)
+			return die("access code", &err);
+		m->protection.access_code_hash = bd_strdup(hash);
+	}
 	for (int i = c; i < argc; i++) {
 		uint64_t size;
 

@@ -3,7 +3,8 @@
  * cannot reach: client addresses as audited (IPv6, v4-mapped), the failed-lookup
  * buckets over time, language choice, zip entry names, audit lines, and pages
  * rendered straight (escaping; one 404 page whatever the cause) and as answered
- * (status, headers), all without the HTTP core.
+ * (status, headers), the verification cookie's codec and the verification pages,
+ * all without the HTTP core.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cookie.h"
 #include "mem.h"
 #include "conf.h"
 #include "manifest.h"
@@ -407,6 +409,132 @@ static void test_upload_pages(void **state)
 	bd_conf_free(&conf);
 }
 
+static void test_cookie(void **state)
+{
+	uint8_t link[32], key[GW_COOKIE_KEY], other_key[GW_COOKIE_KEY], who[GW_COOKIE_WHO],
+	        got[GW_COOKIE_WHO], zero[GW_COOKIE_WHO] = {0};
+	const uint8_t id[BD_PACKAGE_ID_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8};
+	const uint8_t id_b[BD_PACKAGE_ID_BYTES] = {1, 2, 3, 4, 5, 6, 7, 9};
+	char value[GW_COOKIE_CHARS + 1], bad[GW_COOKIE_CHARS + 1], found[128];
+	const int64_t now = 1796900000;
+	uint8_t h1[GW_COOKIE_WHO], h2[GW_COOKIE_WHO];
+	const char *p;
+
+	memset(link, 7, sizeof(link));
+	gw_cookie_key(link, key);
+	/* the test vector of docs/FORMAT.md, section 12 */
+	gw_cookie_who(key, id, "Jan@Example.NL", who);
+	gw_cookie_encode(key, id, 1796903600, who, value);
+	assert_string_equal(value,
+	                    "AQECAwQFBgcIAAAAAGsakrBrDKLm-nG4vJidlsL0dVegqi9xqv3VbTdXAVljemaxU9s9V_"
+	                    "ebor8KwQ1L0GX8r0s");
+	link[0] ^= 1;
+	gw_cookie_key(link, other_key);
+	gw_cookie_who(key, id, "Jan@Example.NL", who);
+
+	/* the domain in any case is one address; the local part as written is another */
+	gw_cookie_who(key, id, "Jan@example.nl", h1);
+	assert_memory_equal(h1, who, GW_COOKIE_WHO);
+	gw_cookie_who(key, id, "jan@Example.NL", h2);
+	assert_memory_not_equal(h2, who, GW_COOKIE_WHO);
+	gw_cookie_who(key, id_b, "Jan@Example.NL", h2); /* and per package */
+	assert_memory_not_equal(h2, who, GW_COOKIE_WHO);
+
+	gw_cookie_encode(key, id, now + GW_COOKIE_LIFETIME, who, value);
+	assert_int_equal(strlen(value), GW_COOKIE_CHARS);
+	assert_int_equal(gw_cookie_decode(key, id, value, now, got), 0);
+	assert_memory_equal(got, who, GW_COOKIE_WHO);
+	assert_int_equal(gw_cookie_decode(key, id, value, now + GW_COOKIE_LIFETIME - 1, got), 0);
+	/* expired, another package, another key, dated too far ahead */
+	assert_int_equal(gw_cookie_decode(key, id, value, now + GW_COOKIE_LIFETIME, got), -1);
+	assert_int_equal(gw_cookie_decode(key, id_b, value, now, got), -1);
+	assert_int_equal(gw_cookie_decode(other_key, id, value, now, got), -1);
+	gw_cookie_encode(key, id, now + 2 * GW_COOKIE_LIFETIME, who, bad);
+	assert_int_equal(gw_cookie_decode(key, id, bad, now, got), -1);
+	/* every single character changed is refused */
+	for (size_t i = 0; i < GW_COOKIE_CHARS; i++) {
+		memcpy(bad, value, sizeof(bad));
+		bad[i] = bad[i] == 'A' ? 'B' : 'A';
+		assert_int_equal(gw_cookie_decode(key, id, bad, now, got), -1);
+	}
+	/* truncated, lengthened, not base64url */
+	memcpy(bad, value, sizeof(bad));
+	bad[GW_COOKIE_CHARS - 1] = '\0';
+	assert_int_equal(gw_cookie_decode(key, id, bad, now, got), -1);
+	assert_int_equal(gw_cookie_decode(key, id, "", now, got), -1);
+	memcpy(bad, value, sizeof(bad));
+	bad[3] = '+';
+	assert_int_equal(gw_cookie_decode(key, id, bad, now, got), -1);
+	/* no address: all zero */
+	gw_cookie_encode(key, id, now + 60, NULL, value);
+	assert_int_equal(gw_cookie_decode(key, id, value, now, got), 0);
+	assert_memory_equal(got, zero, GW_COOKIE_WHO);
+
+	/* finding it among others, each of several */
+	p = gw_cookie_next("a=1; bd_verified=one;bd_verifiedx=2; bd_verified=two", GW_COOKIE_NAME,
+	                   found, sizeof(found));
+	assert_non_null(p);
+	assert_string_equal(found, "one");
+	p = gw_cookie_next(p, GW_COOKIE_NAME, found, sizeof(found));
+	assert_non_null(p);
+	assert_string_equal(found, "two");
+	assert_null(gw_cookie_next(p, GW_COOKIE_NAME, found, sizeof(found)));
+	assert_null(gw_cookie_next("x_bd_verified=1", GW_COOKIE_NAME, found, sizeof(found)));
+	assert_null(gw_cookie_next("bd_verified=toolong", GW_COOKIE_NAME, found, 4));
+}
+
+static void test_verify_pages(void **state)
+{
+	struct bd_conf *conf = bd_conf_defaults();
+	struct gw_pages *p;
+	struct bd_error err;
+	struct gw_html page;
+	struct gw_verify_form f = {.token = "TOKEN",
+	                           .form = "FORMTOKEN",
+	                           .address = "<b>@example.nl",
+	                           .minutes = 10,
+	                           .until = 1796900000};
+
+	free(conf->gateway.public_url);
+	conf->gateway.public_url = strdup("https://example.nl/bestanden");
+	p = gw_pages_new(&conf->gateway, &err);
+	assert_non_null(p);
+	gw_pages_verify(p, "en", GW_VERIFY_ASK_ADDRESS, &f, &page);
+	assert_int_equal(page.status, 200);
+	assert_non_null(strstr(page.body, "action=\"/bestanden/d/TOKEN?lang=en\""));
+	assert_non_null(strstr(page.body, "name=\"form\" value=\"FORMTOKEN\""));
+	assert_non_null(strstr(page.body, "type=\"email\""));
+	assert_null(strstr(page.body, "<script"));
+	assert_non_null(strstr(page.csp, "form-action 'self'"));
+	assert_null(strstr(page.csp, "script-src"));
+	g_free(page.body);
+	gw_pages_verify(p, "nl", GW_VERIFY_ASK_CODE, &f, &page);
+	assert_int_equal(page.status, 200);
+	assert_non_null(strstr(page.body, "&lt;b&gt;@example.nl"));
+	assert_null(strstr(page.body, "<b>@"));
+	assert_non_null(strstr(page.body, "10 minuten"));
+	assert_non_null(strstr(page.body, "autocomplete=\"one-time-code\""));
+	g_free(page.body);
+	gw_pages_verify(p, "nl", GW_VERIFY_WRONG_CODE, &f, &page);
+	assert_int_equal(page.status, 403);
+	g_free(page.body);
+	gw_pages_verify(p, "en", GW_VERIFY_LOCKED, &f, &page);
+	assert_int_equal(page.status, 429);
+	assert_non_null(strstr(page.body, "December 2026"));
+	g_free(page.body);
+	gw_pages_verify(p, "en", GW_VERIFY_BUSY, &f, &page);
+	assert_int_equal(page.status, 429);
+	assert_int_equal(page.retry_after, 60);
+	g_free(page.body);
+	for (int s = 0; s < GW_VERIFY_STEPS; s++) {
+		gw_pages_verify(p, s % 2 ? "en" : "nl", s, &f, &page);
+		assert_non_null(strstr(page.body, "</html>"));
+		g_free(page.body);
+	}
+	gw_pages_free(&p);
+	bd_conf_free(&conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +542,7 @@ int main(void)
 	        cmocka_unit_test(test_language),       cmocka_unit_test(test_zip_names),
 	        cmocka_unit_test(test_audit_lines),    cmocka_unit_test(test_pages),
 	        cmocka_unit_test(test_page_answers),   cmocka_unit_test(test_upload_pages),
+	        cmocka_unit_test(test_cookie),         cmocka_unit_test(test_verify_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * test_notice.c - notice templates (the shipped ones and broken ones), sizes
  * and dates in Dutch and English, and putting the notice into text/plain and
- * text/html parts: charsets kept or widened, format=flowed, </body>, 7-bit.
+ * text/html parts: charsets kept or widened, format=flowed, </body>, 7-bit;
+ * the shipped "code" templates of a recipient's verification code.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -289,6 +290,32 @@ static void test_html_escaping(void **state)
 	g_free(dir);
 }
 
+static void test_code_templates(void **state)
+{
+	char *dir = template_dir();
+	struct bd_error err;
+	struct bd_notice *n = bd_notice_load_named(dir, "code", "auto", &err);
+	struct bd_notice_vars v = {"De <Linde>", LINK, 0, 0, NULL, BD_NOTICE_EN};
+	struct bd_notice_code code = {"042917", 10};
+	char *text, *html;
+
+	assert_non_null(n);
+	text = bd_notice_render_code_text(n, &v, &code);
+	assert_non_null(strstr(text, "    042917\n"));
+	assert_non_null(strstr(text, "valid for 10 minutes"));
+	assert_non_null(strstr(text, "<" LINK ">"));
+	assert_null(strstr(text, "{{"));
+	free(text);
+	v.languages = BD_NOTICE_NL;
+	html = bd_notice_render_code_html(n, &v, &code);
+	assert_non_null(strstr(html, ">042917<"));
+	assert_non_null(strstr(html, "10 minuten geldig"));
+	assert_non_null(strstr(html, "De &lt;Linde&gt;"));
+	free(html);
+	bd_notice_free(&n);
+	g_free(dir);
+}
+
 static void write_file(const char *dir, const char *name, const char *text)
 {
 	char *path = g_build_filename(dir, name, NULL);
@@ -473,6 +500,44 @@ static void test_flowed(void **state)
 	g_object_unref(p);
 }
 
+/* The sender's receipt: both languages, a verified address or "someone with the link",
+ * every value escaped in HTML, and no link needed. */
+static void test_receipt(void **state)
+{
+	char *dir = template_dir();
+	struct bd_error err;
+	struct bd_notice *n = bd_notice_load_named(dir, "receipt", "auto", &err);
+	struct bd_notice_vars v = {"Woonstichting De Test", "", 0, 0, NULL, BD_NOTICE_LOADED};
+	struct bd_notice_receipt rc = {"a&b <c>.pdf", 1796904000, NULL};
+	char *text, *html;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	assert_non_null(n);
+	text = bd_notice_render_receipt(n, &v, &rc, 0);
+	assert_non_null(strstr(text, "Uw bestand \"a&b <c>.pdf\" is volledig gedownload."));
+	assert_non_null(strstr(text, "Your file \"a&b <c>.pdf\" has been downloaded completely."));
+	assert_non_null(strstr(text, "10 december 2026 12:00 (UTC)"));
+	assert_non_null(strstr(text, "10 December 2026 12:00 (UTC)"));
+	assert_non_null(strstr(text, "iemand met de link"));
+	assert_non_null(strstr(text, "someone with the link"));
+	assert_null(strstr(text, "bevestigd"));
+	assert_null(strstr(text, "{{"));
+	free(text);
+	rc.who = "anna@example.nl";
+	text = bd_notice_render_receipt(n, &v, &rc, 0);
+	assert_non_null(strstr(text, "anna@example.nl (adres bevestigd)"));
+	assert_non_null(strstr(text, "anna@example.nl (address verified)"));
+	assert_null(strstr(text, "someone with the link"));
+	free(text);
+	html = bd_notice_render_receipt(n, &v, &rc, 1);
+	assert_non_null(strstr(html, "a&amp;b &lt;c&gt;.pdf"));
+	assert_non_null(strstr(html, "<div lang=\"en\">"));
+	free(html);
+	bd_notice_free(&n);
+	free(dir);
+}
+
 static void test_html(void **state)
 {
 	static const struct {
@@ -528,7 +593,8 @@ int main(void)
 	        cmocka_unit_test(test_template_errors), cmocka_unit_test(test_text_charsets),
 	        cmocka_unit_test(test_flowed),          cmocka_unit_test(test_html),
 	        cmocka_unit_test(test_new_part),        cmocka_unit_test(test_language_for),
-	        cmocka_unit_test(test_render_both),
+	        cmocka_unit_test(test_render_both),     cmocka_unit_test(test_receipt),
+	        cmocka_unit_test(test_render_both),     cmocka_unit_test(test_code_templates),
 	};
 
 	g_mime_init();
