@@ -164,7 +164,9 @@ static int same_origin(const struct mg *c)
 
 	if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
 		return 0;
-	if (origin == NULL) /* not a browser's form post: the form field must do */
+	/* None (not a browser), or "null" (a browser under Referrer-Policy: no-referrer, which
+	 * every page here sends): the form field, which only this package's page has, must do. */
+	if (origin == NULL || strcmp(origin, "null") == 0)
 		return 1;
 	if (host == NULL)
 		return 0;
