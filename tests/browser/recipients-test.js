@@ -39,7 +39,7 @@ async function shots(page, url, name) {
     await page.goto(url + sep + 'lang=' + lang);
     await shot(page, name + '-' + lang, DESKTOP);
   }
-  await shot(page, name + '-phone', PHONE);
+  await shot(page, name + '-nl-phone', PHONE);
 }
 
 async function download(page, selector, saveAs) {
@@ -85,7 +85,7 @@ async function verifyFlow(page) {
   check((await page.locator('main').innerText()).replace(cfg.rightAddress, cfg.wrongAddress) === wrongAnswer,
     'the same answer for a wrong and a right address');
   await shot(page, 'verify-code-en', DESKTOP);
-  await shot(page, 'verify-code-phone', PHONE);
+  await shot(page, 'verify-code-en-phone', PHONE);
   fs.writeFileSync(cfg.requestedFile, 'yes');
   const code = await waitFile(cfg.codeFile, 60);
   check(/^\d{6}$/.test(code), 'a six-digit code arrived at smtp-sink');
