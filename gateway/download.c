@@ -176,6 +176,21 @@ const struct sockaddr *gw_request_client(struct gw_request *r, struct sockaddr_s
 	return (const struct sockaddr *)forwarded;
 }
 
+int gw_request_same_site(struct gw_request *r)
+{
+	const char *url = gw_request_runtime(r)->settings.conf->gateway.public_url;
+	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	const char *site = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	const char *host = strstr(url, "://");
+	const char *path = host != NULL ? strchr(host + 3, '/') : NULL;
+	size_t n = path != NULL ? (size_t)(path - url) : strlen(url);
+
+	if (site != NULL && strcmp(site, "cross-site") == 0)
+		return 0;
+	return origin == NULL || strcmp(origin, "null") == 0 ||
+	       (strlen(origin) == n && strncasecmp(origin, url, n) == 0);
+}
+
 static enum gw_page page_for(int code)
 {
 	switch (code) {

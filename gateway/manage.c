@@ -122,58 +122,6 @@ static void form_token(const struct bd_download *d, char out[2 * FORM_BYTES + 1]
 	sodium_memzero(&st, sizeof(st));
 }
 
-/* Field NAME of the url-encoded body into OUT (decoded); -1 when it is not there. */
-static int form_field(const char *body, const char *name, char *out, size_t size)
-{
-	size_t nl = strlen(name);
-
-	for (const char *p = body; p != NULL && *p;
-	     p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-		size_t k = 0;
-
-		if (strncmp(p, name, nl) != 0 || p[nl] != '=')
-			continue;
-		for (p += nl + 1; *p && *p != '&' && k + 1 < size; p++) {
-			if (*p == '+') {
-				out[k++] = ' ';
-			} else if (*p == '%' && isxdigit((unsigned char)p[1]) &&
-			           isxdigit((unsigned char)p[2])) {
-				char hex[3] = {p[1], p[2], '\0'};
-
-				out[k++] = (char)strtol(hex, NULL, 16);
-				p += 2;
-			} else {
-				out[k++] = *p;
-			}
-		}
-		out[k] = '\0';
-		return 0;
-	}
-	return -1;
-}
-
-/* The origin ("scheme://host[:port]") of public_url is the only one a form may come from. */
-static int same_origin(const struct mg *c)
-{
-	const char *url = gw_request_runtime(c->r)->settings.conf->gateway.public_url;
-	const char *origin = MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND, "Origin");
-	const char *site =
-	        MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
-	const char *host = strstr(url, "://");
-	size_t n;
-
-	if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
-		return 0;
-	/* None (not a browser), or "null" (a browser under Referrer-Policy: no-referrer, which
-	 * every page here sends): the form field, which only this package's page has, must do. */
-	if (origin == NULL || strcmp(origin, "null") == 0)
-		return 1;
-	if (host == NULL)
-		return 0;
-	n = (size_t)(host + 3 - url) + strcspn(host + 3, "/");
-	return strlen(origin) == n && strncmp(origin, url, n) == 0;
-}
-
 static enum MHD_Result respond(struct mg *c, struct gw_html *page)
 {
 	return gw_respond_page(c->r, page);
@@ -297,7 +245,7 @@ static enum MHD_Result extend_package(struct mg *c, struct bd_download *d)
 	long days = 0;
 	int64_t expires;
 
-	if (form_field(c->body, "days", days_text, sizeof(days_text)) == 0)
+	if (gw_parse_form_field(c->body, "days", days_text, sizeof(days_text)) == 0)
 		days = strtol(days_text, &end, 10);
 	if (days <= 0 || days > 365 || *end != '\0') {
 		gw_pages_manage_refused(rt->pages, c->lang, c->token, 0, &page);
@@ -367,8 +315,8 @@ static enum MHD_Result handle(struct mg *c)
 	}
 	/* a POST: from the page itself, or nothing happens */
 	form_token(d, form);
-	form_field(c->body, "form", given, sizeof(given));
-	if (c->too_long || !same_origin(c) || strlen(given) != strlen(form) ||
+	gw_parse_form_field(c->body, "form", given, sizeof(given));
+	if (c->too_long || !gw_request_same_site(c->r) || strlen(given) != strlen(form) ||
 	    sodium_memcmp(given, form, strlen(form)) != 0) {
 		struct gw_html page;
 
