@@ -363,13 +363,8 @@ static enum MHD_Result manage_handle(struct gw_request *r, const char *data, siz
 		return MHD_YES;
 	}
 	if (*size > 0) {
-		size_t n = *size < BODY_MAX - c->len ? *size : BODY_MAX - c->len;
-
-		memcpy(c->body + c->len, data, n);
-		c->len += n;
-		c->too_long |= n < *size;
 		r->bytes += *size;
-		*size = 0;
+		c->too_long |= gw_body_append(c->body, BODY_MAX, &c->len, data, size);
 		return MHD_YES;
 	}
 	c->body[c->len] = '\0';
