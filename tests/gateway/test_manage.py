@@ -94,7 +94,13 @@ class Manage(unittest.TestCase):
         link, pkg, mlink = self.package()
         r = self.gw.curl(link + "/1")
         self.assertEqual(r.body, CONTENT)
-        page = self.gw.curl(mlink, headers={"Accept-Language": "en"}).text
+        # the event is recorded when the server sees the transfer end
+        deadline = time.time() + 10
+        while True:
+            page = self.gw.curl(mlink, headers={"Accept-Language": "en"}).text
+            if "Downloaded by" in page or time.time() > deadline:
+                break
+            time.sleep(0.1)
         self.assertIn("Downloaded by someone with the link on", page)
         self.assertNotIn("Not downloaded yet", page)
 
