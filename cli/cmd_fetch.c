@@ -151,6 +151,27 @@ static void close_link(struct opened_link *l)
 	bd_conf_free(&l->conf);
 }
 
+/* What the manifest asks of the recipients (format version 2), and who they are. */
+static void print_protection(const struct bd_manifest *m)
+{
+	const struct bd_protection *p = &m->protection;
+	char verify[16], receipts[16];
+
+	printf("format   version %u\nverify   %s\nreceipts %s\n", m->version,
+	       bd_conf_enum_name(bd_conf_find("recipients", "verify"), (int)p->verify, verify,
+	                         sizeof(verify)),
+	       bd_conf_enum_name(bd_conf_find("recipients", "receipts"), (int)p->receipts, receipts,
+	                         sizeof(receipts)));
+	if (p->max_downloads > 0)
+		printf("limit    %u downloads per file\n", p->max_downloads);
+	else
+		printf("limit    none\n");
+	printf("code     %s\n",
+	       p->access_code_hash != NULL ? "yes (only its hash is stored)" : "no");
+	for (size_t i = 0; i < m->nrecipients; i++)
+		printf("to       %s\n", m->recipients[i]);
+}
+
 int bd_cmd_inspect(int argc, char **argv)
 {
 	struct opened_link l = {0};
@@ -183,6 +204,7 @@ int bd_cmd_inspect(int argc, char **argv)
 		for (size_t i = 0; i < m->nfiles; i++)
 			printf("file %-3u %12" PRIu64 "  %-30s %s\n", m->files[i].index,
 			       m->files[i].size, m->files[i].content_type, m->files[i].name);
+		print_protection(m);
 	}
 	close_link(&l);
 	return r;

@@ -210,6 +210,8 @@ void gw_audit_write(struct gw_audit *a, const struct gw_audit_event *ev)
 		n = put_json_string(line, sizeof(line), n, "client", client);
 	if (ev->recipient != NULL && ev->recipient[0] != '\0')
 		n = put_json_string(line, sizeof(line), n, "recipient", ev->recipient);
+	if (ev->retrieved && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ",\"retrieved\":true");
 	if (n + 2 >= sizeof(line))
 		n = sizeof(line) - 3;
 	line[n++] = '}';

@@ -22,8 +22,8 @@ struct gw_audit;
 /* Fields in this order: the features fill it in one line. */
 struct gw_audit_event {
 	const char *event;   /* page-view, download, download-incomplete, expired, not-found,
-	                        rate-limited, retrieved (every byte of a file reached someone),
-	                        download-limit, code-sent, verified, verification-failed, locked */
+	                        rate-limited, download-limit, code-sent, verified,
+	                        verification-failed, locked */
 	const char *package; /* 16 hex digits, or NULL when the link named no genuine package */
 	int file;            /* object number; 0: the zip of all files; -1: none */
 	int64_t bytes;       /* body bytes sent; -1: none */
@@ -32,6 +32,8 @@ struct gw_audit_event {
 	unsigned status;     /* HTTP status, 0: none */
 	const struct sockaddr *client;
 	const char *recipient; /* the address a recipient verified, or NULL */
+	int retrieved; /* a download's: with it every byte of the file (of each file of the zip)
+	                  has reached the person, also through earlier ranges (delivery.h) */
 };
 
 /* PATH "" logs to syslog; CLIENT_MODE is full, truncated or none. */

@@ -13,14 +13,13 @@
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "delivery.h"
-#include "audit.h"
+#include "audit.h" /* gw_audit_client: the address as text */
 #include "events.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
 #include "notify.h"
 
-#include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +41,6 @@ struct gw_delivery {
 	size_t nfiles;
 	char who[BD_EVENT_WHO_MAX];
 	uint8_t client[BD_EVENT_CLIENT_BYTES];
-	struct sockaddr_storage client_addr;
-	int has_client;
 };
 
 struct gw_delivery *gw_delivery_new(const struct bd_download *d, unsigned index, const char *who,
@@ -72,10 +69,6 @@ struct gw_delivery *gw_delivery_new(const struct bd_download *d, unsigned index,
 	if (client != NULL) {
 		char text[64];
 
-		memcpy(&dv->client_addr, client,
-		       client->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-		                                     : sizeof(struct sockaddr_in));
-		dv->has_client = 1;
 		gw_audit_client(client, BD_AUDIT_ADDRESS_FULL, text, sizeof(text));
 		bd_event_client_hash(dv->keys, text, dv->client);
 	}
@@ -177,34 +170,27 @@ static void receipt(struct gw_delivery *dv, struct gw_runtime *rt, const struct 
 }
 
 /* Every byte of F has reached this person. */
-static void completed(struct gw_delivery *dv, struct gw_runtime *rt, const struct delivered_file *f)
+static int completed(struct gw_delivery *dv, struct gw_runtime *rt, const struct delivered_file *f)
 {
-	struct gw_audit_event a = {.event = "retrieved",
-	                           .package = dv->package,
-	                           .file = (int)f->index,
-	                           .bytes = (int64_t)f->size,
-	                           .outcome = "complete",
-	                           .client = dv->has_client ? (struct sockaddr *)&dv->client_addr
-	                                                    : NULL,
-	                           .recipient = dv->who[0] ? dv->who : NULL};
-
 	if (record(dv, rt->settings.store, BD_EVENT_COMPLETE, f, 0, f->size) < 0)
-		return;
+		return 0;
 	gw_metrics_event(GW_EV_FILE_DOWNLOADED);
-	gw_audit_write(rt->audit, &a);
 	receipt(dv, rt, f);
+	return 1;
 }
 
-void gw_delivery_end(struct gw_delivery **dvp, struct gw_runtime *rt, uint64_t off, uint64_t sent,
-                     int whole)
+int gw_delivery_end(struct gw_delivery **dvp, struct gw_runtime *rt, uint64_t off, uint64_t sent,
+                    int whole)
 {
 	struct gw_delivery *dv = *dvp;
 	struct bd_store *st = rt->settings.store;
+	size_t done_files = 0;
+	int all;
 
 	if (dv->zip) {
 		/* The zip's bytes are not the files' bytes: only a whole one counts. */
 		for (size_t i = 0; whole && i < dv->nfiles; i++)
-			completed(dv, rt, &dv->files[i]);
+			done_files += (size_t)completed(dv, rt, &dv->files[i]);
 	} else if (dv->nfiles == 1 && (sent > 0 || dv->files[0].size == 0)) {
 		const struct delivered_file *f = &dv->files[0];
 		int done = off == 0 && sent >= f->size;
@@ -219,9 +205,11 @@ void gw_delivery_end(struct gw_delivery **dvp, struct gw_runtime *rt, uint64_t o
 			free(ev);
 		}
 		if (done)
-			completed(dv, rt, f);
+			done_files += (size_t)completed(dv, rt, f);
 	}
+	all = done_files > 0 && done_files == dv->nfiles;
 	gw_delivery_free(dvp);
+	return all;
 }
 
 int gw_delivery_limit_reached(struct gw_runtime *rt, const struct bd_download *d, int index,

@@ -6,7 +6,8 @@
  * really went out). A file counts as downloaded when the ranges one person
  * (a verified address, or everyone else together) received since their last
  * complete download cover all of it: then a COMPLETE event, one more
- * bestanden_files_downloaded_total, the audit line "retrieved" and, when the
+ * bestanden_files_downloaded_total, "retrieved": true on the response's audit
+ * line (audit.h) and, when the
  * package asks for them, the sender's receipt. A zip sent whole counts every
  * file. Events are listed only when a response ends, and only when the answer
  * depends on them. Failures are logged, never shown to the recipient: the
@@ -31,11 +32,12 @@ struct gw_delivery *gw_delivery_new(const struct bd_download *d, unsigned index,
                                     const struct sockaddr *client);
 /*
  * The response ended: SENT body bytes from OFF reached the client (for a zip, WHOLE
- * says whether all of it did). Records the events, and counts, audits and sends the
- * receipt through RT's settings when a file became complete. Frees *DV.
+ * says whether all of it did). Records the events, and counts and sends the receipt
+ * through RT's settings when a file became complete. Frees *DV. Returns 1 when with
+ * this response the file (every file of the zip) became complete: the audit line says so.
  */
-void gw_delivery_end(struct gw_delivery **dv, struct gw_runtime *rt, uint64_t off, uint64_t sent,
-                     int whole);
+int gw_delivery_end(struct gw_delivery **dv, struct gw_runtime *rt, uint64_t off, uint64_t sent,
+                    int whole);
 void gw_delivery_free(struct gw_delivery **dv);
 
 /*

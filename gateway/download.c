@@ -101,13 +101,29 @@ static const char *header(const struct dl *c, const char *name)
 	return MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND, name);
 }
 
+/* One audit line; RETRIEVED: with this response a whole file reached someone (delivery.h). */
+static void audit_line(const struct dl *c, const char *event, const char *package, int file,
+                       int64_t bytes, const char *range, const char *outcome, unsigned status,
+                       int retrieved)
+{
+	struct gw_audit_event ev = {.event = event,
+	                            .package = package,
+	                            .file = file,
+	                            .bytes = bytes,
+	                            .range = range,
+	                            .outcome = outcome,
+	                            .status = status,
+	                            .client = c->client,
+	                            .recipient = c->who,
+	                            .retrieved = retrieved};
+
+	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
+}
+
 static void audit(const struct dl *c, const char *event, const char *package, int file,
                   int64_t bytes, const char *range, const char *outcome, unsigned status)
 {
-	struct gw_audit_event ev = {event,   package, file,      bytes, range,
-	                            outcome, status,  c->client, c->who};
-
-	gw_audit_write(gw_request_runtime(c->r)->audit, &ev);
+	audit_line(c, event, package, file, bytes, range, outcome, status, 0);
 }
 
 /* "<token>", "<token>/", "<token>/<n>" or "<token>/all" after "/d/"; 0 or -1. */
@@ -369,7 +385,7 @@ static void transfer_end(struct gw_request *r, int completed)
 	struct transfer *t = r->state;
 	struct bd_error err;
 	uint64_t sent;
-	int rc, whole;
+	int rc, whole, retrieved;
 
 	if (!completed)
 		gw_pipe_cancel(t->pipe);
@@ -386,17 +402,18 @@ static void transfer_end(struct gw_request *r, int completed)
 		       "event=download-failed package=%s file=%u bytes=%llu error=\"%s\"",
 		       t->package, t->c.index, (unsigned long long)sent, err.msg);
 	}
-	/* Only a request that got every byte it asked for counts as a download. */
-	audit(&t->c, whole ? "download" : "download-incomplete", t->package, (int)t->c.index,
-	      (int64_t)sent, t->range[0] ? t->range : NULL,
-	      whole    ? "complete"
-	      : rc < 0 ? "failed"
-	               : "aborted",
-	      r->status);
-	gw_log_field(r, "transfer", whole ? "complete" : rc < 0 ? "failed" : "aborted");
 	/* What reached the client: of a broken transfer, what surely left the socket. */
-	gw_delivery_end(&t->delivery, gw_request_runtime(r), t->off,
-	                whole ? sent : gw_pipe_written(t->pipe), whole);
+	retrieved = gw_delivery_end(&t->delivery, gw_request_runtime(r), t->off,
+	                            whole ? sent : gw_pipe_written(t->pipe), whole);
+	/* A request that got every byte it asked for is a complete response; a file is
+	 * retrieved only when all of its bytes have reached the person (with earlier ranges). */
+	audit_line(&t->c, whole ? "download" : "download-incomplete", t->package, (int)t->c.index,
+	           (int64_t)sent, t->range[0] ? t->range : NULL,
+	           whole    ? "complete"
+	           : rc < 0 ? "failed"
+	                    : "aborted",
+	           r->status, retrieved);
+	gw_log_field(r, "transfer", whole ? "complete" : rc < 0 ? "failed" : "aborted");
 	gw_pipe_release(&t->pipe);
 	sodium_memzero(t->c.who_buf, sizeof(t->c.who_buf));
 	free(t);

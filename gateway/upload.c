@@ -58,8 +58,13 @@ static void audit(const struct up *u, const char *event, const char *package, in
                   int64_t bytes, const char *outcome, unsigned status)
 {
 	char request[BD_PACKAGE_ID_HEX] = "";
-	struct gw_audit_event ev = {event,   package, files,     bytes, NULL,
-	                            outcome, status,  u->client, NULL};
+	struct gw_audit_event ev = {.event = event,
+	                            .package = package,
+	                            .file = files,
+	                            .bytes = bytes,
+	                            .outcome = outcome,
+	                            .status = status,
+	                            .client = u->client};
 
 	if (u->req != NULL && package == NULL) {
 		bd_package_id_hex(u->req->id, request);

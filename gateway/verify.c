@@ -36,6 +36,8 @@
 #define CODE_DIGITS        6
 #define PACKAGE_PER_MINUTE 30   /* posts for one package, from everywhere */
 #define FORM_WINDOW        3600 /* a form token is good in its hour and the next */
+#define RESEND_AFTER       30   /* seconds before one address gets another code */
+#define CODES_PER_HOUR     10   /* codes one package mails in an hour, to all its recipients */
 
 struct gw_verify {
 	struct gw_ratelimit *clients;  /* posts per client address */
@@ -397,6 +399,42 @@ struct code_job {
 	struct sockaddr_storage client;
 };
 
+/* The last code mailed to TO among EV (NULL: none), and the wrong tries since, in *FAILED. */
+static const struct bd_event *last_code(const struct bd_event *ev, size_t n, const char *to,
+                                        uint64_t *failed)
+{
+	const struct bd_event *sent = NULL;
+
+	*failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(ev[i].who, to) != 0)
+			continue;
+		if (ev[i].kind == BD_EVENT_CODE_SENT)
+			sent = &ev[i], *failed = 0;
+		else if (ev[i].kind == BD_EVENT_CODE_FAILED && sent != NULL)
+			(*failed)++;
+	}
+	return sent;
+}
+
+/* 1 when the events EV allow another code to TO at NOW: fewer than CODES_PER_HOUR in
+ * the last hour, and none to TO in the last RESEND_AFTER seconds unless its TRIES are
+ * used up. A recipient's mailbox is not a target for whoever holds the link. */
+static int may_send(const struct bd_event *ev, size_t n, const char *to, int64_t now,
+                    uint64_t tries)
+{
+	uint64_t failed;
+	const struct bd_event *last = last_code(ev, n, to, &failed);
+	unsigned hour = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].kind == BD_EVENT_CODE_SENT && ev[i].at > now - 3600)
+			hour++;
+	if (last != NULL && last->at > now - RESEND_AFTER && failed < tries)
+		return 0;
+	return hour < CODES_PER_HOUR;
+}
+
 static void *code_job_run(void *cls)
 {
 	struct code_job *j = cls;
@@ -411,9 +449,20 @@ static void *code_job_run(void *cls)
 	struct bd_error err;
 	char code[CODE_DIGITS + 1];
 
+	struct bd_event *ev = NULL;
+	size_t n = 0;
+	int rc = bd_events_list(j->rt->settings.store, j->keys, &ev, &n, &err);
+
+	if (rc == 0 && !may_send(ev, n, j->ev.who, j->ev.at, conf->recipients.code_tries)) {
+		bd_log(LOG_NOTICE, "event=verify-code-throttled package=%s", j->package);
+		a.event = "verification-failed";
+		a.outcome = "code-throttled";
+		gw_metrics_event(GW_EV_VERIFY_FAILED);
+		goto done;
+	}
 	snprintf(code, sizeof(code), "%06u", (unsigned)randombytes_uniform(1000000));
 	code_hash(j->keys, j->ev.who, code, &j->ev.offset, &j->ev.length);
-	if (bd_events_record(j->rt->settings.store, j->keys, &j->ev, &err) < 0 ||
+	if (rc < 0 || bd_events_record(j->rt->settings.store, j->keys, &j->ev, &err) < 0 ||
 	    bd_notify_code(conf, j->lang, j->ev.who, j->link, code,
 	                   (unsigned)((conf->recipients.code_ttl + 59) / 60), &err) < 0) {
 		bd_log(LOG_WARNING, "event=verify-code-failed package=%s error=\"%s\"", j->package,
@@ -425,6 +474,8 @@ static void *code_job_run(void *cls)
 		bd_log(LOG_INFO, "event=verify-code-sent package=%s", j->package);
 		gw_metrics_event(GW_EV_CODE_SENT);
 	}
+done:
+	free(ev);
 	gw_audit_write(j->rt->audit, &a);
 	sodium_memzero(code, sizeof(code));
 	sodium_memzero(j->link, strlen(j->link));
@@ -519,18 +570,9 @@ static int code_right(const struct gate *g, const struct bd_event *ev, size_t n,
                       const char *code)
 {
 	const struct bd_conf_recipients *rc = &g->rt->settings.conf->recipients;
-	const struct bd_event *sent = NULL;
-	unsigned tries = 0;
-	uint64_t a, b;
+	uint64_t tries, a, b;
+	const struct bd_event *sent = last_code(ev, n, to, &tries);
 
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(ev[i].who, to) != 0)
-			continue;
-		if (ev[i].kind == BD_EVENT_CODE_SENT)
-			sent = &ev[i], tries = 0;
-		else if (ev[i].kind == BD_EVENT_CODE_FAILED && sent != NULL)
-			tries++;
-	}
 	if (sent == NULL || sent->at + (int64_t)rc->code_ttl <= g->now || tries >= rc->code_tries)
 		return 0;
 	code_hash(bd_download_keys(g->d), to, code, &a, &b);

@@ -619,8 +619,13 @@ static int take_code(struct msg *m, struct bd_uploadreq *rq, struct bd_error *er
 	char *again = NULL, code[BD_ACCESS_CODE_MAX + 1];
 
 	if (rq == NULL) {
-		return bd_codetag_take(tag, m->subject, &m->untagged_subject, m->code, err) < 0 ? -1
-		                                                                                : 0;
+		/* with SMFIP_HDR_LEADSPC the value starts with the space after the colon */
+		const char *subject = m->subject;
+
+		if (subject != NULL && m->leadspc && *subject == ' ')
+			subject++;
+		return bd_codetag_take(tag, subject, &m->untagged_subject, m->code, err) < 0 ? -1
+		                                                                             : 0;
 	}
 	/* the request's Subject came from the message as it was: the tag is still in it */
 	if (rq->subject != NULL && bd_codetag_take(tag, rq->subject, &again, code, err) == 1) {

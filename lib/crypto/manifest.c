@@ -173,11 +173,8 @@ static int decode_v2(struct bd_codec_reader *r, struct bd_manifest *m, struct bd
 	struct bd_protection *p = &m->protection;
 	uint64_t n, v;
 
-	if (bd_codec_get_be(r, 2, &n, err) < 0)
+	if (bd_codec_get_count(r, BD_MANIFEST_MAX_RECIPIENTS, "recipients", &n, err) < 0)
 		return -1;
-	if (n > BD_MANIFEST_MAX_RECIPIENTS)
-		return bd_error_set(err, BD_E_LIMIT, "manifest body: %llu recipients",
-		                    (unsigned long long)n);
 	m->recipients = bd_calloc(n ? n : 1, sizeof(*m->recipients));
 	for (uint64_t i = 0; i < n; i++) {
 		if (bd_codec_get_string(r, 0, &m->recipients[i], err) < 0)
@@ -248,11 +245,8 @@ int bd_manifest_body_decode(const uint8_t *buf, size_t len, struct bd_manifest *
 	if (bd_codec_get_string(&r, 1, &m->sender, err) < 0 ||
 	    bd_codec_get_string(&r, 1, &m->message_id, err) < 0)
 		return -1;
-	if (bd_codec_get_be(&r, 2, &n, err) < 0)
+	if (bd_codec_get_count(&r, BD_MANIFEST_MAX_FILES, "files", &n, err) < 0)
 		return -1;
-	if (n > BD_MANIFEST_MAX_FILES)
-		return bd_error_set(err, BD_E_LIMIT, "manifest body: %llu files",
-		                    (unsigned long long)n);
 	m->files = bd_calloc(n ? n : 1, sizeof(*m->files));
 	for (uint64_t i = 0; i < n; i++) {
 		struct bd_manifest_file *f = &m->files[i];

@@ -126,6 +126,17 @@ int bd_codec_get_string(struct bd_codec_reader *r, int empty_null, char **out, s
 	return 0;
 }
 
+int bd_codec_get_count(struct bd_codec_reader *r, uint64_t max, const char *what, uint64_t *n,
+                       struct bd_error *err)
+{
+	if (bd_codec_get_be(r, 2, n, err) < 0)
+		return -1;
+	if (*n > max)
+		return bd_error_set(err, BD_E_LIMIT, "%s: %llu %s", r->what, (unsigned long long)*n,
+		                    what);
+	return 0;
+}
+
 int bd_codec_get_end(const struct bd_codec_reader *r, struct bd_error *err)
 {
 	if (r->pos != r->len)

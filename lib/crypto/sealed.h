@@ -48,6 +48,9 @@ int bd_codec_get_be(struct bd_codec_reader *r, int n, uint64_t *v, struct bd_err
 /* A u16-length string; EMPTY_NULL turns length 0 into NULL (the optional fields). */
 int bd_codec_get_string(struct bd_codec_reader *r, int empty_null, char **out,
                         struct bd_error *err);
+/* A u16 count of at most MAX WHATs (BD_E_LIMIT past it). */
+int bd_codec_get_count(struct bd_codec_reader *r, uint64_t max, const char *what, uint64_t *n,
+                       struct bd_error *err);
 /* 0 when every byte was read, else BD_E_INVALID. */
 int bd_codec_get_end(const struct bd_codec_reader *r, struct bd_error *err);
 

@@ -66,6 +66,19 @@ static struct bd_notice_file *notice_files(const struct bd_manifest *m)
 	return files;
 }
 
+/* TEXT and the HTML snippet HTML (both freed here) as one mail to TO. */
+static int mail_rendered(const struct bd_conf *conf, const char *to, const char *subject,
+                         char *text, char *html, struct bd_error *err)
+{
+	char *doc = html_document("", html);
+	int rc = mail_to(conf, to, subject, text, doc, err);
+
+	free(doc);
+	free(text);
+	free(html);
+	return rc;
+}
+
 int bd_notify_upload(const struct bd_conf *conf, const struct bd_request *r,
                      const struct bd_manifest *m, const char *link, const char *uploader,
                      const char *message, struct bd_error *err)
@@ -135,7 +148,7 @@ int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, con
 	struct bd_notice *n;
 	struct bd_notice_vars v;
 	struct bd_notice_request rq = {r->requester, r->note, r->max_total_size, r->max_files};
-	char *text, *html, *doc, *subj;
+	char *subj;
 	int rc;
 
 	if (r->recipient == NULL)
@@ -146,15 +159,10 @@ int bd_notify_invite(const struct bd_conf *conf, const struct bd_request *r, con
 		return -1;
 	v = (struct bd_notice_vars){
 	        conf->gateway.organisation, link, (time_t)r->expires, 0, NULL, languages(conf)};
-	text = bd_notice_render_request_text(n, &v, &rq);
-	html = bd_notice_render_request_html(n, &v, &rq);
-	doc = html_document("", html);
 	subj = subject(conf, "Uploadverzoek", "Upload request");
-	rc = mail_to(conf, r->recipient, subj, text, doc, err);
+	rc = mail_rendered(conf, r->recipient, subj, bd_notice_render_request_text(n, &v, &rq),
+	                   bd_notice_render_request_html(n, &v, &rq), err);
 	free(subj);
-	free(doc);
-	free(text);
-	free(html);
 	bd_notice_free(&n);
 	return rc;
 }
@@ -203,24 +211,19 @@ int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
 	struct bd_notice *n = bd_notice_load_named(conf->notice.template_dir, "receipt",
 	                                           bd_language_code(conf->notice.language), err);
 	struct bd_notice_vars v = {conf->gateway.organisation, "", 0, 0, NULL, languages(conf)};
-	char *text, *html, *doc, *subj, *nl, *en;
+	char *subj, *nl, *en;
 	int rc_mail;
 
 	if (n == NULL)
 		return -1;
-	text = bd_notice_render_receipt(n, &v, rc, 0);
-	html = bd_notice_render_receipt(n, &v, rc, 1);
-	doc = html_document("", html);
 	nl = bd_asprintf("Gedownload: %s", rc->file);
 	en = bd_asprintf("Downloaded: %s", rc->file);
 	subj = subject(conf, nl, en);
 	free(nl);
 	free(en);
-	rc_mail = mail_to(conf, sender, subj, text, doc, err);
+	rc_mail = mail_rendered(conf, sender, subj, bd_notice_render_receipt(n, &v, rc, 0),
+	                        bd_notice_render_receipt(n, &v, rc, 1), err);
 	free(subj);
-	free(doc);
-	free(text);
-	free(html);
 	bd_notice_free(&n);
 	return rc_mail;
 }

@@ -4,11 +4,12 @@
 
 A 10-byte Range is not a download; two ranges that cover a file are; a whole
 file is; the zip counts every file; a connection cut halfway is not. Each
-complete download is one "retrieved" audit line and one more
-bestanden_files_downloaded_total, and the package's events lie beside it in
+complete download marks its response's audit line "retrieved" and is one
+more bestanden_files_downloaded_total, and the package's events lie beside it in
 storage. Receipts to the sender, captured by a real smtp-sink: none for a
 range, exactly one for the first complete download, none more with "first",
-one per download with "every". The download limit: past it the file and the
+one per download with "every"; a recipient who verified their address is
+named in the receipt and the audit line. The download limit: past it the file and the
 page answer 410 with their own text, in Dutch and in English.
 
 usage: test_events.py BUILD_DIR
@@ -22,6 +23,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gwtest  # noqa: E402
 import test_upload  # noqa: E402  (its smtp-sink)
+import test_verify  # noqa: E402  (its form helpers)
 
 BUILD = None
 
@@ -64,7 +66,7 @@ class Events(unittest.TestCase):
 
     def retrieved(self, package):
         return [a for a in self.gw.audit()
-                if a.get("event") == "retrieved" and a.get("package") == package]
+                if a.get("retrieved") is True and a.get("package") == package]
 
     def downloaded_total(self):
         return self.gw.metrics().get("bestanden_files_downloaded_total", 0)
@@ -106,9 +108,11 @@ class Events(unittest.TestCase):
         self.assertEqual(r.status, 206)
         self.assertEqual(self.wait_for(lambda: len(self.retrieved(package)), 1), 1)
         line = self.retrieved(package)[0]
-        self.assertEqual(line["file"], 1)
-        self.assertEqual(line["bytes"], 100_000)
+        self.assertEqual((line["event"], line["file"], line["range"]),
+                         ("download", 1, "10-99999/100000"))
         self.assertNotIn("recipient", line)  # nobody verified an address
+        self.assertEqual([a for a in self.gw.audit() if a.get("package") == package
+                          and a.get("range") == "0-9/100000"][0].get("retrieved"), None)
         self.assertEqual(self.wait_for(self.downloaded_total, before + 1), before + 1)
 
         # a whole download counts again; a later range alone does not
@@ -126,8 +130,8 @@ class Events(unittest.TestCase):
         before = self.downloaded_total()
         r = self.gw.curl(link + "/all")
         self.assertEqual(r.status, 200)
-        self.assertEqual(self.wait_for(lambda: len(self.retrieved(package)), 2), 2)
-        self.assertEqual(sorted(a["file"] for a in self.retrieved(package)), [1, 2])
+        self.assertEqual(self.wait_for(lambda: len(self.retrieved(package)), 1), 1)
+        self.assertEqual(self.retrieved(package)[0]["file"], 0)  # one line: the zip
         self.assertEqual(self.wait_for(self.downloaded_total, before + 2), before + 2)
 
     def test_cut_connection_is_not_a_download(self):
@@ -174,6 +178,28 @@ class Events(unittest.TestCase):
         self.assertEqual(self.wait_for(lambda: len(self.mails_to(sender)), 1), 1)
         self.assertEqual(self.gw.curl(link + "/1").status, 200)
         self.assertEqual(self.wait_for(lambda: len(self.mails_to(sender)), 2), 2)
+
+    def test_receipt_names_a_verified_recipient(self):
+        sender, anna = "verified.sender@example.nl", "anna@example.org"
+        link, package = self.package("-s", sender, "-R", "first", "-r", anna, "-v", "code")
+        page = self.gw.curl(link).text
+        r = self.gw.curl(link, "--data-urlencode", "form=" + test_verify.form_token(page),
+                         "--data-urlencode", "step=address", "--data-urlencode", "address=" + anna)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.wait_for(lambda: len(self.mails_to(anna)), 1), 1)
+        code = test_verify.code_of(self.mails_to(anna)[0])
+        page = self.gw.curl(link).text
+        r = self.gw.curl(link, "--data-urlencode", "form=" + test_verify.form_token(page),
+                         "--data-urlencode", "step=code", "--data-urlencode", "address=" + anna,
+                         "--data-urlencode", "code=" + code)
+        self.assertEqual(r.status, 303, r.text)
+        cookie = r.header("set-cookie").split(";", 1)[0]
+        self.assertEqual(self.gw.curl(link + "/1", headers={"Cookie": cookie}).status, 200)
+        self.assertEqual(self.wait_for(lambda: len(self.mails_to(sender)), 1), 1)
+        text = self.mails_to(sender)[0].get_body(("plain",)).get_content()
+        self.assertIn(anna + " (adres bevestigd)", text)
+        self.assertEqual(self.wait_for(lambda: len(self.retrieved(package)), 1), 1)
+        self.assertEqual(self.retrieved(package)[0]["recipient"], anna)
 
     def test_no_receipt_unless_asked(self):
         sender = "quiet.sender@example.nl"

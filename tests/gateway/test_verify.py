@@ -5,7 +5,7 @@
 A package that asks for verification shows only a form for an e-mail address:
 GETs never mail anything; an unknown address gets the very same page and no
 mail; a recipient's address (domain in any case) gets a 6-digit code by mail,
-captured at a real smtp-sink; the code unlocks the page and the files (bytes
+captured at a real smtp-sink, and not another one within half a minute; the code unlocks the page and the files (bytes
 identical) through a cookie (HttpOnly, SameSite=Strict, the link's path);
 five wrong codes void the code; a forged cookie, an expired one (made here
 with the link key, the layout of docs/FORMAT.md) and package A's cookie on
@@ -184,6 +184,18 @@ class Verification(unittest.TestCase):
         self.assertEqual(len([a for a in events if a["event"] == "code-sent"]), 2)
         self.assertTrue(any(a["event"] == "verification-failed" and
                             a["outcome"] == "unknown-address" for a in events))
+
+    def test_2b_no_mail_bombing(self):
+        link, package, token = self.package("-r", ANNA, "-v", "code")
+        before = len(self.mails())
+        self.assertEqual(self.ask_code(link, ANNA).status, 200)
+        self.wait_mails(before + 1)
+        again = self.ask_code(link, ANNA)  # within half a minute: the same page, no mail
+        self.assertEqual(again.status, 200)
+        time.sleep(1.5)
+        self.assertEqual(len(self.mails()), before + 1)
+        self.assertTrue(any(a.get("package") == package and a.get("outcome") == "code-throttled"
+                            for a in self.gw.audit()))
 
     def test_3_code_unlocks_the_download(self):
         link, package, token = self.package("-r", ANNA, "-v", "code")

@@ -127,6 +127,37 @@ static void test_internal_recipients(void **state)
 	bd_conf_free(&c);
 }
 
+/* How the manifest lists an outside recipient: plain, without <>, domain in lower case. */
+static void test_external_form(void **state)
+{
+	static const struct {
+		const char *address, *form; /* NULL: not listed */
+	} cases[] = {
+	        {"<Piet.Jansen@Example.COM>", "Piet.Jansen@example.com"},
+	        {" huurder@example.org ", "huurder@example.org"},
+	        {"jan@example.nl", NULL},      /* internal */
+	        {"jan@Mail.Example.NL", NULL}, /* internal subdomain */
+	        {"postmaster", NULL},          /* local */
+	        {"<jan@>", NULL},
+	        {"\"a b\"@example.org", NULL}, /* not plain: cannot be matched reliably */
+	        {"a%b@example.org", NULL},
+	};
+	struct bd_error err;
+	struct bd_conf *c =
+	        bd_conf_load_string("t.conf", "[milter]\ninternal_domains = example.nl\n", &err);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *form = bd_recipient_external_form(&c->milter, cases[i].address);
+
+		if (cases[i].form == NULL && form != NULL)
+			fail_msg("%s: listed as %s", cases[i].address, form);
+		if (cases[i].form != NULL)
+			assert_string_equal(form, cases[i].form);
+		free(form);
+	}
+	bd_conf_free(&c);
+}
+
 /* Only a plain local@domain with an internal domain stays inside: anything the
  * MTA might route on (percent hack, bang path, quoting, source route) leaves. */
 static void test_routing_recipients(void **state)
@@ -229,6 +260,7 @@ int main(void)
 	        cmocka_unit_test(test_networks),
 	        cmocka_unit_test(test_outgoing),
 	        cmocka_unit_test(test_internal_recipients),
+	        cmocka_unit_test(test_external_form),
 	        cmocka_unit_test(test_routing_recipients),
 	        cmocka_unit_test(test_any_external),
 	        cmocka_unit_test(test_spool),

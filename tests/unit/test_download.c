@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "manifest.h"
 #include "package.h"
+#include "package_fixture.h"
 #include "store-memory.h"
 #include "store.h"
 #include "stream.h"
@@ -51,16 +52,6 @@ static void sign(const struct fx *f, enum bd_token_type type, const uint8_t *id,
 	memcpy(t.package_id, id, sizeof(t.package_id));
 	memcpy(t.secret, f->secret, sizeof(t.secret));
 	assert_int_equal(bd_token_encode(&t, f->kr, out, &err), 0);
-}
-
-static void put_buffer(struct bd_store *s, const char *name, const uint8_t *buf, size_t len)
-{
-	struct bd_mem_source src;
-	struct bd_error err;
-
-	bd_mem_source_init(&src, buf, len);
-	if (bd_store_put(s, name, &src.source, len, &err) < 0)
-		fail_msg("put %s: %s", name, err.msg);
 }
 
 /* Build a package the way the rewrite engine does. */

@@ -21,42 +21,11 @@
 #include "events.h"
 #include "manifest.h"
 #include "package.h"
+#include "package_fixture.h"
 #include "remove.h"
 #include "store-memory.h"
 #include "store.h"
 #include "sweep.h"
-
-static void hex_decode(const char *hex, uint8_t *out, size_t len)
-{
-	size_t binlen;
-
-	assert_int_equal(sodium_hex2bin(out, len, hex, strlen(hex), NULL, &binlen, NULL), 0);
-	assert_int_equal(binlen, len);
-}
-
-/* The fixed package of docs/FORMAT.md. */
-static struct bd_package_keys *fixed_keys(void)
-{
-	struct bd_package_keys *k = bd_package_keys_alloc();
-
-	for (int i = 0; i < 8; i++)
-		k->id[i] = (uint8_t)(0x01 + 0x22 * i);
-	for (int i = 0; i < 16; i++)
-		k->secret[i] = (uint8_t)(0x40 + i);
-	for (int i = 0; i < 32; i++)
-		k->server_key[i] = (uint8_t)(0x50 + i);
-	return k;
-}
-
-static void put_buffer(struct bd_store *s, const char *name, const uint8_t *buf, size_t len)
-{
-	struct bd_mem_source src;
-	struct bd_error err;
-
-	bd_mem_source_init(&src, buf, len);
-	if (bd_store_put(s, name, &src.source, len, &err) < 0)
-		fail_msg("put %s: %s", name, err.msg);
-}
 
 static void get_buffer(struct bd_store *s, const char *name, struct bd_buf_sink *out)
 {

@@ -461,6 +461,22 @@ static void test_body_codec(void **state)
 	bd_manifest_free(&m);
 }
 
+/* The key directory and secret of the FORMAT.md vectors. */
+static void fixed_keys(char **dir, struct bd_keyring **kr, uint8_t secret[16])
+{
+	uint8_t link_key[32], gw_sk[32];
+
+	for (int i = 0; i < 32; i++) {
+		link_key[i] = (uint8_t)i;
+		gw_sk[i] = (uint8_t)(0x20 + i);
+	}
+	for (int i = 0; i < 16; i++)
+		secret[i] = (uint8_t)(0x40 + i);
+	*dir = keydir_make(link_key, gw_sk);
+	*kr = bd_keyring_load(*dir, BD_NEED_GATEWAY_SECRET | BD_NEED_GATEWAY_PUBLIC, NULL);
+	assert_non_null(*kr);
+}
+
 /* docs/FORMAT.md: a manifest sealed once with the fixed keys; it must keep opening. */
 static const char manifest_vector[] =
         "42444d46010101000123456789abcdef0000000069434400000000006955b900ba230505875257d1"
@@ -473,7 +489,7 @@ static const char manifest_vector[] =
 
 static void test_format_vector(void **state)
 {
-	uint8_t link_key[32], gw_sk[32], secret[16], *buf, *body;
+	uint8_t secret[16], *buf, *body;
 	size_t len = sizeof(manifest_vector) / 2, blen;
 	struct bd_manifest *m = NULL;
 	struct bd_package_keys *k = NULL;
@@ -482,15 +498,7 @@ static void test_format_vector(void **state)
 	uint8_t want[256];
 	char *dir;
 
-	for (int i = 0; i < 32; i++) {
-		link_key[i] = (uint8_t)i;
-		gw_sk[i] = (uint8_t)(0x20 + i);
-	}
-	for (int i = 0; i < 16; i++)
-		secret[i] = (uint8_t)(0x40 + i);
-	dir = keydir_make(link_key, gw_sk);
-	kr = bd_keyring_load(dir, BD_NEED_GATEWAY_SECRET, NULL);
-	assert_non_null(kr);
+	fixed_keys(&dir, &kr, secret);
 	buf = bd_malloc(len);
 	hex_decode(manifest_vector, buf, len);
 	assert_int_equal(len, 255);
@@ -698,21 +706,6 @@ static const char manifest_vector_v2[] =
         "4ecb52f3e7268ac588d96a24519c775e9aa433c7f26fc56033e0bddb0254dadbb182c82734ce40c1"
         "e60272ffe963d3de1ccfae6a";
 
-static void fixed_keys(char **dir, struct bd_keyring **kr, uint8_t secret[16])
-{
-	uint8_t link_key[32], gw_sk[32];
-
-	for (int i = 0; i < 32; i++) {
-		link_key[i] = (uint8_t)i;
-		gw_sk[i] = (uint8_t)(0x20 + i);
-	}
-	for (int i = 0; i < 16; i++)
-		secret[i] = (uint8_t)(0x40 + i);
-	*dir = keydir_make(link_key, gw_sk);
-	*kr = bd_keyring_load(*dir, BD_NEED_GATEWAY_SECRET | BD_NEED_GATEWAY_PUBLIC, NULL);
-	assert_non_null(*kr);
-}
-
 static void test_format_vector_v2(void **state)
 {
 	size_t len = strlen(manifest_vector_v2) / 2, blen;
@@ -755,6 +748,35 @@ static void test_format_vector_v2(void **state)
 	free(buf);
 	bd_keyring_free(&kr);
 	keydir_remove(dir);
+}
+
+/* The vectors above are the ones docs/FORMAT.md 9.3 shows (white space aside). */
+static void test_format_md_shows_v2_vectors(void **state)
+{
+	const char *src = getenv("BD_SOURCE_DIR");
+	char *path, *text = NULL, *flat;
+	size_t n = 0, len;
+	FILE *f;
+
+	assert_non_null(src);
+	path = bd_asprintf("%s/docs/FORMAT.md", src);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_true(getdelim(&text, &n, '\0', f) > 0);
+	fclose(f);
+	len = strlen(text);
+	flat = bd_malloc(len + 1);
+	n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\n')
+			flat[n++] = text[i];
+	flat[n] = '\0';
+	assert_non_null(strstr(flat, body_v2_hex));
+	assert_non_null(strstr(flat, manifest_vector_v2));
+	assert_non_null(strstr(text, access_code_hash_v2));
+	free(flat);
+	free(text);
+	free(path);
 }
 
 /* A version 1 manifest opens with no recipients and no protection, and is sealed anew as 2. */
@@ -813,6 +835,7 @@ int main(void)
 	        cmocka_unit_test(test_access_code),
 	        cmocka_unit_test(test_format_vector_v2),
 	        cmocka_unit_test(test_v1_reads_and_reseals_as_v2),
+	        cmocka_unit_test(test_format_md_shows_v2_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

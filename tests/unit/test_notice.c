@@ -594,7 +594,7 @@ int main(void)
 	        cmocka_unit_test(test_flowed),          cmocka_unit_test(test_html),
 	        cmocka_unit_test(test_new_part),        cmocka_unit_test(test_language_for),
 	        cmocka_unit_test(test_render_both),     cmocka_unit_test(test_receipt),
-	        cmocka_unit_test(test_render_both),     cmocka_unit_test(test_code_templates),
+	        cmocka_unit_test(test_code_templates),
 	};
 
 	g_mime_init();

@@ -15,32 +15,11 @@
 #include <sodium.h>
 
 #include "package.h"
+#include "package_fixture.h"
 
 static int setup(void **state)
 {
 	return sodium_init() < 0 ? -1 : 0;
-}
-
-static void hex_decode(const char *hex, uint8_t *out, size_t len)
-{
-	size_t binlen;
-
-	assert_int_equal(sodium_hex2bin(out, len, hex, strlen(hex), NULL, &binlen, NULL), 0);
-	assert_int_equal(binlen, len);
-}
-
-/* The fixed package of docs/FORMAT.md. */
-static struct bd_package_keys *fixed_keys(void)
-{
-	struct bd_package_keys *k = bd_package_keys_alloc();
-
-	for (int i = 0; i < 8; i++)
-		k->id[i] = (uint8_t)(0x01 + 0x22 * i);
-	for (int i = 0; i < 16; i++)
-		k->secret[i] = (uint8_t)(0x40 + i);
-	for (int i = 0; i < 32; i++)
-		k->server_key[i] = (uint8_t)(0x50 + i);
-	return k;
 }
 
 static void test_new_and_alloc(void **state)
