@@ -183,6 +183,16 @@ class Stack:
     def delivered(self):
         return sorted(glob.glob(os.path.join(self.sink_dir, "*")))
 
+    def deliver_one(self, msg_bytes, sender, rcpts, outgoing=True):
+        """Send a message and return the bytes of the one delivery it makes."""
+        before = set(self.delivered())
+        self.send(msg_bytes, sender, rcpts, outgoing=outgoing)
+        new = [f for f in self.wait_delivered(len(before) + 1) if f not in before]
+        if len(new) != 1:
+            raise AssertionError("expected one new delivery, got %r" % new)
+        with open(new[0], "rb") as f:
+            return f.read()
+
     def wait_delivered(self, count, timeout=60):
         deadline = time.time() + timeout
         while time.time() < deadline:

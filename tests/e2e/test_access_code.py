@@ -28,8 +28,10 @@ INSIDE = "collega@bestanden.test"
 
 
 def split(raw):
-    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-    return head.split(b"\n"), body
+    """Header lines and body, LF line ends."""
+    text = raw.replace(b"\r\n", b"\n")
+    end = text.index(b"\n\n")
+    return text[:end].split(b"\n"), text[end + 2:]
 
 
 def subject_lines(raw):
@@ -52,24 +54,16 @@ class AccessCodeEndToEnd(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack(BUILD, conf_extra={("recipients", "verify"): "code",
-                                             ("recipients", "receipts"): "first",
-                                             ("recipients", "max_downloads"): "3"}).start()
-        cls.seen = 0
+        protection = {"verify": "code", "receipts": "first", "max_downloads": "3"}
+        cls.stack = Stack(BUILD, conf_extra={("recipients", k): v
+                                             for k, v in protection.items()}).start()
 
     @classmethod
     def tearDownClass(cls):
         cls.stack.stop(keep=os.environ.get("BD_KEEP_TEST_DIR") == "1")
 
     def deliver(self, raw, rcpts):
-        before = set(self.stack.delivered())
-        self.stack.send(raw, SENDER, rcpts)
-        type(self).seen += 1
-        files = self.stack.wait_delivered(self.seen)
-        new = [f for f in files if f not in before]
-        self.assertEqual(len(new), 1, "expected one new delivery, got %r" % new)
-        with open(new[0], "rb") as f:
-            return f.read()
+        return self.stack.deliver_one(raw, SENDER, rcpts)
 
     def inspect(self, link):
         r = subprocess.run([self.stack.prog("cli"), "-c", self.stack.conf, "inspect", link],
