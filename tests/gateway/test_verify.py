@@ -224,10 +224,15 @@ class Verification(unittest.TestCase):
         # a cookie for another name or with other cookies around it
         page = self.gw.curl(link, headers={"Cookie": "a=b; " + cookie + "; c=d"})
         self.assertIn("inkomensverklaring.pdf", page.text)
-        events = [a for a in self.gw.audit() if a.get("package") == package]
+        # the download is the verified recipient's (bd_verify_who); its line comes when it ends
+        deadline = time.time() + 10
+        while True:
+            events = [a for a in self.gw.audit() if a.get("package") == package]
+            if any(a["event"] == "download" for a in events) or time.time() > deadline:
+                break
+            time.sleep(0.1)
         self.assertTrue(any(a["event"] == "verified" and a.get("recipient") == ANNA
                             for a in events))
-        # the download is the verified recipient's (bd_verify_who)
         self.assertTrue(any(a["event"] == "download" and a.get("recipient") == ANNA
                             for a in events), events)
         for text in (self.audit_text(), self.gw.log()):
