@@ -38,7 +38,8 @@ enum bd_event_kind {
 	BD_EVENT_VERIFIED,     /* WHO proved who they are */
 	BD_EVENT_CODE_FAILED,  /* a wrong code was typed */
 	BD_EVENT_LOCKED,       /* too many wrong codes: the client is locked out */
-	BD_EVENT_RECEIPT_SENT, /* the sender's receipt for FILE is (being) sent */
+	BD_EVENT_RECEIPT_SENT, /* the sender's receipt for FILE is (being) sent; OFFSET: a random
+	                          tag, so concurrent gateways agree which one sends */
 	BD_EVENT_EXTENDED,     /* the sender moved the expiry */
 	BD_EVENT_MANAGE_VIEWED /* the sender looked at the status page */
 };

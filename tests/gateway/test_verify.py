@@ -72,7 +72,7 @@ class Verification(unittest.TestCase):
         if rc != 0:
             raise AssertionError("gateway exited with %d" % rc)
 
-    # ---- helpers ----
+    # ---- requests and mails ----
 
     def package(self, *opts):
         out = self.gw.run([self.gw.prog("mkpackage"), "-c", self.gw.conf_path] + list(opts)
