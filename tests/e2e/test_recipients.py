@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,30 +31,12 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "browser"))
 import mailtools  # noqa: E402
 from stack import Stack  # noqa: E402
+from test_browser import fail, npm_ci  # noqa: E402
 
 SENDER = "consulent@bestanden.test"
 RIGHT, OTHER, WRONG = "bewoner@example.org", "partner@example.net", "iemand@example.com"
 MANAGE_RE = re.compile(r"<(https?://[^/\s>]+/m/[A-Za-z0-9_-]{56})>")
 SINK_WAIT = 60
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
-
-
-def npm_ci(build):
-    """playwright-core from tests/browser's lockfile, with this test's script."""
-    work = os.path.join(build, "recipients-test")
-    os.makedirs(work, exist_ok=True)
-    src = os.path.join(os.path.dirname(HERE), "browser")
-    for f in ("package.json", "package-lock.json", "recipients-test.js"):
-        shutil.copy(os.path.join(src, f), work)
-    p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
-                       capture_output=True)
-    if p.returncode != 0:
-        fail("npm ci failed: " + p.stderr.decode(errors="replace"))
-    return work
 
 
 def mails(st):
@@ -243,7 +224,7 @@ def main(build, shots):
                  "/usr/sbin/postfix", "/usr/sbin/smtp-sink"):
         if not tool or not os.access(tool, os.X_OK):
             fail("chromium, node, npm, postfix and smtp-sink are needed")
-    work = npm_ci(build)
+    work = npm_ci(build, "recipients-test.js")
     os.makedirs(shots, exist_ok=True)
     taken = verify_and_revoke(build, work, shots) + access_code(build, work, shots)
     print("screenshots: " + " ".join(os.path.basename(s) for s in taken))
