@@ -343,7 +343,6 @@ static void mg_free(struct gw_request *r, int completed)
 
 static enum MHD_Result manage_handle(struct gw_request *r, const char *data, size_t *size)
 {
-	const struct gw_runtime *rt = gw_request_runtime(r);
 	struct mg *c = r->state;
 
 	if (r->calls == 1) {
@@ -354,11 +353,7 @@ static enum MHD_Result manage_handle(struct gw_request *r, const char *data, siz
 		c->r = r;
 		r->state = c;
 		r->state_free = mg_free;
-		c->lang = gw_pages_language(
-		        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
-		        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-		                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
-		        bd_language_code(rt->settings.conf->gateway.language));
+		c->lang = gw_request_language(r);
 		c->client = gw_request_client(r, &c->forwarded);
 		return MHD_YES;
 	}
