@@ -47,8 +47,8 @@ struct bd_notice {
 };
 
 static const char *const variables[] = {
-        "organisation", "link", "expiry", "count", "requester", "note",      "max_size",
-        "max_files",    "file", "when",   "who",   "code",      "minutes",   "recipients"};
+        "organisation", "link", "expiry", "count", "requester", "note",    "max_size",
+        "max_files",    "file", "when",   "who",   "code",      "minutes", "recipients"};
 static const char *const file_variables[] = {"name", "size"};
 static const char *const sections[] = {"files", "one", "many", "note", "who", "anyone"};
 /* Templates of mails that are about a link: the link must be in them (a receipt has none). */
