@@ -153,7 +153,7 @@ static enum MHD_Result refuse(struct mg *c, int genuine, const struct bd_error *
 		gw_log_field(c->r, "package", package);
 	}
 	sodium_memzero(&t, sizeof(t));
-	if (!genuine || t.type != BD_TOKEN_MANAGE)
+	if (!genuine) /* only forgeries count, as under /d/: a shared address stays usable */
 		gw_ratelimit_failed(((struct gw_manage *)c->r->route->cls)->ratelimit, c->client,
 		                    now_ms());
 	if (err->code == BD_E_NOTFOUND && package[0] != '\0' &&
