@@ -8,7 +8,8 @@ what; the POSTs need the page's form field and a same-origin Origin, and GETs
 change nothing; Revoke empties storage but for the withdrawal marker, and the
 recipients' link then says (410, nl and en) that the sender withdrew the files,
 until the sweep removes the marker at the old expiry; Extend moves the expiry
-within [admin] max_retention and refuses to go past it.
+within [admin] max_retention and refuses to go past it. Forged /m/ tokens feed the
+failed-lookup limit (429), a genuine link still opens.
 
 usage: test_manage.py BUILD_DIR
 """
@@ -188,6 +189,29 @@ class Manage(unittest.TestCase):
         events = [(e["event"], e.get("outcome")) for e in self.gw.audit()
                   if e.get("package") == pkg]
         self.assertIn(("extended", "sender"), events)
+
+
+class ManageLimit(unittest.TestCase):
+    """Forged /m/ tokens feed the failed-lookup limit; a genuine link still opens."""
+
+    def test_forgeries_are_held_back(self):
+        gw = gwtest.Gateway(BUILD, failed_lookups_per_minute="3")
+        try:
+            gw.start()
+            src = os.path.join(gw.dir, "a.txt")
+            with open(src, "wb") as f:
+                f.write(b"a")
+            out = gw.run([gw.prog("mkpackage"), "-c", gw.conf_path, src]).decode().split("\n")
+            mlink = out[2]
+            forged = gw.url + "/m/" + "A" * 56
+            codes = [gw.curl(forged).status for _ in range(5)]
+            self.assertEqual(codes[:3], [404, 404, 404])
+            self.assertEqual(codes[-1], 429)
+            self.assertEqual(gw.curl(mlink).status, 200)
+        finally:
+            rc = gw.stop()
+            gw.cleanup()
+        self.assertEqual(rc, 0)
 
 
 if __name__ == "__main__":
