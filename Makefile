@@ -103,9 +103,11 @@ conf/bestanden.conf: lib/conf/conf_table.c lib/conf/conf.c lib/conf/conf_keys.de
 	$(MAKE) build
 	$(BUILD)/cli/bestanden check-config --example > $@
 
-# The browser test writes its screenshots of the pages and the rewritten mails here.
+# The browser tests write their screenshots of the pages and the rewritten mails here; the
+# recipients' test adds the verification, management and withdrawn pages.
 screenshots: build
 	python3 tests/browser/test_browser.py $(BUILD) docs/screenshots
+	python3 tests/e2e/test_recipients.py $(BUILD) docs/screenshots
 
 format:
 	find lib cli milter gateway tests bench -name '*.[ch]' -print0 | xargs -0 clang-format -i

@@ -592,12 +592,7 @@ static enum MHD_Result admin_handle(struct gw_request *r, const char *data, size
 		return MHD_YES;
 	}
 	if (*size > 0) {
-		size_t n = *size < BODY_MAX - c->len ? *size : BODY_MAX - c->len;
-
-		memcpy(c->body + c->len, data, n);
-		c->len += n;
-		c->too_long |= n < *size;
-		*size = 0;
+		c->too_long |= gw_body_append(c->body, BODY_MAX, &c->len, data, size);
 		return MHD_YES;
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

@@ -187,6 +187,30 @@ const struct sockaddr *gw_request_client(struct gw_request *r, struct sockaddr_s
 	return (const struct sockaddr *)forwarded;
 }
 
+const char *gw_request_language(struct gw_request *r)
+{
+	return gw_pages_language(
+	        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
+	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
+	        bd_language_code(gw_request_runtime(r)->settings.conf->gateway.language));
+}
+
+int gw_request_same_site(struct gw_request *r)
+{
+	const char *url = gw_request_runtime(r)->settings.conf->gateway.public_url;
+	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	const char *site = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	const char *host = strstr(url, "://");
+	const char *path = host != NULL ? strchr(host + 3, '/') : NULL;
+	size_t n = path != NULL ? (size_t)(path - url) : strlen(url);
+
+	if (site != NULL && strcmp(site, "cross-site") == 0)
+		return 0;
+	return origin == NULL || strcmp(origin, "null") == 0 ||
+	       (strlen(origin) == n && strncasecmp(origin, url, n) == 0);
+}
+
 static enum gw_page page_for(int code)
 {
 	switch (code) {
@@ -709,11 +733,7 @@ static enum MHD_Result handle(struct dl *c)
 	enum MHD_Result answer;
 
 	c->head = strcmp(r->method, "HEAD") == 0;
-	c->lang = gw_pages_language(
-	        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
-	        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
-	        bd_language_code(rt->settings.conf->gateway.language));
+	c->lang = gw_request_language(r);
 	/* Every link takes GET and HEAD; a POST only one whose package asks for verification,
 	 * which is not known yet. */
 	if (strcmp(r->method, "GET") != 0 && !c->head && !post)

@@ -112,6 +112,12 @@ enum MHD_Result gw_respond_page(struct gw_request *r, struct gw_html *page);
 /* The client of R for the audit trail and rate limits: the peer, or behind a trusted proxy
  * the address it names (kept in FORWARDED). */
 const struct sockaddr *gw_request_client(struct gw_request *r, struct sockaddr_storage *forwarded);
+/* The language of R's pages: ?lang=, then Accept-Language, then [gateway] language. */
+const char *gw_request_language(struct gw_request *r);
+/* 0 when R says it comes from another site than [gateway] public_url's origin (Origin, or
+ * Sec-Fetch-Site cross-site). No Origin, and "Origin: null" (what a browser sends under our
+ * pages' Referrer-Policy no-referrer), pass: a form field bound to the page must decide. */
+int gw_request_same_site(struct gw_request *r);
 
 /* upload.c: GET /u/<token> (the upload page; inert) and POST /u/<token> (the upload,
  * streamed, encrypted and stored as it arrives; the requester told by mail), and the

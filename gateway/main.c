@@ -29,6 +29,7 @@
 #include "keyproc.h"
 #include "keys.h"
 #include "log.h"
+#include "manage.h"
 #include "preflight.h"
 #include "mem.h"
 #include "metrics.h"
@@ -59,6 +60,7 @@ struct gateway {
 	struct gw_admin *admin;
 	struct gw_objects *objects; /* the embedded store, when [storage] driver = gateway */
 	struct gw_download *download;
+	struct gw_manage *manage; /* the sender's /m/ link */
 	struct gw_sweeper *sweeper;
 	char *tls_cert, *tls_key; /* PEM text; the key in secret memory */
 	char *pid_file;
@@ -108,6 +110,7 @@ static void cleanup(struct gateway *gw)
 	gw_admin_close(&gw->admin);
 	gw_runtime_install(NULL);
 	gw_download_free(&gw->download);
+	gw_manage_free(&gw->manage);
 	gw_objects_close(&gw->objects);
 	free(gw->tls_cert);
 	bd_secret_free(gw->tls_key);
@@ -130,6 +133,7 @@ static void set_rates(struct gateway *gw, const struct bd_conf_gateway *conf)
 {
 	gw_download_set_rate(gw->download, (unsigned)conf->failed_lookups_per_minute);
 	gw_objects_set_rate(gw->objects, (unsigned)conf->failed_lookups_per_minute);
+	gw_manage_set_rate(gw->manage, (unsigned)conf->failed_lookups_per_minute);
 }
 
 static int reload(struct gateway *gw)
@@ -306,6 +310,7 @@ int main(int argc, char **argv)
 	gw_server_set_context(gw.srv, context_hold, context_drop, NULL);
 	gw_objects_register(gw.srv, gw.objects);
 	gw.download = gw_download_register(gw.srv, gw.tls_cert != NULL);
+	gw.manage = gw_manage_register(gw.srv);
 	set_rates(&gw, &conf->gateway);
 	gw_upload_register(gw.srv, gw.download);
 	gw_metrics_register(gw.srv);

@@ -35,7 +35,7 @@ struct gw_pages {
 	const char *logo_type;
 	char csp[256];
 	char csp_form[384]; /* the upload page's: its script, and its form posts to this gateway */
-	char csp_post[320]; /* the verification pages': no script, forms post to this gateway */
+	char csp_post[320]; /* pages with plain forms that post to this gateway, and no script */
 };
 
 /* Every text in both languages. {org}, {n}, {date} are filled in, already escaped. */
@@ -206,6 +206,15 @@ static const char style[] =
         "[hidden]{display:none!important}"
         ".note{margin:1rem 0 0;padding:.75rem 1rem;border-left:4px solid var(--accent);"
         "background:#f5f8fb;white-space:pre-line;overflow-wrap:anywhere}"
+        ".btn.danger{background:#a12c1b;border-color:#a12c1b}"
+        ".btn.danger:hover{background:#7f2215;border-color:#7f2215}"
+        "select{min-height:2.75rem;padding:.5rem .75rem;border:1px solid #8a96a3;border-radius:8px;"
+        "font:inherit;color:var(--ink);background:#fff}"
+        "h2.section{font-size:1.125rem;margin:1.75rem 0 .5rem}"
+        ".events{list-style:none;margin:.25rem 0 0;padding:0;color:var(--muted);"
+        "font-size:.9375rem}"
+        ".done{margin:1rem 0 0;padding:.75rem 1rem;border-left:4px solid #1e7d32;"
+        "background:#eef7ef}"
         "@media (max-width:32rem){.wrap{padding:.75rem .75rem 1.5rem}main{padding:1.25rem 1rem}"
         "h1{font-size:1.375rem}.file .btn,.all .btn,button.btn{flex:1 1 100%;width:100%}}";
 
@@ -1008,6 +1017,310 @@ void gw_pages_error(const struct gw_pages *p, const char *lang, enum gw_page whi
 	if (which == GW_PAGE_UNAVAILABLE || which == GW_PAGE_TOO_MANY)
 		out->retry_after = 60;
 	out->body = gw_pages_render_error(p, lang, which, expires, &out->len);
+}
+
+/* ---- the sender's management page ---- */
+
+/* The words of the management pages, laid out for reading. */
+// clang-format off
+static const struct {
+	struct text title, heading, sent, until, extended, recipients_label, files_label;
+	struct text downloaded_by, downloaded_anyone, not_downloaded, activity_label;
+	struct text code_sent, verified, code_failed, locked, receipt_sent, ext_event;
+	struct text extend_label, extend_days, extend_button, extend_none;
+	struct text revoke_label, revoke_text, revoke_button;
+	struct text revoked_title, revoked_heading, revoked_text;
+	struct text refused_title, refused_heading, refused_text, too_far, back;
+	struct text day_one, day_many, footer;
+} mg = {
+	.title = {"Verzonden bestanden - {org}", "Files you sent - {org}"},
+	.heading = {"Uw verzonden bestanden", "The files you sent"},
+	.sent = {"Verstuurd op {date}.", "Sent on {date}."},
+	.until = {"Beschikbaar tot {date}", "Available until {date}"},
+	.extended = {"Verlengd: de bestanden blijven beschikbaar tot {date}.",
+		     "Extended: the files stay available until {date}."},
+	.recipients_label = {"Ontvangers", "Recipients"},
+	.files_label = {"Bestanden", "Files"},
+	.downloaded_by = {"Gedownload door {who} op {date}", "Downloaded by {who} on {date}"},
+	.downloaded_anyone = {"Gedownload door iemand met de link op {date}",
+			      "Downloaded by someone with the link on {date}"},
+	.not_downloaded = {"Nog niet gedownload", "Not downloaded yet"},
+	.activity_label = {"Wat er gebeurde", "What happened"},
+	.code_sent = {"{date}: code gestuurd naar {who}", "{date}: code sent to {who}"},
+	.verified = {"{date}: {who} heeft zich bevestigd", "{date}: {who} proved who they are"},
+	.code_failed = {"{date}: een verkeerde code is ingevoerd", "{date}: a wrong code was typed"},
+	.locked = {"{date}: te veel verkeerde codes, een uur geblokkeerd",
+		   "{date}: too many wrong codes, locked for an hour"},
+	.receipt_sent = {"{date}: ontvangstbevestiging aan u gestuurd",
+			 "{date}: a receipt was sent to you"},
+	.ext_event = {"{date}: verlengd", "{date}: extended"},
+	.extend_label = {"Verlengen", "Extend"},
+	.extend_days = {"Met hoeveel dagen", "By how many days"},
+	.extend_button = {"Verlengen", "Extend"},
+	.extend_none = {"Langer dan {date} kan niet: dat is de langste bewaartermijn.",
+			"Not past {date}: that is the longest time files are kept."},
+	.revoke_label = {"Intrekken", "Revoke"},
+	.revoke_text = {"Intrekken verwijdert de bestanden meteen. De ontvangers kunnen ze daarna "
+			"niet meer downloaden; hun link zegt dat u ze hebt ingetrokken. Dit kan "
+			"niet ongedaan worden gemaakt.",
+			"Revoking deletes the files at once. The recipients can no longer download "
+			"them; their link says that you withdrew them. This cannot be undone."},
+	.revoke_button = {"Nu intrekken", "Revoke now"},
+	.revoked_title = {"Ingetrokken", "Revoked"},
+	.revoked_heading = {"De bestanden zijn ingetrokken", "The files have been revoked"},
+	.revoked_text = {"De bestanden zijn verwijderd. Wie de link opent, leest dat u ze hebt "
+			 "ingetrokken.",
+			 "The files have been deleted. Whoever opens the link reads that you "
+			 "withdrew them."},
+	.refused_title = {"Niet gelukt", "Not done"},
+	.refused_heading = {"Er is niets veranderd", "Nothing was changed"},
+	.refused_text = {"Dit verzoek kwam niet van de pagina zelf. Open de link uit uw bericht "
+			 "opnieuw en probeer het daar.",
+			 "This request did not come from the page itself. Open the link from your "
+			 "message again and try there."},
+	.too_far = {"Langer dan {date} kan niet: dat is de langste bewaartermijn.",
+		    "Not past {date}: that is the longest time files are kept."},
+	.back = {"Terug", "Back"},
+	.day_one = {"1 dag", "1 day"},
+	.day_many = {"{n} dagen", "{n} days"},
+	.footer = {"Deze pagina is alleen voor u, de afzender: stuur de link niet door. "
+		   "Deze pagina gebruikt geen cookies.",
+		   "This page is for you, the sender, only: do not forward its link. "
+		   "This page uses no cookies."},
+};
+// clang-format on
+
+/* A date and a time of day, as people read them: "3 maart 2026, 14:05". */
+static void date_time(const char *lang, int64_t when, char *out, size_t size)
+{
+	time_t t = (time_t)when;
+	struct tm tm;
+	char date[64];
+
+	bd_format_date(lang, t, date, sizeof(date));
+	localtime_r(&t, &tm);
+	snprintf(out, size, "%s, %02d:%02d", date, tm.tm_hour, tm.tm_min);
+}
+
+static void put_manage_foot(GString *out, const struct vars *v)
+{
+	g_string_append(out, "</main>\n<footer><p>");
+	put_text(out, &mg.footer, v);
+	g_string_append(out, "</p></footer>\n</div>\n</body>\n</html>\n");
+}
+
+/* One line of what happened, for an event the sender is told about; 0 for the rest. */
+static const struct text *event_words(enum bd_event_kind kind)
+{
+	switch (kind) {
+	case BD_EVENT_CODE_SENT: return &mg.code_sent;
+	case BD_EVENT_VERIFIED: return &mg.verified;
+	case BD_EVENT_CODE_FAILED: return &mg.code_failed;
+	case BD_EVENT_LOCKED: return &mg.locked;
+	case BD_EVENT_RECEIPT_SENT: return &mg.receipt_sent;
+	case BD_EVENT_EXTENDED: return &mg.ext_event;
+	default: return NULL;
+	}
+}
+
+static void put_form_start(GString *out, const struct gw_pages *p, const char *token,
+                           const char *action, const char *form, int en)
+{
+	g_string_append(out, "<form method=\"post\" action=\"");
+	bd_html_append_escaped(out, p->base_path);
+	g_string_append_printf(out, "/m/%s/%s?lang=%s\">\n", token, action, en ? "en" : "nl");
+	g_string_append_printf(out, "<input type=\"hidden\" name=\"form\" value=\"%s\">\n", form);
+}
+
+char *gw_pages_render_manage(const struct gw_pages *p, const char *lang,
+                             const struct bd_manifest *m, const struct gw_manage_view *mv,
+                             size_t *len)
+{
+	GString *out = g_string_sized_new(8192);
+	char date[64], size[32], when[80];
+	struct vars v = {.en = strcmp(lang, "en") == 0, .org = p->organisation, .date = date};
+	size_t shown = 0;
+
+	put_head(p, out, &mg.title, &v);
+	g_string_append(out, "<h1>");
+	put_text(out, &mg.heading, &v);
+	g_string_append(out, "</h1>\n");
+	if (mv->extended_to != 0) {
+		bd_format_date(lang, (time_t)mv->extended_to, date, sizeof(date));
+		g_string_append(out, "<p class=\"done\" role=\"status\">");
+		put_text(out, &mg.extended, &v);
+		g_string_append(out, "</p>\n");
+	}
+	date_time(lang, m->created, date, sizeof(date));
+	g_string_append(out, "<p class=\"lead\">");
+	put_text(out, &mg.sent, &v);
+	g_string_append(out, "</p>\n<p class=\"until\">");
+	bd_format_date(lang, (time_t)m->expires, date, sizeof(date));
+	put_text(out, &mg.until, &v);
+	g_string_append(out, "</p>\n");
+	if (m->nrecipients > 0) {
+		g_string_append(out, "<h2 class=\"section\">");
+		put_text(out, &mg.recipients_label, &v);
+		g_string_append(out, "</h2>\n<ul class=\"events\">\n");
+		for (size_t i = 0; i < m->nrecipients; i++) {
+			g_string_append(out, "<li>");
+			bd_html_append_escaped(out, m->recipients[i]);
+			g_string_append(out, "</li>\n");
+		}
+		g_string_append(out, "</ul>\n");
+	}
+	g_string_append(out, "<h2 class=\"section\">");
+	put_text(out, &mg.files_label, &v);
+	g_string_append(out, "</h2>\n<ul class=\"files\">\n");
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct bd_manifest_file *f = &m->files[i];
+		size_t downloads = 0;
+
+		bd_format_size(lang, f->size, size, sizeof(size));
+		g_string_append(out, "<li class=\"file\"><div class=\"meta\"><p class=\"name\">");
+		bd_html_append_escaped(out, f->name);
+		g_string_append(out, "</p><p class=\"detail\">");
+		bd_html_append_escaped(out, size);
+		g_string_append(out, "</p>\n<ul class=\"events\">\n");
+		for (size_t k = 0; k < mv->nevents; k++) {
+			const struct bd_event *e = &mv->events[k];
+
+			if (e->kind != BD_EVENT_COMPLETE || e->file != f->index)
+				continue;
+			date_time(lang, e->at, when, sizeof(when));
+			v.date = when;
+			v.who = e->who;
+			g_string_append(out, "<li>");
+			put_text(out, e->who[0] ? &mg.downloaded_by : &mg.downloaded_anyone, &v);
+			g_string_append(out, "</li>\n");
+			downloads++;
+		}
+		if (downloads == 0) {
+			g_string_append(out, "<li>");
+			put_text(out, &mg.not_downloaded, &v);
+			g_string_append(out, "</li>\n");
+		}
+		g_string_append(out, "</ul></div></li>\n");
+	}
+	g_string_append(out, "</ul>\n");
+	for (size_t k = 0; k < mv->nevents; k++) {
+		const struct bd_event *e = &mv->events[k];
+		const struct text *t = event_words(e->kind);
+
+		if (t == NULL)
+			continue;
+		if (shown++ == 0) {
+			g_string_append(out, "<h2 class=\"section\">");
+			put_text(out, &mg.activity_label, &v);
+			g_string_append(out, "</h2>\n<ul class=\"events\">\n");
+		}
+		date_time(lang, e->at, when, sizeof(when));
+		v.date = when;
+		v.who = e->who;
+		g_string_append(out, "<li>");
+		put_text(out, t, &v);
+		g_string_append(out, "</li>\n");
+	}
+	if (shown > 0)
+		g_string_append(out, "</ul>\n");
+	v.date = date;
+	v.who = NULL;
+	g_string_append(out, "<h2 class=\"section\">");
+	put_text(out, &mg.extend_label, &v);
+	g_string_append(out, "</h2>\n");
+	if (mv->max_days > 0) {
+		static const unsigned steps[] = {1, 3, 7, 14, 30, 60, 90, 180, 365};
+
+		put_form_start(out, p, mv->token, "extend", mv->form, v.en);
+		g_string_append(out, "<label for=\"days\">");
+		put_text(out, &mg.extend_days, &v);
+		g_string_append(out, "</label>\n<select id=\"days\" name=\"days\">\n");
+		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			unsigned d = steps[i] < mv->max_days ? steps[i] : mv->max_days;
+
+			v.n = d;
+			g_string_append_printf(out, "<option value=\"%u\">", d);
+			put_text(out, d == 1 ? &mg.day_one : &mg.day_many, &v);
+			g_string_append(out, "</option>\n");
+			if (d == mv->max_days)
+				break;
+		}
+		g_string_append(out, "</select>\n<button class=\"btn second\" type=\"submit\">");
+		put_text(out, &mg.extend_button, &v);
+		g_string_append(out, "</button>\n</form>\n");
+	} else {
+		g_string_append(out, "<p class=\"muted\">");
+		put_text(out, &mg.extend_none, &v);
+		g_string_append(out, "</p>\n");
+	}
+	g_string_append(out, "<h2 class=\"section\">");
+	put_text(out, &mg.revoke_label, &v);
+	g_string_append(out, "</h2>\n<p>");
+	put_text(out, &mg.revoke_text, &v);
+	g_string_append(out, "</p>\n");
+	put_form_start(out, p, mv->token, "revoke", mv->form, v.en);
+	g_string_append(out, "<button class=\"btn danger\" type=\"submit\">");
+	put_text(out, &mg.revoke_button, &v);
+	g_string_append(out, "</button>\n</form>\n");
+	put_manage_foot(out, &v);
+	*len = out->len;
+	return g_string_free(out, FALSE);
+}
+
+void gw_pages_manage(const struct gw_pages *p, const char *lang, const struct bd_manifest *m,
+                     const struct gw_manage_view *v, struct gw_html *out)
+{
+	*out = (struct gw_html){.status = MHD_HTTP_OK, .lang = lang, .csp = p->csp_post};
+	out->body = gw_pages_render_manage(p, lang, m, v, &out->len);
+}
+
+void gw_pages_manage_revoked(const struct gw_pages *p, const char *lang, struct gw_html *out)
+{
+	GString *body = g_string_sized_new(4096);
+	struct vars v = {.en = strcmp(lang, "en") == 0, .org = p->organisation};
+
+	put_head(p, body, &mg.revoked_title, &v);
+	g_string_append(body, "<h1>");
+	put_text(body, &mg.revoked_heading, &v);
+	g_string_append(body, "</h1>\n<p class=\"lead\">");
+	put_text(body, &mg.revoked_text, &v);
+	g_string_append(body, "</p>\n");
+	put_foot(body, &v, 0);
+	*out = (struct gw_html){.status = MHD_HTTP_OK, .lang = lang, .csp = p->csp};
+	out->len = body->len;
+	out->body = g_string_free(body, FALSE);
+}
+
+void gw_pages_manage_refused(const struct gw_pages *p, const char *lang, const char *token,
+                             int64_t max_date, struct gw_html *out)
+{
+	GString *body = g_string_sized_new(4096);
+	char date[64] = "";
+	struct vars v = {.en = strcmp(lang, "en") == 0, .org = p->organisation, .date = date};
+
+	if (max_date != 0)
+		bd_format_date(lang, (time_t)max_date, date, sizeof(date));
+	put_head(p, body, &mg.refused_title, &v);
+	g_string_append(body, icon_alert);
+	g_string_append(body, "<h1>");
+	put_text(body, &mg.refused_heading, &v);
+	g_string_append(body, "</h1>\n<p class=\"lead\">");
+	put_text(body, max_date != 0 ? &mg.too_far : &mg.refused_text, &v);
+	g_string_append(body, "</p>\n");
+	if (token != NULL) {
+		g_string_append(body, "<p class=\"all\"><a class=\"btn second\" href=\"");
+		bd_html_append_escaped(body, p->base_path);
+		g_string_append_printf(body, "/m/%s?lang=%s\">", token, v.en ? "en" : "nl");
+		put_text(body, &mg.back, &v);
+		g_string_append(body, "</a></p>\n");
+	}
+	put_foot(body, &v, 0);
+	*out = (struct gw_html){.status = max_date != 0 ? MHD_HTTP_UNPROCESSABLE_CONTENT
+	                                                : MHD_HTTP_FORBIDDEN,
+	                        .lang = lang,
+	                        .csp = p->csp};
+	out->len = body->len;
+	out->body = g_string_free(body, FALSE);
 }
 
 void gw_pages_security_headers(struct MHD_Response *resp, int https)

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "error.h"
+#include "events.h"
 #include "manifest.h"
 #include "request.h"
 
@@ -132,6 +133,32 @@ char *gw_pages_render_verify(const struct gw_pages *p, const char *lang, enum gw
                              const struct gw_verify_form *f, size_t *len);
 /* The path part of [gateway] public_url: "" or "/prefix". */
 const char *gw_pages_base_path(const struct gw_pages *p);
+
+/* ---- the sender's management page (manage.c) ---- */
+
+/* What the status page shows beside the manifest. */
+struct gw_manage_view {
+	const char *token;             /* the /m/ token: the forms post to /m/TOKEN/... */
+	const char *form;              /* the form field every POST must carry back */
+	const struct bd_event *events; /* bd_events_list, oldest first */
+	size_t nevents;
+	unsigned max_days;   /* the most days Extend may add now; 0: it cannot */
+	int64_t extended_to; /* not 0: a line on top says the expiry moved there */
+};
+
+/* The status page (200): files with their downloads, recipients, what happened, and the
+ * Extend and Revoke forms; its CSP admits forms to this gateway and no script. */
+void gw_pages_manage(const struct gw_pages *p, const char *lang, const struct bd_manifest *m,
+                     const struct gw_manage_view *v, struct gw_html *out);
+char *gw_pages_render_manage(const struct gw_pages *p, const char *lang,
+                             const struct bd_manifest *m, const struct gw_manage_view *v,
+                             size_t *len);
+/* After Revoke (200): the files are gone, the recipients' link says so. */
+void gw_pages_manage_revoked(const struct gw_pages *p, const char *lang, struct gw_html *out);
+/* A POST that did not come from the page itself (403), or an extension past the
+ * maximum (422, MAX_DATE the latest allowed): nothing changed. */
+void gw_pages_manage_refused(const struct gw_pages *p, const char *lang, const char *token,
+                             int64_t max_date, struct gw_html *out);
 
 /* The headers every response carries (CSP unless set, nosniff, no-store ...); HSTS if HTTPS. */
 void gw_pages_security_headers(struct MHD_Response *resp, int https);

@@ -156,3 +156,40 @@ const char *gw_pages_language(const char *arg, const char *accept, const char *d
 	/* auto: Dutch only for a browser that asks for it */
 	return strcmp(def, "nl") == 0 ? "nl" : "en";
 }
+
+static int hex_value(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+int gw_parse_form_field(const char *body, const char *name, char *out, size_t size)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = body; p != NULL && *p;
+	     p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+		size_t n = 0;
+
+		if (strncmp(p, name, nl) != 0 || p[nl] != '=')
+			continue;
+		for (const char *s = p + nl + 1; *s && *s != '&'; s++) {
+			int c = (unsigned char)*s;
+
+			if (c == '+') {
+				c = ' ';
+			} else if (c == '%') {
+				if (!isxdigit((unsigned char)s[1]) ||
+				    !isxdigit((unsigned char)s[2]))
+					return -1;
+				c = hex_value(s[1]) * 16 + hex_value(s[2]);
+				s += 2;
+			}
+			if (c < 0x20 || c == 0x7f || n + 1 >= size)
+				return -1;
+			out[n++] = (char)c;
+		}
+		out[n] = '\0';
+		return 0;
+	}
+	return -1;
+}

@@ -9,6 +9,7 @@
 #ifndef GW_PARSE_H
 #define GW_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "token.h"
@@ -33,6 +34,10 @@ int gw_parse_upload_target(const char *rest, char token[BD_TOKEN_MAX_CHARS + 1])
  * several ranges: the whole body is the answer); -1 when unsatisfiable (416).
  */
 int gw_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last);
+
+/* Field NAME of an application/x-www-form-urlencoded BODY, decoded, into OUT (SIZE bytes
+ * with the NUL); -1 when it is absent, longer, or holds a control character. */
+int gw_parse_form_field(const char *body, const char *name, char *out, size_t size);
 
 /* "nl" or "en": ?lang= first, then Accept-Language (q-values), then DEF
  * ("nl", "en", or "auto": then "en"). */

@@ -229,6 +229,17 @@ enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const cha
 	return gw_respond(r, status, resp);
 }
 
+int gw_body_append(char *buf, size_t max, size_t *len, const char *data, size_t *size)
+{
+	size_t n = *size < max - *len ? *size : max - *len;
+	int cut = n < *size;
+
+	memcpy(buf + *len, data, n);
+	*len += n;
+	*size = 0;
+	return cut;
+}
+
 enum MHD_Result gw_respond_not_allowed(struct gw_request *r, const char *allow)
 {
 	char text[64];

@@ -109,6 +109,9 @@ enum MHD_Result gw_respond(struct gw_request *r, unsigned status, struct MHD_Res
 enum MHD_Result gw_respond_text(struct gw_request *r, unsigned status, const char *text);
 /* 405 with the Allow header, e.g. ALLOW "GET, HEAD". */
 enum MHD_Result gw_respond_not_allowed(struct gw_request *r, const char *allow);
+/* A piece of a small body (a form, a JSON document): DATA's *SIZE bytes go after the *LEN in
+ * BUF as far as MAX allows, *SIZE becomes 0; 1 when some did not fit, else 0. */
+int gw_body_append(char *buf, size_t max, size_t *len, const char *data, size_t *size);
 /* Add " KEY=VALUE" to the request's log line. */
 void gw_log_field(struct gw_request *r, const char *key, const char *value);
 

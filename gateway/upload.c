@@ -395,11 +395,7 @@ static enum MHD_Result upload_handle(struct gw_request *r, const char *data, siz
 		u->r = r;
 		r->state = u;
 		r->state_free = up_free;
-		u->lang = gw_pages_language(
-		        MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "lang"),
-		        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-		                                    MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
-		        bd_language_code(rt->settings.conf->gateway.language));
+		u->lang = gw_request_language(r);
 		u->client = gw_request_client(r, &u->forwarded);
 		switch (gw_link_check(r->route->cls, r,
 		                      gw_parse_upload_target(r->url + strlen("/u/"), u->token) == 0

@@ -178,67 +178,16 @@ static void form_token(const uint8_t key[GW_COOKIE_KEY], const struct bd_manifes
 	sodium_bin2base64(out, 32, h, sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-/* FIELD of an urlencoded BODY, decoded, into OUT; -1 when absent, too long or not text. */
-static int form_field(const char *body, const char *field, char *out, size_t size)
-{
-	size_t fl = strlen(field);
-
-	for (const char *p = body; p != NULL && *p;
-	     p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-		size_t n = 0;
-
-		if (strncmp(p, field, fl) != 0 || p[fl] != '=')
-			continue;
-		for (const char *s = p + fl + 1; *s && *s != '&'; s++) {
-			int c = (unsigned char)*s;
-
-			if (c == '+') {
-				c = ' ';
-			} else if (c == '%') {
-				if (!isxdigit((unsigned char)s[1]) ||
-				    !isxdigit((unsigned char)s[2]))
-					return -1;
-				c = (int)g_ascii_xdigit_value(s[1]) * 16 +
-				    g_ascii_xdigit_value(s[2]);
-				s += 2;
-			}
-			if (c < 0x20 || c == 0x7f || n + 1 >= size)
-				return -1;
-			out[n++] = (char)c;
-		}
-		out[n] = '\0';
-		return 0;
-	}
-	return -1;
-}
-
-/* The origin of [gateway] public_url: "https://host[:port]". */
-static size_t origin_len(const char *url)
-{
-	const char *host = strstr(url, "://");
-	const char *path = host != NULL ? strchr(host + 3, '/') : NULL;
-
-	return path != NULL ? (size_t)(path - url) : strlen(url);
-}
-
 /* 1 when a post came from this gateway's own page: the form token of this or the last
  * window, and no sign of another site. */
 static int post_genuine(const struct gate *g)
 {
-	const char *url = g->rt->settings.conf->gateway.public_url;
-	const char *origin = MHD_lookup_connection_value(g->r->conn, MHD_HEADER_KIND, "Origin");
-	const char *site =
-	        MHD_lookup_connection_value(g->r->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
 	char got[32], now[32], last[32];
 	int ok;
 
-	/* Referrer-Policy no-referrer makes a browser send "Origin: null" for our own forms */
-	if (origin != NULL && strcmp(origin, "null") != 0 &&
-	    (strlen(origin) != origin_len(url) || strncasecmp(origin, url, origin_len(url)) != 0))
+	if (!gw_request_same_site(g->r))
 		return 0;
-	if (site != NULL && strcmp(site, "cross-site") == 0)
-		return 0;
-	if (form_field(g->q->body, "form", got, sizeof(got)) < 0 || strlen(got) != 22)
+	if (gw_parse_form_field(g->q->body, "form", got, sizeof(got)) < 0 || strlen(got) != 22)
 		return 0;
 	form_token(g->key, g->m, g->now, now);
 	form_token(g->key, g->m, g->now - FORM_WINDOW, last);
@@ -414,7 +363,7 @@ static enum MHD_Result access_code(const struct gate *g)
 		failed(g, "locked", MHD_HTTP_TOO_MANY_REQUESTS);
 		return page(g, GW_VERIFY_LOCKED, NULL, until);
 	}
-	if (form_field(g->q->body, "code", code, sizeof(code)) == 0 &&
+	if (gw_parse_form_field(g->q->body, "code", code, sizeof(code)) == 0 &&
 	    bd_access_code_check(g->m->protection.access_code_hash, code) == 1) {
 		sodium_memzero(code, sizeof(code));
 		e.kind = BD_EVENT_VERIFIED;
@@ -566,7 +515,7 @@ static int typed_address(const struct gate *g, char out[ADDRESS_MAX + 1])
 	char *at;
 	size_t n;
 
-	if (form_field(g->q->body, "address", out, ADDRESS_MAX + 1) < 0)
+	if (gw_parse_form_field(g->q->body, "address", out, ADDRESS_MAX + 1) < 0)
 		return -1;
 	g_strstrip(out);
 	n = strlen(out);
@@ -601,7 +550,7 @@ static int typed_code(const struct gate *g, char out[CODE_DIGITS + 1])
 	char raw[32];
 	size_t n = 0;
 
-	if (form_field(g->q->body, "code", raw, sizeof(raw)) < 0)
+	if (gw_parse_form_field(g->q->body, "code", raw, sizeof(raw)) < 0)
 		return -1;
 	for (const char *p = raw; *p; p++) {
 		if (isdigit((unsigned char)*p) && n < CODE_DIGITS)
@@ -691,7 +640,8 @@ static enum MHD_Result post(struct gate *g)
 	gw_ratelimit_failed_key(g->v->packages, key, gw_ratelimit_now_ms());
 	if (g->m->protection.access_code_hash != NULL)
 		return access_code(g);
-	if (form_field(g->q->body, "step", step, sizeof(step)) == 0 && strcmp(step, "code") == 0)
+	if (gw_parse_form_field(g->q->body, "step", step, sizeof(step)) == 0 &&
+	    strcmp(step, "code") == 0)
 		return enter_code(g);
 	return request_code(g);
 }

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,9 @@
 #include "mem.h"
 #include "metrics.h"
 #include "milter.h"
+#include "notify.h"
 #include "pending.h"
+#include "remove.h"
 #include "rewrite.h"
 #include "spool.h"
 #include "uploadreq.h"
@@ -656,6 +659,72 @@ static void policy_kv(char *buf, size_t size, const struct bd_rewrite_result *re
 	bd_log_kv_str(buf, size, "policy_action", res->rule_action);
 }
 
+/*
+ * The sender's management mail (notify.h), once per message whose package wants
+ * receipts: sent after the MTA has the changed message, in a thread of its own so the
+ * MTA never waits for [smtp]; a failure is logged and the message goes on regardless.
+ * The thread counts as a message in flight, so a drain waits for it.
+ */
+struct manage_mail {
+	struct bd_runtime *rt;
+	struct bd_manifest *manifest;
+	char *link;
+	char queue_id[64];
+};
+
+static void manage_mail_free(struct manage_mail *mm)
+{
+	bd_manifest_free(&mm->manifest);
+	if (mm->link != NULL)
+		sodium_memzero(mm->link, strlen(mm->link));
+	free(mm->link);
+	bd_runtime_release(mm->rt);
+	free(mm);
+	atomic_fetch_sub(&active, 1);
+}
+
+static void *manage_mail_run(void *arg)
+{
+	struct manage_mail *mm = arg;
+	char id[BD_PACKAGE_ID_HEX];
+	struct bd_error err;
+
+	bd_package_id_hex(mm->manifest->package_id, id);
+	if (bd_notify_manage(mm->rt->conf, mm->manifest, mm->link, &err) < 0)
+		bd_log(LOG_WARNING,
+		       "queue_id=%s event=manage-mail-failed package=%s error=\"%s\" "
+		       "action=\"message delivered without it\"",
+		       mm->queue_id, id, err.msg);
+	else
+		bd_log(LOG_INFO, "queue_id=%s event=manage-mail-sent package=%s", mm->queue_id, id);
+	manage_mail_free(mm);
+	return NULL;
+}
+
+/* Take RES's management link and manifest (when it has a link) and send them off. */
+static void manage_mail_start(struct msg *m, struct bd_rewrite_result *res)
+{
+	struct manage_mail *mm;
+	pthread_attr_t attr;
+	pthread_t tid;
+
+	if (res->manage_link == NULL || res->manifest == NULL)
+		return;
+	mm = bd_calloc(1, sizeof(*mm));
+	mm->rt = (struct bd_runtime *)bd_ref_hold(&m->rt->ref);
+	mm->manifest = res->manifest;
+	mm->link = res->manage_link;
+	res->manifest = NULL;
+	res->manage_link = NULL;
+	snprintf(mm->queue_id, sizeof(mm->queue_id), "%s", m->queue_id[0] ? m->queue_id : "-");
+	atomic_fetch_add(&active, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, manage_mail_run, mm) != 0)
+		manage_mail_run(mm); /* no thread to spare: send it here */
+	pthread_attr_destroy(&attr);
+}
+
 /* " verify=... receipts=... code=yes|no" of a stored package: never the code itself. */
 static void protection_kv(char *buf, size_t size, const struct bd_rewrite_result *res)
 {
@@ -915,8 +984,10 @@ done:
 		r = SMFIS_TEMPFAIL;
 		rewritten = false;
 	}
-	if (rewritten && res->changed)
+	if (rewritten && res->changed) {
 		bd_metrics_replaced(res->nfiles, res->bytes);
+		manage_mail_start(m, res); /* the message goes on: its sender may follow it */
+	}
 	bd_rewrite_result_free(&res);
 	bd_metrics_outcome(r == SMFIS_REJECT     ? BD_OUTCOME_REJECTED
 	                   : r == SMFIS_TEMPFAIL ? BD_OUTCOME_TEMPFAILED

@@ -126,6 +126,14 @@ void bd_rewrite_free(struct bd_rewrite **rw)
 	*rw = NULL;
 }
 
+static void free_secret_string(char *s)
+{
+	if (s != NULL) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
+}
+
 void bd_rewrite_result_free(struct bd_rewrite_result **r)
 {
 	struct bd_rewrite_result *res;
@@ -145,6 +153,8 @@ void bd_rewrite_result_free(struct bd_rewrite_result **r)
 		free(res->headers[i].value);
 	}
 	free(res->headers);
+	bd_manifest_free(&res->manifest);
+	free_secret_string(res->manage_link);
 	if (res->state != NULL) {
 		if (res->state->message != NULL)
 			g_object_unref(res->state->message);
@@ -819,7 +829,8 @@ static int store_manifest(struct job *j, const struct bd_package_keys *keys, int
 	rc = protect(j, m, err);
 	if (rc == 0)
 		rc = bd_manifest_seal(m, keys, pk, &sealed, &sealed_len, err);
-	bd_manifest_free(&m);
+	bd_manifest_free(&j->res->manifest);
+	j->res->manifest = m; /* what the sender's management mail tells */
 	if (rc < 0)
 		return -1;
 	bd_package_object_name(keys->id, 0, name, sizeof(name));
@@ -829,10 +840,11 @@ static int store_manifest(struct job *j, const struct bd_package_keys *keys, int
 	return rc;
 }
 
+/* The link of TYPE to the package: /d/ for the recipients, /m/ for the sender. */
 static char *make_link(struct job *j, const struct bd_package_keys *keys, int64_t expires,
-                       struct bd_error *err)
+                       enum bd_token_type type, struct bd_error *err)
 {
-	struct bd_token t = {.type = BD_TOKEN_DOWNLOAD,
+	struct bd_token t = {.type = type,
 	                     .key_id = bd_keyring_current(j->rw->keys, BD_KEY_LINK),
 	                     .expires = expires};
 	char token[BD_TOKEN_MAX_CHARS + 1];
@@ -841,18 +853,11 @@ static char *make_link(struct job *j, const struct bd_package_keys *keys, int64_
 	memcpy(t.package_id, keys->id, BD_PACKAGE_ID_BYTES);
 	memcpy(t.secret, keys->secret, BD_SECRET_BYTES);
 	if (bd_token_encode(&t, j->rw->keys, token, err) == 0)
-		link = bd_asprintf("%s/d/%s", j->rw->conf->gateway.public_url, token);
+		link = bd_asprintf("%s/%s/%s", j->rw->conf->gateway.public_url,
+		                   type == BD_TOKEN_MANAGE ? "m" : "d", token);
 	sodium_memzero(&t, sizeof(t));
 	sodium_memzero(token, sizeof(token));
 	return link;
-}
-
-static void free_secret_string(char *s)
-{
-	if (s != NULL) {
-		sodium_memzero(s, strlen(s));
-		free(s);
-	}
 }
 
 /* ---- changing the message ---- */
@@ -1340,8 +1345,11 @@ static int rewrite(struct job *j, struct bd_error *err)
 	if (store_manifest(j, keys, expires, err) < 0)
 		goto fail;
 	manifest_stored = true;
-	link = make_link(j, keys, expires, err);
+	link = make_link(j, keys, expires, BD_TOKEN_DOWNLOAD, err);
 	if (link == NULL)
+		goto fail;
+	if (res->manifest->protection.receipts != BD_RECEIPTS_OFF &&
+	    (res->manage_link = make_link(j, keys, expires, BD_TOKEN_MANAGE, err)) == NULL)
 		goto fail;
 	{
 		enum bd_notice_languages langs = bd_notice_language_for(

@@ -91,6 +91,11 @@ struct bd_rewrite_result {
 		unsigned recipients; /* outside recipients the manifest lists */
 	} protection;
 	char x_bestanden[96]; /* value for the X-Bestanden header, "" when unchanged */
+	/* When changed: the manifest as stored, and when it wants receipts the sender's
+	 * management link (<public_url>/m/<token>, a secret: freed wiped), else NULL. A
+	 * caller may take either (and set it NULL); bd_rewrite_result_free frees the rest. */
+	struct bd_manifest *manifest;
+	char *manage_link;
 	/* Top-level headers that differ from the original: MIME-Version and the
 	 * Content-* headers of the top-level part (a replaced part's go). */
 	struct bd_rewrite_header *headers;

@@ -56,6 +56,16 @@ static char *html_document(const char *intro_html, const char *snippet)
 	                   intro_html, snippet);
 }
 
+/* M's files as the templates list them (malloc'ed; the names stay M's). */
+static struct bd_notice_file *notice_files(const struct bd_manifest *m)
+{
+	struct bd_notice_file *files = bd_calloc(m->nfiles ? m->nfiles : 1, sizeof(*files));
+
+	for (size_t i = 0; i < m->nfiles; i++)
+		files[i] = (struct bd_notice_file){m->files[i].name, m->files[i].size};
+	return files;
+}
+
 /* TEXT and the HTML snippet HTML (both freed here) as one mail to TO. */
 static int mail_rendered(const struct bd_conf *conf, const char *to, const char *subject,
                          char *text, char *html, struct bd_error *err)
@@ -84,9 +94,7 @@ int bd_notify_upload(const struct bd_conf *conf, const struct bd_request *r,
 
 	if (n == NULL)
 		return -1;
-	files = bd_calloc(m->nfiles ? m->nfiles : 1, sizeof(*files));
-	for (size_t i = 0; i < m->nfiles; i++)
-		files[i] = (struct bd_notice_file){m->files[i].name, m->files[i].size};
+	files = notice_files(m);
 	v = (struct bd_notice_vars){conf->gateway.organisation,
 	                            link,
 	                            (time_t)m->expires,
@@ -244,6 +252,52 @@ int bd_notify_code(const struct bd_conf *conf, const char *lang, const char *to,
 	free(doc);
 	free(text);
 	free(html);
+	bd_notice_free(&n);
+	return rc;
+}
+
+int bd_notify_manage(const struct bd_conf *conf, const struct bd_manifest *m, const char *link,
+                     struct bd_error *err)
+{
+	struct bd_notice *n;
+	struct bd_notice_file *files;
+	struct bd_notice_vars v;
+	GString *to;
+	char *text, *html, *doc, *subj;
+	int rc;
+
+	if (m->sender == NULL || m->sender[0] == '\0')
+		return bd_error_set(err, BD_E_INVALID, "the package names no sender");
+	n = bd_notice_load_named(conf->notice.template_dir, "manage",
+	                         bd_language_code(conf->notice.language), err);
+	if (n == NULL)
+		return -1;
+	files = notice_files(m);
+	to = g_string_new(NULL);
+	for (size_t i = 0; i < m->nrecipients; i++)
+		g_string_append_printf(to, "%s%s", i ? ", " : "", m->recipients[i]);
+	v = (struct bd_notice_vars){conf->gateway.organisation,
+	                            link,
+	                            (time_t)m->expires,
+	                            m->nfiles,
+	                            files,
+	                            languages(conf)};
+	text = bd_notice_render_manage(n, &v, to->str, 0);
+	html = bd_notice_render_manage(n, &v, to->str, 1);
+	doc = html_document("", html);
+	subj = subject(conf, "Uw verzonden bestanden: wie downloadde wat",
+	               "The files you sent: who downloaded what");
+	rc = mail_to(conf, m->sender, subj, text, doc, err);
+	free(subj);
+	/* all hold the link, which manages the package */
+	sodium_memzero(text, strlen(text));
+	sodium_memzero(html, strlen(html));
+	sodium_memzero(doc, strlen(doc));
+	free(doc);
+	free(text);
+	free(html);
+	g_string_free(to, TRUE);
+	free(files);
 	bd_notice_free(&n);
 	return rc;
 }

@@ -1,9 +1,10 @@
 /*
  * notify.h - the mails that bestanden sends itself: the invitation to upload
  * (`bestanden request create --send`), the notice to the requester that files
- * have arrived, the receipt to a sender that a file was downloaded, and a
+ * have arrived, the receipt to a sender that a file was downloaded, a
  * recipient's verification code (template "code", in the language of the
- * page that asked for it).
+ * page that asked for it), and the sender's management link ("manage") once
+ * per message that wants receipts.
  *
  * They are rendered from the notice templates of [notice] template_dir
  * ("request" for the invitation, "notice" for the arrival, as in outgoing
@@ -40,5 +41,9 @@ int bd_notify_code(const struct bd_conf *conf, const char *lang, const char *to,
 /* Tell SENDER that RC->file was downloaded completely, when and by whom. */
 int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
                       const struct bd_notice_receipt *rc, struct bd_error *err);
+/* Tell M's sender where to see and manage the package: LINK (its /m/ link), with M's
+ * files, recipients and expiry. */
+int bd_notify_manage(const struct bd_conf *conf, const struct bd_manifest *m, const char *link,
+                     struct bd_error *err);
 
 #endif

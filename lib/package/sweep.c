@@ -118,7 +118,7 @@ static void judge(struct sweep *w)
 
 /* "<16 hex>/<hex>" with no leading zero in the index (but "0" itself), or an event
  * "<16 hex>/0e/<stamp>" (events.h): it goes with its package, or as an orphan.
- * *IS_MANIFEST 1 for the manifest, 2 for a withdrawal marker, else 0. */
+ * *IS_MANIFEST is 1 for the manifest, 2 for a withdrawal marker (remove.h), else 0. */
 static int package_object(const char *name, char id[BD_PACKAGE_ID_HEX], int *is_manifest)
 {
 	const char *idx = name + BD_PACKAGE_ID_HEX;

@@ -47,12 +47,12 @@ struct bd_notice {
 };
 
 static const char *const variables[] = {
-        "organisation", "link", "expiry", "count", "requester", "note",   "max_size",
-        "max_files",    "file", "when",   "who",   "code",      "minutes"};
+        "organisation", "link", "expiry", "count", "requester", "note",    "max_size",
+        "max_files",    "file", "when",   "who",   "code",      "minutes", "recipients"};
 static const char *const file_variables[] = {"name", "size"};
 static const char *const sections[] = {"files", "one", "many", "note", "who", "anyone"};
 /* Templates of mails that are about a link: the link must be in them (a receipt has none). */
-static const char *const linked[] = {"notice", "request"};
+static const char *const linked[] = {"notice", "request", "manage"};
 
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
@@ -357,6 +357,7 @@ struct render {
 	struct bd_notice_request rq; /* all empty outside the "request" templates */
 	struct bd_notice_receipt rc; /* all empty outside the "receipt" templates */
 	struct bd_notice_code code;  /* all empty outside the "code" templates */
+	const char *recipients;      /* the "manage" templates': to whom the message went */
 	bool html;
 	char expiry[64], when[96];
 	GString *out;
@@ -389,6 +390,8 @@ static void render_range(struct render *r, const struct template *t, size_t from
 				append_escaped(r->out, r->when, r->html);
 			} else if (strcmp(k->text, "who") == 0) {
 				append_escaped(r->out, r->rc.who ? r->rc.who : "", r->html);
+			} else if (strcmp(k->text, "recipients") == 0) {
+				append_escaped(r->out, r->recipients ? r->recipients : "", r->html);
 			} else if (strcmp(k->text, "max_size") == 0) {
 				bd_format_size(r->lang, r->rq.max_size, buf, sizeof(buf));
 				append_escaped(r->out, buf, r->html);
@@ -436,6 +439,7 @@ struct extras {
 	const struct bd_notice_request *rq;
 	const struct bd_notice_receipt *rc;
 	const struct bd_notice_code *code;
+	const char *recipients;
 };
 
 static void render_one(const struct wording *w, const struct bd_notice_vars *v,
@@ -447,6 +451,7 @@ static void render_one(const struct wording *w, const struct bd_notice_vars *v,
 		r.rq = *x->rq;
 	if (x->code != NULL)
 		r.code = *x->code;
+	r.recipients = x->recipients;
 	if (x->rc != NULL) {
 		struct tm tm;
 		time_t when = x->rc->when;
@@ -550,4 +555,10 @@ char *bd_notice_render_code_html(const struct bd_notice *n, const struct bd_noti
                                  const struct bd_notice_code *code)
 {
 	return render(n, v, &(struct extras){.code = code}, true);
+}
+
+char *bd_notice_render_manage(const struct bd_notice *n, const struct bd_notice_vars *v,
+                              const char *recipients, int html)
+{
+	return render(n, v, &(struct extras){.recipients = recipients}, html != 0);
 }

@@ -14,6 +14,7 @@
  *   {{requester}} {{note}} {{max_size}} {{max_files}}  values of an upload request
  *   {{code}} {{minutes}}  a verification code and how long it is valid ("code")
  *   {{file}} {{when}} {{who}}  values of a receipt: the file, when it was downloaded, by whom
+ *   {{recipients}}  the sender's management mail: to whom the message went
  *   {{#who}} ... {{/who}}  {{#anyone}} ... {{/anyone}}  a verified recipient / anyone else
  *   {{#files}} ... {{name}} ... {{size}} ... {{/files}}  once per file
  *   {{#one}} ... {{/one}}  {{#many}} ... {{/many}}  when there is one file / several
@@ -103,6 +104,10 @@ char *bd_notice_render_code_text(const struct bd_notice *n, const struct bd_noti
 char *bd_notice_render_code_html(const struct bd_notice *n, const struct bd_notice_vars *v,
                                  const struct bd_notice_code *code);
 
+/* The sender's management mail ("manage"): V's files, expiry and link, and RECIPIENTS
+ * ("a@example.nl, b@example.nl") for {{recipients}}; text (HTML 0) or HTML snippet. */
+char *bd_notice_render_manage(const struct bd_notice *n, const struct bd_notice_vars *v,
+                              const char *recipients, int html);
 /* A receipt, text (HTML 0) or HTML snippet (HTML 1). */
 char *bd_notice_render_receipt(const struct bd_notice *n, const struct bd_notice_vars *v,
                                const struct bd_notice_receipt *rc, int html);

@@ -42,11 +42,12 @@ def fail(msg):
     sys.exit(1)
 
 
-def npm_ci(build):
-    """playwright-core from the lockfile, installed in the build directory."""
-    work = os.path.join(build, "browser-test")
+def npm_ci(build, script="browser-test.js"):
+    """playwright-core from the lockfile, installed in the build directory beside SCRIPT (a
+    directory of its own per script, so that tests run side by side do not share one)."""
+    work = os.path.join(build, script[:-3])
     os.makedirs(work, exist_ok=True)
-    for f in ("package.json", "package-lock.json", "browser-test.js"):
+    for f in ("package.json", "package-lock.json", script):
         shutil.copy(os.path.join(HERE, f), work)
     p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
                        capture_output=True)

@@ -4,10 +4,12 @@
  *
  * The first byte chooses: 0 a /d/ target (then its token is decoded and
  * verified, as the download handler does), 1 a /u/ target, 2 a Range header
- * against a size taken from the next 8 bytes, 3 an Accept-Language header.
- * Each must refuse or answer within its contract: a target's token is
- * exactly a token's length of base64url, a file number within 1..GW_INDEX_MAX,
- * a range within the body, a language "nl" or "en".
+ * against a size taken from the next 8 bytes, 3 an Accept-Language header,
+ * 4 a posted form (its "form" and "days" fields). Each must refuse or answer
+ * within its contract: a target's token is exactly a token's length of
+ * base64url, a file number within 1..GW_INDEX_MAX, a range within the body, a
+ * language "nl" or "en", a form field within its buffer and free of control
+ * characters.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -60,6 +62,24 @@ static void range(const char *s, uint64_t size)
 		abort();
 }
 
+/* A form field fits its buffer, NUL-terminated, and holds no control character. */
+static void form(const char *s)
+{
+	static const char *const names[] = {"form", "days"};
+	char out[34];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		memset(out, 'x', sizeof(out));
+		if (gw_parse_form_field(s, names[i], out, sizeof(out)) < 0)
+			continue;
+		if (memchr(out, '\0', sizeof(out)) == NULL)
+			abort();
+		for (const char *p = out; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s, token[BD_TOKEN_MAX_CHARS + 1];
@@ -69,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	mode = data[0] % 4;
+	mode = data[0] % 5;
 	data++, size--;
 	if (mode == 2 && size >= 8) {
 		memcpy(&body, data, 8);
@@ -85,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_token(token);
 		break;
 	case 2: range(s, body); break;
+	case 4: form(s); break;
 	default:
 		lang = gw_pages_language(NULL, s, size % 2 ? "nl" : "auto");
 		if (strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0)

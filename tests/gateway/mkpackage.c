@@ -11,7 +11,8 @@
  * address to the manifest, -v code asks recipients to verify with a mailed
  * code, -A sets the sender's access code (its hash goes into the manifest).
  * -s is the sender, -R asks for receipts to it, -m limits downloads per file.
- * Prints the link, then the package id, one per line.
+ * Prints the link, then the package id, then the sender's management link,
+ * one per line.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -208,6 +209,10 @@ int main(int argc, char **argv)
 		return die("token", &err);
 	bd_package_id_hex(keys->id, id);
 	printf("%s/d/%s\n%s\n", conf->gateway.public_url, token, id);
+	t.type = BD_TOKEN_MANAGE;
+	if (bd_token_encode(&t, kr, token, &err) < 0)
+		return die("token", &err);
+	printf("%s/m/%s\n", conf->gateway.public_url, token);
 	memset(&t, 0, sizeof(t));
 	bd_manifest_free(&m);
 	bd_package_keys_free(&keys);

@@ -4,7 +4,8 @@
 Negotiation, macros, headers, a body over 64 KiB in chunks, end of message:
 the replacement body and header changes are checked, as is the order of the
 replies (body chunks back to back), inbound and internal mail, abort and
-reuse of a connection, storage failure (tempfail) and SIGHUP reload.
+reuse of a connection, storage failure (tempfail) and SIGHUP reload; with receipts on, the
+sender's management mail once per message, and a failure to send it that changes nothing.
 The /metrics listener: off by default, bound before privileges are dropped,
 and a port in use stops the start.
 
@@ -453,6 +454,60 @@ class MilterLateJob(unittest.TestCase):
             self.assertEqual(stack.objects(), [])
         finally:
             proxy.stop()
+            stack.stop()
+
+class MilterManageMail(unittest.TestCase):
+    """[recipients] receipts on: the sender's management mail after the change."""
+
+    def message(self):
+        return mt.message("medewerker@bestanden.test", ["klant@example.org"], "Jaaropgave",
+                          "Zie bijlage.\n", [("jaaropgave.pdf", "application", "pdf",
+                                               os.urandom(20_000))])
+
+    def wait_log(self, stack, what, timeout=30):
+        deadline = time.time() + timeout
+        while what not in stack.log("milter") and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertIn(what, stack.log("milter"))
+
+    def test_sent_once_to_the_sender(self):
+        stack = Stack(BUILD, with_postfix=False)
+        stack.conf_extra = {("recipients", "receipts"): "first",
+                            ("smtp", "port"): str(stack.ports["sink"])}
+        stack.start()
+        try:
+            res, _ = mc.send_message("127.0.0.1", stack.ports["milter"], self.message(), SENDER,
+                                     [OUTSIDE], connect=("client.example", "4", "198.51.100.1"),
+                                     mail_macros={"{auth_authen}": "jan"})
+            self.assertEqual(res.verdict, "continue")
+            self.assertIsNotNone(res.body)
+            self.assertNotIn(b"/m/", res.body)  # the recipients never see it
+            self.wait_log(stack, "event=manage-mail-sent")
+            mails = [stack.parse(p)[0] for p in stack.wait_delivered(1)]
+            self.assertEqual(len(mails), 1)
+            self.assertEqual(str(mails[0]["To"]), "medewerker@bestanden.test")
+            text = "".join(p.get_content() for p in mt.text_parts(mails[0]))
+            self.assertRegex(text, r"/m/[A-Za-z0-9_-]{56}")
+            self.assertIn("jaaropgave.pdf", text)
+            self.assertIn("klant@example.org", text)
+            self.assertNotIn("/m/", stack.log("milter"))
+        finally:
+            stack.stop()
+
+    def test_a_failure_to_send_changes_nothing(self):
+        stack = Stack(BUILD, with_postfix=False)
+        closed = stack.ports["submission"]  # nothing listens there without Postfix
+        stack.conf_extra = {("recipients", "receipts"): "every", ("smtp", "port"): str(closed)}
+        stack.start()
+        try:
+            res, _ = mc.send_message("127.0.0.1", stack.ports["milter"], self.message(), SENDER,
+                                     [OUTSIDE], connect=("client.example", "4", "198.51.100.1"),
+                                     mail_macros={"{auth_authen}": "jan"})
+            self.assertEqual(res.verdict, "continue")
+            self.assertIsNotNone(res.body, "the message is rewritten all the same")
+            self.wait_log(stack, "event=manage-mail-failed")
+            self.assertIn("action=rewritten", stack.log("milter"))
+        finally:
             stack.stop()
 
 
