@@ -303,11 +303,14 @@ class TwoNodes:
     """Two machines' worth of bestanden on one Ceph bucket: nodes[0] and nodes[1] each run
     Postfix, the milter, the gateway and an smtp-sink; they share the key directory (of
     nodes[0]) and the bucket; nginx balances the recipients' requests over both gateways
-    and is the public_url of both. CONF_EXTRA goes to both nodes' configuration."""
+    and is the public_url of both. CONF_EXTRA goes to both nodes' configuration, NODE_EXTRA(node)
+    gives one node's own (say, [smtp] port = its smtp-sink)."""
 
-    def __init__(self, build, ceph, workdir, bucket="bestanden-two-nodes", conf_extra=None):
+    def __init__(self, build, ceph, workdir, bucket="bestanden-two-nodes", conf_extra=None,
+                 node_extra=None):
         self.build, self.ceph, self.dir, self.bucket = build, ceph, workdir, bucket
         self.conf_extra = conf_extra or {}
+        self.node_extra = node_extra  # NODE -> settings of that node alone (its own ports)
         self.nodes = []
         self.nginx = None
         self.url = None
@@ -330,6 +333,8 @@ class TwoNodes:
             extra.update(self.conf_extra)
             node = S3Stack(self.build, self.ceph, self.bucket, workdir=os.path.join(self.dir, name),
                            conf_extra=extra)
+            if self.node_extra:
+                node.conf_extra.update(self.node_extra(node))
             self.nodes.append(node)
             node.start()
             if keys is None:

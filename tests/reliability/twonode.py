@@ -15,6 +15,7 @@ import re
 import socket
 import subprocess
 import time
+import urllib.request
 
 import nodes
 from stack import Stack
@@ -185,6 +186,101 @@ def check_sweepers(tn, counts, expire=5, count=20, timeout=200):
     return problems
 
 
+MANAGE_RE = re.compile(r"<(https?://[^/\s>]+/m/[A-Za-z0-9_-]{56})>")
+RECEIPT_RE = re.compile(r"volledig gedownload|downloaded completely")
+
+
+def _mails(node):
+    """Every message NODE's smtp-sink holds, parsed, with the text of its body parts."""
+    out = []
+    for path in node.delivered():
+        node.wait_written(path)
+        msg, _ = Stack.parse(path)
+        out.append((msg, "\n".join(p.get_content() for p in mt.text_parts(msg))))
+    return out
+
+
+def _wait(what, cond, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.5)
+    return None
+
+
+def check_shared_events(build, ceph, workdir, counts):
+    """Download events are objects in the bucket, so every gateway sees them: a file
+    downloaded through gateway b shows on the sender's status page served by gateway a,
+    and with receipts = first two complete downloads, one through each gateway, send the
+    sender one receipt in all. Its own two nodes: [recipients] receipts = first sends every
+    message's sender a management mail, which the mail check above does not expect."""
+    problems = []
+    tn = nodes.start_two_nodes(
+        build, ceph, workdir, bucket="bestanden-two-nodes-events",
+        conf_extra={("recipients", "receipts"): "first",
+                    ("gateway", "failed_lookups_per_minute"): "100000"},
+        node_extra=lambda n: {("smtp", "port"): str(n.ports["sink"])})
+    try:
+        a, b = tn.nodes
+        direct = {n: "http://127.0.0.1:%d" % n.ports["gateway"] for n in (a, b)}
+        data = os.urandom(300_000)
+        a.send(mt.message(SENDER, [OUTSIDE], "Gedeelde gebeurtenissen", "Zie bijlage.\n",
+                          [("overzicht.pdf", "application", "pdf", data)]), SENDER, [OUTSIDE])
+
+        def links():
+            link = mlink = None
+            for msg, text in _mails(a):
+                found = mt.links(msg)
+                if OUTSIDE in str(msg["To"]) and found:
+                    link = found.pop()
+                m = MANAGE_RE.search(text)
+                if SENDER in str(msg["To"]) and m:
+                    mlink = m.group(1)
+            return (link, mlink) if link and mlink else None
+
+        got = _wait("links", links, 120)
+        if not got:
+            return problems + ["shared events: no rewritten message and management mail at node a"]
+        link, mlink = got
+        token_path = link[len(tn.url):]
+        manage_path = mlink[len(tn.url):]
+        # one complete download through gateway b
+        digest, _ = nodes.download(direct[b] + token_path + "/1")
+        if digest != mt.sha(data):
+            problems.append("shared events: the file fetched through gateway b differs")
+
+        def shown_on_a():
+            req = urllib.request.Request(direct[a] + manage_path, headers={"Accept-Language": "en"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                page = r.read().decode()
+            return "Downloaded by someone with the link on" in page
+
+        shown = _wait("status page", shown_on_a, 30)
+        counts["two nodes: download via b on a's status page"] = "yes" if shown else "no"
+        if not shown:
+            problems.append("shared events: gateway a's status page does not show the download through b")
+        # and one through gateway a: receipts = first, so still one receipt in all
+        digest, _ = nodes.download(direct[a] + token_path + "/1")
+        if digest != mt.sha(data):
+            problems.append("shared events: the file fetched through gateway a differs")
+
+        def receipts():
+            return [m for n in (a, b) for m, text in _mails(n)
+                    if SENDER in str(m["To"]) and RECEIPT_RE.search(text)]
+
+        _wait("receipt", receipts, 60)
+        time.sleep(10)  # time for a second, wrong, receipt to arrive
+        n = len(receipts())
+        counts["two nodes: receipts for 2 downloads (receipts = first)"] = n
+        if n != 1:
+            problems.append("shared events: %d receipts for one file downloaded through both gateways" % n)
+    finally:
+        tn.stop(keep=bool(problems) or os.environ.get("BD_KEEP_TEST_DIR") == "1")
+    return problems
+
+
 def run(build, ceph, workdir, log=print):
     counts = {"two nodes: sent": 0, "two nodes: delivered": 0, "two nodes: links verified": 0}
     problems = []
@@ -205,4 +301,7 @@ def run(build, ceph, workdir, log=print):
             "%d" % served.get("127.0.0.1:%d" % n.ports["gateway"], 0) for n in tn.nodes)
     finally:
         tn.stop(keep=bool(problems) or os.environ.get("BD_KEEP_TEST_DIR") == "1")
+    t0 = time.time()
+    problems += check_shared_events(build, ceph, workdir + "-events", counts)
+    log("two nodes: shared events checked after %.0fs" % (time.time() - t0))
     return counts, problems
