@@ -341,6 +341,33 @@ static int64_t lock_state(const struct gate *g, const struct bd_event *ev, size_
 	return until > g->now ? until : 0;
 }
 
+/* True when EV holds a lock of any client within the last lockout: its sender was warned
+ * then, and one warning per lockout is enough (many clients must not flood the sender). */
+static bool lock_warned(const struct gate *g, const struct bd_event *ev, size_t n)
+{
+	int64_t since = g->now - (int64_t)g->rt->settings.conf->recipients.lockout;
+
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].kind == BD_EVENT_LOCKED && ev[i].at > since)
+			return true;
+	return false;
+}
+
+/* With receipts on, the sender hears of a lock: the recipient may call, or the link may be
+ * in the wrong hands (then the management link withdraws it). */
+static void warn_sender(const struct gate *g, int64_t until)
+{
+	struct bd_error err;
+
+	if (g->m->protection.receipts == BD_RECEIPTS_OFF || g->m->sender == NULL)
+		return;
+	if (bd_notify_locked(g->rt->settings.conf, g->m->sender, (time_t)until, &err) < 0)
+		bd_log(LOG_WARNING, "event=lock-warning-failed package=%s error=\"%s\"", g->package,
+		       err.msg);
+	else
+		bd_log(LOG_INFO, "event=lock-warning-sent package=%s", g->package);
+}
+
 static enum MHD_Result access_code(const struct gate *g)
 {
 	struct bd_event *ev = NULL, e = {.kind = BD_EVENT_CODE_FAILED};
@@ -349,6 +376,7 @@ static enum MHD_Result access_code(const struct gate *g)
 	unsigned tries;
 	size_t n = 0;
 	int64_t until;
+	bool warned;
 
 	client_hash(g, e.client);
 	if (bd_events_list(g->rt->settings.store, bd_download_keys(g->d), &ev, &n, &err) < 0) {
@@ -358,6 +386,7 @@ static enum MHD_Result access_code(const struct gate *g)
 		return page(g, GW_VERIFY_BUSY, NULL, 0);
 	}
 	until = lock_state(g, ev, n, e.client, &tries);
+	warned = lock_warned(g, ev, n);
 	free(ev);
 	if (until != 0) {
 		failed(g, "locked", MHD_HTTP_TOO_MANY_REQUESTS);
@@ -379,6 +408,8 @@ static enum MHD_Result access_code(const struct gate *g)
 		audit(g, "locked", "locked", MHD_HTTP_TOO_MANY_REQUESTS, NULL);
 		bd_log(LOG_NOTICE, "event=verify-locked package=%s", g->package);
 		gw_log_field(g->r, "result", "locked");
+		if (!warned)
+			warn_sender(g, g->now + (int64_t)g->rt->settings.conf->recipients.lockout);
 		return page(g, GW_VERIFY_LOCKED, NULL,
 		            g->now + (int64_t)g->rt->settings.conf->recipients.lockout);
 	}

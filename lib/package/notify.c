@@ -205,27 +205,45 @@ int bd_notify_infected(const struct bd_conf *conf, const struct bd_request *r, c
 	return rc;
 }
 
-int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
-                      const struct bd_notice_receipt *rc, struct bd_error *err)
+/* A mail to a package's SENDER from template NAME, rendered with RC, subject in nl/en. */
+static int sender_mail(const struct bd_conf *conf, const char *name, const char *sender,
+                       const char *subj_nl, const char *subj_en, const struct bd_notice_receipt *rc,
+                       struct bd_error *err)
 {
-	struct bd_notice *n = bd_notice_load_named(conf->notice.template_dir, "receipt",
+	struct bd_notice *n = bd_notice_load_named(conf->notice.template_dir, name,
 	                                           bd_language_code(conf->notice.language), err);
 	struct bd_notice_vars v = {conf->gateway.organisation, "", 0, 0, NULL, languages(conf)};
-	char *subj, *nl, *en;
+	char *subj;
 	int rc_mail;
 
 	if (n == NULL)
 		return -1;
-	nl = bd_asprintf("Gedownload: %s", rc->file);
-	en = bd_asprintf("Downloaded: %s", rc->file);
-	subj = subject(conf, nl, en);
-	free(nl);
-	free(en);
+	subj = subject(conf, subj_nl, subj_en);
 	rc_mail = mail_rendered(conf, sender, subj, bd_notice_render_receipt(n, &v, rc, 0),
 	                        bd_notice_render_receipt(n, &v, rc, 1), err);
 	free(subj);
 	bd_notice_free(&n);
 	return rc_mail;
+}
+
+int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
+                      const struct bd_notice_receipt *rc, struct bd_error *err)
+{
+	char *nl = bd_asprintf("Gedownload: %s", rc->file),
+	     *en = bd_asprintf("Downloaded: %s", rc->file);
+	int r = sender_mail(conf, "receipt", sender, nl, en, rc, err);
+
+	free(nl);
+	free(en);
+	return r;
+}
+
+int bd_notify_locked(const struct bd_conf *conf, const char *sender, time_t until,
+                     struct bd_error *err)
+{
+	return sender_mail(conf, "locked", sender, "Toegangscode: pogingen geblokkeerd",
+	                   "Access code: attempts locked",
+	                   &(struct bd_notice_receipt){"", until, NULL}, err);
 }
 
 int bd_notify_code(const struct bd_conf *conf, const char *lang, const char *to, const char *link,

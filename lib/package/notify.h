@@ -4,7 +4,8 @@
  * have arrived, the receipt to a sender that a file was downloaded, a
  * recipient's verification code (template "code", in the language of the
  * page that asked for it), and the sender's management link ("manage") once
- * per message that wants receipts.
+ * per message that wants receipts, and ("locked") the warning to a sender that
+ * someone used up the tries of the package's access code.
  *
  * They are rendered from the notice templates of [notice] template_dir
  * ("request" for the invitation, "notice" for the arrival, as in outgoing
@@ -41,6 +42,10 @@ int bd_notify_code(const struct bd_conf *conf, const char *lang, const char *to,
 /* Tell SENDER that RC->file was downloaded completely, when and by whom. */
 int bd_notify_receipt(const struct bd_conf *conf, const char *sender,
                       const struct bd_notice_receipt *rc, struct bd_error *err);
+/* Tell SENDER that a visitor used up the tries of the package's access code and is locked
+ * out until UNTIL (the sender may want to call the recipient: someone else may have the link). */
+int bd_notify_locked(const struct bd_conf *conf, const char *sender, time_t until,
+                     struct bd_error *err);
 /* Tell M's sender where to see and manage the package: LINK (its /m/ link), with M's
  * files, recipients and expiry. */
 int bd_notify_manage(const struct bd_conf *conf, const struct bd_manifest *m, const char *link,

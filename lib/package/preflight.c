@@ -307,6 +307,7 @@ unsigned bd_preflight_run(const struct bd_conf *conf, unsigned roles, bd_conf_re
 		/* a recipient's code goes out in the language of the page that asked for it */
 		check_templates_in(&r, conf, "code", "auto");
 		check_templates(&r, conf, "receipt"); /* to senders, in [notice] language */
+		check_templates(&r, conf, "locked");
 		check_uploads(&r, conf, user);
 	}
 	/* The gateway alone does not call its own object API; everyone else does. */

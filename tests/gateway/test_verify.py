@@ -347,6 +347,31 @@ class Verification(unittest.TestCase):
         self.assertNotIn(ACCESS, self.audit_text())
         self.assertNotIn(ACCESS, self.gw.log())
 
+    def test_7b_lockout_warns_the_sender_once(self):
+        sender = "afzender@bestanden.test"
+        link, package, token = self.package("-A", ACCESS, "-s", sender, "-R", "first")
+        before = len(self.mails())
+
+        def lock(client):
+            for _ in range(5):
+                r = self.post(link, {"form": form_token(self.gw.curl(link).text),
+                                     "step": "access", "code": "0000"},
+                              {"X-Forwarded-For": client})
+            self.assertEqual(r.status, 429)
+
+        lock("192.0.2.21")
+        msg = self.wait_mails(before + 1)[-1]
+        self.assertIn(sender, str(msg["To"]))
+        body = msg.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("te vaak een verkeerde toegangscode", body)
+        self.assertNotIn(ACCESS, body)
+        self.assertNotIn(token, body)
+        # a second client locked within the hour: no second warning
+        lock("192.0.2.22")
+        time.sleep(2)
+        self.assertEqual(len(self.mails()), before + 1, "a second warning within the lockout")
+        self.assertIn("event=lock-warning-sent package=%s" % package, self.gw.log())
+
     def test_8_unprotected_package_unchanged(self):
         link, package, token = self.gw.package([(self.file, "open.pdf", "application/pdf")])
         page = self.gw.curl(link)
