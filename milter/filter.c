@@ -958,16 +958,16 @@ static sfsistat on_eom(SMFICTX *ctx)
 		              "Attachment processing failed; please try again later");
 		r = SMFIS_TEMPFAIL;
 	} else {
-		char rule[300] = "";
+		char rule[200] = "", protection[120] = "";
 
 		policy_kv(rule, sizeof(rule), res);
-		protection_kv(rule, sizeof(rule), res);
+		protection_kv(protection, sizeof(protection), res);
 		bd_log(LOG_INFO,
 		       "queue_id=%s direction=%s rule=%s%s action=rewritten attachments=%u "
-		       "bytes=%llu stored=%llu package=%s duration=%.3f",
+		       "bytes=%llu stored=%llu package=%s%s duration=%.3f",
 		       m->queue_id[0] ? m->queue_id : "-", direction, why, rule, res->nfiles,
 		       (unsigned long long)bd_spool_size(m->spool), (unsigned long long)res->bytes,
-		       res->package_id, elapsed(m));
+		       res->package_id, protection, elapsed(m));
 		rewritten = true;
 		r = SMFIS_CONTINUE;
 	}
