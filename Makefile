@@ -4,6 +4,7 @@ BUILD     ?= build
 ASAN      ?= build-asan
 FUZZ      ?= build-fuzz
 JOBS      ?= $(shell nproc)
+TEST_JOBS ?= 2
 CMAKE_OPTS ?=
 
 .PHONY: all deps build check test test-asan asan fuzz-smoke fuzz demo demo-stop format install uninstall deb clean bench bench-smtp help screenshots reliability
@@ -40,11 +41,11 @@ asan: deps $(ASAN)/CMakeCache.txt
 	cmake --build $(ASAN) -j $(JOBS)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure
+	cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS)
 
 test-asan: asan
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(TEST_JOBS)
 
 # The test command: everything, in the normal and in the sanitizer build.
 check:
