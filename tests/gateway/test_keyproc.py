@@ -36,20 +36,47 @@ def key_files(keys, prefix):
     return out
 
 
+SHADOW_BYTES = 64 << 30  # no region of the gateway's own is this large: a sanitizer's shadow
+CHUNK = 64 << 20
+OVERLAP = 128  # longer than a key in base64, so none hides across two chunks
+
+
+def resident(pid):
+    """{start address: resident or swapped kB} of every mapping of PID (/proc/PID/smaps)."""
+    out, start = {}, None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split()[0]
+            if re.fullmatch(r"[0-9a-f]+-[0-9a-f]+", head):
+                start = int(head.split("-")[0], 16)
+                out[start] = 0
+            elif head in ("Rss:", "Swap:"):
+                out[start] += int(line.split()[1])
+    return out
+
+
 def memory(pid):
-    """Every readable region of PID's memory, as a list of bytes."""
+    """Every readable, resident region of PID's memory, as a list of byte strings (long
+    regions in overlapping chunks). Left out: pages never touched (no byte of a key can be
+    there) and a sanitizer build's shadow memory (terabytes of address space that holds
+    only shadow bytes); the caller's positive check, the link keys found, shows that what
+    holds data was read."""
     regions = []
+    kb = resident(pid)
     with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
         for line in maps:
             fields = line.split()
             if not fields[1].startswith("r") or fields[-1] in ("[vvar]", "[vsyscall]"):
                 continue
             start, end = (int(x, 16) for x in fields[0].split("-"))
-            try:
-                mem.seek(start)
-                regions.append(mem.read(end - start))
-            except OSError:
-                pass  # e.g. a device mapping
+            if kb.get(start, 1) == 0 or end - start >= SHADOW_BYTES:
+                continue
+            for at in range(start, end, CHUNK):
+                try:
+                    mem.seek(at)
+                    regions.append(mem.read(min(CHUNK + OVERLAP, end - at)))
+                except OSError:
+                    break  # e.g. a device mapping
     return regions
 
 
