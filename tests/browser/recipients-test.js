@@ -77,6 +77,13 @@ async function verifyFlow(page) {
   await submit(page, 'button[type=submit]');
   check(await page.locator('input#code').count() === 1, 'a wrong address: asked for a code all the same');
   const wrongAnswer = await page.locator('main').innerText();
+  // the same step in Dutch, for its screenshot (an unknown address: still no mail)
+  await page.goto(cfg.link + '?lang=nl');
+  await page.fill('input#address', cfg.wrongAddress);
+  await submit(page, 'button[type=submit]');
+  check(await page.locator('input#code').count() === 1, 'in Dutch: asked for a code');
+  check(await page.locator('html').getAttribute('lang') === 'nl', 'the code form in Dutch');
+  await shot(page, 'verify-code-nl', DESKTOP);
   // the right address
   await page.goto(cfg.link + '?lang=en');
   await page.fill('input#address', cfg.rightAddress);
