@@ -32,8 +32,7 @@ def main(build, shots):
     for tool in ("/usr/bin/chromium", shutil.which("node"), shutil.which("npm")):
         if not tool or not os.access(tool, os.X_OK):
             fail("chromium, node and npm are needed (scripts/install-deps.sh test)")
-    work = npm_ci(build)
-    shutil.copy(os.path.join(HERE, "upload-test.js"), work)
+    work = npm_ci(build, "upload-test.js")  # its own directory: gateway_browser may run beside it
     os.makedirs(shots, exist_ok=True)
     gw = gwtest.Gateway(build, logo=os.path.join(HERE, "logo.svg"))
     sink = test_upload.Sink(gw.dir)
