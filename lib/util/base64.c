@@ -138,18 +138,32 @@ uint64_t bd_base64_decoded_count(const uint8_t *in, size_t len, struct bd_base64
 		init_tables();
 #ifdef __SSE2__
 	/* sixteen bytes at a time until an '=': the digits among them counted, the
-	 * rest (line ends, junk) skipped, as the decoder skips them */
+	 * rest (line ends, junk) skipped, as the decoder skips them. A digit's byte in
+	 * the compare is all ones (-1), so subtracting it counts per byte lane; the
+	 * lanes are summed (psadbw) before they can overflow, at most 255 steps on */
 	while (end - p >= 16) {
-		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
-		__m128i is = _mm_or_si128(
-		        _mm_or_si128(in_range(b, 'A', 26), in_range(b, 'a', 26)),
-		        _mm_or_si128(in_range(b, '0', 10),
-		                     _mm_or_si128(in_range(b, '+', 1), in_range(b, '/', 1))));
+		__m128i lanes = _mm_setzero_si128(), sums;
+		unsigned steps = 0;
 
-		if (_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_set1_epi8('='))) != 0)
-			break;
-		digits += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_epi8(is));
-		p += 16;
+		while (end - p >= 16 && steps < 255) {
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i is = _mm_or_si128(
+			        _mm_or_si128(in_range(b, 'A', 26), in_range(b, 'a', 26)),
+			        _mm_or_si128(
+			                in_range(b, '0', 10),
+			                _mm_or_si128(in_range(b, '+', 1), in_range(b, '/', 1))));
+
+			if (_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_set1_epi8('='))) != 0)
+				break;
+			lanes = _mm_sub_epi8(lanes, is);
+			p += 16;
+			steps++;
+		}
+		sums = _mm_sad_epu8(lanes, _mm_setzero_si128());
+		digits += (uint64_t)_mm_cvtsi128_si32(sums) +
+		          (uint64_t)_mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+		if (steps < 255)
+			break; /* an '=' or the end */
 	}
 #endif
 	while (p < end) {
