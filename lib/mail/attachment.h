@@ -48,6 +48,10 @@ struct bd_attachment_item {
 /* Push the content of C (decoded, unless C->raw) into SINK. */
 int bd_attachment_copy(const struct bd_attachment_content *c, struct bd_sink *sink,
                        struct bd_error *err);
+/* The same, reading the content PIECE bytes at a time (bd_attachment_copy: 64 KiB): the
+ * upload's encryptor asks for what its chunk still lacks, down to a single byte. */
+int bd_attachment_copy_pieces(const struct bd_attachment_content *c, size_t piece,
+                              struct bd_sink *sink, struct bd_error *err);
 /* Its size in bytes (the same bytes bd_attachment_copy and the upload produce). */
 int bd_attachment_measure(const struct bd_attachment_content *c, uint64_t *size,
                           struct bd_error *err);
