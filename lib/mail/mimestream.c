@@ -2,8 +2,9 @@
  * mimestream.c - GMimeStream subclasses: pread(2) over a spool, and a sink adapter.
  *
  * Pread substreams share the descriptor and own nothing; the root stream
- * closes it when the last reference goes. Positions are per stream object,
- * so nothing here touches the descriptor's file offset.
+ * closes it when the last reference goes. Positions, and the read-ahead for
+ * small reads, are per stream object, so nothing here touches the
+ * descriptor's file offset.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -32,12 +33,20 @@
 		c_->substream = prefix##_substream;                                                \
 	} while (0)
 
+/* gmime's parser asks for 4 KiB at a time: reads that small are served from a read-ahead
+ * of AHEAD bytes, one pread(2) instead of sixteen; larger reads go straight to the caller */
+#define AHEAD      65536
+#define SMALL_READ 16384
+
 typedef struct {
 	GMimeStream parent_object;
 	int fd;
 	gint64 size; /* of the whole file */
 	gboolean owner, eos;
 	GMimeStream *root; /* substreams keep the root (and so the fd) alive */
+	char *ahead;       /* AHEAD bytes once a small read came, else NULL */
+	gint64 ahead_off;  /* the file offset of ahead[0] */
+	size_t ahead_len;  /* bytes valid in it */
 } BdPreadStream;
 
 typedef struct {
@@ -54,6 +63,42 @@ static gint64 end_of(GMimeStream *stream)
 	return stream->bound_end == -1 ? ps->size : MIN(stream->bound_end, ps->size);
 }
 
+static ssize_t pread_at(int fd, char *buf, size_t len, gint64 off)
+{
+	ssize_t n;
+
+	do {
+		n = pread(fd, buf, len, (off_t)off);
+	} while (n == -1 && errno == EINTR);
+	return n;
+}
+
+/* Up to LEN bytes at the stream's position from the read-ahead, refilled when it does
+ * not hold that position; -1 with errno when the file cannot be read. */
+static ssize_t read_ahead(BdPreadStream *ps, char *buf, size_t len)
+{
+	gint64 pos = ((GMimeStream *)ps)->position;
+	size_t n;
+
+	if (pos < ps->ahead_off || pos >= ps->ahead_off + (gint64)ps->ahead_len) {
+		ssize_t got;
+
+		if (ps->ahead == NULL)
+			ps->ahead = g_malloc(AHEAD);
+		ps->ahead_len = 0;
+		got = pread_at(ps->fd, ps->ahead, AHEAD, pos);
+		if (got <= 0)
+			return got;
+		ps->ahead_off = pos;
+		ps->ahead_len = (size_t)got;
+	}
+	n = (size_t)(ps->ahead_off + (gint64)ps->ahead_len - pos);
+	if (n > len)
+		n = len;
+	memcpy(buf, ps->ahead + (pos - ps->ahead_off), n);
+	return (ssize_t)n;
+}
+
 static ssize_t ps_read(GMimeStream *stream, char *buf, size_t len)
 {
 	BdPreadStream *ps = (BdPreadStream *)stream;
@@ -66,9 +111,10 @@ static ssize_t ps_read(GMimeStream *stream, char *buf, size_t len)
 	}
 	if ((gint64)len > end - stream->position)
 		len = (size_t)(end - stream->position);
-	do {
-		n = pread(ps->fd, buf, len, (off_t)stream->position);
-	} while (n == -1 && errno == EINTR);
+	if (len < SMALL_READ)
+		n = read_ahead(ps, buf, len);
+	else
+		n = pread_at(ps->fd, buf, len, stream->position);
 	if (n > 0)
 		stream->position += n;
 	else if (n == 0)
@@ -157,6 +203,7 @@ static void ps_finalize(GObject *object)
 	BdPreadStream *ps = (BdPreadStream *)object;
 
 	ps_close((GMimeStream *)ps);
+	g_free(ps->ahead);
 	if (ps->root != NULL)
 		g_object_unref(ps->root);
 	G_OBJECT_CLASS(bd_pread_stream_parent_class)->finalize(object);
