@@ -76,6 +76,7 @@ struct msg {
 	int failed; /* spooling failed: tempfail at eom */
 	char fail_reason[256];
 	struct timespec start;
+	struct timespec eom; /* the end of the message: the MTA waits from here */
 };
 
 static atomic_int active;
@@ -641,13 +642,18 @@ static int take_code(struct msg *m, struct bd_uploadreq *rq, struct bd_error *er
 	return 0;
 }
 
-static double elapsed(const struct msg *m)
+static double since(const struct timespec *t)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - m->start.tv_sec) +
-	       (double)(now.tv_nsec - m->start.tv_nsec) / 1e9;
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* Seconds since MAIL FROM. */
+static double elapsed(const struct msg *m)
+{
+	return since(&m->start);
 }
 
 /* " policy_rule=NAME policy_action=ACTION" into BUF when [rule NAME] sections decided RES. */
@@ -837,6 +843,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
+	clock_gettime(CLOCK_MONOTONIC, &m->eom);
 	set_queue_id(ctx, m);
 	if (m->failed == 2) {
 		bd_log(LOG_NOTICE, "queue_id=%s action=reject reason=too-large error=\"%s\"",
@@ -964,10 +971,10 @@ static sfsistat on_eom(SMFICTX *ctx)
 		protection_kv(protection, sizeof(protection), res);
 		bd_log(LOG_INFO,
 		       "queue_id=%s direction=%s rule=%s%s action=rewritten attachments=%u "
-		       "bytes=%llu stored=%llu package=%s%s duration=%.3f",
+		       "bytes=%llu stored=%llu package=%s%s duration=%.3f processing=%.3f",
 		       m->queue_id[0] ? m->queue_id : "-", direction, why, rule, res->nfiles,
 		       (unsigned long long)bd_spool_size(m->spool), (unsigned long long)res->bytes,
-		       res->package_id, protection, elapsed(m));
+		       res->package_id, protection, elapsed(m), since(&m->eom));
 		rewritten = true;
 		r = SMFIS_CONTINUE;
 	}
