@@ -21,8 +21,14 @@ rounds pooled), CPU seconds per message of the milter, the gateway and Postfix (
 processes of each, from /proc/<pid>/stat deltas, median over rounds) and the milter's
 peak RSS (VmHWM, reset before each measurement; max over rounds).
 
+With --compare OTHER_BUILD a further configuration, "compare", runs bestanden from that
+build (say, the commit before a change) in the same rounds, so a change is measured against
+its baseline interleaved; --set and --compare-set put SECTION.KEY=VALUE into the one or
+the other's configuration (say, --compare-set milter.spool_memory=1M).
+
 usage: bench/smtp/run.py [--build build] [--rounds 3] [--sizes 0,100k,1m,10m,25m]
                          [--messages 400,200,60,12,6] [--configs LIST] [--transport unix|inet]
+                         [--compare OTHER_BUILD] [--set S.K=V] [--compare-set S.K=V]
                          [--json FILE] [--perf FILE]
 Run as root (Postfix and the private instances need it).
 """
@@ -47,7 +53,7 @@ from stack import Stack, free_port, wait_port  # noqa: E402
 INSTANCE = os.path.join(SRC, "tests", "postfix", "postfix-instance.sh")
 CONFIGS = ["postfix", "null", "null-nr", "bestanden", "mimedefang"]
 TITLES = {"postfix": "Postfix alone", "null": "null milter", "null-nr": "null milter, no-reply flags",
-          "bestanden": "bestanden", "mimedefang": "MIMEDefang"}
+          "bestanden": "bestanden", "mimedefang": "MIMEDefang", "compare": "bestanden, --compare build"}
 MIMEDEFANG_PKGS = ["mimedefang", "libnet-dns-perl"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -176,8 +182,9 @@ def pidfile(path, timeout=20):
 class Config:
     """One private Postfix and the milter it uses."""
 
-    def __init__(self, name, bench, workdir, sink_port, transport):
+    def __init__(self, name, bench, workdir, sink_port, transport, conf_extra=None):
         self.name, self.bench, self.dir = name, bench, os.path.join(workdir, name)
+        self.conf_extra = conf_extra or {}
         self.transport = transport
         self.sink_port = sink_port
         self.smtp, self.submission = free_port(), free_port()
@@ -207,9 +214,9 @@ class Config:
             if self.name == "null-nr":
                 argv.append("-n")
             self.spawn(argv + [listen], "milter.log")
-        elif self.name == "bestanden":
+        elif self.name in ("bestanden", "compare"):
             self.stack = QuietStack(os.path.dirname(self.bench), os.path.join(self.dir, "stack"),
-                                    self.sink_port, listen)
+                                    self.sink_port, listen, self.conf_extra)
             os.makedirs(self.stack.dir)
             self.stack.start()
         elif self.name == "mimedefang":
@@ -291,9 +298,9 @@ class Config:
 class QuietStack(Stack):
     """The gateway and milter of tests/e2e/stack.py, relaying to the shared sink."""
 
-    def __init__(self, build, workdir, sink_port, listen):
+    def __init__(self, build, workdir, sink_port, listen, extra):
         super().__init__(build, workdir=workdir, with_postfix=False,
-                         conf_extra={("milter", "socket"): listen})
+                         conf_extra={**extra, ("milter", "socket"): listen})
         self.ports["sink"] = sink_port
 
     def start_milter(self):
@@ -358,6 +365,13 @@ def report(results, sizes, configs, rounds):
                 percentile(lat, 50) * 1000, percentile(lat, 99) * 1000, cpu["milter"],
                 cpu["gateway"], cpu["postfix"],
                 "%.1f" % max(r["rss"] for r in rs) if c != "postfix" else "-"))
+        if "compare" in runs and "bestanden" in runs:
+            ratios = [r["rate"] / b["rate"] for r, b in zip(runs["bestanden"], runs["compare"])]
+            cpus = [r["cpu"]["milter"] / b["cpu"]["milter"]
+                    for r, b in zip(runs["bestanden"], runs["compare"]) if b["cpu"]["milter"] > 0]
+            lines.append("\nbestanden against %s, round by round: messages/s %s, milter CPU "
+                         "per message %s" % (TITLES["compare"], spread(ratios, "%.2f"),
+                                             spread(cpus, "%.2f") if cpus else "-"))
     return "\n".join(lines)
 
 
@@ -384,6 +398,12 @@ def main():
                     help="how Postfix reaches the milters (inet: loopback TCP)")
     ap.add_argument("--perf", metavar="FILE",
                     help="perf record bestanden's milter processes during the rounds into FILE")
+    ap.add_argument("--compare", metavar="OTHER_BUILD",
+                    help="also run bestanden from this build, as configuration 'compare'")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="a setting for bestanden's configuration (repeatable)")
+    ap.add_argument("--compare-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="a setting for the --compare configuration (repeatable)")
     ap.add_argument("--json", help="also write the raw results here")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
@@ -396,10 +416,26 @@ def main():
     for c in configs:
         if c not in CONFIGS:
             ap.error("unknown configuration %s (known: %s)" % (c, ",".join(CONFIGS)))
+
+    def settings(items):
+        out = {}
+        for item in items:
+            key, eq, value = item.partition("=")
+            section, dot, name = key.partition(".")
+            if not eq or not dot:
+                ap.error("a setting is SECTION.KEY=VALUE, not %s" % item)
+            out[(section, name)] = value
+        return out
+    extra = {"bestanden": settings(a.set), "compare": settings(a.compare_set)}
     build = os.path.abspath(a.build)
-    subprocess.run(["cmake", "--build", build, "--target", "bench_null_milter", "bench_smtp_load",
-                    "bestanden-milter", "bestanden-gateway", "bestanden-cli"], check=True,
-                   stdout=subprocess.DEVNULL)
+    other = os.path.abspath(a.compare) if a.compare else None
+    if other:
+        configs.append("compare")
+        TITLES["compare"] = "bestanden, %s" % a.compare
+    for b in [build] + ([other] if other else []):
+        subprocess.run(["cmake", "--build", b, "--target", "bench_null_milter", "bench_smtp_load",
+                        "bestanden-milter", "bestanden-gateway", "bestanden-cli"], check=True,
+                       stdout=subprocess.DEVNULL)
     if "mimedefang" in configs:
         ensure_mimedefang()
     bench = os.path.join(build, "bench")
@@ -420,7 +456,8 @@ def main():
             with open(files[s], "wb") as f:
                 f.write(wire_message(s))
         for c in configs:
-            cfg = Config(c, bench, work, sink_port, a.transport)
+            cfg_bench = os.path.join(other, "bench") if c == "compare" else bench
+            cfg = Config(c, cfg_bench, work, sink_port, a.transport, extra.get(c))
             started.append(cfg)
             cfg.start()
         # warm up: every process spawned and every cache filled once
@@ -430,7 +467,7 @@ def main():
         perf = None
         if a.perf:
             pids = [p for c in started if c.name == "bestanden" for r in c.milter_roots() for p in tree(r)]
-            perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", "-o", a.perf, "-p",
+            perf = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "999", "-o", a.perf, "-p",
                                      ",".join(map(str, pids))])
             time.sleep(1)
         for rnd in range(a.rounds):
