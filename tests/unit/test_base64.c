@@ -99,6 +99,27 @@ static void test_cases(void **state)
 }
 
 /* Random bytes encoded by gmime with its line breaks, and random junk. */
+/* Every byte value at every place of a run of digits long enough for the sixteen-byte step:
+ * only the 64 digits may be taken as digits, whatever nibbles a byte shares with them. */
+static void test_every_byte(void **state)
+{
+	static const char digits[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t in[48];
+
+	(void)state;
+	for (unsigned c = 0; c < 256; c++) {
+		for (size_t at = 0; at < 16; at++) {
+			for (size_t i = 0; i < sizeof(in); i++)
+				in[i] = (uint8_t)digits[(i * 7 + c) % 64];
+			in[at] = (uint8_t)c;
+			assert_true(same_in_pieces(in, sizeof(in), 0));
+			in[16 + at] = (uint8_t)c; /* the second block, after a whole first one */
+			assert_true(same_in_pieces(in, sizeof(in), 0));
+		}
+	}
+}
+
 static void test_random(void **state)
 {
 	GRand *r = g_rand_new_with_seed(13);
@@ -239,6 +260,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_cases),
+	        cmocka_unit_test(test_every_byte),
 	        cmocka_unit_test(test_random),
 	        cmocka_unit_test(test_corpus),
 	};
