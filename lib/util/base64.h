@@ -1,5 +1,6 @@
 /*
- * base64.h - an incremental base64 decoder, table-driven, four bytes per step.
+ * base64.h - an incremental base64 decoder: sixteen bytes per step with SSSE3,
+ * else table-driven, four bytes per step.
  *
  * It decodes exactly as gmime's g_mime_encoding_base64_decode_step() does
  * (the same bytes for the same input in the same pieces, tested on the whole
