@@ -17,7 +17,7 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(BD_BASE64_NO_SSSE3)
 #include <tmmintrin.h>
 #define HAVE_SSSE3_PATH 1
 #endif
@@ -26,7 +26,9 @@
 
 static uint32_t shifted[4][256];
 static int ready;
+#ifdef HAVE_SSSE3_PATH
 static int ssse3; /* the CPU has SSSE3: sixteen digits a step (blocks_ssse3) */
+#endif
 
 static int digit(unsigned c)
 {
