@@ -971,10 +971,11 @@ static sfsistat on_eom(SMFICTX *ctx)
 		protection_kv(protection, sizeof(protection), res);
 		bd_log(LOG_INFO,
 		       "queue_id=%s direction=%s rule=%s%s action=rewritten attachments=%u "
-		       "bytes=%llu stored=%llu package=%s%s duration=%.3f processing=%.3f",
+		       "bytes=%llu stored=%llu package=%s%s duration=%.3f processing=%.3f "
+		       "storing=%.3f",
 		       m->queue_id[0] ? m->queue_id : "-", direction, why, rule, res->nfiles,
 		       (unsigned long long)bd_spool_size(m->spool), (unsigned long long)res->bytes,
-		       res->package_id, protection, elapsed(m), since(&m->eom));
+		       res->package_id, protection, elapsed(m), since(&m->eom), res->store_seconds);
 		rewritten = true;
 		r = SMFIS_CONTINUE;
 	}

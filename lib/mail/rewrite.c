@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -1328,6 +1329,7 @@ static int rewrite(struct job *j, struct bd_error *err)
 	char *link = NULL, *text = NULL, *html = NULL;
 	size_t n = 0;
 	bool top_gone, manifest_stored = false;
+	struct timespec t0, t1;
 	int rc = -1;
 
 	for (size_t i = 0; i < res->nparts; i++) {
@@ -1339,12 +1341,16 @@ static int rewrite(struct job *j, struct bd_error *err)
 		files[n] = (struct bd_notice_file){res->parts[i].filename, res->parts[i].size};
 		n++;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (bd_attachment_run(j->rw->store, keys, items, n,
 	                      (unsigned)conf->storage.parallel_uploads, j->env, err) < 0)
 		goto fail;
 	if (store_manifest(j, keys, expires, err) < 0)
 		goto fail;
 	manifest_stored = true;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->store_seconds =
+	        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	link = make_link(j, keys, expires, BD_TOKEN_DOWNLOAD, err);
 	if (link == NULL)
 		goto fail;

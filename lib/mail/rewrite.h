@@ -76,9 +76,10 @@ struct bd_rewrite_result {
 	/* The [rule NAME] that decided the message and its action, "" when no rules are set. */
 	char rule[64];
 	const char *rule_action; /* "pass", "replace", "block", "tempfail"; NULL without rules */
-	char reason[256]; /* why unchanged or refused, or a summary; for logs, nothing secret */
-	unsigned nfiles;  /* parts stored */
-	uint64_t bytes;   /* their decoded size */
+	char reason[256];     /* why unchanged or refused, or a summary; for logs, nothing secret */
+	unsigned nfiles;      /* parts stored */
+	uint64_t bytes;       /* their decoded size */
+	double store_seconds; /* spent encrypting and storing them and the manifest (for logs) */
 	char package_id[BD_PACKAGE_ID_HEX]; /* "" when unchanged */
 	/* What the package asks of its recipients: the replacing rules', else [recipients];
 	 * set when files go (by bd_rewrite_explain too). Nothing secret: CODE only says
