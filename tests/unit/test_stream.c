@@ -298,19 +298,20 @@ static void test_source_size_mismatch(void **state)
 
 /* ---- byte ranges ----------------------------------------------------------------------------- */
 
-/* Decrypt [poff, poff+plen) from ciphertext C of a PSIZE payload, feeding slices of random size. */
-static int decrypt_range(const uint8_t *c, uint64_t psize, uint64_t poff, uint64_t plen,
-                         struct bd_buf_sink *sink, struct bd_error *err)
+/* Decrypt [poff, poff+plen) from ciphertext C of a PSIZE payload to OUT (into room LEND
+ * lends, unless NULL), feeding slices of random size. */
+static int decrypt_into(const uint8_t *c, uint64_t psize, uint64_t poff, uint64_t plen,
+                        struct bd_sink *out, struct bd_lending_sink *lend, struct bd_error *err)
 {
 	uint64_t off, len, fed = 0;
 	struct bd_stream_dec *dec;
 	int r = 0;
 
-	bd_buf_sink_init(sink);
 	bd_stream_cipher_range(psize, poff, plen, &off, &len);
-	dec = bd_stream_dec_new(key, c, bd_stream_header_size(), psize, poff, plen, &sink->sink,
-	                        err);
+	dec = bd_stream_dec_new(key, c, bd_stream_header_size(), psize, poff, plen, out, err);
 	assert_non_null(dec);
+	if (lend != NULL)
+		bd_stream_dec_lend(dec, lend);
 	while (fed < len && r == 0) {
 		uint64_t n = randombytes_uniform(3) == 0 ? randombytes_uniform(100) + 1
 		                                         : randombytes_uniform(2 * SEALED) + 1;
@@ -325,6 +326,13 @@ static int decrypt_range(const uint8_t *c, uint64_t psize, uint64_t poff, uint64
 	bd_stream_dec_free(&dec);
 	assert_null(dec);
 	return r;
+}
+
+static int decrypt_range(const uint8_t *c, uint64_t psize, uint64_t poff, uint64_t plen,
+                         struct bd_buf_sink *sink, struct bd_error *err)
+{
+	bd_buf_sink_init(sink);
+	return decrypt_into(c, psize, poff, plen, &sink->sink, NULL, err);
 }
 
 static void test_random_ranges(void **state)
@@ -456,28 +464,7 @@ static void lend_ring_init(struct lend_ring *r, int refuse)
 static int decrypt_range_lent(const uint8_t *c, uint64_t psize, uint64_t poff, uint64_t plen,
                               struct lend_ring *r, struct bd_error *err)
 {
-	uint64_t off, len, fed = 0;
-	struct bd_stream_dec *dec;
-	int rc = 0;
-
-	bd_stream_cipher_range(psize, poff, plen, &off, &len);
-	dec = bd_stream_dec_new(key, c, bd_stream_header_size(), psize, poff, plen, &r->ls.sink,
-	                        err);
-	assert_non_null(dec);
-	bd_stream_dec_lend(dec, &r->ls);
-	while (fed < len && rc == 0) {
-		uint64_t n = randombytes_uniform(3) == 0 ? randombytes_uniform(100) + 1
-		                                         : randombytes_uniform(2 * SEALED) + 1;
-
-		if (n > len - fed)
-			n = len - fed;
-		rc = bd_stream_dec_update(dec, c + off + fed, (size_t)n, err);
-		fed += n;
-	}
-	if (rc == 0)
-		rc = bd_stream_dec_final(dec, err);
-	bd_stream_dec_free(&dec);
-	return rc;
+	return decrypt_into(c, psize, poff, plen, &r->ls.sink, &r->ls, err);
 }
 
 static void test_lent_room(void **state)
