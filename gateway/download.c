@@ -352,13 +352,13 @@ struct job {
 	uint64_t off, len;
 };
 
-static int job_produce(void *ctx, struct bd_sink *out, struct bd_error *err)
+static int job_produce(void *ctx, struct bd_lending_sink *out, struct bd_error *err)
 {
 	struct job *j = ctx;
 
 	if (j->index == 0)
-		return gw_zip_write(j->d, out, err);
-	return bd_download_file(j->d, j->index, j->off, j->len, out, err);
+		return gw_zip_write(j->d, &out->sink, err);
+	return bd_download_file_lent(j->d, j->index, j->off, j->len, out, err);
 }
 
 static void job_free(void *ctx)

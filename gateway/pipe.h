@@ -23,8 +23,9 @@
 
 struct gw_pipe;
 
-/* Runs in the producer thread: push everything into OUT; 0 or -1 with ERR. */
-typedef int (*gw_pipe_producer)(void *ctx, struct bd_sink *out, struct bd_error *err);
+/* Runs in the producer thread: push everything into OUT (whose room is the ring's
+ * own: bytes decrypted there need no copy); 0 or -1 with ERR. */
+typedef int (*gw_pipe_producer)(void *ctx, struct bd_lending_sink *out, struct bd_error *err);
 
 /* Start PRODUCE(CTX) in a new thread; CTX_FREE(CTX) runs when the pipe is freed. */
 struct gw_pipe *gw_pipe_start(size_t capacity, gw_pipe_producer produce, void *ctx,
@@ -36,6 +37,9 @@ int gw_pipe_wait_first(struct gw_pipe *p, struct bd_error *err);
  * its own reference. SENT (may be NULL) is told of every piece handed to
  * libmicrohttpd, from the connection's thread. NULL without memory. */
 struct MHD_Response *gw_pipe_response(struct gw_pipe *p, uint64_t size, void (*sent)(uint64_t n));
+/* What the response's content reader does: up to MAX bytes into BUF, waiting for them;
+ * their count, or MHD_CONTENT_READER_END_OF_STREAM / _END_WITH_ERROR at the end. */
+ssize_t gw_pipe_read(struct gw_pipe *p, char *buf, size_t max);
 /* Body bytes handed to libmicrohttpd so far. */
 uint64_t gw_pipe_sent(struct gw_pipe *p);
 /* Of those, the bytes surely written to the socket of a connection that broke: all but

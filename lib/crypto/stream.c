@@ -563,6 +563,9 @@ struct bd_stream_dec {
 	uint8_t tag[BD_STREAM_TAG_BYTES];
 	size_t tag_fill;
 	struct bd_sink *out;
+	struct bd_lending_sink *lend; /* or NULL */
+	struct bd_span room[2];       /* lent room for the arriving chunk ... */
+	int in_room;                  /* ... when this is set; else it goes to PBUF */
 	uint8_t *pbuf; /* the plaintext of the arriving chunk, held until its tag checks out */
 	int failed;
 };
@@ -617,8 +620,70 @@ struct bd_stream_dec *bd_stream_dec_new(const uint8_t key[BD_STREAM_KEY_BYTES],
 	chunk_span(plain_size, poff, plen, &first, &dec->last);
 	dec->next = first;
 	dec->out = out;
-	dec->pbuf = bd_malloc(BD_STREAM_CHUNK);
 	return dec;
+}
+
+void bd_stream_dec_lend(struct bd_stream_dec *dec, struct bd_lending_sink *out)
+{
+	dec->lend = out;
+}
+
+/* Whether the arriving chunk's plaintext lies wholly within the range. */
+static int chunk_within(const struct bd_stream_dec *dec)
+{
+	uint64_t start = dec->next * BD_STREAM_CHUNK;
+
+	return dec->chunk_len > 0 && dec->poff <= start && start + dec->chunk_len <= dec->pend;
+}
+
+/* Where the arriving chunk's plaintext goes: lent room, or our own buffer. */
+static int chunk_place(struct bd_stream_dec *dec, struct bd_error *err)
+{
+	dec->in_room = 0;
+	if (dec->lend != NULL && chunk_within(dec)) {
+		int r = dec->lend->reserve(dec->lend->sink.ctx, dec->chunk_len, dec->room);
+
+		if (r < 0)
+			return bd_error_set(err, BD_E_IO, "the plaintext output refused the data");
+		dec->in_room = r == 0;
+	}
+	if (!dec->in_room && dec->pbuf == NULL)
+		dec->pbuf = bd_malloc(BD_STREAM_CHUNK);
+	return 0;
+}
+
+/* Open the next N ciphertext bytes of the chunk into its place. */
+static void chunk_open_piece(struct bd_stream_dec *dec, const uint8_t *cipher, size_t n)
+{
+	size_t pos = dec->chunk_pos;
+
+	if (!dec->in_room) {
+		aead_open_piece(&dec->s->aead, dec->s->key, cipher, dec->pbuf + pos, n);
+		return;
+	}
+	while (n > 0) {
+		const struct bd_span *r = &dec->room[pos < dec->room[0].len ? 0 : 1];
+		size_t at = r == dec->room ? pos : pos - dec->room[0].len;
+		size_t m = r->len - at < n ? r->len - at : n;
+
+		aead_open_piece(&dec->s->aead, dec->s->key, cipher, r->data + at, m);
+		cipher += m;
+		pos += m;
+		n -= m;
+	}
+}
+
+/* Wipe the plaintext of a chunk that will never be released. */
+static void chunk_wipe(struct bd_stream_dec *dec)
+{
+	if (dec->in_room) {
+		sodium_memzero(dec->room[0].data, dec->room[0].len);
+		if (dec->room[1].len > 0)
+			sodium_memzero(dec->room[1].data, dec->room[1].len);
+		dec->in_room = 0;
+	}
+	if (dec->pbuf != NULL)
+		sodium_memzero(dec->pbuf, BD_STREAM_CHUNK);
 }
 
 /* The tag of chunk dec->next is complete: check it, then release the chunk's part of the range. */
@@ -640,6 +705,12 @@ static int dec_chunk_done(struct bd_stream_dec *dec, struct bd_error *err)
 		        (unsigned long long)dec->next);
 	dec->next++;
 	dec->in_chunk = 0;
+	if (dec->in_room) {
+		dec->in_room = 0;
+		if (dec->lend->commit(dec->lend->sink.ctx, dec->chunk_len) < 0)
+			return bd_error_set(err, BD_E_IO, "the plaintext output refused the data");
+		return 0;
+	}
 	if (a < b && dec->out->write(dec->out->ctx, dec->pbuf + (a - start), (size_t)(b - a)) < 0)
 		return bd_error_set(err, BD_E_IO, "the plaintext output refused the data");
 	return 0;
@@ -665,12 +736,15 @@ int bd_stream_dec_update(struct bd_stream_dec *dec, const uint8_t *cipher, size_
 			aead_start(&dec->s->aead, dec->s->key, dec->next,
 			           dec->next + 1 == dec->nchunks);
 			dec->in_chunk = 1;
+			if (chunk_place(dec, err) < 0) {
+				dec->failed = 1;
+				return -1;
+			}
 		}
 		if (dec->chunk_pos < dec->chunk_len) {
 			n = dec->chunk_len - dec->chunk_pos < len ? dec->chunk_len - dec->chunk_pos
 			                                          : len;
-			aead_open_piece(&dec->s->aead, dec->s->key, cipher,
-			                dec->pbuf + dec->chunk_pos, n);
+			chunk_open_piece(dec, cipher, n);
 			dec->chunk_pos += n;
 		} else {
 			n = BD_STREAM_TAG_BYTES - dec->tag_fill < len
@@ -680,7 +754,7 @@ int bd_stream_dec_update(struct bd_stream_dec *dec, const uint8_t *cipher, size_
 			dec->tag_fill += n;
 			if (dec->tag_fill == BD_STREAM_TAG_BYTES && dec_chunk_done(dec, err) < 0) {
 				dec->failed = 1;
-				sodium_memzero(dec->pbuf, BD_STREAM_CHUNK);
+				chunk_wipe(dec);
 				return -1;
 			}
 		}
@@ -709,7 +783,7 @@ void bd_stream_dec_free(struct bd_stream_dec **decp)
 	if (dec == NULL)
 		return;
 	bd_secret_free(dec->s);
-	sodium_memzero(dec->pbuf, BD_STREAM_CHUNK);
+	chunk_wipe(dec); /* a chunk cut off mid-way was never checked */
 	free(dec->pbuf);
 	free(dec);
 	*decp = NULL;

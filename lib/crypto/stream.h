@@ -96,6 +96,11 @@ struct bd_stream_dec *bd_stream_dec_new(const uint8_t key[BD_STREAM_KEY_BYTES],
                                         const uint8_t *header, size_t header_len,
                                         uint64_t plain_size, uint64_t poff, uint64_t plen,
                                         struct bd_sink *out, struct bd_error *err);
+/* Decrypt each chunk that lies wholly within the range straight into room that OUT
+ * lends (OUT->sink must be the OUT given to _new), and commit it only once its tag
+ * checks out; room of a chunk that fails is wiped. Chunks cut by the range, and any
+ * when OUT cannot lend, still go through a buffer of the decryptor's own. */
+void bd_stream_dec_lend(struct bd_stream_dec *dec, struct bd_lending_sink *out);
 int bd_stream_dec_update(struct bd_stream_dec *dec, const uint8_t *cipher, size_t len,
                          struct bd_error *err);
 /* After the last byte: fails if the range was not complete. */

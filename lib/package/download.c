@@ -165,8 +165,9 @@ static int dec_write(void *ctx, const uint8_t *data, size_t len)
 	return 0;
 }
 
-int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
-                     struct bd_sink *out, struct bd_error *err)
+/* bd_download_file, decrypting into room that LEND (may be NULL) lends of OUT. */
+static int download_file(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
+                         struct bd_sink *out, struct bd_lending_sink *lend, struct bd_error *err)
 {
 	const struct bd_manifest_file *f = bd_download_find(d, index);
 	uint8_t key[BD_CONTENT_KEY_BYTES];
@@ -200,6 +201,8 @@ int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64
 	free(header.data);
 	if (ds.dec == NULL)
 		return -1;
+	if (lend != NULL)
+		bd_stream_dec_lend(ds.dec, lend);
 	bd_stream_cipher_range(f->size, off, len, &coff, &clen);
 	r = bd_store_get(d->store, name, coff, clen, &sink, err);
 	if (ds.failed) {
@@ -212,6 +215,18 @@ int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64
 		r = bd_stream_dec_final(ds.dec, err);
 	bd_stream_dec_free(&ds.dec);
 	return r;
+}
+
+int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
+                     struct bd_sink *out, struct bd_error *err)
+{
+	return download_file(d, index, off, len, out, NULL, err);
+}
+
+int bd_download_file_lent(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
+                          struct bd_lending_sink *out, struct bd_error *err)
+{
+	return download_file(d, index, off, len, &out->sink, out, err);
 }
 
 int bd_download_extend(struct bd_download *d, const struct bd_keyring *kr, int64_t expires,

@@ -48,6 +48,10 @@ const struct bd_manifest_file *bd_download_find(const struct bd_download *d, uns
  */
 int bd_download_file(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
                      struct bd_sink *out, struct bd_error *err);
+/* The same into a sink that lends its memory: whole chunks are decrypted in place
+ * there (bd_stream_dec_lend), one copy of every byte less. */
+int bd_download_file_lent(struct bd_download *d, unsigned index, uint64_t off, uint64_t len,
+                          struct bd_lending_sink *out, struct bd_error *err);
 /*
  * Seal the manifest anew with expiry EXPIRES (the gateway public key of its key id
  * from KR) and store it over the old one: the link works until then even past the

@@ -26,6 +26,26 @@ struct bd_sink {
 	void *ctx;
 };
 
+/*
+ * A sink that can also lend its own memory, so that a writer which must check bytes
+ * before they may count (the decryptor) produces them in place instead of copying
+ * them in. reserve() waits until LEN bytes of room are free and gives them as up to
+ * two pieces (a ring wraps): 0, -1 to stop the transfer, or 1 when it cannot lend
+ * that much (then write as usual). Nothing written there counts until commit(N)
+ * makes the first N bytes of the room count, as a write of them would; a new
+ * reserve() forgets room not committed. Plain writes to SINK go only where no
+ * room is held.
+ */
+struct bd_span {
+	uint8_t *data;
+	size_t len;
+};
+struct bd_lending_sink {
+	struct bd_sink sink;
+	int (*reserve)(void *ctx, size_t len, struct bd_span room[2]);
+	int (*commit)(void *ctx, size_t len);
+};
+
 /* Write all LEN bytes to FD, retrying short writes and EINTR; 0, or -1 with errno. */
 int bd_write_all(int fd, const void *buf, size_t len);
 

@@ -298,19 +298,20 @@ static void test_source_size_mismatch(void **state)
 
 /* ---- byte ranges ----------------------------------------------------------------------------- */
 
-/* Decrypt [poff, poff+plen) from ciphertext C of a PSIZE payload, feeding slices of random size. */
-static int decrypt_range(const uint8_t *c, uint64_t psize, uint64_t poff, uint64_t plen,
-                         struct bd_buf_sink *sink, struct bd_error *err)
+/* Decrypt [poff, poff+plen) from ciphertext C of a PSIZE payload to OUT (into room LEND
+ * lends, unless NULL), feeding slices of random size. */
+static int decrypt_into(const uint8_t *c, uint64_t psize, uint64_t poff, uint64_t plen,
+                        struct bd_sink *out, struct bd_lending_sink *lend, struct bd_error *err)
 {
 	uint64_t off, len, fed = 0;
 	struct bd_stream_dec *dec;
 	int r = 0;
 
-	bd_buf_sink_init(sink);
 	bd_stream_cipher_range(psize, poff, plen, &off, &len);
-	dec = bd_stream_dec_new(key, c, bd_stream_header_size(), psize, poff, plen, &sink->sink,
-	                        err);
+	dec = bd_stream_dec_new(key, c, bd_stream_header_size(), psize, poff, plen, out, err);
 	assert_non_null(dec);
+	if (lend != NULL)
+		bd_stream_dec_lend(dec, lend);
 	while (fed < len && r == 0) {
 		uint64_t n = randombytes_uniform(3) == 0 ? randombytes_uniform(100) + 1
 		                                         : randombytes_uniform(2 * SEALED) + 1;
@@ -325,6 +326,13 @@ static int decrypt_range(const uint8_t *c, uint64_t psize, uint64_t poff, uint64
 	bd_stream_dec_free(&dec);
 	assert_null(dec);
 	return r;
+}
+
+static int decrypt_range(const uint8_t *c, uint64_t psize, uint64_t poff, uint64_t plen,
+                         struct bd_buf_sink *sink, struct bd_error *err)
+{
+	bd_buf_sink_init(sink);
+	return decrypt_into(c, psize, poff, plen, &sink->sink, NULL, err);
 }
 
 static void test_random_ranges(void **state)
@@ -385,6 +393,155 @@ static void test_range_stops_at_tampered_chunk(void **state)
 	assert_int_equal(err.code, BD_E_CRYPTO);
 	assert_int_equal(sink.len, 10);
 	free(sink.data);
+	free(c);
+	free(plain);
+}
+
+/* A sink that lends room in a ring of an odd size, so that chunks wrap at changing
+ * places; what is committed (or written) is drained into OUT at once. */
+#define LEND_RING (CHUNK + CHUNK / 3 + 5)
+
+struct lend_ring {
+	struct bd_lending_sink ls;
+	uint8_t ring[LEND_RING];
+	size_t tail; /* where the next room starts */
+	struct bd_span held[2];
+	int refuse;        /* reserve(): 1 cannot lend, -1 stops */
+	int lent, written; /* chunks committed from room; plain writes */
+	struct bd_buf_sink out;
+};
+
+static int lend_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct lend_ring *r = ctx;
+
+	r->written++;
+	return r->out.sink.write(&r->out, buf, len);
+}
+
+static int lend_reserve(void *ctx, size_t len, struct bd_span room[2])
+{
+	struct lend_ring *r = ctx;
+
+	if (r->refuse != 0)
+		return r->refuse;
+	if (len > LEND_RING)
+		return 1;
+	room[0].data = r->ring + r->tail;
+	room[0].len = LEND_RING - r->tail < len ? LEND_RING - r->tail : len;
+	room[1].data = r->ring;
+	room[1].len = len - room[0].len;
+	r->held[0] = room[0];
+	r->held[1] = room[1];
+	memset(r->ring, 0xAA, sizeof(r->ring)); /* room holds old bytes, not zeros */
+	return 0;
+}
+
+static int lend_commit(void *ctx, size_t len)
+{
+	struct lend_ring *r = ctx;
+
+	assert_int_equal(len, r->held[0].len + r->held[1].len);
+	r->lent++;
+	r->tail = (r->tail + len) % LEND_RING;
+	if (r->out.sink.write(&r->out, r->held[0].data, r->held[0].len) < 0)
+		return -1;
+	return r->out.sink.write(&r->out, r->held[1].data, r->held[1].len);
+}
+
+static void lend_ring_init(struct lend_ring *r, int refuse)
+{
+	memset(r, 0, sizeof(*r));
+	r->ls.sink.write = lend_write;
+	r->ls.sink.ctx = r;
+	r->ls.reserve = lend_reserve;
+	r->ls.commit = lend_commit;
+	r->refuse = refuse;
+	bd_buf_sink_init(&r->out);
+}
+
+/* As decrypt_range, into lent room. */
+static int decrypt_range_lent(const uint8_t *c, uint64_t psize, uint64_t poff, uint64_t plen,
+                              struct lend_ring *r, struct bd_error *err)
+{
+	return decrypt_into(c, psize, poff, plen, &r->ls.sink, &r->ls, err);
+}
+
+static void test_lent_room(void **state)
+{
+	const size_t size = 6 * CHUNK + 999;
+	uint8_t *plain = pattern(size, 11), *c;
+	const uint64_t h = bd_stream_header_size();
+	struct lend_ring *r = malloc(sizeof(*r));
+	size_t clen;
+	struct bd_error err;
+
+	assert_int_equal(bd_stream_encrypt_buffer(key, plain, size, &c, &clen, &err), 0);
+	/* byte for byte what a plain sink gets, whole chunks through the room */
+	for (int i = 0; i < 60; i++) {
+		uint64_t poff = i < 2 ? 0 : randombytes_uniform((uint32_t)size + 1);
+		uint64_t plen = i < 2 ? size : randombytes_uniform((uint32_t)(size - poff) + 1);
+
+		lend_ring_init(r, 0);
+		assert_int_equal(decrypt_range_lent(c, size, poff, plen, r, &err), 0);
+		assert_int_equal(r->out.len, plen);
+		if (plen > 0)
+			assert_memory_equal(r->out.data, plain + poff, plen);
+		if (i == 0) /* six whole chunks lent, the short last one too */
+			assert_int_equal(r->lent, 7);
+		if (i == 0)
+			assert_int_equal(r->written, 0);
+		free(r->out.data);
+	}
+	/* cut chunks still go through the decryptor's buffer: one at each end */
+	lend_ring_init(r, 0);
+	assert_int_equal(decrypt_range_lent(c, size, 10, 3 * CHUNK, r, &err), 0);
+	assert_int_equal(r->lent, 2);
+	assert_int_equal(r->written, 2);
+	free(r->out.data);
+	/* a sink that cannot lend gets plain writes */
+	lend_ring_init(r, 1);
+	assert_int_equal(decrypt_range_lent(c, size, 0, size, r, &err), 0);
+	assert_int_equal(r->out.len, size);
+	assert_memory_equal(r->out.data, plain, size);
+	assert_int_equal(r->lent, 0);
+	free(r->out.data);
+	/* one that stops the transfer stops it */
+	lend_ring_init(r, -1);
+	assert_int_equal(decrypt_range_lent(c, size, 0, size, r, &err), -1);
+	assert_int_equal(err.code, BD_E_IO);
+	assert_int_equal(r->out.len, 0);
+	free(r->out.data);
+	/* a tampered chunk: nothing of it committed, and its room wiped */
+	c[h + 2 * SEALED + 5000] ^= 1;
+	lend_ring_init(r, 0);
+	assert_int_equal(decrypt_range_lent(c, size, 0, size, r, &err), -1);
+	assert_int_equal(err.code, BD_E_CRYPTO);
+	assert_int_equal(r->out.len, 2 * CHUNK);
+	assert_memory_equal(r->out.data, plain, 2 * CHUNK);
+	for (int k = 0; k < 2; k++)
+		for (size_t b = 0; b < r->held[k].len; b++)
+			assert_int_equal(r->held[k].data[b], 0);
+	free(r->out.data);
+	/* and one cut off mid-chunk is wiped too */
+	c[h + 2 * SEALED + 5000] ^= 1;
+	lend_ring_init(r, 0);
+	{
+		uint64_t off, len;
+		struct bd_stream_dec *dec;
+
+		bd_stream_cipher_range(size, 0, size, &off, &len);
+		dec = bd_stream_dec_new(key, c, h, size, 0, size, &r->ls.sink, &err);
+		bd_stream_dec_lend(dec, &r->ls);
+		assert_int_equal(bd_stream_dec_update(dec, c + off, SEALED + 3000, &err), 0);
+		assert_int_equal(r->lent, 1);
+		bd_stream_dec_free(&dec);
+		for (int k = 0; k < 2; k++)
+			for (size_t b = 0; b < r->held[k].len; b++)
+				assert_int_equal(r->held[k].data[b], 0);
+	}
+	free(r->out.data);
+	free(r);
 	free(c);
 	free(plain);
 }
@@ -933,6 +1090,7 @@ int main(void)
 	        cmocka_unit_test(test_source_size_mismatch),
 	        cmocka_unit_test(test_random_ranges),
 	        cmocka_unit_test(test_range_stops_at_tampered_chunk),
+	        cmocka_unit_test(test_lent_room),
 	        cmocka_unit_test(test_range_incomplete_or_extra),
 	        cmocka_unit_test(test_every_bit_flip),
 	        cmocka_unit_test(test_truncate_extend_reorder),
