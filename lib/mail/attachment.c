@@ -2,12 +2,11 @@
  * attachment.c - part content as a pull source, and the parallel upload of a package.
  *
  * A leaf part is read through a fresh substream of its content, so every reader has its own
- * position: base64 (nearly every attachment) decoded straight into the reader's buffer from
- * a mapping of the spool (or 64 KiB reads of a stream that cannot be mapped); other
- * encodings through gmime's decoder on top (none for a part sent raw); an attached message
- * whose bytes in the spool are known the same way, bare LFs made CRLF. One whose bytes are
- * not known is serialised by gmime, which only pushes; a producer thread writes it into a
- * pipe and the reader pulls from the other end.
+ * position: base64 (nearly every attachment) decoded straight into the reader's buffer, 64 KiB
+ * of the spool read at a time; other encodings through gmime's decoder on top (none for a part
+ * sent raw); an attached message whose bytes in the spool are known the same way, bare LFs
+ * made CRLF. One whose bytes are not known is serialised by gmime, which only pushes; a
+ * producer thread writes it into a pipe and the reader pulls from the other end.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -75,22 +74,18 @@ static ssize_t b64_read(struct reader *r, uint8_t *buf, size_t len)
 	}
 	for (;;) {
 		size_t want = len / 3 * 4 - 4, out;
-		const uint8_t *in = r->b64_in;
 		ssize_t n;
 
 		if (r->b64_state.n < 0 || g_mime_stream_eos(r->b64))
 			return 0; /* '=' ended the data: the rest is ignored, as gmime does */
 		if (want > B64_READ)
 			want = B64_READ;
-		if (r->b64_in == NULL) /* the spool itself, mapped: no copy */
-			n = bd_mimestream_map(r->b64, want, &in);
-		else
-			n = g_mime_stream_read(r->b64, (char *)r->b64_in, want);
+		n = g_mime_stream_read(r->b64, (char *)r->b64_in, want);
 		if (n < 0)
 			return g_mime_stream_eos(r->b64) ? 0 : -1;
 		if (n == 0)
 			return 0;
-		out = bd_base64_decode_step(in, (size_t)n, buf, &r->b64_state);
+		out = bd_base64_decode_step(r->b64_in, (size_t)n, buf, &r->b64_state);
 		if (out > 0)
 			return (ssize_t)out;
 		/* only line ends or junk in this piece: read on */
@@ -269,8 +264,7 @@ static struct reader *reader_open(const struct bd_attachment_content *c, const i
 		if (raw != NULL && !c->raw &&
 		    g_mime_data_wrapper_get_encoding(w) == GMIME_CONTENT_ENCODING_BASE64) {
 			r->b64 = g_mime_stream_substream(raw, raw->bound_start, raw->bound_end);
-			if (!bd_mimestream_mappable(r->b64))
-				r->b64_in = bd_malloc(B64_READ);
+			r->b64_in = bd_malloc(B64_READ);
 		} else if (raw != NULL) {
 			read_range(r, raw, g_mime_data_wrapper_get_encoding(w), c->raw);
 		}
@@ -369,25 +363,18 @@ static GMimeStream *base64_content(const struct bd_attachment_content *c)
 static int count_base64(GMimeStream *stream, uint64_t *size, struct bd_error *err)
 {
 	GMimeStream *sub = g_mime_stream_substream(stream, stream->bound_start, stream->bound_end);
-	bool mapped = bd_mimestream_mappable(sub);
 	struct bd_base64_state st = {0, 0};
-	char buf[mapped ? 1 : 65536];
+	char buf[65536];
 	ssize_t n;
 
-	while (!g_mime_stream_eos(sub)) {
-		const uint8_t *in = (const uint8_t *)buf;
-
-		n = mapped ? bd_mimestream_map(sub, SIZE_MAX, &in)
-		           : g_mime_stream_read(sub, buf, sizeof(buf));
-		if (n == 0)
-			break;
+	while (!g_mime_stream_eos(sub) && (n = g_mime_stream_read(sub, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (g_mime_stream_eos(sub))
 				break;
 			g_object_unref(sub);
 			return bd_error_set(err, BD_E_IO, "reading part content failed");
 		}
-		*size += bd_base64_decoded_count(in, (size_t)n, &st);
+		*size += bd_base64_decoded_count((const uint8_t *)buf, (size_t)n, &st);
 	}
 	g_object_unref(sub);
 	return 0;

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,8 +37,6 @@
  * of AHEAD bytes, one pread(2) instead of sixteen; larger reads go straight to the caller */
 #define AHEAD      65536
 #define SMALL_READ 16384
-/* bd_mimestream_map's window: the pages of one at a time are in the resident set */
-#define WINDOW (1u << 20)
 
 typedef struct {
 	GMimeStream parent_object;
@@ -50,9 +47,6 @@ typedef struct {
 	char *ahead;       /* AHEAD bytes once a small read came, else NULL */
 	gint64 ahead_off;  /* the file offset of ahead[0] */
 	size_t ahead_len;  /* bytes valid in it */
-	void *map;         /* a window of the file (bd_mimestream_map), else NULL */
-	gint64 map_off;    /* its file offset, a multiple of the page size */
-	size_t map_len;
 } BdPreadStream;
 
 typedef struct {
@@ -210,8 +204,6 @@ static void ps_finalize(GObject *object)
 
 	ps_close((GMimeStream *)ps);
 	g_free(ps->ahead);
-	if (ps->map != NULL)
-		munmap(ps->map, ps->map_len);
 	if (ps->root != NULL)
 		g_object_unref(ps->root);
 	G_OBJECT_CLASS(bd_pread_stream_parent_class)->finalize(object);
@@ -241,49 +233,6 @@ GMimeStream *bd_mimestream_pread_new(int fd)
 	ps->size = st.st_size;
 	ps->owner = TRUE;
 	return (GMimeStream *)ps;
-}
-
-gboolean bd_mimestream_mappable(GMimeStream *stream)
-{
-	return G_TYPE_CHECK_INSTANCE_TYPE(stream, bd_pread_stream_get_type());
-}
-
-ssize_t bd_mimestream_map(GMimeStream *stream, size_t max, const uint8_t **data)
-{
-	BdPreadStream *ps = (BdPreadStream *)stream;
-	gint64 pos = stream->position, end;
-	size_t n;
-
-	if (!bd_mimestream_mappable(stream) || ps->fd < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	end = end_of(stream);
-	if (pos >= end) {
-		ps->eos = TRUE;
-		return 0;
-	}
-	if (ps->map == NULL || pos < ps->map_off || pos >= ps->map_off + (gint64)ps->map_len) {
-		gint64 off = pos - pos % (gint64)sysconf(_SC_PAGESIZE);
-		size_t len = ps->size - off < (gint64)WINDOW ? (size_t)(ps->size - off) : WINDOW;
-		void *m;
-
-		if (ps->map != NULL)
-			munmap(ps->map, ps->map_len);
-		ps->map = NULL;
-		m = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, ps->fd, (off_t)off);
-		if (m == MAP_FAILED)
-			return -1;
-		ps->map = m;
-		ps->map_off = off;
-		ps->map_len = len;
-	}
-	n = (size_t)(MIN(ps->map_off + (gint64)ps->map_len, end) - pos);
-	if (n > max)
-		n = max;
-	*data = (const uint8_t *)ps->map + (pos - ps->map_off);
-	stream->position += (gint64)n;
-	return (ssize_t)n;
 }
 
 /* ---- the sink adapter ---- */

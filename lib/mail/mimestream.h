@@ -16,24 +16,12 @@
 #define BD_MIMESTREAM_H
 
 #include <gmime/gmime.h>
-#include <stdint.h>
 
 #include "io.h"
 
 /* A stream over all of FD (which it takes over and closes); NULL if FD is not a
  * regular, readable file. */
 GMimeStream *bd_mimestream_pread_new(int fd);
-
-/* Whether STREAM is one of the above (or a substream of one): then it can be mapped. */
-gboolean bd_mimestream_mappable(GMimeStream *stream);
-/*
- * The next bytes of a mappable STREAM without copying them: *DATA points into a read-only
- * mapping of the file at STREAM's position, at most MAX bytes, valid until the next call
- * or until STREAM goes; the position moves past them. At most 1 MiB of the file is mapped
- * per stream at a time. 0 at the end; -1 with errno when the file cannot be mapped or
- * STREAM is not mappable.
- */
-ssize_t bd_mimestream_map(GMimeStream *stream, size_t max, const uint8_t **data);
 
 /* A write-only stream that passes every write to SINK (borrowed). Writes fail
  * once the sink has refused one. */
