@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base64.h"
+#include "benchclock.h"
 
 #define PIECE 65536
 
@@ -27,21 +27,6 @@ enum { GMIME, OURS, SCALAR, COUNT, COPY, KINDS };
 static const char *const names[KINDS] = {"gmime decoder (baseline)", "decoder",
                                          "decoder without SSSE3", "count without decoding",
                                          "memcpy (memory speed)"};
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* One pass of KIND over TEXT in 64 KiB pieces into OUT; the bytes it gave (or counted). */
 static uint64_t pass(int kind, const uint8_t *text, size_t len, uint8_t *out)
@@ -79,7 +64,7 @@ int main(int argc, char **argv)
 	uint8_t *raw = malloc(rawlen), *text, *out = malloc(PIECE);
 	gchar *b64;
 	size_t b64len;
-	double *t[KINDS];
+	double *t[KINDS], med[KINDS];
 	GRand *r = g_rand_new_with_seed(7);
 
 	if (mib == 0 || reps < 1 || raw == NULL || out == NULL) {
@@ -105,10 +90,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < reps; i++) {
 		for (int j = 0; j < KINDS; j++) {
 			int k = (i + j) % KINDS; /* the order rotates by repetition */
-			double t0 = now();
+			double t0 = bench_now();
 			uint64_t n = pass(k, text, len, out);
 
-			t[k][i] = now() - t0;
+			t[k][i] = bench_now() - t0;
 			if (k != COPY && n != rawlen) {
 				fprintf(stderr, "bench_base64: %s gave %llu bytes, not %zu\n",
 				        names[k], (unsigned long long)n, rawlen);
@@ -120,9 +105,9 @@ int main(int argc, char **argv)
 	       "%d\n",
 	       mib, (double)len / 1e6, reps);
 	for (int k = 0; k < KINDS; k++)
-		qsort(t[k], (size_t)reps, sizeof(double), cmp_double);
+		med[k] = bench_median(t[k], reps);
 	for (int k = 0; k < KINDS; k++)
-		printf("%-28s %8.0f MB/s   %5.2f x gmime\n", names[k],
-		       (double)len / 1e6 / t[k][reps / 2], t[GMIME][reps / 2] / t[k][reps / 2]);
+		printf("%-28s %8.0f MB/s   %5.2f x gmime\n", names[k], (double)len / 1e6 / med[k],
+		       med[GMIME] / med[k]);
 	return 0;
 }

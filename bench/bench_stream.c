@@ -13,32 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchclock.h"
 #include "mem.h"
 #include "stream.h"
 
 #define CHUNK  BD_STREAM_CHUNK
 #define SEALED (BD_STREAM_CHUNK + BD_STREAM_TAG_BYTES)
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static const uint8_t key[32] = {1};
 static const uint8_t nonce12[12] = {2};
@@ -162,22 +142,26 @@ int main(int argc, char **argv)
 	for (int r = 0; r < reps; r++) {
 		double a;
 
-		a = now(), raw_encrypt(plain, len, raw), t[0][r] = now() - a;
-		a = now(), stream_encrypt(plain, len, cipher, clen), t[1][r] = now() - a;
-		a = now(), stream_encrypt(plain, len, cipher, CHUNK), t[2][r] = now() - a;
-		a = now(), raw_decrypt(raw, len, back), t[3][r] = now() - a;
-		a = now(), stream_decrypt(cipher, len, back, clen - h), t[4][r] = now() - a;
-		a = now(), stream_decrypt(cipher, len, back, CHUNK), t[5][r] = now() - a;
-		a = now(), raw_copy_encrypt(plain, len, raw), t[6][r] = now() - a;
+		a = bench_now(), raw_encrypt(plain, len, raw), t[0][r] = bench_now() - a;
+		a = bench_now(), stream_encrypt(plain, len, cipher, clen),
+		t[1][r] = bench_now() - a;
+		a = bench_now(), stream_encrypt(plain, len, cipher, CHUNK),
+		t[2][r] = bench_now() - a;
+		a = bench_now(), raw_decrypt(raw, len, back), t[3][r] = bench_now() - a;
+		a = bench_now(), stream_decrypt(cipher, len, back, clen - h),
+		t[4][r] = bench_now() - a;
+		a = bench_now(), stream_decrypt(cipher, len, back, CHUNK),
+		t[5][r] = bench_now() - a;
+		a = bench_now(), raw_copy_encrypt(plain, len, raw), t[6][r] = bench_now() - a;
 	}
 	if (memcmp(back, plain, len) != 0)
 		return 1;
 	printf("payload %zu MiB, %d repetitions, median MB/s (1 MB = 10^6 bytes)\n", mib, reps);
 	for (int k = 0; k < 7; k++) {
-		double mbs = (double)len / median(t[k], reps) / 1e6;
-		double base = (double)len / median(t[k < 3 || k == 6 ? 0 : 3], reps) / 1e6;
+		double mbs = (double)len / bench_median(t[k], reps) / 1e6;
+		double base = (double)len / bench_median(t[k < 3 || k == 6 ? 0 : 3], reps) / 1e6;
 
-		/* median() sorted t[0] and t[3] in place; their medians stay the same */
+		/* bench_median() sorted t[0] and t[3] in place; their medians stay the same */
 		printf("%-30s %8.1f MB/s  %5.1f%% of raw\n", names[k], mbs, 100.0 * mbs / base);
 	}
 	for (int k = 0; k < 7; k++)
