@@ -244,6 +244,28 @@ static enum MHD_Result answer_status(struct gw_request *r, const char *id, struc
 	                info.expires <= (int64_t)time(NULL), "file_count", (int)info.nobjects,
 	                "stored_bytes", (json_int_t)info.stored, "files", files, "names_shown",
 	                d != NULL);
+	/* what the manifest asks of the recipients, and who they are: the link's secret */
+	if (d != NULL) {
+		const struct bd_manifest *m = bd_download_manifest(d);
+		const struct bd_protection *pr = &m->protection;
+		json_t *who = json_array();
+
+		for (size_t i = 0; i < m->nrecipients; i++)
+			json_array_append_new(who, json_string(m->recipients[i]));
+		json_object_set_new(doc, "protection",
+		                    json_pack("{s:s,s:s,s:i,s:b}", "verify",
+		                              pr->verify == BD_VERIFY_CODE ? "code" : "off",
+		                              "receipts",
+		                              pr->receipts == BD_RECEIPTS_EVERY   ? "every"
+		                              : pr->receipts == BD_RECEIPTS_FIRST ? "first"
+		                                                                  : "off",
+		                              "max_downloads", (int)pr->max_downloads,
+		                              "access_code", pr->access_code_hash != NULL));
+		json_object_set_new(doc, "recipients", who);
+	} else {
+		json_object_set_new(doc, "protection", json_null());
+		json_object_set_new(doc, "recipients", json_null());
+	}
 	entries = audit_entries(rt, id);
 	json_object_set_new(doc, "downloads",
 	                    entries ? json_integer(count_events(entries, "download", "complete"))

@@ -165,9 +165,10 @@ class Gateway:
         with open(self.audit_path) as f:
             return [json.loads(line) for line in f if line.strip()]
 
-    def package(self, files, lifetime=3600):
-        """files: [(path, name or None, type or None)] -> (link, package id, token)."""
-        argv = [self.prog("mkpackage"), "-c", self.conf_path, "-e", str(lifetime)]
+    def package(self, files, lifetime=3600, options=()):
+        """files: [(path, name or None, type or None)] -> (link, package id, token).
+        options: more of bd-mkpackage's flags (-r ADDRESS, -v code, -R first, -m N, -A CODE)."""
+        argv = [self.prog("mkpackage"), "-c", self.conf_path, "-e", str(lifetime)] + list(options)
         for path, name, ctype in files:
             if name:
                 argv += ["-n", name]

@@ -4,7 +4,7 @@
 
 Every route answers 401 without the token and with a wrong one, and its
 documented answer with the right one; the API is on its own listener only;
-status without the link shows no file names; revoke makes the recipient's link
+status without the link shows no file names, no protection and no recipients; revoke makes the recipient's link
 404; extending moves the date the landing page shows; the routes the gateway
 serves and docs/api/openapi.json list the same, and every documented example
 (OpenAPI and the json blocks of docs/API.md) parses and has the keys of the
@@ -148,6 +148,28 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(doc["files"][0]["name"], "Geheim-dossier.pdf")
         self.assertEqual(doc["files"][0]["size"], os.path.getsize(self.src))
         self.assertEqual(doc["package"], pkg)
+
+    def test_status_shows_protection_only_with_the_link(self):
+        link, pkg, token = self.gw.package(
+            [(self.src, "Indicatie.pdf", "application/pdf")],
+            options=["-r", "J.Jansen@example.nl", "-r", "zorg@example.org", "-v", "code",
+                     "-R", "first", "-m", "3", "-A", "kwartaal-2026"])
+        doc = json.loads(self.ask("GET", "/admin/v1/packages/" + pkg).body)
+        self.assertIsNone(doc["protection"])
+        self.assertIsNone(doc["recipients"])
+        self.assertNotIn(b"example.nl", self.ask("GET", "/admin/v1/packages/" + pkg).body)
+        doc = json.loads(self.ask("GET", "/admin/v1/packages/" + token).body)
+        self.assertEqual(doc["protection"], {"verify": "code", "receipts": "first",
+                                             "max_downloads": 3, "access_code": True})
+        self.assertEqual(sorted(a.lower() for a in doc["recipients"]),
+                         ["j.jansen@example.nl", "zorg@example.org"])
+        self.assertNotIn(b"kwartaal-2026", self.ask("GET", "/admin/v1/packages/" + token).body)
+        # a package without any of it: everything off, nobody listed
+        _, _, plain = self.package()
+        doc = json.loads(self.ask("GET", "/admin/v1/packages/" + plain).body)
+        self.assertEqual(doc["protection"], {"verify": "off", "receipts": "off",
+                                             "max_downloads": 0, "access_code": False})
+        self.assertEqual(doc["recipients"], [])
 
     def test_unknown_package(self):
         for arg in ("0123456789abcdef", "A" * 56, "nonsense"):
