@@ -2,9 +2,9 @@
  * mimestream.c - GMimeStream subclasses: pread(2) over a spool, and a sink adapter.
  *
  * Pread substreams share the descriptor and own nothing; the root stream
- * closes it when the last reference goes. Positions, and the read-ahead for
- * small reads, are per stream object, so nothing here touches the
- * descriptor's file offset.
+ * closes it when the last reference goes. Positions, and the root's
+ * read-ahead for small reads, are per stream object, so nothing here touches
+ * the descriptor's file offset.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
@@ -33,8 +33,11 @@
 		c_->substream = prefix##_substream;                                                \
 	} while (0)
 
-/* gmime's parser asks for 4 KiB at a time: reads that small are served from a read-ahead
- * of AHEAD bytes, one pread(2) instead of sixteen; larger reads go straight to the caller */
+/* gmime's parser asks for 4 KiB at a time: reads that small from the root stream (the one
+ * the parser reads) are served from a read-ahead of AHEAD bytes, one pread(2) instead of
+ * sixteen; larger reads go straight to the caller. Substreams, one per MIME part and as
+ * long-lived as the message, get none: 64 KiB each would make thousands of parts cost
+ * hundreds of MiB */
 #define AHEAD      65536
 #define SMALL_READ 16384
 
@@ -44,7 +47,7 @@ typedef struct {
 	gint64 size; /* of the whole file */
 	gboolean owner, eos;
 	GMimeStream *root; /* substreams keep the root (and so the fd) alive */
-	char *ahead;       /* AHEAD bytes once a small read came, else NULL */
+	char *ahead;       /* the root's AHEAD bytes once a small read came, else NULL */
 	gint64 ahead_off;  /* the file offset of ahead[0] */
 	size_t ahead_len;  /* bytes valid in it */
 } BdPreadStream;
@@ -111,7 +114,7 @@ static ssize_t ps_read(GMimeStream *stream, char *buf, size_t len)
 	}
 	if ((gint64)len > end - stream->position)
 		len = (size_t)(end - stream->position);
-	if (len < SMALL_READ)
+	if (len < SMALL_READ && ps->root == NULL)
 		n = read_ahead(ps, buf, len);
 	else
 		n = pread_at(ps->fd, buf, len, stream->position);
