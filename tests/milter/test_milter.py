@@ -7,7 +7,8 @@ replies (body chunks back to back), inbound and internal mail, abort and
 reuse of a connection, storage failure (tempfail) and SIGHUP reload; with receipts on, the
 sender's management mail once per message, and a failure to send it that changes nothing.
 The /metrics listener: off by default, bound before privileges are dropped,
-and a port in use stops the start.
+and a port in use stops the start. Over TCP: no skip or no-reply flags, and
+TCP_NODELAY on the filter's end of the connection.
 
 usage: test_milter.py BUILD_DIR
 """
@@ -120,6 +121,62 @@ class MilterProtocol(unittest.TestCase):
         for flag in (0x02, 0x10, 0x01):  # CHGBODY, CHGHDRS, ADDHDRS
             self.assertTrue(actions & flag, "action 0x%x not requested" % flag)
         self.assertTrue(protocol & mc.SMFIP_HDR_LEADSPC)
+
+    def test_over_tcp_every_command_is_answered(self):
+        """On a TCP socket the milter takes no skip or no-reply flag even when offered: a
+        command the MTA sends without waiting would sit behind Nagle for a delayed ACK."""
+        offered = 0x2 | 0x80 | 0x100 | 0x200 | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 \
+            | 0x20000 | 0x40000 | 0x80000  # NOHELO NR_HDR NOUNKNOWN NODATA NR_CONN...NR_BODY
+        c = mc.MilterClient("127.0.0.1", self.port)
+        try:
+            _, protocol = c.negotiate(protocol=mc.SMFIP_HDR_LEADSPC | offered)
+        finally:
+            c.close()
+        self.assertTrue(protocol & mc.SMFIP_HDR_LEADSPC)
+        self.assertEqual(protocol & offered, 0, "flags taken over TCP: 0x%x" % (protocol & offered))
+
+    def test_over_tcp_the_connection_has_nodelay(self):
+        """The filter's end of a TCP milter connection has TCP_NODELAY (so its answers at the
+        end of a message are not held back by Nagle): its socket, taken from the process with
+        pidfd_getfd, says so; so does the listener it was accepted from."""
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        pid = filter_pid(self.stack)
+        pidfd = libc.syscall(434, pid, 0)  # pidfd_open
+        self.assertGreaterEqual(pidfd, 0, os.strerror(ctypes.get_errno()))
+        c = mc.MilterClient("127.0.0.1", self.port)
+        try:
+            c.negotiate()
+            mine = c.sock.getsockname()
+            seen = {}
+            for name in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    if not os.readlink("/proc/%d/fd/%s" % (pid, name)).startswith("socket:"):
+                        continue
+                except OSError:
+                    continue
+                fd = libc.syscall(438, pidfd, int(name), 0)  # pidfd_getfd
+                if fd < 0:
+                    continue
+                s = socket.socket(fileno=fd)
+                try:
+                    if s.family != socket.AF_INET or s.type != socket.SOCK_STREAM:
+                        continue
+                    if s.getsockname()[1] == self.port:
+                        try:
+                            peer = s.getpeername()
+                        except OSError:
+                            peer = None
+                        key = "connection" if peer == mine else "listener" if peer is None \
+                            else None
+                        if key:
+                            seen[key] = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                finally:
+                    s.close()
+        finally:
+            c.close()
+            os.close(pidfd)
+        self.assertEqual(seen, {"listener": 1, "connection": 1})
 
     def test_outgoing_large_body_replaced(self):
         data = os.urandom(200 * 1024)  # base64: about 270 KiB of body, 5 chunks
