@@ -176,7 +176,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	rt = bd_runtime_get();
 	if ((*pf1 & NO_REPLY) != NO_REPLY)
 		*pf1 &= ~(unsigned long)NO_REPLY;
-	if (strncmp(rt->conf->milter.socket, "inet", 4) == 0)
+	if (bd_milter_socket_is_tcp(rt->conf->milter.socket))
 		*pf1 &= (unsigned long)SMFIP_HDR_LEADSPC;
 	bd_runtime_release(rt);
 	/* negotiation comes before connect: the connection starts here */

@@ -130,9 +130,11 @@ static void *pending_thread(void *arg)
  */
 static void nodelay_listener(int except)
 {
+	/* it was opened a moment ago, at start-up: among the lowest descriptors */
 	long max = sysconf(_SC_OPEN_MAX);
+	int limit = max > 0 && max < 1024 ? (int)max : 1024;
 
-	for (int fd = 0; fd < (max > 0 && max < 65536 ? max : 1024); fd++) {
+	for (int fd = 0; fd < limit; fd++) {
 		struct sockaddr_storage a;
 		socklen_t alen = sizeof(a);
 		int listening = 0, one = 1;
@@ -173,10 +175,10 @@ static int run_filter(void)
 		       socket);
 		return 1;
 	}
-	if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
-		chmod(strchr(socket, ':') + 1, 0660);
-	else
+	if (bd_milter_socket_is_tcp(socket))
 		nodelay_listener(metrics_fd);
+	else if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
+		chmod(strchr(socket, ':') + 1, 0660);
 	if (bd_privileges_give(rt->conf->milter.spool_dir, rt->conf->milter.user, &err) < 0 ||
 	    bd_privileges_drop(rt->conf->milter.user, &err) < 0) {
 		bd_log(LOG_ERR, "event=start-failed error=\"[milter] user: %s\"", err.msg);

@@ -12,6 +12,7 @@
 #ifndef BD_MILTER_H
 #define BD_MILTER_H
 
+#include <string.h>
 #include <libmilter/mfapi.h>
 
 #include "conf.h"
@@ -33,6 +34,11 @@ struct bd_runtime {
 
 /* Load configuration, keys, store and templates from PATH; NULL with ERR on failure. */
 struct bd_runtime *bd_runtime_load(const char *path, struct bd_error *err);
+/* Whether the [milter] socket SPEC is TCP ("inet:" or "inet6:"), not a local socket. */
+static inline int bd_milter_socket_is_tcp(const char *spec)
+{
+	return strncmp(spec, "inet", 4) == 0;
+}
 /* Make RT the one new messages get (takes over the caller's reference). */
 void bd_runtime_install(struct bd_runtime *rt);
 /* A reference to the current runtime; release it with bd_runtime_release. */
