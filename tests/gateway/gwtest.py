@@ -10,6 +10,7 @@ returns its link; curl() asks with the real curl. stop() ends the gateway with
 SIGTERM and fails when it did not exit cleanly (ASan reports leaks that way).
 Anything that cannot run raises: these tests fail loudly, they never skip.
 """
+import datetime
 import json
 import os
 import re
@@ -20,8 +21,19 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+import zoneinfo
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The zone the gateway runs in, and so the zone of every date its pages show.
+ZONE = "Europe/Amsterdam"
+
+
+def page_day(epoch):
+    """The day EPOCH falls on as an English page names it ("7 December 2026"), in ZONE:
+    near midnight the test's own zone (often UTC) names another day."""
+    d = datetime.datetime.fromtimestamp(epoch, zoneinfo.ZoneInfo(ZONE))
+    return "%d %s %d" % (d.day, d.strftime("%B"), d.year)
 
 
 def free_port():
@@ -122,7 +134,7 @@ class Gateway:
 
     def start(self):
         log = open(self.log_path, "ab")
-        env = dict(os.environ, TZ="Europe/Amsterdam")
+        env = dict(os.environ, TZ=ZONE)
         self.proc = subprocess.Popen([self.prog("gateway"), "-f", "-c", self.conf_path],
                                      stdout=log, stderr=log, env=env)
         log.close()

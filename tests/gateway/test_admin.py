@@ -216,7 +216,7 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(calendar.timegm(t1) - calendar.timegm(t0), 7 * 86400)
         # the page shows the new date (the link itself still names the old one)
         page = self.gw.curl(link, headers={"Accept-Language": "en"}).text
-        day = time.strftime("%-d %B %Y", time.localtime(calendar.timegm(t1)))
+        day = gwtest.page_day(calendar.timegm(t1))
         self.assertIn(day, page)
         # an absolute date, beyond the maximum, in the past, by id, bad bodies
         r = self.ask("POST", "/admin/v1/packages/%s/expiry" % token,

@@ -173,7 +173,7 @@ class Manage(unittest.TestCase):
         r = self.post(mlink + "/extend?lang=en", {"form": form, "days": "7"})
         self.assertEqual(r.status, 200, r.text)
         self.assertIn("Extended: the files stay available until", r.text)
-        want = time.strftime("%-d %B %Y", time.localtime(time.time() + 3600 + 7 * 86400))
+        want = gwtest.page_day(time.time() + 3600 + 7 * 86400)
         self.assertIn(want, r.text)
         self.assertIn(want, self.gw.curl(link, headers={"Accept-Language": "en"}).text)
         self.assertIn("extended", r.text)  # the event, under what happened
