@@ -4,6 +4,12 @@
  * O_TMPFILE gives a file that never had a name: no window in which another
  * process could open it, and nothing to clean up after a crash.
  *
+ * The MTA hands a message over in many small pieces (each header comes as
+ * name, separator, value and line end); they gather in a buffer and reach the
+ * descriptor in one pwrite when it is full, before a large piece (a body
+ * chunk, written as it is) and before the content is read. A message without attachments costs one
+ * write instead of an lseek and a write per piece.
+ *
  * SPDX-License-Identifier: EUPL-1.2
  */
 #include "spool.h"
@@ -18,9 +24,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define SPOOL_BUFFER 32768
+/* pieces from this size on (body chunks) are not copied into the buffer */
+#define SPOOL_DIRECT 8192
+
 struct bd_spool {
 	char *dir;
-	uint64_t memory_limit, max_size, size;
+	uint64_t memory_limit, max_size;
+	uint64_t size;   /* all accepted bytes, */
+	size_t buffered; /* of which the last BUFFERED are in buf, not yet in fd */
+	uint8_t *buf;
 	int fd;
 	int on_disk;
 };
@@ -53,6 +66,7 @@ static int move_to_disk(struct bd_spool *sp, struct bd_error *err)
 	if (fd < 0)
 		return bd_error_set(err, BD_E_TEMP, "cannot create a spool file in %s: %s", sp->dir,
 		                    strerror(errno));
+	/* what is in the memfd; the buffer follows it when flushed */
 	if (lseek(sp->fd, 0, SEEK_SET) < 0)
 		goto io_fail;
 	while ((n = read(sp->fd, buf, sizeof(buf))) > 0)
@@ -71,6 +85,23 @@ io_fail:
 	return -1;
 }
 
+static int write_failed(const struct bd_spool *sp, struct bd_error *err)
+{
+	return bd_error_set(err, BD_E_TEMP, "cannot write to the spool%s%s: %s",
+	                    sp->on_disk ? " in " : "", sp->on_disk ? sp->dir : "", strerror(errno));
+}
+
+/* The buffer to the descriptor, after what is there. */
+static int flush(struct bd_spool *sp, struct bd_error *err)
+{
+	if (sp->buffered == 0)
+		return 0;
+	if (bd_pwrite_all(sp->fd, sp->buf, sp->buffered, sp->size - sp->buffered) < 0)
+		return write_failed(sp, err);
+	sp->buffered = 0;
+	return 0;
+}
+
 int bd_spool_write(struct bd_spool *sp, const void *data, size_t len, struct bd_error *err)
 {
 	if (sp->size + len > sp->max_size)
@@ -79,10 +110,18 @@ int bd_spool_write(struct bd_spool *sp, const void *data, size_t len, struct bd_
 		                    (unsigned long long)sp->max_size);
 	if (!sp->on_disk && sp->size + len > sp->memory_limit && move_to_disk(sp, err) < 0)
 		return -1;
-	if (lseek(sp->fd, 0, SEEK_END) < 0 || bd_write_all(sp->fd, data, len) < 0)
-		return bd_error_set(err, BD_E_TEMP, "cannot write to the spool%s%s: %s",
-		                    sp->on_disk ? " in " : "", sp->on_disk ? sp->dir : "",
-		                    strerror(errno));
+	if ((len >= SPOOL_DIRECT || sp->buffered + len > SPOOL_BUFFER) && flush(sp, err) < 0)
+		return -1;
+	if (len >= SPOOL_DIRECT) {
+		/* a large piece (a body chunk) goes straight through */
+		if (bd_pwrite_all(sp->fd, data, len, sp->size) < 0)
+			return write_failed(sp, err);
+	} else {
+		if (sp->buf == NULL)
+			sp->buf = bd_malloc(SPOOL_BUFFER);
+		memcpy(sp->buf + sp->buffered, data, len);
+		sp->buffered += len;
+	}
 	sp->size += len;
 	return 0;
 }
@@ -99,6 +138,8 @@ int bd_spool_on_disk(const struct bd_spool *sp)
 
 int bd_spool_fd(struct bd_spool *sp, struct bd_error *err)
 {
+	if (flush(sp, err) < 0)
+		return -1;
 	if (lseek(sp->fd, 0, SEEK_SET) < 0)
 		return bd_error_set(err, BD_E_IO, "cannot rewind the spool: %s", strerror(errno));
 	return sp->fd;
@@ -112,6 +153,7 @@ void bd_spool_free(struct bd_spool **spp)
 		return;
 	if (sp->fd >= 0)
 		close(sp->fd);
+	free(sp->buf);
 	free(sp->dir);
 	free(sp);
 	*spp = NULL;

@@ -75,6 +75,24 @@ void bd_fixed_sink_init(struct bd_fixed_sink *s, uint8_t *data, size_t cap)
 	s->cap = cap;
 }
 
+int bd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
 int bd_write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;

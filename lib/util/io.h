@@ -48,6 +48,8 @@ struct bd_lending_sink {
 
 /* Write all LEN bytes to FD, retrying short writes and EINTR; 0, or -1 with errno. */
 int bd_write_all(int fd, const void *buf, size_t len);
+/* The same at offset OFF, leaving the descriptor's position alone. */
+int bd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
 /* A source over a memory buffer (not copied; must outlive the source). */
 struct bd_mem_source {

@@ -254,6 +254,57 @@ static void test_spool(void **state)
 	bd_spool_free(&sp);
 }
 
+/* Pieces of every size, small ones gathered and large ones straight through, read back whole:
+ * in memory, and across the move to disk with pieces still gathered. */
+static void test_spool_pieces(void **state)
+{
+	static const size_t sizes[] = {1,     2,     13, 4096, 8191,   8192,  32767, 32768,
+	                               65535, 65536, 3,  5000, 200000, 70000, 7};
+	char dir[] = "/tmp/bd-spool-XXXXXX";
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	for (int limit = 0; limit < 3; limit++) {
+		/* all in memory; to disk part-way; to disk at the first piece */
+		uint64_t memory = limit == 0 ? 1 << 24 : limit == 1 ? 10000 : 1;
+		struct bd_error err;
+		struct bd_spool *sp = bd_spool_new(dir, memory, 1 << 24, &err);
+		uint8_t *want = malloc(1 << 22), *got = malloc(1 << 22);
+		size_t total = 0, n = 0;
+		ssize_t r;
+		int fd;
+
+		assert_non_null(sp);
+		for (int round = 0; round < 6; round++)
+			for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+				size_t len = sizes[(i + (size_t)round) %
+				                   (sizeof(sizes) / sizeof(sizes[0]))];
+
+				for (size_t k = 0; k < len; k++)
+					want[total + k] =
+					        (uint8_t)((total + k) * 131 + (total + k) / 251);
+				assert_int_equal(bd_spool_write(sp, want + total, len, &err), 0);
+				total += len;
+				assert_int_equal(bd_spool_size(sp), total);
+			}
+		assert_int_equal(bd_spool_on_disk(sp), limit != 0);
+		fd = bd_spool_fd(sp, &err);
+		assert_true(fd >= 0);
+		while ((r = read(fd, got + n, (1 << 22) - n)) > 0)
+			n += (size_t)r;
+		assert_int_equal(n, total);
+		assert_memory_equal(got, want, total);
+		/* asked twice: from the start again, nothing added */
+		fd = bd_spool_fd(sp, &err);
+		assert_int_equal(read(fd, got, 5), 5);
+		assert_memory_equal(got, want, 5);
+		bd_spool_free(&sp);
+		free(want);
+		free(got);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +315,7 @@ int main(void)
 	        cmocka_unit_test(test_routing_recipients),
 	        cmocka_unit_test(test_any_external),
 	        cmocka_unit_test(test_spool),
+	        cmocka_unit_test(test_spool_pieces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
