@@ -352,10 +352,12 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 }
 
 /*
- * The rewrite runs in a thread of its own, so the end-of-message callback can
+ * Storing runs in a thread of its own, so the end-of-message callback can
  * answer the MTA by [milter] timeout whatever storage does. A job that runs
  * late is abandoned: the MTA gets a tempfail, the job keeps the message (and
- * its spool) until it ends, then deletes whatever it stored.
+ * its spool) until it ends, then deletes whatever it stored. Parsing and
+ * deciding are local work and run in the callback: most mail has nothing to
+ * store and never needs the thread.
  */
 struct job {
 	pthread_mutex_t lock;
@@ -363,7 +365,7 @@ struct job {
 	SMFICTX *ctx; /* NULL once abandoned: the MTA's context is gone */
 	struct msg *m;
 	struct bd_rewrite_envelope env;
-	int fd;
+	struct bd_rewrite_job *rewrite;
 	int done;
 	int rc;
 	struct bd_rewrite_result *res;
@@ -393,7 +395,7 @@ static void *job_run(void *arg)
 	struct job *j = arg;
 	int abandoned;
 
-	j->rc = bd_rewrite_message(j->m->rt->rewrite, j->fd, &j->env, &j->res, &j->err);
+	j->rc = bd_rewrite_finish(&j->rewrite, &j->res, &j->err);
 	pthread_mutex_lock(&j->lock);
 	j->done = 1;
 	abandoned = j->ctx == NULL;
@@ -435,15 +437,23 @@ static int rewrite_with_deadline(SMFICTX *ctx, struct msg **mp, int fd,
 	pthread_cond_init(&j->cond, NULL);
 	j->ctx = ctx;
 	j->m = m;
-	j->fd = fd;
 	j->env = *env;
 	j->env.progress = progress;
 	j->env.progress_ctx = j;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += (time_t)timeout;
-	if (pthread_create(&tid, NULL, job_run, j) != 0) {
+	rc = bd_rewrite_begin(m->rt->rewrite, fd, &j->env, &j->res, &j->rewrite, err);
+	if (rc != 0) {
+		/* nothing to store (1), or it failed: no thread */
+		*res = j->res;
 		job_free(j);
-		return bd_rewrite_message(m->rt->rewrite, fd, env, res, err);
+		return rc < 0 ? -1 : 0;
+	}
+	if (pthread_create(&tid, NULL, job_run, j) != 0) {
+		rc = bd_rewrite_finish(&j->rewrite, &j->res, err);
+		*res = j->res;
+		job_free(j);
+		return rc;
 	}
 	pthread_detach(tid);
 	pthread_mutex_lock(&j->lock);

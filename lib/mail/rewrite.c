@@ -73,7 +73,7 @@ struct node {
 	const struct bd_tnef_file *inner; /* a file from inside the winmail.dat OBJ, or NULL */
 };
 
-struct job {
+struct bd_rewrite_job {
 	const struct bd_rewrite *rw;
 	const struct bd_rewrite_envelope *env;
 	struct bd_rewrite_result *res;
@@ -286,7 +286,8 @@ static bool boundary_ambiguous(const char *b, const struct bounds *up)
 	return false;
 }
 
-static int check_structure(struct job *j, GMimeObject *obj, unsigned depth, const struct bounds *up)
+static int check_structure(struct bd_rewrite_job *j, GMimeObject *obj, unsigned depth,
+                           const struct bounds *up)
 {
 	const struct bd_conf *conf = j->rw->conf;
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
@@ -334,8 +335,8 @@ static int check_structure(struct job *j, GMimeObject *obj, unsigned depth, cons
 
 /* ---- the walk over the message body ---- */
 
-static size_t add_node(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int index,
-                       const char *path)
+static size_t add_node(struct bd_rewrite_job *j, GMimeObject *obj, GMimeMultipart *parent,
+                       int index, const char *path)
 {
 	struct bd_rewrite_result *res = j->res;
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
@@ -364,7 +365,7 @@ static size_t add_node(struct job *j, GMimeObject *obj, GMimeMultipart *parent, 
 }
 
 /* Depth is bounded by check_structure() before this runs. */
-static void walk(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int index,
+static void walk(struct bd_rewrite_job *j, GMimeObject *obj, GMimeMultipart *parent, int index,
                  const char *path)
 {
 	size_t me = add_node(j, obj, parent, index, path);
@@ -388,7 +389,7 @@ static void walk(struct job *j, GMimeObject *obj, GMimeMultipart *parent, int in
 }
 
 /* Content-IDs that the HTML body parts show through cid: URLs. */
-static GHashTable *collect_cids(struct job *j)
+static GHashTable *collect_cids(struct bd_rewrite_job *j)
 {
 	GHashTable *cids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
@@ -413,7 +414,7 @@ static GHashTable *collect_cids(struct job *j)
 }
 
 /* NAME, made to differ from the names of the parts before part I that go. */
-static char *unique_name(struct job *j, size_t i, const char *name)
+static char *unique_name(struct bd_rewrite_job *j, size_t i, const char *name)
 {
 	char **taken = bd_calloc(i + 1, sizeof(char *));
 	char *unique;
@@ -427,7 +428,7 @@ static char *unique_name(struct job *j, size_t i, const char *name)
 }
 
 /* The name a part that goes is listed under: its own, sanitised, or a generated one. */
-static char *part_name(struct job *j, size_t i, unsigned *nameless)
+static char *part_name(struct bd_rewrite_job *j, size_t i, unsigned *nameless)
 {
 	GMimeObject *obj = j->nodes[i].obj;
 	const char *raw = bd_policy_filename(obj);
@@ -460,7 +461,7 @@ static char *part_name(struct job *j, size_t i, unsigned *nameless)
 /* ---- attached messages: the bytes they arrived as ---- */
 
 /* The boundaries of the multiparts around node I, innermost first, NULL-terminated. */
-static const char **enclosing_boundaries(const struct job *j, size_t i)
+static const char **enclosing_boundaries(const struct bd_rewrite_job *j, size_t i)
 {
 	const char **b = bd_calloc(j->res->nparts + 1, sizeof(*b));
 	GMimeMultipart *up = j->nodes[i].parent;
@@ -485,7 +486,7 @@ static const char **enclosing_boundaries(const struct job *j, size_t i)
  * serialised). With a transfer encoding gmime leaves the part a leaf, whose
  * content already is those bytes; otherwise they are found by exact.h.
  */
-static GMimeStream *message_bytes(const struct job *j, size_t i)
+static GMimeStream *message_bytes(const struct bd_rewrite_job *j, size_t i)
 {
 	GMimeObject *obj = j->nodes[i].obj;
 	GMimeStream *bytes = NULL;
@@ -505,7 +506,7 @@ static GMimeStream *message_bytes(const struct job *j, size_t i)
 	return bytes;
 }
 
-static void free_nodes(struct job *j)
+static void free_nodes(struct bd_rewrite_job *j)
 {
 	for (size_t i = 0; j->nodes != NULL && i < j->res->nparts; i++)
 		if (j->nodes[i].bytes != NULL)
@@ -514,7 +515,7 @@ static void free_nodes(struct job *j)
 	j->nodes = NULL;
 }
 
-static struct bd_attachment_content content_of(const struct job *j, size_t i)
+static struct bd_attachment_content content_of(const struct bd_rewrite_job *j, size_t i)
 {
 	const struct bd_tnef_file *f = j->nodes[i].inner;
 
@@ -530,7 +531,7 @@ static struct bd_attachment_content content_of(const struct job *j, size_t i)
  * one whose declared transfer encoding yields nothing from something is
  * handled as [policy] undecodable says, never kept as if it were empty.
  */
-static int measure(struct job *j, size_t i, struct bd_error *err)
+static int measure(struct bd_rewrite_job *j, size_t i, struct bd_error *err)
 {
 	struct bd_rewrite_part *p = &j->res->parts[i];
 	struct bd_attachment_content c;
@@ -562,7 +563,7 @@ static int measure(struct job *j, size_t i, struct bd_error *err)
 }
 
 /* Move the part last added to position TO (the parts from TO on move up one). */
-static void move_last_to(struct job *j, size_t to)
+static void move_last_to(struct bd_rewrite_job *j, size_t to)
 {
 	struct bd_rewrite_result *res = j->res;
 	size_t last = res->nparts - 1;
@@ -582,7 +583,7 @@ static void move_last_to(struct job *j, size_t to)
  * or that would pass the caps (for all winmail.dats of the message
  * together), goes alone, and its reason says why. Returns the parts added.
  */
-static size_t add_tnef_files(struct job *j, size_t i, unsigned *nameless)
+static size_t add_tnef_files(struct bd_rewrite_job *j, size_t i, unsigned *nameless)
 {
 	struct bd_rewrite_result *res = j->res;
 	struct bd_attachment_content c = content_of(j, i);
@@ -631,7 +632,7 @@ static size_t add_tnef_files(struct job *j, size_t i, unsigned *nameless)
 }
 
 /* The [rule NAME] sections decide what becomes of the attachments (rules.h). */
-static void apply_rules(struct job *j)
+static void apply_rules(struct bd_rewrite_job *j)
 {
 	struct bd_rewrite_result *res = j->res;
 	struct bd_rules_item *items = bd_calloc(res->nparts, sizeof(*items));
@@ -664,7 +665,7 @@ static void apply_rules(struct job *j)
 }
 
 /* Decide every leaf; measure and name what goes. */
-static int decide(struct job *j, struct bd_error *err)
+static int decide(struct bd_rewrite_job *j, struct bd_error *err)
 {
 	struct bd_rewrite_result *res = j->res;
 	GHashTable *cids = collect_cids(j);
@@ -714,7 +715,7 @@ static int decide(struct job *j, struct bd_error *err)
 /* ---- protection ---- */
 
 /* Each outside recipient of the envelope, as the manifest lists them; returns how many. */
-static unsigned add_recipients(const struct job *j, struct bd_manifest *m)
+static unsigned add_recipients(const struct bd_rewrite_job *j, struct bd_manifest *m)
 {
 	for (size_t i = 0; i < j->env->nrecipients; i++) {
 		char *a = bd_recipient_external_form(&j->rw->conf->milter, j->env->recipients[i]);
@@ -727,7 +728,7 @@ static unsigned add_recipients(const struct job *j, struct bd_manifest *m)
 	return (unsigned)m->nrecipients;
 }
 
-static void decide_protection(struct job *j)
+static void decide_protection(struct bd_rewrite_job *j)
 {
 	const struct bd_conf_recipients *d = &j->rw->conf->recipients;
 	const struct bd_rules_verdict *v = &j->verdict;
@@ -743,7 +744,7 @@ static void decide_protection(struct job *j)
 }
 
 /* The manifest's recipients and protection, with the access code's hash. */
-static int protect(const struct job *j, struct bd_manifest *m, struct bd_error *err)
+static int protect(const struct bd_rewrite_job *j, struct bd_manifest *m, struct bd_error *err)
 {
 	const struct bd_rewrite_protection *p = &j->res->protection;
 	char hash[BD_ACCESS_CODE_HASH_MAX];
@@ -769,7 +770,7 @@ static int protect(const struct job *j, struct bd_manifest *m, struct bd_error *
  * are deleted by name, as a listing may fail on the same slow store; then, if
  * storage confirmed anything, the manifest and whatever a listing still shows.
  */
-static void delete_package(struct job *j, const struct bd_package_keys *keys,
+static void delete_package(struct bd_rewrite_job *j, const struct bd_package_keys *keys,
                            const struct bd_attachment_item *items, size_t n, bool manifest)
 {
 	char hex[BD_PACKAGE_ID_HEX];
@@ -795,8 +796,8 @@ static char *bounded_copy(const char *s)
 	return s != NULL && *s != '\0' && strlen(s) <= BD_MANIFEST_MAX_STRING ? bd_strdup(s) : NULL;
 }
 
-static int store_manifest(struct job *j, const struct bd_package_keys *keys, int64_t expires,
-                          struct bd_error *err)
+static int store_manifest(struct bd_rewrite_job *j, const struct bd_package_keys *keys,
+                          int64_t expires, struct bd_error *err)
 {
 	const struct bd_keyring *kr = j->rw->keys;
 	unsigned gw = bd_keyring_current(kr, BD_KEY_GATEWAY);
@@ -842,8 +843,8 @@ static int store_manifest(struct job *j, const struct bd_package_keys *keys, int
 }
 
 /* The link of TYPE to the package: /d/ for the recipients, /m/ for the sender. */
-static char *make_link(struct job *j, const struct bd_package_keys *keys, int64_t expires,
-                       enum bd_token_type type, struct bd_error *err)
+static char *make_link(struct bd_rewrite_job *j, const struct bd_package_keys *keys,
+                       int64_t expires, enum bd_token_type type, struct bd_error *err)
 {
 	struct bd_token t = {.type = type,
 	                     .key_id = bd_keyring_current(j->rw->keys, BD_KEY_LINK),
@@ -876,7 +877,7 @@ static int by_index_desc(const void *a, const void *b)
 }
 
 /* Take out every part that went, and multiparts that only held such parts. */
-static bool remove_sent(struct job *j)
+static bool remove_sent(struct bd_rewrite_job *j)
 {
 	struct bd_rewrite_result *res = j->res;
 	struct removal *rm = bd_calloc(res->nparts, sizeof(*rm));
@@ -930,7 +931,7 @@ static bool remove_sent(struct job *j)
 	return top_gone;
 }
 
-static void add_notice_part(struct job *j, const char *text, bool top_gone)
+static void add_notice_part(struct bd_rewrite_job *j, const char *text, bool top_gone)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(j->msg);
 	GMimePart *part = bd_notice_new_text_part(text);
@@ -958,7 +959,8 @@ static void add_notice_part(struct job *j, const char *text, bool top_gone)
  * body parts (a mail client that splits the text around an inline image, or a message
  * of thousands of text parts) stay as they are, so the message grows by one notice.
  */
-static int insert_notices(struct job *j, const char *text, const char *html, bool top_gone)
+static int insert_notices(struct bd_rewrite_job *j, const char *text, const char *html,
+                          bool top_gone)
 {
 	struct bd_rewrite_result *res = j->res;
 	bool placed_text = false, placed_html = false;
@@ -1075,7 +1077,7 @@ static char *top_header(GMimeMessage *msg, GMimeFormatOptions *fmt, const char *
 }
 
 /* BEFORE[i]: the value of NAMES[i] before the change (names added since have none). */
-static void diff_headers(struct job *j, GPtrArray *names, GPtrArray *before,
+static void diff_headers(struct bd_rewrite_job *j, GPtrArray *names, GPtrArray *before,
                          GMimeFormatOptions *fmt)
 {
 	top_header_names(j->msg, names);
@@ -1164,7 +1166,7 @@ static bool carries_files(GMimeStream *spool)
 }
 
 /* The parts cannot be found unambiguously: what [policy] malformed says. */
-static int malformed(struct job *j, struct bd_error *err)
+static int malformed(struct bd_rewrite_job *j, struct bd_error *err)
 {
 	const struct bd_conf *conf = j->rw->conf;
 	struct bd_rewrite_result *res = j->res;
@@ -1192,7 +1194,7 @@ static int malformed(struct job *j, struct bd_error *err)
 }
 
 /* Everything up to the decisions; returns 1 when the message stays unchanged (or is refused). */
-static int prepare(struct job *j, int spool_fd, struct bd_error *err)
+static int prepare(struct bd_rewrite_job *j, int spool_fd, struct bd_error *err)
 {
 	struct bd_rewrite_result *res = j->res;
 	struct bd_rewrite_state *st;
@@ -1271,8 +1273,8 @@ static int prepare(struct job *j, int spool_fd, struct bd_error *err)
 	return 0;
 }
 
-static int start(const struct bd_rewrite *rw, const struct bd_rewrite_envelope *env, struct job *j,
-                 struct bd_rewrite_result **out)
+static int start(const struct bd_rewrite *rw, const struct bd_rewrite_envelope *env,
+                 struct bd_rewrite_job *j, struct bd_rewrite_result **out)
 {
 	static const struct bd_rewrite_envelope none = {0};
 
@@ -1285,7 +1287,7 @@ static int start(const struct bd_rewrite *rw, const struct bd_rewrite_envelope *
 	return 0;
 }
 
-static void end_job(struct job *j)
+static void end_job(struct bd_rewrite_job *j)
 {
 	free_nodes(j);
 	for (guint i = 0; j->tnef != NULL && i < j->tnef->len; i++) {
@@ -1301,7 +1303,7 @@ int bd_rewrite_explain(const struct bd_rewrite *rw, int spool_fd,
                        const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
                        struct bd_error *err)
 {
-	struct job j;
+	struct bd_rewrite_job j;
 	int rc;
 
 	start(rw, env, &j, out);
@@ -1314,7 +1316,7 @@ int bd_rewrite_explain(const struct bd_rewrite *rw, int spool_fd,
 	return 0;
 }
 
-static int rewrite(struct job *j, struct bd_error *err)
+static int rewrite(struct bd_rewrite_job *j, struct bd_error *err)
 {
 	struct bd_rewrite_result *res = j->res;
 	const struct bd_conf *conf = j->rw->conf;
@@ -1407,28 +1409,59 @@ out:
 	return rc;
 }
 
-int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
-                       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
-                       struct bd_error *err)
+int bd_rewrite_begin(const struct bd_rewrite *rw, int spool_fd,
+                     const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+                     struct bd_rewrite_job **jobp, struct bd_error *err)
 {
-	struct job j;
+	struct bd_rewrite_job *j;
 	int rc;
 
+	*jobp = NULL;
 	if (rw->keys == NULL || rw->store == NULL) {
 		*out = NULL;
 		return bd_error_set(err, BD_E_INVALID,
 		                    "no keys or store: this engine can only explain");
 	}
-	start(rw, env, &j, out);
-	rc = prepare(&j, spool_fd, err);
-	if (rc == 0)
-		rc = rewrite(&j, err);
-	else if (rc > 0)
-		rc = 0;
-	end_job(&j);
+	j = bd_malloc(sizeof(*j));
+	start(rw, env, j, out);
+	rc = prepare(j, spool_fd, err);
+	if (rc == 0) {
+		*jobp = j;
+		return 0;
+	}
+	end_job(j);
+	free(j);
+	if (rc < 0) {
+		bd_rewrite_result_free(out);
+		return -1;
+	}
+	return 1;
+}
+
+int bd_rewrite_finish(struct bd_rewrite_job **jobp, struct bd_rewrite_result **out,
+                      struct bd_error *err)
+{
+	struct bd_rewrite_job *j = *jobp;
+	int rc = rewrite(j, err);
+
+	end_job(j);
+	free(j);
+	*jobp = NULL;
 	if (rc < 0)
 		bd_rewrite_result_free(out);
 	return rc;
+}
+
+int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
+                       const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+                       struct bd_error *err)
+{
+	struct bd_rewrite_job *j;
+	int rc = bd_rewrite_begin(rw, spool_fd, env, out, &j, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	return bd_rewrite_finish(&j, out, err);
 }
 
 /* ---- output ---- */

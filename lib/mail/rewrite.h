@@ -126,6 +126,22 @@ int bd_rewrite_message(const struct bd_rewrite *rw, int spool_fd,
                        struct bd_error *err);
 
 /*
+ * The same in two steps, for a caller that puts a deadline on storage.
+ * bd_rewrite_begin parses the message and decides every part: local work, no
+ * storage and no network. It returns 1 with *out final when nothing is to be
+ * stored (unchanged, refused, held back), 0 with *job when files are to be
+ * stored, or -1 as above (*out NULL). bd_rewrite_finish stores them and changes
+ * the message, returning as bd_rewrite_message does; it frees *job, and *out on
+ * failure. ENV must outlive the job.
+ */
+struct bd_rewrite_job;
+int bd_rewrite_begin(const struct bd_rewrite *rw, int spool_fd,
+                     const struct bd_rewrite_envelope *env, struct bd_rewrite_result **out,
+                     struct bd_rewrite_job **job, struct bd_error *err);
+int bd_rewrite_finish(struct bd_rewrite_job **job, struct bd_rewrite_result **out,
+                      struct bd_error *err);
+
+/*
  * Classify only (for --explain): the same decisions and sizes, nothing is
  * stored and the message is not changed (result->changed stays false;
  * result->nfiles counts the parts that would go).

@@ -306,6 +306,65 @@ static void test_progress(void **state)
 	g_free(dir);
 }
 
+/* In two steps: the first stores nothing and says whether there is storing to do; the
+ * second stores, or on failure leaves no result and no objects. */
+static void test_two_steps(void **state)
+{
+	static const char plain[] = "From: a@example.nl\r\nTo: b@example.org\r\nSubject: x\r\n"
+	                            "\r\nNo attachment.\r\n";
+	char *dir = messages_dir();
+	char *path = g_build_filename(dir, "01-basic-pdf.eml", NULL);
+	struct bd_conf *conf = rwc_conf(&C, NULL);
+	struct faulty f = {.inner = bd_store_new_memory()};
+	struct bd_store *s = bd_store_new(&faulty_ops, &f);
+	static const struct bd_rewrite_envelope env = {.outgoing = true};
+	struct bd_rewrite *rw;
+	struct bd_rewrite_result *r = NULL;
+	struct bd_rewrite_job *job;
+	struct bd_error err;
+	int fd = memfd_create("plain", 0);
+
+	pthread_mutex_init(&f.lock, NULL);
+	rw = bd_rewrite_new(conf, C.keys, s, &err);
+	assert_non_null(rw);
+	/* nothing to store: final after the first step */
+	assert_int_equal(write(fd, plain, sizeof(plain) - 1), (ssize_t)sizeof(plain) - 1);
+	assert_int_equal(bd_rewrite_begin(rw, fd, &env, &r, &job, &err), 1);
+	assert_null(job);
+	assert_non_null(r);
+	assert_false(r->changed);
+	assert_int_equal(r->nfiles, 0);
+	bd_rewrite_result_free(&r);
+	close(fd);
+	/* a file to store: decided, nothing stored yet, then stored */
+	fd = spool_file(path);
+	assert_int_equal(bd_rewrite_begin(rw, fd, &env, &r, &job, &err), 0);
+	assert_non_null(job);
+	assert_int_equal(r->nfiles, 1);
+	assert_false(r->changed);
+	assert_int_equal(objects(f.inner), 0);
+	assert_int_equal(bd_rewrite_finish(&job, &r, &err), 0);
+	assert_null(job);
+	assert_true(r->changed);
+	assert_int_equal(objects(f.inner), 2);
+	bd_rewrite_result_free(&r);
+	/* storing fails: no result, and what was stored is gone again */
+	f.fail_at = f.puts + 2;
+	assert_int_equal(bd_rewrite_begin(rw, fd, &env, &r, &job, &err), 0);
+	assert_int_equal(bd_rewrite_finish(&job, &r, &err), -1);
+	assert_null(job);
+	assert_null(r);
+	assert_int_equal(objects(f.inner), 2);
+	bd_rewrite_free(&rw);
+	bd_store_close(&s);
+	bd_store_close(&f.inner);
+	pthread_mutex_destroy(&f.lock);
+	close(fd);
+	bd_conf_free(&conf);
+	g_free(path);
+	g_free(dir);
+}
+
 /* The body alone is the whole message minus its header block. */
 static void test_write_body(void **state)
 {
@@ -717,7 +776,7 @@ int main(void)
 	        cmocka_unit_test(test_progress),       cmocka_unit_test(test_write_body),
 	        cmocka_unit_test(test_memory_bounded), cmocka_unit_test(test_close_boundary),
 	        cmocka_unit_test(test_html_insertion), cmocka_unit_test(test_notice_language_auto),
-	        cmocka_unit_test(test_protection),
+	        cmocka_unit_test(test_protection),     cmocka_unit_test(test_two_steps),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
