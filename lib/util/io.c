@@ -75,12 +75,13 @@ void bd_fixed_sink_init(struct bd_fixed_sink *s, uint8_t *data, size_t cap)
 	s->cap = cap;
 }
 
-int bd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+/* Write all of BUF at offset OFF, or at the descriptor's position when OFF is -1. */
+static int write_all_at(int fd, const void *buf, size_t len, int64_t off)
 {
 	const uint8_t *p = buf;
 
 	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -88,24 +89,18 @@ int bd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 			return -1;
 		p += n;
 		len -= (size_t)n;
-		off += (uint64_t)n;
+		if (off >= 0)
+			off += n;
 	}
 	return 0;
 }
 
+int bd_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	return write_all_at(fd, buf, len, (int64_t)off);
+}
+
 int bd_write_all(int fd, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return write_all_at(fd, buf, len, -1);
 }

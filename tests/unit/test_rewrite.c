@@ -205,6 +205,15 @@ static int f_list(void *impl, const char *prefix, int (*cb)(void *, const char *
 
 static const struct bd_store_ops faulty_ops = {"faulty", f_put, f_get, f_head, f_del, f_list, NULL};
 
+/* The engine, the faulty store S around F and F's own store: all closed. */
+static void faulty_close(struct bd_rewrite **rw, struct bd_store **s, struct faulty *f)
+{
+	bd_rewrite_free(rw);
+	bd_store_close(s);
+	bd_store_close(&f->inner);
+	pthread_mutex_destroy(&f->lock);
+}
+
 static int count_cb(void *ctx, const char *name, uint64_t size)
 {
 	++*(size_t *)ctx;
@@ -257,10 +266,7 @@ static void test_store_failure(void **state)
 		if (objects(f.inner) != 0)
 			fail_msg("put %d failed, yet %zu objects remain", fail_at,
 			         objects(f.inner));
-		bd_rewrite_free(&rw);
-		bd_store_close(&s);
-		bd_store_close(&f.inner);
-		pthread_mutex_destroy(&f.lock);
+		faulty_close(&rw, &s, &f);
 	}
 	close(fd);
 	bd_conf_free(&conf);
@@ -296,10 +302,7 @@ static void test_progress(void **state)
 	assert_true(calls >= 1);
 	assert_int_equal(objects(f.inner), 2);
 	bd_rewrite_result_free(&r);
-	bd_rewrite_free(&rw);
-	bd_store_close(&s);
-	bd_store_close(&f.inner);
-	pthread_mutex_destroy(&f.lock);
+	faulty_close(&rw, &s, &f);
 	close(fd);
 	bd_conf_free(&conf);
 	g_free(path);
@@ -355,10 +358,7 @@ static void test_two_steps(void **state)
 	assert_null(job);
 	assert_null(r);
 	assert_int_equal(objects(f.inner), 2);
-	bd_rewrite_free(&rw);
-	bd_store_close(&s);
-	bd_store_close(&f.inner);
-	pthread_mutex_destroy(&f.lock);
+	faulty_close(&rw, &s, &f);
 	close(fd);
 	bd_conf_free(&conf);
 	g_free(path);
