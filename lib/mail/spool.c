@@ -7,8 +7,8 @@
  * The MTA hands a message over in many small pieces (each header comes as
  * name, separator, value and line end); they gather in a buffer and reach the
  * descriptor in one pwrite when it is full, before a large piece (a body
- * chunk, written as it is) and before the content is read. A message without attachments costs one
- * write instead of an lseek and a write per piece.
+ * chunk, written as it is) and before the content is read. A message without
+ * attachments costs one write instead of an lseek and a write per piece.
  *
  * SPDX-License-Identifier: EUPL-1.2
  */
