@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 
 #include "conf.h"
@@ -305,6 +307,34 @@ static void test_spool_pieces(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* Gathered pieces that cannot reach the descriptor: the write took them, asking for the
+ * content fails as a temporary failure (the milter tempfails), and nothing is read back.
+ * RLIMIT_FSIZE makes the memfd refuse the bytes past 100. */
+static void test_spool_flush_fails(void **state)
+{
+	struct rlimit saved, small;
+	struct bd_error err;
+	struct bd_spool *sp = bd_spool_new("/tmp", 1 << 20, 1 << 20, &err);
+	char piece[50];
+	(void)state;
+
+	assert_non_null(sp);
+	memset(piece, 'x', sizeof(piece));
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	small = saved;
+	small.rlim_cur = 100;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(bd_spool_write(sp, piece, sizeof(piece), &err), 0);
+	assert_int_equal(bd_spool_fd(sp, &err), -1);
+	assert_int_equal(err.code, BD_E_TEMP);
+	assert_non_null(strstr(err.msg, "cannot write to the spool"));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	bd_spool_free(&sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +346,7 @@ int main(void)
 	        cmocka_unit_test(test_any_external),
 	        cmocka_unit_test(test_spool),
 	        cmocka_unit_test(test_spool_pieces),
+	        cmocka_unit_test(test_spool_flush_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
